@@ -1,0 +1,140 @@
+// lab:up | lab:down | lab:status | lab:ssh | lab:fault — the lab's command line.
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { findLab } from './lab.ts';
+import { LabFileError } from './labfile.ts';
+import { describeFault, faultKinds, type Fault } from './provider.ts';
+import { consoleProgress, table } from './progress.ts';
+import { getProvider } from './providers/index.ts';
+import { opensshArgs } from './ssh.ts';
+import type { LabStatus } from './types.ts';
+
+class UsageError extends Error {}
+
+const common = {
+  lab: { type: 'string', short: 'l' },
+  name: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const usage: Record<string, string> = {
+  up: 'lab:up [--lab FILE] [--quiet] [--json]     build or repair the lab (default lab file: lab.yaml)',
+  down: 'lab:down [--lab FILE | --name NAME]        remove everything of the lab, also after a crash',
+  status: 'lab:status [--lab FILE | --name NAME] [--json]',
+  ssh: 'lab:ssh NODE [--lab FILE | --name NAME] [-- CMD ...]',
+  fault: 'lab:fault inject|undo|list [KIND NODE [IFACE|PROCESS]] [--signal TERM|KILL] [--lab FILE | --name NAME]\n        kinds: ' + faultKinds.join(', '),
+};
+
+function parse(cmd: string, argv: string[], extra: Record<string, { type: 'string' | 'boolean' }> = {}) {
+  try {
+    return parseArgs({ args: argv, options: { ...common, ...extra }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\nusage: npm run ${usage[cmd]}`);
+  }
+}
+
+function printStatus(s: LabStatus): void {
+  const rows = [['NAME', 'ROLE', 'LABELS', 'POWER', 'SSHD', 'ETH1 MAC', 'ETH1 IPv4', 'ETH1 IPv6', 'ETH0 IPv4']];
+  for (const h of [...s.nodes, s.client]) {
+    const e1 = h.interfaces.find((i) => i.name === 'eth1');
+    const e0 = h.interfaces.find((i) => i.name === 'eth0');
+    rows.push([h.name, h.role, Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-', h.powered ? 'on' : 'off',
+      h.role === 'client' ? '-' : h.sshd ? 'up' : 'down', `${e1?.mac ?? '-'}${e1 && !e1.up ? ' (down)' : ''}`, e1?.ipv4 ?? '-', e1?.ipv6 ?? '-',
+      e0 ? `${e0.ipv4}${e0.up ? '' : ' (down)'}` : '-']);
+  }
+  console.log(`lab ${s.lab} (${s.provider}): ${s.state}`);
+  console.log(table(rows));
+  console.log(`pool ${s.pool.name}: ${s.pool.blocks.map((b) => b.cidr ?? `${b.start}-${b.stop}`).join(', ')}  ·  policy ${s.policy.name}: interfaces ${s.policy.interfaces.join(',')}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || !(cmd in usage)) throw new UsageError(`unknown command "${cmd ?? ''}"; commands:\n  ${Object.values(usage).join('\n  ')}`);
+  switch (cmd) {
+    case 'up': {
+      const { values } = parse(cmd, rest);
+      if (values.help) { console.log(usage.up); return 0; }
+      const lab = findLab(values);
+      const provider = getProvider(lab.provider);
+      const progress = consoleProgress(`[${lab.name}]`, values.quiet);
+      progress.info(`lab:up ${lab.file} (provider ${provider.name}, ${lab.nodes.length} nodes + ${lab.client.name})`);
+      const r = await provider.up(lab, progress);
+      const status = await provider.status(lab);
+      if (values.json) { console.log(JSON.stringify(status, null, 2)); return status.state === 'up' ? 0 : 1; }
+      console.log(r.changes.length ? `lab ${lab.name} is up: ${r.changes.length} changes in ${(r.elapsedMs / 1000).toFixed(2)} s`
+        : `lab ${lab.name} is up: nothing to change (${(r.elapsedMs / 1000).toFixed(2)} s)`);
+      printStatus(status);
+      return status.state === 'up' ? 0 : 1;
+    }
+    case 'down': {
+      const { values } = parse(cmd, rest);
+      if (values.help) { console.log(usage.down); return 0; }
+      const name = values.name ?? findLab(values).name;
+      const provider = getProvider('netns');
+      const r = await provider.down(name, consoleProgress(`[${name}]`, values.quiet));
+      console.log(r.removed.length ? `lab ${name} is down: removed ${r.removed.length} items in ${(r.elapsedMs / 1000).toFixed(2)} s` : `lab ${name}: nothing to remove`);
+      return 0;
+    }
+    case 'status': {
+      const { values } = parse(cmd, rest);
+      if (values.help) { console.log(usage.status); return 0; }
+      const lab = findLab(values);
+      const s = await getProvider(lab.provider).status(lab);
+      if (values.json) console.log(JSON.stringify(s, null, 2));
+      else printStatus(s);
+      return 0;
+    }
+    case 'ssh': {
+      const { values, positionals } = parse(cmd, rest);
+      if (values.help || positionals.length === 0) { console.log(usage.ssh); return values.help ? 0 : 2; }
+      const [node, ...command] = positionals;
+      const lab = findLab(values);
+      const s = await getProvider(lab.provider).status(lab);
+      const r = spawnSync('ssh', [...(command.length ? [] : ['-t']), ...opensshArgs(s, node!), ...command], { stdio: 'inherit' });
+      return r.status ?? 1;
+    }
+    case 'fault': {
+      const { values, positionals } = parse(cmd, rest, { signal: { type: 'string' } });
+      const signal = (values as { signal?: string }).signal;
+      const [action, kind, node, target] = positionals;
+      if (values.help || !action) { console.log(usage.fault); return values.help ? 0 : 2; }
+      const lab = findLab(values);
+      const provider = getProvider(lab.provider);
+      if (action === 'list') {
+        const { readFaults } = await import('./providers/netns.ts');
+        const faults = readFaults(lab);
+        console.log(faults.length ? faults.map(describeFault).join('\n') : 'no active faults');
+        return 0;
+      }
+      if (action !== 'inject' && action !== 'undo') throw new UsageError(`unknown action "${action}"; use inject, undo or list`);
+      if (!node) throw new UsageError(`missing NODE\nusage: npm run ${usage.fault}`);
+      const fault = toFault(kind, node, target, signal);
+      await (action === 'inject' ? provider.inject(lab, fault) : provider.undo(lab, fault));
+      console.log(`${action === 'inject' ? 'injected' : 'undone'}: ${describeFault(fault)}`);
+      return 0;
+    }
+  }
+  return 2;
+}
+
+function toFault(kind: string | undefined, node: string, target: string | undefined, signal: string | undefined): Fault {
+  const need = (what: string) => { if (!target) throw new UsageError(`fault ${kind} needs ${what} after the node name`); return target; };
+  switch (kind) {
+    case 'power-off': return { kind, node };
+    case 'link-down': return { kind, node, iface: need('an interface (eth0 or eth1)') };
+    case 'process-stop': {
+      if (signal !== undefined && signal !== 'TERM' && signal !== 'KILL') throw new UsageError(`--signal must be TERM or KILL, not "${signal}"`);
+      return { kind, node, process: need('a process (service) name'), signal };
+    }
+    case 'pause': return { kind, node, process: need('a process (service) name') };
+    default: throw new UsageError(`unknown fault kind "${kind ?? ''}"; kinds: ${faultKinds.join(', ')}`);
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
+  if (e instanceof LabFileError || e instanceof UsageError) { console.error(`error: ${e.message}`); process.exit(2); }
+  console.error(`error: ${(e as Error).message}`);
+  process.exit(1);
+});

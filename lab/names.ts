@@ -1,0 +1,13 @@
+// Every name l2lab creates on a host derives from here, and all start with "l2l-<lab>-",
+// so that lab:down finds exactly what it created, even after a crash.
+export const prefix = (lab: string) => `l2l-${lab}-`;
+export const hostNs = (lab: string, host: string) => `l2l-${lab}-${host}`;
+export const switchNs = (lab: string) => `l2l-${lab}-switch`;
+export const switchBridge = 'br0'; // inside the switch namespace
+export const mgmtBridge = (lab: string) => `l2l-${lab}-br`;
+export const mgmtVeth = (lab: string, index: number) => `l2l-${lab}-m${index}`;
+export const stateDir = (lab: string) => `/var/lib/l2l-${lab}`;
+export const nodeDir = (lab: string, host: string) => `${stateDir(lab)}/nodes/${host}`;
+/** Empty mount points on the host that nodes bind their private state and logs onto. */
+export const sharedMountPoints = ['/var/lib/l2lab', '/var/log/l2lab'];
+export const sshUser = 'root';

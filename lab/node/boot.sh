@@ -1,0 +1,31 @@
+#!/bin/sh
+# Boots one netns-lab machine. Runs as PID 1 of the node's own PID, mount, UTS and IPC
+# namespaces (inside its network namespace), sets up what is private to the node, starts
+# its enabled services, then becomes tini: killing it powers the whole node off at once.
+#   boot.sh NODE_NAME BACKING_DIR INIT_PID_FILE
+set -eu
+name=$1 backing=$2 pidfile=$3
+
+# Our PID as the host sees it (first NSpid field), read while /proc is still the host's.
+while read -r key host_pid _; do
+  [ "$key" = NSpid: ] && { echo "$host_pid" > "$pidfile.tmp"; mv "$pidfile.tmp" "$pidfile"; break; }
+done < /proc/self/status
+
+mount -t proc proc /proc
+hostname "$name"
+
+# /etc: copy-on-write over the host's /etc; what a node writes there stays with the node.
+mkdir -p "$backing/etc-upper" "$backing/etc-work" "$backing/lib" "$backing/log"
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$backing/etc-upper,workdir=$backing/etc-work" /etc
+echo "$name" > /etc/hostname
+# State and logs persist across power cycles; /run and /tmp start empty on every boot.
+mount --bind "$backing/lib" /var/lib/l2lab
+mount --bind "$backing/log" /var/log/l2lab
+mount -t tmpfs -o mode=0755,size=64m tmpfs /run
+mount -t tmpfs -o mode=1777,size=256m tmpfs /tmp
+mkdir -p /run/sshd /run/l2lab
+
+if [ -x /etc/l2lab/bin/l2l-service ]; then
+  /etc/l2lab/bin/l2l-service start-enabled >> /var/log/l2lab/boot.log 2>&1 || true
+fi
+exec tini -s -- sleep infinity

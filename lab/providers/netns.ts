@@ -1,0 +1,513 @@
+// The embedded provider: every machine is a set of namespaces on this host.
+//   node  = network namespace (eth0 management, eth1 lab switch) + PID/mount/UTS/IPC
+//           namespaces whose PID 1 is lab/node/boot.sh then tini: killing it is a power cut.
+//   switch = a Linux bridge inside its own network namespace, so the host's network is not
+//           part of the lab switch; the management bridge is on the host, for SSH.
+// `up` observes what exists, then creates or repairs only what differs (idempotent).
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as names from '../names.ts';
+import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type Progress, type Provider, type UpResult } from '../provider.ts';
+import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
+import { ipJson, run, waitFor } from '../sys.ts';
+import type { HostInterface, HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
+
+const NODE_FILES = join(dirname(fileURLToPath(import.meta.url)), '..', 'node');
+const REQUIRED: [string, string][] = [
+  ['ip', 'iproute2'], ['unshare', 'util-linux'], ['nsenter', 'util-linux'], ['tini', 'tini'],
+  ['sshd', 'openssh-server'], ['ssh-keygen', 'openssh-client'], ['start-stop-daemon', 'dpkg'],
+];
+
+interface IpAddr { ifname: string; address?: string; operstate: string; flags: string[]; master?: string; addr_info: { family: string; local: string; prefixlen: number; scope: string }[] }
+
+/** What exists now, read once per command. */
+interface Observed {
+  namespaces: Set<string>;
+  hostLinks: Map<string, IpAddr>;
+  links: Map<string, Map<string, IpAddr>>; // namespace -> ifname -> link
+  inits: Map<string, number>; // host name -> live init PID
+}
+
+type Apply = (what: string, fn: () => Promise<unknown>) => Promise<void>;
+
+export class NetnsProvider implements Provider {
+  readonly name = 'netns';
+  readonly capabilities: Capabilities = {
+    faults: ['power-off', 'link-down', 'process-stop', 'pause'],
+    ipv6: true,
+    privateFilesystems: true,
+    typicalUpSeconds: 2,
+  };
+
+  async up(lab: Lab, progress: Progress): Promise<UpResult> {
+    const started = Date.now();
+    preflight();
+    const obs = await observe(lab);
+    const fresh = obs.namespaces.size === 0 && !existsSync(names.stateDir(lab.name));
+    const changes: string[] = [];
+    const apply: Apply = async (what, fn) => {
+      progress.step(what);
+      try { await fn(); } catch (e) { throw new ProviderError(this.name, what, e); }
+      changes.push(what);
+    };
+    try {
+      await this.converge(lab, obs, apply);
+    } catch (e) {
+      if (fresh) {
+        progress.info('lab:up failed on a new lab; removing what it created');
+        await this.down(lab.name, { step: () => {}, info: () => {} }).catch(() => {});
+        throw new Error(`${(e as Error).message}\nNothing was left behind (rolled back).`, { cause: e });
+      }
+      throw new Error(`${(e as Error).message}\nThe lab is half-built. \`npm run lab:up -- --lab ${lab.file}\` repairs it; \`npm run lab:down -- --lab ${lab.file}\` removes all of it.`, { cause: e });
+    }
+    return { changes, elapsedMs: Date.now() - started };
+  }
+
+  private async converge(lab: Lab, obs: Observed, apply: Apply): Promise<void> {
+    const dir = names.stateDir(lab.name);
+    if (!existsSync(dir)) await apply(`state directory ${dir}`, async () => mkdirSync(join(dir, 'ssh', 'hosts'), { recursive: true, mode: 0o700 }));
+    for (const m of names.sharedMountPoints) if (!existsSync(m)) await apply(`mount point ${m}`, async () => mkdirSync(m, { recursive: true }));
+    const clientKey = join(dir, 'ssh', 'id_ed25519');
+    if (!existsSync(clientKey)) await apply('client SSH key', () => ensureKey(clientKey, `l2lab-${lab.name}`));
+    for (const n of lab.nodes) {
+      const key = join(dir, 'ssh', 'hosts', `${n.name}_ed25519`);
+      if (!existsSync(key)) await apply(`host key of ${n.name}`, () => ensureKey(key, `${n.name}.${lab.name}.l2lab`));
+    }
+    await this.convergeManagement(lab, obs, apply);
+    await this.convergeSwitch(lab, obs, apply);
+    // Machines are independent of each other: converge them in parallel.
+    await Promise.all([...lab.nodes, lab.client].map((h) => this.convergeHost(lab, h, obs, apply)));
+    const knownHosts = lab.nodes.map((n) => knownHostsLine(mgmt(n).ipv4, publicKey(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`)))).join('\n') + '\n';
+    if (readIf(join(dir, 'ssh', 'known_hosts')) !== knownHosts) await apply('known_hosts (pinned host keys)', async () => writeAtomic(join(dir, 'ssh', 'known_hosts'), knownHosts, 0o600));
+    const labJson = JSON.stringify(lab, null, 2) + '\n';
+    if (readIf(join(dir, 'lab.json')) !== labJson) await apply('lab.json (resolved lab file)', async () => writeAtomic(join(dir, 'lab.json'), labJson, 0o644));
+  }
+
+  private async convergeManagement(lab: Lab, obs: Observed, apply: Apply): Promise<void> {
+    const br = names.mgmtBridge(lab.name);
+    const want = `${lab.management.hostAddress}/${lab.management.ipv4.split('/')[1]}`;
+    const link = obs.hostLinks.get(br);
+    if (!link) {
+      await checkRouteFree(lab);
+      await apply(`management bridge ${br}`, async () => {
+        await run(['ip', 'link', 'add', br, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
+        await run(['ip', 'link', 'set', br, 'addrgenmode', 'none']);
+      });
+    }
+    if (!link?.addr_info.some((a) => `${a.local}/${a.prefixlen}` === want))
+      await apply(`address ${want} on ${br}`, () => run(['ip', 'addr', 'replace', want, 'dev', br]));
+    if (!link || !link.flags.includes('UP')) await apply(`${br} up`, () => run(['ip', 'link', 'set', br, 'up']));
+  }
+
+  private async convergeSwitch(lab: Lab, obs: Observed, apply: Apply): Promise<void> {
+    const ns = names.switchNs(lab.name);
+    if (!obs.namespaces.has(ns)) {
+      await apply(`switch namespace ${ns}`, async () => {
+        await run(['ip', 'netns', 'add', ns]);
+        // The switch is pure L2: no IPv6 of its own on any port, so it adds nothing to captures.
+        await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+      });
+      obs.links.set(ns, new Map());
+    }
+    const br = obs.links.get(ns)!.get(names.switchBridge);
+    if (!br)
+      await apply(`switch bridge ${ns}/${names.switchBridge}`, () => run(['ip', '-n', ns, 'link', 'add', names.switchBridge, 'type', 'bridge',
+        'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0']));
+    if (!br?.flags.includes('UP')) await apply(`switch bridge up`, () => run(['ip', '-n', ns, 'link', 'set', names.switchBridge, 'up']));
+  }
+
+  private async convergeHost(lab: Lab, h: LabHost, obs: Observed, apply: Apply): Promise<void> {
+    const ns = names.hostNs(lab.name, h.name);
+    const sw = names.switchNs(lab.name);
+    if (!obs.namespaces.has(ns)) {
+      await apply(`namespace ${ns}`, () => run(['ip', 'netns', 'add', ns]));
+      obs.links.set(ns, new Map());
+    }
+    const links = obs.links.get(ns)!;
+    const eth1 = h.interfaces.find((i) => i.name === 'eth1')!;
+    if (!links.has('eth1')) {
+      await apply(`${h.name}: sysctls`, () => run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw',
+        'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.default.accept_ra=0']));
+      await apply(`${h.name}: eth1 on the lab switch (${eth1.mac})`, async () => {
+        await run(['ip', '-n', sw, 'link', 'del', h.name], { check: false }); // a stale port from a half-built run
+        await run(['ip', 'link', 'add', 'name', 'eth1', 'netns', ns, 'address', eth1.mac, 'type', 'veth', 'peer', 'name', h.name, 'netns', sw]);
+      });
+    } else if (links.get('eth1')!.address !== eth1.mac) {
+      await apply(`${h.name}: eth1 MAC ${eth1.mac}`, () => run(['ip', '-n', ns, 'link', 'set', 'eth1', 'address', eth1.mac]));
+    }
+    const port = obs.links.get(sw)?.get(h.name);
+    if (!port || port.master !== names.switchBridge || !port.flags.includes('UP'))
+      await apply(`${h.name}: switch port up`, () => run(['ip', '-n', sw, 'link', 'set', h.name, 'master', names.switchBridge, 'up']));
+
+    const eth0 = h.interfaces.find((i) => i.name === 'eth0');
+    if (eth0) {
+      const hostEnd = names.mgmtVeth(lab.name, h.index);
+      if (!links.has('eth0')) {
+        await apply(`${h.name}: eth0 on the management bridge (${hostEnd})`, async () => {
+          await run(['ip', 'link', 'del', hostEnd], { check: false });
+          await run(['ip', 'link', 'add', 'name', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns, 'address', eth0.mac]);
+          await run(['ip', '-n', ns, 'link', 'set', 'eth0', 'addrgenmode', 'none']); // management is IPv4 only
+          await run(['ip', 'link', 'set', hostEnd, 'addrgenmode', 'none']);
+        });
+      }
+      const he = obs.hostLinks.get(hostEnd);
+      if (!he || he.master !== names.mgmtBridge(lab.name) || !he.flags.includes('UP'))
+        await apply(`${h.name}: ${hostEnd} up on ${names.mgmtBridge(lab.name)}`, () => run(['ip', 'link', 'set', hostEnd, 'master', names.mgmtBridge(lab.name), 'up']));
+    }
+    for (const i of h.interfaces) await convergeAddresses(ns, h.name, i, links.get(i.name), apply);
+    const faults = readFaults(lab).filter((f) => f.node === h.name);
+    const poweredOff = faults.some((f) => f.kind === 'power-off');
+    for (const ifname of ['lo', ...h.interfaces.map((i) => i.name)]) {
+      if (poweredOff || faults.some((f) => f.kind === 'link-down' && f.iface === ifname)) continue; // a deliberate fault, not drift
+      if (!links.get(ifname)?.flags.includes('UP')) await apply(`${h.name}: ${ifname} up`, () => run(['ip', '-n', ns, 'link', 'set', ifname, 'up']));
+    }
+    if (poweredOff) return;
+
+    if (h.role !== 'client') await this.convergeNodeFiles(lab, h, obs.inits.get(h.name), apply);
+    else await this.writeNodeFile(lab, h, obs.inits.get(h.name), '/etc/l2lab/bin/l2l-service', readFileSync(join(NODE_FILES, 'l2l-service'), 'utf8'), 0o755, apply);
+    let init = obs.inits.get(h.name);
+    const waitSshd = async () => waitFor(`sshd on ${h.name} (${mgmt(h).ipv4}:22)`, async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined), 10_000);
+    if (!init) {
+      await apply(`${h.name}: boot`, async () => {
+        init = await boot(lab, h);
+        if (h.role !== 'client') await waitSshd(); // boot starts the enabled services
+      });
+      obs.inits.set(h.name, init!);
+    } else if (h.role !== 'client' && !(await sshBanner(mgmt(h).ipv4, 300)))
+      await apply(`${h.name}: sshd`, async () => {
+        await nsExec(init!, ['/etc/l2lab/bin/l2l-service', 'start', 'sshd']);
+        await waitSshd();
+      });
+  }
+
+  private async convergeNodeFiles(lab: Lab, h: LabHost, init: number | undefined, apply: Apply): Promise<void> {
+    const dir = names.stateDir(lab.name);
+    const hostKey = join(dir, 'ssh', 'hosts', `${h.name}_ed25519`);
+    const files: [string, string, number][] = [
+      ['/etc/l2lab/bin/l2l-service', readFileSync(join(NODE_FILES, 'l2l-service'), 'utf8'), 0o755],
+      ['/etc/l2lab/ssh/ssh_host_ed25519_key', readFileSync(hostKey, 'utf8'), 0o600],
+      ['/etc/l2lab/ssh/ssh_host_ed25519_key.pub', readFileSync(`${hostKey}.pub`, 'utf8'), 0o644],
+      ['/etc/l2lab/ssh/authorized_keys', readFileSync(join(dir, 'ssh', 'id_ed25519.pub'), 'utf8'), 0o600],
+      ['/etc/l2lab/ssh/sshd_config', sshdConfig(mgmt(h).ipv4), 0o644],
+      ['/etc/l2lab/services/sshd.service', "EXEC='/usr/sbin/sshd -D -e -f /etc/l2lab/ssh/sshd_config'\nENABLED=yes\n", 0o644],
+    ];
+    for (const [path, content, mode] of files) await this.writeNodeFile(lab, h, init, path, content, mode, apply);
+  }
+
+  /** Writes a file into a node's private /etc: through the running node, or into its overlay's upper layer before boot. */
+  private async writeNodeFile(lab: Lab, h: LabHost, init: number | undefined, path: string, content: string, mode: number, apply: Apply): Promise<void> {
+    if (!path.startsWith('/etc/')) throw new Error(`node files live under /etc, not ${path}`);
+    const target = init ? `/proc/${init}/root${path}` : join(names.nodeDir(lab.name, h.name), 'etc-upper', path.slice('/etc/'.length));
+    if (readIf(target) === content && (statSync(target).mode & 0o777) === mode) return;
+    await apply(`${h.name}: ${path}`, async () => {
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+      writeAtomic(target, content, mode);
+    });
+  }
+
+  async down(labName: string, progress: Progress): Promise<DownResult> {
+    const started = Date.now();
+    const removed: string[] = [];
+    const p = names.prefix(labName);
+    const namespaces = (await ipJson<{ name: string }[]>(['netns', 'list'])).map((n) => n.name).filter((n) => n.startsWith(p));
+    // Kill first (everything inside each namespace, at once), then delete the namespaces.
+    const pids = (await Promise.all(namespaces.map((ns) => netnsPids(ns)))).flat();
+    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+    if (pids.length) {
+      progress.step(`killed ${pids.length} processes`);
+      removed.push(`${pids.length} processes`);
+      await waitFor('lab processes to exit', async () => (pids.every((pid) => !existsSync(`/proc/${pid}`)) ? true : undefined), 5000, 10);
+    }
+    await Promise.all(namespaces.map(async (ns) => {
+      await run(['ip', 'netns', 'del', ns]);
+      progress.step(`namespace ${ns}`);
+      removed.push(`namespace ${ns}`);
+    }));
+    const links = (await ipJson<IpAddr[]>(['link', 'show'])).map((l) => l.ifname).filter((n) => n.startsWith(p));
+    for (const l of links) {
+      await run(['ip', 'link', 'del', l], { check: false });
+      progress.step(`link ${l}`);
+      removed.push(`link ${l}`);
+    }
+    const dir = names.stateDir(labName);
+    if (existsSync(dir)) {
+      rmSync(dir, { recursive: true, force: true });
+      progress.step(`state ${dir}`);
+      removed.push(`directory ${dir}`);
+    }
+    // The shared mount points go with the last lab (rmdir only if empty; never other files).
+    const otherLabs = readdirSync('/var/lib').some((d) => d.startsWith('l2l-'));
+    if (!otherLabs) for (const m of names.sharedMountPoints) { try { rmdirSync(m); removed.push(`mount point ${m}`); } catch { /* absent or not empty */ } }
+    return { removed, elapsedMs: Date.now() - started };
+  }
+
+  async status(lab: Lab): Promise<LabStatus> {
+    const obs = await observe(lab);
+    const dir = names.stateDir(lab.name);
+    const hostKeys = new Map(lab.nodes.map((n) => [n.name, readIf(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`))?.trim().split(/\s+/).slice(0, 2).join(' ')]));
+    const hostStatus = async (h: LabHost): Promise<HostStatus> => {
+      const ns = names.hostNs(lab.name, h.name);
+      const links = obs.links.get(ns);
+      const key = hostKeys.get(h.name);
+      const m = h.interfaces.find((i) => i.name === 'eth0');
+      return {
+        name: h.name, role: h.role, labels: h.labels, namespace: ns,
+        powered: obs.inits.has(h.name),
+        interfaces: h.interfaces.map((i) => {
+          const l = links?.get(i.name);
+          return { ...i, mac: l?.address ?? i.mac, up: !!l && l.flags.includes('UP') && l.flags.includes('LOWER_UP') };
+        }),
+        sshd: m && obs.inits.has(h.name) ? await sshBanner(m.ipv4, 300) : false,
+        ...(m && key ? { ssh: { host: m.ipv4, port: 22, user: names.sshUser, hostKey: key } } : {}),
+      };
+    };
+    const nodes = await Promise.all(lab.nodes.map(hostStatus));
+    const client = await hostStatus(lab.client);
+    const all = [...nodes, client];
+    const state = all.every((h) => h.powered && h.interfaces.every((i) => i.up) && (h.role === 'client' || h.sshd)) ? 'up'
+      : all.some((h) => h.powered || obs.namespaces.has(h.namespace)) ? 'degraded' : 'down';
+    return {
+      schema: 'l2lab.status/v1', lab: lab.name, provider: this.name, file: lab.file, state,
+      switch: { ...lab.switch, namespace: names.switchNs(lab.name), bridge: names.switchBridge },
+      management: { ...lab.management, bridge: names.mgmtBridge(lab.name) },
+      ssh: { user: names.sshUser, identityFile: join(dir, 'ssh', 'id_ed25519'), knownHostsFile: join(dir, 'ssh', 'known_hosts') },
+      nodes, client, pool: lab.pool, policy: lab.policy, lease: lab.lease, versions: lab.versions,
+    };
+  }
+
+  async exec(lab: Lab, host: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+    const h = findHost(lab, host);
+    const init = liveInit(lab, h);
+    if (!init) throw new Error(`${host} is powered off or not up; run lab:up (or undo the power-off fault)`);
+    return run(nsenterArgs(init, argv), { check: false, input: opts.input, timeoutMs: opts.timeoutMs });
+  }
+
+  async inject(lab: Lab, fault: Fault): Promise<void> {
+    const h = findHost(lab, fault.node);
+    const ns = names.hostNs(lab.name, h.name);
+    switch (fault.kind) {
+      case 'power-off': {
+        // A power cut: every process of the node at once, then the NICs lose carrier.
+        const pids = await netnsPids(ns);
+        for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+        for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'down']);
+        await waitFor(`${h.name} processes to exit`, async () => (pids.every((p) => !existsSync(`/proc/${p}`)) ? true : undefined), 5000, 5);
+        break;
+      }
+      case 'link-down':
+        ifaceOf(h, fault.iface);
+        await run(['ip', '-n', ns, 'link', 'set', fault.iface, 'down']);
+        break;
+      case 'process-stop':
+        await this.service(lab, h, ['stop', fault.process, fault.signal ?? 'TERM']);
+        break;
+      case 'pause':
+        await this.service(lab, h, ['signal', fault.process, 'STOP']);
+        break;
+      default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
+    }
+    writeFaults(lab, [...readFaults(lab).filter((f) => !sameFault(f, fault)), fault]);
+  }
+
+  async undo(lab: Lab, fault: Fault): Promise<void> {
+    const h = findHost(lab, fault.node);
+    const ns = names.hostNs(lab.name, h.name);
+    const others = readFaults(lab).filter((f) => !sameFault(f, fault));
+    switch (fault.kind) {
+      case 'power-off': {
+        for (const i of h.interfaces)
+          if (!others.some((f) => f.kind === 'link-down' && f.node === h.name && f.iface === i.name)) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
+        await boot(lab, h);
+        if (h.role !== 'client')
+          await waitFor(`sshd on ${h.name} after power on`, async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined), 10_000);
+        break;
+      }
+      case 'link-down':
+        await run(['ip', '-n', ns, 'link', 'set', fault.iface, 'up']);
+        break;
+      case 'process-stop':
+        await this.service(lab, h, ['start', fault.process]);
+        break;
+      case 'pause':
+        await this.service(lab, h, ['signal', fault.process, 'CONT']);
+        break;
+      default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
+    }
+    writeFaults(lab, others);
+  }
+
+  private async service(lab: Lab, h: LabHost, args: string[]): Promise<void> {
+    const r = await this.exec(lab, h.name, ['/etc/l2lab/bin/l2l-service', ...args]);
+    if (r.exitCode !== 0) throw new Error(`l2l-service ${args.join(' ')} on ${h.name} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
+  }
+}
+
+// ---- helpers -------------------------------------------------------------------------
+
+function preflight(): void {
+  if (process.getuid?.() !== 0) throw new Error('the netns provider needs root (namespaces, bridges); run as root');
+  const path = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']);
+  const missing = REQUIRED.filter(([cmd]) => !path.some((d) => existsSync(join(d, cmd))));
+  if (missing.length)
+    throw new Error(`missing on this machine: ${missing.map(([c, p]) => `${c} (Debian package ${p})`).join(', ')}. Run \`npm run setup\` to install them.`);
+}
+
+function mgmt(h: LabHost): HostInterface {
+  const i = h.interfaces.find((x) => x.name === 'eth0');
+  if (!i) throw new Error(`${h.name} has no management interface`);
+  return i;
+}
+
+function findHost(lab: Lab, name: string): LabHost {
+  const h = [...lab.nodes, lab.client].find((x) => x.name === name);
+  if (!h) throw new Error(`no machine "${name}" in lab ${lab.name}; machines: ${[...lab.nodes, lab.client].map((x) => x.name).join(', ')}`);
+  return h;
+}
+
+function ifaceOf(h: LabHost, iface: string): HostInterface {
+  const i = h.interfaces.find((x) => x.name === iface);
+  if (!i) throw new Error(`${h.name} has no interface ${iface}; it has ${h.interfaces.map((x) => x.name).join(', ')}`);
+  return i;
+}
+
+function sameFault(a: Fault, b: Fault): boolean {
+  return JSON.stringify({ ...a, signal: undefined }) === JSON.stringify({ ...b, signal: undefined });
+}
+
+const faultsFile = (lab: Lab) => join(names.stateDir(lab.name), 'faults.json');
+export function readFaults(lab: Lab): Fault[] {
+  const t = readIf(faultsFile(lab));
+  return t ? (JSON.parse(t) as Fault[]) : [];
+}
+function writeFaults(lab: Lab, faults: Fault[]): void {
+  writeAtomic(faultsFile(lab), JSON.stringify(faults, null, 2) + '\n', 0o644);
+}
+
+function readIf(path: string): string | undefined {
+  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+}
+
+function writeAtomic(path: string, content: string, mode: number): void {
+  const tmp = `${path}.l2l-tmp`;
+  writeFileSync(tmp, content, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, path);
+}
+
+async function observe(lab: Lab): Promise<Observed> {
+  const p = names.prefix(lab.name);
+  const namespaces = new Set((await ipJson<{ name: string }[]>(['netns', 'list'])).map((n) => n.name).filter((n) => n.startsWith(p)));
+  const hostLinks = new Map((await ipJson<IpAddr[]>(['addr', 'show'])).filter((l) => l.ifname.startsWith(p)).map((l) => [l.ifname, l]));
+  const links = new Map<string, Map<string, IpAddr>>();
+  await Promise.all([...namespaces].map(async (ns) => {
+    links.set(ns, new Map((await ipJson<IpAddr[]>(['-n', ns, 'addr', 'show'])).map((l) => [l.ifname, l])));
+  }));
+  const inits = new Map<string, number>();
+  for (const h of [...lab.nodes, lab.client]) {
+    const pid = namespaces.has(names.hostNs(lab.name, h.name)) ? liveInit(lab, h) : undefined;
+    if (pid) inits.set(h.name, pid);
+  }
+  return { namespaces, hostLinks, links, inits };
+}
+
+/** The node's init PID if it is alive and really inside the node's network namespace. */
+function liveInit(lab: Lab, h: LabHost): number | undefined {
+  const t = readIf(join(names.nodeDir(lab.name, h.name), 'init.pid'));
+  const pid = Number(t?.trim());
+  if (!pid) return undefined;
+  try {
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'tini') return undefined;
+    return statSync(`/proc/${pid}/ns/net`).ino === statSync(`/run/netns/${names.hostNs(lab.name, h.name)}`).ino ? pid : undefined;
+  } catch { return undefined; }
+}
+
+async function netnsPids(ns: string): Promise<number[]> {
+  const r = await run(['ip', 'netns', 'pids', ns], { check: false });
+  return r.stdout.split(/\s+/).filter(Boolean).map(Number);
+}
+
+function nsenterArgs(init: number, argv: string[]): string[] {
+  return ['nsenter', '-t', String(init), '-m', '-u', '-i', '-n', '-p', '--wd=/', '--', ...argv];
+}
+
+async function nsExec(init: number, argv: string[]): Promise<string> {
+  return (await run(nsenterArgs(init, argv))).stdout;
+}
+
+/** Starts the node's init (boot.sh → tini) detached, and waits until it is up. */
+async function boot(lab: Lab, h: LabHost): Promise<number> {
+  const dir = names.nodeDir(lab.name, h.name);
+  mkdirSync(dir, { recursive: true });
+  const pidFile = join(dir, 'init.pid');
+  rmSync(pidFile, { force: true });
+  const log = openSync(join(dir, 'boot.log'), 'a');
+  const child = spawn('ip', ['netns', 'exec', names.hostNs(lab.name, h.name), 'unshare', '--pid', '--fork', '--mount', '--uts', '--ipc', '--propagation', 'private',
+    '/bin/sh', join(NODE_FILES, 'boot.sh'), h.name, dir, pidFile], { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  closeSync(log);
+  return waitFor(`${h.name} to boot (log: ${join(dir, 'boot.log')})`, async () => {
+    if (child.exitCode !== null) throw new Error(`${h.name} failed to boot (exit ${child.exitCode}); see ${join(dir, 'boot.log')}`);
+    return liveInit(lab, h);
+  }, 10_000, 5);
+}
+
+async function convergeAddresses(ns: string, host: string, i: HostInterface, link: IpAddr | undefined, apply: Apply): Promise<void> {
+  const have = new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+  const want: [string, string[]][] = [[`${i.ipv4}/${i.ipv4Prefix}`, []]];
+  if (i.ipv6) want.push([`${i.ipv6}/${i.ipv6Prefix}`, ['nodad']]);
+  for (const [addr, extra] of want)
+    if (!have.has(addr)) await apply(`${host}: ${addr} on ${i.name}`, () => run(['ip', '-n', ns, 'addr', 'replace', addr, 'dev', i.name, ...extra]));
+}
+
+/** Refuses a management subnet the host already routes elsewhere (another lab, a real network). */
+async function checkRouteFree(lab: Lab): Promise<void> {
+  const routes = await ipJson<{ dst: string; dev?: string }[]>(['route', 'show']);
+  const [net] = lab.management.ipv4.split('/');
+  const clash = routes.find((r) => r.dst !== 'default' && r.dev !== names.mgmtBridge(lab.name) && routeContains(r.dst, net!));
+  if (clash) throw new Error(`management.ipv4 ${lab.management.ipv4} is already routed on this host (${clash.dst} dev ${clash.dev}); choose another management subnet in the lab file`);
+}
+
+function routeContains(dst: string, addr: string): boolean {
+  const [n, len] = dst.includes('/') ? dst.split('/') : [dst, '32'];
+  const toInt = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  if (!n!.includes('.') || !addr.includes('.')) return false;
+  const size = 2 ** (32 - Number(len));
+  return Math.floor(toInt(addr) / size) === Math.floor(toInt(n!) / size);
+}
+
+function sshdConfig(listen: string): string {
+  return [
+    '# Written by l2lab (lab:up). sshd of this lab node, on its management address only.',
+    `ListenAddress ${listen}`,
+    'Port 22',
+    'HostKey /etc/l2lab/ssh/ssh_host_ed25519_key',
+    'PidFile none',
+    'PermitRootLogin prohibit-password',
+    'PubkeyAuthentication yes',
+    'AuthorizedKeysFile /etc/l2lab/ssh/authorized_keys',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    'UsePAM no',
+    'UseDNS no',
+    'PrintMotd no',
+    'MaxStartups 100:30:200',
+    'MaxSessions 64',
+    'Subsystem sftp /usr/lib/openssh/sftp-server',
+    '',
+  ].join('\n');
+}
+
+/** True when an SSH server answers with its banner at addr:22. */
+export function sshBanner(addr: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tcpConnect({ host: addr, port: 22 });
+    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('error', () => done(false));
+    s.once('data', (d) => done(d.toString().startsWith('SSH-')));
+  });
+}
+

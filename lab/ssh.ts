@@ -1,0 +1,64 @@
+// SSH to lab nodes: per-lab keys, pinned host keys (known_hosts written by l2lab), never
+// blind acceptance. Used by lab:ssh (OpenSSH client) and by the playbook engine (node-ssh).
+import { existsSync, readFileSync } from 'node:fs';
+import { NodeSSH } from 'node-ssh';
+import { run } from './sys.ts';
+import type { HostStatus, LabStatus } from './types.ts';
+
+export async function ensureKey(path: string, comment: string): Promise<boolean> {
+  if (existsSync(path) && existsSync(`${path}.pub`)) return false;
+  await run(['rm', '-f', path, `${path}.pub`]);
+  await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+  return true;
+}
+
+/** "ssh-ed25519 AAAA…" of a public key file, without the comment. */
+export function publicKey(path: string): string {
+  return readFileSync(path, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+}
+
+export function knownHostsLine(address: string, hostKey: string): string {
+  return `${address} ${hostKey}`;
+}
+
+function sshTarget(status: LabStatus, nodeName: string): { node: HostStatus; ssh: NonNullable<HostStatus['ssh']> } {
+  const node = status.nodes.find((n) => n.name === nodeName);
+  if (!node) throw new Error(`no node "${nodeName}" in lab ${status.lab}; nodes: ${status.nodes.map((n) => n.name).join(', ')}`);
+  if (!node.ssh) throw new Error(`node ${nodeName} has no SSH endpoint`);
+  return { node, ssh: node.ssh };
+}
+
+/** Arguments for the OpenSSH client, with the lab's key and known_hosts only. */
+export function opensshArgs(status: LabStatus, nodeName: string): string[] {
+  const { ssh } = sshTarget(status, nodeName);
+  return ['-i', status.ssh.identityFile, '-o', `UserKnownHostsFile=${status.ssh.knownHostsFile}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+    '-o', 'StrictHostKeyChecking=yes', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5',
+    '-o', 'LogLevel=ERROR', '-p', String(ssh.port), `${ssh.user}@${ssh.host}`];
+}
+
+export class UnreachableError extends Error {
+  constructor(readonly host: string, readonly address: string, cause: string) {
+    super(`host ${host} unreachable at ${address}: ${cause}`);
+    this.name = 'UnreachableError';
+  }
+}
+
+/** A node-ssh connection that accepts only the host key pinned in the lab status. */
+export async function connect(status: LabStatus, nodeName: string, timeoutMs = 5000): Promise<NodeSSH> {
+  const { ssh } = sshTarget(status, nodeName);
+  const pinned = Buffer.from(ssh.hostKey.split(' ')[1] ?? '', 'base64');
+  const client = new NodeSSH();
+  let offered: Buffer | undefined;
+  try {
+    await client.connect({
+      host: ssh.host, port: ssh.port, username: ssh.user,
+      privateKey: readFileSync(status.ssh.identityFile, 'utf8'),
+      readyTimeout: timeoutMs,
+      hostVerifier: (key: Buffer) => { offered = key; return key.equals(pinned); },
+    } as Parameters<NodeSSH['connect']>[0]);
+  } catch (e) {
+    const why = offered && !offered.equals(pinned) ? 'host key does not match the pinned key (known_hosts of this lab); rerun lab:up if the lab was rebuilt' : (e as Error).message;
+    throw new UnreachableError(nodeName, `${ssh.user}@${ssh.host}:${ssh.port}`, why);
+  }
+  return client;
+}

@@ -1,0 +1,83 @@
+// Resolved lab model (what the code works with) and the status contract (what other parts read).
+// The raw lab-file shape lives in labfile.ts; nothing outside lab/ should see it.
+import type { LabelSelector, Labels } from './selector.ts';
+
+export type Role = 'control-plane' | 'worker' | 'client';
+
+export interface HostInterface {
+  name: 'eth0' | 'eth1';
+  network: 'management' | 'switch';
+  mac: string;
+  ipv4: string; // address without prefix
+  ipv4Prefix: number;
+  ipv6?: string;
+  ipv6Prefix?: number;
+}
+
+export interface LabHost {
+  name: string;
+  role: Role;
+  index: number; // 1-based, stable: derives MACs and default addresses
+  labels: Labels;
+  interfaces: HostInterface[]; // eth1 always; eth0 (management) for nodes only
+}
+
+export interface PoolBlock { cidr?: string; start?: string; stop?: string }
+
+export interface Lab {
+  name: string;
+  file: string; // absolute path of the lab file it came from
+  provider: string;
+  switch: { ipv4: string; ipv6: string };
+  management: { ipv4: string; hostAddress: string };
+  nodes: LabHost[]; // control planes and workers
+  client: LabHost;
+  pool: { name: string; blocks: PoolBlock[]; serviceSelector?: LabelSelector };
+  policy: {
+    name: string;
+    interfaces: string[]; // regular expressions, as in CiliumL2AnnouncementPolicy
+    nodeSelector?: LabelSelector;
+    serviceSelector?: LabelSelector;
+    loadBalancerIPs: boolean;
+    externalIPs: boolean;
+  };
+  versions: { kubernetes: string; cilium: string; gatewayAPI: string };
+  lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+}
+
+/** One interface as seen live on the host (status). */
+export interface InterfaceStatus extends HostInterface {
+  up: boolean; // administratively up and carrier present
+}
+
+export interface HostStatus {
+  name: string;
+  role: Role;
+  labels: Labels;
+  namespace: string; // network namespace name on the host (ip netns)
+  powered: boolean; // node init process running
+  interfaces: InterfaceStatus[];
+  sshd: boolean; // nodes only; false for the client
+  ssh?: { host: string; port: number; user: string; hostKey: string };
+}
+
+/**
+ * `lab:status --json`: the contract that inventory and conformance read.
+ * Versioned by `schema`; fields are only ever added within one version.
+ */
+export interface LabStatus {
+  schema: 'l2lab.status/v1';
+  lab: string;
+  provider: string;
+  file: string;
+  state: 'up' | 'degraded' | 'down';
+  switch: { ipv4: string; ipv6: string; namespace?: string; bridge?: string };
+  management: { ipv4: string; hostAddress: string; bridge?: string };
+  ssh: { user: string; identityFile: string; knownHostsFile: string };
+  nodes: HostStatus[];
+  client: HostStatus;
+  pool: Lab['pool'];
+  policy: Lab['policy'];
+  lease: Lab['lease'];
+  versions: Lab['versions'];
+}
