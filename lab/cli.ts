@@ -46,6 +46,7 @@ function printStatus(s: LabStatus): void {
   }
   console.log(`lab ${s.lab} (${s.provider}): ${s.state}`);
   console.log(table(rows));
+  if (s.faults.length) console.log(`active faults: ${s.faults.map(describeFault).join('; ')} (undo with npm run lab:fault -- undo …)`);
   console.log(`pool ${s.pool.name}: ${s.pool.blocks.map((b) => b.cidr ?? `${b.start}-${b.stop}`).join(', ')}  ·  policy ${s.policy.name}: interfaces ${s.policy.interfaces.join(',')}`);
 }
 

@@ -198,10 +198,11 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
 
   // Pool: blocks inside the switch subnet of their family, not overlapping hosts or each other.
   const blocks: Range[] = [];
+  let badBlocks = 0;
   raw.pool.blocks.forEach((b, i) => {
     const path = `pool.blocks[${i}]`;
     const r = blockRange(path, b, report);
-    if (!r) return;
+    if (!r) { badBlocks++; return; }
     const subnet = r.family === 4 ? sw4 : sw6;
     if (subnet && !(inCidr(subnet, r.family, r.first) && inCidr(subnet, r.family, r.last)))
       report(path, `${describe(b)} lies outside the switch subnet ${subnet.text}; L2 announcements only reach the switch's own subnet, so pick addresses inside it`);
@@ -212,8 +213,8 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     blocks.forEach((o, j) => { if (overlaps(o, r)) report(path, `${describe(b)} overlaps pool.blocks[${j}]`); });
     blocks.push(r);
   });
-  if (sw4 && !blocks.some((b) => b.family === 4)) report('pool.blocks', 'no IPv4 block; add one inside switch.ipv4 (the lab tests IPv4 and IPv6)');
-  if (sw6 && !blocks.some((b) => b.family === 6)) report('pool.blocks', 'no IPv6 block; add one inside switch.ipv6 (the lab tests IPv4 and IPv6)');
+  if (sw4 && !badBlocks && !blocks.some((b) => b.family === 4)) report('pool.blocks', 'no IPv4 block; add one inside switch.ipv4 (the lab tests IPv4 and IPv6)');
+  if (sw6 && !badBlocks && !blocks.some((b) => b.family === 6)) report('pool.blocks', 'no IPv6 block; add one inside switch.ipv6 (the lab tests IPv4 and IPv6)');
 
   // Policy: interfaces are regular expressions (Cilium); they must select the switch NIC only.
   raw.policy.interfaces.forEach((re, i) => {

@@ -16,7 +16,7 @@ export const faultKinds: FaultKind[] = ['power-off', 'link-down', 'process-stop'
 export function describeFault(f: Fault): string {
   switch (f.kind) {
     case 'power-off': return `power off ${f.node}`;
-    case 'link-down': return `link ${f.iface} down on ${f.node}`;
+    case 'link-down': return `cable of ${f.node} ${f.iface} pulled (link down)`;
     case 'process-stop': return `stop ${f.process} (${f.signal ?? 'TERM'}) on ${f.node}`;
     case 'pause': return `pause ${f.process} (SIGSTOP) on ${f.node}`;
   }

@@ -1,5 +1,6 @@
 // Resolved lab model (what the code works with) and the status contract (what other parts read).
 // The raw lab-file shape lives in labfile.ts; nothing outside lab/ should see it.
+import type { Fault } from './provider.ts';
 import type { LabelSelector, Labels } from './selector.ts';
 
 export type Role = 'control-plane' | 'worker' | 'client';
@@ -80,4 +81,6 @@ export interface LabStatus {
   policy: Lab['policy'];
   lease: Lab['lease'];
   versions: Lab['versions'];
+  /** Faults injected and not undone yet; lab:up leaves what they affect alone. */
+  faults: Fault[];
 }

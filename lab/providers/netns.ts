@@ -61,7 +61,7 @@ export class NetnsProvider implements Provider {
         await this.down(lab.name, { step: () => {}, info: () => {} }).catch(() => {});
         throw new Error(`${(e as Error).message}\nNothing was left behind (rolled back).`, { cause: e });
       }
-      throw new Error(`${(e as Error).message}\nThe lab is half-built. \`npm run lab:up -- --lab ${lab.file}\` repairs it; \`npm run lab:down -- --lab ${lab.file}\` removes all of it.`, { cause: e });
+      throw new Error(`${(e as Error).message}\nlab:up did not finish, so the lab may be incomplete: \`npm run lab:up -- --lab ${lab.file}\` repairs it; \`npm run lab:down -- --lab ${lab.file}\` removes all of it.`, { cause: e });
     }
     return { changes, elapsedMs: Date.now() - started };
   }
@@ -130,7 +130,9 @@ export class NetnsProvider implements Provider {
     const eth1 = h.interfaces.find((i) => i.name === 'eth1')!;
     if (!links.has('eth1')) {
       await apply(`${h.name}: sysctls`, () => run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw',
-        'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.default.accept_ra=0']));
+        'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.default.accept_ra=0',
+        // Addresses survive a power cycle (NICs down, then up), as a configured machine gets them back at boot.
+        'net.ipv6.conf.all.keep_addr_on_down=1', 'net.ipv6.conf.default.keep_addr_on_down=1']));
       await apply(`${h.name}: eth1 on the lab switch (${eth1.mac})`, async () => {
         await run(['ip', '-n', sw, 'link', 'del', h.name], { check: false }); // a stale port from a half-built run
         await run(['ip', 'link', 'add', 'name', 'eth1', 'netns', ns, 'address', eth1.mac, 'type', 'veth', 'peer', 'name', h.name, 'netns', sw]);
@@ -138,8 +140,10 @@ export class NetnsProvider implements Provider {
     } else if (links.get('eth1')!.address !== eth1.mac) {
       await apply(`${h.name}: eth1 MAC ${eth1.mac}`, () => run(['ip', '-n', ns, 'link', 'set', 'eth1', 'address', eth1.mac]));
     }
+    const faults = readFaults(lab).filter((f) => f.node === h.name);
+    const unplugged = (iface: string) => faults.some((f) => f.kind === 'link-down' && f.iface === iface); // a deliberate fault, not drift
     const port = obs.links.get(sw)?.get(h.name);
-    if (!port || port.master !== names.switchBridge || !port.flags.includes('UP'))
+    if (!port || port.master !== names.switchBridge || (!port.flags.includes('UP') && !unplugged('eth1')))
       await apply(`${h.name}: switch port up`, () => run(['ip', '-n', sw, 'link', 'set', h.name, 'master', names.switchBridge, 'up']));
 
     const eth0 = h.interfaces.find((i) => i.name === 'eth0');
@@ -154,14 +158,13 @@ export class NetnsProvider implements Provider {
         });
       }
       const he = obs.hostLinks.get(hostEnd);
-      if (!he || he.master !== names.mgmtBridge(lab.name) || !he.flags.includes('UP'))
+      if (!he || he.master !== names.mgmtBridge(lab.name) || (!he.flags.includes('UP') && !unplugged('eth0')))
         await apply(`${h.name}: ${hostEnd} up on ${names.mgmtBridge(lab.name)}`, () => run(['ip', 'link', 'set', hostEnd, 'master', names.mgmtBridge(lab.name), 'up']));
     }
     for (const i of h.interfaces) await convergeAddresses(ns, h.name, i, links.get(i.name), apply);
-    const faults = readFaults(lab).filter((f) => f.node === h.name);
     const poweredOff = faults.some((f) => f.kind === 'power-off');
     for (const ifname of ['lo', ...h.interfaces.map((i) => i.name)]) {
-      if (poweredOff || faults.some((f) => f.kind === 'link-down' && f.iface === ifname)) continue; // a deliberate fault, not drift
+      if (poweredOff) continue;
       if (!links.get(ifname)?.flags.includes('UP')) await apply(`${h.name}: ${ifname} up`, () => run(['ip', '-n', ns, 'link', 'set', ifname, 'up']));
     }
     if (poweredOff) return;
@@ -176,7 +179,7 @@ export class NetnsProvider implements Provider {
         if (h.role !== 'client') await waitSshd(); // boot starts the enabled services
       });
       obs.inits.set(h.name, init!);
-    } else if (h.role !== 'client' && !(await sshBanner(mgmt(h).ipv4, 300)))
+    } else if (h.role !== 'client' && !faults.some((f) => 'process' in f && f.process === 'sshd') && !(await sshBanner(mgmt(h).ipv4, 300)))
       await apply(`${h.name}: sshd`, async () => {
         await nsExec(init!, ['/etc/l2lab/bin/l2l-service', 'start', 'sshd']);
         await waitSshd();
@@ -219,7 +222,7 @@ export class NetnsProvider implements Provider {
     if (pids.length) {
       progress.step(`killed ${pids.length} processes`);
       removed.push(`${pids.length} processes`);
-      await waitFor('lab processes to exit', async () => (pids.every((pid) => !existsSync(`/proc/${pid}`)) ? true : undefined), 5000, 10);
+      await waitFor('lab processes to exit', async () => (pids.every((pid) => !alive(pid)) ? true : undefined), 5000, 10);
     }
     await Promise.all(namespaces.map(async (ns) => {
       await run(['ip', 'netns', 'del', ns]);
@@ -275,6 +278,7 @@ export class NetnsProvider implements Provider {
       management: { ...lab.management, bridge: names.mgmtBridge(lab.name) },
       ssh: { user: names.sshUser, identityFile: join(dir, 'ssh', 'id_ed25519'), knownHostsFile: join(dir, 'ssh', 'known_hosts') },
       nodes, client, pool: lab.pool, policy: lab.policy, lease: lab.lease, versions: lab.versions,
+      faults: existsSync(dir) ? readFaults(lab) : [],
     };
   }
 
@@ -294,12 +298,11 @@ export class NetnsProvider implements Provider {
         const pids = await netnsPids(ns);
         for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
         for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'down']);
-        await waitFor(`${h.name} processes to exit`, async () => (pids.every((p) => !existsSync(`/proc/${p}`)) ? true : undefined), 5000, 5);
+        await waitFor(`${h.name} processes to exit`, async () => (pids.every((p) => !alive(p)) ? true : undefined), 5000, 5);
         break;
       }
       case 'link-down':
-        ifaceOf(h, fault.iface);
-        await run(['ip', '-n', ns, 'link', 'set', fault.iface, 'down']);
+        await setCable(lab, h, ifaceOf(h, fault.iface), 'down');
         break;
       case 'process-stop':
         await this.service(lab, h, ['stop', fault.process, fault.signal ?? 'TERM']);
@@ -318,15 +321,14 @@ export class NetnsProvider implements Provider {
     const others = readFaults(lab).filter((f) => !sameFault(f, fault));
     switch (fault.kind) {
       case 'power-off': {
-        for (const i of h.interfaces)
-          if (!others.some((f) => f.kind === 'link-down' && f.node === h.name && f.iface === i.name)) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
+        for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
         await boot(lab, h);
         if (h.role !== 'client')
           await waitFor(`sshd on ${h.name} after power on`, async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined), 10_000);
         break;
       }
       case 'link-down':
-        await run(['ip', '-n', ns, 'link', 'set', fault.iface, 'up']);
+        await setCable(lab, h, ifaceOf(h, fault.iface), 'up');
         break;
       case 'process-stop':
         await this.service(lab, h, ['start', fault.process]);
@@ -371,6 +373,12 @@ function ifaceOf(h: LabHost, iface: string): HostInterface {
   const i = h.interfaces.find((x) => x.name === iface);
   if (!i) throw new Error(`${h.name} has no interface ${iface}; it has ${h.interfaces.map((x) => x.name).join(', ')}`);
   return i;
+}
+
+/** Pulls or plugs the cable of a NIC: the far end goes down, so the node sees carrier loss but keeps its configuration. */
+async function setCable(lab: Lab, h: LabHost, i: HostInterface, state: 'up' | 'down'): Promise<void> {
+  if (i.name === 'eth1') await run(['ip', '-n', names.switchNs(lab.name), 'link', 'set', h.name, state]);
+  else await run(['ip', 'link', 'set', names.mgmtVeth(lab.name, h.index), state]);
 }
 
 function sameFault(a: Fault, b: Fault): boolean {
@@ -422,6 +430,14 @@ function liveInit(lab: Lab, h: LabHost): number | undefined {
     if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'tini') return undefined;
     return statSync(`/proc/${pid}/ns/net`).ino === statSync(`/run/netns/${names.hostNs(lab.name, h.name)}`).ino ? pid : undefined;
   } catch { return undefined; }
+}
+
+/** Running, as opposed to gone or a zombie (this host's PID 1 may reap late). */
+function alive(pid: number): boolean {
+  const stat = readIf(`/proc/${pid}/stat`);
+  if (!stat) return false;
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
 }
 
 async function netnsPids(ns: string): Promise<number[]> {

@@ -1,0 +1,75 @@
+// Shared test helpers: throw-away labs derived from the default lab file, and host snapshots.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { loadLab } from '../lab/labfile.ts';
+import { getProvider } from '../lab/providers/index.ts';
+import { silentProgress } from '../lab/progress.ts';
+import { run } from '../lab/sys.ts';
+import type { Lab } from '../lab/types.ts';
+
+export const repo = new URL('..', import.meta.url).pathname;
+
+/** A copy of the default lab with its own name and management subnet, so test files can run side by side. */
+export function labFile(name: string, mgmtThirdOctet: number, edit: (doc: any) => void = () => {}): string {
+  const doc = parse(readFileSync(join(repo, 'lab.yaml'), 'utf8'));
+  doc.name = name;
+  doc.management = { ipv4: `198.19.${mgmtThirdOctet}.0/24` };
+  edit(doc);
+  const dir = mkdtempSync(join(tmpdir(), 'l2l-test-'));
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, stringify(doc));
+  return file;
+}
+
+export function testLab(name: string, mgmtThirdOctet: number, edit?: (doc: any) => void): Lab {
+  return loadLab(labFile(name, mgmtThirdOctet, edit));
+}
+
+export const netns = getProvider('netns');
+export const quiet = silentProgress;
+
+/** What a lab leaves on the host: namespaces, links, mounts, running processes, state. */
+export async function hostSnapshot(lab: string): Promise<{ namespaces: string[]; links: string[]; mounts: string[]; processes: string[]; state: boolean }> {
+  const p = `l2l-${lab}-`;
+  const namespaces = (await run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(p));
+  const links = (await run(['ip', '-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => n.startsWith(p));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(p) || l.includes(`/l2l-${lab}/`));
+  const ps = await run(['ps', '-eo', 'pid=,stat=,args=']);
+  const processes = ps.stdout.split('\n').filter((l) => (l.includes(p) || l.includes(`/l2l-${lab}/`)) && !/^\s*\d+\s+Z/.test(l) && !l.includes('ps -eo'));
+  const { existsSync } = await import('node:fs');
+  return { namespaces, links, mounts, processes, state: existsSync(`/var/lib/l2l-${lab}`) };
+}
+
+/** PIDs of every process inside the lab's namespaces. */
+export async function labPids(lab: string): Promise<number[]> {
+  const { namespaces } = await hostSnapshot(lab);
+  const out = await Promise.all(namespaces.map((ns) => run(['ip', 'netns', 'pids', ns])));
+  return out.flatMap((o) => o.stdout.split(/\s+/).filter(Boolean).map(Number));
+}
+
+/** Running (not gone, not a zombie waiting for this host's PID 1 to reap it). */
+export function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch { return false; }
+}
+
+export async function clientCan(lab: Lab, argv: string[]): Promise<boolean> {
+  return (await netns.exec(lab, lab.client.name, argv, { timeoutMs: 5000 })).exitCode === 0;
+}
+
+export const arping = (lab: Lab, ip: string) => clientCan(lab, ['arping', '-q', '-c', '1', '-w', '1', '-I', 'eth1', ip]);
+export const ping6 = (lab: Lab, ip: string) => clientCan(lab, ['ping', '-6', '-q', '-c', '1', '-W', '1', ip]);
+
+/** True as soon as check() is true, polling for up to ms; false if it never becomes true. */
+export async function eventually(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  do {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  } while (Date.now() < end);
+  return false;
+}
