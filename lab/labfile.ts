@@ -126,9 +126,21 @@ export function parseLab(text: string, file = '<inline>'): Lab {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length)
     throw new LabFileError(file, doc.errors.map((e) => ({ path: `line ${e.linePos?.[0].line ?? '?'}`, message: `YAML: ${e.message.split('\n')[0]}` })));
-  const parsed = labFileSchema.safeParse(doc.toJS());
-  if (!parsed.success) throw new LabFileError(file, zodProblems(parsed.error));
+  const input = doc.toJS();
+  let parsed = labFileSchema.safeParse(input);
   const problems: LabProblem[] = [];
+  if (!parsed.success) {
+    problems.push(...zodProblems(parsed.error));
+    // Unknown keys alone do not stop the semantic checks: drop them and check the rest too,
+    // so that one run reports every problem of the file.
+    if (!parsed.error.issues.every((i) => i.code === 'unrecognized_keys')) throw new LabFileError(file, problems);
+    for (const i of parsed.error.issues) {
+      const obj = i.path.reduce((o: any, k) => o?.[k as string], input);
+      if (i.code === 'unrecognized_keys') for (const k of i.keys) delete obj?.[k];
+    }
+    parsed = labFileSchema.safeParse(input);
+    if (!parsed.success) throw new LabFileError(file, problems);
+  }
   const lab = resolveLab(parsed.data, file, (path, message) => problems.push({ path, message }));
   if (problems.length) throw new LabFileError(file, problems);
   return lab;

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what l2lab needs on a Debian/Ubuntu machine, as root: Debian packages (only the
+# missing ones, with a message) and the npm dependencies. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "l2lab setup: $*"; }
+
+[ "$(id -u)" -eq 0 ] || { say "run as root (the lab creates namespaces and bridges)"; exit 1; }
+command -v apt-get >/dev/null || { say "needs a Debian or Ubuntu machine (apt-get not found)"; exit 1; }
+
+# The lab: iproute2 (ip, bridge), util-linux (unshare, nsenter), tini (node init), OpenSSH.
+# Capture and probes: tcpdump, libpcap-dev + build-essential + python3 (the pcap addon), arping, ndisc6.
+# Subjects and stores: etcd, keepalived. Tests: iputils-ping, procps, psmisc.
+packages=(iproute2 util-linux tini openssh-server openssh-client tcpdump libpcap-dev build-essential python3
+  arping ndisc6 etcd-server etcd-client keepalived iputils-ping procps psmisc ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  say "Debian packages: all present"
+fi
+
+command -v node >/dev/null || { say "Node.js 20.19+ is needed (node not found); install it, then run this again"; exit 1; }
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' \
+  || { say "Node.js $(node --version) is too old; l2lab needs 20.19+ (22 and 24 work too)"; exit 1; }
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  say "npm dependencies: up to date"
+fi
+say "ready"

@@ -1,0 +1,94 @@
+// lab:up is idempotent and repairs: a second run changes nothing; a run killed mid-way is
+// finished by the next one; drift (a deleted link, a killed node) is put back. Through the CLI.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { execa } from 'execa';
+import { loadLab } from '../lab/labfile.ts';
+import { run } from '../lab/sys.ts';
+import type { LabStatus } from '../lab/types.ts';
+import { hostSnapshot, labFile, netns, quiet, repo } from './helpers.ts';
+
+const file = labFile('trep', 102);
+const lab = loadLab(file);
+const cli = (...args: string[]) => execa('node', ['--import=tsx', 'lab/cli.ts', ...args], { cwd: repo, reject: false, env: { CI: 'true' } });
+
+test.before(async () => { await netns.down(lab.name, quiet); });
+test.after.always(async () => { await netns.down(lab.name, quiet); });
+
+test.serial('lab:up killed mid-way, then lab:up finishes the lab, then lab:down removes all of it', async (t) => {
+  const child = spawn('node', ['--import=tsx', 'lab/cli.ts', 'up', '--lab', file], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  let seen = '';
+  await new Promise<void>((resolve) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      seen += d.toString();
+      // Kill it once it has created some namespaces but before it has booted the nodes.
+      if (/\+ namespace l2l-trep-node02/.test(seen) && !child.killed) { child.kill('SIGKILL'); resolve(); }
+    });
+    child.on('exit', () => resolve());
+  });
+  t.true(child.killed, `lab:up was killed mid-way (saw: ${seen.slice(-200)})`);
+  await new Promise((r) => child.once('exit', r));
+  const half = await hostSnapshot(lab.name);
+  t.true(half.namespaces.length > 0, 'something was half-built');
+
+  const up = await cli('up', '--lab', file, '--json');
+  t.is(up.exitCode, 0, up.stderr);
+  const s = JSON.parse(up.stdout) as LabStatus;
+  t.is(s.state, 'up');
+  t.true(s.nodes.every((n) => n.sshd && n.powered));
+
+  const down = await cli('down', '--lab', file);
+  t.is(down.exitCode, 0, down.stderr);
+  t.deepEqual(await hostSnapshot(lab.name), { namespaces: [], links: [], mounts: [], processes: [], state: false });
+});
+
+test.serial('a second lab:up changes nothing and says so; drift is repaired', async (t) => {
+  const first = await cli('up', '--lab', file);
+  t.is(first.exitCode, 0, first.stderr);
+  t.regex(first.stdout, /is up: \d+ changes/);
+  const second = await cli('up', '--lab', file);
+  t.is(second.exitCode, 0, second.stderr);
+  t.regex(second.stdout, /is up: nothing to change/);
+  t.notRegex(second.stderr, /\[trep\] \+ /, 'no step ran');
+
+  // Drift: a switch port deleted, a node's init killed, an address removed.
+  await run(['ip', '-n', 'l2l-trep-switch', 'link', 'del', 'node02']);
+  await run(['ip', '-n', 'l2l-trep-node03', 'addr', 'del', '198.18.0.14/24', 'dev', 'eth1']);
+  const init = Number((await run(['cat', '/var/lib/l2l-trep/nodes/node01/init.pid'])).stdout);
+  process.kill(init, 'SIGKILL');
+  const repaired = await netns.up(lab, quiet);
+  t.true(repaired.changes.some((c) => c.includes('node02: eth1 on the lab switch')), repaired.changes.join('\n'));
+  t.true(repaired.changes.includes('node03: 198.18.0.14/24 on eth1'));
+  t.true(repaired.changes.includes('node01: boot'));
+  t.is((await netns.status(lab)).state, 'up');
+  t.deepEqual((await netns.up(lab, quiet)).changes, []);
+});
+
+test.serial('status and ssh through the CLI', async (t) => {
+  const st = await cli('status', '--name', 'trep', '--json');
+  t.is(st.exitCode, 0, st.stderr);
+  t.is((JSON.parse(st.stdout) as LabStatus).lab, 'trep');
+  const human = await cli('status', '--lab', file);
+  t.regex(human.stdout, /node03 +worker +datacenter=dc3 +on +up/);
+  const ssh = await cli('ssh', 'node02', '--lab', file, '--', 'hostname');
+  t.is(ssh.exitCode, 0, ssh.stderr);
+  t.is(ssh.stdout.trim(), 'node02');
+  const bad = await cli('ssh', 'node7', '--lab', file, '--', 'true');
+  t.is(bad.exitCode, 1);
+  t.regex(bad.stderr, /no node "node7".*nodes: cp01, node01/);
+});
+
+test('bad input: a bad lab file or flag exits 2 before anything is created', async (t) => {
+  const broken = labFile('tbad', 103, (d) => { d.nodes[1].labls = {}; d.pool.blocks[0] = { cidr: '10.0.10.0/24' }; });
+  const r = await cli('up', '--lab', broken);
+  t.is(r.exitCode, 2);
+  t.regex(r.stderr, /nodes\[1\]: unknown key "labls"/);
+  t.regex(r.stderr, /pool\.blocks\[0\]: 10\.0\.10\.0\/24 lies outside the switch subnet/);
+  t.deepEqual(await hostSnapshot('tbad'), { namespaces: [], links: [], mounts: [], processes: [], state: false });
+  const flag = await cli('up', '--lab', broken, '--colour');
+  t.is(flag.exitCode, 2);
+  t.regex(flag.stderr, /Unknown option '--colour'[\s\S]*usage: npm run lab:up/);
+  const missing = await cli('status', '--lab', '/nonexistent/lab.yaml');
+  t.is(missing.exitCode, 2);
+  t.regex(missing.stderr, /cannot read the lab file \(ENOENT\); pass an existing file with --lab FILE/);
+});
