@@ -43,22 +43,37 @@ export class UnreachableError extends Error {
   }
 }
 
-/** A node-ssh connection that accepts only the host key pinned in the lab status. */
-export async function connect(status: LabStatus, nodeName: string, timeoutMs = 5000): Promise<NodeSSH> {
+/** Where and how to reach one host over SSH, with the host key to pin. */
+export interface SshEndpoint { name: string; host: string; port: number; user: string; identityFile: string; hostKey: string }
+
+export function endpointOf(status: LabStatus, nodeName: string): SshEndpoint {
   const { ssh } = sshTarget(status, nodeName);
-  const pinned = Buffer.from(ssh.hostKey.split(' ')[1] ?? '', 'base64');
+  return { name: nodeName, ...ssh, identityFile: status.ssh.identityFile };
+}
+
+/** A node-ssh connection that accepts only the pinned host key. */
+export async function connectEndpoint(ep: SshEndpoint, timeoutMs = 5000): Promise<NodeSSH> {
+  const pinned = Buffer.from(ep.hostKey.split(' ')[1] ?? '', 'base64');
   const client = new NodeSSH();
   let offered: Buffer | undefined;
+  let key: string;
+  try { key = readFileSync(ep.identityFile, 'utf8'); } catch (e) {
+    throw new UnreachableError(ep.name, `${ep.user}@${ep.host}:${ep.port}`, `cannot read the identity file ${ep.identityFile} (${(e as NodeJS.ErrnoException).code})`);
+  }
   try {
     await client.connect({
-      host: ssh.host, port: ssh.port, username: ssh.user,
-      privateKey: readFileSync(status.ssh.identityFile, 'utf8'),
-      readyTimeout: timeoutMs,
-      hostVerifier: (key: Buffer) => { offered = key; return key.equals(pinned); },
+      host: ep.host, port: ep.port, username: ep.user, privateKey: key, readyTimeout: timeoutMs,
+      hostVerifier: (k: Buffer) => { offered = k; return k.equals(pinned); },
     } as Parameters<NodeSSH['connect']>[0]);
   } catch (e) {
     const why = offered && !offered.equals(pinned) ? 'host key does not match the pinned key (known_hosts of this lab); rerun lab:up if the lab was rebuilt' : (e as Error).message;
-    throw new UnreachableError(nodeName, `${ssh.user}@${ssh.host}:${ssh.port}`, why);
+    throw new UnreachableError(ep.name, `${ep.user}@${ep.host}:${ep.port}`, why);
   }
+  // Small SSH packets (channel open, exec, EOF) must not wait for delayed ACKs: ~40 ms each otherwise.
+  client.connection?.setNoDelay(true);
   return client;
+}
+
+export function connect(status: LabStatus, nodeName: string, timeoutMs = 5000): Promise<NodeSSH> {
+  return connectEndpoint(endpointOf(status, nodeName), timeoutMs);
 }

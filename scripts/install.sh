@@ -13,7 +13,7 @@ command -v apt-get >/dev/null || { say "needs a Debian or Ubuntu machine (apt-ge
 # Capture and probes: tcpdump, libpcap-dev + build-essential + python3 (the pcap addon), arping, ndisc6.
 # Subjects and stores: etcd, keepalived. Tests: iputils-ping, procps, psmisc.
 packages=(iproute2 util-linux tini openssh-server openssh-client tcpdump libpcap-dev build-essential python3
-  arping ndisc6 etcd-server etcd-client keepalived iputils-ping procps psmisc ca-certificates)
+  arping ndisc6 kmod etcd-server etcd-client keepalived iputils-ping procps psmisc ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -15,12 +15,15 @@ mount -t proc proc /proc
 hostname "$name"
 
 # /etc: copy-on-write over the host's /etc; what a node writes there stays with the node.
-mkdir -p "$backing/etc-upper" "$backing/etc-work" "$backing/lib" "$backing/log"
+mkdir -p "$backing/etc-upper" "$backing/etc-work" "$backing/lib" "$backing/log" "$backing/root"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$backing/etc-upper,workdir=$backing/etc-work" /etc
 echo "$name" > /etc/hostname
 # State and logs persist across power cycles; /run and /tmp start empty on every boot.
 mount --bind "$backing/lib" /var/lib/l2lab
 mount --bind "$backing/log" /var/log/l2lab
+# root's home is the node's own, as on a machine of its own (and no host shell start-up files).
+chmod 0700 "$backing/root"
+mount --bind "$backing/root" /root
 mount -t tmpfs -o mode=0755,size=64m tmpfs /run
 mount -t tmpfs -o mode=1777,size=256m tmpfs /tmp
 mkdir -p /run/sshd /run/l2lab

@@ -1,0 +1,289 @@
+// Runs a playbook against an inventory, Ansible's linear strategy: each task on every
+// active host (in parallel, bounded by forks), then the next task; a failed host stops
+// for that host only (any_errors_fatal stops all); notified handlers run once at play end.
+import { SshConnection, type Connection } from './connection.ts';
+import { condition, render, renderDeep, UndefinedError, TemplateError } from './expr.ts';
+import { gatherFacts, type Facts } from './facts.ts';
+import { selectHosts, type Inventory } from './inventory.ts';
+import type { ModuleResult, RunShared, TaskContext } from './module.ts';
+import { modules } from './modules/index.ts';
+import { consoleOut, diffLines, header, hostLine, recap, type Out, type RecapRow, type Status } from './output.ts';
+import type { Play, Playbook, Task } from './playbook.ts';
+
+export interface RunOptions {
+  check?: boolean;
+  diff?: boolean;
+  limit?: string;
+  tags?: string[];
+  skipTags?: string[];
+  forks?: number;
+  extraVars?: Record<string, unknown>;
+  out?: Out;
+}
+
+export interface TaskRecord {
+  play: string;
+  task: string;
+  path: string;
+  host: string;
+  status: Status;
+  changed: boolean;
+  item?: unknown;
+  msg?: string;
+  rc?: number;
+  startedAt: string;
+  durationMs: number;
+  diff?: ModuleResult['diff'];
+}
+
+export interface RunReport {
+  schema: 'l2lab.playbook/v1';
+  playbook: string;
+  inventory: string;
+  check: boolean;
+  startedAt: string;
+  elapsedMs: number;
+  records: TaskRecord[];
+  recap: RecapRow[];
+  ok: boolean;
+}
+
+interface HostState {
+  name: string;
+  conn?: Connection;
+  facts?: Facts;
+  registered: Record<string, unknown>;
+  dead?: 'failed' | 'unreachable';
+  counts: RecapRow;
+}
+
+export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions = {}): Promise<RunReport> {
+  const out = opts.out ?? consoleOut;
+  const started = Date.now();
+  const records: TaskRecord[] = [];
+  const limit = opts.limit ? new Set(selectHosts(inv, opts.limit)) : undefined;
+  const hosts = new Map<string, HostState>();
+  const state = (h: string) => {
+    let s = hosts.get(h);
+    if (!s) { s = { name: h, registered: {}, counts: { host: h, ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, ignored: 0 } }; hosts.set(h, s); }
+    return s;
+  };
+  const onceMemo = new Map<string, { p: Promise<unknown>; by: string }>();
+  const shared = (host: string): RunShared => ({
+    async once<T>(key: string, fn: () => Promise<T>) {
+      const hit = onceMemo.get(key);
+      if (hit) return { value: (await hit.p) as T, first: false, by: hit.by };
+      const p = fn();
+      onceMemo.set(key, { p, by: host });
+      return { value: await p, first: true, by: host };
+    },
+  });
+  const selected = (t: Task, play: Play) => {
+    const tags = [...play.tags, ...t.tags];
+    if (opts.skipTags?.some((x) => tags.includes(x))) return false;
+    if (!opts.tags?.length) return true;
+    return tags.includes('always') || opts.tags.some((x) => tags.includes(x));
+  };
+
+  try {
+    for (const play of pb.plays) {
+      header(out, 'PLAY', play.name);
+      let active = selectHosts(inv, play.hosts).filter((h) => (!limit || limit.has(h)) && !state(h).dead);
+      if (!active.length) { out.write('skipping: no hosts matched'); continue; }
+      const playVars = (h: string) => ({ ...inv.hosts[h]!.vars, ...play.vars });
+
+      // Connect (reused for the whole run) and gather facts once per host.
+      const prepare = async (h: string): Promise<void> => {
+        const s = state(h);
+        if (!s.conn) s.conn = await SshConnection.open(inv.hosts[h]!.ssh);
+        if (!s.facts) s.facts = await gatherFacts(s.conn);
+      };
+      if (play.gatherFacts || active.some((h) => !state(h).conn)) {
+        header(out, 'TASK', 'Gathering Facts');
+        await forEachHost(active, opts.forks, async (h) => {
+          const t0 = Date.now();
+          try {
+            await prepare(h);
+            state(h).counts.ok++;
+            hostLine(out, 'ok', h, {});
+            records.push({ play: play.name, task: 'Gathering Facts', path: 'facts', host: h, status: 'ok', changed: false, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0 });
+          } catch (e) {
+            state(h).dead = 'unreachable';
+            state(h).counts.unreachable++;
+            hostLine(out, 'unreachable', h, { msg: (e as Error).message });
+            records.push({ play: play.name, task: 'Gathering Facts', path: 'facts', host: h, status: 'unreachable', changed: false, msg: (e as Error).message, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0 });
+          }
+        });
+        active = active.filter((h) => !state(h).dead);
+      }
+
+      const notified = new Map<string, Set<string>>(); // handler name/listen -> hosts
+      const runOne = async (task: Task, h: string, handler: boolean) => {
+        const s = state(h);
+        const recs = await executeTask(task, {
+          host: inv.hosts[h]!, conn: s.conn!, facts: s.facts!, registered: s.registered, playVars: playVars(h), play, inv, opts, shared: shared(h), baseDir: pb.baseDir,
+        });
+        for (const r of recs.records) {
+          records.push({ ...r, play: play.name });
+          hostLine(out, r.status, h, { item: r.item, msg: r.msg, rc: r.rc, stderr: r.stderr, stdout: r.stdout });
+          if (opts.diff && r.diff?.length) diffLines(out, r.diff);
+        }
+        const status = recs.status;
+        if (status === 'failed') { s.dead = 'failed'; s.counts.failed++; }
+        else if (status === 'skipped') s.counts.skipped++;
+        else if (status === 'ignored') { s.counts.ignored++; s.counts.ok++; }
+        else { s.counts.ok++; if (status === 'changed') s.counts.changed++; }
+        if (status === 'changed' && !handler) for (const n of task.notify) { let set = notified.get(n); if (!set) notified.set(n, (set = new Set())); set.add(h); }
+      };
+
+      for (const task of play.tasks) {
+        if (!selected(task, play)) continue;
+        header(out, 'TASK', task.name);
+        await forEachHost(active, opts.forks, (h) => runOne(task, h, false));
+        const before = active.length;
+        active = active.filter((h) => !state(h).dead);
+        if (play.anyErrorsFatal && active.length < before) {
+          out.write('NO MORE HOSTS LEFT (any_errors_fatal: a host failed)');
+          for (const h of active) { state(h).dead = 'failed'; }
+          active = [];
+          break;
+        }
+        if (!active.length) break;
+      }
+      for (const handler of play.handlers) {
+        const targets = active.filter((h) => [handler.name, ...handler.listen].some((n) => notified.get(n)?.has(h)));
+        if (!targets.length) continue;
+        header(out, 'RUNNING HANDLER', handler.name);
+        await forEachHost(targets, opts.forks, (h) => runOne(handler, h, true));
+        active = active.filter((h) => !state(h).dead);
+      }
+    }
+  } finally {
+    for (const s of hosts.values()) s.conn?.close();
+  }
+  const rows = [...hosts.values()].map((s) => s.counts);
+  const elapsedMs = Date.now() - started;
+  recap(out, rows, elapsedMs);
+  return {
+    schema: 'l2lab.playbook/v1', playbook: pb.file, inventory: inv.source, check: !!opts.check, startedAt: new Date(started).toISOString(), elapsedMs,
+    records, recap: rows, ok: rows.every((r) => !r.failed && !r.unreachable),
+  };
+}
+
+async function forEachHost(hosts: string[], forks: number | undefined, fn: (h: string) => Promise<void>): Promise<void> {
+  const queue = [...hosts];
+  const width = Math.max(1, Math.min(forks ?? hosts.length, hosts.length));
+  await Promise.all(Array.from({ length: width }, async () => { for (let h = queue.shift(); h; h = queue.shift()) await fn(h); }));
+}
+
+interface ExecEnv {
+  host: Inventory['hosts'][string];
+  conn: Connection;
+  facts: Facts;
+  registered: Record<string, unknown>;
+  playVars: Record<string, unknown>;
+  play: Play;
+  inv: Inventory;
+  opts: RunOptions;
+  shared: RunShared;
+  baseDir: string;
+}
+
+type Rec = Omit<TaskRecord, 'play'> & { stderr?: string; stdout?: string };
+
+/** One task on one host: when, loop, module, changed_when/failed_when, register. */
+async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; records: Rec[] }> {
+  const t0 = Date.now();
+  const base = { task: task.name, path: task.path, host: env.host.name };
+  const rec = (status: Status, r: Partial<ModuleResult>, item?: unknown): Rec => ({
+    ...base, status, changed: !!r.changed, item, msg: r.msg, rc: r.rc, stderr: status === 'failed' || status === 'ignored' ? r.stderr : undefined,
+    stdout: r.stdout, diff: r.diff, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0,
+  });
+  const vars = (): Record<string, unknown> => {
+    const magic = {
+      inventory_hostname: env.host.name, groups: env.inv.groups, hostvars: Object.fromEntries(Object.entries(env.inv.hosts).map(([k, v]) => [k, v.vars])),
+      facts: env.facts, ansible_facts: env.facts, ansible_check_mode: !!env.opts.check,
+    };
+    const v: Record<string, unknown> = { ...magic, ...env.playVars };
+    for (const [k, x] of Object.entries(env.playVars)) v[k] = renderDeep(x, v); // play vars may use each other and facts
+    Object.assign(v, env.registered);
+    for (const [k, x] of Object.entries(task.vars)) v[k] = renderDeep(x, v);
+    return { ...v, ...env.opts.extraVars };
+  };
+  const fail = (msg: string, item?: unknown): { status: Status; records: Rec[] } => {
+    const status: Status = task.ignoreErrors ? 'ignored' : 'failed';
+    if (task.register) env.registered[task.register] = { changed: false, failed: true, msg };
+    return { status, records: [rec(status, { msg }, item)] };
+  };
+  const explain = (e: unknown, where: string) => e instanceof UndefinedError ? `${e.message} in task "${task.name}" (${where})`
+    : e instanceof TemplateError ? `${e.message} in task "${task.name}" (${where})` : `${(e as Error).message} (task "${task.name}", ${where})`;
+
+  let v: Record<string, unknown>;
+  try { v = vars(); } catch (e) { return fail(explain(e, 'vars')); }
+  try {
+    for (const w of task.when) if (!condition(w, v)) {
+      const r = { changed: false, skipped: true, msg: `when: ${String(w)} is false` };
+      if (task.register) env.registered[task.register] = r;
+      return { status: 'skipped', records: [rec('skipped', r)] };
+    }
+  } catch (e) { return fail(explain(e, 'when')); }
+
+  let items: unknown[] | undefined;
+  if (task.loop !== undefined) {
+    try {
+      const l = typeof task.loop === 'string' ? render(task.loop, v) : renderDeep(task.loop, v);
+      if (!Array.isArray(l)) return fail(`loop must be a list, got ${typeof l} (task "${task.name}")`);
+      items = l;
+    } catch (e) { return fail(explain(e, 'loop')); }
+  }
+
+  const once = async (iv: Record<string, unknown>, item?: unknown): Promise<{ status: Status; result: ModuleResult; rec: Rec }> => {
+    const m = modules[task.module]!;
+    let result: ModuleResult;
+    try {
+      const raw = renderDeep(task.args, iv);
+      const parsed = m.args.safeParse(raw);
+      if (!parsed.success) {
+        const msg = parsed.error.issues.map((i) => `argument ${i.path.join('.') || '(all)'}: ${i.message}`).join('; ');
+        result = { changed: false, failed: true, msg: `${task.module}: ${msg} (task "${task.name}")` };
+      } else {
+        const ctx: TaskContext = {
+          host: env.host, conn: env.conn, check: !!env.opts.check, diff: !!env.opts.diff, become: task.become ?? env.play.become,
+          facts: env.facts, vars: iv, baseDir: env.baseDir, sharedHost: env.inv.sharedHost, shared: env.shared,
+        };
+        result = await m.run(ctx, parsed.data);
+      }
+    } catch (e) {
+      result = { changed: false, failed: true, msg: explain(e, `module ${task.module}`) };
+    }
+    try {
+      const withResult = task.register ? { ...iv, [task.register]: result } : { ...iv, result };
+      if (task.changedWhen !== undefined && !result.failed) result.changed = condition(task.changedWhen, withResult);
+      if (task.failedWhen !== undefined) result.failed = condition(task.failedWhen, withResult);
+    } catch (e) {
+      result = { ...result, failed: true, msg: explain(e, 'changed_when/failed_when') };
+    }
+    const status: Status = result.failed ? (task.ignoreErrors ? 'ignored' : 'failed') : result.skipped ? 'skipped' : result.changed ? 'changed' : 'ok';
+    return { status, result, rec: rec(status, result, item) };
+  };
+
+  if (!items) {
+    const r = await once(v);
+    if (task.register) env.registered[task.register] = r.result;
+    return { status: r.status, records: [r.rec] };
+  }
+  const results: ModuleResult[] = [];
+  const records: Rec[] = [];
+  let status: Status = 'ok';
+  for (const item of items) {
+    const r = await once({ ...v, [task.loopVar]: item }, item);
+    results.push({ ...r.result, [task.loopVar]: item });
+    records.push(r.rec);
+    if (r.status === 'failed') { status = 'failed'; break; }
+    if (r.status === 'ignored') status = 'ignored';
+    if (r.status === 'changed' && status === 'ok') status = 'changed';
+  }
+  if (items.length === 0) { status = 'skipped'; records.push(rec('skipped', { msg: 'empty loop' })); }
+  if (task.register) env.registered[task.register] = { changed: results.some((r) => r.changed), failed: results.some((r) => r.failed), results };
+  return { status, records };
+}
