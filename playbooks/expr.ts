@@ -201,19 +201,22 @@ class Parser {
   }
 
   private postfix(): Node {
+    const first = this.peek();
+    let name = first.t === 'id' ? first.v : 'value'; // for messages: the variable path as written
     let l = this.primary();
     for (;;) {
       if (this.isOp('.')) {
         this.next();
         const key = this.ident();
-        const a = l;
-        l = (v) => member(a(v), key);
+        const a = l, path = (name = `${name}.${key}`);
+        l = (v) => member(a(v), key, path);
       } else if (this.isOp('[')) {
         this.next();
         const k = this.expr();
         this.expectOp(']');
-        const a = l;
-        l = (v) => member(a(v), defined(k(v)) as string | number);
+        const a = l, base = name;
+        name = `${name}[…]`;
+        l = (v) => { const key = defined(k(v)) as string | number; return member(a(v), key, `${base}[${JSON.stringify(key)}]`); };
       } else return l;
     }
   }
@@ -261,15 +264,11 @@ function defined(x: unknown): unknown {
   return x;
 }
 
-function member(obj: unknown, key: string | number): unknown {
-  if (obj instanceof Undefined) return new Undefined(`${obj.name}.${key}`);
+function member(obj: unknown, key: string | number, path: string): unknown {
+  if (obj instanceof Undefined) return new Undefined(path);
+  if (Array.isArray(obj) && typeof key === 'number') return (key < 0 ? obj[obj.length + key] : obj[key]) ?? new Undefined(path);
   if (obj !== null && typeof obj === 'object' && Object.hasOwn(obj, key)) return (obj as Record<string, unknown>)[key];
-  if (Array.isArray(obj) && typeof key === 'number') return key < 0 ? obj[obj.length + key] : obj[key];
-  return new Undefined(`${describe(obj)}.${key}`);
-}
-
-function describe(obj: unknown): string {
-  return Array.isArray(obj) ? 'list' : obj === null ? 'none' : typeof obj === 'object' ? 'mapping' : typeof obj;
+  return new Undefined(path);
 }
 
 export function truthy(x: unknown): boolean {
@@ -365,7 +364,7 @@ const FILTERS: Record<string, (x: unknown, ...a: unknown[]) => unknown> = {
   regex_search: (x, re) => new RegExp(str(re)).exec(str(defined(x)))?.[0] ?? null,
   map: (x, attr, ...rest) => { if (attr === 'attribute') return (defined(x) as unknown[]).map((e) => result(e)[str(rest[0])]); const f = FILTERS[str(attr)]; if (!f) throw new Error(`map: unknown filter ${str(attr)}`); return (defined(x) as unknown[]).map((e) => f(e, ...rest)); },
   selectattr: (x, attr, test = 'defined', ...rest) => (defined(x) as unknown[]).filter((e) => {
-    const v = member(e, str(attr));
+    const v = member(e, str(attr), str(attr));
     if (test === '==' || test === 'equalto') return JSON.stringify(v) === JSON.stringify(rest[0]);
     const t = TESTS[str(test)];
     if (!t) throw new Error(`selectattr: unknown test ${str(test)}`);

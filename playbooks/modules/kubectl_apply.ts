@@ -19,6 +19,8 @@ export default defineModule({
     if ((a.src === undefined) === (a.definition === undefined)) return failed('give either src (a file or directory on the host) or definition');
     const which = await ctx.conn.run('command -v kubectl');
     if (which.rc !== 0) return failed(`kubectl not found on ${ctx.host.name}; install it first (cluster playbooks)`);
+    if ((await ctx.conn.run(`[ -r ${q(a.kubeconfig)} ]`, { become: ctx.become })).rc !== 0)
+      return failed(`kubeconfig ${a.kubeconfig} not found on ${ctx.host.name}; is this the control plane (kubeadm init done)? Set kubeconfig to another file`);
     const stdin = a.definition === undefined ? undefined : typeof a.definition === 'string' ? a.definition
       : Array.isArray(a.definition) ? a.definition.map((d) => stringify(d)).join('---\n') : stringify(a.definition);
     const source = a.src !== undefined ? `-f ${q(a.src)}${a.src.endsWith('/') ? ' -R' : ''}` : '-f -';

@@ -32,7 +32,7 @@ export default defineModule({
       `while :; do if ${test}; then exit 0; fi; [ $(( $(date +%s%N) / 1000000 )) -ge $end ] && exit 1; sleep ${a.sleep}; done`;
     const started = Date.now();
     const r = await ctx.conn.run(script, { become: ctx.become });
-    const what = a.port !== undefined ? `port ${a.host}:${a.port} ${a.state}` : a.path !== undefined ? `${a.path} ${a.state}${a.search_regex ? ` matching /${a.search_regex}/` : ''}` : `command ${JSON.stringify(a.command)} succeeding`;
+    const what = a.port !== undefined ? `port ${a.host}:${a.port} ${a.state}` : a.path !== undefined ? `${a.path} ${a.state === 'started' ? 'present' : a.state === 'stopped' ? 'absent' : a.state}${a.search_regex ? ` matching /${a.search_regex}/` : ''}` : `command ${JSON.stringify(a.command)} succeeding`;
     if (r.rc !== 0) return failed(`timed out after ${a.timeout} s waiting for ${what}`, { elapsed: (Date.now() - started) / 1000 });
     return { changed: false, elapsed: (Date.now() - started) / 1000, msg: what };
   },

@@ -1,0 +1,137 @@
+// The engine over the whole default lab: idempotent re-runs, --limit/--tags, handlers once,
+// unreachable hosts apart from failures, any_errors_fatal, register/when/loop, CLI + JSON.
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { inventoryFromStatus, selectHosts, type Inventory } from '../playbooks/inventory.ts';
+import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
+import { runPlaybook, type RunReport } from '../playbooks/runner.ts';
+import { labFile, netns, quiet, repo } from './helpers.ts';
+import { loadLab } from '../lab/labfile.ts';
+import { play } from './pb-helpers.ts';
+
+const file = labFile('teng', 106);
+const lab = loadLab(file);
+let inv: Inventory;
+const silent = { write: () => {} };
+
+test.before(async () => {
+  await netns.down(lab.name, quiet);
+  await netns.up(lab, quiet);
+  inv = inventoryFromStatus(await netns.status(lab));
+});
+test.after.always(async () => { await netns.down(lab.name, quiet); });
+
+test.serial('inventory groups come from roles and labels; host patterns', (t) => {
+  t.deepEqual(inv.groups.all, ['cp01', 'node01', 'node02', 'node03']);
+  t.deepEqual(inv.groups['control-plane'], ['cp01']);
+  t.deepEqual(inv.groups.workers, ['node01', 'node02', 'node03']);
+  t.deepEqual(inv.groups.datacenter_dc2, ['node02']);
+  t.deepEqual(selectHosts(inv, 'workers:!datacenter_dc3'), ['node01', 'node02']);
+  t.deepEqual(selectHosts(inv, 'all:&datacenter_dc1'), ['node01']);
+  t.deepEqual(selectHosts(inv, 'node0*'), ['node01', 'node02', 'node03']);
+  t.throws(() => selectHosts(inv, 'dc9'), { message: /host pattern "dc9" matches no host or group \(groups: all, control-plane/ });
+  t.is(inv.hosts.node01!.vars.l2lab_switch_ipv4, '198.18.0.12');
+  t.truthy(inv.sharedHost, 'netns: packages are shared with the host');
+});
+
+test.serial('the base playbook: changes on the first run, changed=0 on every host on the re-run', async (t) => {
+  const pb = loadPlaybook(findPlaybook('base'));
+  const first = await runPlaybook(pb, inv, { out: silent });
+  t.true(first.ok);
+  t.true(first.recap.every((r) => r.changed > 0 && r.failed === 0), JSON.stringify(first.recap));
+  const again = await runPlaybook(pb, inv, { out: silent });
+  t.true(again.ok);
+  t.deepEqual(again.recap.map((r) => [r.host, r.changed, r.failed]), inv.groups.all!.map((h) => [h, 0, 0]));
+  t.is((await netns.exec(lab, 'node02', ['sysctl', '-n', 'net.ipv4.conf.all.arp_ignore'])).stdout.trim(), '1');
+});
+
+test.serial('--limit and --tags select hosts and tasks', async (t) => {
+  const tasks = [
+    { name: 'a', copy: { dest: '/etc/l2lab/tag-a', content: 'a' }, tags: ['alpha'] },
+    { name: 'b', copy: { dest: '/etc/l2lab/tag-b', content: 'b' }, tags: ['beta'] },
+    { name: 'c', copy: { dest: '/etc/l2lab/tag-c', content: 'c' }, tags: ['always'] },
+  ];
+  const r = await play(inv, tasks, { limit: 'datacenter_dc1,cp01', tags: ['beta'] });
+  t.deepEqual(r.report.recap.map((x) => x.host), ['cp01', 'node01']);
+  t.deepEqual([...new Set(r.report.records.filter((x) => x.task !== 'Gathering Facts').map((x) => x.task))], ['b', 'c']);
+  const skip = await play(inv, tasks, { limit: 'node02', skipTags: ['alpha'] });
+  t.deepEqual([...new Set(skip.report.records.filter((x) => x.task !== 'Gathering Facts').map((x) => x.task))], ['b', 'c']);
+});
+
+test.serial('handlers run once per host at the end of the play, only when notified by a change', async (t) => {
+  const tasks = [
+    { name: 'one', copy: { dest: '/var/lib/l2lab/h1', content: '1' }, notify: 'count' },
+    { name: 'two', copy: { dest: '/var/lib/l2lab/h2', content: '2' }, notify: ['count'] },
+  ];
+  const handlers = [{ name: 'count', shell: 'echo x >> /var/lib/l2lab/handler-runs' }];
+  const r = await play(inv, tasks, { hosts: 'workers', handlers });
+  t.true(r.ok, r.text);
+  t.regex(r.text, /RUNNING HANDLER \[count\]/);
+  for (const h of ['node01', 'node02', 'node03'])
+    t.is((await netns.exec(lab, h, ['wc', '-l', '/var/lib/l2lab/handler-runs'])).stdout.trim().split(' ')[0], '1', `${h}: once`);
+  const again = await play(inv, tasks, { hosts: 'workers', handlers });
+  t.notRegex(again.text, /RUNNING HANDLER/);
+});
+
+test.serial('register, when and loop results', async (t) => {
+  const r = await play(inv, [
+    { name: 'probe', command: 'cat /etc/hostname', register: 'hn', changed_when: false },
+    { name: 'only dc2', copy: { dest: '/var/lib/l2lab/dc2', content: '{{ hn.stdout }}' }, when: "l2lab_labels.datacenter | default('') == 'dc2'" },
+    { name: 'loop', shell: 'echo {{ item }}', loop: '{{ [1, 2, 3] }}', register: 'many', changed_when: false },
+    { name: 'sum', command: 'test {{ many.results | map("attribute", "stdout") | join("") }} = 123' },
+    { name: 'fails but ignored', command: 'false', ignore_errors: true },
+  ]);
+  t.true(r.ok, r.text);
+  t.deepEqual(r.status('only dc2', 'node02'), ['changed']);
+  t.deepEqual(r.status('only dc2', 'node01'), ['skipped']);
+  t.is((await netns.exec(lab, 'node02', ['cat', '/var/lib/l2lab/dc2'])).stdout, 'node02');
+  t.true(r.report.recap.every((x) => x.ignored === 1 && x.failed === 0));
+});
+
+test.serial('a failed host stops for that host only; any_errors_fatal stops all', async (t) => {
+  const tasks = [{ name: 'fail on node01', command: 'test {{ inventory_hostname }} != node01' }, { name: 'after', command: 'true' }];
+  const r = await play(inv, tasks, { hosts: 'workers' });
+  t.false(r.ok);
+  t.deepEqual(r.status('after', 'node01'), []);
+  t.deepEqual(r.status('after', 'node02'), ['changed']);
+  const dir = join(tmpdir(), `l2l-fatal-${process.pid}.yaml`);
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(dir, `- hosts: workers\n  any_errors_fatal: true\n  tasks:\n    - name: fail on node01\n      command: test {{ inventory_hostname }} != node01\n    - name: after\n      command: "true"\n`);
+  const fatal: RunReport = await runPlaybook(loadPlaybook(dir), inv, { out: silent });
+  t.false(fatal.ok);
+  t.false(fatal.records.some((x) => x.task === 'after'), 'no host ran the next task');
+});
+
+test.serial('unreachable hosts are reported apart from failures, naming host and address; CLI exit 4 and JSON', async (t) => {
+  await netns.inject(lab, { kind: 'power-off', node: 'node03' });
+  try {
+    const json = join(tmpdir(), `l2l-pb-${process.pid}.json`);
+    const r = await execa('node', ['--import=tsx', 'playbooks/cli.ts', 'base', '--lab', file, '--json', json], { cwd: repo, reject: false, env: { CI: 'true' } });
+    t.is(r.exitCode, 4, r.stderr);
+    t.regex(r.stdout, /fatal: \[node03\] UNREACHABLE! host node03 unreachable at root@198\.19\.106\.14:22/);
+    t.regex(r.stdout, /PLAY RECAP \*+\ncp01 +: ok=\d+ +changed=0 +unreachable=0 +failed=0/);
+    t.regex(r.stdout, /node03 +: ok=0 +changed=0 +unreachable=1 +failed=0/);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as RunReport;
+    t.is(report.schema, 'l2lab.playbook/v1');
+    t.true(report.records.every((x) => typeof x.durationMs === 'number' && x.host && x.task));
+    t.is(report.recap.find((x) => x.host === 'node03')!.unreachable, 1);
+  } finally {
+    await netns.undo(lab, { kind: 'power-off', node: 'node03' });
+  }
+});
+
+test.serial('CLI: bad playbook and bad flags exit 2 with the reason', async (t) => {
+  const cli = (...a: string[]) => execa('node', ['--import=tsx', 'playbooks/cli.ts', ...a], { cwd: repo, reject: false });
+  const none = await cli('nosuch', '--lab', file);
+  t.is(none.exitCode, 2);
+  t.regex(none.stderr, /no playbook "nosuch"/);
+  const flag = await cli('base', '--lab', file, '--forks', 'many');
+  t.is(flag.exitCode, 2);
+  t.regex(flag.stderr, /--forks must be a whole number/);
+  const check = await cli('base', '--lab', file, '--check', '--limit', 'node01');
+  t.is(check.exitCode, 0, check.stderr);
+  t.regex(check.stdout, /node01 +: ok=\d+ +changed=0/);
+});
