@@ -12,7 +12,7 @@ export async function benchLab(runs: number): Promise<Record<string, Summary>> {
   const lab = loadLab(file);
   const p = getProvider(lab.provider);
   const time = async (fn: () => Promise<unknown>) => { const t = performance.now(); await fn(); return performance.now() - t; };
-  const cli = (...a: string[]) => execa('node', ['--import=tsx', 'lab/cli.ts', ...a, '--lab', file, '--quiet'], { cwd: new URL('..', import.meta.url).pathname });
+  const cli = (...a: string[]) => execa('node', ['scripts/run.mjs', 'lab', ...a, '--lab', file, '--quiet'], { cwd: new URL('..', import.meta.url).pathname });
   await p.down(lab.name, silentProgress);
   const r: Record<string, number[]> = { 'up (cold)': [], 'up (nothing to change)': [], down: [], 'CLI lab:up (cold)': [], 'CLI lab:down': [] };
   try {

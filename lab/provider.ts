@@ -47,7 +47,8 @@ export interface Provider {
   up(lab: Lab, progress: Progress): Promise<UpResult>;
   /** Removes everything of the lab named, also what a crashed or half-built run left. */
   down(labName: string, progress: Progress): Promise<DownResult>;
-  status(lab: Lab): Promise<LabStatus>;
+  /** With probe: false, from the lab's state only (no link or sshd probes): fast, for inventories. */
+  status(lab: Lab, opts?: { probe?: boolean }): Promise<LabStatus>;
   /** Runs argv on a lab machine (nodes and client) as root, without SSH. */
   exec(lab: Lab, host: string, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   inject(lab: Lab, fault: Fault): Promise<void>;

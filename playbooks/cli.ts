@@ -20,7 +20,7 @@ export async function inventoryFor(values: { lab?: string; name?: string; invent
     return inventoryFromFile(values.inventory);
   }
   const lab = findLab(values);
-  const status = await getProvider(lab.provider).status(lab);
+  const status = await getProvider(lab.provider).status(lab, { probe: false }); // unreachable hosts show up as such in the run
   if (status.state === 'down') throw new Error(`lab ${lab.name} is down; run npm run lab:up${values.lab ? ` -- --lab ${values.lab}` : ''} first`);
   return inventoryFromStatus(status);
 }

@@ -31,7 +31,8 @@ export interface TaskContext {
   check: boolean;
   diff: boolean;
   become: boolean;
-  facts: Facts;
+  /** Undefined when the play has gather_facts: false. */
+  facts?: Facts;
   /** Every variable of the task (play vars, host vars, facts, registered results, item): templates see these. */
   vars: Record<string, unknown>;
   /** Directory of the playbook, for src: paths (templates/, files/). */

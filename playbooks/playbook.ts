@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from '../lab/labfile.ts';
+import { playbooksDir } from '../lab/paths.ts';
 import { modules } from './modules/index.ts';
 
 const TASK_KEYS = ['name', 'when', 'register', 'loop', 'loop_control', 'notify', 'tags', 'changed_when', 'failed_when', 'become', 'become_user',
@@ -87,7 +88,7 @@ const playSchema = z.strictObject({
 
 /** Finds a playbook by name (playbooks/NAME.yaml) or path. */
 export function findPlaybook(nameOrPath: string): string {
-  const here = dirname(new URL(import.meta.url).pathname);
+  const here = playbooksDir;
   const candidates = [nameOrPath, join(here, nameOrPath), join(here, `${nameOrPath}.yaml`), join(here, `${nameOrPath}.yml`)];
   const hit = candidates.find((c) => existsSync(c) && /\.ya?ml$/.test(c));
   if (!hit) throw new PlaybookError(nameOrPath, [`no playbook "${nameOrPath}": give a name from playbooks/ (without .yaml) or a path to a YAML file`]);

@@ -96,22 +96,28 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
       const prepare = async (h: string): Promise<void> => {
         const s = state(h);
         if (!s.conn) s.conn = await SshConnection.open(inv.hosts[h]!.ssh);
-        if (!s.facts) s.facts = await gatherFacts(s.conn);
+        if (!s.facts && play.gatherFacts) s.facts = await gatherFacts(s.conn);
       };
-      if (play.gatherFacts || active.some((h) => !state(h).conn)) {
-        header(out, 'TASK', 'Gathering Facts');
+      if (play.gatherFacts ? active.some((h) => !state(h).facts) : active.some((h) => !state(h).conn)) {
+        // Without gather_facts this step is silent (as in Ansible) unless a host cannot be reached.
+        const task = play.gatherFacts ? 'Gathering Facts' : 'Connecting';
+        if (play.gatherFacts) header(out, 'TASK', task);
+        let headed = play.gatherFacts;
         await forEachHost(active, opts.forks, async (h) => {
           const t0 = Date.now();
+          const rec = { play: play.name, task, path: 'facts', host: h, changed: false, startedAt: new Date(t0).toISOString() };
           try {
             await prepare(h);
+            if (!play.gatherFacts) return;
             state(h).counts.ok++;
             hostLine(out, 'ok', h, {});
-            records.push({ play: play.name, task: 'Gathering Facts', path: 'facts', host: h, status: 'ok', changed: false, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0 });
+            records.push({ ...rec, status: 'ok', durationMs: Date.now() - t0 });
           } catch (e) {
+            if (!headed) { header(out, 'TASK', task); headed = true; }
             state(h).dead = 'unreachable';
             state(h).counts.unreachable++;
             hostLine(out, 'unreachable', h, { msg: (e as Error).message });
-            records.push({ play: play.name, task: 'Gathering Facts', path: 'facts', host: h, status: 'unreachable', changed: false, msg: (e as Error).message, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0 });
+            records.push({ ...rec, status: 'unreachable', msg: (e as Error).message, durationMs: Date.now() - t0 });
           }
         });
         active = active.filter((h) => !state(h).dead);
@@ -121,7 +127,7 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
       const runOne = async (task: Task, h: string, handler: boolean) => {
         const s = state(h);
         const recs = await executeTask(task, {
-          host: inv.hosts[h]!, conn: s.conn!, facts: s.facts!, registered: s.registered, playVars: playVars(h), play, inv, opts, shared: shared(h), baseDir: pb.baseDir,
+          host: inv.hosts[h]!, conn: s.conn!, facts: s.facts, registered: s.registered, playVars: playVars(h), play, inv, opts, shared: shared(h), baseDir: pb.baseDir,
         });
         for (const r of recs.records) {
           records.push({ ...r, play: play.name });
@@ -179,7 +185,7 @@ async function forEachHost(hosts: string[], forks: number | undefined, fn: (h: s
 interface ExecEnv {
   host: Inventory['hosts'][string];
   conn: Connection;
-  facts: Facts;
+  facts?: Facts;
   registered: Record<string, unknown>;
   playVars: Record<string, unknown>;
   play: Play;
@@ -202,7 +208,7 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
   const vars = (): Record<string, unknown> => {
     const magic = {
       inventory_hostname: env.host.name, groups: env.inv.groups, hostvars: Object.fromEntries(Object.entries(env.inv.hosts).map(([k, v]) => [k, v.vars])),
-      facts: env.facts, ansible_facts: env.facts, ansible_check_mode: !!env.opts.check,
+      facts: env.facts ?? {}, ansible_facts: env.facts ?? {}, ansible_check_mode: !!env.opts.check,
     };
     const v: Record<string, unknown> = { ...magic, ...env.playVars };
     for (const [k, x] of Object.entries(env.playVars)) v[k] = renderDeep(x, v); // play vars may use each other and facts

@@ -8,14 +8,14 @@ import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as names from '../names.ts';
+import { nodeFilesDir } from '../paths.ts';
 import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type Progress, type Provider, type UpResult } from '../provider.ts';
 import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
 import { ipJson, run, waitFor } from '../sys.ts';
 import type { HostInterface, HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
 
-const NODE_FILES = join(dirname(fileURLToPath(import.meta.url)), '..', 'node');
+const NODE_FILES = nodeFilesDir;
 const REQUIRED: [string, string][] = [
   ['ip', 'iproute2'], ['unshare', 'util-linux'], ['nsenter', 'util-linux'], ['tini', 'tini'],
   ['sshd', 'openssh-server'], ['ssh-keygen', 'openssh-client'], ['start-stop-daemon', 'dpkg'],
@@ -247,8 +247,9 @@ export class NetnsProvider implements Provider {
     return { removed, elapsedMs: Date.now() - started };
   }
 
-  async status(lab: Lab): Promise<LabStatus> {
-    const obs = await observe(lab);
+  async status(lab: Lab, opts: { probe?: boolean } = {}): Promise<LabStatus> {
+    const probe = opts.probe ?? true;
+    const obs = await observe(lab, probe);
     const dir = names.stateDir(lab.name);
     const hostKeys = new Map(lab.nodes.map((n) => [n.name, readIf(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`))?.trim().split(/\s+/).slice(0, 2).join(' ')]));
     const hostStatus = async (h: LabHost): Promise<HostStatus> => {
@@ -261,9 +262,9 @@ export class NetnsProvider implements Provider {
         powered: obs.inits.has(h.name),
         interfaces: h.interfaces.map((i) => {
           const l = links?.get(i.name);
-          return { ...i, mac: l?.address ?? i.mac, up: !!l && l.flags.includes('UP') && l.flags.includes('LOWER_UP') };
+          return { ...i, mac: l?.address ?? i.mac, up: probe ? !!l && l.flags.includes('UP') && l.flags.includes('LOWER_UP') : obs.inits.has(h.name) };
         }),
-        sshd: m && obs.inits.has(h.name) ? await sshBanner(m.ipv4, 300) : false,
+        sshd: m && obs.inits.has(h.name) ? (probe ? await sshBanner(m.ipv4, 300) : true) : false,
         ...(m && key ? { ssh: { host: m.ipv4, port: 22, user: names.sshUser, hostKey: key } } : {}),
       };
     };
@@ -405,12 +406,13 @@ function writeAtomic(path: string, content: string, mode: number): void {
   renameSync(tmp, path);
 }
 
-async function observe(lab: Lab): Promise<Observed> {
+/** Reads what exists; without links, only namespaces and node inits (no per-namespace ip calls). */
+async function observe(lab: Lab, withLinks = true): Promise<Observed> {
   const p = names.prefix(lab.name);
   const namespaces = new Set((await ipJson<{ name: string }[]>(['netns', 'list'])).map((n) => n.name).filter((n) => n.startsWith(p)));
-  const hostLinks = new Map((await ipJson<IpAddr[]>(['addr', 'show'])).filter((l) => l.ifname.startsWith(p)).map((l) => [l.ifname, l]));
+  const hostLinks = new Map(withLinks ? (await ipJson<IpAddr[]>(['addr', 'show'])).filter((l) => l.ifname.startsWith(p)).map((l) => [l.ifname, l]) : []);
   const links = new Map<string, Map<string, IpAddr>>();
-  await Promise.all([...namespaces].map(async (ns) => {
+  if (withLinks) await Promise.all([...namespaces].map(async (ns) => {
     links.set(ns, new Map((await ipJson<IpAddr[]>(['-n', ns, 'addr', 'show'])).map((l) => [l.ifname, l])));
   }));
   const inits = new Map<string, number>();

@@ -15,7 +15,7 @@ export default defineModule({
   }),
   async run(ctx, a) {
     if (!a.state && a.enabled === undefined) return failed('give state and/or enabled');
-    const systemd = ctx.facts.service_mgr === 'systemd';
+    const systemd = ctx.facts ? ctx.facts.service_mgr === 'systemd' : (await ctx.conn.run('cat /proc/1/comm')).stdout.trim() === 'systemd';
     const n = q(a.name);
     const probe = systemd
       ? `systemctl cat ${n} >/dev/null 2>&1 || exit 4; systemctl is-active -q ${n} && echo running || echo stopped; systemctl is-enabled -q ${n} && echo enabled || echo disabled`
