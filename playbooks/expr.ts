@@ -251,6 +251,12 @@ class Parser {
       this.next();
       const lit: Record<string, unknown> = { true: true, True: true, false: false, False: false, none: null, None: null, null: null };
       if (t.v in lit) return () => lit[t.v];
+      if (this.isOp('(')) {
+        const fn = FUNCTIONS[t.v];
+        if (!fn) throw new TemplateError(`unknown function "${t.v}" (functions: ${Object.keys(FUNCTIONS).join(', ')})`, this.src);
+        const args = this.args(')');
+        return (v) => fn(...args.map((a) => defined(a(v))));
+      }
       return (v) => (Object.hasOwn(v, t.v) ? v[t.v] : new Undefined(t.v));
     }
     throw new TemplateError('expected a value', this.src);
@@ -370,6 +376,15 @@ const FILTERS: Record<string, (x: unknown, ...a: unknown[]) => unknown> = {
     if (!t) throw new Error(`selectattr: unknown test ${str(test)}`);
     return t(v);
   }),
+};
+
+const FUNCTIONS: Record<string, (...a: unknown[]) => unknown> = {
+  range: (a, b, step = 1) => {
+    const [start, end] = b === undefined ? [0, num(a)] : [num(a), num(b)];
+    const out: number[] = [];
+    for (let i = start; num(step) > 0 ? i < end : i > end; i += num(step)) out.push(i);
+    return out;
+  },
 };
 
 // ---- public API ------------------------------------------------------------------------

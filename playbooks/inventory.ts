@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from '../lab/labfile.ts';
+import { repoRoot } from '../lab/paths.ts';
 import type { SshEndpoint } from '../lab/ssh.ts';
 import type { LabStatus } from '../lab/types.ts';
 
@@ -39,6 +40,8 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
         l2lab_role: n.role, l2lab_labels: n.labels, l2lab_lab: lab,
         l2lab_switch_interface: eth1?.name, l2lab_switch_ipv4: eth1?.ipv4, l2lab_switch_ipv6: eth1?.ipv6, l2lab_switch_mac: eth1?.mac,
         l2lab_management_interface: eth0?.name, l2lab_management_ipv4: eth0?.ipv4,
+        // netns nodes see the controller's files: they run l2lab's programs from this checkout.
+        ...(s.provider === 'netns' ? { l2lab_repo: repoRoot } : {}),
       },
     };
     add('all', n.name);

@@ -108,6 +108,14 @@ export function parsePlaybook(text: string, file: string): Playbook {
   const plays: Play[] = [];
   raw.forEach((rp: unknown, i: number) => {
     const path = `plays[${i}]`;
+    if (rp && typeof rp === 'object' && 'import_playbook' in rp) {
+      const keys = Object.keys(rp);
+      const target = (rp as { import_playbook: unknown }).import_playbook;
+      if (keys.length !== 1 || typeof target !== 'string') { problems.push(`${path}: import_playbook takes a file name and nothing else`); return; }
+      try { plays.push(...loadPlaybook(resolve(dirname(file), target.endsWith('.yaml') || target.endsWith('.yml') ? target : `${target}.yaml`)).plays); }
+      catch (e) { problems.push(`${path}: import_playbook ${target}: ${(e as Error).message}`); }
+      return;
+    }
     const p = playSchema.safeParse(rp);
     if (!p.success) {
       for (const is of p.error.issues)

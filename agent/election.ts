@@ -1,0 +1,158 @@
+// Leader election on one lease, with client-go's semantics (what Cilium's L2 announcements use):
+//
+// - A candidate reads the lease every retryPeriod. A lease held by another node counts as
+//   valid until leaseDuration has passed since this candidate last *saw the record change*
+//   (its own clock; the holder's timestamps are never compared across machines). Then, or
+//   when the lease is free (no holder), the candidate writes itself in with compare-and-swap.
+// - The holder renews every retryPeriod. If no renewal has succeeded for renewDeadline,
+//   counted from the *start* of the last successful attempt, it stops leading at once —
+//   a timer enforces this even while a store call hangs (partition).
+// - Because renewDeadline < leaseDuration, the old holder has stopped before any candidate
+//   can consider the lease expired: never two holders, also when the holder loses only the
+//   store and not the switch. The margin is leaseDuration − renewDeadline (minus the store's
+//   round trip).
+// - Releasing (graceful stop, or the announcing link went down) stops leading first, then
+//   writes an empty holder, so candidates take over on their next retry.
+import { performance } from 'node:perf_hooks';
+import type { LeaseRecord, LeaseStore, Versioned } from './store.ts';
+
+export interface ElectionTiming { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number }
+
+export interface ElectionEvents {
+  startedLeading(): void;
+  stoppedLeading(reason: string): void;
+  renewed?(latencyMs: number): void;
+  error?(e: Error): void;
+}
+
+const JITTER = 1.2; // candidates wait retryPeriod × [1, 1.2), as client-go's JitterUntil
+
+export class LeaseElector {
+  private leading = false;
+  private running = false;
+  private busy = false;
+  private observed?: Versioned<LeaseRecord>;
+  private observedAt = 0;
+  private lastRenewStart = 0;
+  private tick?: NodeJS.Timeout;
+  private deadline?: NodeJS.Timeout;
+
+  constructor(
+    private readonly store: LeaseStore,
+    readonly name: string,
+    private readonly identity: string,
+    private readonly timing: ElectionTiming,
+    private readonly events: ElectionEvents,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get isLeader(): boolean { return this.leading; }
+  get holder(): string | undefined { return this.observed?.value.holderIdentity || undefined; }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Stops campaigning; keeps the lease record as it is (a crash looks the same to others). */
+  stop(): void {
+    this.running = false;
+    clearTimeout(this.tick);
+    clearTimeout(this.deadline);
+    if (this.leading) this.stepDown('stopped');
+  }
+
+  /** Stops leading at once, then frees the lease so another node takes over without waiting. */
+  async release(timeoutMs = 1000): Promise<void> {
+    const wasLeading = this.leading;
+    this.stop();
+    if (!wasLeading) return;
+    try {
+      const cur = await this.store.getLease(this.name, timeoutMs);
+      if (cur && cur.value.holderIdentity === this.identity) {
+        const wall = Date.now();
+        await this.store.updateLease(this.name, { ...cur.value, holderIdentity: '', leaseDurationMs: 1, renewTime: wall }, cur.version, timeoutMs);
+      }
+    } catch (e) {
+      this.events.error?.(e as Error); // others take over after leaseDuration instead
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    clearTimeout(this.tick);
+    this.tick = setTimeout(() => void this.attempt(), ms);
+  }
+
+  private stepDown(reason: string): void {
+    if (!this.leading) return;
+    this.leading = false;
+    clearTimeout(this.deadline);
+    this.events.stoppedLeading(reason);
+  }
+
+  private armDeadline(): void {
+    clearTimeout(this.deadline);
+    const left = this.lastRenewStart + this.timing.renewDeadlineMs - this.now();
+    this.deadline = setTimeout(() => this.stepDown(`no successful renewal for ${this.timing.renewDeadlineMs} ms (renewDeadline)`), Math.max(0, left));
+  }
+
+  private async attempt(): Promise<void> {
+    if (!this.running || this.busy) return;
+    this.busy = true;
+    const started = this.now();
+    // A holder's call may only use what is left of its renew deadline; a candidate's, one retry period.
+    const budget = this.leading ? Math.max(1, this.lastRenewStart + this.timing.renewDeadlineMs - started) : this.timing.retryPeriodMs;
+    let ok = false;
+    try {
+      ok = await this.tryAcquireOrRenew(budget);
+    } catch (e) {
+      this.events.error?.(e as Error);
+    }
+    this.busy = false;
+    if (!this.running) return;
+    if (ok) {
+      this.lastRenewStart = started;
+      if (!this.leading) {
+        this.leading = true;
+        this.armDeadline();
+        this.events.startedLeading();
+      } else {
+        this.armDeadline();
+        this.events.renewed?.(this.now() - started);
+      }
+    }
+    const wait = this.leading ? this.timing.retryPeriodMs : this.timing.retryPeriodMs * (1 + Math.random() * (JITTER - 1));
+    this.schedule(Math.max(0, wait - (this.now() - started)));
+  }
+
+  private async tryAcquireOrRenew(budgetMs: number): Promise<boolean> {
+    const t0 = this.now();
+    const left = () => Math.max(1, budgetMs - (this.now() - t0));
+    const wall = Date.now();
+    const cur = await this.store.getLease(this.name, left());
+    const fresh: LeaseRecord = { holderIdentity: this.identity, leaseDurationMs: this.timing.durationMs, acquireTime: wall, renewTime: wall, leaseTransitions: 0 };
+    if (!cur) {
+      const created = await this.store.createLease(this.name, fresh, left());
+      this.observed = undefined;
+      return created;
+    }
+    const seen = this.now();
+    if (!this.observed || this.observed.version !== cur.version) {
+      this.observed = cur;
+      this.observedAt = seen;
+    }
+    const holder = cur.value.holderIdentity;
+    if (holder && holder !== this.identity && seen < this.observedAt + cur.value.leaseDurationMs) return false; // held, not expired
+    const mine = holder === this.identity; // also our own record from before a restart: renewed like any other
+    const next: LeaseRecord = {
+      ...fresh,
+      acquireTime: mine ? cur.value.acquireTime : wall,
+      leaseTransitions: mine ? cur.value.leaseTransitions : cur.value.leaseTransitions + 1,
+    };
+    const ok = await this.store.updateLease(this.name, next, cur.version, left());
+    if (ok) this.observed = undefined; // the next read sees our write as a change, and times it
+    return ok;
+  }
+}

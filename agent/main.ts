@@ -1,0 +1,160 @@
+// l2lab's reference L2 announcer. Reads the Cilium objects (pool, policy, services/gateways),
+// agrees on VIPs through the store, campaigns for one lease per service it may announce, and
+// answers ARP/NDP for the VIPs of the leases it holds — only on the policy's interfaces.
+//   node dist/agent.mjs --config /etc/l2lab/announcer/config.yaml
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { isIPv4 } from 'node:net';
+import { parseArgs } from 'node:util';
+import { run } from '../lab/sys.ts';
+import { ConfigError, loadConfig, type AgentConfig } from './config.ts';
+import { LeaseElector } from './election.ts';
+import { startBackend } from './http.ts';
+import { allocate, serviceKey, type Allocation } from './ipam.ts';
+import { hasCarrier, watchCarrier } from './link.ts';
+import { jsonLog, type Log } from './log.ts';
+import { leaseName, ManifestError, parseManifests, type Manifests } from './manifests.ts';
+import { Metrics } from './metrics.ts';
+import { announcements, type Announcement } from './policy.ts';
+import { Responder } from './responder.ts';
+import { EtcdStore, type LeaseStore } from './store.ts';
+
+function readManifests(files: string[]): Manifests {
+  const all: Manifests = { pools: [], policies: [], services: [] };
+  for (const f of files) {
+    let text: string;
+    try { text = readFileSync(f, 'utf8'); } catch (e) { throw new ManifestError(f, [`cannot read (${(e as NodeJS.ErrnoException).code})`]); }
+    const m = parseManifests(text, f);
+    all.pools.push(...m.pools); all.policies.push(...m.policies); all.services.push(...m.services);
+  }
+  if (!all.pools.length) throw new ManifestError(files.join(', '), ['no CiliumLoadBalancerIPPool']);
+  return all;
+}
+
+/** Allocations agreed through the store: what is recorded wins; missing ones are recorded (create-if-absent). */
+async function agreeOnAddresses(store: LeaseStore, m: Manifests, log: Log): Promise<Record<string, Allocation>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const existing = await store.allocations(2000);
+      const wanted = allocate(m.pools, m.services, existing);
+      const agreed: Record<string, Allocation> = {};
+      for (const [k, a] of Object.entries(wanted)) agreed[k] = existing[k] ?? (await store.recordAllocation(k, a, 2000));
+      // Another node may have recorded different addresses first: recompute until stable.
+      const again = allocate(m.pools, m.services, agreed);
+      if (JSON.stringify(again) === JSON.stringify(agreed)) return agreed;
+    } catch (e) {
+      if (attempt === 1 || attempt % 10 === 0) log('store_unreachable', { attempt, error: (e as Error).message });
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } });
+  if (!values.config) throw new ConfigError('(command line)', ['--config FILE is required']);
+  const cfg: AgentConfig = loadConfig(values.config);
+  const m = readManifests(cfg.manifests);
+  const log = jsonLog(cfg.node);
+  const metrics = new Metrics();
+  const store = new EtcdStore(cfg.store.etcd);
+  log('starting', { config: values.config, lease: cfg.lease, services: m.services.length, policies: m.policies.map((p) => p.name) });
+
+  const alloc = await agreeOnAddresses(store, m, log);
+  for (const s of m.services) if (s.loadBalancer) log('address', { service: serviceKey(s), ...(alloc[serviceKey(s)] ?? { error: 'no pool address' }) });
+  const nodeIfaces = readdirSync('/sys/class/net');
+  const anns = announcements(m.policies, m.services, alloc, cfg.labels, nodeIfaces);
+  log('eligible', { services: anns.map((a) => ({ service: serviceKey(a.service), vips: a.vips, interfaces: a.interfaces })) });
+
+  // Every eligible node accepts traffic for the VIPs (on lo, never announced by the kernel);
+  // only the lease holder answers ARP/NDP for them, so only it receives that traffic.
+  const vipsOnLo = [...new Set(anns.flatMap((a) => a.vips))];
+  for (const v of vipsOnLo) await run(['ip', 'addr', 'replace', isIPv4(v) ? `${v}/32` : `${v}/128`, 'dev', 'lo', ...(isIPv4(v) ? [] : ['nodad'])]);
+
+  const responders = new Map<string, Responder>();
+  for (const i of [...new Set(anns.flatMap((a) => a.interfaces))]) {
+    const r = new Responder(i, metrics, log);
+    r.start();
+    responders.set(i, r);
+  }
+
+  const electors = new Map<string, { el: LeaseElector; ann: Announcement }>();
+  const campaign = (ann: Announcement) => {
+    const svc = serviceKey(ann.service);
+    const el = new LeaseElector(store, leaseName(ann.service), cfg.node, cfg.lease, {
+      startedLeading: () => {
+        metrics.leader.set({ service: svc }, 1);
+        metrics.transitions.inc({ service: svc });
+        const up = ann.interfaces.filter(hasCarrier);
+        log('lease_acquired', { service: svc, lease: el.name, vips: ann.vips, interfaces: up });
+        for (const i of up) responders.get(i)!.claim(ann.vips, cfg.announce.gratuitousCount, cfg.announce.gratuitousIntervalMs, svc);
+      },
+      stoppedLeading: (reason) => {
+        for (const i of ann.interfaces) responders.get(i)!.drop(ann.vips);
+        metrics.leader.set({ service: svc }, 0);
+        metrics.stepDowns.inc({ service: svc, reason: reason.split(' ')[0]! });
+        log('lease_lost', { service: svc, lease: el.name, reason });
+      },
+      renewed: (ms) => metrics.renewLatency.observe({ service: svc }, ms / 1000),
+      error: (e) => metrics.storeErrors.inc({ service: svc }) ,
+    });
+    electors.set(svc, { el, ann });
+    metrics.leader.set({ service: svc }, 0);
+    return el;
+  };
+  for (const a of anns) campaign(a);
+
+  // A node whose announcing link is down gives up the leases announced there (and stops
+  // campaigning for them) even if the store is still reachable through another interface.
+  const unwatch: (() => void)[] = [];
+  for (const i of responders.keys()) {
+    metrics.linkUp.set({ interface: i }, hasCarrier(i) ? 1 : 0);
+    const onChange = (up: boolean) => {
+      metrics.linkUp.set({ interface: i }, up ? 1 : 0);
+      log(up ? 'link_up' : 'link_down', { interface: i });
+      for (const { el, ann } of electors.values()) {
+        if (!ann.interfaces.includes(i)) continue;
+        const usable = ann.interfaces.some(hasCarrier);
+        if (!usable) void el.release();
+        else el.start();
+      }
+    };
+    unwatch.push(watchCarrier(i, onChange));
+  }
+  for (const { el, ann } of electors.values()) if (ann.interfaces.some(hasCarrier)) el.start();
+
+  const backend = await startBackend(cfg.http.port, cfg.http.hostname, cfg.node);
+  let metricsServer: ReturnType<typeof createServer> | undefined;
+  if (cfg.metrics) {
+    const [host, port] = [cfg.metrics.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), Number(cfg.metrics.listen.split(':').pop())];
+    metricsServer = createServer((req, res) => {
+      if (req.url !== '/metrics') { res.writeHead(404).end(); return; }
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+    });
+    await new Promise<void>((r) => metricsServer!.listen(port, host, r));
+  }
+  log('ready', { http: cfg.http.port, metrics: cfg.metrics?.listen });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping', { signal });
+    unwatch.forEach((u) => u());
+    await Promise.all([...electors.values()].map(({ el }) => el.release(1000))); // others take over on their next retry
+    for (const r of responders.values()) r.close();
+    for (const v of vipsOnLo) await run(['ip', 'addr', 'del', isIPv4(v) ? `${v}/32` : `${v}/128`, 'dev', 'lo'], { check: false });
+    backend.close();
+    metricsServer?.close();
+    store.close();
+    log('stopped', {});
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((e: unknown) => {
+  const bad = e instanceof ConfigError || e instanceof ManifestError;
+  process.stderr.write(`l2lab-announcer: ${bad ? 'bad configuration: ' : ''}${(e as Error).message}\n`);
+  process.exit(bad ? 2 : 1);
+});

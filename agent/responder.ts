@@ -1,0 +1,73 @@
+// Answers ARP requests and neighbour solicitations for the VIPs this node holds, on one
+// interface, from user space (libpcap): the kernel never answers for VIPs (they sit on lo,
+// and arp_ignore=1 keeps ARP for them off the wire). Sends gratuitous ARP / unsolicited NA
+// bursts on takeover so that clients update their caches at once.
+import pcap from 'pcap';
+import { readFileSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
+import type { Log } from './log.ts';
+import type { Metrics } from './metrics.ts';
+import { arpReply, gratuitousArp, neighborAdvert, parseFrame, unsolicitedNeighborAdvert } from './packets.ts';
+
+export class Responder {
+  readonly mac: string;
+  private session?: InstanceType<typeof pcap.PcapSession>;
+  private readonly active = new Set<string>();
+  private timers = new Set<NodeJS.Timeout>();
+
+  constructor(readonly iface: string, private readonly metrics: Metrics, private readonly log: Log) {
+    this.mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
+  }
+
+  start(): void {
+    // Immediate mode (timeout 0): each request is handled as it arrives, not in batches.
+    this.session = new pcap.PcapSession(true, this.iface, 'arp or (icmp6 and ip6[40] == 135)', 1 << 20, 256, '', false, 0, true);
+    this.session.on('packet', (p) => this.onFrame(p.buf));
+  }
+
+  private onFrame(buf: Buffer): void {
+    const f = parseFrame(buf);
+    if (!f || f.srcMac === this.mac) return; // our own frames, seen on the way out
+    if (f.kind === 'arp' && f.op === 1) {
+      if (!this.active.has(f.targetIp) || f.senderIp === f.targetIp) return; // not ours, or someone's gratuitous ARP
+      this.metrics.requests.inc({ interface: this.iface, protocol: 'arp' });
+      this.send(arpReply(this.mac, f.targetIp, f.senderMac, f.senderIp));
+      this.metrics.responses.inc({ interface: this.iface, protocol: 'arp' });
+    } else if (f.kind === 'ns' && this.active.has(f.target)) {
+      this.metrics.requests.inc({ interface: this.iface, protocol: 'ndp' });
+      this.send(neighborAdvert(this.mac, f.target, f.sourceLinkAddr ?? f.srcMac, f.srcIp));
+      this.metrics.responses.inc({ interface: this.iface, protocol: 'ndp' });
+    }
+  }
+
+  private send(frame: Buffer): void {
+    try { this.session?.inject(frame); } catch (e) { this.log('inject_failed', { interface: this.iface, error: (e as Error).message }); }
+  }
+
+  /** Starts answering for these VIPs, and tells the segment: count gratuitous messages, interval apart. */
+  claim(vips: string[], count: number, intervalMs: number, service: string): void {
+    for (const v of vips) this.active.add(v);
+    const burst = (n: number) => {
+      const still = vips.filter((v) => this.active.has(v));
+      if (!still.length) return;
+      for (const v of still) {
+        this.send(isIPv4(v) ? gratuitousArp(this.mac, v) : unsolicitedNeighborAdvert(this.mac, v));
+        this.metrics.gratuitous.inc({ interface: this.iface, protocol: isIPv4(v) ? 'arp' : 'ndp' });
+      }
+      this.log('gratuitous_sent', { service, interface: this.iface, vips: still, n: n + 1, of: count });
+      if (n + 1 < count) { const t = setTimeout(() => { this.timers.delete(t); burst(n + 1); }, intervalMs); this.timers.add(t); }
+    };
+    if (count > 0) burst(0);
+  }
+
+  /** Stops answering for these VIPs at once. */
+  drop(vips: string[]): void {
+    for (const v of vips) this.active.delete(v);
+  }
+
+  close(): void {
+    this.active.clear();
+    for (const t of this.timers) clearTimeout(t);
+    this.session?.close();
+  }
+}
