@@ -1,0 +1,50 @@
+// What a probe capture says, as pure functions: who answered when, outages, split-brain.
+import type { ProbeEvent } from './probe.ts';
+
+export type Family = 'arp' | 'ndp';
+const answerKind = (f: Family) => (f === 'arp' ? 'arp-reply' : 'na');
+const requestKind = (f: Family) => (f === 'arp' ? 'arp-request' : 'ns');
+const announceKind = (f: Family) => (f === 'arp' ? 'garp' : 'unsolicited-na');
+
+export function answers(events: ProbeEvent[], vip: string, family: Family, from = -Infinity, to = Infinity): ProbeEvent[] {
+  return events.filter((e) => e.vip === vip && e.kind === answerKind(family) && e.t >= from && e.t <= to);
+}
+
+export function responders(events: ProbeEvent[], vip: string, family: Family, from = -Infinity, to = Infinity): string[] {
+  return [...new Set(answers(events, vip, family, from, to).map((e) => e.mac!))];
+}
+
+/** Probe windows (request to next request) in which more than one MAC answered. */
+export function splitBrainWindows(events: ProbeEvent[], vip: string, family: Family): { t: number; macs: string[] }[] {
+  const reqs = events.filter((e) => e.vip === vip && e.kind === requestKind(family)).map((e) => e.t);
+  const out: { t: number; macs: string[] }[] = [];
+  reqs.forEach((t, i) => {
+    const macs = responders(events, vip, family, t, reqs[i + 1] ?? Infinity);
+    if (macs.length > 1) out.push({ t, macs });
+  });
+  return out;
+}
+
+export interface Failover {
+  oldMac?: string;
+  newMac?: string;
+  lastOld?: number; // µs
+  firstNew?: number;
+  outageMs?: number; // last answer from the old MAC to the first from the new one
+  announcedAt?: number; // first gratuitous ARP / unsolicited NA from the new MAC
+}
+
+/** The change of responder after `faultAt` (µs): who answered before, who after, and the gap. */
+export function failover(events: ProbeEvent[], vip: string, family: Family, faultAt: number): Failover {
+  const all = answers(events, vip, family);
+  const before = all.filter((e) => e.t < faultAt);
+  const oldMac = before[before.length - 1]?.mac;
+  const firstNew = all.find((e) => e.t >= faultAt && e.mac !== oldMac);
+  const lastOld = [...all].reverse().find((e) => e.mac === oldMac && (!firstNew || e.t < firstNew.t));
+  const announced = events.find((e) => e.vip === vip && e.kind === announceKind(family) && e.t >= faultAt && e.mac === firstNew?.mac);
+  return {
+    oldMac, newMac: firstNew?.mac, lastOld: lastOld?.t, firstNew: firstNew?.t,
+    outageMs: firstNew && lastOld ? (firstNew.t - lastOld.t) / 1000 : undefined,
+    announcedAt: announced?.t,
+  };
+}

@@ -1,0 +1,72 @@
+// The client-side prober: runs inside the client's network namespace (or on the client VM).
+// Captures ARP and ICMPv6 ND on the switch interface with libpcap (µs timestamps, immediate
+// mode), sends its own ARP requests / neighbour solicitations for every VIP at a fixed
+// interval, and reports every request and every answer (and gratuitous ARP / unsolicited NA)
+// as JSON on stdout. Optionally writes the raw capture as a .pcap file (tcpdump, Wireshark).
+//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A --ipv6 B --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE]
+import pcap from 'pcap';
+import { isIPv4 } from 'node:net';
+import { parseArgs } from 'node:util';
+import { arpRequest, neighborSolicit, parseFrame } from '../agent/packets.ts';
+
+export interface ProbeEvent {
+  t: number; // µs since the epoch, client clock (pcap timestamp for captured frames)
+  kind: 'arp-request' | 'ns' | 'arp-reply' | 'na' | 'garp' | 'unsolicited-na';
+  vip: string;
+  mac?: string; // who answered / announced
+}
+
+export interface ProbeResult { iface: string; intervalMs: number; startedAt: number; endedAt: number; events: ProbeEvent[] }
+
+const { values } = parseArgs({
+  options: {
+    iface: { type: 'string' }, mac: { type: 'string' }, ipv4: { type: 'string' }, ipv6: { type: 'string' },
+    vip: { type: 'string', multiple: true }, 'interval-ms': { type: 'string', default: '20' }, 'duration-ms': { type: 'string' }, pcap: { type: 'string' },
+  },
+});
+const need = (k: string, v: unknown) => { if (v === undefined || v === '') { process.stderr.write(`probe: --${k} is required\n`); process.exit(2); } return v; };
+const iface = need('iface', values.iface) as string;
+const mac = need('mac', values.mac) as string;
+const vips = (need('vip', values.vip) as string[]);
+const interval = Math.max(5, Number(values['interval-ms']));
+const duration = Number(need('duration-ms', values['duration-ms']));
+const v4 = new Set(vips.filter((v) => isIPv4(v)));
+const v6 = new Set(vips.filter((v) => !isIPv4(v)));
+if (v4.size && !values.ipv4) { process.stderr.write('probe: --ipv4 (the client\'s address) is needed for IPv4 VIPs\n'); process.exit(2); }
+if (v6.size && !values.ipv6) { process.stderr.write('probe: --ipv6 (the client\'s address) is needed for IPv6 VIPs\n'); process.exit(2); }
+
+const events: ProbeEvent[] = [];
+const base = BigInt(Date.now()) * 1000n - process.hrtime.bigint() / 1000n;
+const nowUs = () => Number(base + process.hrtime.bigint() / 1000n);
+
+const session = new pcap.PcapSession(true, iface, 'arp or icmp6', 4 << 20, 256, values.pcap ?? '', false, 0, true);
+session.on('packet', (p) => {
+  const f = parseFrame(p.buf);
+  if (!f || f.srcMac === mac) return;
+  const t = p.header.readUInt32LE(0) * 1e6 + p.header.readUInt32LE(4);
+  if (f.kind === 'arp') {
+    if (f.op === 2 && v4.has(f.senderIp)) events.push({ t, kind: 'arp-reply', vip: f.senderIp, mac: f.senderMac });
+    else if (f.op === 1 && f.senderIp === f.targetIp && v4.has(f.senderIp)) events.push({ t, kind: 'garp', vip: f.senderIp, mac: f.senderMac });
+  } else if (f.kind === 'na' && v6.has(f.target)) {
+    events.push({ t, kind: f.solicited ? 'na' : 'unsolicited-na', vip: f.target, mac: f.targetLinkAddr ?? f.srcMac });
+  }
+});
+
+const startedAt = nowUs();
+const send = () => {
+  for (const v of v4) { session.inject(arpRequest(mac, values.ipv4!, v)); events.push({ t: nowUs(), kind: 'arp-request', vip: v }); }
+  for (const v of v6) { session.inject(neighborSolicit(mac, values.ipv6!, v)); events.push({ t: nowUs(), kind: 'ns', vip: v }); }
+};
+send();
+const timer = setInterval(send, interval);
+setTimeout(() => {
+  clearInterval(timer);
+  // Answers to the last requests arrive within a few ms.
+  setTimeout(() => {
+    session.close();
+    const result: ProbeResult = { iface, intervalMs: interval, startedAt, endedAt: nowUs(), events: events.sort((a, b) => a.t - b.t) };
+    process.stdout.write(JSON.stringify(result));
+    process.exit(0);
+  }, Math.max(50, interval));
+}, duration);
+process.on('SIGTERM', () => { session.close(); process.exit(1); });
