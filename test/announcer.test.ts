@@ -123,6 +123,17 @@ test.serial('store partition (management link down, switch up): the holder stops
   t.true((fo.lastOld! - faultAt) / 1000 <= lease.renewDeadlineMs + 150, `old holder answered until ${((fo.lastOld! - faultAt) / 1000).toFixed(0)} ms after the cut (renewDeadline ${lease.renewDeadlineMs})`);
 });
 
+test.serial('the announcer playbook is idempotent: a re-run changes nothing and restarts nothing', async (t) => {
+  const inv = inventoryFromStatus(await netns.status(lab, { probe: false }));
+  const r = await runPlaybook(loadPlaybook(findPlaybook('announcer')), inv, {
+    out: { write: () => {} },
+    extraVars: { announcer_lease_duration_ms: lease.durationMs, announcer_lease_renew_deadline_ms: lease.renewDeadlineMs, announcer_lease_retry_period_ms: lease.retryPeriodMs },
+  });
+  t.true(r.ok);
+  t.deepEqual(r.recap.map((x) => [x.host, x.changed]), lab.nodes.map((n) => [n.name, 0]));
+  t.false(r.records.some((x) => x.task.startsWith('restart')), 'no handler ran');
+});
+
 test.serial('bad configuration is refused with the field and the file named', async (t) => {
   const r = await netns.exec(lab, 'node01', ['sh', '-c', `printf 'node: x\\nstore: {etcd: [nope]}\\nmanifests: []\\nlease: {durationMs: 500, renewDeadlineMs: 900}\\n' > /tmp/bad.yaml; node ${repo}/scripts/run.mjs agent --config /tmp/bad.yaml`]);
   t.is(r.exitCode, 2);
