@@ -15,17 +15,17 @@ mount -t proc proc /proc
 hostname "$name"
 
 # /etc: copy-on-write over the host's /etc; what a node writes there stays with the node.
-mkdir -p "$backing/etc-upper" "$backing/etc-work" "$backing/lib" "$backing/log" "$backing/root"
+mkdir -p "$backing/etc-upper" "$backing/etc-work" "$backing/lib" "$backing/log"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$backing/etc-upper,workdir=$backing/etc-work" /etc
 echo "$name" > /etc/hostname
-# State and logs persist across power cycles; /run and /tmp start empty on every boot.
+# State and logs persist across power cycles; /run starts empty on every boot.
 mount --bind "$backing/lib" /var/lib/l2lab
 mount --bind "$backing/log" /var/log/l2lab
-# root's home is the node's own, as on a machine of its own (and no host shell start-up files).
-chmod 0700 "$backing/root"
-mount --bind "$backing/root" /root
+# root's home is the node's own (no host shell start-up files run on nodes), at a path that
+# shadows nothing of the host: /root and /tmp stay shared, so a checkout there stays visible.
+mkdir -p "$backing/lib/root" && chmod 0700 "$backing/lib/root"
+sed -i 's#^\(root:[^:]*:0:0:[^:]*:\)[^:]*:#\1/var/lib/l2lab/root:#' /etc/passwd
 mount -t tmpfs -o mode=0755,size=64m tmpfs /run
-mount -t tmpfs -o mode=1777,size=256m tmpfs /tmp
 mkdir -p /run/sshd /run/l2lab
 
 if [ -x /etc/l2lab/bin/l2l-service ]; then
