@@ -48,3 +48,20 @@ export function failover(events: ProbeEvent[], vip: string, family: Family, faul
     announcedAt: announced?.t,
   };
 }
+
+/** HTTP outage around a fault: last success before it to the first success after it (ms). */
+export function httpOutage(events: ProbeEvent[], vip: string, faultAt: number): { outageMs?: number; before?: string; after?: string } {
+  const ok = events.filter((e) => e.kind === 'http-ok' && e.vip === vip);
+  const fails = events.filter((e) => e.kind === 'http-fail' && e.vip === vip && e.t >= faultAt);
+  const last = [...ok].reverse().find((e) => e.t < faultAt);
+  const okAfter = ok.filter((e) => e.t >= faultAt);
+  if (!fails.length) return okAfter.length ? { outageMs: 0, before: last?.node, after: okAfter.at(-1)?.node } : {};
+  const next = ok.find((e) => e.t > fails[0]!.t);
+  return { outageMs: next && last ? (next.t - last.t) / 1000 : undefined, before: last?.node, after: next?.node };
+}
+
+export function percentile(xs: number[], p: number): number | undefined {
+  if (!xs.length) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}

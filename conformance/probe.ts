@@ -5,15 +5,17 @@
 // as JSON on stdout. Optionally writes the raw capture as a .pcap file (tcpdump, Wireshark).
 //   node dist/probe.mjs --iface eth1 --mac M --ipv4 A --ipv6 B --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE]
 import pcap from 'pcap';
+import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { arpRequest, neighborSolicit, parseFrame } from '../agent/packets.ts';
 
 export interface ProbeEvent {
   t: number; // µs since the epoch, client clock (pcap timestamp for captured frames)
-  kind: 'arp-request' | 'ns' | 'arp-reply' | 'na' | 'garp' | 'unsolicited-na';
+  kind: 'arp-request' | 'ns' | 'arp-reply' | 'na' | 'garp' | 'unsolicited-na' | 'http-ok' | 'http-fail';
   vip: string;
   mac?: string; // who answered / announced
+  node?: string; // http-ok: the node whose backend answered
 }
 
 export interface ProbeResult { iface: string; intervalMs: number; startedAt: number; endedAt: number; events: ProbeEvent[] }
@@ -22,6 +24,7 @@ const { values } = parseArgs({
   options: {
     iface: { type: 'string' }, mac: { type: 'string' }, ipv4: { type: 'string' }, ipv6: { type: 'string' },
     vip: { type: 'string', multiple: true }, 'interval-ms': { type: 'string', default: '20' }, 'duration-ms': { type: 'string' }, pcap: { type: 'string' },
+    http: { type: 'string' }, 'http-host': { type: 'string', default: 'myservice.findichgut.net' }, 'http-interval-ms': { type: 'string', default: '50' },
   },
 });
 const need = (k: string, v: unknown) => { if (v === undefined || v === '') { process.stderr.write(`probe: --${k} is required\n`); process.exit(2); } return v; };
@@ -52,6 +55,29 @@ session.on('packet', (p) => {
   }
 });
 
+// HTTP through the client's own kernel stack (its neighbour cache is never flushed): which
+// node serves, and when service stops and resumes. One request in flight at a time.
+let httpTimer: NodeJS.Timeout | undefined;
+if (values.http) {
+  const url = `http://${values.http.includes(':') ? `[${values.http}]` : values.http}/`;
+  const every = Math.max(10, Number(values['http-interval-ms']));
+  const tick = async () => {
+    const t = nowUs();
+    const r = await new Promise<{ status: number; body: string } | undefined>((resolve) => {
+      const req = httpGet(url, { headers: { host: values['http-host']! }, agent: false, timeout: Math.max(100, every * 3) }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => { body += d.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(undefined));
+    });
+    events.push(r?.status === 200 ? { t, kind: 'http-ok', vip: values.http!, node: r.body } : { t, kind: 'http-fail', vip: values.http! });
+    httpTimer = setTimeout(() => void tick(), Math.max(0, every - (nowUs() - t) / 1000));
+  };
+  void tick();
+}
+
 const startedAt = nowUs();
 const send = () => {
   for (const v of v4) { session.inject(arpRequest(mac, values.ipv4!, v)); events.push({ t: nowUs(), kind: 'arp-request', vip: v }); }
@@ -61,6 +87,7 @@ send();
 const timer = setInterval(send, interval);
 setTimeout(() => {
   clearInterval(timer);
+  clearTimeout(httpTimer);
   // Answers to the last requests arrive within a few ms.
   setTimeout(() => {
     session.close();

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { formatPath } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { SshEndpoint } from '../lab/ssh.ts';
+import { matches } from '../lab/selector.ts';
 import type { LabStatus } from '../lab/types.ts';
 
 export interface InventoryHost {
@@ -29,15 +30,18 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
   const groups: Record<string, string[]> = { all: [] };
   const add = (g: string, h: string) => { (groups[g] ??= []).push(h); };
   const lab = { name: s.lab, provider: s.provider, pool: s.pool, policy: s.policy, lease: s.lease, versions: s.versions, switch: s.switch, management: s.management };
-  for (const n of s.nodes) {
-    if (!n.ssh) continue;
+  s.nodes.forEach((n, index) => {
+    if (!n.ssh) return;
+    const eligible = matches(s.policy.nodeSelector, n.labels);
     const eth1 = n.interfaces.find((i) => i.network === 'switch');
     const eth0 = n.interfaces.find((i) => i.network === 'management');
     hosts[n.name] = {
       name: n.name,
       ssh: { name: n.name, ...n.ssh, identityFile: s.ssh.identityFile },
       vars: {
-        l2lab_role: n.role, l2lab_labels: n.labels, l2lab_lab: lab,
+        l2lab_role: n.role, l2lab_labels: n.labels, l2lab_lab: lab, l2lab_index: index + 1,
+        /** The L2 announcement policy's nodeSelector selects this node. */
+        l2lab_eligible: eligible,
         l2lab_switch_interface: eth1?.name, l2lab_switch_ipv4: eth1?.ipv4, l2lab_switch_ipv6: eth1?.ipv6, l2lab_switch_mac: eth1?.mac,
         l2lab_management_interface: eth0?.name, l2lab_management_ipv4: eth0?.ipv4,
         // netns nodes see the controller's files: they run l2lab's programs from this checkout.
@@ -49,7 +53,8 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
     if (n.role === 'control-plane') add('control_plane', n.name);
     if (n.role === 'worker') add('workers', n.name);
     for (const [k, v] of Object.entries(n.labels)) add(groupName(`${k}_${v}`), n.name);
-  }
+    if (eligible) add('l2lab_eligible', n.name);
+  });
   return { source: `lab ${s.lab}`, hosts, groups, ...(s.provider === 'netns' ? { sharedHost: { lockFile: `/var/lib/l2l-${s.lab}/apt.lock` } } : {}) };
 }
 

@@ -88,7 +88,8 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
   try {
     for (const play of pb.plays) {
       header(out, 'PLAY', play.name);
-      let active = selectHosts(inv, play.hosts).filter((h) => (!limit || limit.has(h)) && !state(h).dead);
+      // hosts may be templated from extra vars (-e), as in Ansible.
+      let active = selectHosts(inv, String(render(play.hosts, { ...opts.extraVars }))).filter((h) => (!limit || limit.has(h)) && !state(h).dead);
       if (!active.length) { out.write('skipping: no hosts matched'); continue; }
       const playVars = (h: string) => ({ ...inv.hosts[h]!.vars, ...play.vars });
 

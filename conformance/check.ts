@@ -1,0 +1,34 @@
+// A check is data (id, title, description, the features it needs) plus one function, as the
+// Gateway API conformance tests are. A check whose features the subject lacks is skipped.
+import type { Context } from './context.ts';
+import type { CheckResult, CheckStatus, FaultName, Feature, Trial } from './model.ts';
+
+export interface Outcome {
+  status: CheckStatus;
+  reason?: string;
+  details?: string[];
+  figures?: Record<string, number | string | null>;
+  trials?: Trial[];
+}
+
+export interface SuiteOptions {
+  trials: number;
+  faults: FaultName[];
+  /** Results of the checks that ran before (later checks read the failover trials). */
+  results: CheckResult[];
+}
+
+export interface Check {
+  id: string;
+  title: string;
+  description: string;
+  features: Feature[];
+  run(ctx: Context, opts: SuiteOptions): Promise<Outcome>;
+}
+
+export const defineCheck = (c: Check): Check => c;
+
+/** Every failover trial of the run so far. */
+export function allTrials(opts: SuiteOptions): Trial[] {
+  return opts.results.flatMap((r) => r.trials);
+}

@@ -1,0 +1,43 @@
+import { percentile } from '../analyze.ts';
+import { defineCheck } from '../check.ts';
+import type { FaultName, Trial } from '../model.ts';
+
+/** Faults a subject can be put through: graceful stop needs the graceful-release claim. */
+export function faultsFor(faults: FaultName[], has: (f: 'graceful-release') => boolean): FaultName[] {
+  return faults.filter((f) => f !== 'graceful-stop' || has('graceful-release'));
+}
+
+export function stats(trials: Trial[], pick: (t: Trial) => number | undefined): { median: number | null; p95: number | null; max: number | null } {
+  const xs = trials.map(pick).filter((x): x is number => x !== undefined);
+  const r = (x: number | undefined) => (x === undefined ? null : Math.round(x));
+  return { median: r(percentile(xs, 50)), p95: r(percentile(xs, 95)), max: r(xs.length ? Math.max(...xs) : undefined) };
+}
+
+export default defineCheck({
+  id: 'failover',
+  title: 'Failover under faults',
+  description: 'For each fault (power off, announcing link down, all networking off, announcer process killed, announcer paused, graceful stop), another eligible node answers within the subject\'s budget; outages for ARP, NDP and HTTP are measured from the client. Each fault is undone and the lab is back to one stable responder before the next trial.',
+  features: [],
+  async run(ctx, opts) {
+    const trials: Trial[] = [];
+    for (const fault of faultsFor(opts.faults, (f) => ctx.subject.has(f)))
+      for (let i = 1; i <= opts.trials; i++) trials.push(await ctx.trial(fault, i));
+    const figures: Record<string, number | null> = {};
+    for (const fault of new Set(trials.map((t) => t.fault))) {
+      const ts = trials.filter((t) => t.fault === fault);
+      for (const [name, pick] of [['arp', (t: Trial) => t.arp?.outageMs], ['ndp', (t: Trial) => t.ndp?.outageMs], ['http', (t: Trial) => t.http?.outageMs]] as const) {
+        const s = stats(ts, pick);
+        figures[`${fault}.${name}.median_ms`] = s.median;
+        figures[`${fault}.${name}.p95_ms`] = s.p95;
+        figures[`${fault}.${name}.max_ms`] = s.max;
+      }
+    }
+    const failed = trials.filter((t) => !t.passed);
+    return {
+      status: failed.length ? 'failed' : 'passed',
+      reason: failed.length ? failed.map((t) => `${t.fault} #${t.trial}: ${t.problems.join('; ')}`).join(' | ') : undefined,
+      details: trials.map((t) => `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)`),
+      figures, trials,
+    };
+  },
+});

@@ -1,0 +1,15 @@
+// The checks, in the order they run: later ones read the failover trials and all captures.
+import type { Check } from '../check.ts';
+import eligibleResponder from './eligible-responder.ts';
+import failover from './failover.ts';
+import gratuitous from './gratuitous.ts';
+import http from './http.ts';
+import informational from './informational.ts';
+import managementSilent from './management-silent.ts';
+import noSplitBrain from './no-split-brain.ts';
+import poolAddress from './pool-address.ts';
+import scale from './scale.ts';
+import singleResponder from './single-responder.ts';
+import staleCache from './stale-cache.ts';
+
+export const checks: Check[] = [poolAddress, singleResponder, managementSilent, http, failover, gratuitous, staleCache, noSplitBrain, eligibleResponder, scale, informational];

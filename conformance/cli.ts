@@ -1,0 +1,65 @@
+// npm run conformance -- [options]: lab up, subject installed, checks, report, summary.
+import { parseArgs } from 'node:util';
+import { findLab } from '../lab/lab.ts';
+import { LabFileError } from '../lab/labfile.ts';
+import { table } from '../lab/progress.ts';
+import { outageTable } from '../reports/write.ts';
+import { faultNames, type FaultName } from './model.ts';
+import { SubjectError } from './subject.ts';
+import { checkIds, runSuite, SuiteError } from './suite.ts';
+
+const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME|FILE] [--trials N] [--only ID,…] [--skip ID,…]
+                               [--faults ${faultNames.join(',')}] [--probe-interval MS] [--out DIR]
+                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS]`;
+class UsageError extends Error {}
+
+function int(flag: string, v: string | undefined, min: number, max = Infinity): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${flag} must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''}, not "${v}"`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv, strict: true, allowPositionals: false,
+      options: {
+        lab: { type: 'string', short: 'l' }, subject: { type: 'string', short: 's', default: 'reference' }, trials: { type: 'string', default: '3' },
+        only: { type: 'string' }, skip: { type: 'string' }, faults: { type: 'string' }, 'probe-interval': { type: 'string', default: '20' }, out: { type: 'string' },
+        'lease-duration': { type: 'string' }, 'lease-renew-deadline': { type: 'string' }, 'lease-retry-period': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
+  }
+  if (values.help) { console.log(`${USAGE}\nchecks: ${checkIds().join(', ')}`); return 0; }
+  const list = (s?: string) => s?.split(',').map((x) => x.trim()).filter(Boolean);
+  const faults = (list(values.faults) ?? faultNames) as FaultName[];
+  for (const f of faults) if (!faultNames.includes(f)) throw new UsageError(`--faults: unknown fault "${f}"; faults: ${faultNames.join(', ')}`);
+  const lease = {
+    durationMs: int('lease-duration', values['lease-duration'], 50), renewDeadlineMs: int('lease-renew-deadline', values['lease-renew-deadline'], 20), retryPeriodMs: int('lease-retry-period', values['lease-retry-period'], 10),
+  };
+  const lab = findLab({ lab: values.lab });
+  const t0 = Date.now();
+  const progress = (m: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${m}\n`);
+  const { results, dir } = await runSuite({
+    lab, subject: values.subject!, trials: int('trials', values.trials, 1, 100)!, faults, only: list(values.only), skip: list(values.skip),
+    probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000)!, outDir: values.out,
+    lease: Object.fromEntries(Object.entries(lease).filter(([, v]) => v !== undefined)), progress,
+  });
+  console.log(`\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+  console.log(table([['CHECK', 'STATUS', 'NOTE'], ...results.checks.map((c) => [c.id, c.status, (c.reason ?? c.details[0] ?? '').slice(0, 110)])]));
+  const outages = outageTable(results);
+  if (outages.length > 1) console.log(`\n${table(outages)}`);
+  console.log(`\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ${results.summary.info} informational`);
+  console.log(`report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`);
+  return results.summary.failed ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then((c) => process.exit(c), (e: unknown) => {
+  const bad = e instanceof UsageError || e instanceof LabFileError || e instanceof SubjectError;
+  console.error(`error: ${(e as Error).message}`);
+  process.exit(bad ? 2 : e instanceof SuiteError ? 1 : 1);
+});

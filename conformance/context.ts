@@ -1,0 +1,169 @@
+// What a check gets: the lab, the subject, the VIPs, a prober on the client, fault injection
+// that is always undone, and every capture of the run so far.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Fault, Provider } from '../lab/provider.ts';
+import { repoRoot } from '../lab/paths.ts';
+import { matches } from '../lab/selector.ts';
+import type { Lab, LabHost } from '../lab/types.ts';
+import { failover, httpOutage, responders, splitBrainWindows } from './analyze.ts';
+import type { FamilyFailover, FaultName, Trial } from './model.ts';
+import type { ProbeEvent, ProbeResult } from './probe.ts';
+import type { Subject } from './subject.ts';
+
+export interface Vip { service: string; labels: Record<string, string>; ipv4?: string; ipv6?: string }
+
+export interface Progress { (message: string): void }
+
+export class Context {
+  readonly captures: { name: string; result: ProbeResult }[] = [];
+  readonly active: Fault[] = [];
+  private seq = 0;
+
+  constructor(
+    readonly lab: Lab,
+    readonly provider: Provider,
+    readonly subject: Subject,
+    readonly vips: Vip[],
+    readonly outDir: string,
+    readonly probeIntervalMs: number,
+    readonly progress: Progress,
+  ) {
+    mkdirSync(outDir, { recursive: true });
+  }
+
+  get eligible(): LabHost[] { return this.lab.nodes.filter((n) => matches(this.lab.policy.nodeSelector, n.labels)); }
+  get excluded(): LabHost[] { return this.lab.nodes.filter((n) => !matches(this.lab.policy.nodeSelector, n.labels)); }
+  switchMac(h: LabHost): string { return h.interfaces.find((i) => i.name === 'eth1')!.mac; }
+  nodeOfMac(mac?: string): string | undefined {
+    for (const h of this.lab.nodes) for (const i of h.interfaces) if (i.mac === mac) return `${h.name}${i.name === 'eth1' ? '' : `/${i.name}`}`;
+    return mac;
+  }
+  get main(): Vip { return this.vips[0]!; }
+
+  /**
+   * The prober's own identity on the switch: the client's NIC, but another MAC and addresses
+   * (host part 250), so that answers to its probes never refresh the client kernel's neighbour
+   * cache — the HTTP prober then sees what a real client with a stale cache sees.
+   */
+  get observer(): { mac: string; ipv4: string; ipv6?: string } {
+    const c = this.lab.client.interfaces.find((i) => i.name === 'eth1')!;
+    const v4 = c.ipv4.split('.').slice(0, 3).concat('250').join('.');
+    const v6 = c.ipv6 ? `${c.ipv6.replace(/:[0-9a-f]*$/, '')}:250` : undefined;
+    return { mac: c.mac.replace(/[0-9a-f]{2}$/, 'fe'), ipv4: v4, ipv6: v6 };
+  }
+
+  /** Runs the prober in the client for durationMs; `during` runs atMs after it started. The capture is kept. */
+  async probe(name: string, durationMs: number, opts: { http?: boolean; vips?: Vip[]; during?: () => Promise<void>; atMs?: number; keep?: boolean } = {}): Promise<{ events: ProbeEvent[]; faultAt: number; file: string }> {
+    const c = this.observer;
+    const keep = opts.keep ?? true;
+    const file = keep ? `${String(++this.seq).padStart(3, '0')}-${name}.pcap` : '';
+    const vips = opts.vips ?? this.vips;
+    const args = ['node', join(repoRoot, 'scripts', 'run.mjs'), 'probe', '--iface', 'eth1', '--mac', c.mac, '--ipv4', c.ipv4, '--ipv6', c.ipv6 ?? '::',
+      ...vips.flatMap((v) => [...(v.ipv4 && this.subject.has('ipv4') ? ['--vip', v.ipv4] : []), ...(v.ipv6 && this.subject.has('ipv6') ? ['--vip', v.ipv6] : [])]),
+      '--interval-ms', String(this.probeIntervalMs), '--duration-ms', String(Math.round(durationMs)), ...(keep ? ['--pcap', join(this.outDir, file)] : []),
+      ...(opts.http && this.subject.has('http') && this.main.ipv4 ? ['--http', this.main.ipv4] : [])];
+    const running = this.provider.exec(this.lab, this.lab.client.name, args, { timeoutMs: durationMs + 15_000 });
+    let faultAt = 0;
+    if (opts.during) {
+      await new Promise((r) => setTimeout(r, opts.atMs ?? 400));
+      faultAt = Date.now() * 1000;
+      await opts.during();
+    }
+    const out = await running;
+    if (out.exitCode !== 0) throw new Error(`the prober failed (exit ${out.exitCode}): ${out.stderr.trim()}`);
+    const result = JSON.parse(out.stdout) as ProbeResult;
+    if (keep) this.captures.push({ name: file, result });
+    return { events: result.events, faultAt, file };
+  }
+
+  async inject(f: Fault): Promise<void> {
+    this.active.push(f);
+    await this.provider.inject(this.lab, f);
+  }
+
+  async undo(f: Fault): Promise<void> {
+    await this.provider.undo(this.lab, f);
+    const i = this.active.indexOf(f);
+    if (i >= 0) this.active.splice(i, 1);
+  }
+
+  /** Undoes every fault still in force (a failed check, Ctrl-C): the lab is left as it was. */
+  async undoAll(): Promise<void> {
+    for (const f of [...this.active].reverse()) {
+      try { await this.undo(f); } catch (e) { this.progress(`could not undo ${f.kind} on ${f.node}: ${(e as Error).message}`); }
+    }
+  }
+
+  /** The node answering for the main VIP, once exactly one answers every request of a short probe. */
+  async stableHolder(timeoutMs = 15_000): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < end) {
+      const { events } = await this.probe('settle', 300, { keep: false });
+      const v = this.main.ipv4 && this.subject.has('ipv4') ? this.main.ipv4 : this.main.ipv6!;
+      const fam = v === this.main.ipv4 ? 'arp' : 'ndp';
+      const who = responders(events, v, fam);
+      const reqs = events.filter((e) => e.vip === v && e.kind === (fam === 'arp' ? 'arp-request' : 'ns')).length;
+      const answered = events.filter((e) => e.vip === v && e.kind === (fam === 'arp' ? 'arp-reply' : 'na')).length;
+      if (who.length === 1 && answered >= reqs - 1) return this.nodeOfMac(who[0])!;
+      last = who.length ? `answered by ${who.map((m) => this.nodeOfMac(m)).join(' and ')}` : 'no answer';
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`no single stable responder for ${this.main.ipv4 ?? this.main.ipv6} within ${timeoutMs} ms (${last})`);
+  }
+
+  /** Faults (provider primitives) that make up one named fault on a node. */
+  faultsFor(name: FaultName, node: string): Fault[] {
+    switch (name) {
+      case 'power-off': return [{ kind: 'power-off', node }];
+      case 'link-down': return [{ kind: 'link-down', node, iface: 'eth1' }];
+      case 'network-off': return [{ kind: 'link-down', node, iface: 'eth1' }, { kind: 'link-down', node, iface: 'eth0' }];
+      case 'process-stop': return [{ kind: 'process-stop', node, process: this.subject.service, signal: 'KILL' }];
+      case 'graceful-stop': return [{ kind: 'process-stop', node, process: this.subject.service, signal: 'TERM' }];
+      case 'pause': return [{ kind: 'pause', node, process: this.subject.service }];
+    }
+  }
+
+  /** break → moves → heal: one failover trial of a fault on the current holder, measured from the client. */
+  async trial(fault: FaultName, n: number, opts: { holdMs?: number } = {}): Promise<Trial> {
+    const holder = (await this.stableHolder()).split('/')[0]!;
+    const budget = this.subject.budgetMs(fault);
+    const faults = this.faultsFor(fault, holder);
+    this.progress(`${fault} #${n}: ${holder} holds the VIP; injecting, waiting up to ${budget} ms for another node to answer`);
+    const window = budget + (opts.holdMs ?? 0) + 1500;
+    let probe: Awaited<ReturnType<Context['probe']>>;
+    try {
+      probe = await this.probe(`${fault}-${n}`, window, { http: true, during: async () => { for (const f of faults) await this.inject(f); } });
+    } finally {
+      for (const f of [...faults].reverse()) if (this.active.includes(f)) await this.undo(f);
+    }
+    const { events, faultAt, file } = probe;
+    const problems: string[] = [];
+    const fam = (family: 'arp' | 'ndp', vip?: string): FamilyFailover | undefined => {
+      if (!vip) return undefined;
+      const fo = failover(events, vip, family, faultAt);
+      const r: FamilyFailover = {
+        oldNode: this.nodeOfMac(fo.oldMac), newNode: this.nodeOfMac(fo.newMac), oldMac: fo.oldMac, newMac: fo.newMac,
+        takeoverMs: fo.firstNew !== undefined ? (fo.firstNew - faultAt) / 1000 : undefined, outageMs: fo.outageMs,
+        announceMs: fo.announcedAt !== undefined ? (fo.announcedAt - faultAt) / 1000 : undefined,
+        splitBrainWindows: splitBrainWindows(events, vip, family).length,
+      };
+      const label = family.toUpperCase();
+      if (r.oldNode !== holder) problems.push(`${label}: ${holder} was not answering before the fault (${r.oldNode ?? 'nobody'} was)`);
+      if (r.takeoverMs === undefined) problems.push(`${label}: no other node answered within ${window} ms (budget ${budget} ms)`);
+      else if (r.takeoverMs > budget) problems.push(`${label}: new responder after ${r.takeoverMs.toFixed(0)} ms, budget ${budget} ms`);
+      if (r.splitBrainWindows) problems.push(`${label}: ${r.splitBrainWindows} probe windows with two MACs answering`);
+      return r;
+    };
+    const arp = this.subject.has('ipv4') ? fam('arp', this.main.ipv4) : undefined;
+    const ndp = this.subject.has('ipv6') ? fam('ndp', this.main.ipv6) : undefined;
+    const excludedMacs = new Set(this.excluded.map((h) => this.switchMac(h)));
+    const excludedAnswered = events.some((e) => (e.kind === 'arp-reply' || e.kind === 'na') && excludedMacs.has(e.mac!));
+    if (excludedAnswered) problems.push('a node excluded by the policy answered');
+    const http = this.subject.has('http') && this.main.ipv4 ? httpOutage(events, this.main.ipv4, faultAt) : undefined;
+    let holderAfterHeal: string | undefined;
+    try { holderAfterHeal = await this.stableHolder(); } catch (e) { problems.push(`after the fault was undone: ${(e as Error).message}`); }
+    return { fault, trial: n, holderAfterHeal, faultAt: new Date(faultAt / 1000).toISOString(), budgetMs: budget, arp, ndp, http, excludedAnswered, passed: problems.length === 0, problems, capture: file };
+  }
+}

@@ -1,0 +1,67 @@
+// The conformance result model: what every check and trial measured. results.json is this,
+// versioned by `schema`; JUnit XML and summary.md are views of it.
+
+/** What an announcer claims; a check that needs an unclaimed feature is skipped, never passed. */
+export type Feature = 'ipv4' | 'ipv6' | 'gratuitous-arp' | 'unsolicited-na' | 'graceful-release' | 'http' | 'lease-store' | 'policy-node-selector';
+export const features: Feature[] = ['ipv4', 'ipv6', 'gratuitous-arp', 'unsolicited-na', 'graceful-release', 'http', 'lease-store', 'policy-node-selector'];
+
+/** Faults a failover trial injects on the current holder. */
+export type FaultName = 'power-off' | 'link-down' | 'network-off' | 'process-stop' | 'pause' | 'graceful-stop';
+export const faultNames: FaultName[] = ['power-off', 'link-down', 'network-off', 'process-stop', 'pause', 'graceful-stop'];
+
+export interface FamilyFailover {
+  oldNode?: string;
+  newNode?: string;
+  oldMac?: string;
+  newMac?: string;
+  /** From the fault to the first answer from the new MAC. */
+  takeoverMs?: number;
+  /** Last answer from the old MAC to the first from the new one. */
+  outageMs?: number;
+  /** From the fault to the first gratuitous ARP / unsolicited NA from the new MAC. */
+  announceMs?: number;
+  splitBrainWindows: number;
+}
+
+export interface Trial {
+  fault: FaultName;
+  trial: number;
+  faultAt: string; // ISO time on the client clock
+  budgetMs: number;
+  arp?: FamilyFailover;
+  ndp?: FamilyFailover;
+  http?: { outageMs?: number; before?: string; after?: string };
+  excludedAnswered: boolean;
+  /** Who answers once the fault is undone and the lab has settled (fail-back or not). */
+  holderAfterHeal?: string;
+  passed: boolean;
+  problems: string[];
+  capture?: string; // .pcap of this trial, relative to the report folder
+}
+
+export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'info';
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  description: string;
+  status: CheckStatus;
+  reason?: string; // why it failed or was skipped
+  details: string[];
+  figures: Record<string, number | string | null>;
+  trials: Trial[];
+  durationMs: number;
+}
+
+export interface RunResults {
+  schema: 'l2lab.conformance/v1';
+  startedAt: string;
+  finishedAt: string;
+  subject: { name: string; version: string; description: string; features: Feature[]; lease?: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number } };
+  lab: { name: string; provider: string; file: string; nodes: { name: string; mac: string; eligible: boolean }[] };
+  environment: { kernel: string; node: string; l2labCommit: string };
+  probeIntervalMs: number;
+  vips: { service: string; ipv4?: string; ipv6?: string }[];
+  checks: CheckResult[];
+  summary: { passed: number; failed: number; skipped: number; info: number };
+}

@@ -1,0 +1,69 @@
+// Subjects — the announcer under test — are data: a YAML file says how to install it, which
+// node service it is, what it claims (features), and its failover budget or lease settings.
+// Built-ins live in conformance/subjects/; users and the suite's own tests add files.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { formatPath } from '../lab/labfile.ts';
+import { repoRoot } from '../lab/paths.ts';
+import { features, type FaultName, type Feature } from './model.ts';
+
+const leaseSchema = z.strictObject({ durationMs: z.number().int().positive(), renewDeadlineMs: z.number().int().positive(), retryPeriodMs: z.number().int().positive() });
+
+export const subjectSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"'),
+  description: z.string().default(''),
+  version: z.union([z.string(), z.strictObject({ command: z.string() })]).default('unknown'),
+  install: z.strictObject({ playbook: z.string(), vars: z.record(z.string(), z.unknown()).default({}) }).optional(),
+  service: z.string().regex(/^[A-Za-z0-9@_.-]+$/, 'a node service name (l2l-service or systemd)'),
+  features: z.array(z.enum(features as [Feature, ...Feature[]])).default([]),
+  /** Lease-based subjects: budgets follow from the lease ("lab" = the lab file's, overridable by flags). */
+  lease: z.union([z.literal('lab'), leaseSchema]).optional(),
+  /** Milliseconds from the fault to the new responder; `default` for faults not named. */
+  budget: z.record(z.string(), z.number().int().positive()).default({}),
+  /** Where the VIPs come from: the reference announcer's agreed allocation in etcd, or the first pool address of each family. */
+  addresses: z.enum(['etcd-ipam', 'pool-first']).default('pool-first'),
+});
+
+export type SubjectFile = z.infer<typeof subjectSchema>;
+
+export interface Lease { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number }
+
+export interface Subject extends Omit<SubjectFile, 'lease' | 'budget'> {
+  file: string;
+  lease?: Lease;
+  budgetMs(fault: FaultName): number;
+  has(f: Feature): boolean;
+}
+
+export class SubjectError extends Error {}
+
+export function builtinSubjects(): string[] {
+  return ['reference', 'keepalived'];
+}
+
+/** A subject by built-in name or file; lease settings from the lab unless overridden. */
+export function loadSubject(nameOrFile: string, labLease: Lease, override?: Partial<Lease>): Subject {
+  const builtin = join(repoRoot, 'conformance', 'subjects', `${nameOrFile}.yaml`);
+  const file = existsSync(builtin) ? builtin : resolve(nameOrFile);
+  if (!existsSync(file)) throw new SubjectError(`no subject "${nameOrFile}": built-in subjects are ${builtinSubjects().join(', ')}; or give a subject file (YAML)`);
+  const r = subjectSchema.safeParse(parse(readFileSync(file, 'utf8')));
+  if (!r.success) throw new SubjectError(`${file}: ${r.error.issues.map((i) => `${formatPath(i.path) || '(top)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}` : i.message}`).join('; ')}`);
+  const s = r.data;
+  const lease = s.lease === 'lab' ? { ...labLease, ...override } : s.lease ? { ...s.lease, ...override } : undefined;
+  if (lease && lease.renewDeadlineMs >= lease.durationMs) throw new SubjectError(`lease: renewDeadline ${lease.renewDeadlineMs} ms must be below duration ${lease.durationMs} ms`);
+  const derived = (fault: FaultName): number | undefined => {
+    if (!lease) return undefined;
+    const retry = lease.retryPeriodMs * 1.2;
+    // Expiry plus one jittered retry plus detection and scheduling slack; a graceful release or
+    // a lost link hands over at the next retry.
+    if (fault === 'graceful-stop' || fault === 'link-down') return Math.round(retry + 500);
+    return Math.round(lease.durationMs + retry + 500);
+  };
+  return {
+    ...s, file, lease,
+    budgetMs: (fault) => s.budget[fault] ?? derived(fault) ?? s.budget.default ?? 5000,
+    has: (f) => s.features.includes(f),
+  };
+}

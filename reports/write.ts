@@ -1,0 +1,90 @@
+// Report writers: results.json (the model), junit.xml (junit-report-builder: a testsuite per
+// check, a testcase per check and per trial, with properties), summary.md, console tables.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as jrb from 'junit-report-builder';
+import type { Builder } from 'junit-report-builder';
+
+// The package is CommonJS with a default export; loaders disagree on where it lands.
+const builder: Builder = ((jrb as unknown as { default?: Builder }).default?.newBuilder ? (jrb as unknown as { default: Builder }).default : (jrb as unknown as Builder));
+import { percentile } from '../conformance/analyze.ts';
+import type { CheckResult, RunResults, Trial } from '../conformance/model.ts';
+
+export function writeJson(dir: string, r: RunResults): void {
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(r, null, 2) + '\n');
+}
+
+export function writeJunit(dir: string, r: RunResults): void {
+  const b = builder.newBuilder();
+  const common: [string, string][] = [
+    ['subject', r.subject.name], ['version', r.subject.version], ['lab', r.lab.name], ['provider', r.lab.provider],
+    ['lease', r.subject.lease ? `${r.subject.lease.durationMs}/${r.subject.lease.renewDeadlineMs}/${r.subject.lease.retryPeriodMs} ms` : 'n/a'],
+    ['kernel', r.environment.kernel], ['l2lab_commit', r.environment.l2labCommit], ['probe_interval_ms', String(r.probeIntervalMs)],
+  ];
+  for (const c of r.checks) {
+    const suite = b.testSuite().name(`l2lab.${c.id}`).timestamp(r.startedAt).time(c.durationMs / 1000);
+    for (const [k, v] of common) suite.property(k, v);
+    const tc = suite.testCase().className(`l2lab.${c.id}`).name(c.title).time(c.durationMs / 1000);
+    mark(tc, c.status, c.reason, c.details.join('\n'));
+    for (const t of c.trials) {
+      const ttc = suite.testCase().className(`l2lab.${c.id}.${t.fault}`).name(`${t.fault} trial ${t.trial}`);
+      for (const [k, v] of trialProps(t)) ttc.property(k, v);
+      mark(ttc, t.passed ? 'passed' : 'failed', t.problems.join('; '), JSON.stringify(t));
+    }
+  }
+  b.writeTo(join(dir, 'junit.xml'));
+}
+
+type Case = ReturnType<ReturnType<Builder['testSuite']>['testCase']>;
+function mark(tc: Case, status: CheckResult['status'], reason: string | undefined, out: string): void {
+  if (status === 'failed') tc.failure(reason ?? 'failed');
+  else if (status === 'skipped') tc.skipped().standardOutput(`skipped: ${reason ?? ''}`);
+  if (out) tc.standardOutput(status === 'skipped' ? `skipped: ${reason ?? ''}\n${out}` : out);
+}
+
+function trialProps(t: Trial): [string, string][] {
+  const f = (x?: number) => (x === undefined ? '' : x.toFixed(1));
+  return [
+    ['fault', t.fault], ['budget_ms', String(t.budgetMs)], ['fault_at', t.faultAt],
+    ['old_node', t.arp?.oldNode ?? t.ndp?.oldNode ?? ''], ['new_node', t.arp?.newNode ?? t.ndp?.newNode ?? ''],
+    ['old_mac', t.arp?.oldMac ?? t.ndp?.oldMac ?? ''], ['new_mac', t.arp?.newMac ?? t.ndp?.newMac ?? ''],
+    ['arp_outage_ms', f(t.arp?.outageMs)], ['ndp_outage_ms', f(t.ndp?.outageMs)], ['http_outage_ms', f(t.http?.outageMs)],
+    ['arp_takeover_ms', f(t.arp?.takeoverMs)], ['garp_after_ms', f(t.arp?.announceMs)], ['na_after_ms', f(t.ndp?.announceMs)],
+    ['capture', t.capture ?? ''],
+  ];
+}
+
+/** Per fault: median / p95 / max of the ARP, NDP and HTTP outages. */
+export function outageTable(r: RunResults): string[][] {
+  const trials = r.checks.flatMap((c) => c.trials);
+  const rows = [['fault', 'trials', 'ARP median/p95/max ms', 'NDP median/p95/max ms', 'HTTP median/p95/max ms', 'budget ms', 'passed']];
+  for (const fault of [...new Set(trials.map((t) => t.fault))]) {
+    const ts = trials.filter((t) => t.fault === fault);
+    const fmt = (pick: (t: Trial) => number | undefined) => {
+      const xs = ts.map(pick).filter((x): x is number => x !== undefined);
+      if (!xs.length) return '-';
+      return [percentile(xs, 50), percentile(xs, 95), Math.max(...xs)].map((x) => x!.toFixed(0)).join(' / ');
+    };
+    rows.push([fault, String(ts.length), fmt((t) => t.arp?.outageMs), fmt((t) => t.ndp?.outageMs), fmt((t) => t.http?.outageMs), String(ts[0]!.budgetMs), `${ts.filter((t) => t.passed).length}/${ts.length}`]);
+  }
+  return rows;
+}
+
+export function writeSummary(dir: string, r: RunResults): string {
+  const md = [
+    `# l2lab conformance: ${r.subject.name} ${r.subject.version}`, '',
+    `Lab ${r.lab.name} (${r.lab.provider}), ${r.startedAt} → ${r.finishedAt}, kernel ${r.environment.kernel}, l2lab ${r.environment.l2labCommit}, probe every ${r.probeIntervalMs} ms.`,
+    r.subject.lease ? `Lease ${r.subject.lease.durationMs} / ${r.subject.lease.renewDeadlineMs} / ${r.subject.lease.retryPeriodMs} ms (duration / renew deadline / retry period).` : '',
+    '', `**${r.summary.passed} passed, ${r.summary.failed} failed, ${r.summary.skipped} skipped, ${r.summary.info} informational.**`, '',
+    '| check | status | note |', '| --- | --- | --- |',
+    ...r.checks.map((c) => `| ${c.id} | ${c.status} | ${(c.reason ?? c.details[0] ?? '').replace(/\|/g, '\\|')} |`),
+    '', '## Failover outages', '', ...markdownTable(outageTable(r)), '',
+  ].join('\n');
+  writeFileSync(join(dir, 'summary.md'), md);
+  return md;
+}
+
+function markdownTable(rows: string[][]): string[] {
+  if (rows.length < 2) return ['(no failover trials)'];
+  return [`| ${rows[0]!.join(' | ')} |`, `| ${rows[0]!.map(() => '---').join(' | ')} |`, ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`)];
+}
