@@ -1,5 +1,6 @@
 // ARP and IPv6 neighbour discovery frames: parse what the responder needs to answer, and build
 // replies, gratuitous ARP and unsolicited neighbour advertisements. Pure functions on Buffers.
+import { formatIp, parseIp } from '../lab/ip.ts';
 
 export const ETH_ARP = 0x0806;
 export const ETH_IPV6 = 0x86dd;
@@ -20,26 +21,12 @@ export function ipv4String(b: Buffer): string {
   return [...b].join('.');
 }
 export function ipv6Bytes(ip: string): Buffer {
-  const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
-  return out;
+  const p = parseIp(ip);
+  if (!p || p.family !== 6) throw new Error(`not an IPv6 address: ${ip}`);
+  return Buffer.from(p.value.toString(16).padStart(32, '0'), 'hex');
 }
 export function ipv6String(b: Buffer): string {
-  const g = Array.from({ length: 8 }, (_, i) => b.readUInt16BE(i * 2));
-  let best = -1, len = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > len) { best = i; len = j - i; }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  return best < 0 ? hex.join(':') : `${hex.slice(0, best).join(':')}::${hex.slice(best + len).join(':')}`;
+  return formatIp(6, BigInt(`0x${b.toString('hex')}`));
 }
 
 export type Frame =

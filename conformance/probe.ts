@@ -92,8 +92,7 @@ setTimeout(() => {
   setTimeout(() => {
     session.close();
     const result: ProbeResult = { iface, intervalMs: interval, startedAt, endedAt: nowUs(), events: events.sort((a, b) => a.t - b.t) };
-    process.stdout.write(JSON.stringify(result));
-    process.exit(0);
+    process.stdout.write(JSON.stringify(result), () => process.exit(0)); // a pipe is written asynchronously: exit once it is flushed
   }, Math.max(50, interval));
 }, duration);
 process.on('SIGTERM', () => { session.close(); process.exit(1); });

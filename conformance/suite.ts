@@ -2,7 +2,7 @@
 import { execa } from 'execa';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
-import { allocate, serviceKey } from '../agent/ipam.ts';
+import { allocate, poolSpans, serviceKey } from '../agent/ipam.ts';
 import { parseManifests } from '../agent/manifests.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { silentProgress } from '../lab/progress.ts';
@@ -74,6 +74,12 @@ async function findVips(req: SuiteRequest, s: Subject): Promise<Vip[]> {
   return [{ service: 'kube-system/cilium-gateway-central', labels, ipv4: g.ipv4, ipv6: g.ipv6 }];
 }
 
+/** IPv4 addresses the lab's pool can hand out. */
+export function poolSize(lab: Lab): number {
+  return poolSpans({ name: lab.pool.name, blocks: lab.pool.blocks, allowFirstLastIPs: false, disabled: false })
+    .filter((s) => s.family === 4).reduce((n, s) => n + Number(s.last - s.first + 1n), 0);
+}
+
 export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults; dir: string }> {
   const started = new Date();
   const provider = getProvider(req.lab.provider);
@@ -95,7 +101,9 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const planned = subject.addresses === 'pool-first' ? await findVips(req, subject) : [];
   if (subject.install) {
     req.progress(`subject ${subject.name} ${version}: installing with playbook ${subject.install.playbook}`);
-    const vars = renderDeep(subject.install.vars, { lease: subject.lease ?? {}, repo: repoRoot, vips: planned }) as Record<string, unknown>;
+    // The scale check needs 50 VIPs: 49 services beside the Gateway, where the pool has room.
+    const wantScale = (!req.only?.length || req.only.includes('scale')) && !req.skip?.includes('scale') && poolSize(req.lab) >= 50;
+    const vars = renderDeep(subject.install.vars, { lease: subject.lease ?? {}, repo: repoRoot, vips: planned, extra_services: wantScale ? 49 : 0 }) as Record<string, unknown>;
     const pbFile = subject.install.playbook.includes('/') ? join(dirname(subject.file), subject.install.playbook) : findPlaybook(subject.install.playbook);
     const inv = inventoryFromStatus(await provider.status(req.lab, { probe: false }));
     const lines: string[] = [];

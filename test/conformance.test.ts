@@ -87,6 +87,19 @@ test.serial('calibration: a scripted outage of known length is measured within Â
   }
 });
 
+test.serial('scale: 50 VIPs move within 1.5Ã— the budget when their holder is powered off', async (t) => {
+  const big = loadLab(labFile('tscale', 109, () => {}, 'labs/scale.yaml'));
+  try {
+    const { results } = await runSuite({ lab: big, subject: 'reference', trials: 1, faults: [], only: ['scale'], probeIntervalMs: 20, lease: fast, progress: () => {} });
+    const c = results.checks[0]!;
+    t.is(c.status, 'passed', c.reason);
+    t.is(c.figures.vips, 50);
+    t.true((c.figures.moved as number) > 0);
+  } finally {
+    await netns.down(big.name, quiet);
+  }
+});
+
 test.serial('Ctrl-C during a failover trial: the fault is undone and the lab is as it was', async (t) => {
   const child = spawn('node', [join(repo, 'scripts', 'run.mjs'), 'conformance', '--lab', file, '--subject', 'reference', '--only', 'failover', '--faults', 'network-off', '--trials', '3',
     '--lease-duration', '3000', '--lease-renew-deadline', '1500', '--lease-retry-period', '500', '--out', join(repo, 'reports', '.interrupted')], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -12,8 +12,8 @@ import type { Lab } from '../lab/types.ts';
 export const repo = new URL('..', import.meta.url).pathname;
 
 /** A copy of the default lab with its own name and management subnet, so test files can run side by side. */
-export function labFile(name: string, mgmtThirdOctet: number, edit: (doc: any) => void = () => {}): string {
-  const doc = parse(readFileSync(join(repo, 'lab.yaml'), 'utf8'));
+export function labFile(name: string, mgmtThirdOctet: number, edit: (doc: any) => void = () => {}, base = 'lab.yaml'): string {
+  const doc = parse(readFileSync(join(repo, base), 'utf8'));
   doc.name = name;
   doc.management = { ipv4: `198.19.${mgmtThirdOctet}.0/24` };
   edit(doc);
