@@ -42,7 +42,8 @@ const events: ProbeEvent[] = [];
 const base = BigInt(Date.now()) * 1000n - process.hrtime.bigint() / 1000n;
 const nowUs = () => Number(base + process.hrtime.bigint() / 1000n);
 
-const session = new pcap.PcapSession(true, iface, 'arp or icmp6', 4 << 20, 256, values.pcap ?? '', false, 0, true);
+// The capture file also gets the HTTP probes (port 80), so tcpdump/Wireshark show the whole story.
+const session = new pcap.PcapSession(true, iface, 'arp or icmp6 or tcp port 80', 4 << 20, 256, values.pcap ?? '', false, 0, true);
 session.on('packet', (p) => {
   const f = parseFrame(p.buf);
   if (!f || f.srcMac === mac) return;

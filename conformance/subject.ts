@@ -16,6 +16,10 @@ export const subjectSchema = z.strictObject({
   description: z.string().default(''),
   version: z.union([z.string(), z.strictObject({ command: z.string() })]).default('unknown'),
   install: z.strictObject({ playbook: z.string(), vars: z.record(z.string(), z.unknown()).default({}) }).optional(),
+  /** Without a playbook: the command line that runs the announcer on a node ({{ node }}, {{ repo }}, {{ vips }} are filled in); the suite makes it the node service. */
+  run: z.string().optional(),
+  /** Where `run` runs: the nodes the policy allows, or all nodes. */
+  runOn: z.enum(['eligible', 'all']).default('eligible'),
   service: z.string().regex(/^[A-Za-z0-9@_.-]+$/, 'a node service name (l2l-service or systemd)'),
   features: z.array(z.enum(features as [Feature, ...Feature[]])).default([]),
   /** Lease-based subjects: budgets follow from the lease ("lab" = the lab file's, overridable by flags). */
@@ -51,6 +55,7 @@ export function loadSubject(nameOrFile: string, labLease: Lease, override?: Part
   const r = subjectSchema.safeParse(parse(readFileSync(file, 'utf8')));
   if (!r.success) throw new SubjectError(`${file}: ${r.error.issues.map((i) => `${formatPath(i.path) || '(top)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}` : i.message}`).join('; ')}`);
   const s = r.data;
+  if (s.install && s.run) throw new SubjectError(`${file}: give install (a playbook) or run (a command line), not both`);
   const lease = s.lease === 'lab' ? { ...labLease, ...override } : s.lease ? { ...s.lease, ...override } : undefined;
   if (lease && lease.renewDeadlineMs >= lease.durationMs) throw new SubjectError(`lease: renewDeadline ${lease.renewDeadlineMs} ms must be below duration ${lease.durationMs} ms`);
   const derived = (fault: FaultName): number | undefined => {

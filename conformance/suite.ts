@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { allocate, poolSpans, serviceKey } from '../agent/ipam.ts';
 import { parseManifests } from '../agent/manifests.ts';
 import { repoRoot } from '../lab/paths.ts';
+import { matches } from '../lab/selector.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import type { Lab } from '../lab/types.ts';
@@ -33,6 +34,9 @@ export interface SuiteRequest {
 }
 
 export class SuiteError extends Error {}
+
+/** Single-quotes for the service file's shell fragment. */
+const shq = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
 
 export function checkIds(): string[] {
   return checks.map((c) => c.id);
@@ -109,6 +113,17 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     const lines: string[] = [];
     const r = await runPlaybook(loadPlaybook(pbFile), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
     if (!r.ok) throw new SuiteError(`installing ${subject.name} failed:\n${lines.filter((l) => /fatal|FAILED|UNREACHABLE/.test(l)).join('\n')}`);
+  }
+  if (subject.run) {
+    // A plain command line: the suite makes it the subject's node service and starts it (l2l-service: start/stop/pause).
+    const nodes = subject.runOn === 'all' ? req.lab.nodes : req.lab.nodes.filter((n) => matches(req.lab.policy.nodeSelector, n.labels));
+    req.progress(`subject ${subject.name} ${version}: starting "${subject.run}" on ${nodes.map((n) => n.name).join(', ')}`);
+    for (const n of nodes) {
+      const line = String(render(subject.run, { node: n.name, repo: repoRoot, vips: planned }));
+      const def = `EXEC=${shq(line)}\nENABLED=yes\n`;
+      const r = await provider.exec(req.lab, n.name, ['sh', '-c', `cat > /etc/l2lab/services/${subject.service}.service && /etc/l2lab/bin/l2l-service restart ${subject.service}`], { input: def });
+      if (r.exitCode !== 0) throw new SuiteError(`starting ${subject.name} on ${n.name} failed: ${(r.stderr || r.stdout).trim()}`);
+    }
   }
   const vips = planned.length ? planned : await findVips(req, subject);
   req.progress(`VIPs: ${vips.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ')}`);

@@ -64,6 +64,12 @@ test.serial('an announcer on the excluded node: eligible-responder fails', async
   t.regex(r.checks.find((c) => c.id === 'eligible-responder')!.reason!, /node03 answered/);
 });
 
+test.serial('a subject declared with a plain command line (run, on all nodes): the excluded node answers, so two checks fail', async (t) => {
+  const r = await suite(fixture('excluded-run'), ['single-responder', 'eligible-responder']);
+  t.like(statusOf(r), { 'single-responder': 'failed', 'eligible-responder': 'failed' });
+  t.regex(r.checks.find((c) => c.id === 'eligible-responder')!.reason!, /node03 answered/);
+});
+
 test.serial('an announcer far slower than its budget: failover fails', async (t) => {
   const r = await suite(fixture('slow'), ['single-responder', 'failover']);
   t.like(statusOf(r), { 'single-responder': 'passed', failover: 'failed' });
