@@ -73,6 +73,7 @@ export class Context {
     const out = await running;
     if (out.exitCode !== 0) throw new Error(`the prober failed (exit ${out.exitCode}): ${out.stderr.trim()}`);
     const result = JSON.parse(out.stdout) as ProbeResult;
+    if (faultAt && result.startedAt > faultAt) throw new Error(`the prober started ${((result.startedAt - faultAt) / 1000).toFixed(0)} ms after the fault; cannot measure this trial`);
     if (keep) this.captures.push({ name: file, result });
     return { events: result.events, faultAt, file };
   }
@@ -132,6 +133,11 @@ export class Context {
     const faults = this.faultsFor(fault, holder);
     this.progress(`${fault} #${n}: ${holder} holds the VIP; injecting, waiting up to ${budget} ms for another node to answer`);
     const window = budget + (opts.holdMs ?? 0) + 1500;
+    // The client's neighbour entry must point at the current holder when the fault hits (it may
+    // still name a former holder, whose node serves the VIP too): resolve it afresh now, then
+    // never touch it again — what follows is what a client with a stale cache sees.
+    for (const ip of [this.main.ipv4, this.main.ipv6].filter(Boolean))
+      await this.provider.exec(this.lab, this.lab.client.name, ['ip', 'neigh', 'del', ip!, 'dev', 'eth1']);
     let probe: Awaited<ReturnType<Context['probe']>>;
     try {
       probe = await this.probe(`${fault}-${n}`, window, { http: true, during: async () => { for (const f of faults) await this.inject(f); } });

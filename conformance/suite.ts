@@ -91,6 +91,8 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   for (const id of [...(req.only ?? []), ...(req.skip ?? [])])
     if (!checkIds().includes(id)) throw new SuiteError(`unknown check "${id}"; checks: ${checkIds().join(', ')}`);
 
+  // Bundles first: a prober that compiles itself on its first start would miss the fault's start.
+  await execa('node', [join(repoRoot, 'scripts', 'run.mjs'), 'build']);
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
   await provider.up(req.lab, silentProgress);
   const version = await subjectVersion(subject);

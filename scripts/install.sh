@@ -37,4 +37,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 else
   say "npm dependencies: up to date"
 fi
+say "building the command-line bundles (dist/)"
+node scripts/run.mjs build
 say "ready"

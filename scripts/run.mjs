@@ -9,8 +9,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entries = { lab: 'lab/cli.ts', playbook: 'playbooks/cli.ts', agent: 'agent/main.ts', probe: 'conformance/probe.ts', conformance: 'conformance/cli.ts', backend: 'agent/backend-main.ts' };
 const [name, ...args] = process.argv.slice(2);
-if (!(name in entries)) {
-  console.error(`usage: node scripts/run.mjs ${Object.keys(entries).join('|')} [ARGS...]`);
+if (!(name in entries) && name !== 'build') {
+  console.error(`usage: node scripts/run.mjs ${Object.keys(entries).join('|')} [ARGS...]   (or: build — every bundle, now)`);
   process.exit(2);
 }
 
@@ -25,14 +25,23 @@ function newestSource(dir) {
   return newest;
 }
 
-const out = join(root, 'dist', `${name}.mjs`);
 const sources = Math.max(...['lab', 'playbooks', 'agent', 'conformance', 'reports'].map((d) => join(root, d)).filter(existsSync).map(newestSource));
-if (!existsSync(out) || statSync(out).mtimeMs < sources) {
+
+async function ensureBuilt(entry) {
+  const out = join(root, 'dist', `${entry}.mjs`);
+  if (existsSync(out) && statSync(out).mtimeMs >= sources) return out;
   const { build } = await import('esbuild');
   mkdirSync(join(root, 'dist'), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`; // concurrent runs each build, then rename: never a half-written bundle
-  await build({ entryPoints: [join(root, entries[name])], outfile: tmp, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: 'inline' });
+  await build({ entryPoints: [join(root, entries[entry])], outfile: tmp, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: 'inline' });
   renameSync(tmp, out);
+  return out;
 }
-process.argv = [process.argv[0], out, ...args];
-await import(pathToFileURL(out).href);
+
+if (name === 'build') {
+  for (const e of Object.keys(entries)) await ensureBuilt(e);
+} else {
+  const out = await ensureBuilt(name);
+  process.argv = [process.argv[0], out, ...args];
+  await import(pathToFileURL(out).href);
+}
