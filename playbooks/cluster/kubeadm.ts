@@ -1,0 +1,36 @@
+// kubeadm configuration for the lab (kubeadm.k8s.io/v1beta4): no kube-proxy (Cilium replaces
+// it), the API server and every kubelet on the lab-switch address — with Vagrant the NAT NIC's
+// address would otherwise become the node IP.
+import { stringify } from 'yaml';
+import type { Lab, LabHost } from '../../lab/types.ts';
+
+const switchIp = (h: LabHost) => h.interfaces.find((i) => i.name === 'eth1')!.ipv4;
+
+export function kubeadmInit(lab: Lab, podSubnet = '10.244.0.0/16'): string {
+  const cp = lab.nodes.find((n) => n.role === 'control-plane');
+  if (!cp) throw new Error('the lab has no control-plane node');
+  const version = /^\d+\.\d+$/.test(lab.versions.kubernetes) ? `stable-${lab.versions.kubernetes}` : `v${lab.versions.kubernetes.replace(/^v/, '')}`;
+  const init = {
+    apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'InitConfiguration',
+    localAPIEndpoint: { advertiseAddress: switchIp(cp), bindPort: 6443 },
+    nodeRegistration: { name: cp.name, kubeletExtraArgs: [{ name: 'node-ip', value: switchIp(cp) }] },
+    skipPhases: ['addon/kube-proxy'],
+  };
+  const cluster = {
+    apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'ClusterConfiguration',
+    kubernetesVersion: version, clusterName: `l2lab-${lab.name}`,
+    controlPlaneEndpoint: `${switchIp(cp)}:6443`,
+    networking: { podSubnet },
+  };
+  const kubelet = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' };
+  return [init, cluster, kubelet].map((d) => stringify(d)).join('---\n');
+}
+
+export function kubeadmJoin(lab: Lab, node: LabHost, token = '{{ kubeadm_token }}', caHash = '{{ kubeadm_ca_hash }}'): string {
+  const cp = lab.nodes.find((n) => n.role === 'control-plane')!;
+  return stringify({
+    apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'JoinConfiguration',
+    discovery: { bootstrapToken: { apiServerEndpoint: `${switchIp(cp)}:6443`, token, caCertHashes: [caHash] } },
+    nodeRegistration: { name: node.name, kubeletExtraArgs: [{ name: 'node-ip', value: switchIp(node) }] },
+  });
+}

@@ -1,0 +1,72 @@
+// npm run cluster:render -- [--lab FILE] [--out DIR]: everything the cluster path would apply,
+// rendered from the lab file and checked offline — the tutorial's objects against the real CRD
+// schemas, Cilium's values against its chart, the version pair against the known-bad table —
+// plus a transcript of the commands it would run (the tutorial's, in order). Nothing is run.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { findLab } from '../../lab/lab.ts';
+import type { Lab } from '../../lab/types.ts';
+import { checkCompat } from './compat.ts';
+import { kubeadmInit, kubeadmJoin } from './kubeadm.ts';
+import { tutorialObjects } from './manifests.ts';
+import { validateCiliumValues, validateObject } from './validate.ts';
+import { ciliumValues } from './values.ts';
+
+export interface Rendered { files: Record<string, string>; problems: string[]; notes: string[]; transcript: string[] }
+
+export function renderCluster(lab: Lab): Rendered {
+  const objects = tutorialObjects(lab);
+  const values = ciliumValues(lab);
+  const problems: string[] = [], notes: string[] = [];
+  for (const o of objects) {
+    const p = validateObject(o);
+    if (p === undefined) notes.push(`${o.kind} ${o.metadata.name}: built-in kind, not checked offline (no API server here)`);
+    else problems.push(...p);
+  }
+  problems.push(...validateCiliumValues(values));
+  const compat = checkCompat(lab.versions.cilium, lab.versions.gatewayAPI);
+  (compat.ok ? notes : problems).push(compat.message);
+  const files: Record<string, string> = {
+    'kubeadm-init.yaml': kubeadmInit(lab),
+    ...Object.fromEntries(lab.nodes.filter((n) => n.role === 'worker').map((n) => [`kubeadm-join-${n.name}.yaml`, kubeadmJoin(lab, n)])),
+    'cilium-values.yaml': stringify(values),
+    'tutorial-objects.yaml': objects.map((o) => stringify(o)).join('---\n'),
+  };
+  const crds = ['standard/gateway.networking.k8s.io_gatewayclasses.yaml', 'standard/gateway.networking.k8s.io_gateways.yaml', 'standard/gateway.networking.k8s.io_grpcroutes.yaml',
+    'standard/gateway.networking.k8s.io_httproutes.yaml', 'standard/gateway.networking.k8s.io_referencegrants.yaml', 'standard/gateway.networking.k8s.io_backendtlspolicies.yaml',
+    'experimental/gateway.networking.k8s.io_tlsroutes.yaml'];
+  const cp = lab.nodes.find((n) => n.role === 'control-plane')!.name;
+  const transcript = [
+    `[${cp}] kubeadm init --config kubeadm-init.yaml            # skipPhases: addon/kube-proxy`,
+    `[${cp}] kubectl -n kube-system delete ds kube-proxy --ignore-not-found; kubectl -n kube-system delete cm kube-proxy --ignore-not-found`,
+    ...lab.nodes.filter((n) => n.role === 'worker').map((n) => `[${n.name}] kubeadm join --config kubeadm-join-${n.name}.yaml`),
+    ...lab.nodes.filter((n) => Object.keys(n.labels).length).map((n) => `[${cp}] kubectl label node ${n.name} ${Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(' ')} --overwrite`),
+    ...crds.map((c) => `[${cp}] kubectl apply --server-side -f playbooks/files/gateway-api-${lab.versions.gatewayAPI}/${c}`),
+    `[${cp}] cilium install -f cilium-values.yaml --version=${lab.versions.cilium}`,
+    `[${cp}] cilium status --wait`,
+    `[${cp}] kubectl apply --server-side -f tutorial-objects.yaml`,
+    `[${cp}] kubectl -n kube-system wait gateway/central --for=condition=Programmed --timeout=300s`,
+    `[${cp}] kubectl -n kube-system get gateway central -o jsonpath='{.status.addresses[0].value}'   # an address from ${lab.pool.name}`,
+  ];
+  files['transcript.txt'] = transcript.join('\n') + '\n';
+  return { files, problems, notes, transcript };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { lab: { type: 'string', short: 'l' }, out: { type: 'string', default: 'cluster-render' } } });
+  const lab = findLab({ lab: values.lab });
+  const r = renderCluster(lab);
+  mkdirSync(values.out!, { recursive: true });
+  for (const [name, text] of Object.entries(r.files)) writeFileSync(join(values.out!, name), text);
+  console.log(`rendered ${Object.keys(r.files).length} files into ${values.out}/ (nothing was applied)`);
+  for (const n of r.notes) console.log(`  note: ${n}`);
+  for (const p of r.problems) console.log(`  PROBLEM: ${p}`);
+  console.log(`\ndry run — the commands the cluster path runs:\n${r.transcript.map((l) => `  ${l}`).join('\n')}`);
+  return r.problems.length ? 1 : 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cluster.mjs')) {
+  main().then((c) => process.exit(c), (e: unknown) => { console.error(`error: ${(e as Error).message}`); process.exit(2); });
+}

@@ -1,0 +1,72 @@
+// The cluster path, checked offline (no Kubernetes can run here): the tutorial's objects against
+// the real CRD schemas, Cilium's values against its chart, the version table, kubeadm's config.
+import test from 'ava';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { loadLab } from '../lab/labfile.ts';
+import { checkCompat } from '../playbooks/cluster/compat.ts';
+import { tutorialObjects } from '../playbooks/cluster/manifests.ts';
+import { renderCluster } from '../playbooks/cluster/render.ts';
+import { validateCiliumValues, validateObject } from '../playbooks/cluster/validate.ts';
+import { ciliumValues } from '../playbooks/cluster/values.ts';
+import { repo } from './helpers.ts';
+
+const lab = loadLab(join(repo, 'lab.yaml'));
+
+test('the tutorial objects rendered from the lab file are valid against the real CRD schemas', (t) => {
+  const r = renderCluster(lab);
+  t.deepEqual(r.problems, []);
+  const objs = tutorialObjects(lab);
+  t.deepEqual(objs.map((o) => validateObject(o)?.length ?? 'built-in'), [0, 0, 0, 0, 'built-in', 'built-in']);
+  const gw = objs.find((o) => o.kind === 'Gateway')!;
+  t.like(gw, { metadata: { name: 'central', namespace: 'kube-system' }, spec: { gatewayClassName: 'cilium', infrastructure: { labels: { ippool: 'l2announced' } } } });
+  t.is(parseAllDocuments(r.files['tutorial-objects.yaml']!).length, 6);
+});
+
+test('broken objects are refused with the field named', (t) => {
+  const [pool, policy, , route] = tutorialObjects(lab);
+  (route!.spec as any).rules[0].matches[0].path.type = 'Prefix';
+  (route!.spec as any).hostnamez = ['x'];
+  const r = validateObject(route!)!;
+  t.true(r.includes('HTTPRoute myroute: spec: unknown field "hostnamez"'));
+  t.true(r.some((p) => /spec\.rules\.0\.matches\.0\.path\.type: must be equal to one of the allowed values \(Exact, PathPrefix, RegularExpression\)/.test(p)));
+  (policy!.spec as any).interfaces = 'eth1';
+  t.true(validateObject(policy!)!.some((p) => /CiliumL2AnnouncementPolicy l2announced-services: spec\.interfaces: must be array/.test(p)));
+  (pool!.spec as any).blocks = [{ cidr: 42 }];
+  t.true(validateObject(pool!)!.some((p) => /spec\.blocks\.0\.cidr: must be string/.test(p)));
+  t.deepEqual(validateObject({ apiVersion: 'cilium.io/v9', kind: 'CiliumLoadBalancerIPPool', metadata: { name: 'x' } }), ['CiliumLoadBalancerIPPool: version v9 is not served by the CRD (versions: v2, v2alpha1)']);
+});
+
+test('Cilium values: the tutorial keys, the lab\'s lease settings, known to the chart', (t) => {
+  const v = ciliumValues(lab, 50);
+  t.like(v, { kubeProxyReplacement: true, k8sServiceHost: '198.18.0.11', k8sServicePort: 6443, gatewayAPI: { enabled: true }, l2announcements: { enabled: true, leaseDuration: '15s', leaseRenewDeadline: '5s', leaseRetryPeriod: '2s' } });
+  t.is((v.k8sClientRateLimit as { qps: number }).qps, 50, '50 services renewed every 2 s need 25 calls/s; twice that');
+  t.deepEqual(validateCiliumValues(v), []);
+  t.deepEqual(validateCiliumValues({ ...v, l2announcements: { enabled: 'yes' }, gatewayApi: { enabled: true } }), [
+    'values.yaml: l2announcements.enabled: must be boolean',
+    'values.yaml: gatewayApi: not a key of the Cilium chart (values.yaml)',
+  ]);
+});
+
+test('version pairs: a known-bad pair is refused with the reason; the tutorial\'s pair passes', (t) => {
+  const bad = checkCompat('1.19.3', 'v1.4.1');
+  t.false(bad.ok);
+  t.regex(bad.message, /known bad.*Cilium < 1\.20/);
+  t.like(checkCompat('1.20.0-pre.1', 'v1.4.1'), { ok: true, known: true });
+  t.like(checkCompat('1.18.2', 'v1.3.0'), { ok: true, known: false });
+  t.throws(() => checkCompat('latest', 'v1.4.1'), { message: /"latest" is not a version/ });
+  const r = renderCluster({ ...lab, versions: { ...lab.versions, cilium: '1.19.1' } });
+  t.true(r.problems.some((p) => /known bad/.test(p)));
+});
+
+test('kubeadm: no kube-proxy, API server and node IPs on the lab switch', (t) => {
+  const r = renderCluster(lab);
+  const [init, cluster] = parseAllDocuments(r.files['kubeadm-init.yaml']!).map((d) => d.toJS());
+  t.deepEqual(init.skipPhases, ['addon/kube-proxy']);
+  t.is(init.localAPIEndpoint.advertiseAddress, '198.18.0.11');
+  t.deepEqual(init.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: '198.18.0.11' }]);
+  t.is(cluster.kubernetesVersion, 'stable-1.34');
+  const join1 = parse(r.files['kubeadm-join-node01.yaml']!);
+  t.deepEqual(join1.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: '198.18.0.12' }]);
+  t.regex(r.files['transcript.txt']!, /kubectl label node node01 datacenter=dc1/);
+});
