@@ -95,7 +95,7 @@ async function main(): Promise<void> {
         log('lease_lost', { service: svc, lease: el.name, reason });
       },
       renewed: (ms) => metrics.renewLatency.observe({ service: svc }, ms / 1000),
-      error: (e) => metrics.storeErrors.inc({ service: svc }) ,
+      error: () => metrics.storeErrors.inc({ service: svc }),
     });
     electors.set(svc, { el, ann });
     metrics.leader.set({ service: svc }, 0);

@@ -6,7 +6,7 @@ import { table } from '../lab/progress.ts';
 import { outageTable } from '../reports/write.ts';
 import { faultNames, type FaultName } from './model.ts';
 import { SubjectError } from './subject.ts';
-import { checkIds, runSuite, SuiteError } from './suite.ts';
+import { checkIds, runSuite } from './suite.ts';
 
 const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME|FILE] [--trials N] [--only ID,…] [--skip ID,…]
                                [--faults ${faultNames.join(',')}] [--probe-interval MS] [--out DIR]
@@ -61,5 +61,5 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then((c) => process.exit(c), (e: unknown) => {
   const bad = e instanceof UsageError || e instanceof LabFileError || e instanceof SubjectError;
   console.error(`error: ${(e as Error).message}`);
-  process.exit(bad ? 2 : e instanceof SuiteError ? 1 : 1);
+  process.exit(bad ? 2 : 1);
 });

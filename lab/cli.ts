@@ -104,8 +104,7 @@ async function main(argv: string[]): Promise<number> {
       const lab = findLab(values);
       const provider = getProvider(lab.provider);
       if (action === 'list') {
-        const { readFaults } = await import('./providers/netns.ts');
-        const faults = readFaults(lab);
+        const { faults } = await provider.status(lab, { probe: false });
         console.log(faults.length ? faults.map(describeFault).join('\n') : 'no active faults');
         return 0;
       }

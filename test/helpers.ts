@@ -1,5 +1,5 @@
 // Shared test helpers: throw-away labs derived from the default lab file, and host snapshots.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -38,7 +38,6 @@ export async function hostSnapshot(lab: string): Promise<{ namespaces: string[];
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(p) || l.includes(`/l2l-${lab}/`));
   const ps = await run(['ps', '-eo', 'pid=,stat=,args=']);
   const processes = ps.stdout.split('\n').filter((l) => (l.includes(p) || l.includes(`/l2l-${lab}/`)) && !/^\s*\d+\s+Z/.test(l) && !l.includes('ps -eo'));
-  const { existsSync } = await import('node:fs');
   return { namespaces, links, mounts, processes, state: existsSync(`/var/lib/l2l-${lab}`) };
 }
 
