@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { findLab } from '../lab/lab.ts';
 import { LabFileError } from '../lab/labfile.ts';
 import { getProvider } from '../lab/providers/index.ts';
-import { inventoryFromFile, inventoryFromStatus, type Inventory } from './inventory.ts';
+import { InventoryError, inventoryFromFile, inventoryFromStatus, type Inventory } from './inventory.ts';
 import { findPlaybook, loadPlaybook, PlaybookError } from './playbook.ts';
 import { runPlaybook } from './runner.ts';
 
@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-  const bad = e instanceof UsageError || e instanceof PlaybookError || e instanceof LabFileError;
+  const bad = e instanceof UsageError || e instanceof PlaybookError || e instanceof LabFileError || e instanceof InventoryError;
   console.error(`error: ${(e as Error).message}`);
   process.exit(bad ? 2 : 1);
 });

@@ -23,6 +23,8 @@ export interface Inventory {
   sharedHost?: { lockFile: string };
 }
 
+export class InventoryError extends Error {}
+
 const groupName = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
 
 export function inventoryFromStatus(s: LabStatus): Inventory {
@@ -73,13 +75,13 @@ const fileSchema = z.strictObject({
 /** An inventory file for existing hosts (the ssh provider). */
 export function inventoryFromFile(file: string): Inventory {
   const raw = fileSchema.safeParse(parse(readFileSync(file, 'utf8')));
-  if (!raw.success) throw new Error(`${file}: ${raw.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
+  if (!raw.success) throw new InventoryError(`${file}: ${raw.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
   const hosts: Record<string, InventoryHost> = {};
   for (const [name, h] of Object.entries(raw.data.hosts))
     hosts[name] = { name, ssh: { name, host: h.address, port: h.port, user: h.user, identityFile: h.identityFile, hostKey: h.hostKey }, vars: h.vars };
   const groups: Record<string, string[]> = { ...raw.data.groups, all: Object.keys(hosts) };
   for (const [g, members] of Object.entries(groups))
-    for (const m of members) if (!hosts[m]) throw new Error(`${file}: groups.${g}: no host "${m}" (hosts: ${Object.keys(hosts).join(', ')})`);
+    for (const m of members) if (!hosts[m]) throw new InventoryError(`${file}: groups.${g}: no host "${m}" (hosts: ${Object.keys(hosts).join(', ')})`);
   return { source: file, hosts, groups };
 }
 

@@ -92,3 +92,12 @@ test('bad input: a bad lab file or flag exits 2 before anything is created', asy
   t.is(missing.exitCode, 2);
   t.regex(missing.stderr, /cannot read the lab file \(ENOENT\); pass an existing file with --lab FILE/);
 });
+
+test.serial('a second lab whose management subnet is taken is refused, and nothing of it is left', async (t) => {
+  const clash = labFile('tclash', 102); // trep's management subnet
+  const up = await cli('up', '--lab', clash);
+  t.is(up.exitCode, 1);
+  t.regex(up.stderr, /management\.ipv4 198\.19\.102\.0\/24 is already routed on this host \(198\.19\.102\.0\/24 dev l2l-trep-br\); choose another management subnet/);
+  t.regex(up.stderr, /Nothing was left behind \(rolled back\)/);
+  t.deepEqual(await hostSnapshot('tclash'), { namespaces: [], links: [], mounts: [], processes: [], state: false });
+});

@@ -123,6 +123,29 @@ test.serial('unreachable hosts are reported apart from failures, naming host and
   }
 });
 
+test.serial('an inventory file for existing hosts (the ssh provider\'s shape) runs the same playbooks', async (t) => {
+  const { writeFileSync } = await import('node:fs');
+  const { stringify } = await import('yaml');
+  const inventory = {
+    hosts: Object.fromEntries(['node01', 'node02'].map((h) => {
+      const ssh = inv.hosts[h]!.ssh;
+      return [h, { address: ssh.host, user: ssh.user, identityFile: ssh.identityFile, hostKey: ssh.hostKey, vars: { role: 'edge' } }];
+    })),
+    groups: { edge: ['node01', 'node02'] },
+  };
+  const f = join(tmpdir(), `l2l-inv-${process.pid}.yaml`);
+  writeFileSync(f, stringify(inventory));
+  const pb = join(tmpdir(), `l2l-inv-pb-${process.pid}.yaml`);
+  writeFileSync(pb, '- hosts: edge\n  tasks:\n    - name: hello\n      copy: { dest: /var/lib/l2lab/inv, content: "{{ role }} {{ inventory_hostname }}" }\n');
+  const r = await execa('node', ['--import=tsx', 'playbooks/cli.ts', pb, '--inventory', f], { cwd: repo, reject: false, env: { CI: 'true' } });
+  t.is(r.exitCode, 0, r.stdout + r.stderr);
+  t.is((await netns.exec(lab, 'node02', ['cat', '/var/lib/l2lab/inv'])).stdout, 'edge node02');
+  writeFileSync(f, stringify({ ...inventory, hosts: { ...inventory.hosts, node01: { ...inventory.hosts.node01, hostKey: 'ssh-ed25519 !!' } } }));
+  const bad = await execa('node', ['--import=tsx', 'playbooks/cli.ts', pb, '--inventory', f], { cwd: repo, reject: false });
+  t.is(bad.exitCode, 2);
+  t.regex(bad.stderr, /hosts\.node01\.hostKey: a public host key/);
+});
+
 test.serial('CLI: bad playbook and bad flags exit 2 with the reason', async (t) => {
   const cli = (...a: string[]) => execa('node', ['--import=tsx', 'playbooks/cli.ts', ...a], { cwd: repo, reject: false });
   const none = await cli('nosuch', '--lab', file);
