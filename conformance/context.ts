@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Fault, Provider } from '../lab/provider.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { matches } from '../lab/selector.ts';
+import { proberAddresses } from '../lab/labfile.ts';
 import type { Lab, LabHost } from '../lab/types.ts';
 import { failover, httpOutage, responders, splitBrainWindows } from './analyze.ts';
 import type { FamilyFailover, FaultName, Trial } from './model.ts';
@@ -48,9 +49,7 @@ export class Context {
    */
   get observer(): { mac: string; ipv4: string; ipv6?: string } {
     const c = this.lab.client.interfaces.find((i) => i.name === 'eth1')!;
-    const v4 = c.ipv4.split('.').slice(0, 3).concat('250').join('.');
-    const v6 = c.ipv6 ? `${c.ipv6.replace(/:[0-9a-f]*$/, '')}:250` : undefined;
-    return { mac: c.mac.replace(/[0-9a-f]{2}$/, 'fe'), ipv4: v4, ipv6: v6 };
+    return { mac: c.mac.replace(/[0-9a-f]{2}$/, 'fe'), ...proberAddresses(this.lab) };
   }
 
   /** Runs the prober in the client for durationMs; `during` runs atMs after it started. The capture is kept. */
@@ -59,7 +58,8 @@ export class Context {
     const keep = opts.keep ?? true;
     const file = keep ? `${String(++this.seq).padStart(3, '0')}-${name}.pcap` : '';
     const vips = opts.vips ?? [this.main]; // the scale check passes all of them
-    const args = ['node', join(repoRoot, 'scripts', 'run.mjs'), 'probe', '--iface', 'eth1', '--mac', c.mac, '--ipv4', c.ipv4, '--ipv6', c.ipv6 ?? '::',
+    const args = ['node', join(repoRoot, 'dist', 'probe.mjs'), // built when the suite started: no rebuild mid-run
+      '--iface', 'eth1', '--mac', c.mac, '--ipv4', c.ipv4, '--ipv6', c.ipv6 ?? '::',
       ...vips.flatMap((v) => [...(v.ipv4 && this.subject.has('ipv4') ? ['--vip', v.ipv4] : []), ...(v.ipv6 && this.subject.has('ipv6') ? ['--vip', v.ipv6] : [])]),
       '--interval-ms', String(this.probeIntervalMs), '--duration-ms', String(Math.round(durationMs)), ...(keep ? ['--pcap', join(this.outDir, file)] : []),
       ...(opts.http && this.subject.has('http') && this.main.ipv4 ? ['--http', this.main.ipv4] : [])];

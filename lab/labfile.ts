@@ -208,6 +208,15 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     macs.set(i.mac, `${h.name}.${i.name}`);
   }));
 
+  if (sw4 && sw6) {
+    const p = proberAddresses({ switch: { ipv4: sw4.text, ipv6: sw6.text } });
+    for (const a of [p.ipv4, p.ipv6]) {
+      const who = used.get(a);
+      if (who) report(who, `${a} is reserved for l2lab's conformance prober (host part ${PROBER_HOST_PART}); give ${who} another address`);
+      else used.set(a, "l2lab's conformance prober (reserved)");
+    }
+  }
+
   // Pool: blocks inside the switch subnet of their family, not overlapping hosts or each other.
   const blocks: Range[] = [];
   let badBlocks = 0;
@@ -260,6 +269,13 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     versions: raw.versions,
     lease,
   };
+}
+
+/** Host part 250 of the switch subnets is the conformance prober's own (never a node's, the client's or the pool's). */
+export const PROBER_HOST_PART = 250;
+export function proberAddresses(lab: Pick<Lab, 'switch'>): { ipv4: string; ipv6: string } {
+  const v4 = parseCidr(lab.switch.ipv4) as Cidr, v6 = parseCidr(lab.switch.ipv6) as Cidr;
+  return { ipv4: nthAddress(v4, BigInt(PROBER_HOST_PART)), ipv6: defaultV6(v6, PROBER_HOST_PART) };
 }
 
 function checkedCidr(path: string, text: string, family: 4 | 6, report: Report): Cidr | undefined {

@@ -115,3 +115,10 @@ test('label selectors: matchLabels and every operator', (t) => {
   t.true(matches({ matchExpressions: [{ key: 'rack', operator: 'DoesNotExist' }] }, l));
   t.false(matches({ matchLabels: { tier: 'edge' }, matchExpressions: [{ key: 'datacenter', operator: 'In', values: ['dc3'] }] }, l), 'all terms must hold');
 });
+
+test('host part 250 is the prober\'s: a node or pool there is refused', (t) => {
+  const p = problems(mutate((d) => { d.nodes[1].ipv4 = '198.18.0.250'; }));
+  t.true(p.some((x) => x.path === 'nodes[1]' && /reserved for l2lab's conformance prober/.test(x.message)), JSON.stringify(p));
+  const q = problems(mutate((d) => { d.pool.blocks[0] = { start: '198.18.0.240', stop: '198.18.0.254' }; }));
+  t.true(q.some((x) => x.path === 'pool.blocks[0]' && /contains 198\.18\.0\.250, the address of l2lab's conformance prober/.test(x.message)), JSON.stringify(q));
+});

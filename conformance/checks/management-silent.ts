@@ -16,7 +16,8 @@ export default defineCheck({
     if (!br) return { status: 'skipped', reason: `the ${ctx.lab.provider} provider has no management bridge on this host to probe from` };
     const mac = readFileSync(`/sys/class/net/${br}/address`, 'utf8').trim();
     const vips = ctx.vips.flatMap((v) => (v.ipv4 ? ['--vip', v.ipv4] : []));
-    const r = await execa('node', [join(repoRoot, 'scripts', 'run.mjs'), 'probe', '--iface', br, '--mac', mac, '--ipv4', status.management.hostAddress, ...vips,
+    const r = await execa('node', [join(repoRoot, 'dist', 'probe.mjs'), // built when the suite started: no rebuild mid-run
+      '--iface', br, '--mac', mac, '--ipv4', status.management.hostAddress, ...vips,
       '--interval-ms', '50', '--duration-ms', '1000', '--pcap', join(ctx.outDir, 'management.pcap')], { reject: false });
     if (r.exitCode !== 0) return { status: 'failed', reason: `the management prober failed: ${r.stderr}` };
     const res = JSON.parse(r.stdout) as ProbeResult;
