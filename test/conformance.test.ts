@@ -2,7 +2,8 @@
 // checks of broken subjects (test/fixtures/subjects). Its clock resolution is calibrated, and
 // an interrupted run leaves the lab as it was.
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
@@ -18,17 +19,18 @@ const file = labFile('tconf', 108);
 const lab = loadLab(file);
 const fast = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
 const fixture = (n: string) => join(repo, 'test', 'fixtures', 'subjects', `${n}.yaml`);
+const out = () => mkdtempSync(join(tmpdir(), 'l2l-report-'));
 const statusOf = (r: RunResults) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
 
 async function suite(subject: string, only: string[], faults: RunResults['checks'][number]['trials'][number]['fault'][] = ['power-off']) {
-  return (await runSuite({ lab, subject, trials: 1, faults, only, probeIntervalMs: 20, lease: fast, progress: () => {} })).results;
+  return (await runSuite({ lab, subject, trials: 1, faults, only, probeIntervalMs: 20, lease: fast, progress: () => {}, outDir: out() })).results;
 }
 
 test.before(async () => { await netns.down(lab.name, quiet); });
 test.after.always(async () => { await netns.down(lab.name, quiet); });
 
 test.serial('the reference announcer passes, and the report is complete', async (t) => {
-  const { results: r, dir } = await runSuite({ lab, subject: 'reference', trials: 1, faults: ['power-off', 'graceful-stop'], skip: ['informational', 'scale'], probeIntervalMs: 20, lease: fast, progress: () => {} });
+  const { results: r, dir } = await runSuite({ lab, subject: 'reference', trials: 1, faults: ['power-off', 'graceful-stop'], skip: ['informational', 'scale'], probeIntervalMs: 20, lease: fast, progress: () => {}, outDir: out() });
   t.deepEqual(r.checks.filter((c) => c.status !== 'passed').map((c) => `${c.id}: ${c.reason}`), []);
   t.is(r.schema, 'l2lab.conformance/v1');
   t.is(r.vips[0]!.ipv4, '198.18.0.100');
@@ -79,7 +81,7 @@ test.serial('an announcer far slower than its budget: failover fails', async (t)
 test.serial('calibration: a scripted outage of known length is measured within ±2 probe intervals', async (t) => {
   await suite(fixture('excluded-node'), ['single-responder']); // one static responder, no failover logic
   const subject = loadSubject(fixture('excluded-node'), lab.lease);
-  const ctx = new Context(lab, netns, subject, [{ service: 'x', labels: {}, ipv4: '198.18.0.100', ipv6: 'fd4c:3200:18::1:1' }], join(repo, 'reports', '.calibration'), 20, () => {});
+  const ctx = new Context(lab, netns, subject, [{ service: 'x', labels: {}, ipv4: '198.18.0.100', ipv6: 'fd4c:3200:18::1:1' }], out(), 20, () => {});
   for (const outageMs of [300, 700]) {
     const pause = { kind: 'pause' as const, node: 'node03', process: 'static' };
     const { events, faultAt } = await ctx.probe(`calibrate-${outageMs}`, outageMs + 1000, {
@@ -96,7 +98,7 @@ test.serial('calibration: a scripted outage of known length is measured within �
 test.serial('scale: 50 VIPs move within 1.5× the budget when their holder is powered off', async (t) => {
   const big = loadLab(labFile('tscale', 109, () => {}, 'labs/scale.yaml'));
   try {
-    const { results } = await runSuite({ lab: big, subject: 'reference', trials: 1, faults: [], only: ['scale'], probeIntervalMs: 20, lease: fast, progress: () => {} });
+    const { results } = await runSuite({ lab: big, subject: 'reference', trials: 1, faults: [], only: ['scale'], probeIntervalMs: 20, lease: fast, progress: () => {}, outDir: out() });
     const c = results.checks[0]!;
     t.is(c.status, 'passed', c.reason);
     t.is(c.figures.vips, 50);
@@ -108,7 +110,7 @@ test.serial('scale: 50 VIPs move within 1.5× the budget when their holder is po
 
 test.serial('Ctrl-C during a failover trial: the fault is undone and the lab is as it was', async (t) => {
   const child = spawn('node', [join(repo, 'scripts', 'run.mjs'), 'conformance', '--lab', file, '--subject', 'reference', '--only', 'failover', '--faults', 'network-off', '--trials', '3',
-    '--lease-duration', '3000', '--lease-renew-deadline', '1500', '--lease-retry-period', '500', '--out', join(repo, 'reports', '.interrupted')], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+    '--lease-duration', '3000', '--lease-renew-deadline', '1500', '--lease-retry-period', '500', '--out', out()], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   let sent = false;
   await new Promise<void>((resolve) => {
