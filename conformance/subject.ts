@@ -60,11 +60,12 @@ export function loadSubject(nameOrFile: string, labLease: Lease, override?: Part
   if (lease && lease.renewDeadlineMs >= lease.durationMs) throw new SubjectError(`lease: renewDeadline ${lease.renewDeadlineMs} ms must be below duration ${lease.durationMs} ms`);
   const derived = (fault: FaultName): number | undefined => {
     if (!lease) return undefined;
-    const retry = lease.retryPeriodMs * 1.2;
-    // Expiry plus one jittered retry plus detection and scheduling slack; a graceful release or
-    // a lost link hands over at the next retry.
+    const retry = lease.retryPeriodMs * 1.2; // a retry period with client-go's jitter
+    // A candidate times the lease from when it *saw* the last renewal (up to one retry after it
+    // was written) and notices the expiry at its next retry: leaseDuration + 2 retries, plus slack.
+    // A graceful release or a lost link hands over at the next retry.
     if (fault === 'graceful-stop' || fault === 'link-down') return Math.round(retry + 500);
-    return Math.round(lease.durationMs + retry + 500);
+    return Math.round(lease.durationMs + 2 * retry + 500);
   };
   return {
     ...s, file, lease,
