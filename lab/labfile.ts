@@ -20,8 +20,17 @@ export const MANAGEMENT_INTERFACE = 'eth0';
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration such as "15s", "500ms" or "1m"');
 const labels = z.record(z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/, 'a Kubernetes label key'), z.string().max(63));
 
+/** Per-machine VM settings for the vagrant provider (ignored by netns). */
+const vmSchema = z.strictObject({
+  box: z.string().optional(),
+  boxVersion: z.string().optional(),
+  cpus: z.number().int().min(1).max(64).optional(),
+  memory: z.number().int().min(256).max(262144).optional(), // MiB
+});
+
 const hostSchema = z.strictObject({
   name: z.string(),
+  vm: vmSchema.optional(),
   role: z.enum(['control-plane', 'worker']).default('worker'),
   labels: labels.default({}),
   ipv4: z.string().optional(),
@@ -37,7 +46,7 @@ export const labFileSchema = z.strictObject({
   switch: z.strictObject({ ipv4: z.string(), ipv6: z.string() }),
   management: z.strictObject({ ipv4: z.string().default('198.19.0.0/24') }).default({ ipv4: '198.19.0.0/24' }),
   nodes: z.array(hostSchema).min(1),
-  client: z.strictObject({ name: z.string().default('client'), ipv4: z.string().optional(), ipv6: z.string().optional(), mac: hostSchema.shape.mac })
+  client: z.strictObject({ name: z.string().default('client'), ipv4: z.string().optional(), ipv6: z.string().optional(), mac: hostSchema.shape.mac, vm: vmSchema.optional() })
     .default({ name: 'client' }),
   pool: z.strictObject({
     name: z.string().default('lb-ip-pool'),
@@ -57,6 +66,15 @@ export const labFileSchema = z.strictObject({
     cilium: z.string().default('1.20.0-pre.1'),
     gatewayAPI: z.string().default('v1.4.1'),
   }).default({ kubernetes: '1.34', cilium: '1.20.0-pre.1', gatewayAPI: 'v1.4.1' }),
+  vagrant: z.strictObject({
+    box: z.string().default('l2lab/debian12'),
+    boxVersion: z.string().optional(),
+    provider: z.enum(['libvirt', 'virtualbox']).default('libvirt'),
+    /** libvirt: kvm, or qemu (software emulation, where KVM is unusable). */
+    driver: z.enum(['kvm', 'qemu']).default('kvm'),
+    cpus: z.number().int().min(1).max(64).default(2),
+    memory: z.number().int().min(256).default(2048),
+  }).default({ box: 'l2lab/debian12', provider: 'libvirt', driver: 'kvm', cpus: 2, memory: 2048 }),
   lease: z.strictObject({
     duration: duration.default('15s'),
     renewDeadline: duration.default('5s'),
@@ -186,8 +204,8 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   // Addresses: defaults derived from the index, explicit ones checked; all unique.
   const used = new Map<string, string>();
   const hosts: LabHost[] = [];
-  const all = [...raw.nodes.map((n, i) => ({ raw: n, path: `nodes[${i}]`, index: i + 1, role: n.role as Role, labels: n.labels })),
-    { raw: raw.client, path: 'client', index: 200, role: 'client' as Role, labels: {} }];
+  const all = [...raw.nodes.map((n, i) => ({ raw: n, path: `nodes[${i}]`, index: i + 1, role: n.role as Role, labels: n.labels as Record<string, string> })),
+    { raw: raw.client, path: 'client', index: 200, role: 'client' as Role, labels: {} as Record<string, string> }];
   for (const h of all) {
     const interfaces: HostInterface[] = [];
     const sw: HostInterface = { name: 'eth1', network: 'switch', mac: h.raw.mac ?? macFor(raw.name, 1, h.index), ipv4: '', ipv4Prefix: sw4?.prefix ?? 0, ipv6: '', ipv6Prefix: sw6?.prefix ?? 0 };
@@ -199,7 +217,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
       const m4 = mg4 ? hostAddress(`${h.path} (management)`, undefined, mg4, 4, 10 + h.index, report, used) : '';
       interfaces.unshift({ name: 'eth0', network: 'management', mac: macFor(raw.name, 0, h.index), ipv4: m4, ipv4Prefix: mg4?.prefix ?? 0 });
     }
-    hosts.push({ name: h.raw.name, role: h.role, index: h.index, labels: h.labels, interfaces });
+    hosts.push({ name: h.raw.name, role: h.role, index: h.index, labels: h.labels, interfaces, ...(h.raw.vm ? { vm: h.raw.vm } : {}) });
   }
   const macs = new Map<string, string>();
   hosts.forEach((h) => h.interfaces.forEach((i) => {
@@ -267,6 +285,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     pool: { name: raw.pool.name, blocks: raw.pool.blocks, serviceSelector: raw.pool.serviceSelector },
     policy: { ...raw.policy },
     versions: raw.versions,
+    vagrant: raw.vagrant,
     lease,
   };
 }

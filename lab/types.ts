@@ -21,6 +21,7 @@ export interface LabHost {
   index: number; // 1-based, stable: derives MACs and default addresses
   labels: Labels;
   interfaces: HostInterface[]; // eth1 always; eth0 (management) for nodes only
+  vm?: { box?: string; boxVersion?: string; cpus?: number; memory?: number }; // vagrant provider
 }
 
 export interface PoolBlock { cidr?: string; start?: string; stop?: string }
@@ -43,6 +44,8 @@ export interface Lab {
     externalIPs: boolean;
   };
   versions: { kubernetes: string; cilium: string; gatewayAPI: string };
+  /** VM defaults for the vagrant provider. */
+  vagrant: { box: string; boxVersion?: string; provider: 'libvirt' | 'virtualbox'; driver: 'kvm' | 'qemu'; cpus: number; memory: number };
   lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
 }
 

@@ -1,0 +1,53 @@
+// What the Vagrantfile needs, rendered from the lab file as JSON: the Vagrantfile (Ruby) reads
+// it, so the lab file stays the one source of truth. One VM per node plus the client, the lab
+// switch as one isolated private network with the lab's addresses and MACs; the NAT/management
+// NIC that Vagrant adds is for SSH only.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { prefix } from './names.ts';
+import type { Lab } from './types.ts';
+
+export interface VagrantMachine {
+  name: string;
+  role: string;
+  box: string;
+  boxVersion?: string;
+  cpus: number;
+  memory: number;
+  mac: string;
+  ipv4: string;
+  ipv4Prefix: number;
+  ipv6?: string;
+  ipv6Prefix?: number;
+}
+
+export interface VagrantSpec {
+  schema: 'l2lab.vagrant/v1';
+  lab: string;
+  provider: 'libvirt' | 'virtualbox';
+  driver: 'kvm' | 'qemu';
+  /** The lab switch: a libvirt isolated network / a VirtualBox internal network. */
+  network: string;
+  machines: VagrantMachine[];
+}
+
+export function vagrantSpec(lab: Lab): VagrantSpec {
+  const machines = [...lab.nodes, lab.client].map((h): VagrantMachine => {
+    const sw = h.interfaces.find((i) => i.name === 'eth1')!;
+    return {
+      name: h.name, role: h.role,
+      box: h.vm?.box ?? lab.vagrant.box, ...((h.vm?.boxVersion ?? lab.vagrant.boxVersion) ? { boxVersion: h.vm?.boxVersion ?? lab.vagrant.boxVersion } : {}),
+      cpus: h.vm?.cpus ?? (h.role === 'client' ? 1 : lab.vagrant.cpus),
+      memory: h.vm?.memory ?? (h.role === 'client' ? 512 : lab.vagrant.memory),
+      mac: sw.mac, ipv4: sw.ipv4, ipv4Prefix: sw.ipv4Prefix, ...(sw.ipv6 ? { ipv6: sw.ipv6, ipv6Prefix: sw.ipv6Prefix } : {}),
+    };
+  });
+  return { schema: 'l2lab.vagrant/v1', lab: lab.name, provider: lab.vagrant.provider, driver: lab.vagrant.driver, network: `${prefix(lab.name)}switch`, machines };
+}
+
+export function writeVagrantSpec(lab: Lab, file: string): VagrantSpec {
+  const spec = vagrantSpec(lab);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(spec, null, 2) + '\n');
+  return spec;
+}
