@@ -30,12 +30,12 @@ const vmSchema = z.strictObject({
 
 const hostSchema = z.strictObject({
   name: z.string(),
-  vm: vmSchema.optional(),
   role: z.enum(['control-plane', 'worker']).default('worker'),
   labels: labels.default({}),
   ipv4: z.string().optional(),
   ipv6: z.string().optional(),
   mac: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/, 'a lower-case MAC such as 02:4c:00:00:01:01').optional(),
+  vm: vmSchema.optional(),
 });
 
 const blockSchema = z.strictObject({ cidr: z.string().optional(), start: z.string().optional(), stop: z.string().optional() });
