@@ -4,6 +4,7 @@
 // NIC that Vagrant adds is for SSH only.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { LIBVIRT_POOL } from './box.ts';
 import { prefix } from './names.ts';
 import type { Lab } from './types.ts';
 
@@ -28,6 +29,10 @@ export interface VagrantSpec {
   driver: 'kvm' | 'qemu';
   /** The lab switch: a libvirt isolated network / a VirtualBox internal network. */
   network: string;
+  /** Vagrant's NAT/management network (SSH only), in the lab's management subnet. */
+  management: { name: string; cidr: string };
+  /** libvirt storage pool for the VM disks. */
+  pool: string;
   machines: VagrantMachine[];
 }
 
@@ -42,7 +47,8 @@ export function vagrantSpec(lab: Lab): VagrantSpec {
       mac: sw.mac, ipv4: sw.ipv4, ipv4Prefix: sw.ipv4Prefix, ...(sw.ipv6 ? { ipv6: sw.ipv6, ipv6Prefix: sw.ipv6Prefix } : {}),
     };
   });
-  return { schema: 'l2lab.vagrant/v1', lab: lab.name, provider: lab.vagrant.provider, driver: lab.vagrant.driver, network: `${prefix(lab.name)}switch`, machines };
+  return { schema: 'l2lab.vagrant/v1', lab: lab.name, provider: lab.vagrant.provider, driver: lab.vagrant.driver, network: `${prefix(lab.name)}switch`,
+    management: { name: `${prefix(lab.name)}mgmt`, cidr: lab.management.ipv4 }, pool: LIBVIRT_POOL, machines };
 }
 
 export function writeVagrantSpec(lab: Lab, file: string): VagrantSpec {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { loadLab } from '../lab/labfile.ts';
+import { vagrantEnv } from '../lab/box.ts';
 import { writeVagrantSpec } from '../lab/vagrant.ts';
 import { labFile, repo } from './helpers.ts';
 
@@ -24,13 +25,13 @@ test('the VM spec carries the lab\'s machines, addresses, MACs and VM sizes', (t
 test('vagrant validate accepts the Vagrantfile with the rendered spec (libvirt)', async (t) => {
   const file = join(mkdtempSync(join(tmpdir(), 'l2l-vag-')), 'vagrant.json');
   writeVagrantSpec(lab, file);
-  const r = await execa('vagrant', ['validate'], { cwd: repo, reject: false, env: { L2LAB_VAGRANT_SPEC: file, VAGRANT_DEFAULT_PROVIDER: 'libvirt', VAGRANT_CHECKPOINT_DISABLE: '1' } });
+  const r = await execa('vagrant', ['validate'], { cwd: repo, reject: false, env: vagrantEnv(file) });
   t.is(r.exitCode, 0, r.stderr);
   t.regex(r.stdout, /Vagrantfile validated successfully/);
 });
 
 test('without a spec the Vagrantfile says what to do', async (t) => {
-  const r = await execa('vagrant', ['validate'], { cwd: repo, reject: false, env: { L2LAB_VAGRANT_SPEC: '/nonexistent/vagrant.json', VAGRANT_CHECKPOINT_DISABLE: '1' } });
+  const r = await execa('vagrant', ['validate'], { cwd: repo, reject: false, env: vagrantEnv('/nonexistent/vagrant.json') });
   t.not(r.exitCode, 0);
   t.regex(r.stderr + r.stdout, /no VM spec at \/nonexistent\/vagrant.json; render it from a lab file/);
 });

@@ -1,0 +1,119 @@
+// npm run box:build: a Debian 12 libvirt box for the Vagrant path, made locally from Debian
+// packages only (debootstrap), so VM labs run on machines without internet access to box
+// registries. Direct kernel boot (the box's own kernel and initrd, root=/dev/vda) needs no boot
+// loader; `driver: qemu` in the lab file runs it under software emulation where KVM is unusable.
+import { execa } from 'execa';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export const BOX_NAME = 'l2lab/debian12';
+const WORK = '/var/lib/l2l-box';
+/**
+ * l2lab's own Vagrant home: libvirt's qemu (user libvirt-qemu) must read the box's kernel and
+ * initrd, which it cannot under root's 0700 home. Every vagrant call of l2lab uses it.
+ */
+export const VAGRANT_HOME = '/var/lib/l2l-vagrant';
+export const vagrantEnv = (spec?: string): Record<string, string> => ({
+  VAGRANT_HOME, VAGRANT_DEFAULT_PROVIDER: 'libvirt', VAGRANT_CHECKPOINT_DISABLE: '1', ...(spec ? { L2LAB_VAGRANT_SPEC: spec } : {}),
+});
+export const LIBVIRT_POOL = 'l2l-pool';
+
+/** libvirtd and virtlogd running (no systemd as PID 1 on these machines), and l2lab's storage pool. */
+export async function ensureLibvirt(): Promise<void> {
+  for (const [daemon, args] of [['virtlogd', ['-d']], ['libvirtd', ['-d']]] as const)
+    if ((await execa('pgrep', ['-x', daemon], { reject: false })).exitCode !== 0) await step(`start ${daemon}`, [daemon, ...args]);
+  const virsh = (...a: string[]) => execa('virsh', ['-c', 'qemu:///system', ...a], { reject: false });
+  for (let i = 0; i < 50 && (await virsh('version')).exitCode !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  if ((await virsh('pool-info', LIBVIRT_POOL)).exitCode !== 0) {
+    mkdirSync('/var/lib/l2l-libvirt/images', { recursive: true });
+    await step(`libvirt storage pool ${LIBVIRT_POOL}`, ['virsh', '-c', 'qemu:///system', 'pool-define-as', LIBVIRT_POOL, 'dir', '--target', '/var/lib/l2l-libvirt/images']);
+  }
+  if (!/State:\s+running/.test((await virsh('pool-info', LIBVIRT_POOL)).stdout)) await step(`start pool ${LIBVIRT_POOL}`, ['virsh', '-c', 'qemu:///system', 'pool-start', LIBVIRT_POOL]);
+}
+const PACKAGES = ['systemd-sysv', 'openssh-server', 'iproute2', 'sudo', 'ifupdown', 'isc-dhcp-client', 'linux-image-amd64', 'python3', 'ca-certificates'];
+
+/** The Debian mirror this host's apt uses (override: L2LAB_DEBIAN_MIRROR). */
+export function debianMirror(): string {
+  if (process.env.L2LAB_DEBIAN_MIRROR) return process.env.L2LAB_DEBIAN_MIRROR;
+  const files = ['/etc/apt/sources.list', ...(existsSync('/etc/apt/sources.list.d') ? readdirSync('/etc/apt/sources.list.d').map((f) => `/etc/apt/sources.list.d/${f}`) : [])];
+  for (const f of files) {
+    let text = '';
+    try { text = readFileSync(f, 'utf8'); } catch { continue; }
+    const m = /^(?:deb\s+(?:\[[^\]]*\]\s+)?|URIs:\s+)(\S+\/debian)\/?\s*$/m.exec(text) ?? /^(?:deb\s+(?:\[[^\]]*\]\s+)?|URIs:\s+)(\S+\/debian)\/?\s+bookworm\b/m.exec(text);
+    if (m) return m[1]!;
+  }
+  throw new Error('no Debian mirror found in /etc/apt/sources.list*; set L2LAB_DEBIAN_MIRROR');
+}
+
+async function step(what: string, argv: string[], opts: { input?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<void> {
+  process.stderr.write(`box: ${what}\n`);
+  const r = await execa(argv[0]!, argv.slice(1), { reject: false, input: opts.input, cwd: opts.cwd, env: opts.env });
+  if (r.exitCode !== 0) throw new Error(`box: ${what} failed (exit ${r.exitCode}): ${String(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`);
+}
+
+export async function buildBox(out = join(WORK, 'debian12.box'), opts: { reuseRootfs?: boolean; sizeGiB?: number } = {}): Promise<string> {
+  const rootfs = join(WORK, 'rootfs');
+  const dir = join(WORK, 'box');
+  mkdirSync(WORK, { recursive: true });
+  if (!opts.reuseRootfs || !existsSync(join(rootfs, 'etc', 'debian_version'))) {
+    rmSync(rootfs, { recursive: true, force: true });
+    await step(`debootstrap bookworm (${PACKAGES.join(', ')})`, ['debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, 'bookworm', rootfs, debianMirror()]);
+  }
+  // Host keys must exist before Debian's ssh.service runs its config test; DHCP on the NAT NIC;
+  // a `vagrant` user with passwordless sudo and Vagrant's well-known key (replaced on first up).
+  const keyDir = '/usr/share/rubygems-integration/all/gems';
+  const insecure = existsSync(keyDir) ? readdirSync(keyDir).filter((d) => d.startsWith('vagrant-')).map((d) => join(keyDir, d, 'keys', 'vagrant.pub')).find(existsSync) : undefined;
+  if (!insecure) throw new Error('box: Vagrant\'s public key not found; install the vagrant package (scripts/install.sh does)');
+  await step('host keys, user vagrant, network', ['chroot', rootfs, 'sh', '-c', [
+    'ssh-keygen -A',
+    'id vagrant >/dev/null 2>&1 || useradd -m -s /bin/bash vagrant',
+    'echo "vagrant ALL=(ALL) NOPASSWD: ALL" > /etc/sudoers.d/vagrant && chmod 0440 /etc/sudoers.d/vagrant',
+    'mkdir -p /home/vagrant/.ssh && cat > /home/vagrant/.ssh/authorized_keys && chmod 700 /home/vagrant/.ssh && chmod 600 /home/vagrant/.ssh/authorized_keys && chown -R vagrant:vagrant /home/vagrant/.ssh',
+    'echo l2lab > /etc/hostname',
+    'printf "/dev/vda / ext4 defaults 0 1\\n" > /etc/fstab',
+    'printf "auto lo\\niface lo inet loopback\\n\\nauto eth0\\niface eth0 inet dhcp\\n" > /etc/network/interfaces',
+    'echo "UseDNS no" > /etc/ssh/sshd_config.d/l2lab.conf',
+  ].join(' && ')], { input: readFileSync(insecure, 'utf8') });
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const boot = readdirSync(join(rootfs, 'boot'));
+  const kernel = boot.find((f) => f.startsWith('vmlinuz-')), initrd = boot.find((f) => f.startsWith('initrd.img-'));
+  if (!kernel || !initrd) throw new Error('box: no kernel/initrd in the rootfs (linux-image-amd64 missing?)');
+  await step('kernel and initrd', ['cp', join(rootfs, 'boot', kernel), join(dir, 'vmlinuz')]);
+  await step('initrd', ['cp', join(rootfs, 'boot', initrd), join(dir, 'initrd.img')]);
+  const size = opts.sizeGiB ?? 8;
+  await step(`ext4 image (${size} GiB, sparse)`, ['mkfs.ext4', '-q', '-F', '-L', 'root', '-d', rootfs, join(dir, 'box.raw'), `${size}G`]);
+  await step('qcow2', ['qemu-img', 'convert', '-O', 'qcow2', join(dir, 'box.raw'), join(dir, 'box.img')]);
+  rmSync(join(dir, 'box.raw'));
+  writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ provider: 'libvirt', format: 'qcow2', virtual_size: size }) + '\n');
+  writeFileSync(join(dir, 'Vagrantfile'), [
+    '# l2lab box: direct kernel boot of the box\'s own kernel (no boot loader in the image).',
+    'Vagrant.configure("2") do |config|',
+    '  config.vm.provider :libvirt do |lv|',
+    '    lv.kernel = File.expand_path("vmlinuz", __dir__)',
+    '    lv.initrd = File.expand_path("initrd.img", __dir__)',
+    '    lv.cmd_line = "root=/dev/vda rw console=ttyS0 net.ifnames=0"',
+    '  end',
+    'end', '',
+  ].join('\n'));
+  await step(`box archive ${out}`, ['tar', '-C', dir, '-czf', out, 'metadata.json', 'Vagrantfile', 'box.img', 'vmlinuz', 'initrd.img']);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { out: { type: 'string' }, 'reuse-rootfs': { type: 'boolean' }, add: { type: 'boolean', default: true } } });
+  const t0 = Date.now();
+  const box = await buildBox(values.out, { reuseRootfs: values['reuse-rootfs'] });
+  // Outside the repository: vagrant would load its Vagrantfile, which needs a lab's VM spec.
+  if (values.add) {
+    mkdirSync(VAGRANT_HOME, { recursive: true, mode: 0o755 });
+    await step(`vagrant box add ${BOX_NAME}`, ['vagrant', 'box', 'add', '--force', '--name', BOX_NAME, box], { cwd: WORK, env: vagrantEnv() });
+    await step('box readable by libvirt\'s qemu', ['chmod', '-R', 'a+rX', VAGRANT_HOME]);
+  }
+  console.log(`box ${BOX_NAME}: ${box} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+}
+
+if (process.argv[1]?.endsWith('box.mjs') || process.argv[1]?.endsWith('box.ts')) {
+  main().catch((e: unknown) => { console.error(`error: ${(e as Error).message}`); process.exit(1); });
+}
