@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { loadLab } from '../lab/labfile.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
-import { percentile } from '../conformance/analyze.ts';
+import { formatSpread } from '../conformance/analyze.ts';
 import type { RunResults, Trial } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { labFile } from '../test/helpers.ts';
@@ -33,10 +33,7 @@ export async function benchConformance(trials: number): Promise<ConformanceBench
       log(`${subject} ${label}: ${trials} power-off trials`);
       const { results } = await runSuite({ lab, subject, trials, faults: ['power-off'], only: ['failover'], probeIntervalMs: 20, lease, progress: () => {}, outDir: `/tmp/l2l-bench-${subject}-${lease?.durationMs ?? 'k'}` });
       const ts = results.checks.flatMap((c) => c.trials);
-      const f = (pick: (t: Trial) => number | undefined) => {
-        const xs = ts.map(pick).filter((x): x is number => x !== undefined);
-        return xs.length ? [percentile(xs, 50), percentile(xs, 95), Math.max(...xs)].map((x) => x!.toFixed(0)).join(' / ') : '-';
-      };
+      const f = (pick: (t: Trial) => number | undefined) => formatSpread(ts.map(pick));
       rows.push([subject, label, String(ts.length), f((t) => t.arp?.outageMs), f((t) => t.ndp?.outageMs), f((t) => t.http?.outageMs)]);
     }
     return { fullSuiteMs, fullSuite: full.results.summary, rows };

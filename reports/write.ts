@@ -7,7 +7,7 @@ import type { Builder } from 'junit-report-builder';
 
 // The package is CommonJS with a default export; loaders disagree on where it lands.
 const builder: Builder = ((jrb as unknown as { default?: Builder }).default?.newBuilder ? (jrb as unknown as { default: Builder }).default : (jrb as unknown as Builder));
-import { percentile } from '../conformance/analyze.ts';
+import { formatSpread } from '../conformance/analyze.ts';
 import type { CheckResult, RunResults, Trial } from '../conformance/model.ts';
 
 export function writeJson(dir: string, r: RunResults): void {
@@ -60,11 +60,7 @@ export function outageTable(r: RunResults): string[][] {
   const rows = [['fault', 'trials', 'ARP median/p95/max ms', 'NDP median/p95/max ms', 'HTTP median/p95/max ms', 'budget ms', 'passed']];
   for (const fault of [...new Set(trials.map((t) => t.fault))]) {
     const ts = trials.filter((t) => t.fault === fault);
-    const fmt = (pick: (t: Trial) => number | undefined) => {
-      const xs = ts.map(pick).filter((x): x is number => x !== undefined);
-      if (!xs.length) return '-';
-      return [percentile(xs, 50), percentile(xs, 95), Math.max(...xs)].map((x) => x!.toFixed(0)).join(' / ');
-    };
+    const fmt = (pick: (t: Trial) => number | undefined) => formatSpread(ts.map(pick));
     rows.push([fault, String(ts.length), fmt((t) => t.arp?.outageMs), fmt((t) => t.ndp?.outageMs), fmt((t) => t.http?.outageMs), String(ts[0]!.budgetMs), `${ts.filter((t) => t.passed).length}/${ts.length}`]);
   }
   return rows;

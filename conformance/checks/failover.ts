@@ -1,16 +1,10 @@
-import { percentile } from '../analyze.ts';
+import { spread } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 import type { FaultName, Trial } from '../model.ts';
 
 /** Faults a subject can be put through: graceful stop needs the graceful-release claim. */
 export function faultsFor(faults: FaultName[], has: (f: 'graceful-release') => boolean): FaultName[] {
   return faults.filter((f) => f !== 'graceful-stop' || has('graceful-release'));
-}
-
-export function stats(trials: Trial[], pick: (t: Trial) => number | undefined): { median: number | null; p95: number | null; max: number | null } {
-  const xs = trials.map(pick).filter((x): x is number => x !== undefined);
-  const r = (x: number | undefined) => (x === undefined ? null : Math.round(x));
-  return { median: r(percentile(xs, 50)), p95: r(percentile(xs, 95)), max: r(xs.length ? Math.max(...xs) : undefined) };
 }
 
 export default defineCheck({
@@ -26,10 +20,10 @@ export default defineCheck({
     for (const fault of new Set(trials.map((t) => t.fault))) {
       const ts = trials.filter((t) => t.fault === fault);
       for (const [name, pick] of [['arp', (t: Trial) => t.arp?.outageMs], ['ndp', (t: Trial) => t.ndp?.outageMs], ['http', (t: Trial) => t.http?.outageMs]] as const) {
-        const s = stats(ts, pick);
-        figures[`${fault}.${name}.median_ms`] = s.median;
-        figures[`${fault}.${name}.p95_ms`] = s.p95;
-        figures[`${fault}.${name}.max_ms`] = s.max;
+        const s = spread(ts.map(pick));
+        figures[`${fault}.${name}.median_ms`] = s?.median ?? null;
+        figures[`${fault}.${name}.p95_ms`] = s?.p95 ?? null;
+        figures[`${fault}.${name}.max_ms`] = s?.max ?? null;
       }
     }
     const failed = trials.filter((t) => !t.passed);

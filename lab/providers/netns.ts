@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { dirname, join } from 'node:path';
+import { cidrRange, overlaps, parseCidr, type Cidr } from '../ip.ts';
 import * as names from '../names.ts';
 import { nodeFilesDir } from '../paths.ts';
 import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type Progress, type Provider, type UpResult } from '../provider.ts';
@@ -483,17 +484,13 @@ async function convergeAddresses(ns: string, host: string, i: HostInterface, lin
 /** Refuses a management subnet the host already routes elsewhere (another lab, a real network). */
 async function checkRouteFree(lab: Lab): Promise<void> {
   const routes = await ipJson<{ dst: string; dev?: string }[]>(['route', 'show']);
-  const [net] = lab.management.ipv4.split('/');
-  const clash = routes.find((r) => r.dst !== 'default' && r.dev !== names.mgmtBridge(lab.name) && routeContains(r.dst, net!));
+  const mgmt = cidrRange(parseCidr(lab.management.ipv4) as Cidr);
+  const clash = routes.find((r) => {
+    if (r.dst === 'default' || r.dev === names.mgmtBridge(lab.name)) return false;
+    const c = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/${r.dst.includes(':') ? 128 : 32}`, false);
+    return typeof c !== 'string' && overlaps(cidrRange(c), mgmt);
+  });
   if (clash) throw new Error(`management.ipv4 ${lab.management.ipv4} is already routed on this host (${clash.dst} dev ${clash.dev}); choose another management subnet in the lab file`);
-}
-
-function routeContains(dst: string, addr: string): boolean {
-  const [n, len] = dst.includes('/') ? dst.split('/') : [dst, '32'];
-  const toInt = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-  if (!n!.includes('.') || !addr.includes('.')) return false;
-  const size = 2 ** (32 - Number(len));
-  return Math.floor(toInt(addr) / size) === Math.floor(toInt(n!) / size);
 }
 
 function sshdConfig(listen: string): string {
