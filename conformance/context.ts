@@ -20,6 +20,7 @@ export class Context {
   readonly captures: { name: string; result: ProbeResult }[] = [];
   readonly active: Fault[] = [];
   private seq = 0;
+  private remoteDirReady = false;
 
   constructor(
     readonly lab: Lab,
@@ -63,6 +64,12 @@ export class Context {
       ...vips.flatMap((v) => [...(v.ipv4 && this.subject.has('ipv4') ? ['--vip', v.ipv4] : []), ...(v.ipv6 && this.subject.has('ipv6') ? ['--vip', v.ipv6] : [])]),
       '--interval-ms', String(this.probeIntervalMs), '--duration-ms', String(Math.round(durationMs)), ...(keep ? ['--pcap', join(this.outDir, file)] : []),
       ...(opts.http && this.subject.has('http') && this.main.ipv4 ? ['--http', this.main.ipv4] : [])];
+    // A VM client writes the capture on its own disk, at the same path; it is copied back after.
+    const remote = keep && !this.provider.capabilities.sharedFilesystem;
+    if (remote && !this.remoteDirReady) {
+      await this.provider.exec(this.lab, this.lab.client.name, ['mkdir', '-p', this.outDir]);
+      this.remoteDirReady = true;
+    }
     const running = this.provider.exec(this.lab, this.lab.client.name, args, { timeoutMs: durationMs + 15_000 });
     let faultAt = 0;
     if (opts.during) {
@@ -73,6 +80,11 @@ export class Context {
     const out = await running;
     if (out.exitCode !== 0) throw new Error(`the prober failed (exit ${out.exitCode}): ${out.stderr.trim()}`);
     const result = JSON.parse(out.stdout) as ProbeResult;
+    if (remote) {
+      if (!this.provider.copyFrom) throw new Error(`provider ${this.provider.name} cannot copy the capture back from ${this.lab.client.name}`);
+      await this.provider.copyFrom(this.lab, this.lab.client.name, join(this.outDir, file), join(this.outDir, file));
+      await this.provider.exec(this.lab, this.lab.client.name, ['rm', '-f', join(this.outDir, file)]);
+    }
     if (faultAt && result.startedAt > faultAt) throw new Error(`the prober started ${((result.startedAt - faultAt) / 1000).toFixed(0)} ms after the fault; cannot measure this trial`);
     if (keep) this.captures.push({ name: file, result });
     return { events: result.events, faultAt, file };

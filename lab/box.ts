@@ -3,7 +3,8 @@
 // registries. Direct kernel boot (the box's own kernel and initrd, root=/dev/vda) needs no boot
 // loader; `driver: qemu` in the lab file runs it under software emulation where KVM is unusable.
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -21,17 +22,30 @@ export const LIBVIRT_POOL = 'l2l-pool';
 
 /** libvirtd and virtlogd running (no systemd as PID 1 on these machines), and l2lab's storage pool. */
 export async function ensureLibvirt(): Promise<void> {
-  for (const [daemon, args] of [['virtlogd', ['-d']], ['libvirtd', ['-d']]] as const)
-    if ((await execa('pgrep', ['-x', daemon], { reject: false })).exitCode !== 0) await step(`start ${daemon}`, [daemon, ...args]);
+  // Under tini as a subreaper: libvirtd's qemu processes daemonize, and where PID 1 does not reap
+  // orphans (as on these machines) each exited one stays a zombie that libvirtd waits on for
+  // ~50 s per call. tini reaps them.
+  for (const daemon of ['virtlogd', 'libvirtd'])
+    if ((await execa('pgrep', ['-x', daemon], { reject: false })).exitCode !== 0) {
+      process.stderr.write(`libvirt: start ${daemon}\n`);
+      const log = openSync(`/var/log/libvirt/l2l-${daemon}.out`, 'a');
+      spawn('tini', ['-s', '--', daemon], { detached: true, stdio: ['ignore', log, log] }).unref();
+      closeSync(log);
+    }
   const virsh = (...a: string[]) => execa('virsh', ['-c', 'qemu:///system', ...a], { reject: false });
-  for (let i = 0; i < 50 && (await virsh('version')).exitCode !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 150 && (await virsh('version')).exitCode !== 0; i++) await new Promise((r) => setTimeout(r, 100));
   if ((await virsh('pool-info', LIBVIRT_POOL)).exitCode !== 0) {
     mkdirSync('/var/lib/l2l-libvirt/images', { recursive: true });
     await step(`libvirt storage pool ${LIBVIRT_POOL}`, ['virsh', '-c', 'qemu:///system', 'pool-define-as', LIBVIRT_POOL, 'dir', '--target', '/var/lib/l2l-libvirt/images']);
   }
   if (!/State:\s+running/.test((await virsh('pool-info', LIBVIRT_POOL)).stdout)) await step(`start pool ${LIBVIRT_POOL}`, ['virsh', '-c', 'qemu:///system', 'pool-start', LIBVIRT_POOL]);
 }
-const PACKAGES = ['systemd-sysv', 'openssh-server', 'iproute2', 'sudo', 'ifupdown', 'isc-dhcp-client', 'linux-image-amd64', 'python3', 'ca-certificates'];
+// The base system, plus what l2lab runs on its nodes (node's libraries, libpcap, etcd, keepalived,
+// curl for the client's HTTP checks), so that a VM lab needs no package download once booted.
+const PACKAGES = ['systemd-sysv', 'openssh-server', 'iproute2', 'sudo', 'ifupdown', 'isc-dhcp-client', 'linux-image-amd64', 'python3', 'ca-certificates',
+  'libstdc++6', 'libpcap0.8', 'etcd-server', 'etcd-client', 'keepalived', 'curl', 'procps', 'kmod'];
+/** Daemons the packages enable that l2lab runs itself, with its own configuration (l2l-service). */
+const DISABLED_UNITS = ['etcd.service', 'keepalived.service'];
 
 /** The Debian mirror this host's apt uses (override: L2LAB_DEBIAN_MIRROR). */
 export function debianMirror(): string {
@@ -74,6 +88,7 @@ export async function buildBox(out = join(WORK, 'debian12.box'), opts: { reuseRo
     'printf "/dev/vda / ext4 defaults 0 1\\n" > /etc/fstab',
     'printf "auto lo\\niface lo inet loopback\\n\\nauto eth0\\niface eth0 inet dhcp\\n" > /etc/network/interfaces',
     'echo "UseDNS no" > /etc/ssh/sshd_config.d/l2lab.conf',
+    `systemctl disable ${DISABLED_UNITS.join(' ')} 2>/dev/null || true`,
   ].join(' && ')], { input: readFileSync(insecure, 'utf8') });
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -101,16 +116,36 @@ export async function buildBox(out = join(WORK, 'debian12.box'), opts: { reuseRo
   return out;
 }
 
+async function addBox(box: string): Promise<void> {
+  // Outside the repository: vagrant would load its Vagrantfile, which needs a lab's VM spec.
+  mkdirSync(VAGRANT_HOME, { recursive: true, mode: 0o755 });
+  await step(`vagrant box add ${BOX_NAME}`, ['vagrant', 'box', 'add', '--force', '--name', BOX_NAME, box], { cwd: WORK, env: vagrantEnv() });
+  await step('box readable by libvirt\'s qemu', ['chmod', '-R', 'a+rX', VAGRANT_HOME]);
+}
+
+/** Boxes installed in l2lab's Vagrant home, as "name (provider, version)". */
+export async function installedBoxes(): Promise<string[]> {
+  mkdirSync(WORK, { recursive: true });
+  const r = await execa('vagrant', ['box', 'list', '--machine-readable'], { cwd: WORK, env: vagrantEnv(), reject: false });
+  const names: string[] = [];
+  for (const line of String(r.stdout).split('\n')) { const f = line.split(','); if (f[2] === 'box-name') names.push(f[3]!); }
+  return names;
+}
+
+/** The lab's box is installed; l2lab's own box is built when missing (Debian packages only). */
+export async function ensureBox(name: string, progress: (m: string) => void): Promise<void> {
+  if ((await installedBoxes()).includes(name)) return;
+  if (name !== BOX_NAME) throw new Error(`box "${name}" (lab file vagrant.box) is not installed in ${VAGRANT_HOME}; add it with VAGRANT_HOME=${VAGRANT_HOME} vagrant box add ${name}, or use the default box ${BOX_NAME} (npm run box:build)`);
+  progress(`box ${BOX_NAME} is not installed: building it from Debian packages (about 2 minutes; once per machine)`);
+  const box = existsSync(join(WORK, 'debian12.box')) ? join(WORK, 'debian12.box') : await buildBox();
+  await addBox(box);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { out: { type: 'string' }, 'reuse-rootfs': { type: 'boolean' }, add: { type: 'boolean', default: true } } });
   const t0 = Date.now();
   const box = await buildBox(values.out, { reuseRootfs: values['reuse-rootfs'] });
-  // Outside the repository: vagrant would load its Vagrantfile, which needs a lab's VM spec.
-  if (values.add) {
-    mkdirSync(VAGRANT_HOME, { recursive: true, mode: 0o755 });
-    await step(`vagrant box add ${BOX_NAME}`, ['vagrant', 'box', 'add', '--force', '--name', BOX_NAME, box], { cwd: WORK, env: vagrantEnv() });
-    await step('box readable by libvirt\'s qemu', ['chmod', '-R', 'a+rX', VAGRANT_HOME]);
-  }
+  if (values.add) await addBox(box);
   console.log(`box ${BOX_NAME}: ${box} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 }
 

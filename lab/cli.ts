@@ -7,6 +7,7 @@ import { describeFault, faultKinds, type Fault } from './provider.ts';
 import { consoleProgress, table } from './progress.ts';
 import { getProvider } from './providers/index.ts';
 import { opensshArgs } from './ssh.ts';
+import { providerOf } from './state.ts';
 import type { LabStatus } from './types.ts';
 
 class UsageError extends Error {}
@@ -73,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parse(cmd, rest);
       if (values.help) { console.log(usage.down); return 0; }
       const name = values.name ?? findLab(values).name;
-      const provider = getProvider('netns');
+      const provider = getProvider(providerOf(name) ?? 'netns');
       const r = await provider.down(name, consoleProgress(`[${name}]`, values.quiet));
       console.log(r.removed.length ? `lab ${name} is down: removed ${r.removed.length} items in ${(r.elapsedMs / 1000).toFixed(2)} s` : `lab ${name}: nothing to remove`);
       return 0;

@@ -74,7 +74,9 @@ export const labFileSchema = z.strictObject({
     driver: z.enum(['kvm', 'qemu']).default('kvm'),
     cpus: z.number().int().min(1).max(64).default(2),
     memory: z.number().int().min(256).default(2048),
-  }).default({ box: 'l2lab/debian12', provider: 'libvirt', driver: 'kvm', cpus: 2, memory: 2048 }),
+    /** Management network with NAT to the host's uplink (package downloads on users' machines). Off: SSH only, no route out. */
+    nat: z.boolean().default(false),
+  }).default({ box: 'l2lab/debian12', provider: 'libvirt', driver: 'kvm', cpus: 2, memory: 2048, nat: false }),
   lease: z.strictObject({
     duration: duration.default('15s'),
     renewDeadline: duration.default('5s'),
@@ -213,7 +215,9 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     sw.ipv4 = hostAddress(`${h.path}.ipv4`, h.raw.ipv4, sw4, 4, hostPart, report, used);
     sw.ipv6 = hostAddress(`${h.path}.ipv6`, h.raw.ipv6, sw6, 6, hostPart, report, used);
     interfaces.push(sw);
-    if (h.role !== 'client') {
+    // Netns nodes reach SSH over eth0; the netns client is driven from the host directly. A VM
+    // client is reached over SSH like the nodes, so it gets a management NIC too.
+    if (h.role !== 'client' || raw.provider !== 'netns') {
       const m4 = mg4 ? hostAddress(`${h.path} (management)`, undefined, mg4, 4, 10 + h.index, report, used) : '';
       interfaces.unshift({ name: 'eth0', network: 'management', mac: macFor(raw.name, 0, h.index), ipv4: m4, ipv4Prefix: mg4?.prefix ?? 0 });
     }

@@ -27,6 +27,8 @@ export interface Capabilities {
   ipv6: boolean;
   /** Node-private /etc, state and logs (the netns provider emulates what VMs have). */
   privateFilesystems: boolean;
+  /** Lab machines see the host's files (paths of the checkout and of reports are the same). */
+  sharedFilesystem: boolean;
   /** Seconds, for progress messages and timeouts. */
   typicalUpSeconds: number;
 }
@@ -53,6 +55,10 @@ export interface Provider {
   exec(lab: Lab, host: string, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   inject(lab: Lab, fault: Fault): Promise<void>;
   undo(lab: Lab, fault: Fault): Promise<void>;
+  /** Copies a file from a lab machine to the host; needed where sharedFilesystem is false. */
+  copyFrom?(lab: Lab, host: string, remote: string, local: string): Promise<void>;
+  /** Closes connections the provider keeps (SSH to VMs). */
+  close?(): Promise<void>;
 }
 
 export class ProviderError extends Error {

@@ -22,7 +22,7 @@ export function knownHostsLine(address: string, hostKey: string): string {
 }
 
 function sshTarget(status: LabStatus, nodeName: string): { node: HostStatus; ssh: NonNullable<HostStatus['ssh']> } {
-  const node = status.nodes.find((n) => n.name === nodeName);
+  const node = [...status.nodes, status.client].find((n) => n.name === nodeName);
   if (!node) throw new Error(`no node "${nodeName}" in lab ${status.lab}; nodes: ${status.nodes.map((n) => n.name).join(', ')}`);
   if (!node.ssh) throw new Error(`node ${nodeName} has no SSH endpoint`);
   return { node, ssh: node.ssh };

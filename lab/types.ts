@@ -20,7 +20,7 @@ export interface LabHost {
   role: Role;
   index: number; // 1-based, stable: derives MACs and default addresses
   labels: Labels;
-  interfaces: HostInterface[]; // eth1 always; eth0 (management) for nodes only
+  interfaces: HostInterface[]; // eth1 always; eth0 (management) for nodes, and for the client of VM labs
   vm?: { box?: string; boxVersion?: string; cpus?: number; memory?: number }; // vagrant provider
 }
 
@@ -45,7 +45,7 @@ export interface Lab {
   };
   versions: { kubernetes: string; cilium: string; gatewayAPI: string };
   /** VM defaults for the vagrant provider. */
-  vagrant: { box: string; boxVersion?: string; provider: 'libvirt' | 'virtualbox'; driver: 'kvm' | 'qemu'; cpus: number; memory: number };
+  vagrant: { box: string; boxVersion?: string; provider: 'libvirt' | 'virtualbox'; driver: 'kvm' | 'qemu'; cpus: number; memory: number; nat: boolean };
   lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
 }
 
@@ -58,7 +58,8 @@ export interface HostStatus {
   name: string;
   role: Role;
   labels: Labels;
-  namespace: string; // network namespace name on the host (ip netns)
+  namespace: string; // network namespace name on the host (ip netns); '' for VMs
+  domain?: string; // the VM's name in its hypervisor (vagrant provider)
   powered: boolean; // node init process running
   interfaces: InterfaceStatus[];
   sshd: boolean; // nodes only; false for the client
@@ -75,8 +76,8 @@ export interface LabStatus {
   provider: string;
   file: string;
   state: 'up' | 'degraded' | 'down';
-  switch: { ipv4: string; ipv6: string; namespace?: string; bridge?: string };
-  management: { ipv4: string; hostAddress: string; bridge?: string };
+  switch: { ipv4: string; ipv6: string; namespace?: string; bridge?: string; network?: string };
+  management: { ipv4: string; hostAddress: string; bridge?: string; network?: string };
   ssh: { user: string; identityFile: string; knownHostsFile: string };
   nodes: HostStatus[];
   client: HostStatus;

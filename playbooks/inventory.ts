@@ -46,8 +46,8 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
         l2lab_eligible: eligible,
         l2lab_switch_interface: eth1?.name, l2lab_switch_ipv4: eth1?.ipv4, l2lab_switch_ipv6: eth1?.ipv6, l2lab_switch_mac: eth1?.mac,
         l2lab_management_interface: eth0?.name, l2lab_management_ipv4: eth0?.ipv4,
-        // netns nodes see the controller's files: they run l2lab's programs from this checkout.
-        ...(s.provider === 'netns' ? { l2lab_repo: repoRoot } : {}),
+        // netns nodes see this checkout; the vagrant provider copies its runtime to the same path.
+        ...(s.provider === 'netns' || s.provider === 'vagrant' ? { l2lab_repo: repoRoot } : {}),
       },
     };
     add('all', n.name);

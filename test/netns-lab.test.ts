@@ -1,7 +1,7 @@
 // The netns lab for real: up → status → L2 reachability → SSH with pinned keys → private
 // files → every fault and its undo → down leaves nothing. Runs as root on this machine.
 import test from 'ava';
-import { sshBanner } from '../lab/providers/netns.ts';
+import { sshBanner } from '../lab/state.ts';
 import { connect } from '../lab/ssh.ts';
 import { ipJson, run } from '../lab/sys.ts';
 import type { LabStatus } from '../lab/types.ts';

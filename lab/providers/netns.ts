@@ -13,6 +13,7 @@ import * as names from '../names.ts';
 import { nodeFilesDir } from '../paths.ts';
 import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type Progress, type Provider, type UpResult } from '../provider.ts';
 import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
+import { findHost, ifaceOf, mgmt, readFaults, readIf, sameFault, sshBanner, writeAtomic, writeFaults } from '../state.ts';
 import { ipJson, run, waitFor } from '../sys.ts';
 import type { HostInterface, HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
 
@@ -40,6 +41,7 @@ export class NetnsProvider implements Provider {
     faults: ['power-off', 'link-down', 'process-stop', 'pause'],
     ipv6: true,
     privateFilesystems: true,
+    sharedFilesystem: true,
     typicalUpSeconds: 2,
   };
 
@@ -359,23 +361,8 @@ function preflight(): void {
     throw new Error(`missing on this machine: ${missing.map(([c, p]) => `${c} (Debian package ${p})`).join(', ')}. Run \`npm run setup\` to install them.`);
 }
 
-function mgmt(h: LabHost): HostInterface {
-  const i = h.interfaces.find((x) => x.name === 'eth0');
-  if (!i) throw new Error(`${h.name} has no management interface`);
-  return i;
-}
 
-function findHost(lab: Lab, name: string): LabHost {
-  const h = [...lab.nodes, lab.client].find((x) => x.name === name);
-  if (!h) throw new Error(`no machine "${name}" in lab ${lab.name}; machines: ${[...lab.nodes, lab.client].map((x) => x.name).join(', ')}`);
-  return h;
-}
 
-function ifaceOf(h: LabHost, iface: string): HostInterface {
-  const i = h.interfaces.find((x) => x.name === iface);
-  if (!i) throw new Error(`${h.name} has no interface ${iface}; it has ${h.interfaces.map((x) => x.name).join(', ')}`);
-  return i;
-}
 
 /** Pulls or plugs the cable of a NIC: the far end goes down, so the node sees carrier loss but keeps its configuration. */
 async function setCable(lab: Lab, h: LabHost, i: HostInterface, state: 'up' | 'down'): Promise<void> {
@@ -383,29 +370,9 @@ async function setCable(lab: Lab, h: LabHost, i: HostInterface, state: 'up' | 'd
   else await run(['ip', 'link', 'set', names.mgmtVeth(lab.name, h.index), state]);
 }
 
-function sameFault(a: Fault, b: Fault): boolean {
-  return JSON.stringify({ ...a, signal: undefined }) === JSON.stringify({ ...b, signal: undefined });
-}
 
-const faultsFile = (lab: Lab) => join(names.stateDir(lab.name), 'faults.json');
-export function readFaults(lab: Lab): Fault[] {
-  const t = readIf(faultsFile(lab));
-  return t ? (JSON.parse(t) as Fault[]) : [];
-}
-function writeFaults(lab: Lab, faults: Fault[]): void {
-  writeAtomic(faultsFile(lab), JSON.stringify(faults, null, 2) + '\n', 0o644);
-}
 
-function readIf(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
-}
 
-function writeAtomic(path: string, content: string, mode: number): void {
-  const tmp = `${path}.l2l-tmp`;
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
-}
 
 /** Reads what exists; without links, only namespaces and node inits (no per-namespace ip calls). */
 async function observe(lab: Lab, withLinks = true): Promise<Observed> {
@@ -515,14 +482,4 @@ function sshdConfig(listen: string): string {
   ].join('\n');
 }
 
-/** True when an SSH server answers with its banner at addr:22. */
-export function sshBanner(addr: string, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = tcpConnect({ host: addr, port: 22 });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('error', () => done(false));
-    s.once('data', (d) => done(d.toString().startsWith('SSH-')));
-  });
-}
 

@@ -1,0 +1,122 @@
+// What the vagrant provider asks of the hypervisor under Vagrant, beyond Vagrant itself: a real
+// power cut (vagrant halt --force asks the guest first), power on, the cable of one NIC, and a
+// sweep of everything named l2l-<lab>- for lab:down after a crash. One small interface, one
+// implementation per Vagrant provider.
+import { existsSync } from 'node:fs';
+import { run } from './sys.ts';
+
+export type PowerState = 'running' | 'paused' | 'off';
+
+export interface Hypervisor {
+  readonly name: 'libvirt' | 'virtualbox';
+  /** Power state of every domain/VM whose name starts with prefix, by full name. */
+  states(prefix: string): Promise<Map<string, PowerState>>;
+  powerOff(vm: string): Promise<void>;
+  powerOn(vm: string): Promise<void>;
+  /** Carrier of the NIC with this MAC: down is a pulled cable (the guest sees carrier loss). */
+  setLink(vm: string, mac: string, up: boolean): Promise<void>;
+  linkUp(vm: string, mac: string): Promise<boolean>;
+  /** MACs of the VM's NICs, lower case. */
+  macs(vm: string): Promise<string[]>;
+  /** Powers off and deletes one VM with its disks. */
+  remove(vm: string): Promise<void>;
+  /** Removes every VM, disk and network whose name starts with prefix; returns what it removed. */
+  sweep(prefix: string): Promise<string[]>;
+}
+
+const virsh = (args: string[], check = true) => run(['virsh', '-c', 'qemu:///system', ...args], { check, timeoutMs: 120_000 });
+
+export const libvirt: Hypervisor = {
+  name: 'libvirt',
+  async states(prefix) {
+    const out = new Map<string, PowerState>();
+    const r = await virsh(['list', '--all'], false);
+    for (const line of r.stdout.split('\n')) {
+      const m = /^\s*(\d+|-)\s+(\S+)\s+(.+?)\s*$/.exec(line);
+      if (!m || !m[2]!.startsWith(prefix)) continue;
+      out.set(m[2]!, m[3] === 'running' ? 'running' : m[3] === 'paused' ? 'paused' : 'off');
+    }
+    return out;
+  },
+  async powerOff(vm) { await virsh(['destroy', vm]); },
+  async powerOn(vm) { await virsh(['start', vm]); },
+  async setLink(vm, mac, up) { await virsh(['domif-setlink', vm, mac, up ? 'up' : 'down']); },
+  async linkUp(vm, mac) { return /\bup\b/.test((await virsh(['domif-getlink', vm, mac], false)).stdout); },
+  async macs(vm) { return [...(await virsh(['domiflist', vm], false)).stdout.matchAll(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/gi)].map((m) => m[1]!.toLowerCase()); },
+  async remove(vm) {
+    await virsh(['destroy', vm], false);
+    await virsh(['undefine', vm, '--remove-all-storage']);
+  },
+  async sweep(prefix) {
+    if (!existsSync('/usr/bin/virsh') || (await virsh(['version'], false)).exitCode !== 0) return [];
+    const removed: string[] = [];
+    for (const vm of (await this.states(prefix)).keys()) {
+      await this.remove(vm).catch(() => {});
+      removed.push(`VM ${vm}`);
+    }
+    for (const pool of (await virsh(['pool-list', '--name'], false)).stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
+      for (const line of (await virsh(['vol-list', pool], false)).stdout.split('\n')) {
+        const vol = line.trim().split(/\s+/)[0] ?? '';
+        if (!vol.startsWith(prefix)) continue;
+        await virsh(['vol-delete', vol, '--pool', pool], false);
+        removed.push(`disk ${pool}/${vol}`);
+      }
+    }
+    for (const net of (await virsh(['net-list', '--all', '--name'], false)).stdout.split('\n').map((s) => s.trim())) {
+      if (!net.startsWith(prefix)) continue;
+      await virsh(['net-destroy', net], false);
+      await virsh(['net-undefine', net], false);
+      removed.push(`network ${net}`);
+    }
+    return removed;
+  },
+};
+
+// VirtualBox: written to the same contract, not run on the machines l2lab is developed on (no
+// VirtualBox there); the README says so.
+const vbox = (args: string[], check = true) => run(['VBoxManage', ...args], { check, timeoutMs: 120_000 });
+async function vboxInfo(vm: string): Promise<Map<string, string>> {
+  const r = await vbox(['showvminfo', vm, '--machinereadable'], false);
+  return new Map(r.stdout.split('\n').map((l) => /^"?([^"=]+)"?="?(.*?)"?$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, m[2]!]));
+}
+async function vboxNic(vm: string, mac: string): Promise<number> {
+  const info = await vboxInfo(vm);
+  const want = mac.replace(/:/g, '').toUpperCase();
+  for (const [k, v] of info) { const m = /^macaddress(\d+)$/.exec(k); if (m && v.toUpperCase() === want) return Number(m[1]); }
+  throw new Error(`VirtualBox VM ${vm} has no NIC with MAC ${mac}`);
+}
+export const virtualbox: Hypervisor = {
+  name: 'virtualbox',
+  async states(prefix) {
+    const out = new Map<string, PowerState>();
+    if ((await run(['sh', '-c', 'command -v VBoxManage'], { check: false })).exitCode !== 0) return out;
+    for (const line of (await vbox(['list', 'vms'], false)).stdout.split('\n')) {
+      const name = /^"([^"]+)"/.exec(line)?.[1];
+      if (!name?.startsWith(prefix)) continue;
+      const s = (await vboxInfo(name)).get('VMState');
+      out.set(name, s === 'running' ? 'running' : s === 'paused' ? 'paused' : 'off');
+    }
+    return out;
+  },
+  async powerOff(vm) { await vbox(['controlvm', vm, 'poweroff']); },
+  async powerOn(vm) { await vbox(['startvm', vm, '--type', 'headless']); },
+  async setLink(vm, mac, up) { await vbox(['controlvm', vm, `setlinkstate${await vboxNic(vm, mac)}`, up ? 'on' : 'off']); },
+  async linkUp(vm, mac) { return (await vboxInfo(vm)).get(`cableconnected${await vboxNic(vm, mac)}`) === 'on'; },
+  async macs(vm) {
+    return [...(await vboxInfo(vm)).entries()].filter(([k]) => /^macaddress\d+$/.test(k)).map(([, v]) => v.toLowerCase().replace(/(..)(?!$)/g, '$1:'));
+  },
+  async remove(vm) {
+    await vbox(['controlvm', vm, 'poweroff'], false);
+    await vbox(['unregistervm', vm, '--delete']);
+  },
+  async sweep(prefix) {
+    const removed: string[] = [];
+    for (const vm of (await this.states(prefix)).keys()) {
+      await this.remove(vm).catch(() => {});
+      removed.push(`VM ${vm}`);
+    }
+    return removed;
+  },
+};
+
+export const hypervisors = { libvirt, virtualbox } as const;
