@@ -7,10 +7,12 @@ import { outageTable } from '../reports/write.ts';
 import { faultNames, type FaultName } from './model.ts';
 import { SubjectError } from './subject.ts';
 import { checkIds, runSuite } from './suite.ts';
+import { clusterUp } from '../playbooks/cluster/up.ts';
 
 const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME|FILE] [--trials N] [--only ID,…] [--skip ID,…]
                                [--faults ${faultNames.join(',')}] [--probe-interval MS] [--out DIR]
-                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS]`;
+                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS]
+                               [--cilium-versions A,B,…]   subject cilium: upgrade in place to each version, one report each`;
 class UsageError extends Error {}
 
 function int(flag: string, v: string | undefined, min: number, max = Infinity): number | undefined {
@@ -28,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         lab: { type: 'string', short: 'l' }, subject: { type: 'string', short: 's', default: 'reference' }, trials: { type: 'string', default: '3' },
         only: { type: 'string' }, skip: { type: 'string' }, faults: { type: 'string' }, 'probe-interval': { type: 'string', default: '20' }, out: { type: 'string' },
-        'lease-duration': { type: 'string' }, 'lease-renew-deadline': { type: 'string' }, 'lease-retry-period': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'lease-duration': { type: 'string' }, 'lease-renew-deadline': { type: 'string' }, 'lease-retry-period': { type: 'string' }, 'cilium-versions': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
@@ -44,18 +46,32 @@ async function main(argv: string[]): Promise<number> {
   const lab = findLab({ lab: values.lab });
   const t0 = Date.now();
   const progress = (m: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${m}\n`);
-  const { results, dir } = await runSuite({
-    lab, subject: values.subject!, trials: int('trials', values.trials, 1, 100)!, faults, only: list(values.only), skip: list(values.skip),
-    probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000)!, outDir: values.out,
-    lease: Object.fromEntries(Object.entries(lease).filter(([, v]) => v !== undefined)), progress,
-  });
-  console.log(`\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
-  console.log(table([['CHECK', 'STATUS', 'NOTE'], ...results.checks.map((c) => [c.id, c.status, (c.reason ?? c.details[0] ?? '').slice(0, 110)])]));
-  const outages = outageTable(results);
-  if (outages.length > 1) console.log(`\n${table(outages)}`);
-  console.log(`\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ${results.summary.info} informational`);
-  console.log(`report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`);
-  return results.summary.failed ? 1 : 0;
+  const versions = list(values['cilium-versions']);
+  if (versions && values.subject !== 'cilium') throw new UsageError(`--cilium-versions compares Cilium versions: use it with --subject cilium (not ${values.subject})`);
+  if (versions && values.out) throw new UsageError('--cilium-versions writes one report folder per version under reports/; leave out --out');
+  const runs: { version: string; failed: number; dir: string; passed: number }[] = [];
+  for (const v of versions ?? [undefined]) {
+    if (v) {
+      progress(`Cilium ${v}: upgrading the cluster in place (npm run cluster -- upgrade)`);
+      if (!(await clusterUp(lab, { ciliumVersion: v, tags: ['cilium'] }))) throw new Error(`upgrading Cilium to ${v} failed (above); the reports so far: ${runs.map((r) => r.dir).join(', ') || 'none'}`);
+    }
+    const { results, dir } = await runSuite({
+      lab, subject: values.subject!, trials: int('trials', values.trials, 1, 100)!, faults, only: list(values.only), skip: list(values.skip),
+      probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000)!, outDir: values.out,
+      lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)), progress,
+    });
+    console.log(`\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+    console.log(table([['CHECK', 'STATUS', 'NOTE'], ...results.checks.map((c) => [c.id, c.status, (c.reason ?? c.details[0] ?? '').slice(0, 110)])]));
+    const outages = outageTable(results);
+    if (outages.length > 1) console.log(`\n${table(outages)}`);
+    console.log(`\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ${results.summary.info} informational`);
+    console.log(`report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`);
+    runs.push({ version: results.subject.version, failed: results.summary.failed, passed: results.summary.passed, dir });
+  }
+  if (runs.length > 1) {
+    console.log(`\nCilium versions compared:\n${table([['VERSION', 'PASSED', 'FAILED', 'REPORT'], ...runs.map((r) => [r.version, String(r.passed), String(r.failed), r.dir])])}`);
+  }
+  return runs.some((r) => r.failed) ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then((c) => process.exit(c), (e: unknown) => {

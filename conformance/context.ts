@@ -11,6 +11,7 @@ import { failover, httpOutage, responders, splitBrainWindows } from './analyze.t
 import type { FamilyFailover, FaultName, Trial } from './model.ts';
 import type { ProbeEvent, ProbeResult } from './probe.ts';
 import type { Subject } from './subject.ts';
+import { render } from '../playbooks/expr.ts';
 
 export interface Vip { service: string; labels: Record<string, string>; ipv4?: string; ipv6?: string }
 
@@ -124,6 +125,15 @@ export class Context {
       await new Promise((r) => setTimeout(r, 200));
     }
     throw new Error(`no single stable responder for ${this.main.ipv4 ?? this.main.ipv6} within ${timeoutMs} ms (${last})`);
+  }
+
+  /** The subject's own record of who holds a lease (its holder command, on the control plane); '' if nobody. */
+  async leaseHolder(lease: string): Promise<string> {
+    const cp = this.lab.nodes.find((n) => n.role === 'control-plane')!;
+    const cmd = String(render(this.subject.holder!.command, { lease, management_ipv4: cp.interfaces.find((i) => i.name === 'eth0')!.ipv4 }));
+    const r = await this.provider.exec(this.lab, cp.name, ['sh', '-c', cmd]);
+    if (r.exitCode !== 0) throw new Error(`the holder command failed on ${cp.name} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
+    return r.stdout.trim();
   }
 
   /** Faults (provider primitives) that make up one named fault on a node. */

@@ -14,7 +14,10 @@ const leaseSchema = z.strictObject({ durationMs: z.number().int().positive(), re
 export const subjectSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"'),
   description: z.string().default(''),
-  version: z.union([z.string(), z.strictObject({ command: z.string() })]).default('unknown'),
+  /** A fixed string, or a command's first line: on this machine, or on the control plane (e.g. the running image). */
+  version: z.union([z.string(), z.strictObject({ command: z.string(), on: z.enum(['controller', 'control-plane']).default('controller') })]).default('unknown'),
+  /** Who holds the main VIP's lease, by node name: a command run on the control plane ({{ lease }} is the lease's name). */
+  holder: z.strictObject({ command: z.string() }).optional(),
   install: z.strictObject({ playbook: z.string(), vars: z.record(z.string(), z.unknown()).default({}) }).optional(),
   /** Without a playbook: the command line that runs the announcer on a node ({{ node }}, {{ repo }}, {{ vips }} are filled in); the suite makes it the node service. */
   run: z.string().optional(),
@@ -26,8 +29,8 @@ export const subjectSchema = z.strictObject({
   lease: z.union([z.literal('lab'), leaseSchema]).optional(),
   /** Milliseconds from the fault to the new responder; `default` for faults not named. */
   budget: z.record(z.string(), z.number().int().positive()).default({}),
-  /** Where the VIPs come from: the reference announcer's agreed allocation in etcd, or the first pool address of each family. */
-  addresses: z.enum(['etcd-ipam', 'pool-first']).default('pool-first'),
+  /** Where the VIPs come from: the reference announcer's agreed allocation in etcd, the first pool address of each family, or the Gateway's status (Kubernetes). */
+  addresses: z.enum(['etcd-ipam', 'pool-first', 'gateway-status']).default('pool-first'),
 });
 
 export type SubjectFile = z.infer<typeof subjectSchema>;
@@ -44,7 +47,7 @@ export interface Subject extends Omit<SubjectFile, 'lease' | 'budget'> {
 export class SubjectError extends Error {}
 
 export function builtinSubjects(): string[] {
-  return ['reference', 'keepalived'];
+  return ['reference', 'keepalived', 'cilium'];
 }
 
 /** A subject by built-in name or file; lease settings from the lab unless overridden. */

@@ -42,10 +42,24 @@ export function checkIds(): string[] {
   return checks.map((c) => c.id);
 }
 
-async function subjectVersion(s: Subject): Promise<string> {
+async function subjectVersion(s: Subject, lab: Lab): Promise<string> {
   if (typeof s.version === 'string') return s.version;
-  const r = await execa('sh', ['-c', String(render(s.version.command, { repo: repoRoot }))], { reject: false });
+  const line = String(render(s.version.command, { repo: repoRoot }));
+  if (s.version.on === 'control-plane') {
+    const cp = lab.nodes.find((n) => n.role === 'control-plane')!;
+    const r = await getProvider(lab.provider).exec(lab, cp.name, ['sh', '-c', line]);
+    return r.stdout.trim().split('\n')[0] || 'unknown';
+  }
+  const r = await execa('sh', ['-c', line], { reject: false });
   return r.stdout.trim().split('\n')[0] || 'unknown';
+}
+
+/** Kubernetes on the control plane, with the cluster admin's kubeconfig. */
+export async function kubectl(lab: Lab, args: string[]): Promise<string> {
+  const cp = lab.nodes.find((n) => n.role === 'control-plane')!;
+  const r = await getProvider(lab.provider).exec(lab, cp.name, ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', ...args]);
+  if (r.exitCode !== 0) throw new SuiteError(`kubectl ${args.join(' ')} on ${cp.name} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? npm run cluster -- up --lab ${lab.file})`);
+  return r.stdout;
 }
 
 /** The VIPs the subject announces, from where the subject keeps them. */
@@ -71,6 +85,14 @@ async function findVips(req: SuiteRequest, s: Subject): Promise<Vip[]> {
     if (!vips.length) throw new SuiteError('the subject recorded no addresses in etcd (is it running?)');
     return vips;
   }
+  if (s.addresses === 'gateway-status') {
+    // The tutorial's Gateway: its addresses as Cilium's IPAM assigned them, and its service's labels.
+    const gw = JSON.parse(await kubectl(lab, ['-n', 'kube-system', 'get', 'gateway', 'central', '-o', 'json'])) as
+      { status?: { addresses?: { value: string }[] }; spec?: { infrastructure?: { labels?: Record<string, string> } } };
+    const addrs = (gw.status?.addresses ?? []).map((x) => x.value);
+    if (!addrs.length) throw new SuiteError('Gateway kube-system/central has no address yet (status.addresses is empty): is it PROGRAMMED? (kubectl -n kube-system get gateway central)');
+    return [{ service: 'kube-system/cilium-gateway-central', labels: gw.spec?.infrastructure?.labels ?? labels, ipv4: addrs.find((x) => !x.includes(':')), ipv6: addrs.find((x) => x.includes(':')) }];
+  }
   const pool = { name: lab.pool.name, blocks: lab.pool.blocks, serviceSelector: lab.pool.serviceSelector, allowFirstLastIPs: false, disabled: false };
   const a = allocate([pool], [{ namespace: 'kube-system', name: 'cilium-gateway-central', labels, loadBalancer: true, externalIPs: [] }], {});
   const g = a['kube-system/cilium-gateway-central'];
@@ -95,14 +117,15 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   await execa('node', [join(repoRoot, 'scripts', 'run.mjs'), 'build']);
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
   await provider.up(req.lab, silentProgress);
-  const version = await subjectVersion(subject);
+  const version = await subjectVersion(subject, req.lab);
   const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const dir = req.outDir ?? join(repoRoot, 'reports', `${stamp}-${subject.name}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 
   // One announcer at a time: stop every service l2lab defined on the nodes but sshd and the store;
   // the subject's install starts its own again, where it belongs.
   await Promise.all(req.lab.nodes.map((n) => provider.exec(req.lab, n.name, ['sh', '-c',
-    `for f in /etc/l2lab/services/*.service; do s=$(basename "$f" .service); case "$s" in sshd|etcd) continue;; esac; ` +
+    // Services that only name a process others supervise (MATCH=, e.g. cilium-agent under the kubelet) are left alone.
+    `for f in /etc/l2lab/services/*.service; do s=$(basename "$f" .service); case "$s" in sshd|etcd) continue;; esac; grep -q '^MATCH=' "$f" && continue; ` +
     '/etc/l2lab/bin/l2l-service stop "$s"; /etc/l2lab/bin/l2l-service disable "$s"; done >/dev/null 2>&1; true'])));
   const planned = subject.addresses === 'pool-first' ? await findVips(req, subject) : [];
   if (subject.install) {
@@ -167,6 +190,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     }
   } finally {
     await ctx.undoAll();
+    await provider.close?.();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }

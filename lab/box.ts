@@ -43,7 +43,7 @@ export async function ensureLibvirt(): Promise<void> {
 // The base system, plus what l2lab runs on its nodes (node's libraries, libpcap, etcd, keepalived,
 // curl for the client's HTTP checks), so that a VM lab needs no package download once booted.
 const PACKAGES = ['systemd-sysv', 'openssh-server', 'iproute2', 'sudo', 'ifupdown', 'isc-dhcp-client', 'linux-image-amd64', 'python3', 'ca-certificates',
-  'libstdc++6', 'libpcap0.8', 'etcd-server', 'etcd-client', 'keepalived', 'curl', 'procps', 'kmod'];
+  'libstdc++6', 'libpcap0.8', 'etcd-server', 'etcd-client', 'keepalived', 'curl', 'procps', 'kmod', 'arping', 'ndisc6', 'tcpdump', 'iputils-ping'];
 /** Daemons the packages enable that l2lab runs itself, with its own configuration (l2l-service). */
 const DISABLED_UNITS = ['etcd.service', 'keepalived.service'];
 
@@ -134,7 +134,8 @@ export async function installedBoxes(): Promise<string[]> {
 
 /** The lab's box is installed; l2lab's own box is built when missing (Debian packages only). */
 export async function ensureBox(name: string, progress: (m: string) => void): Promise<void> {
-  if ((await installedBoxes()).includes(name)) return;
+  // The box directory answers without starting Vagrant (seconds of Ruby); `box list` confirms.
+  if (existsSync(join(VAGRANT_HOME, 'boxes', name.replace(/\//g, '-VAGRANTSLASH-'))) || (await installedBoxes()).includes(name)) return;
   if (name !== BOX_NAME) throw new Error(`box "${name}" (lab file vagrant.box) is not installed in ${VAGRANT_HOME}; add it with VAGRANT_HOME=${VAGRANT_HOME} vagrant box add ${name}, or use the default box ${BOX_NAME} (npm run box:build)`);
   progress(`box ${BOX_NAME} is not installed: building it from Debian packages (about 2 minutes; once per machine)`);
   const box = existsSync(join(WORK, 'debian12.box')) ? join(WORK, 'debian12.box') : await buildBox();

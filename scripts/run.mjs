@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const entries = { lab: 'lab/cli.ts', playbook: 'playbooks/cli.ts', agent: 'agent/main.ts', probe: 'conformance/probe.ts', conformance: 'conformance/cli.ts', backend: 'agent/backend-main.ts', cluster: 'playbooks/cluster/render.ts', box: 'lab/box.ts' };
+const entries = { lab: 'lab/cli.ts', playbook: 'playbooks/cli.ts', agent: 'agent/main.ts', probe: 'conformance/probe.ts', conformance: 'conformance/cli.ts', backend: 'agent/backend-main.ts', cluster: 'playbooks/cluster/cli.ts', box: 'lab/box.ts' };
 const [name, ...args] = process.argv.slice(2);
 if (!(name in entries) && name !== 'build') {
   console.error(`usage: node scripts/run.mjs ${Object.keys(entries).join('|')} [ARGS...]   (or: build — every bundle, now)`);

@@ -5,6 +5,7 @@ import failover from './failover.ts';
 import gratuitous from './gratuitous.ts';
 import http from './http.ts';
 import informational from './informational.ts';
+import leaseHolder from './lease-holder.ts';
 import managementSilent from './management-silent.ts';
 import noSplitBrain from './no-split-brain.ts';
 import poolAddress from './pool-address.ts';
@@ -12,4 +13,4 @@ import scale from './scale.ts';
 import singleResponder from './single-responder.ts';
 import staleCache from './stale-cache.ts';
 
-export const checks: Check[] = [poolAddress, singleResponder, managementSilent, http, failover, gratuitous, staleCache, noSplitBrain, eligibleResponder, scale, informational];
+export const checks: Check[] = [poolAddress, singleResponder, managementSilent, http, failover, gratuitous, staleCache, noSplitBrain, eligibleResponder, leaseHolder, scale, informational];

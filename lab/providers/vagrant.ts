@@ -10,10 +10,10 @@
 //   - Faults are the hypervisor's: power off = destroy (a power cut, not a shutdown), link
 //     down = the NIC's carrier; process faults through l2l-service on the machine.
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeSSH } from 'node-ssh';
-import { ensureBox, ensureLibvirt, vagrantEnv } from '../box.ts';
+import { ensureBox, ensureLibvirt, VAGRANT_HOME, vagrantEnv } from '../box.ts';
 import { hypervisors, type Hypervisor, type PowerState } from '../hypervisor.ts';
 import * as names from '../names.ts';
 import { nodeFilesDir, repoRoot } from '../paths.ts';
@@ -344,7 +344,9 @@ async function preflight(lab: Lab): Promise<void> {
   if (missing.length) throw new Error(`missing on this machine: ${missing.join(', ')}. Run \`npm run setup\` to install them.`);
   if (lab.vagrant.provider === 'libvirt' && lab.vagrant.driver === 'kvm' && !existsSync('/dev/kvm'))
     throw new Error('vagrant.driver is kvm but /dev/kvm does not exist; set vagrant.driver: qemu in the lab file (software emulation: slow but works)');
-  if (lab.vagrant.provider === 'libvirt' && (await run(['sh', '-c', 'vagrant plugin list 2>/dev/null | grep -q vagrant-libvirt'], { check: false })).exitCode !== 0)
+  const pluginDirs = ['/usr/share/rubygems-integration/all/gems', join(VAGRANT_HOME, 'gems', 'gems')];
+  if (lab.vagrant.provider === 'libvirt' && !pluginDirs.some((d) => existsSync(d) && readdirSync(d).some((f) => /^vagrant-libvirt-[\d.]+$/.test(f)))
+    && (await run(['sh', '-c', 'vagrant plugin list 2>/dev/null | grep -q vagrant-libvirt'], { check: false })).exitCode !== 0)
     throw new Error('the vagrant-libvirt plugin is missing; run `npm run setup` (Debian package vagrant-libvirt)');
 }
 

@@ -6,7 +6,7 @@ import type { Lab, LabHost } from '../../lab/types.ts';
 
 const switchIp = (h: LabHost) => h.interfaces.find((i) => i.name === 'eth1')!.ipv4;
 
-export function kubeadmInit(lab: Lab, podSubnet = '10.244.0.0/16'): string {
+export function kubeadmInit(lab: Lab, podSubnet = '10.244.0.0/16', token?: string): string {
   const cp = lab.nodes.find((n) => n.role === 'control-plane');
   if (!cp) throw new Error('the lab has no control-plane node');
   const version = /^\d+\.\d+$/.test(lab.versions.kubernetes) ? `stable-${lab.versions.kubernetes}` : `v${lab.versions.kubernetes.replace(/^v/, '')}`;
@@ -15,6 +15,8 @@ export function kubeadmInit(lab: Lab, podSubnet = '10.244.0.0/16'): string {
     localAPIEndpoint: { advertiseAddress: switchIp(cp), bindPort: 6443 },
     nodeRegistration: { name: cp.name, kubeletExtraArgs: [{ name: 'node-ip', value: switchIp(cp) }] },
     skipPhases: ['addon/kube-proxy'],
+    // The workers' join token, made by l2lab (playbooks/cluster/secrets.ts), valid for a day.
+    ...(token ? { bootstrapTokens: [{ token, ttl: '24h0m0s', usages: ['signing', 'authentication'], groups: ['system:bootstrappers:kubeadm:default-node-token'] }] } : {}),
   };
   const cluster = {
     apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'ClusterConfiguration',

@@ -1,14 +1,11 @@
-// npm run cluster:render -- [--lab FILE] [--out DIR]: everything the cluster path would apply,
+// Everything the cluster path applies,
 // rendered from the lab file and checked offline — the tutorial's objects against the real CRD
 // schemas, Cilium's values against its chart, the version pair against the known-bad table —
 // plus a transcript of the commands it would run (the tutorial's, in order). Nothing is run.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { findLab } from '../../lab/lab.ts';
 import type { Lab } from '../../lab/types.ts';
 import { checkCompat } from './compat.ts';
+import type { ClusterSecrets } from './secrets.ts';
 import { kubeadmInit, kubeadmJoin } from './kubeadm.ts';
 import { tutorialObjects } from './manifests.ts';
 import { validateCiliumValues, validateObject } from './validate.ts';
@@ -16,7 +13,8 @@ import { ciliumValues } from './values.ts';
 
 export interface Rendered { files: Record<string, string>; problems: string[]; notes: string[]; transcript: string[] }
 
-export function renderCluster(lab: Lab): Rendered {
+/** With secrets, the join configurations are complete (else they keep placeholders: a dry run). */
+export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' | 'caHash'>): Rendered {
   const objects = tutorialObjects(lab);
   const values = ciliumValues(lab);
   const problems: string[] = [], notes: string[] = [];
@@ -29,8 +27,8 @@ export function renderCluster(lab: Lab): Rendered {
   const compat = checkCompat(lab.versions.cilium, lab.versions.gatewayAPI);
   (compat.ok ? notes : problems).push(compat.message);
   const files: Record<string, string> = {
-    'kubeadm-init.yaml': kubeadmInit(lab),
-    ...Object.fromEntries(lab.nodes.filter((n) => n.role === 'worker').map((n) => [`kubeadm-join-${n.name}.yaml`, kubeadmJoin(lab, n)])),
+    'kubeadm-init.yaml': kubeadmInit(lab, undefined, secrets?.token),
+    ...Object.fromEntries(lab.nodes.filter((n) => n.role === 'worker').map((n) => [`kubeadm-join-${n.name}.yaml`, secrets ? kubeadmJoin(lab, n, secrets.token, secrets.caHash) : kubeadmJoin(lab, n)])),
     'cilium-values.yaml': stringify(values),
     'tutorial-objects.yaml': objects.map((o) => stringify(o)).join('---\n'),
   };
@@ -52,21 +50,4 @@ export function renderCluster(lab: Lab): Rendered {
   ];
   files['transcript.txt'] = transcript.join('\n') + '\n';
   return { files, problems, notes, transcript };
-}
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { lab: { type: 'string', short: 'l' }, out: { type: 'string', default: 'cluster-render' } } });
-  const lab = findLab({ lab: values.lab });
-  const r = renderCluster(lab);
-  mkdirSync(values.out!, { recursive: true });
-  for (const [name, text] of Object.entries(r.files)) writeFileSync(join(values.out!, name), text);
-  console.log(`rendered ${Object.keys(r.files).length} files into ${values.out}/ (nothing was applied)`);
-  for (const n of r.notes) console.log(`  note: ${n}`);
-  for (const p of r.problems) console.log(`  PROBLEM: ${p}`);
-  console.log(`\ndry run — the commands the cluster path runs:\n${r.transcript.map((l) => `  ${l}`).join('\n')}`);
-  return r.problems.length ? 1 : 0;
-}
-
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cluster.mjs')) {
-  main().then((c) => process.exit(c), (e: unknown) => { console.error(`error: ${(e as Error).message}`); process.exit(2); });
 }

@@ -22,6 +22,8 @@ export default defineModule({
     const st = await stat(ctx.conn, a.dest, ctx.become);
     if (st.exists && !a.force && (want === undefined || st.sha256 === want) && !a.mode && !a.owner && !a.group)
       return { changed: false, dest: a.dest, msg: want ? 'checksum matches' : 'dest exists (set force: true to fetch again)' };
+    // Check mode changes nothing and fetches nothing (a lab may be offline, as Ansible's get_url).
+    if (ctx.check) return { changed: true, dest: a.dest, msg: `would download ${a.url}` };
     let body: Buffer;
     try {
       if (/^https?:\/\//.test(a.url)) {

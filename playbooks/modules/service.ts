@@ -1,5 +1,5 @@
-// service: started/stopped/restarted/reloaded and enabled, through systemd where it is PID 1,
-// otherwise through l2l-service (l2lab's daemon manager, /etc/l2lab/services/NAME.service).
+// service: started/stopped/restarted/reloaded and enabled, through l2l-service (l2lab's daemon
+// manager) where /etc/l2lab/services/NAME.service defines it, otherwise through systemd.
 import { z } from 'zod';
 import { q } from '../connection.ts';
 import { defineModule, failed } from '../module.ts';
@@ -15,14 +15,17 @@ export default defineModule({
   }),
   async run(ctx, a) {
     if (!a.state && a.enabled === undefined) return failed('give state and/or enabled');
-    const systemd = ctx.facts ? ctx.facts.service_mgr === 'systemd' : (await ctx.conn.run('cat /proc/1/comm')).stdout.trim() === 'systemd';
+    const pid1 = ctx.facts ? ctx.facts.service_mgr === 'systemd' : (await ctx.conn.run('cat /proc/1/comm')).stdout.trim() === 'systemd';
     const n = q(a.name);
-    const probe = systemd
-      ? `systemctl cat ${n} >/dev/null 2>&1 || exit 4; systemctl is-active -q ${n} && echo running || echo stopped; systemctl is-enabled -q ${n} && echo enabled || echo disabled`
-      : `[ -f /etc/l2lab/services/${a.name}.service ] || exit 4; ${L2L} status ${n} >/dev/null 2>&1 && echo running || echo stopped; grep -q '^ENABLED=yes' /etc/l2lab/services/${a.name}.service && echo enabled || echo disabled`;
+    const def = `/etc/l2lab/services/${a.name}.service`;
+    // l2lab's own service definitions win on every machine (VMs run systemd too); else systemd's units.
+    const probe = `if [ -f ${q(def)} ]; then echo l2l; ${L2L} status ${n} >/dev/null 2>&1 && echo running || echo stopped; grep -q '^ENABLED=yes' ${q(def)} && echo enabled || echo disabled; ` +
+      (pid1 ? `elif systemctl cat ${n} >/dev/null 2>&1; then echo systemd; systemctl is-active -q ${n} && echo running || echo stopped; systemctl is-enabled -q ${n} && echo enabled || echo disabled; ` : '') +
+      'else exit 4; fi';
     const r = await ctx.conn.run(probe, { become: ctx.become });
-    if (r.rc === 4) return failed(`no service "${a.name}" on ${ctx.host.name} (${systemd ? 'systemd unit' : `/etc/l2lab/services/${a.name}.service`} missing)`);
-    const [running, enabled] = r.stdout.trim().split('\n');
+    if (r.rc === 4) return failed(`no service "${a.name}" on ${ctx.host.name} (${pid1 ? `neither ${def} nor a systemd unit` : `${def} missing`})`);
+    const [mgr, running, enabled] = r.stdout.trim().split('\n');
+    const systemd = mgr === 'systemd';
     const steps: string[] = [], why: string[] = [];
     const ctl = (verb: string) => (systemd ? `systemctl ${verb} ${n}` : verb === 'reload' ? `${L2L} signal ${n} HUP` : `${L2L} ${verb} ${n}`);
     if (a.enabled !== undefined && (enabled === 'enabled') !== a.enabled) { steps.push(ctl(a.enabled ? 'enable' : 'disable')); why.push(a.enabled ? 'enable' : 'disable'); }

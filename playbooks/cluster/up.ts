@@ -1,0 +1,41 @@
+// The cluster path on a VM lab: render and check the configuration, make the join secrets, run
+// playbooks/cluster.yaml. Used by `npm run cluster -- up|upgrade` and by the conformance suite's
+// --cilium-versions (an upgrade in place before each run).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stateDir } from '../../lab/names.ts';
+import { getProvider } from '../../lab/providers/index.ts';
+import type { Lab } from '../../lab/types.ts';
+import { inventoryFromStatus } from '../inventory.ts';
+import { findPlaybook, loadPlaybook } from '../playbook.ts';
+import { runPlaybook } from '../runner.ts';
+import { renderCluster } from './render.ts';
+import { ensureClusterSecrets } from './secrets.ts';
+
+/** Bad input (lab, versions): exit 2. */
+export class ClusterError extends Error {}
+
+function report(r: ReturnType<typeof renderCluster>): void {
+  for (const n of r.notes) console.log(`  note: ${n}`);
+  for (const p of r.problems) console.log(`  PROBLEM: ${p}`);
+}
+
+/** Renders into the lab's state directory with real join secrets, then runs the cluster playbook. */
+export async function clusterUp(lab: Lab, opts: { check?: boolean; ciliumVersion?: string; tags?: string[] } = {}): Promise<boolean> {
+  if (lab.provider === 'netns') throw new ClusterError(`lab ${lab.name} uses the netns provider: Kubernetes needs VMs. Use a lab file with provider: vagrant (labs/cilium.yaml)`);
+  const want = opts.ciliumVersion ? { ...lab, versions: { ...lab.versions, cilium: opts.ciliumVersion } } : lab;
+  const secrets = await ensureClusterSecrets(lab.name);
+  const r = renderCluster(want, secrets);
+  report(r);
+  if (r.problems.length) throw new ClusterError(`the rendered cluster configuration has ${r.problems.length} problem(s) (above); fix the lab file`);
+  const dir = join(stateDir(lab.name), 'cluster');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const [name, text] of Object.entries(r.files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
+  const status = await getProvider(lab.provider).status(lab, { probe: false });
+  if (status.state === 'down') throw new ClusterError(`lab ${lab.name} is down; run npm run lab:up -- --lab ${lab.file} first`);
+  const report2 = await runPlaybook(loadPlaybook(findPlaybook('cluster')), inventoryFromStatus(status), {
+    check: opts.check, tags: opts.tags, extraVars: { cluster_dir: dir, ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}) },
+  });
+  return !report2.recap.some((h) => h.failed || h.unreachable);
+}
+
