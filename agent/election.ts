@@ -47,6 +47,8 @@ export class LeaseElector {
   ) {}
 
   get isLeader(): boolean { return this.leading; }
+  /** Leading and within renewDeadline of the last successful renewal's start, by the clock now. */
+  holdsNow(): boolean { return this.leading && this.now() < this.lastRenewStart + this.timing.renewDeadlineMs; }
   get holder(): string | undefined { return this.observed?.value.holderIdentity || undefined; }
 
   start(): void {

@@ -86,7 +86,7 @@ async function main(): Promise<void> {
         metrics.transitions.inc({ service: svc });
         const up = ann.interfaces.filter(hasCarrier);
         log('lease_acquired', { service: svc, lease: el.name, vips: ann.vips, interfaces: up });
-        for (const i of up) responders.get(i)!.claim(ann.vips, cfg.announce.gratuitousCount, cfg.announce.gratuitousIntervalMs, svc);
+        for (const i of up) responders.get(i)!.claim(ann.vips, cfg.announce.gratuitousCount, cfg.announce.gratuitousIntervalMs, svc, () => el.holdsNow());
       },
       stoppedLeading: (reason) => {
         for (const i of ann.interfaces) responders.get(i)!.drop(ann.vips);

@@ -12,7 +12,9 @@ import { arpReply, gratuitousArp, neighborAdvert, parseFrame, unsolicitedNeighbo
 export class Responder {
   readonly mac: string;
   private session?: InstanceType<typeof pcap.PcapSession>;
-  private readonly active = new Set<string>();
+  /** VIP → whether we may answer for it right now (the lease is still ours; see claim). */
+  private readonly active = new Map<string, () => boolean>();
+  private mayAnswer(vip: string): boolean { return this.active.get(vip)?.() ?? false; }
   private timers = new Set<NodeJS.Timeout>();
 
   constructor(readonly iface: string, private readonly metrics: Metrics, private readonly log: Log) {
@@ -29,11 +31,11 @@ export class Responder {
     const f = parseFrame(buf);
     if (!f || f.srcMac === this.mac) return; // our own frames, seen on the way out
     if (f.kind === 'arp' && f.op === 1) {
-      if (!this.active.has(f.targetIp) || f.senderIp === f.targetIp) return; // not ours, or someone's gratuitous ARP
+      if (!this.mayAnswer(f.targetIp) || f.senderIp === f.targetIp) return; // not ours, or someone's gratuitous ARP
       this.metrics.requests.inc({ interface: this.iface, protocol: 'arp' });
       this.send(arpReply(this.mac, f.targetIp, f.senderMac, f.senderIp));
       this.metrics.responses.inc({ interface: this.iface, protocol: 'arp' });
-    } else if (f.kind === 'ns' && this.active.has(f.target)) {
+    } else if (f.kind === 'ns' && this.mayAnswer(f.target)) {
       this.metrics.requests.inc({ interface: this.iface, protocol: 'ndp' });
       this.send(neighborAdvert(this.mac, f.target, f.sourceLinkAddr ?? f.srcMac, f.srcIp));
       this.metrics.responses.inc({ interface: this.iface, protocol: 'ndp' });
@@ -44,11 +46,16 @@ export class Responder {
     try { this.session?.inject(frame); } catch (e) { this.log('inject_failed', { interface: this.iface, error: (e as Error).message }); }
   }
 
-  /** Starts answering for these VIPs, and tells the segment: count gratuitous messages, interval apart. */
-  claim(vips: string[], count: number, intervalMs: number, service: string): void {
-    for (const v of vips) this.active.add(v);
+  /**
+   * Starts answering for these VIPs, and tells the segment: count gratuitous messages, interval apart.
+   * `valid` is asked before every answer: a process that was stopped (SIGSTOP) or starved past
+   * its renew deadline must not answer the requests that queued up meanwhile, even before its
+   * own deadline timer has run.
+   */
+  claim(vips: string[], count: number, intervalMs: number, service: string, valid: () => boolean = () => true): void {
+    for (const v of vips) this.active.set(v, valid);
     const burst = (n: number) => {
-      const still = vips.filter((v) => this.active.has(v));
+      const still = vips.filter((v) => this.mayAnswer(v));
       if (!still.length) return;
       for (const v of still) {
         this.send(isIPv4(v) ? gratuitousArp(this.mac, v) : unsolicitedNeighborAdvert(this.mac, v));

@@ -22,6 +22,10 @@ export class Context {
   readonly active: Fault[] = [];
   private seq = 0;
   private remoteDirReady = false;
+  /** The client's clock against this machine's (VM clients); undefined where they share a clock. */
+  clock?: { offsetMs: number; uncertaintyMs: number };
+  /** The longest the prober took to start capturing so far (ms). */
+  private proberStartMs = 0;
 
   constructor(
     readonly lab: Lab,
@@ -54,16 +58,18 @@ export class Context {
     return { mac: c.mac.replace(/[0-9a-f]{2}$/, 'fe'), ...proberAddresses(this.lab) };
   }
 
-  /** Runs the prober in the client for durationMs; `during` runs atMs after it started. The capture is kept. */
-  async probe(name: string, durationMs: number, opts: { http?: boolean; vips?: Vip[]; during?: () => Promise<void>; atMs?: number; keep?: boolean } = {}): Promise<{ events: ProbeEvent[]; faultAt: number; file: string }> {
+  /** Runs the prober in the client for durationMs (after the fault, with `during`: that runs once the prober captures). The capture is kept. */
+  async probe(name: string, durationMs: number, opts: { http?: boolean; vips?: Vip[]; during?: () => Promise<number | undefined | void>; atMs?: number; keep?: boolean } = {}): Promise<{ events: ProbeEvent[]; faultAt: number; file: string }> {
     const c = this.observer;
     const keep = opts.keep ?? true;
     const file = keep ? `${String(++this.seq).padStart(3, '0')}-${name}.pcap` : '';
     const vips = opts.vips ?? [this.main]; // the scale check passes all of them
+    // The fault comes once the prober is surely capturing; the window after it stays durationMs.
+    const waitMs = opts.during ? Math.round(Math.max(opts.atMs ?? 400, this.proberStartMs * 1.5 + 200)) : 0;
     const args = ['node', join(repoRoot, 'dist', 'probe.mjs'), // built when the suite started: no rebuild mid-run
       '--iface', 'eth1', '--mac', c.mac, '--ipv4', c.ipv4, '--ipv6', c.ipv6 ?? '::',
       ...vips.flatMap((v) => [...(v.ipv4 && this.subject.has('ipv4') ? ['--vip', v.ipv4] : []), ...(v.ipv6 && this.subject.has('ipv6') ? ['--vip', v.ipv6] : [])]),
-      '--interval-ms', String(this.probeIntervalMs), '--duration-ms', String(Math.round(durationMs)), ...(keep ? ['--pcap', join(this.outDir, file)] : []),
+      '--interval-ms', String(this.probeIntervalMs), '--duration-ms', String(Math.round(durationMs + waitMs)), ...(keep ? ['--pcap', join(this.outDir, file)] : []),
       ...(opts.http && this.subject.has('http') && this.main.ipv4 ? ['--http', this.main.ipv4] : [])];
     // A VM client writes the capture on its own disk, at the same path; it is copied back after.
     const remote = keep && !this.provider.capabilities.sharedFilesystem;
@@ -71,16 +77,25 @@ export class Context {
       await this.provider.exec(this.lab, this.lab.client.name, ['mkdir', '-p', this.outDir]);
       this.remoteDirReady = true;
     }
-    const running = this.provider.exec(this.lab, this.lab.client.name, args, { timeoutMs: durationMs + 15_000 });
+    // A VM client captures with its own clock: faults are timed on its clock too (offset
+    // measured before each fault), and injected once its prober is surely capturing.
+    if (this.provider.clockOffset && (opts.during || !this.clock)) this.clock = await this.provider.clockOffset(this.lab, this.lab.client.name);
+    const offsetUs = Math.round((this.clock?.offsetMs ?? 0) * 1000);
+    const execAt = Date.now();
+    const running = this.provider.exec(this.lab, this.lab.client.name, args, { timeoutMs: durationMs + waitMs + 15_000 });
     let faultAt = 0;
     if (opts.during) {
-      await new Promise((r) => setTimeout(r, opts.atMs ?? 400));
-      faultAt = Date.now() * 1000;
-      await opts.during();
+      await new Promise((r) => setTimeout(r, waitMs));
+      faultAt = Date.now() * 1000 + offsetUs;
+      // Where the fault's own moment is known (a signal sent over SSH lands later than it is
+      // issued), the failover is timed from it.
+      const effective = await opts.during();
+      if (typeof effective === 'number') faultAt = Math.round(effective * 1000) + offsetUs;
     }
     const out = await running;
     if (out.exitCode !== 0) throw new Error(`the prober failed (exit ${out.exitCode}): ${out.stderr.trim()}`);
     const result = JSON.parse(out.stdout) as ProbeResult;
+    this.proberStartMs = Math.max(this.proberStartMs, (result.startedAt - offsetUs) / 1000 - execAt);
     if (remote) {
       if (!this.provider.copyFrom) throw new Error(`provider ${this.provider.name} cannot copy the capture back from ${this.lab.client.name}`);
       await this.provider.copyFrom(this.lab, this.lab.client.name, join(this.outDir, file), join(this.outDir, file));
@@ -91,15 +106,32 @@ export class Context {
     return { events: result.events, faultAt, file };
   }
 
-  async inject(f: Fault): Promise<void> {
+  /** Injects; returns when it took effect on this machine's clock (ms), where the provider knows. */
+  async inject(f: Fault): Promise<number | undefined> {
     this.active.push(f);
-    await this.provider.inject(this.lab, f);
+    return (await this.provider.inject(this.lab, f))?.effectiveAtMs;
   }
 
   async undo(f: Fault): Promise<void> {
     await this.provider.undo(this.lab, f);
     const i = this.active.indexOf(f);
     if (i >= 0) this.active.splice(i, 1);
+    // heal → returns: a node that was powered off or lost its announcer is back only when the
+    // subject says it is ready there (minutes on emulated VMs), not when its process started.
+    if (this.subject.ready && (f.kind === 'power-off' || f.kind === 'process-stop')) await this.waitReady(f.node);
+  }
+
+  async waitReady(node: string): Promise<void> {
+    const h = this.lab.nodes.find((n) => n.name === node);
+    if (!h || !this.subject.ready) return;
+    const cmd = String(render(this.subject.ready.command, { node, management_ipv4: h.interfaces.find((i) => i.name === 'eth0')?.ipv4 ?? '' }));
+    const end = Date.now() + this.subject.ready.timeoutS * 1000;
+    for (;;) {
+      const r = await this.provider.exec(this.lab, node, ['sh', '-c', cmd]).catch(() => undefined);
+      if (r?.exitCode === 0) return;
+      if (Date.now() > end) throw new Error(`${this.subject.name} not ready on ${node} within ${this.subject.ready.timeoutS} s (ready command: ${cmd})`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   /** Undoes every fault still in force (a failed check, Ctrl-C): the lab is left as it was. */
@@ -162,7 +194,11 @@ export class Context {
       await this.provider.exec(this.lab, this.lab.client.name, ['ip', 'neigh', 'del', ip!, 'dev', 'eth1']);
     let probe: Awaited<ReturnType<Context['probe']>>;
     try {
-      probe = await this.probe(`${fault}-${n}`, window, { http: true, during: async () => { for (const f of faults) await this.inject(f); } });
+      probe = await this.probe(`${fault}-${n}`, window, { http: true, during: async () => {
+        let first: number | undefined;
+        for (const f of faults) { const at = await this.inject(f); first ??= at; }
+        return first;
+      } });
     } finally {
       for (const f of [...faults].reverse()) if (this.active.includes(f)) await this.undo(f);
     }
@@ -192,6 +228,7 @@ export class Context {
     const http = this.subject.has('http') && this.main.ipv4 ? httpOutage(events, this.main.ipv4, faultAt) : undefined;
     let holderAfterHeal: string | undefined;
     try { holderAfterHeal = await this.stableHolder(); } catch (e) { problems.push(`after the fault was undone: ${(e as Error).message}`); }
-    return { fault, trial: n, holderAfterHeal, faultAt: new Date(faultAt / 1000).toISOString(), budgetMs: budget, arp, ndp, http, excludedAnswered, passed: problems.length === 0, problems, capture: file };
+    return { fault, trial: n, holderAfterHeal, faultAt: new Date(faultAt / 1000).toISOString(), budgetMs: budget, arp, ndp, http, excludedAnswered, passed: problems.length === 0, problems, capture: file,
+      ...(this.clock ? { clockUncertaintyMs: Math.round(this.clock.uncertaintyMs) } : {}) };
   }
 }

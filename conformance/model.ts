@@ -37,6 +37,8 @@ export interface Trial {
   passed: boolean;
   problems: string[];
   capture?: string; // .pcap of this trial, relative to the report folder
+  /** VM clients: the fault is timed on this machine and mapped to the client's clock, within ± this. */
+  clockUncertaintyMs?: number;
 }
 
 export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'info';

@@ -18,6 +18,8 @@ export const subjectSchema = z.strictObject({
   version: z.union([z.string(), z.strictObject({ command: z.string(), on: z.enum(['controller', 'control-plane']).default('controller') })]).default('unknown'),
   /** Who holds the main VIP's lease, by node name: a command run on the control plane ({{ lease }} is the lease's name). */
   holder: z.strictObject({ command: z.string() }).optional(),
+  /** On a node: exits 0 once the subject serves there again ({{ node }}, {{ management_ipv4 }}); the suite waits for it after healing a node. */
+  ready: z.strictObject({ command: z.string(), timeoutS: z.number().int().positive().default(180) }).optional(),
   install: z.strictObject({ playbook: z.string(), vars: z.record(z.string(), z.unknown()).default({}) }).optional(),
   /** Without a playbook: the command line that runs the announcer on a node ({{ node }}, {{ repo }}, {{ vips }} are filled in); the suite makes it the node service. */
   run: z.string().optional(),

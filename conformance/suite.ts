@@ -154,6 +154,9 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   req.progress(`VIPs: ${vips.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ')}`);
 
   const ctx = new Context(req.lab, provider, subject, vips, dir, req.probeIntervalMs, req.progress);
+  // A subject that has just started (slow on emulated VMs) answers before any check judges it.
+  req.progress(`waiting for ${subject.name} to answer for ${vips[0]!.ipv4 ?? vips[0]!.ipv6}`);
+  await ctx.stableHolder(120_000).catch((e: unknown) => req.progress(`not answering yet: ${(e as Error).message}; the checks will say what they see`));
   let interrupted = false;
   const onSignal = () => {
     if (interrupted) { req.progress('still undoing faults; the lab is being put back'); return; } // a second Ctrl-C must not leave a fault behind

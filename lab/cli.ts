@@ -42,7 +42,7 @@ function printStatus(s: LabStatus): void {
     const e1 = h.interfaces.find((i) => i.name === 'eth1');
     const e0 = h.interfaces.find((i) => i.name === 'eth0');
     rows.push([h.name, h.role, Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-', h.powered ? 'on' : 'off',
-      h.role === 'client' ? '-' : h.sshd ? 'up' : 'down', `${e1?.mac ?? '-'}${e1 && !e1.up ? ' (down)' : ''}`, e1?.ipv4 ?? '-', e1?.ipv6 ?? '-',
+      h.role === 'client' && !h.ssh ? '-' : h.sshd ? 'up' : 'down', `${e1?.mac ?? '-'}${e1 && !e1.up ? ' (down)' : ''}`, e1?.ipv4 ?? '-', e1?.ipv6 ?? '-',
       e0 ? `${e0.ipv4}${e0.up ? '' : ' (down)'}` : '-']);
   }
   console.log(`lab ${s.lab} (${s.provider}): ${s.state}`);

@@ -41,6 +41,14 @@ export interface Progress {
 export interface UpResult { changes: string[]; elapsedMs: number }
 export interface DownResult { removed: string[]; elapsedMs: number }
 export interface ExecResult { stdout: string; stderr: string; exitCode: number }
+/** When the fault took effect, on this machine's clock (ms since the epoch). */
+export interface InjectResult { effectiveAtMs?: number }
+
+/** l2l-service prints "effective-at <ns>" as it sends a signal. */
+export function effectiveAt(stdout: string): number | undefined {
+  const m = /^effective-at (\d+)$/m.exec(stdout);
+  return m ? Number(BigInt(m[1]!) / 1000n) / 1000 : undefined;
+}
 
 export interface Provider {
   readonly name: string;
@@ -53,10 +61,16 @@ export interface Provider {
   status(lab: Lab, opts?: { probe?: boolean }): Promise<LabStatus>;
   /** Runs argv on a lab machine (nodes and client) as root, without SSH. */
   exec(lab: Lab, host: string, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
-  inject(lab: Lab, fault: Fault): Promise<void>;
+  /** Injects the fault; where the provider knows when it took effect (a signal sent), says so. */
+  inject(lab: Lab, fault: Fault): Promise<InjectResult | void>;
   undo(lab: Lab, fault: Fault): Promise<void>;
   /** Copies a file from a lab machine to the host; needed where sharedFilesystem is false. */
   copyFrom?(lab: Lab, host: string, remote: string, local: string): Promise<void>;
+  /**
+   * Where a machine keeps its own clock (VMs): that clock minus this machine's, in ms, with the
+   * uncertainty of the estimate. Captures on the client carry the client's time; faults are timed here.
+   */
+  clockOffset?(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }>;
   /** Closes connections the provider keeps (SSH to VMs). */
   close?(): Promise<void>;
 }

@@ -71,6 +71,9 @@ export async function connectEndpoint(ep: SshEndpoint, timeoutMs = 5000): Promis
   }
   // Small SSH packets (channel open, exec, EOF) must not wait for delayed ACKs: ~40 ms each otherwise.
   client.connection?.setNoDelay(true);
+  // A machine that is powered off and on again answers the old connection with a reset: that
+  // must end this connection (callers reconnect), not the process.
+  client.connection?.on('error', () => client.dispose());
   return client;
 }
 

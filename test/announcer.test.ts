@@ -84,7 +84,7 @@ async function breakMovesHeal(t: any, fault: (h: string) => Fault, maxMs: number
   const f = fault(before);
   let result: Awaited<ReturnType<typeof probe>>;
   try {
-    result = await probe(maxMs + 1500, () => netns.inject(lab, f));
+    result = await probe(maxMs + 1500, async () => { await netns.inject(lab, f); });
   } finally {
     await netns.undo(lab, f);
   }

@@ -7,6 +7,11 @@ import { loadLab } from '../lab/labfile.ts';
 import { checkCompat } from '../playbooks/cluster/compat.ts';
 import { tutorialObjects } from '../playbooks/cluster/manifests.ts';
 import { renderCluster } from '../playbooks/cluster/render.ts';
+import { ensureClusterSecrets } from '../playbooks/cluster/secrets.ts';
+import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
+import { loadSubject } from '../conformance/subject.ts';
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { validateCiliumValues, validateObject } from '../playbooks/cluster/validate.ts';
 import { ciliumValues } from '../playbooks/cluster/values.ts';
 import { repo } from './helpers.ts';
@@ -69,4 +74,34 @@ test('kubeadm: no kube-proxy, API server and node IPs on the lab switch', (t) =>
   const join1 = parse(r.files['kubeadm-join-node01.yaml']!);
   t.deepEqual(join1.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: '198.18.0.12' }]);
   t.regex(r.files['transcript.txt']!, /kubectl label node node01 datacenter=dc1/);
+});
+
+test('join secrets: workers get the token kubeadm init creates and the hash of the CA l2lab made', async (t) => {
+  const name = `tsec${process.pid % 1000}`;
+  try {
+    const secrets = await ensureClusterSecrets(name);
+    t.regex(secrets.token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    // The hash, computed another way: sha256 of the certificate's SubjectPublicKeyInfo (DER).
+    const spki = new X509Certificate(readFileSync(secrets.caCert)).publicKey.export({ type: 'spki', format: 'der' });
+    t.is(secrets.caHash, `sha256:${createHash('sha256').update(spki).digest('hex')}`);
+    t.true(new X509Certificate(readFileSync(secrets.caCert)).ca);
+    t.deepEqual(await ensureClusterSecrets(name), secrets, 'made once per lab, then reused');
+    const r = renderCluster(lab, secrets);
+    const [init] = parseAllDocuments(r.files['kubeadm-init.yaml']!).map((d) => d.toJS());
+    t.is(init.bootstrapTokens[0].token, secrets.token);
+    const join1 = parse(r.files['kubeadm-join-node01.yaml']!);
+    t.deepEqual(join1.discovery.bootstrapToken, { apiServerEndpoint: '198.18.0.11:6443', token: secrets.token, caCertHashes: [secrets.caHash] });
+    t.false(/\{\{/.test(r.files['kubeadm-join-node01.yaml']!), 'no placeholders left');
+  } finally {
+    rmSync(`/var/lib/l2l-${name}`, { recursive: true, force: true });
+  }
+});
+
+test('the cluster and Cilium-subject playbooks load, and the cilium subject reads VIPs from the Gateway', (t) => {
+  for (const name of ['cluster', 'cilium-subject']) t.notThrows(() => loadPlaybook(findPlaybook(name)), name);
+  const s = loadSubject('cilium', lab.lease);
+  t.is(s.addresses, 'gateway-status');
+  t.like(s.version, { on: 'control-plane' });
+  t.regex(s.holder!.command, /get lease \{\{ lease \}\}/);
+  t.false(s.has('graceful-release'), 'not claimed, so the graceful-stop trial is skipped, never passed');
 });

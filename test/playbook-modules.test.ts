@@ -181,6 +181,14 @@ test.serial('get_url: from the controller (path, file://, http on loopback) with
   t.regex(bad.text, /checksum mismatch/);
 });
 
+test.serial('get_url in check mode fetches nothing (an offline lab can be checked)', async (t) => {
+  const r = await play(inv, [{ name: 'g', get_url: { url: 'http://127.0.0.1:9/unreachable.tar.gz', dest: '/var/lib/l2lab/never.tar.gz' } }], { ...one, check: true });
+  t.true(r.ok, r.text);
+  t.is(r.changed, 1);
+  t.regex(JSON.stringify(r.report.records), /would download http:\/\/127.0.0.1:9\/unreachable.tar.gz/);
+  t.is(await sh('node01', 'test -e /var/lib/l2lab/never.tar.gz && echo present || echo absent'), 'absent');
+});
+
 test.serial('kubectl_apply: refuses without kubectl, and bad arguments', async (t) => {
   const r = await play(inv, [{ name: 'k', kubectl_apply: { definition: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } } } }], one);
   t.false(r.ok);

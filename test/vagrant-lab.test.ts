@@ -113,7 +113,7 @@ test.serial('power-off is a power cut (the domain is off at once); power on boot
 
 test.serial('the reference announcer passes the conformance checks on the VM lab (power off = VM powered off)', async (t) => {
   const progress: string[] = [];
-  const { results } = await runSuite({ lab, subject: 'reference', trials: 1, faults: ['power-off', 'link-down', 'graceful-stop'], skip: ['informational', 'scale'],
+  const { results } = await runSuite({ lab, subject: 'reference', trials: 1, faults: ['power-off', 'link-down', 'graceful-stop', 'process-stop'], skip: ['informational', 'scale'],
     probeIntervalMs: 20, progress: (m) => progress.push(m), outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')) });
   t.deepEqual(results.checks.filter((c) => c.status !== 'passed').map((c) => `${c.id}: ${c.status} ${c.reason ?? ''}`), [], progress.join('\n'));
   const fo = results.checks.find((c) => c.id === 'failover')!;

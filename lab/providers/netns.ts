@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { cidrRange, overlaps, parseCidr, type Cidr } from '../ip.ts';
 import * as names from '../names.ts';
 import { nodeFilesDir } from '../paths.ts';
-import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type Progress, type Provider, type UpResult } from '../provider.ts';
+import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type InjectResult, type Progress, type Provider, type UpResult, effectiveAt } from '../provider.ts';
 import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
 import { findHost, ifaceOf, mgmt, readFaults, readIf, sameFault, sshBanner, writeAtomic, writeFaults } from '../state.ts';
 import { ipJson, run, waitFor } from '../sys.ts';
@@ -293,7 +293,8 @@ export class NetnsProvider implements Provider {
     return run(nsenterArgs(init, argv), { check: false, input: opts.input, timeoutMs: opts.timeoutMs });
   }
 
-  async inject(lab: Lab, fault: Fault): Promise<void> {
+  async inject(lab: Lab, fault: Fault): Promise<InjectResult> {
+    let signalled: string | undefined; // l2l-service's output: when the signal went out
     const h = findHost(lab, fault.node);
     const ns = names.hostNs(lab.name, h.name);
     switch (fault.kind) {
@@ -309,14 +310,16 @@ export class NetnsProvider implements Provider {
         await setCable(lab, h, ifaceOf(h, fault.iface), 'down');
         break;
       case 'process-stop':
-        await this.service(lab, h, ['stop', fault.process, fault.signal ?? 'TERM']);
+        signalled = await this.service(lab, h, ['stop', fault.process, fault.signal ?? 'TERM']);
         break;
       case 'pause':
-        await this.service(lab, h, ['signal', fault.process, 'STOP']);
+        signalled = await this.service(lab, h, ['signal', fault.process, 'STOP']);
         break;
       default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
     }
     writeFaults(lab, [...readFaults(lab).filter((f) => !sameFault(f, fault)), fault]);
+    const at = signalled === undefined ? undefined : effectiveAt(signalled);
+    return at === undefined ? {} : { effectiveAtMs: at };
   }
 
   async undo(lab: Lab, fault: Fault): Promise<void> {
@@ -345,9 +348,10 @@ export class NetnsProvider implements Provider {
     writeFaults(lab, others);
   }
 
-  private async service(lab: Lab, h: LabHost, args: string[]): Promise<void> {
+  private async service(lab: Lab, h: LabHost, args: string[]): Promise<string> {
     const r = await this.exec(lab, h.name, ['/etc/l2lab/bin/l2l-service', ...args]);
     if (r.exitCode !== 0) throw new Error(`l2l-service ${args.join(' ')} on ${h.name} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
+    return r.stdout;
   }
 }
 

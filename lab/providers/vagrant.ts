@@ -17,7 +17,7 @@ import { ensureBox, ensureLibvirt, VAGRANT_HOME, vagrantEnv } from '../box.ts';
 import { hypervisors, type Hypervisor, type PowerState } from '../hypervisor.ts';
 import * as names from '../names.ts';
 import { nodeFilesDir, repoRoot } from '../paths.ts';
-import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type Progress, type Provider, type UpResult } from '../provider.ts';
+import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type InjectResult, type Progress, type Provider, type UpResult, effectiveAt } from '../provider.ts';
 import { connectEndpoint, ensureKey, knownHostsLine, publicKey, type SshEndpoint } from '../ssh.ts';
 import { findHost, ifaceOf, mgmt, providerOf, readFaults, readIf, sameFault, sshBanner, writeAtomic, writeFaults, writeProviderName } from '../state.ts';
 import { run, waitFor } from '../sys.ts';
@@ -44,6 +44,7 @@ export class VagrantProvider implements Provider {
     typicalUpSeconds: 180,
   };
   private conns = new Map<string, Promise<NodeSSH>>();
+  private offsets = new Map<string, number>();
 
   private hv(lab: Pick<Lab, 'vagrant'>): Hypervisor { return hypervisors[lab.vagrant.provider]; }
 
@@ -204,6 +205,7 @@ export class VagrantProvider implements Provider {
   }
 
   private drop(host: string): void {
+    this.offsets.delete(host); // a machine powered off comes back with a new clock
     const c = this.conns.get(host);
     this.conns.delete(host);
     void c?.then((x) => x.dispose(), () => {});
@@ -249,7 +251,7 @@ export class VagrantProvider implements Provider {
     return {
       schema: 'l2lab.status/v1', lab: lab.name, provider: this.name, file: lab.file, state,
       switch: { ...lab.switch, network: `${names.prefix(lab.name)}switch` },
-      management: { ...lab.management, network: `${names.prefix(lab.name)}mgmt` },
+      management: { ...lab.management, network: `${names.prefix(lab.name)}mgmt`, bridge: `${names.prefix(lab.name)}mg` },
       ssh: { user: names.sshUser, identityFile: f.key, knownHostsFile: f.knownHosts },
       nodes: all.slice(0, -1), client: all.at(-1)!, pool: lab.pool, policy: lab.policy, lease: lab.lease, versions: lab.versions, faults,
     };
@@ -270,11 +272,32 @@ export class VagrantProvider implements Provider {
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? -1 };
   }
 
+  async clockOffset(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }> {
+    // NTP's idea over SSH: the sample with the shortest round trip bounds the error by half of it.
+    let best = { offsetMs: 0, uncertaintyMs: Infinity };
+    for (let i = 0; i < 7; i++) {
+      const t0 = performance.timeOrigin + performance.now();
+      const r = await this.exec(lab, host, ['date', '+%s%N']);
+      const t1 = performance.timeOrigin + performance.now();
+      const remote = Number(BigInt(r.stdout.trim()) / 1000n) / 1000;
+      if ((t1 - t0) / 2 < best.uncertaintyMs) best = { offsetMs: remote - (t0 + t1) / 2, uncertaintyMs: (t1 - t0) / 2 };
+    }
+    return best;
+  }
+
+  /** A node's clock offset (ms), measured once per boot. */
+  private async nodeClock(lab: Lab, host: string): Promise<number> {
+    let o = this.offsets.get(host);
+    if (o === undefined) { o = (await this.clockOffset(lab, host)).offsetMs; this.offsets.set(host, o); }
+    return o;
+  }
+
   async copyFrom(lab: Lab, host: string, remote: string, local: string): Promise<void> {
     await (await this.conn(lab, findHost(lab, host))).getFile(local, remote);
   }
 
-  async inject(lab: Lab, fault: Fault): Promise<void> {
+  async inject(lab: Lab, fault: Fault): Promise<InjectResult> {
+    let signalled: string | undefined; // l2l-service's output: when the signal went out
     const h = findHost(lab, fault.node);
     const dom = domain(lab.name, h.name);
     switch (fault.kind) {
@@ -286,14 +309,16 @@ export class VagrantProvider implements Provider {
         await this.hv(lab).setLink(dom, ifaceOf(h, fault.iface).mac, false);
         break;
       case 'process-stop':
-        await this.service(lab, h, ['stop', fault.process, fault.signal ?? 'TERM']);
+        signalled = await this.service(lab, h, ['stop', fault.process, fault.signal ?? 'TERM']);
         break;
       case 'pause':
-        await this.service(lab, h, ['signal', fault.process, 'STOP']);
+        signalled = await this.service(lab, h, ['signal', fault.process, 'STOP']);
         break;
       default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
     }
     writeFaults(lab, [...readFaults(lab).filter((f) => !sameFault(f, fault)), fault]);
+    const at = signalled === undefined ? undefined : effectiveAt(signalled);
+    return at === undefined ? {} : { effectiveAtMs: at - (await this.nodeClock(lab, h.name)) };
   }
 
   async undo(lab: Lab, fault: Fault): Promise<void> {
@@ -328,9 +353,10 @@ export class VagrantProvider implements Provider {
     for (const h of [...this.conns.keys()]) this.drop(h);
   }
 
-  private async service(lab: Lab, h: LabHost, args: string[]): Promise<void> {
+  private async service(lab: Lab, h: LabHost, args: string[]): Promise<string> {
     const r = await this.exec(lab, h.name, ['/etc/l2lab/bin/l2l-service', ...args]);
     if (r.exitCode !== 0) throw new Error(`l2l-service ${args.join(' ')} on ${h.name} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
+    return r.stdout;
   }
 }
 
