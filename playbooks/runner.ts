@@ -265,8 +265,9 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
     }
     try {
       const withResult = task.register ? { ...iv, [task.register]: result } : { ...iv, result };
-      if (task.changedWhen !== undefined && !result.failed) result.changed = condition(task.changedWhen, withResult);
-      if (task.failedWhen !== undefined) result.failed = condition(task.failedWhen, withResult);
+      // A task that did not run (check mode skips commands) has no output to judge, as in Ansible.
+      if (task.changedWhen !== undefined && !result.failed && !result.skipped) result.changed = condition(task.changedWhen, withResult);
+      if (task.failedWhen !== undefined && !result.skipped) result.failed = condition(task.failedWhen, withResult);
     } catch (e) {
       result = { ...result, failed: true, msg: explain(e, 'changed_when/failed_when') };
     }

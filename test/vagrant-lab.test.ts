@@ -7,6 +7,7 @@ import { loadLab } from '../lab/labfile.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import { connect } from '../lab/ssh.ts';
 import { runSuite } from '../conformance/suite.ts';
+import { clusterUp } from '../playbooks/cluster/up.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +110,17 @@ test.serial('power-off is a power cut (the domain is off at once); power on boot
   t.true(addr.includes(`${sw.ipv6}/${sw.ipv6Prefix}`), addr);
   t.true(Number(addr.split(' ')[0]) < 600, `node02 rebooted: ${addr}`);
   t.is((await vagrant.status(lab)).state, 'up');
+});
+
+test.serial('the cluster playbook in check mode runs through on the VMs and changes nothing', async (t) => {
+  const lines: string[] = [];
+  const ok = await clusterUp(lab, { check: true, out: { write: (l) => lines.push(l) } });
+  t.true(ok, lines.filter((l) => /fatal|FAILED/.test(l)).join('\n'));
+  const text = lines.join('\n');
+  t.regex(text, /would download https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.34\/deb\/Release\.key/);
+  t.regex(text, /would update the package cache, install kubelet kubeadm kubectl/);
+  t.regex(text, /kubeadm init\]? \*+\nskipping: \[cp01\] \(would run \(check mode\)\)/);
+  t.is(await sh('node01', 'ls /etc/containerd /etc/apt/sources.list.d/kubernetes.list /etc/l2lab/cluster 2>/dev/null | wc -l'), '0', 'check mode wrote nothing');
 });
 
 test.serial('the reference announcer passes the conformance checks on the VM lab (power off = VM powered off)', async (t) => {

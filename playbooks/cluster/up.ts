@@ -21,12 +21,12 @@ function report(r: ReturnType<typeof renderCluster>): void {
 }
 
 /** Renders into the lab's state directory with real join secrets, then runs the cluster playbook. */
-export async function clusterUp(lab: Lab, opts: { check?: boolean; ciliumVersion?: string; tags?: string[] } = {}): Promise<boolean> {
+export async function clusterUp(lab: Lab, opts: { check?: boolean; ciliumVersion?: string; tags?: string[]; out?: { write(line: string): void } } = {}): Promise<boolean> {
   if (lab.provider === 'netns') throw new ClusterError(`lab ${lab.name} uses the netns provider: Kubernetes needs VMs. Use a lab file with provider: vagrant (labs/cilium.yaml)`);
   const want = opts.ciliumVersion ? { ...lab, versions: { ...lab.versions, cilium: opts.ciliumVersion } } : lab;
   const secrets = await ensureClusterSecrets(lab.name);
   const r = renderCluster(want, secrets);
-  report(r);
+  if (!opts.out) report(r);
   if (r.problems.length) throw new ClusterError(`the rendered cluster configuration has ${r.problems.length} problem(s) (above); fix the lab file`);
   const dir = join(stateDir(lab.name), 'cluster');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -34,7 +34,7 @@ export async function clusterUp(lab: Lab, opts: { check?: boolean; ciliumVersion
   const status = await getProvider(lab.provider).status(lab, { probe: false });
   if (status.state === 'down') throw new ClusterError(`lab ${lab.name} is down; run npm run lab:up -- --lab ${lab.file} first`);
   const report2 = await runPlaybook(loadPlaybook(findPlaybook('cluster')), inventoryFromStatus(status), {
-    check: opts.check, tags: opts.tags, extraVars: { cluster_dir: dir, ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}) },
+    check: opts.check, tags: opts.tags, ...(opts.out ? { out: opts.out } : {}), extraVars: { cluster_dir: dir, ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}) },
   });
   return !report2.recap.some((h) => h.failed || h.unreachable);
 }

@@ -23,6 +23,8 @@ export default defineModule({
       (pid1 ? `elif systemctl cat ${n} >/dev/null 2>&1; then echo systemd; systemctl is-active -q ${n} && echo running || echo stopped; systemctl is-enabled -q ${n} && echo enabled || echo disabled; ` : '') +
       'else exit 4; fi';
     const r = await ctx.conn.run(probe, { become: ctx.become });
+    // Check mode: the unit may come with a package an earlier task would install.
+    if (r.rc === 4 && ctx.check) return { changed: true, msg: `would ${({ started: 'start', stopped: 'stop', restarted: 'restart', reloaded: 'reload' } as const)[a.state ?? 'started']}${a.enabled ? ' and enable' : ''} ${a.name} (not installed yet: from an earlier task's package?)` };
     if (r.rc === 4) return failed(`no service "${a.name}" on ${ctx.host.name} (${pid1 ? `neither ${def} nor a systemd unit` : `${def} missing`})`);
     const [mgr, running, enabled] = r.stdout.trim().split('\n');
     const systemd = mgr === 'systemd';

@@ -17,6 +17,9 @@ export default defineModule({
   async run(ctx, a) {
     if (a.state === 'present' && a.value === undefined) return failed('state: present needs value');
     const cur = await ctx.conn.run(`sysctl -n ${q(a.name)}`, { become: ctx.become });
+    // In check mode a key may be missing only because an earlier task would load its kernel
+    // module (br_netfilter's net.bridge.*): say what would happen instead of failing.
+    if (cur.rc !== 0 && ctx.check && a.state === 'present') return { changed: true, msg: `would set ${a.name} = ${a.value} (the key does not exist yet: is its kernel module loaded by an earlier task?)` };
     if (cur.rc !== 0) return failed(`unknown sysctl ${a.name}: ${cur.stderr.trim()}`);
     const live = cur.stdout.trim().replace(/\s+/g, ' ');
     const old = (await readFile(ctx.conn, a.sysctl_file, ctx.become)) ?? '';
