@@ -53,7 +53,8 @@ export function builtinSubjects(): string[] {
 }
 
 /** A subject by built-in name or file; lease settings from the lab unless overridden. */
-export function loadSubject(nameOrFile: string, labLease: Lease, override?: Partial<Lease>): Subject {
+/** slackMs: processing time allowed on top of the lease protocol's bound (more on emulated VMs). */
+export function loadSubject(nameOrFile: string, labLease: Lease, override?: Partial<Lease>, slackMs = 500): Subject {
   const builtin = join(repoRoot, 'conformance', 'subjects', `${nameOrFile}.yaml`);
   const file = existsSync(builtin) ? builtin : resolve(nameOrFile);
   if (!existsSync(file)) throw new SubjectError(`no subject "${nameOrFile}": built-in subjects are ${builtinSubjects().join(', ')}; or give a subject file (YAML)`);
@@ -69,8 +70,8 @@ export function loadSubject(nameOrFile: string, labLease: Lease, override?: Part
     // A candidate times the lease from when it *saw* the last renewal (up to one retry after it
     // was written) and notices the expiry at its next retry: leaseDuration + 2 retries, plus slack.
     // A graceful release or a lost link hands over at the next retry.
-    if (fault === 'graceful-stop' || fault === 'link-down') return Math.round(retry + 500);
-    return Math.round(lease.durationMs + 2 * retry + 500);
+    if (fault === 'graceful-stop' || fault === 'link-down') return Math.round(retry + slackMs);
+    return Math.round(lease.durationMs + 2 * retry + slackMs);
   };
   return {
     ...s, file, lease,

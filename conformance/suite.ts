@@ -8,6 +8,7 @@ import { repoRoot } from '../lab/paths.ts';
 import { matches } from '../lab/selector.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
+import type { Provider } from '../lab/provider.ts';
 import type { Lab } from '../lab/types.ts';
 import { render, renderDeep } from '../playbooks/expr.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
@@ -42,12 +43,12 @@ export function checkIds(): string[] {
   return checks.map((c) => c.id);
 }
 
-async function subjectVersion(s: Subject, lab: Lab): Promise<string> {
+async function subjectVersion(s: Subject, lab: Lab, provider: Provider): Promise<string> {
   if (typeof s.version === 'string') return s.version;
   const line = String(render(s.version.command, { repo: repoRoot }));
   if (s.version.on === 'control-plane') {
     const cp = lab.nodes.find((n) => n.role === 'control-plane')!;
-    const r = await getProvider(lab.provider).exec(lab, cp.name, ['sh', '-c', line]);
+    const r = await provider.exec(lab, cp.name, ['sh', '-c', line]);
     return r.stdout.trim().split('\n')[0] || 'unknown';
   }
   const r = await execa('sh', ['-c', line], { reject: false });
@@ -55,17 +56,16 @@ async function subjectVersion(s: Subject, lab: Lab): Promise<string> {
 }
 
 /** Kubernetes on the control plane, with the cluster admin's kubeconfig. */
-export async function kubectl(lab: Lab, args: string[]): Promise<string> {
+export async function kubectl(lab: Lab, args: string[], provider: Provider = getProvider(lab.provider)): Promise<string> {
   const cp = lab.nodes.find((n) => n.role === 'control-plane')!;
-  const r = await getProvider(lab.provider).exec(lab, cp.name, ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', ...args]);
+  const r = await provider.exec(lab, cp.name, ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', ...args]);
   if (r.exitCode !== 0) throw new SuiteError(`kubectl ${args.join(' ')} on ${cp.name} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? npm run cluster -- up --lab ${lab.file})`);
   return r.stdout;
 }
 
 /** The VIPs the subject announces, from where the subject keeps them. */
-async function findVips(req: SuiteRequest, s: Subject): Promise<Vip[]> {
+async function findVips(req: SuiteRequest, s: Subject, provider: Provider): Promise<Vip[]> {
   const lab = req.lab;
-  const provider = getProvider(lab.provider);
   const labels = { ippool: 'l2announced' }; // the tutorial's Gateway `central` (spec.infrastructure.labels)
   if (s.addresses === 'etcd-ipam') {
     const cp = lab.nodes.find((n) => n.role === 'control-plane')!;
@@ -87,7 +87,7 @@ async function findVips(req: SuiteRequest, s: Subject): Promise<Vip[]> {
   }
   if (s.addresses === 'gateway-status') {
     // The tutorial's Gateway: its addresses as Cilium's IPAM assigned them, and its service's labels.
-    const gw = JSON.parse(await kubectl(lab, ['-n', 'kube-system', 'get', 'gateway', 'central', '-o', 'json'])) as
+    const gw = JSON.parse(await kubectl(lab, ['-n', 'kube-system', 'get', 'gateway', 'central', '-o', 'json'], provider)) as
       { status?: { addresses?: { value: string }[] }; spec?: { infrastructure?: { labels?: Record<string, string> } } };
     const addrs = (gw.status?.addresses ?? []).map((x) => x.value);
     if (!addrs.length) throw new SuiteError('Gateway kube-system/central has no address yet (status.addresses is empty): is it PROGRAMMED? (kubectl -n kube-system get gateway central)');
@@ -109,7 +109,7 @@ export function poolSize(lab: Lab): number {
 export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults; dir: string }> {
   const started = new Date();
   const provider = getProvider(req.lab.provider);
-  const subject = loadSubject(req.subject, req.lab.lease, req.lease);
+  const subject = loadSubject(req.subject, req.lab.lease, req.lease, provider.timingSlackMs?.(req.lab));
   for (const id of [...(req.only ?? []), ...(req.skip ?? [])])
     if (!checkIds().includes(id)) throw new SuiteError(`unknown check "${id}"; checks: ${checkIds().join(', ')}`);
 
@@ -117,7 +117,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   await execa('node', [join(repoRoot, 'scripts', 'run.mjs'), 'build']);
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
   await provider.up(req.lab, silentProgress);
-  const version = await subjectVersion(subject, req.lab);
+  const version = await subjectVersion(subject, req.lab, provider);
   const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const dir = req.outDir ?? join(repoRoot, 'reports', `${stamp}-${subject.name}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 
@@ -127,7 +127,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     // Services that only name a process others supervise (MATCH=, e.g. cilium-agent under the kubelet) are left alone.
     `for f in /etc/l2lab/services/*.service; do s=$(basename "$f" .service); case "$s" in sshd|etcd) continue;; esac; grep -q '^MATCH=' "$f" && continue; ` +
     '/etc/l2lab/bin/l2l-service stop "$s"; /etc/l2lab/bin/l2l-service disable "$s"; done >/dev/null 2>&1; true'])));
-  const planned = subject.addresses === 'pool-first' ? await findVips(req, subject) : [];
+  const planned = subject.addresses === 'pool-first' ? await findVips(req, subject, provider) : [];
   if (subject.install) {
     req.progress(`subject ${subject.name} ${version}: installing with playbook ${subject.install.playbook}`);
     // The scale check needs 50 VIPs: 49 services beside the Gateway, where the pool has room.
@@ -150,7 +150,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
       if (r.exitCode !== 0) throw new SuiteError(`starting ${subject.name} on ${n.name} failed: ${(r.stderr || r.stdout).trim()}`);
     }
   }
-  const vips = planned.length ? planned : await findVips(req, subject);
+  const vips = planned.length ? planned : await findVips(req, subject, provider);
   req.progress(`VIPs: ${vips.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ')}`);
 
   const ctx = new Context(req.lab, provider, subject, vips, dir, req.probeIntervalMs, req.progress);

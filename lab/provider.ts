@@ -71,6 +71,8 @@ export interface Provider {
    * uncertainty of the estimate. Captures on the client carry the client's time; faults are timed here.
    */
   clockOffset?(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }>;
+  /** Processing time a failover budget allows beyond the lease protocol's bound (default 500 ms). */
+  timingSlackMs?(lab: Lab): number;
   /** Closes connections the provider keeps (SSH to VMs). */
   close?(): Promise<void>;
 }

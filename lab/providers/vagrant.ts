@@ -145,6 +145,7 @@ export class VagrantProvider implements Provider {
         conn = await waitFor(`${h.name}: SSH as root with the pinned host key`, () => connectEndpoint(ep, 5000).catch(() => undefined), 60_000, 500);
       });
     }
+    unrefSocket(conn!);
     this.conns.set(h.name, Promise.resolve(conn!));
     const c = conn!;
     const sh = async (cmd: string, stdin?: string) => {
@@ -213,6 +214,7 @@ export class VagrantProvider implements Provider {
 
   async down(labName: string, progress: Progress): Promise<DownResult> {
     const started = Date.now();
+    await this.close(); // connections to machines about to be destroyed
     const f = files(labName);
     const spec = readIf(f.spec) ? (JSON.parse(readIf(f.spec)!) as VagrantSpec) : undefined;
     // By name only, so it also cleans what a crash left: every VM, disk and network named l2l-<lab>-.
@@ -271,6 +273,9 @@ export class VagrantProvider implements Provider {
       .finally(() => clearTimeout(timer));
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? -1 };
   }
+
+  /** Software emulation runs the announcers' processing several times slower. */
+  timingSlackMs(lab: Lab): number { return lab.vagrant.driver === 'qemu' ? 1000 : 500; }
 
   async clockOffset(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }> {
     // NTP's idea over SSH: the sample with the shortest round trip bounds the error by half of it.
