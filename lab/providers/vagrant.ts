@@ -121,7 +121,7 @@ export class VagrantProvider implements Provider {
   /** First contact as Vagrant's user, then everything as root with the lab's key and the pinned host key. */
   private async configure(lab: Lab, h: LabHost, runtime: Runtime, apply: (what: string, fn: () => Promise<unknown>) => Promise<void>): Promise<void> {
     const ep = this.endpoint(lab, h);
-    let conn = await connectEndpoint(ep, 5000).catch(() => undefined);
+    let conn = await this.conn(lab, h).catch(() => undefined);
     if (!conn) {
       await apply(`${h.name}: root key and host key`, async () => {
         // The one connection that cannot pin: Vagrant's own key, on the local management network,
@@ -145,8 +145,7 @@ export class VagrantProvider implements Provider {
         conn = await waitFor(`${h.name}: SSH as root with the pinned host key`, () => connectEndpoint(ep, 5000).catch(() => undefined), 60_000, 500);
       });
     }
-    unrefSocket(conn!);
-    this.conns.set(h.name, Promise.resolve(conn!));
+    if (this.conns.get(h.name) === undefined) this.conns.set(h.name, Promise.resolve(conn!));
     const c = conn!;
     const sh = async (cmd: string, stdin?: string) => {
       const r = await c.execCommand(cmd, stdin === undefined ? {} : { stdin });
@@ -196,7 +195,7 @@ export class VagrantProvider implements Provider {
   private async conn(lab: Lab, h: LabHost): Promise<NodeSSH> {
     let c = this.conns.get(h.name);
     if (!c) {
-      c = connectEndpoint(this.endpoint(lab, h), 10_000).then((x) => { unrefSocket(x); return x; });
+      c = connectEndpoint(this.endpoint(lab, h), 10_000);
       this.conns.set(h.name, c);
       c.catch(() => this.conns.delete(h.name));
     }
@@ -354,6 +353,7 @@ export class VagrantProvider implements Provider {
     writeFaults(lab, others);
   }
 
+  /** Closes the cached SSH connections (they keep a process alive): the suite and tests call it when done. */
   async close(): Promise<void> {
     for (const h of [...this.conns.keys()]) this.drop(h);
   }
@@ -417,10 +417,6 @@ function shq(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Lets the process exit while a cached connection is idle. */
-function unrefSocket(c: NodeSSH): void {
-  (c.connection as unknown as { _sock?: { unref?: () => void } } | null)?._sock?.unref?.();
-}
 
 /** Trust on first use: only for the first contact after Vagrant's own (see configure). */
 async function connectTofu(host: string, user: string, privateKey: string): Promise<NodeSSH> {
