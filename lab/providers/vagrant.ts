@@ -11,7 +11,7 @@
 //     down = the NIC's carrier; process faults through l2l-service on the machine.
 import { execa } from 'execa';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { NodeSSH } from 'node-ssh';
 import { ensureBox, ensureLibvirt, VAGRANT_HOME, vagrantEnv } from '../box.ts';
 import { hypervisors, type Hypervisor, type PowerState } from '../hypervisor.ts';
@@ -25,6 +25,8 @@ import type { HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
 import { runtimeBundle, type Runtime } from '../runtime.ts';
 import { vagrantSpec, type VagrantSpec } from '../vagrant.ts';
 
+/** Where the l2lab runtime lives on a VM; the checkout's path (as on the host) links to it. */
+const RUNTIME_DIR = '/opt/l2lab/runtime';
 const files = (lab: string) => {
   const dir = names.stateDir(lab);
   return { dir, spec: join(dir, 'vagrant.json'), dotfile: join(dir, 'vagrant'), ssh: join(dir, 'ssh'), key: join(dir, 'ssh', 'id_ed25519'), knownHosts: join(dir, 'ssh', 'known_hosts') };
@@ -158,6 +160,8 @@ export class VagrantProvider implements Provider {
       '# l2lab: at every boot, the lab-switch IPv6 address and the services enabled in /etc/l2lab/services.',
       'mkdir -p /run/l2lab /var/log/l2lab /var/lib/l2lab',
       ...(sw.ipv6 ? [`ip -6 addr replace ${sw.ipv6}/${sw.ipv6Prefix} dev eth1 nodad`] : []),
+      // The runtime lives in /opt; the checkout's path on the host may be under /tmp, which Debian empties at boot.
+      `mkdir -p ${shq(dirname(runtime.root))} && ln -sfn ${RUNTIME_DIR} ${shq(runtime.root)}`,
       '/etc/l2lab/bin/l2l-service start-enabled >> /var/log/l2lab/boot.log 2>&1 || true', '',
     ].join('\n');
     const unit = ['[Unit]', 'Description=l2lab node (lab-switch IPv6, l2l-service services)', 'After=network-online.target', 'Wants=network-online.target', '',
@@ -181,10 +185,12 @@ export class VagrantProvider implements Provider {
         await c.putFile(runtime.node, '/usr/local/bin/node.l2l-tmp');
         await sh('chmod 755 /usr/local/bin/node.l2l-tmp && mv /usr/local/bin/node.l2l-tmp /usr/local/bin/node && ln -sf /usr/local/bin/node /usr/bin/node');
       });
-    if ((await sh('cat /var/lib/l2lab/runtime.id 2>/dev/null || true')).trim() !== runtime.id)
-      await apply(`${h.name}: l2lab runtime ${runtime.id} at ${runtime.root}`, async () => {
+    const root = shq(runtime.root);
+    if ((await sh(`cat /var/lib/l2lab/runtime.id 2>/dev/null; test -e ${root}/dist || echo missing`)).trim() !== runtime.id)
+      await apply(`${h.name}: l2lab runtime ${runtime.id} in ${RUNTIME_DIR}, at ${runtime.root}`, async () => {
         await c.putFile(runtime.tar, '/var/tmp/l2l-runtime.tar');
-        await sh(`set -e; rm -rf ${runtime.root}/dist ${runtime.root}/node_modules; mkdir -p ${runtime.root} /var/lib/l2lab; tar -xf /var/tmp/l2l-runtime.tar -C ${runtime.root}; rm -f /var/tmp/l2l-runtime.tar; echo ${runtime.id} > /var/lib/l2lab/runtime.id`);
+        await sh(`set -e; rm -rf ${RUNTIME_DIR}; mkdir -p ${RUNTIME_DIR} /var/lib/l2lab ${shq(dirname(runtime.root))}; tar -xf /var/tmp/l2l-runtime.tar -C ${RUNTIME_DIR}; rm -f /var/tmp/l2l-runtime.tar; ` +
+          `[ -L ${root} ] || rm -rf ${root}; ln -sfn ${RUNTIME_DIR} ${root}; echo ${runtime.id} > /var/lib/l2lab/runtime.id`);
       });
   }
 
