@@ -13,7 +13,7 @@ import * as names from '../names.ts';
 import { nodeFilesDir } from '../paths.ts';
 import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type InjectResult, type Progress, type Provider, type UpResult, effectiveAt } from '../provider.ts';
 import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
-import { findHost, ifaceOf, mgmt, readFaults, readIf, sameFault, sshBanner, writeAtomic, writeFaults } from '../state.ts';
+import { findHost, ifaceOf, mgmt, processFault, readFaults, readIf, recordFault, sameFault, sshBanner, writeAtomic, writeFaults } from '../state.ts';
 import { ipJson, run, waitFor } from '../sys.ts';
 import type { HostInterface, HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
 
@@ -310,14 +310,12 @@ export class NetnsProvider implements Provider {
         await setCable(lab, h, ifaceOf(h, fault.iface), 'down');
         break;
       case 'process-stop':
-        signalled = await this.service(lab, h, ['stop', fault.process, fault.signal ?? 'TERM']);
-        break;
       case 'pause':
-        signalled = await this.service(lab, h, ['signal', fault.process, 'STOP']);
+        signalled = await processFault((l, host, argv) => this.exec(l, host, argv), lab, fault, false);
         break;
       default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
     }
-    writeFaults(lab, [...readFaults(lab).filter((f) => !sameFault(f, fault)), fault]);
+    recordFault(lab, fault);
     const at = signalled === undefined ? undefined : effectiveAt(signalled);
     return at === undefined ? {} : { effectiveAtMs: at };
   }
@@ -338,20 +336,12 @@ export class NetnsProvider implements Provider {
         await setCable(lab, h, ifaceOf(h, fault.iface), 'up');
         break;
       case 'process-stop':
-        await this.service(lab, h, ['start', fault.process]);
-        break;
       case 'pause':
-        await this.service(lab, h, ['signal', fault.process, 'CONT']);
+        await processFault((l, host, argv) => this.exec(l, host, argv), lab, fault, true);
         break;
       default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
     }
     writeFaults(lab, others);
-  }
-
-  private async service(lab: Lab, h: LabHost, args: string[]): Promise<string> {
-    const r = await this.exec(lab, h.name, ['/etc/l2lab/bin/l2l-service', ...args]);
-    if (r.exitCode !== 0) throw new Error(`l2l-service ${args.join(' ')} on ${h.name} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
-    return r.stdout;
   }
 }
 

@@ -19,7 +19,7 @@ import * as names from '../names.ts';
 import { nodeFilesDir, repoRoot } from '../paths.ts';
 import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type InjectResult, type Progress, type Provider, type UpResult, effectiveAt } from '../provider.ts';
 import { connectEndpoint, ensureKey, knownHostsLine, publicKey, type SshEndpoint } from '../ssh.ts';
-import { findHost, ifaceOf, mgmt, providerOf, readFaults, readIf, sameFault, sshBanner, writeAtomic, writeFaults, writeProviderName } from '../state.ts';
+import { findHost, ifaceOf, mgmt, processFault, providerOf, readFaults, readIf, recordFault, sameFault, sshBanner, writeAtomic, writeFaults, writeProviderName } from '../state.ts';
 import { run, waitFor } from '../sys.ts';
 import type { HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
 import { runtimeBundle, type Runtime } from '../runtime.ts';
@@ -319,14 +319,12 @@ export class VagrantProvider implements Provider {
         await this.hv(lab).setLink(dom, ifaceOf(h, fault.iface).mac, false);
         break;
       case 'process-stop':
-        signalled = await this.service(lab, h, ['stop', fault.process, fault.signal ?? 'TERM']);
-        break;
       case 'pause':
-        signalled = await this.service(lab, h, ['signal', fault.process, 'STOP']);
+        signalled = await processFault((l, host, argv) => this.exec(l, host, argv), lab, fault, false);
         break;
       default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
     }
-    writeFaults(lab, [...readFaults(lab).filter((f) => !sameFault(f, fault)), fault]);
+    recordFault(lab, fault);
     const at = signalled === undefined ? undefined : effectiveAt(signalled);
     return at === undefined ? {} : { effectiveAtMs: at - (await this.nodeClock(lab, h.name)) };
   }
@@ -349,10 +347,8 @@ export class VagrantProvider implements Provider {
         await this.hv(lab).setLink(dom, ifaceOf(h, fault.iface).mac, true);
         break;
       case 'process-stop':
-        await this.service(lab, h, ['start', fault.process]);
-        break;
       case 'pause':
-        await this.service(lab, h, ['signal', fault.process, 'CONT']);
+        await processFault((l, host, argv) => this.exec(l, host, argv), lab, fault, true);
         break;
       default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
     }
@@ -362,12 +358,6 @@ export class VagrantProvider implements Provider {
   /** Closes the cached SSH connections (they keep a process alive): the suite and tests call it when done. */
   async close(): Promise<void> {
     for (const h of [...this.conns.keys()]) this.drop(h);
-  }
-
-  private async service(lab: Lab, h: LabHost, args: string[]): Promise<string> {
-    const r = await this.exec(lab, h.name, ['/etc/l2lab/bin/l2l-service', ...args]);
-    if (r.exitCode !== 0) throw new Error(`l2l-service ${args.join(' ')} on ${h.name} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
-    return r.stdout;
   }
 }
 
