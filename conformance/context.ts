@@ -22,6 +22,8 @@ export class Context {
   readonly active: Fault[] = [];
   private seq = 0;
   private remoteDirReady = false;
+  private interrupted = false;
+  private inflight?: Promise<unknown>;
   /** The client's clock against this machine's (VM clients); undefined where they share a clock. */
   clock?: { offsetMs: number; uncertaintyMs: number };
   /** The longest the prober took to start capturing so far (ms). */
@@ -108,9 +110,15 @@ export class Context {
 
   /** Injects; returns when it took effect on this machine's clock (ms), where the provider knows. */
   async inject(f: Fault): Promise<number | undefined> {
-    this.active.push(f);
-    return (await this.provider.inject(this.lab, f))?.effectiveAtMs;
+    if (this.interrupted) throw new Error('interrupted: no more faults');
+    this.active.push(f); // before the call: undoAll undoes it even while the call runs
+    const call = this.provider.inject(this.lab, f);
+    this.inflight = call.catch(() => undefined);
+    return (await call)?.effectiveAtMs;
   }
+
+  /** Ctrl-C: no fault starts from now on; undoAll then puts back what is in force. */
+  interrupt(): void { this.interrupted = true; }
 
   async undo(f: Fault): Promise<void> {
     await this.provider.undo(this.lab, f);
@@ -136,9 +144,22 @@ export class Context {
 
   /** Undoes every fault still in force (a failed check, Ctrl-C): the lab is left as it was. */
   async undoAll(): Promise<void> {
+    await this.inflight; // an injection still running would otherwise land after its undo
     for (const f of [...this.active].reverse()) {
       try { await this.undo(f); } catch (e) { this.progress(`could not undo ${f.kind} on ${f.node}: ${(e as Error).message}`); }
     }
+  }
+
+  /** Waits until anyone answers for the main VIP (a subject starting up); judges nothing. */
+  async anyAnswer(timeoutMs: number): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    const v = this.main.ipv4 && this.subject.has('ipv4') ? this.main.ipv4 : this.main.ipv6!;
+    while (Date.now() < end) {
+      const { events } = await this.probe('settle', 300, { keep: false });
+      if (responders(events, v, v === this.main.ipv4 ? 'arp' : 'ndp').length) return true;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return false;
   }
 
   /** The node answering for the main VIP, once exactly one answers every request of a short probe. */

@@ -156,12 +156,13 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const ctx = new Context(req.lab, provider, subject, vips, dir, req.probeIntervalMs, req.progress);
   // A subject that has just started (slow on emulated VMs) answers before any check judges it.
   req.progress(`waiting for ${subject.name} to answer for ${vips[0]!.ipv4 ?? vips[0]!.ipv6}`);
-  await ctx.stableHolder(120_000).catch((e: unknown) => req.progress(`not answering yet: ${(e as Error).message}; the checks will say what they see`));
+  if (!(await ctx.anyAnswer(120_000))) req.progress('nobody answers yet; the checks will say what they see');
   let interrupted = false;
   const onSignal = () => {
     if (interrupted) { req.progress('still undoing faults; the lab is being put back'); return; } // a second Ctrl-C must not leave a fault behind
     interrupted = true;
     req.progress('interrupted: undoing faults');
+    ctx.interrupt();
     void ctx.undoAll().finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
