@@ -7,7 +7,9 @@ export default defineCheck({
   features: ['gratuitous-arp'],
   async run(ctx, opts) {
     let trials = allTrials(opts).filter((t) => t.arp?.newMac || t.ndp?.newMac);
-    if (!trials.length) trials = [await ctx.trial('power-off', 1)];
+    if (!trials.length) trials = [await ctx.trial('power-off', 1)].filter((t) => t.arp?.newMac || t.ndp?.newMac);
+    // No takeover, nothing announced: that is not a pass (failover says why).
+    if (!trials.length) return { status: 'failed', reason: 'no failover trial had a new responder: no takeover to announce' };
     const problems: string[] = [];
     for (const t of trials) {
       if (ctx.subject.has('ipv4') && t.arp?.newMac && t.arp.announceMs === undefined) problems.push(`${t.fault} #${t.trial}: no gratuitous ARP from ${t.arp.newNode}`);
