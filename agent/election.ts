@@ -36,6 +36,7 @@ export class LeaseElector {
   private lastRenewStart = 0;
   private tick?: NodeJS.Timeout;
   private deadline?: NodeJS.Timeout;
+  private inflight?: Promise<void>; // the store call of the current attempt, which release waits for
 
   constructor(
     private readonly store: LeaseStore,
@@ -70,12 +71,19 @@ export class LeaseElector {
     const wasLeading = this.leading;
     this.stop();
     if (!wasLeading) return;
+    const until = this.now() + timeoutMs;
+    const left = () => Math.max(1, until - this.now());
     try {
-      const cur = await this.store.getLease(this.name, timeoutMs);
-      if (cur && cur.value.holderIdentity === this.identity) {
-        const wall = Date.now();
-        await this.store.updateLease(this.name, { ...cur.value, holderIdentity: '', leaseDurationMs: 1, renewTime: wall }, cur.version, timeoutMs);
+      // A renewal already in flight may land after our read and win the compare-and-swap,
+      // leaving the lease held for a whole leaseDuration: wait for it, and retry a lost swap.
+      await this.inflight;
+      while (this.now() < until) {
+        const cur = await this.store.getLease(this.name, left());
+        if (!cur || cur.value.holderIdentity !== this.identity) return;
+        const freed = { ...cur.value, holderIdentity: '', leaseDurationMs: 1, renewTime: Date.now() };
+        if (await this.store.updateLease(this.name, freed, cur.version, left())) return;
       }
+      throw new Error(`could not free lease ${this.name} within ${timeoutMs} ms`);
     } catch (e) {
       this.events.error?.(e as Error); // others take over after leaseDuration instead
     }
@@ -100,8 +108,13 @@ export class LeaseElector {
     this.deadline = setTimeout(() => this.stepDown(`no successful renewal for ${this.timing.renewDeadlineMs} ms (renewDeadline)`), Math.max(0, left));
   }
 
-  private async attempt(): Promise<void> {
-    if (!this.running || this.busy) return;
+  private attempt(): Promise<void> {
+    if (!this.running || this.busy) return Promise.resolve();
+    this.inflight = this.attemptOnce();
+    return this.inflight;
+  }
+
+  private async attemptOnce(): Promise<void> {
     this.busy = true;
     const started = this.now();
     // A holder's call may only use what is left of its renew deadline; a candidate's, one retry period.
