@@ -1,0 +1,12 @@
+// Loaded into every test worker (ava.require). AVA ends a worker only once its event loop is
+// empty, so a handle a failed test left open (a store client, a socket) would hold the whole run
+// until ava's timeout. When every test and hook has finished, name what is still open and exit.
+import { registerCompletionHandler } from 'ava';
+
+const expected = new Set(['TTYWrap', 'PipeWrap', 'ProcessWrap']);
+
+registerCompletionHandler(() => {
+  const open = process.getActiveResourcesInfo().filter((r) => !expected.has(r));
+  if (open.length) process.stderr.write(`test worker: still open after the last test: ${open.join(', ')} (a cleanup is missing)\n`);
+  process.exit();
+});
