@@ -79,8 +79,9 @@ export class Context {
       await this.provider.exec(this.lab, this.lab.client.name, ['mkdir', '-p', this.outDir]);
       this.remoteDirReady = true;
     }
-    // A VM client captures with its own clock: faults are timed on its clock too (offset
-    // measured before each fault), and injected once its prober is surely capturing.
+    // A VM client captures with its own clock: faults are timed on its clock too, and injected
+    // once its prober is surely capturing. The offset is measured again before each fault
+    // (~0.7 s under emulation): an emulated guest's clock drifts, and a trial is judged in ms.
     if (this.provider.clockOffset && (opts.during || !this.clock)) this.clock = await this.provider.clockOffset(this.lab, this.lab.client.name);
     const offsetUs = Math.round((this.clock?.offsetMs ?? 0) * 1000);
     const execAt = Date.now();

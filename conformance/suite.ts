@@ -56,7 +56,7 @@ async function subjectVersion(s: Subject, lab: Lab, provider: Provider): Promise
 }
 
 /** Kubernetes on the control plane, with the cluster admin's kubeconfig. */
-export async function kubectl(lab: Lab, args: string[], provider: Provider = getProvider(lab.provider)): Promise<string> {
+export async function kubectl(lab: Lab, args: string[], provider: Provider): Promise<string> {
   const cp = lab.nodes.find((n) => n.role === 'control-plane')!;
   const r = await provider.exec(lab, cp.name, ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', ...args]);
   if (r.exitCode !== 0) throw new SuiteError(`kubectl ${args.join(' ')} on ${cp.name} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? npm run cluster -- up --lab ${lab.file})`);

@@ -55,6 +55,12 @@ test.serial('an announcer that never sends gratuitous ARP: gratuitous and stale-
   t.like(statusOf(r), { 'single-responder': 'passed', failover: 'passed', gratuitous: 'failed', 'stale-cache': 'failed' });
 });
 
+test.serial('an announcer that never moves: failover fails, and gratuitous fails too (no takeover is not a pass)', async (t) => {
+  const r = await suite(fixture('no-takeover'), ['single-responder', 'failover', 'gratuitous']);
+  t.like(statusOf(r), { 'single-responder': 'passed', failover: 'failed', gratuitous: 'failed' });
+  t.regex(r.checks.find((c) => c.id === 'gratuitous')!.reason!, /no takeover/);
+});
+
 test.serial('an announcer that also answers on the management network: management-silent fails', async (t) => {
   const r = await suite(fixture('mgmt-answer'), ['single-responder', 'management-silent']);
   t.like(statusOf(r), { 'single-responder': 'passed', 'management-silent': 'failed' });
