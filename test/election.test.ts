@@ -12,9 +12,12 @@ let etcd: Awaited<ReturnType<typeof startEtcd>>;
 test.before(async () => { etcd = await startEtcd(); });
 test.after.always(() => etcd?.stop());
 
-/** A real store whose calls can be made to hang until their deadline, as in a network partition. */
-class Cuttable implements LeaseStore {
+/** A real store with faults: `cut` makes every call hang until its deadline (a network
+ *  partition); `writeDelayMs` slows lease writes, and `onWrite` tells when one has begun. */
+class FaultyStore implements LeaseStore {
   cut = false;
+  writeDelayMs = 0;
+  onWrite?: () => void;
   constructor(private readonly inner: LeaseStore) {}
   private gate<T>(timeoutMs: number, call: () => Promise<T>): Promise<T> {
     if (!this.cut) return call();
@@ -22,7 +25,10 @@ class Cuttable implements LeaseStore {
   }
   getLease(n: string, t: number) { return this.gate(t, () => this.inner.getLease(n, t)); }
   createLease(n: string, r: any, t: number) { return this.gate(t, () => this.inner.createLease(n, r, t)); }
-  updateLease(n: string, r: any, v: string, t: number) { return this.gate(t, () => this.inner.updateLease(n, r, v, t)); }
+  updateLease(n: string, r: any, v: string, t: number) {
+    this.onWrite?.();
+    return this.gate(t, async () => { await sleep(this.writeDelayMs); return this.inner.updateLease(n, r, v, t); });
+  }
   allocations(t: number) { return this.gate(t, () => this.inner.allocations(t)); }
   recordAllocation(k: string, a: any, t: number) { return this.gate(t, () => this.inner.recordAllocation(k, a, t)); }
   close() { this.inner.close(); }
@@ -90,25 +96,10 @@ test.serial('a graceful release hands over within one retry period', async (t) =
   t.true(took <= timing.retryPeriodMs * 1.2 + 100, `took ${took.toFixed(0)} ms after the release (which took ${(freed - asked).toFixed(0)} ms)`);
 });
 
-/** A real store whose lease writes take a while, and which tells when one has begun. */
-class SlowWrites implements LeaseStore {
-  onWrite?: () => void;
-  constructor(private readonly inner: LeaseStore, private readonly delayMs: number) {}
-  getLease(n: string, t: number) { return this.inner.getLease(n, t); }
-  createLease(n: string, r: any, t: number) { return this.inner.createLease(n, r, t); }
-  async updateLease(n: string, r: any, v: string, t: number) {
-    this.onWrite?.();
-    await sleep(this.delayMs);
-    return this.inner.updateLease(n, r, v, t);
-  }
-  allocations(t: number) { return this.inner.allocations(t); }
-  recordAllocation(k: string, a: any, t: number) { return this.inner.recordAllocation(k, a, t); }
-  close() { this.inner.close(); }
-}
-
 test.serial('a release while a renewal is in flight still frees the lease (the renewal does not win the swap)', async (t) => {
   const log: Log = [];
-  const slow = new SlowWrites(new EtcdStore([etcd.url]), 40);
+  const slow = new FaultyStore(new EtcdStore([etcd.url]));
+  slow.writeDelayMs = 40;
   const a = candidate(t, slow, 'inflight', 'a', log);
   a.start();
   await sleep(250);
@@ -128,7 +119,7 @@ test.serial('a release while a renewal is in flight still frees the lease (the r
 
 test.serial('a holder cut off from the store stops leading before anyone else starts', async (t) => {
   const log: Log = [];
-  const cut = new Cuttable(new EtcdStore([etcd.url]));
+  const cut = new FaultyStore(new EtcdStore([etcd.url]));
   const a = candidate(t, cut, 'partition', 'a', log);
   a.start();
   await sleep(250);
