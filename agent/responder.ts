@@ -30,16 +30,22 @@ export class Responder {
   private onFrame(buf: Buffer): void {
     const f = parseFrame(buf);
     if (!f || f.srcMac === this.mac) return; // our own frames, seen on the way out
-    if (f.kind === 'arp' && f.op === 1) {
-      if (!this.mayAnswer(f.targetIp) || f.senderIp === f.targetIp) return; // not ours, or someone's gratuitous ARP
-      this.metrics.requests.inc({ interface: this.iface, protocol: 'arp' });
-      this.send(arpReply(this.mac, f.targetIp, f.senderMac, f.senderIp));
-      this.metrics.responses.inc({ interface: this.iface, protocol: 'arp' });
-    } else if (f.kind === 'ns' && this.mayAnswer(f.target)) {
-      this.metrics.requests.inc({ interface: this.iface, protocol: 'ndp' });
-      this.send(neighborAdvert(this.mac, f.target, f.sourceLinkAddr ?? f.srcMac, f.srcIp));
-      this.metrics.responses.inc({ interface: this.iface, protocol: 'ndp' });
-    }
+    let vip: string, reply: Buffer, protocol: 'arp' | 'ndp';
+    if (f.kind === 'arp' && f.op === 1 && f.senderIp !== f.targetIp) { // (sender = target: someone's gratuitous ARP)
+      [vip, protocol] = [f.targetIp, 'arp'];
+      if (!this.active.has(vip)) return;
+      reply = arpReply(this.mac, vip, f.senderMac, f.senderIp);
+    } else if (f.kind === 'ns') {
+      [vip, protocol] = [f.target, 'ndp'];
+      if (!this.active.has(vip)) return;
+      reply = neighborAdvert(this.mac, vip, f.sourceLinkAddr ?? f.srcMac, f.srcIp);
+    } else return;
+    // Asked last, right before the send: a process stopped (SIGSTOP) between deciding and
+    // sending sends a stale answer when it resumes, so that gap is kept to the send call itself.
+    if (!this.mayAnswer(vip)) return;
+    this.send(reply);
+    this.metrics.requests.inc({ interface: this.iface, protocol });
+    this.metrics.responses.inc({ interface: this.iface, protocol });
   }
 
   private send(frame: Buffer): void {

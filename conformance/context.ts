@@ -2,7 +2,7 @@
 // that is always undone, and every capture of the run so far.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Fault, Provider } from '../lab/provider.ts';
+import type { ExecResult, Fault, Provider } from '../lab/provider.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { matches } from '../lab/selector.ts';
 import { proberAddresses } from '../lab/labfile.ts';
@@ -17,17 +17,23 @@ export interface Vip { service: string; labels: Record<string, string>; ipv4?: s
 
 export interface Progress { (message: string): void }
 
+const PROBER_START_TIMEOUT_MS = 10_000;
+const READY_SLACK_MS = 200; // how late the host may see the ready file: poll period plus one exec
+const SETTLE_MS = 200; // a settle probe: ten requests at the default interval, every one answered by one node
+// A trial watches this long past its budget: a late responder still gets a figure, and HTTP
+// (which stale-cache allows budget + 300 ms) has time to come back.
+const AFTER_BUDGET_MS = 1000;
+
 export class Context {
   readonly captures: { name: string; result: ProbeResult }[] = [];
   readonly active: Fault[] = [];
   private seq = 0;
   private remoteDirReady = false;
   private interrupted = false;
+  private readySeq = 0;
   private inflight?: Promise<unknown>;
   /** The client's clock against this machine's (VM clients); undefined where they share a clock. */
   clock?: { offsetMs: number; uncertaintyMs: number };
-  /** The longest the prober took to start capturing so far (ms). */
-  private proberStartMs = 0;
 
   constructor(
     readonly lab: Lab,
@@ -60,18 +66,25 @@ export class Context {
     return { mac: c.mac.replace(/[0-9a-f]{2}$/, 'fe'), ...proberAddresses(this.lab) };
   }
 
-  /** Runs the prober in the client for durationMs (after the fault, with `during`: that runs once the prober captures). The capture is kept. */
-  async probe(name: string, durationMs: number, opts: { http?: boolean; vips?: Vip[]; during?: () => Promise<number | undefined | void>; atMs?: number; keep?: boolean } = {}): Promise<{ events: ProbeEvent[]; faultAt: number; file: string }> {
+  /**
+   * Runs the prober in the client for durationMs. With `during`: the fault comes once the
+   * prober captures (it says so with a ready file) plus a baseline of answers, and the window
+   * after the fault stays durationMs. The capture is kept unless `keep` is false.
+   */
+  async probe(name: string, durationMs: number, opts: { http?: boolean; vips?: Vip[]; during?: () => Promise<number | undefined | void>; keep?: boolean } = {}): Promise<{ events: ProbeEvent[]; faultAt: number; file: string }> {
     const c = this.observer;
     const keep = opts.keep ?? true;
     const file = keep ? `${String(++this.seq).padStart(3, '0')}-${name}.pcap` : '';
     const vips = opts.vips ?? [this.main]; // the scale check passes all of them
-    // The fault comes once the prober is surely capturing; the window after it stays durationMs.
-    const waitMs = opts.during ? Math.round(Math.max(opts.atMs ?? 400, this.proberStartMs * 1.5 + 200)) : 0;
+    // Before the fault: at least ten answered requests, so that the old responder is known.
+    const baselineMs = opts.during ? Math.max(300, 10 * this.probeIntervalMs) : 0;
+    const ready = opts.during ? `/tmp/l2l-probe-ready-${process.pid}-${++this.readySeq}` : undefined;
     const args = ['node', join(repoRoot, 'dist', 'probe.mjs'), // built when the suite started: no rebuild mid-run
       '--iface', 'eth1', '--mac', c.mac, '--ipv4', c.ipv4, '--ipv6', c.ipv6 ?? '::',
       ...vips.flatMap((v) => [...(v.ipv4 && this.subject.has('ipv4') ? ['--vip', v.ipv4] : []), ...(v.ipv6 && this.subject.has('ipv6') ? ['--vip', v.ipv6] : [])]),
-      '--interval-ms', String(this.probeIntervalMs), '--duration-ms', String(Math.round(durationMs + waitMs)), ...(keep ? ['--pcap', join(this.outDir, file)] : []),
+      // The ready file is seen up to a few poll rounds late: the window's end allows for that.
+      '--interval-ms', String(this.probeIntervalMs), '--duration-ms', String(Math.round(durationMs + baselineMs + (ready ? READY_SLACK_MS : 0))),
+      ...(keep ? ['--pcap', join(this.outDir, file)] : []), ...(ready ? ['--ready-file', ready] : []),
       ...(opts.http && this.subject.has('http') && this.main.ipv4 ? ['--http', this.main.ipv4] : [])];
     // A VM client writes the capture on its own disk, at the same path; it is copied back after.
     const remote = keep && !this.provider.capabilities.sharedFilesystem;
@@ -79,16 +92,16 @@ export class Context {
       await this.provider.exec(this.lab, this.lab.client.name, ['mkdir', '-p', this.outDir]);
       this.remoteDirReady = true;
     }
-    // A VM client captures with its own clock: faults are timed on its clock too, and injected
-    // once its prober is surely capturing. The offset is measured again before each fault
-    // (~0.7 s under emulation): an emulated guest's clock drifts, and a trial is judged in ms.
+    // A VM client captures with its own clock: faults are timed on its clock too. The offset is
+    // measured again before each fault (~0.7 s under emulation): an emulated guest's clock
+    // drifts, and a trial is judged in ms.
     if (this.provider.clockOffset && (opts.during || !this.clock)) this.clock = await this.provider.clockOffset(this.lab, this.lab.client.name);
     const offsetUs = Math.round((this.clock?.offsetMs ?? 0) * 1000);
-    const execAt = Date.now();
-    const running = this.provider.exec(this.lab, this.lab.client.name, args, { timeoutMs: durationMs + waitMs + 15_000 });
+    const running = this.provider.exec(this.lab, this.lab.client.name, args, { timeoutMs: durationMs + baselineMs + PROBER_START_TIMEOUT_MS + 15_000 });
     let faultAt = 0;
-    if (opts.during) {
-      await new Promise((r) => setTimeout(r, waitMs));
+    if (opts.during && ready) {
+      await this.proberReady(ready, running);
+      await new Promise((r) => setTimeout(r, baselineMs));
       faultAt = Date.now() * 1000 + offsetUs;
       // Where the fault's own moment is known (a signal sent over SSH lands later than it is
       // issued), the failover is timed from it.
@@ -98,15 +111,25 @@ export class Context {
     const out = await running;
     if (out.exitCode !== 0) throw new Error(`the prober failed (exit ${out.exitCode}): ${out.stderr.trim()}`);
     const result = JSON.parse(out.stdout) as ProbeResult;
-    this.proberStartMs = Math.max(this.proberStartMs, (result.startedAt - offsetUs) / 1000 - execAt);
     if (remote) {
       if (!this.provider.copyFrom) throw new Error(`provider ${this.provider.name} cannot copy the capture back from ${this.lab.client.name}`);
       await this.provider.copyFrom(this.lab, this.lab.client.name, join(this.outDir, file), join(this.outDir, file));
       await this.provider.exec(this.lab, this.lab.client.name, ['rm', '-f', join(this.outDir, file)]);
     }
     if (faultAt && result.startedAt > faultAt) throw new Error(`the prober started ${((result.startedAt - faultAt) / 1000).toFixed(0)} ms after the fault; cannot measure this trial`);
+    if (faultAt && result.endedAt < faultAt + durationMs * 1000 - READY_SLACK_MS * 1000)
+      throw new Error(`the prober stopped ${((result.endedAt - faultAt) / 1000).toFixed(0)} ms after the fault, short of the ${durationMs} ms window (its ready file was seen late); cannot measure this trial`);
     if (keep) this.captures.push({ name: file, result });
     return { events: result.events, faultAt, file };
+  }
+
+  /** Waits, on the client, until the prober captures (its ready file exists); fails if it exits first. */
+  private async proberReady(file: string, running: Promise<ExecResult>): Promise<void> {
+    const wait = `i=0; while [ ! -e ${file} ]; do i=$((i+1)); [ $i -gt ${PROBER_START_TIMEOUT_MS / 10} ] && exit 1; sleep 0.01; done; rm -f ${file}`;
+    const seen = this.provider.exec(this.lab, this.lab.client.name, ['sh', '-c', wait], { timeoutMs: PROBER_START_TIMEOUT_MS + 5000 });
+    const r = await Promise.race([seen, running.then((p) => ({ exited: p }), (e: Error) => ({ exited: { exitCode: -1, stdout: '', stderr: e.message } }))]);
+    if ('exited' in r) throw new Error(`the prober ended before it started capturing (exit ${r.exited.exitCode}): ${r.exited.stderr.trim()}`);
+    if (r.exitCode !== 0) throw new Error(`the prober did not start capturing within ${PROBER_START_TIMEOUT_MS / 1000} s (no ${file} on ${this.lab.client.name})`);
   }
 
   /** Injects; returns when it took effect on this machine's clock (ms), where the provider knows. */
@@ -156,7 +179,7 @@ export class Context {
     const end = Date.now() + timeoutMs;
     const v = this.main.ipv4 && this.subject.has('ipv4') ? this.main.ipv4 : this.main.ipv6!;
     while (Date.now() < end) {
-      const { events } = await this.probe('settle', 300, { keep: false });
+      const { events } = await this.probe('settle', SETTLE_MS, { keep: false });
       if (responders(events, v, v === this.main.ipv4 ? 'arp' : 'ndp').length) return true;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -168,7 +191,7 @@ export class Context {
     const end = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < end) {
-      const { events } = await this.probe('settle', 300, { keep: false });
+      const { events } = await this.probe('settle', SETTLE_MS, { keep: false });
       const v = this.main.ipv4 && this.subject.has('ipv4') ? this.main.ipv4 : this.main.ipv6!;
       const fam = v === this.main.ipv4 ? 'arp' : 'ndp';
       const who = responders(events, v, fam);
@@ -208,7 +231,7 @@ export class Context {
     const budget = this.subject.budgetMs(fault);
     const faults = this.faultsFor(fault, holder);
     this.progress(`${fault} #${n}: ${holder} holds the VIP; injecting, waiting up to ${budget} ms for another node to answer`);
-    const window = budget + (opts.holdMs ?? 0) + 1500;
+    const window = budget + (opts.holdMs ?? 0) + AFTER_BUDGET_MS;
     // The client's neighbour entry must point at the current holder when the fault hits (it may
     // still name a former holder, whose node serves the VIP too): resolve it afresh now, then
     // never touch it again — what follows is what a client with a stale cache sees.

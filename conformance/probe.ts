@@ -3,8 +3,10 @@
 // mode), sends its own ARP requests / neighbour solicitations for every VIP at a fixed
 // interval, and reports every request and every answer (and gratuitous ARP / unsolicited NA)
 // as JSON on stdout. Optionally writes the raw capture as a .pcap file (tcpdump, Wireshark).
-//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A --ipv6 B --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE]
+//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A --ipv6 B --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE] [--ready-file FILE]
+// --duration-ms counts from when it captures; --ready-file is created then (a fault waits for it).
 import pcap from 'pcap';
+import { writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -23,7 +25,7 @@ export interface ProbeResult { iface: string; intervalMs: number; startedAt: num
 const { values } = parseArgs({
   options: {
     iface: { type: 'string' }, mac: { type: 'string' }, ipv4: { type: 'string' }, ipv6: { type: 'string' },
-    vip: { type: 'string', multiple: true }, 'interval-ms': { type: 'string', default: '20' }, 'duration-ms': { type: 'string' }, pcap: { type: 'string' },
+    vip: { type: 'string', multiple: true }, 'interval-ms': { type: 'string', default: '20' }, 'duration-ms': { type: 'string' }, pcap: { type: 'string' }, 'ready-file': { type: 'string' },
     http: { type: 'string' }, 'http-host': { type: 'string', default: 'myservice.findichgut.net' }, 'http-interval-ms': { type: 'string', default: '50' },
   },
 });
@@ -86,6 +88,7 @@ const send = () => {
 };
 send();
 const timer = setInterval(send, interval);
+if (values['ready-file']) writeFileSync(values['ready-file'], String(startedAt));
 setTimeout(() => {
   clearInterval(timer);
   clearTimeout(httpTimer);
