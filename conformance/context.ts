@@ -18,8 +18,9 @@ export interface Vip { service: string; labels: Record<string, string>; ipv4?: s
 export interface Progress { (message: string): void }
 
 const PROBER_START_TIMEOUT_MS = 10_000;
-const READY_SLACK_MS = 200; // how late the host may see the ready file: poll period plus one exec
-const SETTLE_MS = 200; // a settle probe: ten requests at the default interval, every one answered by one node
+// The most an injection may take (a VM powered off through virsh, a signal sent over SSH): the
+// prober's own limit, reached only if the host never tells it when the window ends.
+const INJECT_ALLOWANCE_MS = 15_000;
 // A trial watches this long past its budget: a late responder still gets a figure, and HTTP
 // (which stale-cache allows budget + 300 ms) has time to come back.
 const AFTER_BUDGET_MS = 1000;
@@ -30,7 +31,7 @@ export class Context {
   private seq = 0;
   private remoteDirReady = false;
   private interrupted = false;
-  private readySeq = 0;
+  private handshakes = 0;
   private inflight?: Promise<unknown>;
   /** The client's clock against this machine's (VM clients); undefined where they share a clock. */
   clock?: { offsetMs: number; uncertaintyMs: number };
@@ -55,6 +56,8 @@ export class Context {
     return mac;
   }
   get main(): Vip { return this.vips[0]!; }
+  /** A settle probe: ten requests, every one answered by one node. */
+  private get settleMs(): number { return Math.max(200, 10 * this.probeIntervalMs); }
 
   /**
    * The prober's own identity on the switch: the client's NIC, but another MAC and addresses
@@ -78,13 +81,14 @@ export class Context {
     const vips = opts.vips ?? [this.main]; // the scale check passes all of them
     // Before the fault: at least ten answered requests, so that the old responder is known.
     const baselineMs = opts.during ? Math.max(300, 10 * this.probeIntervalMs) : 0;
-    const ready = opts.during ? `/tmp/l2l-probe-ready-${process.pid}-${++this.readySeq}` : undefined;
+    const handshake = opts.during ? `/tmp/l2l-probe-${process.pid}-${++this.handshakes}` : undefined;
     const args = ['node', join(repoRoot, 'dist', 'probe.mjs'), // built when the suite started: no rebuild mid-run
       '--iface', 'eth1', '--mac', c.mac, '--ipv4', c.ipv4, '--ipv6', c.ipv6 ?? '::',
       ...vips.flatMap((v) => [...(v.ipv4 && this.subject.has('ipv4') ? ['--vip', v.ipv4] : []), ...(v.ipv6 && this.subject.has('ipv6') ? ['--vip', v.ipv6] : [])]),
-      // The ready file is seen up to a few poll rounds late: the window's end allows for that.
-      '--interval-ms', String(this.probeIntervalMs), '--duration-ms', String(Math.round(durationMs + baselineMs + (ready ? READY_SLACK_MS : 0))),
-      ...(keep ? ['--pcap', join(this.outDir, file)] : []), ...(ready ? ['--ready-file', ready] : []),
+      // With a fault, the host tells the prober when the window ends (the fault's moment is known
+      // only once it is injected); --duration-ms is then only a limit.
+      '--interval-ms', String(this.probeIntervalMs), '--duration-ms', String(Math.round(durationMs + (handshake ? baselineMs + INJECT_ALLOWANCE_MS : 0))),
+      ...(keep ? ['--pcap', join(this.outDir, file)] : []), ...(handshake ? ['--ready-file', `${handshake}.ready`, '--end-file', `${handshake}.end`] : []),
       ...(opts.http && this.subject.has('http') && this.main.ipv4 ? ['--http', this.main.ipv4] : [])];
     // A VM client writes the capture on its own disk, at the same path; it is copied back after.
     const remote = keep && !this.provider.capabilities.sharedFilesystem;
@@ -97,16 +101,26 @@ export class Context {
     // drifts, and a trial is judged in ms.
     if (this.provider.clockOffset && (opts.during || !this.clock)) this.clock = await this.provider.clockOffset(this.lab, this.lab.client.name);
     const offsetUs = Math.round((this.clock?.offsetMs ?? 0) * 1000);
-    const running = this.provider.exec(this.lab, this.lab.client.name, args, { timeoutMs: durationMs + baselineMs + PROBER_START_TIMEOUT_MS + 15_000 });
+    const running = this.provider.exec(this.lab, this.lab.client.name, args, { timeoutMs: durationMs + baselineMs + PROBER_START_TIMEOUT_MS + INJECT_ALLOWANCE_MS + 15_000 });
     let faultAt = 0;
-    if (opts.during && ready) {
-      await this.proberReady(ready, running);
+    if (opts.during && handshake) {
+      await this.proberReady(`${handshake}.ready`, running);
       await new Promise((r) => setTimeout(r, baselineMs));
       faultAt = Date.now() * 1000 + offsetUs;
       // Where the fault's own moment is known (a signal sent over SSH lands later than it is
       // issued), the failover is timed from it.
-      const effective = await opts.during();
+      const endAt = (atUs: number) => this.provider.exec(this.lab, this.lab.client.name, ['sh', '-c', `printf %s ${atUs} > ${handshake}.end.tmp && mv ${handshake}.end.tmp ${handshake}.end`]);
+      let effective: number | undefined | void;
+      try {
+        effective = await opts.during();
+      } catch (e) {
+        // No prober may outlive its trial: the next one would share its MAC and addresses.
+        await endAt(0).catch(() => undefined);
+        await running.catch(() => undefined);
+        throw e;
+      }
       if (typeof effective === 'number') faultAt = Math.round(effective * 1000) + offsetUs;
+      await endAt(faultAt + durationMs * 1000);
     }
     const out = await running;
     if (out.exitCode !== 0) throw new Error(`the prober failed (exit ${out.exitCode}): ${out.stderr.trim()}`);
@@ -117,8 +131,8 @@ export class Context {
       await this.provider.exec(this.lab, this.lab.client.name, ['rm', '-f', join(this.outDir, file)]);
     }
     if (faultAt && result.startedAt > faultAt) throw new Error(`the prober started ${((result.startedAt - faultAt) / 1000).toFixed(0)} ms after the fault; cannot measure this trial`);
-    if (faultAt && result.endedAt < faultAt + durationMs * 1000 - READY_SLACK_MS * 1000)
-      throw new Error(`the prober stopped ${((result.endedAt - faultAt) / 1000).toFixed(0)} ms after the fault, short of the ${durationMs} ms window (its ready file was seen late); cannot measure this trial`);
+    if (faultAt && result.endedAt < faultAt + durationMs * 1000)
+      throw new Error(`the prober stopped ${((result.endedAt - faultAt) / 1000).toFixed(0)} ms after the fault, short of the ${durationMs} ms window (the injection took over ${INJECT_ALLOWANCE_MS / 1000} s?); cannot measure this trial`);
     if (keep) this.captures.push({ name: file, result });
     return { events: result.events, faultAt, file };
   }
@@ -179,7 +193,7 @@ export class Context {
     const end = Date.now() + timeoutMs;
     const v = this.main.ipv4 && this.subject.has('ipv4') ? this.main.ipv4 : this.main.ipv6!;
     while (Date.now() < end) {
-      const { events } = await this.probe('settle', SETTLE_MS, { keep: false });
+      const { events } = await this.probe('settle', this.settleMs, { keep: false });
       if (responders(events, v, v === this.main.ipv4 ? 'arp' : 'ndp').length) return true;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -191,7 +205,7 @@ export class Context {
     const end = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < end) {
-      const { events } = await this.probe('settle', SETTLE_MS, { keep: false });
+      const { events } = await this.probe('settle', this.settleMs, { keep: false });
       const v = this.main.ipv4 && this.subject.has('ipv4') ? this.main.ipv4 : this.main.ipv6!;
       const fam = v === this.main.ipv4 ? 'arp' : 'ndp';
       const who = responders(events, v, fam);

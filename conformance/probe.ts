@@ -3,10 +3,12 @@
 // mode), sends its own ARP requests / neighbour solicitations for every VIP at a fixed
 // interval, and reports every request and every answer (and gratuitous ARP / unsolicited NA)
 // as JSON on stdout. Optionally writes the raw capture as a .pcap file (tcpdump, Wireshark).
-//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A --ipv6 B --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE] [--ready-file FILE]
+//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A --ipv6 B --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE] [--ready-file FILE] [--end-file FILE]
 // --duration-ms counts from when it captures; --ready-file is created then (a fault waits for it).
+// --end-file: once it appears, holding a time (µs since the epoch, this clock), the capture ends
+// then instead (the window after a fault is counted from the fault, known only once injected).
 import pcap from 'pcap';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -25,7 +27,7 @@ export interface ProbeResult { iface: string; intervalMs: number; startedAt: num
 const { values } = parseArgs({
   options: {
     iface: { type: 'string' }, mac: { type: 'string' }, ipv4: { type: 'string' }, ipv6: { type: 'string' },
-    vip: { type: 'string', multiple: true }, 'interval-ms': { type: 'string', default: '20' }, 'duration-ms': { type: 'string' }, pcap: { type: 'string' }, 'ready-file': { type: 'string' },
+    vip: { type: 'string', multiple: true }, 'interval-ms': { type: 'string', default: '20' }, 'duration-ms': { type: 'string' }, pcap: { type: 'string' }, 'ready-file': { type: 'string' }, 'end-file': { type: 'string' },
     http: { type: 'string' }, 'http-host': { type: 'string', default: 'myservice.findichgut.net' }, 'http-interval-ms': { type: 'string', default: '50' },
   },
 });
@@ -89,8 +91,9 @@ const send = () => {
 send();
 const timer = setInterval(send, interval);
 if (values['ready-file']) writeFileSync(values['ready-file'], String(startedAt));
-setTimeout(() => {
+const finish = () => {
   clearInterval(timer);
+  clearInterval(endPoll);
   clearTimeout(httpTimer);
   // Answers to the last requests arrive within a few ms.
   setTimeout(() => {
@@ -98,5 +101,16 @@ setTimeout(() => {
     const result: ProbeResult = { iface, intervalMs: interval, startedAt, endedAt: nowUs(), events: events.sort((a, b) => a.t - b.t) };
     process.stdout.write(JSON.stringify(result), () => process.exit(0)); // a pipe is written asynchronously: exit once it is flushed
   }, Math.max(50, interval));
-}, duration);
+};
+const maxEnd = setTimeout(finish, duration);
+const endFile = values['end-file'];
+const endPoll = endFile === undefined ? undefined : setInterval(() => {
+  if (!existsSync(endFile)) return;
+  const at = Number(readFileSync(endFile, 'utf8'));
+  rmSync(endFile, { force: true });
+  clearInterval(endPoll);
+  if (!Number.isFinite(at)) return; // unreadable: the maximum duration stands
+  clearTimeout(maxEnd);
+  setTimeout(finish, Math.max(0, (at - nowUs()) / 1000));
+}, 10);
 process.on('SIGTERM', () => { session.close(); process.exit(1); });
