@@ -49,7 +49,12 @@ export function failover(events: ProbeEvent[], vip: string, family: Family, faul
   };
 }
 
-/** HTTP outage around a fault: last success before it to the first success after it (ms). */
+/**
+ * HTTP outage of a fault (ms): from the fault to the first success after the failures that
+ * followed it (given HTTP worked before it). Slowness before the fault is not the subject's: on an
+ * emulated VM the injection itself (SSH, a shell, signalling) starves the node for up to a second
+ * before the signal lands, and HTTP times out meanwhile.
+ */
 export function httpOutage(events: ProbeEvent[], vip: string, faultAt: number): { outageMs?: number; before?: string; after?: string } {
   const ok = events.filter((e) => e.kind === 'http-ok' && e.vip === vip);
   const fails = events.filter((e) => e.kind === 'http-fail' && e.vip === vip && e.t >= faultAt);
@@ -57,7 +62,7 @@ export function httpOutage(events: ProbeEvent[], vip: string, faultAt: number): 
   const okAfter = ok.filter((e) => e.t >= faultAt);
   if (!fails.length) return okAfter.length ? { outageMs: 0, before: last?.node, after: okAfter.at(-1)?.node } : {};
   const next = ok.find((e) => e.t > fails[0]!.t);
-  return { outageMs: next && last ? (next.t - last.t) / 1000 : undefined, before: last?.node, after: next?.node };
+  return { outageMs: next && last ? (next.t - faultAt) / 1000 : undefined, before: last?.node, after: next?.node };
 }
 
 export function percentile(xs: number[], p: number): number | undefined {
