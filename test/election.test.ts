@@ -50,6 +50,23 @@ function candidate(t: ExecutionContext, store: LeaseStore, lease: string, id: st
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const leaders = (els: LeaseElector[]) => els.filter((e) => e.isLeader).length;
 
+/** a campaigns first and leads; then b joins and watches the lease for bWaitMs. */
+async function holderAndCandidate(t: ExecutionContext, aStore: LeaseStore, lease: string, log: Log, bWaitMs: number) {
+  const a = candidate(t, aStore, lease, 'a', log);
+  a.start();
+  await sleep(250);
+  const b = candidate(t, new EtcdStore([etcd.url]), lease, 'b', log);
+  b.start();
+  await sleep(bWaitMs);
+  return { a, b };
+}
+
+/** Waits (up to 3 s) until el leads; returns how long that took from `from` (ms). */
+async function leadsAfter(el: LeaseElector, from: number, pollMs = 5): Promise<number> {
+  while (!el.isLeader && performance.now() - from < 3000) await sleep(pollMs);
+  return performance.now() - from;
+}
+
 test.serial('exactly one of three candidates leads, and keeps leading', async (t) => {
   const log: Log = [];
   const els = ['a', 'b', 'c'].map((id) => candidate(t, new EtcdStore([etcd.url]), 'one', id, log));
@@ -62,17 +79,11 @@ test.serial('exactly one of three candidates leads, and keeps leading', async (t
 
 test.serial('the holder crashes: another takes over once the lease has expired, not before', async (t) => {
   const log: Log = [];
-  const a = candidate(t, new EtcdStore([etcd.url]), 'crash', 'a', log);
-  a.start();
-  await sleep(250);
+  const { a, b } = await holderAndCandidate(t, new EtcdStore([etcd.url]), 'crash', log, 300);
   t.true(a.isLeader);
-  const b = candidate(t, new EtcdStore([etcd.url]), 'crash', 'b', log);
-  b.start();
-  await sleep(300);
   const crashed = performance.now();
   a.stop(); // the record stays: to others this is a dead holder
-  while (!b.isLeader && performance.now() - crashed < 3000) await sleep(10);
-  const took = performance.now() - crashed;
+  const took = await leadsAfter(b, crashed, 10);
   t.true(b.isLeader);
   t.true(took >= timing.durationMs - timing.retryPeriodMs * 1.2 - 50, `not before expiry (${took.toFixed(0)} ms)`);
   t.true(took <= timing.durationMs + timing.retryPeriodMs * 1.2 + 150, `soon after expiry (${took.toFixed(0)} ms)`);
@@ -80,18 +91,12 @@ test.serial('the holder crashes: another takes over once the lease has expired, 
 
 test.serial('a graceful release hands over within one retry period', async (t) => {
   const log: Log = [];
-  const a = candidate(t, new EtcdStore([etcd.url]), 'release', 'a', log);
-  a.start();
-  await sleep(250);
-  const b = candidate(t, new EtcdStore([etcd.url]), 'release', 'b', log);
-  b.start();
-  await sleep(250);
+  const { a, b } = await holderAndCandidate(t, new EtcdStore([etcd.url]), 'release', log, 250);
   const asked = performance.now();
   await a.release();
   // Measured from when the lease is free: the release's own round trips are the store's, not the election's.
   const freed = performance.now();
-  while (!b.isLeader && performance.now() - freed < 3000) await sleep(5);
-  const took = performance.now() - freed;
+  const took = await leadsAfter(b, freed);
   t.true(b.isLeader);
   t.true(took <= timing.retryPeriodMs * 1.2 + 100, `took ${took.toFixed(0)} ms after the release (which took ${(freed - asked).toFixed(0)} ms)`);
 });
@@ -100,19 +105,13 @@ test.serial('a release while a renewal is in flight still frees the lease (the r
   const log: Log = [];
   const slow = new FaultyStore(new EtcdStore([etcd.url]));
   slow.writeDelayMs = 40;
-  const a = candidate(t, slow, 'inflight', 'a', log);
-  a.start();
-  await sleep(250);
-  const b = candidate(t, new EtcdStore([etcd.url]), 'inflight', 'b', log);
-  b.start();
-  await sleep(250);
+  const { a, b } = await holderAndCandidate(t, slow, 'inflight', log, 250);
   t.true(a.isLeader);
   await new Promise<void>((resolve) => { slow.onWrite = resolve; }); // a renewal has read the lease and is writing
   slow.onWrite = undefined;
   await a.release();
   const freed = performance.now();
-  while (!b.isLeader && performance.now() - freed < 3000) await sleep(5);
-  const took = performance.now() - freed;
+  const took = await leadsAfter(b, freed);
   t.true(b.isLeader);
   t.true(took <= timing.retryPeriodMs * 1.2 + 100, `took ${took.toFixed(0)} ms after the release, not a whole lease duration`);
 });
@@ -120,16 +119,11 @@ test.serial('a release while a renewal is in flight still frees the lease (the r
 test.serial('a holder cut off from the store stops leading before anyone else starts', async (t) => {
   const log: Log = [];
   const cut = new FaultyStore(new EtcdStore([etcd.url]));
-  const a = candidate(t, cut, 'partition', 'a', log);
-  a.start();
-  await sleep(250);
-  const b = candidate(t, new EtcdStore([etcd.url]), 'partition', 'b', log);
-  b.start();
-  await sleep(300);
+  const { a, b } = await holderAndCandidate(t, cut, 'partition', log, 300);
   t.true(a.isLeader);
   cut.cut = true;
   const t0 = performance.now();
-  while (!b.isLeader && performance.now() - t0 < 3000) await sleep(5);
+  await leadsAfter(b, t0);
   t.true(b.isLeader);
   const aStop = log.find((x) => x.id === 'a' && x.ev === 'stop')!;
   const bStart = log.find((x) => x.id === 'b' && x.ev === 'start')!;
