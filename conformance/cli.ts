@@ -4,13 +4,15 @@ import { findLab } from '../lab/lab.ts';
 import { LabFileError } from '../lab/labfile.ts';
 import { table } from '../lab/progress.ts';
 import { outageTable } from '../reports/write.ts';
-import { faultNames, type FaultName } from './model.ts';
+import { trialFaultKinds } from '../lab/faults/index.ts';
+import { buildBundles } from './bundles.ts';
+import { InterruptedError } from './fault-session.ts';
 import { SubjectError } from './subject.ts';
 import { checkIds, runSuite } from './suite.ts';
 import { clusterUp } from '../playbooks/cluster/up.ts';
 
 const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME|FILE] [--trials N] [--only ID,…] [--skip ID,…]
-                               [--faults ${faultNames.join(',')}] [--probe-interval MS] [--out DIR]
+                               [--faults ${trialFaultKinds().join(',')}] [--probe-interval MS] [--out DIR]
                                [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS]
                                [--cilium-versions A,B,…]   subject cilium: upgrade in place to each version, one report each`;
 class UsageError extends Error {}
@@ -38,8 +40,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.help) { console.log(`${USAGE}\nchecks: ${checkIds().join(', ')}`); return 0; }
   const list = (s?: string) => s?.split(',').map((x) => x.trim()).filter(Boolean);
-  const faults = (list(values.faults) ?? faultNames) as FaultName[];
-  for (const f of faults) if (!faultNames.includes(f)) throw new UsageError(`--faults: unknown fault "${f}"; faults: ${faultNames.join(', ')}`);
+  const faults = list(values.faults) ?? trialFaultKinds();
+  for (const f of faults) if (!trialFaultKinds().includes(f)) throw new UsageError(`--faults: unknown fault "${f}"; faults: ${trialFaultKinds().join(', ')}`);
   const lease = {
     durationMs: int('lease-duration', values['lease-duration'], 50), renewDeadlineMs: int('lease-renew-deadline', values['lease-renew-deadline'], 20), retryPeriodMs: int('lease-retry-period', values['lease-retry-period'], 10),
   };
@@ -49,6 +51,16 @@ async function main(argv: string[]): Promise<number> {
   const versions = list(values['cilium-versions']);
   if (versions && values.subject !== 'cilium') throw new UsageError(`--cilium-versions compares Cilium versions: use it with --subject cilium (not ${values.subject})`);
   if (versions && values.out) throw new UsageError('--cilium-versions writes one report folder per version under reports/; leave out --out');
+  // The CLI owns the signals: Ctrl-C aborts the run, which undoes the fault in force and ends
+  // with exit 130; a second Ctrl-C must not leave a fault behind.
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (abort.signal.aborted) { progress('still undoing faults; the lab is being put back'); return; }
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  await buildBundles();
   const runs: { version: string; failed: number; dir: string; passed: number }[] = [];
   for (const v of versions ?? [undefined]) {
     if (v) {
@@ -58,15 +70,15 @@ async function main(argv: string[]): Promise<number> {
     const { results, dir } = await runSuite({
       lab, subject: values.subject!, trials: int('trials', values.trials, 1, 100)!, faults, only: list(values.only), skip: list(values.skip),
       probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000)!, outDir: values.out,
-      lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)), progress,
+      lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)), progress, signal: abort.signal,
     });
     console.log(`\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
     console.log(table([['CHECK', 'STATUS', 'NOTE'], ...results.checks.map((c) => [c.id, c.status, (c.reason ?? c.details[0] ?? '').slice(0, 110)])]));
     const outages = outageTable(results);
     if (outages.length > 1) console.log(`\n${table(outages)}`);
-    console.log(`\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ${results.summary.info} informational`);
+    console.log(`\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ${results.summary.info} informational${results.summary.errors ? `, ${results.summary.errors} harness errors` : ''}`);
     console.log(`report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`);
-    runs.push({ version: results.subject.version, failed: results.summary.failed, passed: results.summary.passed, dir });
+    runs.push({ version: results.subject.version, failed: results.summary.failed + results.summary.errors, passed: results.summary.passed, dir });
   }
   if (runs.length > 1) {
     console.log(`\nCilium versions compared:\n${table([['VERSION', 'PASSED', 'FAILED', 'REPORT'], ...runs.map((r) => [r.version, String(r.passed), String(r.failed), r.dir])])}`);
@@ -75,6 +87,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((c) => process.exit(c), (e: unknown) => {
+  if (e instanceof InterruptedError) { console.error('interrupted: the faults were undone'); process.exit(130); }
   const bad = e instanceof UsageError || e instanceof LabFileError || e instanceof SubjectError;
   console.error(`error: ${(e as Error).message}`);
   process.exit(bad ? 2 : 1);

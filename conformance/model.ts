@@ -5,9 +5,8 @@
 export type Feature = 'ipv4' | 'ipv6' | 'gratuitous-arp' | 'unsolicited-na' | 'graceful-release' | 'http' | 'lease-store' | 'policy-node-selector';
 export const features: Feature[] = ['ipv4', 'ipv6', 'gratuitous-arp', 'unsolicited-na', 'graceful-release', 'http', 'lease-store', 'policy-node-selector'];
 
-/** Faults a failover trial injects on the current holder. */
-export type FaultName = 'power-off' | 'link-down' | 'network-off' | 'process-stop' | 'pause' | 'graceful-stop';
-export const faultNames: FaultName[] = ['power-off', 'link-down', 'network-off', 'process-stop', 'pause', 'graceful-stop'];
+/** A fault kind a failover trial injects on the current holder (lab/faults/, those with a trial). */
+export type FaultName = string;
 
 export interface FamilyFailover {
   oldNode?: string;
@@ -41,7 +40,8 @@ export interface Trial {
   clockUncertaintyMs?: number;
 }
 
-export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'info';
+/** error: the harness failed (the check threw), which says nothing about the subject. */
+export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'info' | 'error';
 
 export interface CheckResult {
   id: string;
@@ -65,5 +65,5 @@ export interface RunResults {
   probeIntervalMs: number;
   vips: { service: string; ipv4?: string; ipv6?: string }[];
   checks: CheckResult[];
-  summary: { passed: number; failed: number; skipped: number; info: number };
+  summary: { passed: number; failed: number; skipped: number; info: number; errors: number };
 }

@@ -7,6 +7,8 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
+import { faultPlugin, trialFaultKinds } from '../lab/faults/index.ts';
+import { addressSourceNames } from './addresses/index.ts';
 import { features, type FaultName, type Feature } from './model.ts';
 
 const leaseSchema = z.strictObject({ durationMs: z.number().int().positive(), renewDeadlineMs: z.number().int().positive(), retryPeriodMs: z.number().int().positive() });
@@ -32,7 +34,7 @@ export const subjectSchema = z.strictObject({
   /** Milliseconds from the fault to the new responder; `default` for faults not named. */
   budget: z.record(z.string(), z.number().int().positive()).default({}),
   /** Where the VIPs come from: the reference announcer's agreed allocation in etcd, the first pool address of each family, or the Gateway's status (Kubernetes). */
-  addresses: z.enum(['etcd-ipam', 'pool-first', 'gateway-status']).default('pool-first'),
+  addresses: z.enum(addressSourceNames()).default('pool-first'),
 });
 
 export type SubjectFile = z.infer<typeof subjectSchema>;
@@ -62,17 +64,12 @@ export function loadSubject(nameOrFile: string, labLease: Lease, override?: Part
   if (!r.success) throw new SubjectError(`${file}: ${r.error.issues.map((i) => `${formatPath(i.path) || '(top)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}` : i.message}`).join('; ')}`);
   const s = r.data;
   if (s.install && s.run) throw new SubjectError(`${file}: give install (a playbook) or run (a command line), not both`);
+  const unknown = Object.keys(s.budget).filter((k) => k !== 'default' && !trialFaultKinds().includes(k));
+  if (unknown.length) throw new SubjectError(`${file}: budget: unknown fault ${unknown.join(', ')}; faults: ${trialFaultKinds().join(', ')}, or default`);
   const lease = s.lease === 'lab' ? { ...labLease, ...override } : s.lease ? { ...s.lease, ...override } : undefined;
   if (lease && lease.renewDeadlineMs >= lease.durationMs) throw new SubjectError(`lease: renewDeadline ${lease.renewDeadlineMs} ms must be below duration ${lease.durationMs} ms`);
-  const derived = (fault: FaultName): number | undefined => {
-    if (!lease) return undefined;
-    const retry = lease.retryPeriodMs * 1.2; // a retry period with client-go's jitter
-    // A candidate times the lease from when it *saw* the last renewal (up to one retry after it
-    // was written) and notices the expiry at its next retry: leaseDuration + 2 retries, plus slack.
-    // A graceful release or a lost link hands over at the next retry.
-    if (fault === 'graceful-stop' || fault === 'link-down') return Math.round(retry + slackMs);
-    return Math.round(lease.durationMs + 2 * retry + slackMs);
-  };
+  // Each fault says how its budget follows from a lease (lab/faults/).
+  const derived = (fault: FaultName): number | undefined => (lease ? faultPlugin(fault).budget(lease, slackMs) : undefined);
   return {
     ...s, file, lease,
     budgetMs: (fault) => s.budget[fault] ?? derived(fault) ?? s.budget.default ?? 5000,

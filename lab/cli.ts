@@ -3,12 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { findLab } from './lab.ts';
 import { LabFileError } from './labfile.ts';
-import { describeFault, faultKinds, type Fault } from './provider.ts';
+import { describeFault, faultPlugin, faultPlugins, FaultError, injectFault, undoFault } from './faults/index.ts';
 import { consoleProgress, table } from './progress.ts';
 import { getProvider } from './providers/index.ts';
 import { opensshArgs } from './ssh.ts';
 import { providerOf } from './state.ts';
-import type { LabStatus } from './types.ts';
+import type { Fault, LabStatus } from './types.ts';
 
 class UsageError extends Error {}
 
@@ -25,7 +25,8 @@ const usage: Record<string, string> = {
   down: 'lab:down [--lab FILE | --name NAME]        remove everything of the lab, also after a crash',
   status: 'lab:status [--lab FILE | --name NAME] [--json]',
   ssh: 'lab:ssh NODE [--lab FILE | --name NAME] [-- CMD ...]',
-  fault: 'lab:fault inject|undo|list [KIND NODE [IFACE|PROCESS]] [--signal TERM|KILL] [--lab FILE | --name NAME]\n        kinds: ' + faultKinds.join(', '),
+  fault: 'lab:fault inject|undo|list [KIND NODE [WORD…]] [--OPTION VALUE] [--lab FILE | --name NAME]\n        kinds:\n' +
+    faultPlugins.map((f) => `          ${[f.kind, 'NODE', ...f.args.map((a) => a.name.toUpperCase()), ...(f.options ?? []).map((o) => `[--${o.name} ${o.name.toUpperCase()}]`)].join(' ')}  ${f.description}`).join('\n'),
 };
 
 function parse(cmd: string, argv: string[], extra: Record<string, { type: 'string' | 'boolean' }> = {}) {
@@ -98,9 +99,9 @@ async function main(argv: string[]): Promise<number> {
       return r.status ?? 1;
     }
     case 'fault': {
-      const { values, positionals } = parse(cmd, rest, { signal: { type: 'string' } });
-      const signal = (values as { signal?: string }).signal;
-      const [action, kind, node, target] = positionals;
+      const options = Object.fromEntries(faultPlugins.flatMap((f) => f.options ?? []).map((o) => [o.name, { type: 'string' as const }]));
+      const { values, positionals } = parse(cmd, rest, options);
+      const [action, kind, node, ...words] = positionals;
       if (values.help || !action) { console.log(usage.fault); return values.help ? 0 : 2; }
       const lab = findLab(values);
       const provider = getProvider(lab.provider);
@@ -111,8 +112,8 @@ async function main(argv: string[]): Promise<number> {
       }
       if (action !== 'inject' && action !== 'undo') throw new UsageError(`unknown action "${action}"; use inject, undo or list`);
       if (!node) throw new UsageError(`missing NODE\nusage: npm run ${usage.fault}`);
-      const fault = toFault(kind, node, target, signal);
-      await (action === 'inject' ? provider.inject(lab, fault) : provider.undo(lab, fault));
+      const fault = toFault(kind, node, words, values as Record<string, unknown>);
+      await (action === 'inject' ? injectFault(provider, lab, fault) : undoFault(provider, lab, fault));
       console.log(`${action === 'inject' ? 'injected' : 'undone'}: ${describeFault(fault)}`);
       return 0;
     }
@@ -120,22 +121,23 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-function toFault(kind: string | undefined, node: string, target: string | undefined, signal: string | undefined): Fault {
-  const need = (what: string) => { if (!target) throw new UsageError(`fault ${kind} needs ${what} after the node name`); return target; };
-  switch (kind) {
-    case 'power-off': return { kind, node };
-    case 'link-down': return { kind, node, iface: need('an interface (eth0 or eth1)') };
-    case 'process-stop': {
-      if (signal !== undefined && signal !== 'TERM' && signal !== 'KILL') throw new UsageError(`--signal must be TERM or KILL, not "${signal}"`);
-      return { kind, node, process: need('a process (service) name'), signal };
-    }
-    case 'pause': return { kind, node, process: need('a process (service) name') };
-    default: throw new UsageError(`unknown fault kind "${kind ?? ''}"; kinds: ${faultKinds.join(', ')}`);
+/** A fault from the command line: the kind's words after the node, and its options. */
+function toFault(kind: string | undefined, node: string, words: string[], values: Record<string, unknown>): Fault {
+  const p = faultPlugin(kind ?? '');
+  if (words.length < p.args.length) throw new UsageError(`fault ${p.kind} needs ${p.args[words.length]!.help} after ${[node, ...words].join(' ')}`);
+  if (words.length > p.args.length) throw new UsageError(`fault ${p.kind} takes ${p.args.length ? p.args.map((a) => a.name.toUpperCase()).join(' ') : 'nothing'} after the node, not "${words.slice(p.args.length).join(' ')}"`);
+  const f: Fault = { kind: p.kind, node };
+  p.args.forEach((a, i) => { f[a.name] = words[i]; });
+  for (const [name, v] of Object.entries(values)) {
+    if (typeof v !== 'string' || !faultPlugins.some((x) => x.options?.some((o) => o.name === name))) continue;
+    if (!p.options?.some((o) => o.name === name)) throw new UsageError(`--${name} does not apply to ${p.kind}`);
+    f[name] = v;
   }
+  return f;
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-  if (e instanceof LabFileError || e instanceof UsageError) { console.error(`error: ${e.message}`); process.exit(2); }
+  if (e instanceof LabFileError || e instanceof UsageError || e instanceof FaultError) { console.error(`error: ${e.message}`); process.exit(2); }
   console.error(`error: ${(e as Error).message}`);
   process.exit(1);
 });

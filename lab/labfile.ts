@@ -7,15 +7,13 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { cidrRange, formatIp, inCidr, nthAddress, overlaps, parseCidr, parseIp, type Cidr, type Range } from './ip.ts';
 import { matches, selectorSchema } from './selector.ts';
-import type { HostInterface, Lab, LabHost, Role } from './types.ts';
-import { providerNames } from './providers/index.ts';
+import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE, type HostInterface, type Lab, type LabHost, type Role } from './types.ts';
+import { providerCapabilities, providerNames } from './providers/catalog.ts';
 
 // Link names on the host are "l2l-<lab>-m<NN>" and must fit Linux's 15-character limit.
 export const LAB_NAME_MAX = 7;
 export const NODE_NAME_MAX = 15;
 export const MAX_NODES = 99;
-export const SWITCH_INTERFACE = 'eth1';
-export const MANAGEMENT_INTERFACE = 'eth0';
 
 const duration = z.string().regex(/^\d+(\.\d+)?(ms|s|m)$/, 'a duration such as "15s", "500ms" or "1m"');
 const labels = z.record(z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/, 'a Kubernetes label key'), z.string().max(63));
@@ -210,16 +208,16 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     { raw: raw.client, path: 'client', index: 200, role: 'client' as Role, labels: {} as Record<string, string> }];
   for (const h of all) {
     const interfaces: HostInterface[] = [];
-    const sw: HostInterface = { name: 'eth1', network: 'switch', mac: h.raw.mac ?? macFor(raw.name, 1, h.index), ipv4: '', ipv4Prefix: sw4?.prefix ?? 0, ipv6: '', ipv6Prefix: sw6?.prefix ?? 0 };
+    const sw: HostInterface = { name: SWITCH_INTERFACE, network: 'switch', mac: h.raw.mac ?? macFor(raw.name, 1, h.index), ipv4: '', ipv4Prefix: sw4?.prefix ?? 0, ipv6: '', ipv6Prefix: sw6?.prefix ?? 0 };
     const hostPart = h.role === 'client' ? 200 : 10 + h.index;
     sw.ipv4 = hostAddress(`${h.path}.ipv4`, h.raw.ipv4, sw4, 4, hostPart, report, used);
     sw.ipv6 = hostAddress(`${h.path}.ipv6`, h.raw.ipv6, sw6, 6, hostPart, report, used);
     interfaces.push(sw);
-    // Netns nodes reach SSH over eth0; the netns client is driven from the host directly. A VM
-    // client is reached over SSH like the nodes, so it gets a management NIC too.
-    if (h.role !== 'client' || raw.provider !== 'netns') {
+    // Nodes are reached over SSH on eth0; a client only where the provider reaches it that way
+    // (VMs), else it is driven from the host directly.
+    if (h.role !== 'client' || providerCapabilities[raw.provider]?.clientManagement) {
       const m4 = mg4 ? hostAddress(`${h.path} (management)`, undefined, mg4, 4, 10 + h.index, report, used) : '';
-      interfaces.unshift({ name: 'eth0', network: 'management', mac: macFor(raw.name, 0, h.index), ipv4: m4, ipv4Prefix: mg4?.prefix ?? 0 });
+      interfaces.unshift({ name: MANAGEMENT_INTERFACE, network: 'management', mac: macFor(raw.name, 0, h.index), ipv4: m4, ipv4Prefix: mg4?.prefix ?? 0 });
     }
     hosts.push({ name: h.raw.name, role: h.role, index: h.index, labels: h.labels, interfaces, ...(h.raw.vm ? { vm: h.raw.vm } : {}) });
   }

@@ -4,13 +4,22 @@ import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import * as names from './names.ts';
-import type { ExecResult, Fault } from './provider.ts';
-import type { HostInterface, Lab, LabHost } from './types.ts';
+import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE, type Fault, type HostInterface, type Lab, type LabHost } from './types.ts';
 
 export function mgmt(h: LabHost): HostInterface {
-  const i = h.interfaces.find((x) => x.name === 'eth0');
+  const i = h.interfaces.find((x) => x.name === MANAGEMENT_INTERFACE);
   if (!i) throw new Error(`${h.name} has no management interface`);
   return i;
+}
+
+/** A machine's NIC on the lab switch (every machine has one). */
+export function switchNic(h: LabHost): HostInterface {
+  return h.interfaces.find((x) => x.name === SWITCH_INTERFACE)!;
+}
+
+/** The control plane (the lab file requires one): it runs the lease store, or the API server. */
+export function controlPlane(lab: Lab): LabHost {
+  return lab.nodes.find((n) => n.role === 'control-plane')!;
 }
 
 export function findHost(lab: Lab, name: string): LabHost {
@@ -23,10 +32,6 @@ export function ifaceOf(h: LabHost, iface: string): HostInterface {
   const i = h.interfaces.find((x) => x.name === iface);
   if (!i) throw new Error(`${h.name} has no interface ${iface}; it has ${h.interfaces.map((x) => x.name).join(', ')}`);
   return i;
-}
-
-export function sameFault(a: Fault, b: Fault): boolean {
-  return JSON.stringify({ ...a, signal: undefined }) === JSON.stringify({ ...b, signal: undefined });
 }
 
 export const faultsFile = (lab: Lab) => join(names.stateDir(lab.name), 'faults.json');
@@ -69,25 +74,4 @@ export function writeProviderName(lab: string, provider: string): void {
 /** The provider that built the lab named, if its state directory says so. */
 export function providerOf(lab: string): string | undefined {
   return readIf(providerFile(lab))?.trim() || undefined;
-}
-
-/** Records a fault as in force (lab:up leaves what it affects alone). */
-export function recordFault(lab: Lab, fault: Fault): void {
-  writeFaults(lab, [...readFaults(lab).filter((f) => !sameFault(f, fault)), fault]);
-}
-
-type Exec = (lab: Lab, host: string, argv: string[]) => Promise<ExecResult>;
-type ProcessFault = Extract<Fault, { kind: 'process-stop' | 'pause' }>;
-
-/**
- * Process faults, on every provider: l2l-service on the machine stops, signals or starts the
- * service. Returns its output (with "effective-at <ns>" when a signal went out).
- */
-export async function processFault(exec: Exec, lab: Lab, fault: ProcessFault, undo: boolean): Promise<string> {
-  const args = fault.kind === 'process-stop'
-    ? (undo ? ['start', fault.process] : ['stop', fault.process, fault.signal ?? 'TERM'])
-    : ['signal', fault.process, undo ? 'CONT' : 'STOP'];
-  const r = await exec(lab, fault.node, ['/etc/l2lab/bin/l2l-service', ...args]);
-  if (r.exitCode !== 0) throw new Error(`l2l-service ${args.join(' ')} on ${fault.node} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
-  return r.stdout;
 }

@@ -1,12 +1,22 @@
 // Resolved lab model (what the code works with) and the status contract (what other parts read).
 // The raw lab-file shape lives in labfile.ts; nothing outside lab/ should see it.
-import type { Fault } from './provider.ts';
 import type { LabelSelector, Labels } from './selector.ts';
 
 export type Role = 'control-plane' | 'worker' | 'client';
 
+/** Every machine's NIC on the lab switch, and a node's management NIC (SSH only). */
+export const SWITCH_INTERFACE = 'eth1';
+export const MANAGEMENT_INTERFACE = 'eth0';
+
+/** A fault in force, as faults.json records it: the kind, the node, the kind's own parameters (lab/faults/). */
+export interface Fault {
+  kind: string;
+  node: string;
+  [param: string]: string | undefined;
+}
+
 export interface HostInterface {
-  name: 'eth0' | 'eth1';
+  name: typeof MANAGEMENT_INTERFACE | typeof SWITCH_INTERFACE;
   network: 'management' | 'switch';
   mac: string;
   ipv4: string; // address without prefix

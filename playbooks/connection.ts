@@ -4,6 +4,7 @@
 import type { NodeSSH } from 'node-ssh';
 import { execa } from 'execa';
 import { connectEndpoint, type SshEndpoint } from '../lab/ssh.ts';
+import { shq } from '../lab/quote.ts';
 
 export interface CommandResult { rc: number; stdout: string; stderr: string }
 
@@ -15,9 +16,7 @@ export interface Connection {
 }
 
 /** Single-quotes a word for POSIX sh. */
-export function q(word: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
+export const q = shq;
 
 function wrapBecome(user: string, command: string, become?: boolean, becomeUser = 'root'): string {
   if (!become || user === becomeUser) return command;

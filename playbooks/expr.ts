@@ -2,6 +2,7 @@
 // `{% if %}`/`{% for %}` in templates, and bare expressions in `when`, `changed_when`,
 // `failed_when`. An undefined variable is an error that names it, unless guarded by
 // `is defined` or `| default(…)`. Small on purpose: what playbooks need, nothing clever.
+import { shq } from '../lab/quote.ts';
 
 export class UndefinedError extends Error {
   constructor(readonly variable: string) {
@@ -365,7 +366,7 @@ const FILTERS: Record<string, (x: unknown, ...a: unknown[]) => unknown> = {
   dirname: (x) => str(defined(x)).split('/').slice(0, -1).join('/'),
   dict2items: (x) => Object.entries(result(defined(x))).map(([key, value]) => ({ key, value })),
   items2dict: (x) => Object.fromEntries((defined(x) as { key: string; value: unknown }[]).map((e) => [e.key, e.value])),
-  quote: (x) => `'${str(defined(x)).replace(/'/g, `'\\''`)}'`,
+  quote: (x) => shq(str(defined(x))),
   regex_replace: (x, re, by = '') => str(defined(x)).replace(new RegExp(str(re), 'g'), str(by).replace(/\\(\d)/g, '$$$1')),
   regex_search: (x, re) => new RegExp(str(re)).exec(str(defined(x)))?.[0] ?? null,
   map: (x, attr, ...rest) => { if (attr === 'attribute') return (defined(x) as unknown[]).map((e) => result(e)[str(rest[0])]); const f = FILTERS[str(attr)]; if (!f) throw new Error(`map: unknown filter ${str(attr)}`); return (defined(x) as unknown[]).map((e) => f(e, ...rest)); },

@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
+import { capabilitiesOf } from '../lab/providers/catalog.ts';
 import type { SshEndpoint } from '../lab/ssh.ts';
 import { matches } from '../lab/selector.ts';
 import type { LabStatus } from '../lab/types.ts';
@@ -19,7 +20,7 @@ export interface Inventory {
   source: string;
   hosts: Record<string, InventoryHost>;
   groups: Record<string, string[]>; // "all" included
-  /** netns lab: nodes share the host's packages and kernel; apt runs once, on the controller. */
+  /** Nodes share the host's packages and kernel (netns lab): apt runs once, on the controller. */
   sharedHost?: { lockFile: string };
 }
 
@@ -30,6 +31,7 @@ const groupName = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
 export function inventoryFromStatus(s: LabStatus): Inventory {
   const hosts: Record<string, InventoryHost> = {};
   const groups: Record<string, string[]> = { all: [] };
+  const caps = capabilitiesOf(s.provider);
   const add = (g: string, h: string) => { (groups[g] ??= []).push(h); };
   const lab = { name: s.lab, provider: s.provider, pool: s.pool, policy: s.policy, lease: s.lease, versions: s.versions, switch: s.switch, management: s.management };
   s.nodes.forEach((n, index) => {
@@ -47,7 +49,7 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
         l2lab_switch_interface: eth1?.name, l2lab_switch_ipv4: eth1?.ipv4, l2lab_switch_ipv6: eth1?.ipv6, l2lab_switch_mac: eth1?.mac,
         l2lab_management_interface: eth0?.name, l2lab_management_ipv4: eth0?.ipv4,
         // netns nodes see this checkout; the vagrant provider copies its runtime to the same path.
-        ...(s.provider === 'netns' || s.provider === 'vagrant' ? { l2lab_repo: repoRoot } : {}),
+        ...(caps.checkoutOnMachines ? { l2lab_repo: repoRoot } : {}),
       },
     };
     add('all', n.name);
@@ -57,7 +59,7 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
     for (const [k, v] of Object.entries(n.labels)) add(groupName(`${k}_${v}`), n.name);
     if (eligible) add('l2lab_eligible', n.name);
   });
-  return { source: `lab ${s.lab}`, hosts, groups, ...(s.provider === 'netns' ? { sharedHost: { lockFile: `/var/lib/l2l-${s.lab}/apt.lock` } } : {}) };
+  return { source: `lab ${s.lab}`, hosts, groups, ...(caps.sharedPackages ? { sharedHost: { lockFile: `/var/lib/l2l-${s.lab}/apt.lock` } } : {}) };
 }
 
 const fileSchema = z.strictObject({

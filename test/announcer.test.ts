@@ -1,10 +1,11 @@
 // The reference announcer in the netns lab, installed by its playbook, measured from the
 // client with the prober: one eligible responder, then break → moves → heal for each fault.
+import { injectFault, undoFault } from '../lab/faults/index.ts';
 import test from 'ava';
 import { execa } from 'execa';
 import { failover, responders, splitBrainWindows } from '../conformance/analyze.ts';
 import type { ProbeResult } from '../conformance/probe.ts';
-import type { Fault } from '../lab/provider.ts';
+import type { Fault } from '../lab/types.ts';
 import type { Lab } from '../lab/types.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
@@ -84,9 +85,9 @@ async function breakMovesHeal(t: any, fault: (h: string) => Fault, maxMs: number
   const f = fault(before);
   let result: Awaited<ReturnType<typeof probe>>;
   try {
-    result = await probe(maxMs + 1500, async () => { await netns.inject(lab, f); });
+    result = await probe(maxMs + 1500, async () => { await injectFault(netns, lab, f); });
   } finally {
-    await netns.undo(lab, f);
+    await undoFault(netns, lab, f);
   }
   const { r, faultAt } = result;
   for (const fam of ['arp', 'ndp'] as const) {

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { loadLab } from '../lab/labfile.ts';
 import type { RunResults } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
+import { buildBundles } from '../conformance/bundles.ts';
 import { answers } from '../conformance/analyze.ts';
 import { Context } from '../conformance/context.ts';
 import { loadSubject } from '../conformance/subject.ts';
@@ -26,7 +27,7 @@ async function suite(subject: string, only: string[], faults: RunResults['checks
   return (await runSuite({ lab, subject, trials: 1, faults, only, probeIntervalMs: 20, lease: fast, progress: () => {}, outDir: out() })).results;
 }
 
-test.before(async () => { await netns.down(lab.name, quiet); });
+test.before(async () => { await buildBundles(); await netns.down(lab.name, quiet); });
 test.after.always(async () => { await netns.down(lab.name, quiet); });
 
 test.serial('the reference announcer passes, and the report is complete', async (t) => {

@@ -1,6 +1,7 @@
 // l2l-service's MATCH services: a process something else supervises (on a cluster, cilium-agent
 // under the kubelet) as a target for the process faults. Here the supervisor is a shell loop on a
 // netns node; the faults go through the provider exactly as the suite injects them.
+import { injectFault, undoFault } from '../lab/faults/index.ts';
 import test from 'ava';
 import { netns, quiet, testLab } from './helpers.ts';
 
@@ -28,9 +29,9 @@ test.serial('process-stop (KILL) kills the matched process; undo waits until its
   t.regex(before, /^\d+$/);
   t.regex(await sh('/etc/l2lab/bin/l2l-service status worker'), new RegExp(`worker running \\(pid ${before}\\)`));
   const f = { kind: 'process-stop', node: 'node01', process: 'worker', signal: 'KILL' } as const;
-  await netns.inject(lab, f);
+  await injectFault(netns, lab, f);
   t.not(await sh(`kill -0 ${before} 2>/dev/null && echo alive || echo gone`), 'alive');
-  await netns.undo(lab, f);
+  await undoFault(netns, lab, f);
   const after = await pid();
   t.regex(after, /^\d+$/);
   t.not(after, before);
@@ -39,9 +40,9 @@ test.serial('process-stop (KILL) kills the matched process; undo waits until its
 test.serial('pause stops the matched process (SIGSTOP), undo resumes it; start-enabled leaves it to its supervisor', async (t) => {
   const p = await pid();
   const f = { kind: 'pause', node: 'node01', process: 'worker' } as const;
-  await netns.inject(lab, f);
+  await injectFault(netns, lab, f);
   t.is(await state(p), 'T');
-  await netns.undo(lab, f);
+  await undoFault(netns, lab, f);
   t.is(await state(p), 'S');
   t.notRegex(await sh('/etc/l2lab/bin/l2l-service start-enabled'), /worker/);
   t.is(await pid(), p);

@@ -1,5 +1,6 @@
 // The netns lab for real: up → status → L2 reachability → SSH with pinned keys → private
 // files → every fault and its undo → down leaves nothing. Runs as root on this machine.
+import { injectFault, undoFault } from '../lab/faults/index.ts';
 import test from 'ava';
 import { sshBanner } from '../lab/state.ts';
 import { connect } from '../lab/ssh.ts';
@@ -96,7 +97,7 @@ test.serial('node-private /etc, state and /run: what node01 writes, node02 and t
 test.serial('power off kills every process of the node at once and cuts its links; power on brings it back as it was', async (t) => {
   const pids = (await run(['ip', 'netns', 'pids', 'l2l-tlab-node01'])).stdout.split(/\s+/).filter(Boolean).map(Number);
   t.true(pids.length >= 3, 'unshare, tini, sleep, sshd');
-  await netns.inject(lab, { kind: 'power-off', node: 'node01' });
+  await injectFault(netns, lab, { kind: 'power-off', node: 'node01' });
   t.deepEqual(pids.filter(running), []);
   t.false(await arping(lab, eth1('node01').ipv4));
   t.false(await sshBanner('198.19.101.12', 300));
@@ -112,7 +113,7 @@ test.serial('power off kills every process of the node at once and cuts its link
   const again = await netns.up(lab, quiet);
   t.deepEqual(again.changes, []);
 
-  await netns.undo(lab, { kind: 'power-off', node: 'node01' });
+  await undoFault(netns, lab, { kind: 'power-off', node: 'node01' });
   s = await netns.status(lab);
   t.is(s.state, 'up');
   t.true(await arping(lab, eth1('node01').ipv4));
@@ -124,7 +125,7 @@ test.serial('power off kills every process of the node at once and cuts its link
 });
 
 test.serial('link down on eth1 cuts the switch but not management; link up restores it', async (t) => {
-  await netns.inject(lab, { kind: 'link-down', node: 'node02', iface: 'eth1' });
+  await injectFault(netns, lab, { kind: 'link-down', node: 'node02', iface: 'eth1' });
   t.false(await arping(lab, eth1('node02').ipv4));
   t.true(await sshBanner('198.19.101.13', 1000), 'management still up');
   const link = (await netns.status(lab)).nodes.find((n) => n.name === 'node02')!.interfaces.find((i) => i.name === 'eth1')!;
@@ -132,29 +133,29 @@ test.serial('link down on eth1 cuts the switch but not management; link up resto
   const ipv6 = (await netns.exec(lab, 'node02', ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth1', 'scope', 'global'])).stdout;
   t.true(ipv6.includes(eth1('node02').ipv6!), 'a pulled cable keeps the configuration');
   t.deepEqual((await netns.up(lab, quiet)).changes, [], 'lab:up leaves the pulled cable alone');
-  await netns.undo(lab, { kind: 'link-down', node: 'node02', iface: 'eth1' });
+  await undoFault(netns, lab, { kind: 'link-down', node: 'node02', iface: 'eth1' });
   t.true(await arping(lab, eth1('node02').ipv4));
 });
 
 test.serial('process stop and start; pause and resume', async (t) => {
-  await netns.inject(lab, { kind: 'process-stop', node: 'node03', process: 'sshd', signal: 'KILL' });
+  await injectFault(netns, lab, { kind: 'process-stop', node: 'node03', process: 'sshd', signal: 'KILL' });
   t.false(await sshBanner('198.19.101.14', 300));
-  await netns.undo(lab, { kind: 'process-stop', node: 'node03', process: 'sshd' });
+  await undoFault(netns, lab, { kind: 'process-stop', node: 'node03', process: 'sshd' });
   t.true(await eventually(() => sshBanner('198.19.101.14', 300), 3000));
 
-  await netns.inject(lab, { kind: 'pause', node: 'cp01', process: 'sshd' });
+  await injectFault(netns, lab, { kind: 'pause', node: 'cp01', process: 'sshd' });
   const state = (await netns.exec(lab, 'cp01', ['sh', '-c', 'cut -d" " -f3 /proc/$(cat /run/l2lab/sshd.pid)/stat'])).stdout.trim();
   t.is(state, 'T', 'stopped by SIGSTOP');
   t.false(await sshBanner('198.19.101.11', 500), 'a paused sshd sends no banner');
-  await netns.undo(lab, { kind: 'pause', node: 'cp01', process: 'sshd' });
+  await undoFault(netns, lab, { kind: 'pause', node: 'cp01', process: 'sshd' });
   t.true(await eventually(() => sshBanner('198.19.101.11', 300), 3000));
   t.deepEqual((await netns.status(lab)).faults, []);
 });
 
 test.serial('unknown nodes, interfaces and processes are refused with the valid names', async (t) => {
-  await t.throwsAsync(() => netns.inject(lab, { kind: 'power-off', node: 'node9' }), { message: /no machine "node9".*cp01, node01/ });
-  await t.throwsAsync(() => netns.inject(lab, { kind: 'link-down', node: 'node01', iface: 'eth7' }), { message: /no interface eth7; it has eth0, eth1/ });
-  await t.throwsAsync(() => netns.inject(lab, { kind: 'process-stop', node: 'node01', process: 'nope' }), { message: /no service 'nope'/ });
+  await t.throwsAsync(() => injectFault(netns, lab, { kind: 'power-off', node: 'node9' }), { message: /no machine "node9".*cp01, node01/ });
+  await t.throwsAsync(() => injectFault(netns, lab, { kind: 'link-down', node: 'node01', iface: 'eth7' }), { message: /no interface eth7; it has eth0, eth1/ });
+  await t.throwsAsync(() => injectFault(netns, lab, { kind: 'process-stop', node: 'node01', process: 'nope' }), { message: /no service 'nope'/ });
 });
 
 test.serial('down leaves nothing: namespaces, links, mounts, processes, state', async (t) => {

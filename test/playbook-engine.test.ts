@@ -1,5 +1,6 @@
 // The engine over the whole default lab: idempotent re-runs, --limit/--tags, handlers once,
 // unreachable hosts apart from failures, any_errors_fatal, register/when/loop, CLI + JSON.
+import { injectFault, undoFault } from '../lab/faults/index.ts';
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,7 +107,7 @@ test.serial('a failed host stops for that host only; any_errors_fatal stops all'
 });
 
 test.serial('unreachable hosts are reported apart from failures, naming host and address; CLI exit 4 and JSON', async (t) => {
-  await netns.inject(lab, { kind: 'power-off', node: 'node03' });
+  await injectFault(netns, lab, { kind: 'power-off', node: 'node03' });
   try {
     const json = join(tmpdir(), `l2l-pb-${process.pid}.json`);
     const r = await execa('node', ['--import=tsx', 'playbooks/cli.ts', 'base', '--lab', file, '--json', json], { cwd: repo, reject: false, env: { CI: 'true' } });
@@ -119,7 +120,7 @@ test.serial('unreachable hosts are reported apart from failures, naming host and
     t.true(report.records.every((x) => typeof x.durationMs === 'number' && x.host && x.task));
     t.is(report.recap.find((x) => x.host === 'node03')!.unreachable, 1);
   } finally {
-    await netns.undo(lab, { kind: 'power-off', node: 'node03' });
+    await undoFault(netns, lab, { kind: 'power-off', node: 'node03' });
   }
 });
 

@@ -1,6 +1,7 @@
 // Real VMs: the vagrant provider with vagrant-libvirt under qemu's software emulation (no KVM
 // here), from l2lab's own Debian box (built on first use). Slow (minutes) but real: real
 // kernels, ARP/NDP between VMs on an isolated libvirt network, power cuts by the hypervisor.
+import { injectFault, undoFault } from '../lab/faults/index.ts';
 import test from 'ava';
 import { execa } from 'execa';
 import { loadLab } from '../lab/labfile.ts';
@@ -12,6 +13,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labFile, quiet } from './helpers.ts';
+import { buildBundles } from '../conformance/bundles.ts';
 
 const lab = loadLab(labFile('tvm', 111, () => {}, 'labs/vm.yaml'));
 const vagrant = getProvider('vagrant');
@@ -24,6 +26,7 @@ const leftovers = async () => [
 ].map((s) => s.trim()).filter((s) => s.startsWith('l2l-tvm-'));
 
 test.before(async (t) => {
+  await buildBundles(); // the runtime copied to the VMs is dist/
   await vagrant.down(lab.name, quiet);
   const t0 = Date.now();
   const lines: string[] = [];
@@ -73,14 +76,14 @@ test.serial('the lab switch is one L2 segment: the client resolves a node over A
 
 test.serial('link-down pulls the cable: the guest sees carrier loss on eth1; undo plugs it back', async (t) => {
   const f = { kind: 'link-down', node: 'node01', iface: 'eth1' } as const;
-  await vagrant.inject(lab, f);
+  await injectFault(vagrant, lab, f);
   try {
     t.is(await sh('node01', 'cat /sys/class/net/eth1/carrier'), '0');
     const s = await vagrant.status(lab);
     t.false(s.nodes.find((n) => n.name === 'node01')!.interfaces.find((i) => i.name === 'eth1')!.up);
     t.deepEqual(s.faults, [f]);
   } finally {
-    await vagrant.undo(lab, f);
+    await undoFault(vagrant, lab, f);
   }
   t.is(await sh('node01', 'cat /sys/class/net/eth1/carrier'), '1');
   t.deepEqual((await vagrant.status(lab, { probe: false })).faults, []);
@@ -89,7 +92,7 @@ test.serial('link-down pulls the cable: the guest sees carrier loss on eth1; und
 test.serial('power-off is a power cut (the domain is off at once); power on boots it with its addresses', async (t) => {
   const f = { kind: 'power-off', node: 'node02' } as const;
   const t0 = Date.now();
-  await vagrant.inject(lab, f);
+  await injectFault(vagrant, lab, f);
   const cut = Date.now() - t0;
   try {
     t.regex((await virsh('domstate', 'l2l-tvm-node02')).stdout, /shut off/);
@@ -102,7 +105,7 @@ test.serial('power-off is a power cut (the domain is off at once); power on boot
     t.regex((await virsh('domstate', 'l2l-tvm-node02')).stdout, /shut off/);
   } finally {
     const t1 = Date.now();
-    await vagrant.undo(lab, f);
+    await undoFault(vagrant, lab, f);
     t.log(`power on to SSH and l2lab-boot: ${((Date.now() - t1) / 1000).toFixed(0)} s`);
   }
   const sw = lab.nodes[2]!.interfaces.find((i) => i.name === 'eth1')!;

@@ -1,10 +1,11 @@
+import { faultPlugin } from '../../lab/faults/index.ts';
 import { spread } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
-import type { FaultName, Trial } from '../model.ts';
+import type { Feature, Trial } from '../model.ts';
 
-/** Faults a subject can be put through: graceful stop needs the graceful-release claim. */
-export function faultsFor(faults: FaultName[], has: (f: 'graceful-release') => boolean): FaultName[] {
-  return faults.filter((f) => f !== 'graceful-stop' || has('graceful-release'));
+/** The faults a subject can be put through: a trial whose features it does not claim (graceful stop needs graceful-release) is left out. */
+export function faultsFor(faults: string[], has: (f: Feature) => boolean): string[] {
+  return faults.filter((f) => (faultPlugin(f).trial?.needs ?? []).every((n) => has(n as Feature)));
 }
 
 export default defineCheck({

@@ -1,6 +1,6 @@
 import { responders } from '../analyze.ts';
 import { allTrials, defineCheck } from '../check.ts';
-import type { Fault } from '../../lab/provider.ts';
+import type { Fault } from '../../lab/types.ts';
 
 export default defineCheck({
   id: 'informational',
@@ -33,7 +33,7 @@ export default defineCheck({
         details.push(gone === undefined ? `control plane ${cp.name} (lease store) powered off: the VIP stayed answered (by ${responders(after, v, fam).map((m) => ctx.nodeOfMac(m)).join(', ')})`
           : `control plane ${cp.name} (lease store) powered off: nobody answers for ${v} from ${gone.toFixed(0)} ms after (holders cannot renew)`);
       } finally {
-        if (ctx.active.includes(off)) await ctx.undo(off);
+        await ctx.faults.undoIfActive(off);
       }
       const t0 = Date.now();
       await ctx.stableHolder(30_000);

@@ -1,6 +1,6 @@
 import { responders, splitBrainWindows } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
-import type { Fault } from '../../lab/provider.ts';
+import type { Fault } from '../../lab/types.ts';
 
 export default defineCheck({
   id: 'no-split-brain',
@@ -26,7 +26,7 @@ export default defineCheck({
       const holder = (await ctx.stableHolder()).split('/')[0]!;
       const cut: Fault = { kind: 'link-down', node: holder, iface: 'eth0' };
       try { await ctx.probe('store-partition', ctx.subject.budgetMs('power-off') + 1500, { during: () => ctx.inject(cut) }); }
-      finally { if (ctx.active.includes(cut)) await ctx.undo(cut); }
+      finally { await ctx.faults.undoIfActive(cut); }
       details.push(`management link of ${holder} down (store unreachable, switch up)`);
     }
     const bad: string[] = [];

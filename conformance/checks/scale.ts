@@ -1,7 +1,7 @@
 import { responders } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 import { poolSize } from '../suite.ts';
-import type { Fault } from '../../lab/provider.ts';
+import type { Fault } from '../../lab/types.ts';
 
 export default defineCheck({
   id: 'scale',
@@ -28,7 +28,7 @@ export default defineCheck({
     const off: Fault = { kind: 'power-off', node: busiest };
     let probe;
     try { probe = await ctx.probe('scale-power-off', budget + 1500, { vips, during: () => ctx.inject(off) }); }
-    finally { if (ctx.active.includes(off)) await ctx.undo(off); }
+    finally { await ctx.faults.undoIfActive(off); }
     const { events, faultAt } = probe;
     const late: string[] = [];
     let worst = 0;

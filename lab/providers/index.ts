@@ -1,5 +1,6 @@
-// Provider registry: the lab file's `provider` names one of these.
+// Provider registry: the lab file's `provider` names one of these (names: catalog.ts).
 import type { Provider } from '../provider.ts';
+import { capabilitiesOf } from './catalog.ts';
 import { NetnsProvider } from './netns.ts';
 import { VagrantProvider } from './vagrant.ts';
 
@@ -8,12 +9,9 @@ const registry: Record<string, () => Provider> = {
   vagrant: () => new VagrantProvider(),
 };
 
-export function providerNames(): string[] {
-  return Object.keys(registry);
-}
+export { providerNames } from './catalog.ts';
 
 export function getProvider(name: string): Provider {
-  const make = registry[name];
-  if (!make) throw new Error(`unknown provider "${name}"; valid providers: ${providerNames().join(', ')}`);
-  return make();
+  capabilitiesOf(name); // an unknown name: the error lists the valid ones
+  return registry[name]!();
 }

@@ -11,9 +11,11 @@ import { dirname, join } from 'node:path';
 import { cidrRange, overlaps, parseCidr, type Cidr } from '../ip.ts';
 import * as names from '../names.ts';
 import { nodeFilesDir } from '../paths.ts';
-import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type InjectResult, type Progress, type Provider, type UpResult, effectiveAt } from '../provider.ts';
+import { heldOn } from '../faults/index.ts';
+import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Progress, type Provider, type UpResult } from '../provider.ts';
+import { providerCapabilities } from './catalog.ts';
 import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
-import { findHost, ifaceOf, mgmt, processFault, readFaults, readIf, recordFault, sameFault, sshBanner, writeAtomic, writeFaults } from '../state.ts';
+import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, writeAtomic } from '../state.ts';
 import { ipJson, run, waitFor } from '../sys.ts';
 import type { HostInterface, HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
 
@@ -37,13 +39,7 @@ type Apply = (what: string, fn: () => Promise<unknown>) => Promise<void>;
 
 export class NetnsProvider implements Provider {
   readonly name = 'netns';
-  readonly capabilities: Capabilities = {
-    faults: ['power-off', 'link-down', 'process-stop', 'pause'],
-    ipv6: true,
-    privateFilesystems: true,
-    sharedFilesystem: true,
-    typicalUpSeconds: 2,
-  };
+  readonly capabilities: Capabilities = providerCapabilities.netns!;
 
   async up(lab: Lab, progress: Progress): Promise<UpResult> {
     const started = Date.now();
@@ -143,8 +139,8 @@ export class NetnsProvider implements Provider {
     } else if (links.get('eth1')!.address !== eth1.mac) {
       await apply(`${h.name}: eth1 MAC ${eth1.mac}`, () => run(['ip', '-n', ns, 'link', 'set', 'eth1', 'address', eth1.mac]));
     }
-    const faults = readFaults(lab).filter((f) => f.node === h.name);
-    const unplugged = (iface: string) => faults.some((f) => f.kind === 'link-down' && f.iface === iface); // a deliberate fault, not drift
+    const held = heldOn(readFaults(lab), h.name); // deliberate faults, not drift
+    const unplugged = (iface: string) => held.unplugged.includes(iface);
     const port = obs.links.get(sw)?.get(h.name);
     if (!port || port.master !== names.switchBridge || (!port.flags.includes('UP') && !unplugged('eth1')))
       await apply(`${h.name}: switch port up`, () => run(['ip', '-n', sw, 'link', 'set', h.name, 'master', names.switchBridge, 'up']));
@@ -165,7 +161,7 @@ export class NetnsProvider implements Provider {
         await apply(`${h.name}: ${hostEnd} up on ${names.mgmtBridge(lab.name)}`, () => run(['ip', 'link', 'set', hostEnd, 'master', names.mgmtBridge(lab.name), 'up']));
     }
     for (const i of h.interfaces) await convergeAddresses(ns, h.name, i, links.get(i.name), apply);
-    const poweredOff = faults.some((f) => f.kind === 'power-off');
+    const poweredOff = held.powerOff;
     for (const ifname of ['lo', ...h.interfaces.map((i) => i.name)]) {
       if (poweredOff) continue;
       if (!links.get(ifname)?.flags.includes('UP')) await apply(`${h.name}: ${ifname} up`, () => run(['ip', '-n', ns, 'link', 'set', ifname, 'up']));
@@ -182,7 +178,7 @@ export class NetnsProvider implements Provider {
         if (h.role !== 'client') await waitSshd(); // boot starts the enabled services
       });
       obs.inits.set(h.name, init!);
-    } else if (h.role !== 'client' && !faults.some((f) => 'process' in f && f.process === 'sshd') && !(await sshBanner(mgmt(h).ipv4, 300)))
+    } else if (h.role !== 'client' && !held.stopped.includes('sshd') && !(await sshBanner(mgmt(h).ipv4, 300)))
       await apply(`${h.name}: sshd`, async () => {
         await nsExec(init!, ['/etc/l2lab/bin/l2l-service', 'start', 'sshd']);
         await waitSshd();
@@ -293,55 +289,30 @@ export class NetnsProvider implements Provider {
     return run(nsenterArgs(init, argv), { check: false, input: opts.input, timeoutMs: opts.timeoutMs });
   }
 
-  async inject(lab: Lab, fault: Fault): Promise<InjectResult> {
-    let signalled: string | undefined; // l2l-service's output: when the signal went out
-    const h = findHost(lab, fault.node);
+  /** A power cut: every process of the node at once, then its NICs lose carrier. Power on boots it. */
+  async power(lab: Lab, host: string, on: boolean): Promise<void> {
+    const h = findHost(lab, host);
     const ns = names.hostNs(lab.name, h.name);
-    switch (fault.kind) {
-      case 'power-off': {
-        // A power cut: every process of the node at once, then the NICs lose carrier.
-        const pids = await netnsPids(ns);
-        for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-        for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'down']);
-        await waitFor(`${h.name} processes to exit`, async () => (pids.every((p) => !alive(p)) ? true : undefined), 5000, 5);
-        break;
-      }
-      case 'link-down':
-        await setCable(lab, h, ifaceOf(h, fault.iface), 'down');
-        break;
-      case 'process-stop':
-      case 'pause':
-        signalled = await processFault((l, host, argv) => this.exec(l, host, argv), lab, fault, false);
-        break;
-      default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
+    if (!on) {
+      const pids = await netnsPids(ns);
+      for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'down']);
+      await waitFor(`${h.name} processes to exit`, async () => (pids.every((p) => !alive(p)) ? true : undefined), 5000, 5);
+      return;
     }
-    recordFault(lab, fault);
-    const at = signalled === undefined ? undefined : effectiveAt(signalled);
-    return at === undefined ? {} : { effectiveAtMs: at };
+    for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
+    if (!liveInit(lab, h)) await boot(lab, h);
+    if (h.role !== 'client')
+      await waitFor(`sshd on ${h.name} after power on`, async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined), 10_000);
   }
 
-  async undo(lab: Lab, fault: Fault): Promise<void> {
-    const h = findHost(lab, fault.node);
-    const ns = names.hostNs(lab.name, h.name);
-    const others = readFaults(lab).filter((f) => !sameFault(f, fault));
-    switch (fault.kind) {
-      case 'power-off': {
-        for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
-        await boot(lab, h);
-        if (h.role !== 'client')
-          await waitFor(`sshd on ${h.name} after power on`, async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined), 10_000);
-        break;
-      }
-      case 'link-down':
-        await setCable(lab, h, ifaceOf(h, fault.iface), 'up');
-        break;
-      case 'process-stop':
-      case 'pause':
-        await processFault((l, host, argv) => this.exec(l, host, argv), lab, fault, true);
-        break;
-      default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
-    }
-    writeFaults(lab, others);
+  /** Pulls or plugs the cable of a NIC: the far end goes down, so the node sees carrier loss but keeps its configuration. */
+  async carrier(lab: Lab, host: string, iface: string, up: boolean): Promise<void> {
+    const h = findHost(lab, host);
+    const i = ifaceOf(h, iface);
+    const state = up ? 'up' : 'down';
+    if (i.network === 'switch') await run(['ip', '-n', names.switchNs(lab.name), 'link', 'set', h.name, state]);
+    else await run(['ip', 'link', 'set', names.mgmtVeth(lab.name, h.index), state]);
   }
 }
 
@@ -354,16 +325,6 @@ function preflight(): void {
   if (missing.length)
     throw new Error(`missing on this machine: ${missing.map(([c, p]) => `${c} (Debian package ${p})`).join(', ')}. Run \`npm run setup\` to install them.`);
 }
-
-
-
-
-/** Pulls or plugs the cable of a NIC: the far end goes down, so the node sees carrier loss but keeps its configuration. */
-async function setCable(lab: Lab, h: LabHost, i: HostInterface, state: 'up' | 'down'): Promise<void> {
-  if (i.name === 'eth1') await run(['ip', '-n', names.switchNs(lab.name), 'link', 'set', h.name, state]);
-  else await run(['ip', 'link', 'set', names.mgmtVeth(lab.name, h.index), state]);
-}
-
 
 
 

@@ -17,9 +17,12 @@ import { ensureBox, ensureLibvirt, VAGRANT_HOME, vagrantEnv } from '../box.ts';
 import { hypervisors, type Hypervisor, type PowerState } from '../hypervisor.ts';
 import * as names from '../names.ts';
 import { nodeFilesDir, repoRoot } from '../paths.ts';
-import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Fault, type InjectResult, type Progress, type Provider, type UpResult, effectiveAt } from '../provider.ts';
+import { heldOn } from '../faults/index.ts';
+import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Progress, type Provider, type UpResult } from '../provider.ts';
+import { providerCapabilities } from './catalog.ts';
 import { connectEndpoint, ensureKey, knownHostsLine, publicKey, type SshEndpoint } from '../ssh.ts';
-import { findHost, ifaceOf, mgmt, processFault, providerOf, readFaults, readIf, recordFault, sameFault, sshBanner, writeAtomic, writeFaults, writeProviderName } from '../state.ts';
+import { shq } from '../quote.ts';
+import { findHost, ifaceOf, mgmt, providerOf, readFaults, readIf, sshBanner, writeAtomic, writeProviderName } from '../state.ts';
 import { run, waitFor } from '../sys.ts';
 import type { HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
 import { runtimeBundle, type Runtime } from '../runtime.ts';
@@ -38,13 +41,7 @@ const bootTimeoutMs = (lab: Lab) => (lab.vagrant.driver === 'qemu' ? 15 : 3) * 6
 
 export class VagrantProvider implements Provider {
   readonly name = 'vagrant';
-  readonly capabilities: Capabilities = {
-    faults: ['power-off', 'link-down', 'process-stop', 'pause'],
-    ipv6: true,
-    privateFilesystems: true,
-    sharedFilesystem: false,
-    typicalUpSeconds: 180,
-  };
+  readonly capabilities: Capabilities = providerCapabilities.vagrant!;
   private conns = new Map<string, Promise<NodeSSH>>();
   private offsets = new Map<string, number>();
 
@@ -75,7 +72,8 @@ export class VagrantProvider implements Provider {
       if (lab.vagrant.provider === 'libvirt') await convergeNetworks(lab, spec, apply);
 
       // Boot what is off, except machines a power-off fault keeps off (lab:up leaves faults alone).
-      const off = new Set(readFaults(lab).filter((x) => x.kind === 'power-off').map((x) => x.node));
+      const faults = readFaults(lab);
+      const off = new Set(hosts(lab).filter((h) => heldOn(faults, h.name).powerOff).map((h) => h.name));
       const states = await this.hv(lab).states(names.prefix(lab.name));
       // A vagrant up killed half-way leaves domains without their NICs: those are rebuilt.
       for (const h of hosts(lab)) {
@@ -245,7 +243,7 @@ export class VagrantProvider implements Provider {
       const m = mgmt(h);
       const interfaces = await Promise.all(h.interfaces.map(async (i) => ({
         ...i,
-        up: powered && (probe ? await this.hv(lab).linkUp(dom, i.mac) : !faults.some((x) => x.kind === 'link-down' && x.node === h.name && x.iface === i.name)),
+        up: powered && (probe ? await this.hv(lab).linkUp(dom, i.mac) : !heldOn(faults, h.name).unplugged.includes(i.name)),
       })));
       return {
         name: h.name, role: h.role, labels: h.labels, namespace: '', domain: dom, powered, interfaces,
@@ -295,64 +293,38 @@ export class VagrantProvider implements Provider {
     return best;
   }
 
-  /** A node's clock offset (ms), measured once per boot. */
-  private async nodeClock(lab: Lab, host: string): Promise<number> {
+  /** A moment on a VM's clock, on this machine's: the VM's offset is measured once per boot. */
+  async hostTime(lab: Lab, host: string, ms: number): Promise<number> {
     let o = this.offsets.get(host);
     if (o === undefined) { o = (await this.clockOffset(lab, host)).offsetMs; this.offsets.set(host, o); }
-    return o;
+    return ms - o;
   }
 
   async copyFrom(lab: Lab, host: string, remote: string, local: string): Promise<void> {
     await (await this.conn(lab, findHost(lab, host))).getFile(local, remote);
   }
 
-  async inject(lab: Lab, fault: Fault): Promise<InjectResult> {
-    let signalled: string | undefined; // l2l-service's output: when the signal went out
-    const h = findHost(lab, fault.node);
+  /** Off is a power cut (no shutdown, no goodbye packets); on boots the VM and waits for l2lab's boot unit. */
+  async power(lab: Lab, host: string, on: boolean): Promise<void> {
+    const h = findHost(lab, host);
     const dom = domain(lab.name, h.name);
-    switch (fault.kind) {
-      case 'power-off':
-        await this.hv(lab).powerOff(dom); // a power cut: no shutdown, no goodbye packets
-        this.drop(h.name);
-        break;
-      case 'link-down':
-        await this.hv(lab).setLink(dom, ifaceOf(h, fault.iface).mac, false);
-        break;
-      case 'process-stop':
-      case 'pause':
-        signalled = await processFault((l, host, argv) => this.exec(l, host, argv), lab, fault, false);
-        break;
-      default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
+    if (!on) {
+      await this.hv(lab).powerOff(dom);
+      this.drop(h.name);
+      return;
     }
-    recordFault(lab, fault);
-    const at = signalled === undefined ? undefined : effectiveAt(signalled);
-    return at === undefined ? {} : { effectiveAtMs: at - (await this.nodeClock(lab, h.name)) };
+    if ((await this.hv(lab).states(dom)).get(dom) !== 'running') await this.hv(lab).powerOn(dom);
+    await waitFor(`${h.name} to boot (SSH with the pinned key)`, async () => {
+      this.drop(h.name);
+      const ok = await this.exec(lab, h.name, ['systemctl', 'is-active', 'l2lab-boot.service']).then((r) => r.stdout.trim() === 'active', () => false);
+      return ok ? true : undefined;
+    }, bootTimeoutMs(lab), 1000);
   }
 
-  async undo(lab: Lab, fault: Fault): Promise<void> {
-    const h = findHost(lab, fault.node);
-    const dom = domain(lab.name, h.name);
-    const others = readFaults(lab).filter((f) => !sameFault(f, fault));
-    switch (fault.kind) {
-      case 'power-off': {
-        if ((await this.hv(lab).states(dom)).get(dom) !== 'running') await this.hv(lab).powerOn(dom);
-        await waitFor(`${h.name} to boot (SSH with the pinned key)`, async () => {
-          this.drop(h.name);
-          const ok = await this.exec(lab, h.name, ['systemctl', 'is-active', 'l2lab-boot.service']).then((r) => r.stdout.trim() === 'active', () => false);
-          return ok ? true : undefined;
-        }, bootTimeoutMs(lab), 1000);
-        break;
-      }
-      case 'link-down':
-        await this.hv(lab).setLink(dom, ifaceOf(h, fault.iface).mac, true);
-        break;
-      case 'process-stop':
-      case 'pause':
-        await processFault((l, host, argv) => this.exec(l, host, argv), lab, fault, true);
-        break;
-      default: { const never: never = fault; throw new Error(`unknown fault ${JSON.stringify(never)}`); }
-    }
-    writeFaults(lab, others);
+  /** The NIC's carrier, as the hypervisor sets it: the guest sees the cable go. */
+  async carrier(lab: Lab, host: string, iface: string, up: boolean): Promise<void> {
+    const h = findHost(lab, host);
+    await this.hv(lab).setLink(domain(lab.name, h.name), ifaceOf(h, iface).mac, up);
   }
 
   /** Closes the cached SSH connections (they keep a process alive): the suite and tests call it when done. */
@@ -409,9 +381,6 @@ function prefixToMask(p: number): string {
   return [24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.');
 }
 
-function shq(s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 
 /** Trust on first use: only for the first contact after Vagrant's own (see configure). */

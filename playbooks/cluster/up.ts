@@ -11,6 +11,7 @@ import { findPlaybook, loadPlaybook } from '../playbook.ts';
 import { runPlaybook } from '../runner.ts';
 import { renderCluster } from './render.ts';
 import { ensureClusterSecrets } from './secrets.ts';
+import { capabilitiesOf } from '../../lab/providers/catalog.ts';
 
 /** Bad input (lab, versions): exit 2. */
 export class ClusterError extends Error {}
@@ -22,7 +23,8 @@ function report(r: ReturnType<typeof renderCluster>): void {
 
 /** Renders into the lab's state directory with real join secrets, then runs the cluster playbook. */
 export async function clusterUp(lab: Lab, opts: { check?: boolean; ciliumVersion?: string; tags?: string[]; out?: { write(line: string): void } } = {}): Promise<boolean> {
-  if (lab.provider === 'netns') throw new ClusterError(`lab ${lab.name} uses the netns provider: Kubernetes needs VMs. Use a lab file with provider: vagrant (labs/cilium.yaml)`);
+  if (!capabilitiesOf(lab.provider).ownKernel)
+    throw new ClusterError(`lab ${lab.name} uses the ${lab.provider} provider, whose machines share this host's kernel: Kubernetes needs VMs. Use a lab file with provider: vagrant (labs/cilium.yaml)`);
   const want = opts.ciliumVersion ? { ...lab, versions: { ...lab.versions, cilium: opts.ciliumVersion } } : lab;
   const secrets = await ensureClusterSecrets(lab.name);
   const r = renderCluster(want, secrets);

@@ -1,0 +1,73 @@
+// Faults during a run: every fault injected is remembered until undone, so that a failed check,
+// an error or Ctrl-C leaves the lab as it was.
+import { faultPlugin, injectFault, undoFault } from '../lab/faults/index.ts';
+import type { Provider } from '../lab/provider.ts';
+import { mgmt } from '../lab/state.ts';
+import type { Fault, Lab } from '../lab/types.ts';
+import { render } from '../playbooks/expr.ts';
+import { SubjectFailure } from './errors.ts';
+import type { Subject } from './subject.ts';
+
+export class InterruptedError extends Error {
+  constructor() { super('interrupted: no more faults'); }
+}
+
+export class FaultSession {
+  readonly active: Fault[] = [];
+  private interrupted = false;
+  private inflight?: Promise<unknown>;
+  private undoing?: Promise<void>;
+
+  constructor(readonly lab: Lab, readonly provider: Provider, readonly subject: Subject, readonly progress: (m: string) => void) {}
+
+  /** Injects; returns when it took effect on this machine's clock (ms), where the provider knows. */
+  async inject(f: Fault): Promise<number | undefined> {
+    if (this.interrupted) throw new InterruptedError();
+    this.active.push(f); // before the call: undoAll undoes it even while the call runs
+    const call = injectFault(this.provider, this.lab, f);
+    this.inflight = call.catch(() => undefined);
+    return call;
+  }
+
+  /** Ctrl-C: no fault starts from now on; undoAll then puts back what is in force. */
+  interrupt(): void { this.interrupted = true; }
+  get isInterrupted(): boolean { return this.interrupted; }
+
+  async undo(f: Fault): Promise<void> {
+    await undoFault(this.provider, this.lab, f);
+    const i = this.active.indexOf(f);
+    if (i >= 0) this.active.splice(i, 1);
+    // heal → returns: a node that was powered off or lost its announcer is back only when the
+    // subject says it is ready there (minutes on emulated VMs), not when its process started.
+    if (faultPlugin(f.kind).trial?.waitReady) await this.waitReady(f.node);
+  }
+
+  /** Undoes f if it is still in force (a trial's finally). */
+  async undoIfActive(f: Fault): Promise<void> {
+    if (this.active.includes(f)) await this.undo(f);
+  }
+
+  async waitReady(node: string): Promise<void> {
+    const h = this.lab.nodes.find((n) => n.name === node);
+    if (!h || !this.subject.ready) return;
+    const cmd = String(render(this.subject.ready.command, { node, management_ipv4: mgmt(h).ipv4 }));
+    const end = Date.now() + this.subject.ready.timeoutS * 1000;
+    for (;;) {
+      const r = await this.provider.exec(this.lab, node, ['sh', '-c', cmd]).catch(() => undefined);
+      if (r?.exitCode === 0) return;
+      if (Date.now() > end) throw new SubjectFailure(`${this.subject.name} not ready on ${node} within ${this.subject.ready.timeoutS} s (ready command: ${cmd})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Undoes every fault still in force (a failed check, Ctrl-C): the lab is left as it was. One at a time. */
+  undoAll(): Promise<void> {
+    this.undoing ??= (async () => {
+      await this.inflight; // an injection still running would otherwise land after its undo
+      for (const f of [...this.active].reverse()) {
+        try { await this.undo(f); } catch (e) { this.progress(`could not undo ${f.kind} on ${f.node}: ${(e as Error).message}`); }
+      }
+    })().finally(() => { this.undoing = undefined; });
+    return this.undoing;
+  }
+}

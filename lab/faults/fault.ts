@@ -1,0 +1,68 @@
+// A fault is a plug-in: one file per kind, behind this interface, listed once in index.ts.
+// It says what it does, which words lab:fault takes after the node, how a failover budget
+// follows from a lease, and how to inject and undo it with a provider's small primitives
+// (power, carrier, exec). Providers know nothing about fault kinds.
+import type { z } from 'zod';
+import type { Fault, Lab } from '../types.ts';
+
+export type { Fault };
+
+export interface ExecResult { stdout: string; stderr: string; exitCode: number }
+
+/** What a fault may do to a lab machine: the provider primitives. */
+export interface Primitives {
+  /** Power cut (off) or boot (on; returns once the machine is reachable again). */
+  power(lab: Lab, host: string, on: boolean): Promise<void>;
+  /** The cable of one NIC: unplugged (the machine sees no carrier) or plugged back. */
+  carrier(lab: Lab, host: string, iface: string, up: boolean): Promise<void>;
+  exec(lab: Lab, host: string, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
+  /** A moment on a machine's own clock (ms since the epoch) on this machine's clock; absent where they share one. */
+  hostTime?(lab: Lab, host: string, ms: number): Promise<number>;
+}
+
+/** What a fault in force keeps as it is: lab:up must not "repair" it. */
+export interface Held {
+  powerOff?: boolean;
+  unplugged?: string[];
+  stopped?: string[]; // services
+}
+
+export interface Lease { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number }
+
+/** A retry period with client-go's jitter (×1–1.2). */
+const jitteredRetry = (lease: Lease) => lease.retryPeriodMs * 1.2;
+
+/**
+ * The holder is gone without a word: a candidate times the lease from when it *saw* the last
+ * renewal (up to one retry after it was written) and notices the expiry at its next retry,
+ * as client-go (so Cilium) does: leaseDuration + 2 jittered retries, plus processing slack.
+ */
+export const afterLeaseExpiry = (lease: Lease, slackMs: number) => Math.round(lease.durationMs + 2 * jitteredRetry(lease) + slackMs);
+/** The holder lets go (a graceful release, a lost link it notices): the next retry takes over. */
+export const atNextRetry = (lease: Lease, slackMs: number) => Math.round(jitteredRetry(lease) + slackMs);
+
+export interface FaultPlugin<P extends Record<string, string | undefined> = Record<string, string | undefined>> {
+  kind: string;
+  description: string;
+  /** Words lab:fault takes after NODE, in order (e.g. the interface); each is a parameter. */
+  args: { name: keyof P & string; help: string }[];
+  /** Parameters lab:fault takes as --NAME VALUE; they do not tell two faults in force apart. */
+  options?: { name: keyof P & string; help: string }[];
+  /** The parameters, validated wherever a fault comes in (command line, faults.json, a check). */
+  params: z.ZodType<P>;
+  describe(node: string, p: P): string;
+  /** Failover budget of a lease-based subject. */
+  budget(lease: Lease, slackMs: number): number;
+  /**
+   * As a failover trial on the subject's holder: the parameters, the subject features it needs
+   * (else the trial is skipped), and whether healing waits until the subject is ready again.
+   */
+  trial?: { params(service: string): P; needs?: string[]; waitReady?: boolean };
+  held(p: P): Held;
+  /** Returns when the fault took effect on this machine's clock (ms), where that is known. */
+  inject(io: Primitives, lab: Lab, node: string, p: P): Promise<number | undefined>;
+  undo(io: Primitives, lab: Lab, node: string, p: P): Promise<void>;
+}
+
+/** Keeps a plug-in's parameter type while the registry holds them all. */
+export const defineFault = <P extends Record<string, string | undefined>>(f: FaultPlugin<P>): FaultPlugin => f as unknown as FaultPlugin;

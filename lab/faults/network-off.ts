@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { findHost } from '../state.ts';
+import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE, type Lab } from '../types.ts';
+import { afterLeaseExpiry, defineFault } from './fault.ts';
+
+const nics = (lab: Lab, node: string) => findHost(lab, node).interfaces.map((i) => i.name).sort((a, b) => Number(b === SWITCH_INTERFACE) - Number(a === SWITCH_INTERFACE));
+
+export default defineFault({
+  kind: 'network-off',
+  description: 'every cable of the node pulled (switch and management): it runs on, alone',
+  args: [],
+  params: z.strictObject({}),
+  describe: (node) => `every cable of ${node} pulled (network off)`,
+  // The holder loses its store too and renews nothing: the others wait for the lease to expire.
+  budget: afterLeaseExpiry,
+  trial: { params: () => ({}) },
+  held: () => ({ unplugged: [MANAGEMENT_INTERFACE, SWITCH_INTERFACE] }),
+  // The switch first: the fault counts from the moment the announcing link goes.
+  inject: async (io, lab, node) => {
+    for (const i of nics(lab, node)) await io.carrier(lab, node, i, false);
+    return undefined;
+  },
+  undo: async (io, lab, node) => {
+    for (const i of nics(lab, node).reverse()) await io.carrier(lab, node, i, true);
+  },
+});
