@@ -8,7 +8,7 @@ import { getProvider } from '../lab/providers/index.ts';
 import { formatSpread } from '../conformance/analyze.ts';
 import type { RunResults, Trial } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
-import { labFile } from '../test/helpers.ts';
+import { derivedLabFile as labFile } from '../lab/derive.ts';
 
 export interface ConformanceBench { fullSuiteMs: number; fullSuite: RunResults['summary']; rows: string[][] }
 

@@ -1,7 +1,7 @@
 // lab:up / lab:down of the default lab, in-process and through the CLI, ≥5 runs each.
 import { execa } from 'execa';
 import { performance } from 'node:perf_hooks';
-import { labFile } from '../test/helpers.ts';
+import { derivedLabFile as labFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import { silentProgress } from '../lab/progress.ts';

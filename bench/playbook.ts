@@ -11,7 +11,7 @@ import { getProvider } from '../lab/providers/index.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { loadPlaybook } from '../playbooks/playbook.ts';
 import { runPlaybook } from '../playbooks/runner.ts';
-import { labFile } from '../test/helpers.ts';
+import { derivedLabFile as labFile } from '../lab/derive.ts';
 import { fmt, summarize, type Summary } from './stats.ts';
 
 const repo = new URL('..', import.meta.url).pathname;

@@ -3,7 +3,6 @@
 import { execa } from 'execa';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
-import { poolSpans } from '../agent/ipam.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { silentProgress } from '../lab/progress.ts';
 import type { Provider } from '../lab/provider.ts';
@@ -23,6 +22,7 @@ import { checks } from './checks/index.ts';
 import { Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { FaultName, RunResults } from './model.ts';
+import { poolSize } from './pool.ts';
 import { loadSubject, type Lease, type Subject } from './subject.ts';
 
 export interface SuiteRequest {
@@ -58,12 +58,6 @@ async function subjectVersion(s: Subject, lab: Lab, provider: Provider): Promise
   }
   const r = await execa('sh', ['-c', line], { reject: false });
   return r.stdout.trim().split('\n')[0] || 'unknown';
-}
-
-/** IPv4 addresses the lab's pool can hand out. */
-export function poolSize(lab: Lab): number {
-  return poolSpans({ name: lab.pool.name, blocks: lab.pool.blocks, allowFirstLastIPs: false, disabled: false })
-    .filter((s) => s.family === 4).reduce((n, s) => n + Number(s.last - s.first + 1n), 0);
 }
 
 async function install(req: SuiteRequest, subject: Subject, provider: Provider, version: string, planned: Vip[]): Promise<void> {

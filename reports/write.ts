@@ -38,6 +38,7 @@ export function writeJunit(dir: string, r: RunResults): void {
 type Case = ReturnType<ReturnType<Builder['testSuite']>['testCase']>;
 function mark(tc: Case, status: CheckResult['status'], reason: string | undefined, out: string): void {
   if (status === 'failed') tc.failure(reason ?? 'failed');
+  else if (status === 'error') tc.error(reason ?? 'harness error'); // JUnit's own split: the test broke, not the subject
   else if (status === 'skipped') tc.skipped().standardOutput(`skipped: ${reason ?? ''}`);
   if (out) tc.standardOutput(status === 'skipped' ? `skipped: ${reason ?? ''}\n${out}` : out);
 }
@@ -71,7 +72,7 @@ export function writeSummary(dir: string, r: RunResults): string {
     `# l2lab conformance: ${r.subject.name} ${r.subject.version}`, '',
     `Lab ${r.lab.name} (${r.lab.provider}), ${r.startedAt} → ${r.finishedAt}, kernel ${r.environment.kernel}, l2lab ${r.environment.l2labCommit}, probe every ${r.probeIntervalMs} ms.`,
     r.subject.lease ? `Lease ${r.subject.lease.durationMs} / ${r.subject.lease.renewDeadlineMs} / ${r.subject.lease.retryPeriodMs} ms (duration / renew deadline / retry period).` : '',
-    '', `**${r.summary.passed} passed, ${r.summary.failed} failed, ${r.summary.skipped} skipped, ${r.summary.info} informational.**`, '',
+    '', `**${r.summary.passed} passed, ${r.summary.failed} failed, ${r.summary.skipped} skipped, ${r.summary.info} informational${r.summary.errors ? `, ${r.summary.errors} harness errors` : ''}.**`, '',
     '| check | status | note |', '| --- | --- | --- |',
     ...r.checks.map((c) => `| ${c.id} | ${c.status} | ${(c.reason ?? c.details[0] ?? '').replace(/\|/g, '\\|')} |`),
     '', '## Failover outages', '', ...markdownTable(outageTable(r)), '',

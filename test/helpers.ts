@@ -1,8 +1,6 @@
 // Shared test helpers: throw-away labs derived from the default lab file, and host snapshots.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { existsSync, readFileSync } from 'node:fs';
+import { derivedLabFile, type RawLabFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import { silentProgress } from '../lab/progress.ts';
@@ -12,18 +10,9 @@ import type { Lab } from '../lab/types.ts';
 export const repo = new URL('..', import.meta.url).pathname;
 
 /** A copy of the default lab with its own name and management subnet, so test files can run side by side. */
-export function labFile(name: string, mgmtThirdOctet: number, edit: (doc: any) => void = () => {}, base = 'lab.yaml'): string {
-  const doc = parse(readFileSync(join(repo, base), 'utf8'));
-  doc.name = name;
-  doc.management = { ipv4: `198.19.${mgmtThirdOctet}.0/24` };
-  edit(doc);
-  const dir = mkdtempSync(join(tmpdir(), 'l2l-test-'));
-  const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, stringify(doc));
-  return file;
-}
+export const labFile = derivedLabFile;
 
-export function testLab(name: string, mgmtThirdOctet: number, edit?: (doc: any) => void): Lab {
+export function testLab(name: string, mgmtThirdOctet: number, edit?: (doc: RawLabFile) => void): Lab {
   return loadLab(labFile(name, mgmtThirdOctet, edit));
 }
 

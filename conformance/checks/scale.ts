@@ -1,6 +1,6 @@
 import { responders } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
-import { poolSize } from '../suite.ts';
+import { poolSize } from '../pool.ts';
 import type { Fault } from '../../lab/types.ts';
 
 export default defineCheck({

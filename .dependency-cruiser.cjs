@@ -1,0 +1,23 @@
+// Room boundaries, checked in `npm test` (npm run deps). Data flows one way:
+// lab file → lab → inventory/playbooks → subject → conformance checks → reports.
+const code = '^(lab|playbooks|agent|conformance|reports|scripts)/';
+module.exports = {
+  forbidden: [
+    { name: 'no-cycles', severity: 'error', comment: 'a cycle makes two modules one; split out what both need', from: {}, to: { circular: true } },
+    { name: 'lab-is-the-base', severity: 'error', comment: 'lab/ knows nothing of the rooms built on it', from: { path: '^lab/' }, to: { path: '^(playbooks|agent|conformance|reports|bench|test)/' } },
+    { name: 'agent-stands-alone', severity: 'error', comment: 'the announcer runs on nodes: it needs lab basics only, never the harness or a provider', from: { path: '^agent/' }, to: { path: '^(playbooks|conformance|reports|bench|test)/|^lab/(providers|faults|box|hypervisor|vagrant|runtime|cli)' } },
+    { name: 'agent-loads-no-provider', severity: 'error', comment: 'the agent starts on every node: no VM provider, SSH client or box builder behind it', from: { path: '^agent/' }, to: { path: '^lab/(providers/(index|netns|vagrant)|box|hypervisor)\\.ts$|node_modules/(node-ssh|ssh2)/', reachable: true } },
+    { name: 'playbooks-below-conformance', severity: 'error', from: { path: '^playbooks/' }, to: { path: '^(conformance|reports|bench|test)/' } },
+    { name: 'reports-read-results', severity: 'error', comment: 'reports are views of results.json', from: { path: '^reports/' }, to: { path: '^(lab/providers|playbooks|agent|bench|test)/' } },
+    { name: 'no-test-code-in-the-product', severity: 'error', from: { path: code }, to: { path: '^(test|bench)/' } },
+    { name: 'bench-is-not-a-test', severity: 'error', comment: 'shared helpers belong in the product, not in test/', from: { path: '^bench/' }, to: { path: '^test/' } },
+    { name: 'resolvable', severity: 'error', from: {}, to: { couldNotResolve: true } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.mjs', '.js'], conditionNames: ['import', 'node', 'default'], exportsFields: ['exports'] },
+  },
+};
