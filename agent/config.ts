@@ -7,26 +7,59 @@ import { formatPath } from '../lab/labfile.ts';
 
 const ms = z.number().int().positive();
 
-export const configSchema = z.strictObject({
-  node: z.string().min(1),
-  labels: z.record(z.string(), z.string()).default({}),
-  store: z.strictObject({ etcd: z.array(z.string().regex(/^https?:\/\/[^/]+$/, 'an etcd client URL such as http://198.19.0.11:2379')).min(1) }),
-  lease: z.strictObject({ durationMs: ms.default(15000), renewDeadlineMs: ms.default(5000), retryPeriodMs: ms.default(2000) }).default({ durationMs: 15000, renewDeadlineMs: 5000, retryPeriodMs: 2000 }),
-  manifests: z.array(z.string().min(1)).min(1),
-  announce: z.strictObject({ gratuitousCount: z.number().int().min(0).max(100).default(3), gratuitousIntervalMs: ms.default(100) }).default({ gratuitousCount: 3, gratuitousIntervalMs: 100 }),
-  http: z.strictObject({ port: z.number().int().min(1).max(65535).default(80), hostname: z.string().default('myservice.findichgut.net') }).default({ port: 80, hostname: 'myservice.findichgut.net' }),
-  metrics: z.strictObject({ listen: z.string().regex(/^[^:]+:\d+$|^\[.+\]:\d+$/, 'ADDRESS:PORT') }).optional(),
-}).superRefine((c, ctx) => {
-  if (c.lease.renewDeadlineMs >= c.lease.durationMs)
-    ctx.addIssue({ code: 'custom', path: ['lease', 'renewDeadlineMs'], message: `must be below lease.durationMs (${c.lease.durationMs}), or two nodes could answer at once` });
-  if (c.lease.retryPeriodMs * 1.2 >= c.lease.renewDeadlineMs)
-    ctx.addIssue({ code: 'custom', path: ['lease', 'retryPeriodMs'], message: `× 1.2 must be below lease.renewDeadlineMs (${c.lease.renewDeadlineMs})` });
-});
+export const configSchema = z
+  .strictObject({
+    node: z.string().min(1),
+    labels: z.record(z.string(), z.string()).default({}),
+    store: z.strictObject({
+      etcd: z
+        .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an etcd client URL such as http://198.19.0.11:2379'))
+        .min(1),
+    }),
+    lease: z
+      .strictObject({
+        durationMs: ms.default(15000),
+        renewDeadlineMs: ms.default(5000),
+        retryPeriodMs: ms.default(2000),
+      })
+      .default({ durationMs: 15000, renewDeadlineMs: 5000, retryPeriodMs: 2000 }),
+    manifests: z.array(z.string().min(1)).min(1),
+    announce: z
+      .strictObject({
+        gratuitousCount: z.number().int().min(0).max(100).default(3),
+        gratuitousIntervalMs: ms.default(100),
+      })
+      .default({ gratuitousCount: 3, gratuitousIntervalMs: 100 }),
+    http: z
+      .strictObject({
+        port: z.number().int().min(1).max(65535).default(80),
+        hostname: z.string().default('myservice.findichgut.net'),
+      })
+      .default({ port: 80, hostname: 'myservice.findichgut.net' }),
+    metrics: z.strictObject({ listen: z.string().regex(/^[^:]+:\d+$|^\[.+\]:\d+$/, 'ADDRESS:PORT') }).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.lease.renewDeadlineMs >= c.lease.durationMs)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lease', 'renewDeadlineMs'],
+        message: `must be below lease.durationMs (${c.lease.durationMs}), or two nodes could answer at once`,
+      });
+    if (c.lease.retryPeriodMs * 1.2 >= c.lease.renewDeadlineMs)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lease', 'retryPeriodMs'],
+        message: `× 1.2 must be below lease.renewDeadlineMs (${c.lease.renewDeadlineMs})`,
+      });
+  });
 
 export type AgentConfig = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {
-  constructor(readonly file: string, readonly problems: string[]) {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
     super(`${file}: ${problems.join('; ')}`);
     this.name = 'ConfigError';
   }
@@ -34,8 +67,19 @@ export class ConfigError extends Error {
 
 export function loadConfig(file: string): AgentConfig {
   let raw: unknown;
-  try { raw = parse(readFileSync(file, 'utf8')); } catch (e) { throw new ConfigError(file, [(e as Error).message.split('\n')[0]!]); }
+  try {
+    raw = parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(file, [(e as Error).message.split('\n')[0]!]);
+  }
   const r = configSchema.safeParse(raw);
-  if (!r.success) throw new ConfigError(file, r.error.issues.map((i) => `${formatPath(i.path) || '(top)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}` : i.message}`));
+  if (!r.success)
+    throw new ConfigError(
+      file,
+      r.error.issues.map(
+        (i) =>
+          `${formatPath(i.path) || '(top)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}` : i.message}`,
+      ),
+    );
   return r.data;
 }

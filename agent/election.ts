@@ -16,7 +16,11 @@
 import { performance } from 'node:perf_hooks';
 import type { LeaseRecord, LeaseStore, Versioned } from './store.ts';
 
-export interface ElectionTiming { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number }
+export interface ElectionTiming {
+  durationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
 
 export interface ElectionEvents {
   startedLeading(): void;
@@ -47,10 +51,16 @@ export class LeaseElector {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  get isLeader(): boolean { return this.leading; }
+  get isLeader(): boolean {
+    return this.leading;
+  }
   /** Leading and within renewDeadline of the last successful renewal's start, by the clock now. */
-  holdsNow(): boolean { return this.leading && this.now() < this.lastRenewStart + this.timing.renewDeadlineMs; }
-  get holder(): string | undefined { return this.observed?.value.holderIdentity || undefined; }
+  holdsNow(): boolean {
+    return this.leading && this.now() < this.lastRenewStart + this.timing.renewDeadlineMs;
+  }
+  get holder(): string | undefined {
+    return this.observed?.value.holderIdentity || undefined;
+  }
 
   start(): void {
     if (this.running) return;
@@ -105,7 +115,10 @@ export class LeaseElector {
   private armDeadline(): void {
     clearTimeout(this.deadline);
     const left = this.lastRenewStart + this.timing.renewDeadlineMs - this.now();
-    this.deadline = setTimeout(() => this.stepDown(`no successful renewal for ${this.timing.renewDeadlineMs} ms (renewDeadline)`), Math.max(0, left));
+    this.deadline = setTimeout(
+      () => this.stepDown(`no successful renewal for ${this.timing.renewDeadlineMs} ms (renewDeadline)`),
+      Math.max(0, left),
+    );
   }
 
   private attempt(): Promise<void> {
@@ -118,7 +131,9 @@ export class LeaseElector {
     this.busy = true;
     const started = this.now();
     // A holder's call may only use what is left of its renew deadline; a candidate's, one retry period.
-    const budget = this.leading ? Math.max(1, this.lastRenewStart + this.timing.renewDeadlineMs - started) : this.timing.retryPeriodMs;
+    const budget = this.leading
+      ? Math.max(1, this.lastRenewStart + this.timing.renewDeadlineMs - started)
+      : this.timing.retryPeriodMs;
     let ok = false;
     try {
       ok = await this.tryAcquireOrRenew(budget);
@@ -138,7 +153,9 @@ export class LeaseElector {
         this.events.renewed?.(this.now() - started);
       }
     }
-    const wait = this.leading ? this.timing.retryPeriodMs : this.timing.retryPeriodMs * (1 + Math.random() * (JITTER - 1));
+    const wait = this.leading
+      ? this.timing.retryPeriodMs
+      : this.timing.retryPeriodMs * (1 + Math.random() * (JITTER - 1));
     this.schedule(Math.max(0, wait - (this.now() - started)));
   }
 
@@ -147,7 +164,13 @@ export class LeaseElector {
     const left = () => Math.max(1, budgetMs - (this.now() - t0));
     const wall = Date.now();
     const cur = await this.store.getLease(this.name, left());
-    const fresh: LeaseRecord = { holderIdentity: this.identity, leaseDurationMs: this.timing.durationMs, acquireTime: wall, renewTime: wall, leaseTransitions: 0 };
+    const fresh: LeaseRecord = {
+      holderIdentity: this.identity,
+      leaseDurationMs: this.timing.durationMs,
+      acquireTime: wall,
+      renewTime: wall,
+      leaseTransitions: 0,
+    };
     if (!cur) {
       const created = await this.store.createLease(this.name, fresh, left());
       this.observed = undefined;

@@ -1,14 +1,22 @@
 // LoadBalancer IP allocation from CiliumLoadBalancerIPPools: deterministic (services in
 // namespace/name order, lowest free address first, one IPv4 and one IPv6 where the pool has
 // them), and stable: existing allocations (from the store) are kept, new ones fill gaps.
-import { cidrRange, formatIp, parseCidr, parseIp, type Family } from '../lab/ip.ts';
+import { cidrRange, type Family, formatIp, parseCidr, parseIp } from '../lab/ip.ts';
 import { matches } from '../lab/selector.ts';
 import type { Pool, Service } from './manifests.ts';
 
-export interface Allocation { pool: string; ipv4?: string; ipv6?: string }
+export interface Allocation {
+  pool: string;
+  ipv4?: string;
+  ipv6?: string;
+}
 export const serviceKey = (s: Service) => `${s.namespace}/${s.name}`;
 
-interface Span { family: Family; first: bigint; last: bigint }
+interface Span {
+  family: Family;
+  first: bigint;
+  last: bigint;
+}
 
 export function poolSpans(pool: Pool): Span[] {
   return pool.blocks.map((b) => {
@@ -20,7 +28,8 @@ export function poolSpans(pool: Pool): Span[] {
       const trim = !pool.allowFirstLastIPs && r.last - r.first >= 3n;
       return { family: r.family, first: trim ? r.first + 1n : r.first, last: trim ? r.last - 1n : r.last };
     }
-    const s = parseIp(b.start ?? ''), e = parseIp(b.stop ?? '');
+    const s = parseIp(b.start ?? ''),
+      e = parseIp(b.stop ?? '');
     if (!s || !e || s.family !== e.family) throw new Error(`pool ${pool.name}: bad block ${JSON.stringify(b)}`);
     return { family: s.family, first: s.value, last: e.value };
   });
@@ -36,7 +45,11 @@ function firstFree(spans: Span[], family: Family, used: Set<string>): string | u
 }
 
 /** Allocations for every LoadBalancer service that a pool selects, keeping the existing ones. */
-export function allocate(pools: Pool[], services: Service[], existing: Record<string, Allocation>): Record<string, Allocation> {
+export function allocate(
+  pools: Pool[],
+  services: Service[],
+  existing: Record<string, Allocation>,
+): Record<string, Allocation> {
   const result: Record<string, Allocation> = {};
   const used = new Set<string>();
   const live = pools.filter((p) => !p.disabled);
@@ -48,11 +61,16 @@ export function allocate(pools: Pool[], services: Service[], existing: Record<st
       if (a.ipv6) used.add(a.ipv6);
     }
   }
-  const todo = services.filter((s) => s.loadBalancer && !result[serviceKey(s)]).sort((a, b) => serviceKey(a).localeCompare(serviceKey(b)));
+  const todo = services
+    .filter((s) => s.loadBalancer && !result[serviceKey(s)])
+    .sort((a, b) => serviceKey(a).localeCompare(serviceKey(b)));
   for (const s of todo) {
-    for (const p of live.filter((x) => matches(x.serviceSelector, s.labels)).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const p of live
+      .filter((x) => matches(x.serviceSelector, s.labels))
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       const spans = poolSpans(p);
-      const ipv4 = firstFree(spans, 4, used), ipv6 = firstFree(spans, 6, used);
+      const ipv4 = firstFree(spans, 4, used),
+        ipv6 = firstFree(spans, 6, used);
       if (!ipv4 && !ipv6) continue; // this pool is full: try the next one
       result[serviceKey(s)] = { pool: p.name, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
       if (ipv4) used.add(ipv4);

@@ -2,5 +2,6 @@
 export type Log = (event: string, fields?: Record<string, unknown>) => void;
 
 export function jsonLog(node: string, write: (line: string) => void = (l) => process.stdout.write(l)): Log {
-  return (event, fields = {}) => write(`${JSON.stringify({ time: new Date().toISOString(), node, event, ...fields })}\n`);
+  return (event, fields = {}) =>
+    write(`${JSON.stringify({ time: new Date().toISOString(), node, event, ...fields })}\n`);
 }

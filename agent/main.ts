@@ -7,15 +7,15 @@ import { createServer } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { run } from '../lab/sys.ts';
-import { ConfigError, loadConfig, type AgentConfig } from './config.ts';
+import { type AgentConfig, ConfigError, loadConfig } from './config.ts';
 import { LeaseElector } from './election.ts';
 import { startBackend } from './http.ts';
-import { allocate, serviceKey, type Allocation } from './ipam.ts';
+import { type Allocation, allocate, serviceKey } from './ipam.ts';
 import { hasCarrier, watchCarrier } from './link.ts';
 import { jsonLog, type Log } from './log.ts';
-import { leaseName, ManifestError, parseManifests, type Manifests } from './manifests.ts';
+import { leaseName, ManifestError, type Manifests, parseManifests } from './manifests.ts';
 import { Metrics } from './metrics.ts';
-import { announcements, type Announcement } from './policy.ts';
+import { type Announcement, announcements } from './policy.ts';
 import { Responder } from './responder.ts';
 import { EtcdStore, type LeaseStore } from './store.ts';
 
@@ -23,9 +23,15 @@ function readManifests(files: string[]): Manifests {
   const all: Manifests = { pools: [], policies: [], services: [] };
   for (const f of files) {
     let text: string;
-    try { text = readFileSync(f, 'utf8'); } catch (e) { throw new ManifestError(f, [`cannot read (${(e as NodeJS.ErrnoException).code})`]); }
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new ManifestError(f, [`cannot read (${(e as NodeJS.ErrnoException).code})`]);
+    }
     const m = parseManifests(text, f);
-    all.pools.push(...m.pools); all.policies.push(...m.policies); all.services.push(...m.services);
+    all.pools.push(...m.pools);
+    all.policies.push(...m.policies);
+    all.services.push(...m.services);
   }
   if (!all.pools.length) throw new ManifestError(files.join(', '), ['no CiliumLoadBalancerIPPool']);
   return all;
@@ -38,7 +44,8 @@ async function agreeOnAddresses(store: LeaseStore, m: Manifests, log: Log): Prom
       const existing = await store.allocations(2000);
       const wanted = allocate(m.pools, m.services, existing);
       const agreed: Record<string, Allocation> = {};
-      for (const [k, a] of Object.entries(wanted)) agreed[k] = existing[k] ?? (await store.recordAllocation(k, a, 2000));
+      for (const [k, a] of Object.entries(wanted))
+        agreed[k] = existing[k] ?? (await store.recordAllocation(k, a, 2000));
       // Another node may have recorded different addresses first: recompute until stable.
       const again = allocate(m.pools, m.services, agreed);
       if (JSON.stringify(again) === JSON.stringify(agreed)) return agreed;
@@ -57,18 +64,36 @@ async function main(): Promise<void> {
   const log = jsonLog(cfg.node);
   const metrics = new Metrics();
   const store = new EtcdStore(cfg.store.etcd);
-  log('starting', { config: values.config, lease: cfg.lease, services: m.services.length, policies: m.policies.map((p) => p.name) });
+  log('starting', {
+    config: values.config,
+    lease: cfg.lease,
+    services: m.services.length,
+    policies: m.policies.map((p) => p.name),
+  });
 
   const alloc = await agreeOnAddresses(store, m, log);
-  for (const s of m.services) if (s.loadBalancer) log('address', { service: serviceKey(s), ...(alloc[serviceKey(s)] ?? { error: 'no pool address' }) });
+  for (const s of m.services)
+    if (s.loadBalancer)
+      log('address', { service: serviceKey(s), ...(alloc[serviceKey(s)] ?? { error: 'no pool address' }) });
   const nodeIfaces = readdirSync('/sys/class/net');
   const anns = announcements(m.policies, m.services, alloc, cfg.labels, nodeIfaces);
-  log('eligible', { services: anns.map((a) => ({ service: serviceKey(a.service), vips: a.vips, interfaces: a.interfaces })) });
+  log('eligible', {
+    services: anns.map((a) => ({ service: serviceKey(a.service), vips: a.vips, interfaces: a.interfaces })),
+  });
 
   // Every eligible node accepts traffic for the VIPs (on lo, never announced by the kernel);
   // only the lease holder answers ARP/NDP for them, so only it receives that traffic.
   const vipsOnLo = [...new Set(anns.flatMap((a) => a.vips))];
-  for (const v of vipsOnLo) await run(['ip', 'addr', 'replace', isIPv4(v) ? `${v}/32` : `${v}/128`, 'dev', 'lo', ...(isIPv4(v) ? [] : ['nodad'])]);
+  for (const v of vipsOnLo)
+    await run([
+      'ip',
+      'addr',
+      'replace',
+      isIPv4(v) ? `${v}/32` : `${v}/128`,
+      'dev',
+      'lo',
+      ...(isIPv4(v) ? [] : ['nodad']),
+    ]);
 
   const responders = new Map<string, Responder>();
   for (const i of [...new Set(anns.flatMap((a) => a.interfaces))]) {
@@ -86,7 +111,10 @@ async function main(): Promise<void> {
         metrics.transitions.inc({ service: svc });
         const up = ann.interfaces.filter(hasCarrier);
         log('lease_acquired', { service: svc, lease: el.name, vips: ann.vips, interfaces: up });
-        for (const i of up) responders.get(i)!.claim(ann.vips, cfg.announce.gratuitousCount, cfg.announce.gratuitousIntervalMs, svc, () => el.holdsNow());
+        for (const i of up)
+          responders
+            .get(i)!
+            .claim(ann.vips, cfg.announce.gratuitousCount, cfg.announce.gratuitousIntervalMs, svc, () => el.holdsNow());
       },
       stoppedLeading: (reason) => {
         for (const i of ann.interfaces) responders.get(i)!.drop(ann.vips);
@@ -125,9 +153,15 @@ async function main(): Promise<void> {
   const backend = await startBackend(cfg.http.port, cfg.http.hostname, cfg.node);
   let metricsServer: ReturnType<typeof createServer> | undefined;
   if (cfg.metrics) {
-    const [host, port] = [cfg.metrics.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), Number(cfg.metrics.listen.split(':').pop())];
+    const [host, port] = [
+      cfg.metrics.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
+      Number(cfg.metrics.listen.split(':').pop()),
+    ];
     metricsServer = createServer((req, res) => {
-      if (req.url !== '/metrics') { res.writeHead(404).end(); return; }
+      if (req.url !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
     });
     await new Promise<void>((r) => metricsServer!.listen(port, host, r));
@@ -139,10 +173,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log('stopping', { signal });
-    unwatch.forEach((u) => u());
+    for (const u of unwatch) u();
     await Promise.all([...electors.values()].map(({ el }) => el.release(1000))); // others take over on their next retry
     for (const r of responders.values()) r.close();
-    for (const v of vipsOnLo) await run(['ip', 'addr', 'del', isIPv4(v) ? `${v}/32` : `${v}/128`, 'dev', 'lo'], { check: false });
+    for (const v of vipsOnLo)
+      await run(['ip', 'addr', 'del', isIPv4(v) ? `${v}/32` : `${v}/128`, 'dev', 'lo'], { check: false });
     backend.close();
     metricsServer?.close();
     store.close();

@@ -5,16 +5,22 @@
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { formatPath } from '../lab/labfile.ts';
-import { selectorSchema, type LabelSelector, type Labels } from '../lab/selector.ts';
+import { type LabelSelector, type Labels, selectorSchema } from '../lab/selector.ts';
 
-const meta = z.looseObject({ name: z.string().min(1), namespace: z.string().optional(), labels: z.record(z.string(), z.string()).optional() });
+const meta = z.looseObject({
+  name: z.string().min(1),
+  namespace: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+});
 
 const poolSchema = z.looseObject({
   apiVersion: z.literal('cilium.io/v2'),
   kind: z.literal('CiliumLoadBalancerIPPool'),
   metadata: meta,
   spec: z.looseObject({
-    blocks: z.array(z.looseObject({ cidr: z.string().optional(), start: z.string().optional(), stop: z.string().optional() })).min(1),
+    blocks: z
+      .array(z.looseObject({ cidr: z.string().optional(), start: z.string().optional(), stop: z.string().optional() }))
+      .min(1),
     serviceSelector: selectorSchema.optional(),
     disabled: z.boolean().optional(),
     allowFirstLastIPs: z.enum(['Yes', 'No']).optional(),
@@ -38,11 +44,13 @@ const serviceSchema = z.looseObject({
   apiVersion: z.literal('v1'),
   kind: z.literal('Service'),
   metadata: meta,
-  spec: z.looseObject({
-    type: z.string().optional(),
-    externalIPs: z.array(z.string()).optional(),
-    loadBalancerClass: z.string().optional(),
-  }).default({}),
+  spec: z
+    .looseObject({
+      type: z.string().optional(),
+      externalIPs: z.array(z.string()).optional(),
+      loadBalancerClass: z.string().optional(),
+    })
+    .default({}),
 });
 
 const gatewaySchema = z.looseObject({
@@ -55,13 +63,39 @@ const gatewaySchema = z.looseObject({
   }),
 });
 
-export interface Pool { name: string; blocks: { cidr?: string; start?: string; stop?: string }[]; serviceSelector?: LabelSelector; allowFirstLastIPs: boolean; disabled: boolean }
-export interface Policy { name: string; nodeSelector?: LabelSelector; serviceSelector?: LabelSelector; interfaces: string[]; loadBalancerIPs: boolean; externalIPs: boolean }
-export interface Service { namespace: string; name: string; labels: Labels; loadBalancer: boolean; externalIPs: string[] }
-export interface Manifests { pools: Pool[]; policies: Policy[]; services: Service[] }
+export interface Pool {
+  name: string;
+  blocks: { cidr?: string; start?: string; stop?: string }[];
+  serviceSelector?: LabelSelector;
+  allowFirstLastIPs: boolean;
+  disabled: boolean;
+}
+export interface Policy {
+  name: string;
+  nodeSelector?: LabelSelector;
+  serviceSelector?: LabelSelector;
+  interfaces: string[];
+  loadBalancerIPs: boolean;
+  externalIPs: boolean;
+}
+export interface Service {
+  namespace: string;
+  name: string;
+  labels: Labels;
+  loadBalancer: boolean;
+  externalIPs: string[];
+}
+export interface Manifests {
+  pools: Pool[];
+  policies: Policy[];
+  services: Service[];
+}
 
 export class ManifestError extends Error {
-  constructor(readonly file: string, readonly problems: string[]) {
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
     super(`${file}: ${problems.join('; ')}`);
     this.name = 'ManifestError';
   }
@@ -74,38 +108,73 @@ export function parseManifests(text: string, file: string): Manifests {
   const problems: string[] = [];
   parseAllDocuments(text).forEach((doc, i) => {
     const where = `document ${i + 1}`;
-    if ('errors' in doc && doc.errors.length) { problems.push(`${where}: YAML: ${doc.errors[0]!.message.split('\n')[0]}`); return; }
+    if ('errors' in doc && doc.errors.length) {
+      problems.push(`${where}: YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+      return;
+    }
     const obj = doc.toJS() as { kind?: string } | null;
     if (obj === null) return;
     const check = <T>(schema: z.ZodType<T>): T | undefined => {
       const r = schema.safeParse(obj);
       if (r.success) return r.data;
-      for (const is of r.error.issues) problems.push(`${where} (${obj.kind}): ${formatPath(is.path) || '(object)'}: ${is.message}`);
+      for (const is of r.error.issues)
+        problems.push(`${where} (${obj.kind}): ${formatPath(is.path) || '(object)'}: ${is.message}`);
       return undefined;
     };
     switch (obj.kind) {
       case 'CiliumLoadBalancerIPPool': {
         const p = check(poolSchema);
-        if (p) out.pools.push({ name: p.metadata.name, blocks: p.spec.blocks, serviceSelector: p.spec.serviceSelector, allowFirstLastIPs: p.spec.allowFirstLastIPs === 'Yes', disabled: !!p.spec.disabled });
+        if (p)
+          out.pools.push({
+            name: p.metadata.name,
+            blocks: p.spec.blocks,
+            serviceSelector: p.spec.serviceSelector,
+            allowFirstLastIPs: p.spec.allowFirstLastIPs === 'Yes',
+            disabled: !!p.spec.disabled,
+          });
         break;
       }
       case 'CiliumL2AnnouncementPolicy': {
         const p = check(policySchema);
-        if (p) out.policies.push({ name: p.metadata.name, nodeSelector: p.spec.nodeSelector, serviceSelector: p.spec.serviceSelector, interfaces: p.spec.interfaces ?? [], loadBalancerIPs: !!p.spec.loadBalancerIPs, externalIPs: !!p.spec.externalIPs });
+        if (p)
+          out.policies.push({
+            name: p.metadata.name,
+            nodeSelector: p.spec.nodeSelector,
+            serviceSelector: p.spec.serviceSelector,
+            interfaces: p.spec.interfaces ?? [],
+            loadBalancerIPs: !!p.spec.loadBalancerIPs,
+            externalIPs: !!p.spec.externalIPs,
+          });
         break;
       }
       case 'Service': {
         const s = check(serviceSchema);
-        if (s) out.services.push({ namespace: s.metadata.namespace ?? 'default', name: s.metadata.name, labels: s.metadata.labels ?? {}, loadBalancer: s.spec.type === 'LoadBalancer', externalIPs: s.spec.externalIPs ?? [] });
+        if (s)
+          out.services.push({
+            namespace: s.metadata.namespace ?? 'default',
+            name: s.metadata.name,
+            labels: s.metadata.labels ?? {},
+            loadBalancer: s.spec.type === 'LoadBalancer',
+            externalIPs: s.spec.externalIPs ?? [],
+          });
         break;
       }
       case 'Gateway': {
         const g = check(gatewaySchema);
-        if (g) out.services.push({ namespace: g.metadata.namespace ?? 'default', name: `cilium-gateway-${g.metadata.name}`, labels: g.spec.infrastructure?.labels ?? {}, loadBalancer: true, externalIPs: [] });
+        if (g)
+          out.services.push({
+            namespace: g.metadata.namespace ?? 'default',
+            name: `cilium-gateway-${g.metadata.name}`,
+            labels: g.spec.infrastructure?.labels ?? {},
+            loadBalancer: true,
+            externalIPs: [],
+          });
         break;
       }
       default:
-        problems.push(`${where}: kind ${JSON.stringify(obj.kind)} is not read by the announcer (kinds: ${KINDS.join(', ')})`);
+        problems.push(
+          `${where}: kind ${JSON.stringify(obj.kind)} is not read by the announcer (kinds: ${KINDS.join(', ')})`,
+        );
     }
   });
   if (problems.length) throw new ManifestError(file, problems);

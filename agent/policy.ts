@@ -1,6 +1,6 @@
 // Which services this node may announce, which addresses, and on which interfaces: the
 // CiliumL2AnnouncementPolicy rules, as pure functions.
-import { matches, type Labels } from '../lab/selector.ts';
+import { type Labels, matches } from '../lab/selector.ts';
 import type { Allocation } from './ipam.ts';
 import { serviceKey } from './ipam.ts';
 import type { Policy, Service } from './manifests.ts';
@@ -20,7 +20,13 @@ export function policyInterfaces(policy: Policy, nodeInterfaces: string[]): stri
 }
 
 /** What this node is a candidate to announce: one entry per service, all matching policies merged. */
-export function announcements(policies: Policy[], services: Service[], alloc: Record<string, Allocation>, nodeLabels: Labels, nodeInterfaces: string[]): Announcement[] {
+export function announcements(
+  policies: Policy[],
+  services: Service[],
+  alloc: Record<string, Allocation>,
+  nodeLabels: Labels,
+  nodeInterfaces: string[],
+): Announcement[] {
   const out: Announcement[] = [];
   for (const s of services) {
     const vips = new Set<string>();
@@ -28,10 +34,12 @@ export function announcements(policies: Policy[], services: Service[], alloc: Re
     for (const p of policies) {
       if (!matches(p.nodeSelector, nodeLabels) || !matches(p.serviceSelector, s.labels)) continue;
       const a = alloc[serviceKey(s)];
-      const ips = [...(p.loadBalancerIPs && a ? [a.ipv4, a.ipv6] : []), ...(p.externalIPs ? s.externalIPs : [])].filter((x): x is string => !!x);
+      const ips = [...(p.loadBalancerIPs && a ? [a.ipv4, a.ipv6] : []), ...(p.externalIPs ? s.externalIPs : [])].filter(
+        (x): x is string => !!x,
+      );
       if (!ips.length) continue;
-      ips.forEach((ip) => vips.add(ip));
-      policyInterfaces(p, nodeInterfaces).forEach((i) => ifaces.add(i));
+      for (const ip of ips) vips.add(ip);
+      for (const i of policyInterfaces(p, nodeInterfaces)) ifaces.add(i);
     }
     if (vips.size && ifaces.size) out.push({ service: s, vips: [...vips], interfaces: [...ifaces].sort() });
   }

@@ -2,9 +2,10 @@
 // interface, from user space (libpcap): the kernel never answers for VIPs (they sit on lo,
 // and arp_ignore=1 keeps ARP for them off the wire). Sends gratuitous ARP / unsolicited NA
 // bursts on takeover so that clients update their caches at once.
-import pcap from 'pcap';
+
 import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
+import pcap from 'pcap';
 import type { Log } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import { arpReply, gratuitousArp, neighborAdvert, parseFrame, unsolicitedNeighborAdvert } from './packets.ts';
@@ -14,16 +15,32 @@ export class Responder {
   private session?: InstanceType<typeof pcap.PcapSession>;
   /** VIP → whether we may answer for it right now (the lease is still ours; see claim). */
   private readonly active = new Map<string, () => boolean>();
-  private mayAnswer(vip: string): boolean { return this.active.get(vip)?.() ?? false; }
+  private mayAnswer(vip: string): boolean {
+    return this.active.get(vip)?.() ?? false;
+  }
   private timers = new Set<NodeJS.Timeout>();
 
-  constructor(readonly iface: string, private readonly metrics: Metrics, private readonly log: Log) {
+  constructor(
+    readonly iface: string,
+    private readonly metrics: Metrics,
+    private readonly log: Log,
+  ) {
     this.mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
   }
 
   start(): void {
     // Immediate mode (timeout 0): each request is handled as it arrives, not in batches.
-    this.session = new pcap.PcapSession(true, this.iface, 'arp or (icmp6 and ip6[40] == 135)', 1 << 20, 256, '', false, 0, true);
+    this.session = new pcap.PcapSession(
+      true,
+      this.iface,
+      'arp or (icmp6 and ip6[40] == 135)',
+      1 << 20,
+      256,
+      '',
+      false,
+      0,
+      true,
+    );
     this.session.on('packet', (p) => this.onFrame(p.buf));
   }
 
@@ -31,7 +48,8 @@ export class Responder {
     const f = parseFrame(buf);
     if (!f || f.srcMac === this.mac) return; // our own frames, seen on the way out
     let vip: string, reply: Buffer, protocol: 'arp' | 'ndp';
-    if (f.kind === 'arp' && f.op === 1 && f.senderIp !== f.targetIp) { // (sender = target: someone's gratuitous ARP)
+    if (f.kind === 'arp' && f.op === 1 && f.senderIp !== f.targetIp) {
+      // (sender = target: someone's gratuitous ARP)
       [vip, protocol] = [f.targetIp, 'arp'];
       if (!this.active.has(vip)) return;
       reply = arpReply(this.mac, vip, f.senderMac, f.senderIp);
@@ -49,7 +67,11 @@ export class Responder {
   }
 
   private send(frame: Buffer): void {
-    try { this.session?.inject(frame); } catch (e) { this.log('inject_failed', { interface: this.iface, error: (e as Error).message }); }
+    try {
+      this.session?.inject(frame);
+    } catch (e) {
+      this.log('inject_failed', { interface: this.iface, error: (e as Error).message });
+    }
   }
 
   /**
@@ -68,7 +90,13 @@ export class Responder {
         this.metrics.gratuitous.inc({ interface: this.iface, protocol: isIPv4(v) ? 'arp' : 'ndp' });
       }
       this.log('gratuitous_sent', { service, interface: this.iface, vips: still, n: n + 1, of: count });
-      if (n + 1 < count) { const t = setTimeout(() => { this.timers.delete(t); burst(n + 1); }, intervalMs); this.timers.add(t); }
+      if (n + 1 < count) {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          burst(n + 1);
+        }, intervalMs);
+        this.timers.add(t);
+      }
     };
     if (count > 0) burst(0);
   }

@@ -2,8 +2,9 @@
 // compare-and-swap, as a Kubernetes Lease has its resourceVersion. etcd v3 here (Debian's
 // etcd, run by the lab on the control plane); a coordination.k8s.io/v1 Lease backend fits
 // the same interface for running in a real cluster.
-import { Etcd3 } from 'etcd3';
+
 import { noop } from 'cockatiel';
+import { Etcd3 } from 'etcd3';
 import type { Allocation } from './ipam.ts';
 
 /** The fields of a coordination.k8s.io/v1 Lease that leader election uses (times in ms). */
@@ -15,7 +16,10 @@ export interface LeaseRecord {
   leaseTransitions: number;
 }
 
-export interface Versioned<T> { value: T; version: string }
+export interface Versioned<T> {
+  value: T;
+  version: string;
+}
 
 export interface LeaseStore {
   getLease(name: string, timeoutMs: number): Promise<Versioned<LeaseRecord> | undefined>;
@@ -32,7 +36,10 @@ export interface LeaseStore {
 export class EtcdStore implements LeaseStore {
   private readonly client: Etcd3;
 
-  constructor(endpoints: string[], private readonly prefix = '/l2lab') {
+  constructor(
+    endpoints: string[],
+    private readonly prefix = '/l2lab',
+  ) {
     // No retries or circuit breaker inside the client: every call is bounded by the caller's
     // deadline, and a store that comes back is used at once (lease timing depends on it).
     this.client = new Etcd3({ hosts: endpoints, dialTimeout: 1000, faultHandling: { host: () => noop, global: noop } });
@@ -50,24 +57,39 @@ export class EtcdStore implements LeaseStore {
 
   async createLease(name: string, rec: LeaseRecord, timeoutMs: number): Promise<boolean> {
     const key = `${this.prefix}/leases/${name}`;
-    const r = await this.client.if(key, 'Create', '==', 0).then(this.client.put(key).value(JSON.stringify(rec))).options(this.opts(timeoutMs)).commit();
+    const r = await this.client
+      .if(key, 'Create', '==', 0)
+      .then(this.client.put(key).value(JSON.stringify(rec)))
+      .options(this.opts(timeoutMs))
+      .commit();
     return r.succeeded;
   }
 
   async updateLease(name: string, rec: LeaseRecord, version: string, timeoutMs: number): Promise<boolean> {
     const key = `${this.prefix}/leases/${name}`;
-    const r = await this.client.if(key, 'Mod', '==', version).then(this.client.put(key).value(JSON.stringify(rec))).options(this.opts(timeoutMs)).commit();
+    const r = await this.client
+      .if(key, 'Mod', '==', version)
+      .then(this.client.put(key).value(JSON.stringify(rec)))
+      .options(this.opts(timeoutMs))
+      .commit();
     return r.succeeded;
   }
 
   async allocations(timeoutMs: number): Promise<Record<string, Allocation>> {
     const r = await this.client.getAll().prefix(`${this.prefix}/ipam/`).options(this.opts(timeoutMs)).strings();
-    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k.slice(`${this.prefix}/ipam/`.length), JSON.parse(v) as Allocation]));
+    return Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [k.slice(`${this.prefix}/ipam/`.length), JSON.parse(v) as Allocation]),
+    );
   }
 
   async recordAllocation(key: string, a: Allocation, timeoutMs: number): Promise<Allocation> {
     const k = `${this.prefix}/ipam/${key}`;
-    const r = await this.client.if(k, 'Create', '==', 0).then(this.client.put(k).value(JSON.stringify(a))).else(this.client.get(k)).options(this.opts(timeoutMs)).commit();
+    const r = await this.client
+      .if(k, 'Create', '==', 0)
+      .then(this.client.put(k).value(JSON.stringify(a)))
+      .else(this.client.get(k))
+      .options(this.opts(timeoutMs))
+      .commit();
     if (r.succeeded) return a;
     const kv = r.responses[0]?.response_range?.kvs[0];
     return kv ? (JSON.parse(kv.value.toString()) as Allocation) : a;

@@ -2,15 +2,19 @@
 // failover figures for the reference announcer (Cilium's default 15/5/2 s and fast leases) and
 // keepalived, side by side, measured in the same run on the same lab.
 import { performance } from 'node:perf_hooks';
-import { loadLab } from '../lab/labfile.ts';
-import { silentProgress } from '../lab/progress.ts';
-import { getProvider } from '../lab/providers/index.ts';
 import { formatSpread } from '../conformance/analyze.ts';
 import type { RunResults, Trial } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { derivedLabFile as labFile } from '../lab/derive.ts';
+import { loadLab } from '../lab/labfile.ts';
+import { silentProgress } from '../lab/progress.ts';
+import { getProvider } from '../lab/providers/index.ts';
 
-export interface ConformanceBench { fullSuiteMs: number; fullSuite: RunResults['summary']; rows: string[][] }
+export interface ConformanceBench {
+  fullSuiteMs: number;
+  fullSuite: RunResults['summary'];
+  rows: string[][];
+}
 
 export async function benchConformance(trials: number): Promise<ConformanceBench> {
   const lab = loadLab(labFile('lbench', 250));
@@ -20,10 +24,28 @@ export async function benchConformance(trials: number): Promise<ConformanceBench
   const log = (m: string) => process.stderr.write(`  ${m}\n`);
   try {
     const t0 = performance.now();
-    const full = await runSuite({ lab, subject: 'reference', trials: 3, faults: ['power-off', 'link-down', 'network-off', 'process-stop', 'pause', 'graceful-stop'], probeIntervalMs: 20, lease: fast, progress: () => {}, outDir: '/tmp/l2l-bench-full' });
+    const full = await runSuite({
+      lab,
+      subject: 'reference',
+      trials: 3,
+      faults: ['power-off', 'link-down', 'network-off', 'process-stop', 'pause', 'graceful-stop'],
+      probeIntervalMs: 20,
+      lease: fast,
+      progress: () => {},
+      outDir: '/tmp/l2l-bench-full',
+    });
     const fullSuiteMs = performance.now() - t0;
     log(`full suite: ${(fullSuiteMs / 1000).toFixed(0)} s`);
-    const rows = [['subject', 'lease / advert', 'trials', 'ARP outage median/p95/max ms', 'NDP median/p95/max ms', 'HTTP median/p95/max ms']];
+    const rows = [
+      [
+        'subject',
+        'lease / advert',
+        'trials',
+        'ARP outage median/p95/max ms',
+        'NDP median/p95/max ms',
+        'HTTP median/p95/max ms',
+      ],
+    ];
     const runs: [string, string, Parameters<typeof runSuite>[0]['lease']][] = [
       ['reference', '1 / 0.5 / 0.2 s', fast],
       ['reference', '15 / 5 / 2 s (Cilium default)', { durationMs: 15000, renewDeadlineMs: 5000, retryPeriodMs: 2000 }],
@@ -31,10 +53,27 @@ export async function benchConformance(trials: number): Promise<ConformanceBench
     ];
     for (const [subject, label, lease] of runs) {
       log(`${subject} ${label}: ${trials} power-off trials`);
-      const { results } = await runSuite({ lab, subject, trials, faults: ['power-off'], only: ['failover'], probeIntervalMs: 20, lease, progress: () => {}, outDir: `/tmp/l2l-bench-${subject}-${lease?.durationMs ?? 'k'}` });
+      const { results } = await runSuite({
+        lab,
+        subject,
+        trials,
+        faults: ['power-off'],
+        only: ['failover'],
+        probeIntervalMs: 20,
+        lease,
+        progress: () => {},
+        outDir: `/tmp/l2l-bench-${subject}-${lease?.durationMs ?? 'k'}`,
+      });
       const ts = results.checks.flatMap((c) => c.trials);
       const f = (pick: (t: Trial) => number | undefined) => formatSpread(ts.map(pick));
-      rows.push([subject, label, String(ts.length), f((t) => t.arp?.outageMs), f((t) => t.ndp?.outageMs), f((t) => t.http?.outageMs)]);
+      rows.push([
+        subject,
+        label,
+        String(ts.length),
+        f((t) => t.arp?.outageMs),
+        f((t) => t.ndp?.outageMs),
+        f((t) => t.http?.outageMs),
+      ]);
     }
     return { fullSuiteMs, fullSuite: full.results.summary, rows };
   } finally {
@@ -45,8 +84,10 @@ export async function benchConformance(trials: number): Promise<ConformanceBench
 export function printConformance(b: ConformanceBench): void {
   const s = b.fullSuite;
   console.log(`\nconformance (default lab, netns)`);
-  console.log(`  full suite, reference announcer, leases 1 / 0.5 / 0.2 s, 3 trials per fault: ${(b.fullSuiteMs / 1000).toFixed(0)} s ` +
-    `(${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped); ratio to the 2-minute goal = ${(b.fullSuiteMs / 120000).toFixed(2)}`);
+  console.log(
+    `  full suite, reference announcer, leases 1 / 0.5 / 0.2 s, 3 trials per fault: ${(b.fullSuiteMs / 1000).toFixed(0)} s ` +
+      `(${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped); ratio to the 2-minute goal = ${(b.fullSuiteMs / 120000).toFixed(2)}`,
+  );
   const w = b.rows[0]!.map((_, c) => Math.max(...b.rows.map((r) => r[c]!.length)));
   for (const r of b.rows) console.log(`  ${r.map((x, c) => x.padEnd(w[c]!)).join('  ')}`);
 }

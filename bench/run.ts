@@ -1,15 +1,32 @@
 // npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance]: every benchmark side by side in one run.
 import { parseArgs } from 'node:util';
+import { benchConformance, printConformance } from './conformance.ts';
 import { benchLab, printLab } from './lab.ts';
 import { benchPlaybook, printPlaybook } from './playbook.ts';
-import { benchConformance, printConformance } from './conformance.ts';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, trials: { type: 'string', default: '10' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '5' },
+    trials: { type: 'string', default: '10' },
+    only: { type: 'string' },
+  },
+});
 const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) { console.error(`--runs must be a whole number ≥ 1, not "${values.runs}"`); process.exit(2); }
+if (!Number.isInteger(runs) || runs < 1) {
+  console.error(`--runs must be a whole number ≥ 1, not "${values.runs}"`);
+  process.exit(2);
+}
 const trials = Number(values.trials);
-const benches = { lab: async () => printLab(await benchLab(runs)), playbook: async () => printPlaybook(await benchPlaybook(runs)), conformance: async () => printConformance(await benchConformance(trials)) };
+const benches = {
+  lab: async () => printLab(await benchLab(runs)),
+  playbook: async () => printPlaybook(await benchPlaybook(runs)),
+  conformance: async () => printConformance(await benchConformance(trials)),
+};
 const only = values.only?.split(',') ?? Object.keys(benches);
-for (const o of only) if (!(o in benches)) { console.error(`--only: unknown bench "${o}"; benches: ${Object.keys(benches).join(', ')}`); process.exit(2); }
+for (const o of only)
+  if (!(o in benches)) {
+    console.error(`--only: unknown bench "${o}"; benches: ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
 console.log(`l2lab bench: ${runs} runs each, ${new Date().toISOString()}`);
 for (const o of only) await benches[o as keyof typeof benches]();

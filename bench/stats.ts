@@ -1,6 +1,11 @@
 // Small statistics for benchmarks: runs are printed side by side, as ratios, because
 // absolute times on shared 2-core machines are noisy.
-export interface Summary { median: number; min: number; max: number; n: number }
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
 
 export function summarize(xs: number[]): Summary {
   const s = [...xs].sort((a, b) => a - b);

@@ -6,11 +6,23 @@ const answerKind = (f: Family) => (f === 'arp' ? 'arp-reply' : 'na');
 const requestKind = (f: Family) => (f === 'arp' ? 'arp-request' : 'ns');
 const announceKind = (f: Family) => (f === 'arp' ? 'garp' : 'unsolicited-na');
 
-export function answers(events: ProbeEvent[], vip: string, family: Family, from = -Infinity, to = Infinity): ProbeEvent[] {
+export function answers(
+  events: ProbeEvent[],
+  vip: string,
+  family: Family,
+  from = -Infinity,
+  to = Infinity,
+): ProbeEvent[] {
   return events.filter((e) => e.vip === vip && e.kind === answerKind(family) && e.t >= from && e.t <= to);
 }
 
-export function responders(events: ProbeEvent[], vip: string, family: Family, from = -Infinity, to = Infinity): string[] {
+export function responders(
+  events: ProbeEvent[],
+  vip: string,
+  family: Family,
+  from = -Infinity,
+  to = Infinity,
+): string[] {
   return [...new Set(answers(events, vip, family, from, to).map((e) => e.mac!))];
 }
 
@@ -41,9 +53,14 @@ export function failover(events: ProbeEvent[], vip: string, family: Family, faul
   const oldMac = before[before.length - 1]?.mac;
   const firstNew = all.find((e) => e.t >= faultAt && e.mac !== oldMac);
   const lastOld = [...all].reverse().find((e) => e.mac === oldMac && (!firstNew || e.t < firstNew.t));
-  const announced = events.find((e) => e.vip === vip && e.kind === announceKind(family) && e.t >= faultAt && e.mac === firstNew?.mac);
+  const announced = events.find(
+    (e) => e.vip === vip && e.kind === announceKind(family) && e.t >= faultAt && e.mac === firstNew?.mac,
+  );
   return {
-    oldMac, newMac: firstNew?.mac, lastOld: lastOld?.t, firstNew: firstNew?.t,
+    oldMac,
+    newMac: firstNew?.mac,
+    lastOld: lastOld?.t,
+    firstNew: firstNew?.t,
     outageMs: firstNew && lastOld ? (firstNew.t - lastOld.t) / 1000 : undefined,
     announcedAt: announced?.t,
   };
@@ -55,7 +72,11 @@ export function failover(events: ProbeEvent[], vip: string, family: Family, faul
  * emulated VM the injection itself (SSH, a shell, signalling) starves the node for up to a second
  * before the signal lands, and HTTP times out meanwhile.
  */
-export function httpOutage(events: ProbeEvent[], vip: string, faultAt: number): { outageMs?: number; before?: string; after?: string } {
+export function httpOutage(
+  events: ProbeEvent[],
+  vip: string,
+  faultAt: number,
+): { outageMs?: number; before?: string; after?: string } {
   const ok = events.filter((e) => e.kind === 'http-ok' && e.vip === vip);
   const fails = events.filter((e) => e.kind === 'http-fail' && e.vip === vip && e.t >= faultAt);
   const last = [...ok].reverse().find((e) => e.t < faultAt);
@@ -75,7 +96,11 @@ export function percentile(xs: number[], p: number): number | undefined {
 export function spread(xs: (number | undefined)[]): { median: number; p95: number; max: number } | undefined {
   const v = xs.filter((x): x is number => x !== undefined);
   if (!v.length) return undefined;
-  return { median: Math.round(percentile(v, 50)!), p95: Math.round(percentile(v, 95)!), max: Math.round(Math.max(...v)) };
+  return {
+    median: Math.round(percentile(v, 50)!),
+    p95: Math.round(percentile(v, 95)!),
+    max: Math.round(Math.max(...v)),
+  };
 }
 
 /** "median / p95 / max", or "-" without figures: how tables show a spread. */

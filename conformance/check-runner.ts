@@ -12,22 +12,47 @@ export async function runChecks(ctx: Context, checks: Check[], opts: SuiteOption
   for (const c of checks) {
     if (ctx.faults.isInterrupted) break;
     const t0 = Date.now();
-    const base = { id: c.id, title: c.title, description: c.description, details: [] as string[], figures: {}, trials: [] };
+    const base = {
+      id: c.id,
+      title: c.title,
+      description: c.description,
+      details: [] as string[],
+      figures: {},
+      trials: [],
+    };
     const missing = c.features.filter((f) => !ctx.subject.has(f));
     if (missing.length) {
-      results.push({ ...base, status: 'skipped', reason: `not supported: subject ${ctx.subject.name} does not claim ${missing.join(', ')}`, durationMs: 0 });
+      results.push({
+        ...base,
+        status: 'skipped',
+        reason: `not supported: subject ${ctx.subject.name} does not claim ${missing.join(', ')}`,
+        durationMs: 0,
+      });
       ctx.progress(`${c.id}: skipped (not supported: ${missing.join(', ')})`);
       continue;
     }
     ctx.progress(`${c.id}: ${c.title}`);
     try {
       const o = await c.run(ctx, opts);
-      results.push({ ...base, status: o.status, reason: o.reason, details: o.details ?? [], figures: o.figures ?? {}, trials: o.trials ?? [], durationMs: Date.now() - t0 });
+      results.push({
+        ...base,
+        status: o.status,
+        reason: o.reason,
+        details: o.details ?? [],
+        figures: o.figures ?? {},
+        trials: o.trials ?? [],
+        durationMs: Date.now() - t0,
+      });
     } catch (e) {
       await ctx.faults.undoAll();
       if (e instanceof InterruptedError || ctx.faults.isInterrupted) break;
       const subject = e instanceof SubjectFailure;
-      results.push({ ...base, status: subject ? 'failed' : 'error', reason: `${subject ? '' : 'harness error: '}${(e as Error).message}`, durationMs: Date.now() - t0 });
+      results.push({
+        ...base,
+        status: subject ? 'failed' : 'error',
+        reason: `${subject ? '' : 'harness error: '}${(e as Error).message}`,
+        durationMs: Date.now() - t0,
+      });
     }
     const last = results.at(-1)!;
     ctx.progress(`${c.id}: ${last.status}${last.reason ? ` — ${last.reason}` : ''}`);

@@ -1,15 +1,15 @@
 // npm run conformance -- [options]: lab up, subject installed, checks, report, summary.
 import { parseArgs } from 'node:util';
+import { trialFaultKinds } from '../lab/faults/index.ts';
 import { findLab } from '../lab/lab.ts';
 import { LabFileError } from '../lab/labfile.ts';
 import { table } from '../lab/progress.ts';
+import { clusterUp } from '../playbooks/cluster/up.ts';
 import { outageTable } from '../reports/write.ts';
-import { trialFaultKinds } from '../lab/faults/index.ts';
 import { buildBundles } from './bundles.ts';
 import { InterruptedError } from './fault-session.ts';
 import { SubjectError } from './subject.ts';
 import { checkIds, runSuite } from './suite.ts';
-import { clusterUp } from '../playbooks/cluster/up.ts';
 
 const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME|FILE] [--trials N] [--only ID,…] [--skip ID,…]
                                [--faults ${trialFaultKinds().join(',')}] [--probe-interval MS] [--out DIR]
@@ -20,7 +20,10 @@ class UsageError extends Error {}
 function int(flag: string, v: string | undefined, min: number, max = Infinity): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${flag} must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''}, not "${v}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(
+      `--${flag} must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''}, not "${v}"`,
+    );
   return n;
 }
 
@@ -28,34 +31,64 @@ async function main(argv: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      args: argv, strict: true, allowPositionals: false,
+      args: argv,
+      strict: true,
+      allowPositionals: false,
       options: {
-        lab: { type: 'string', short: 'l' }, subject: { type: 'string', short: 's', default: 'reference' }, trials: { type: 'string', default: '3' },
-        only: { type: 'string' }, skip: { type: 'string' }, faults: { type: 'string' }, 'probe-interval': { type: 'string', default: '20' }, out: { type: 'string' },
-        'lease-duration': { type: 'string' }, 'lease-renew-deadline': { type: 'string' }, 'lease-retry-period': { type: 'string' }, 'cilium-versions': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        lab: { type: 'string', short: 'l' },
+        subject: { type: 'string', short: 's', default: 'reference' },
+        trials: { type: 'string', default: '3' },
+        only: { type: 'string' },
+        skip: { type: 'string' },
+        faults: { type: 'string' },
+        'probe-interval': { type: 'string', default: '20' },
+        out: { type: 'string' },
+        'lease-duration': { type: 'string' },
+        'lease-renew-deadline': { type: 'string' },
+        'lease-retry-period': { type: 'string' },
+        'cilium-versions': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
     throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
   }
-  if (values.help) { console.log(`${USAGE}\nchecks: ${checkIds().join(', ')}`); return 0; }
-  const list = (s?: string) => s?.split(',').map((x) => x.trim()).filter(Boolean);
+  if (values.help) {
+    console.log(`${USAGE}\nchecks: ${checkIds().join(', ')}`);
+    return 0;
+  }
+  const list = (s?: string) =>
+    s
+      ?.split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   const faults = list(values.faults) ?? trialFaultKinds();
-  for (const f of faults) if (!trialFaultKinds().includes(f)) throw new UsageError(`--faults: unknown fault "${f}"; faults: ${trialFaultKinds().join(', ')}`);
+  for (const f of faults)
+    if (!trialFaultKinds().includes(f))
+      throw new UsageError(`--faults: unknown fault "${f}"; faults: ${trialFaultKinds().join(', ')}`);
   const lease = {
-    durationMs: int('lease-duration', values['lease-duration'], 50), renewDeadlineMs: int('lease-renew-deadline', values['lease-renew-deadline'], 20), retryPeriodMs: int('lease-retry-period', values['lease-retry-period'], 10),
+    durationMs: int('lease-duration', values['lease-duration'], 50),
+    renewDeadlineMs: int('lease-renew-deadline', values['lease-renew-deadline'], 20),
+    retryPeriodMs: int('lease-retry-period', values['lease-retry-period'], 10),
   };
   const lab = findLab({ lab: values.lab });
   const t0 = Date.now();
   const progress = (m: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${m}\n`);
   const versions = list(values['cilium-versions']);
-  if (versions && values.subject !== 'cilium') throw new UsageError(`--cilium-versions compares Cilium versions: use it with --subject cilium (not ${values.subject})`);
-  if (versions && values.out) throw new UsageError('--cilium-versions writes one report folder per version under reports/; leave out --out');
+  if (versions && values.subject !== 'cilium')
+    throw new UsageError(
+      `--cilium-versions compares Cilium versions: use it with --subject cilium (not ${values.subject})`,
+    );
+  if (versions && values.out)
+    throw new UsageError('--cilium-versions writes one report folder per version under reports/; leave out --out');
   // The CLI owns the signals: Ctrl-C aborts the run, which undoes the fault in force and ends
   // with exit 130; a second Ctrl-C must not leave a fault behind.
   const abort = new AbortController();
   const onSignal = () => {
-    if (abort.signal.aborted) { progress('still undoing faults; the lab is being put back'); return; }
+    if (abort.signal.aborted) {
+      progress('still undoing faults; the lab is being put back');
+      return;
+    }
     abort.abort();
   };
   process.on('SIGINT', onSignal);
@@ -65,30 +98,63 @@ async function main(argv: string[]): Promise<number> {
   for (const v of versions ?? [undefined]) {
     if (v) {
       progress(`Cilium ${v}: upgrading the cluster in place (npm run cluster -- upgrade)`);
-      if (!(await clusterUp(lab, { ciliumVersion: v, tags: ['cilium'] }))) throw new Error(`upgrading Cilium to ${v} failed (above); the reports so far: ${runs.map((r) => r.dir).join(', ') || 'none'}`);
+      if (!(await clusterUp(lab, { ciliumVersion: v, tags: ['cilium'] })))
+        throw new Error(
+          `upgrading Cilium to ${v} failed (above); the reports so far: ${runs.map((r) => r.dir).join(', ') || 'none'}`,
+        );
     }
     const { results, dir } = await runSuite({
-      lab, subject: values.subject!, trials: int('trials', values.trials, 1, 100)!, faults, only: list(values.only), skip: list(values.skip),
-      probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000)!, outDir: values.out,
-      lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)), progress, signal: abort.signal,
+      lab,
+      subject: values.subject!,
+      trials: int('trials', values.trials, 1, 100)!,
+      faults,
+      only: list(values.only),
+      skip: list(values.skip),
+      probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000)!,
+      outDir: values.out,
+      lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)),
+      progress,
+      signal: abort.signal,
     });
-    console.log(`\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
-    console.log(table([['CHECK', 'STATUS', 'NOTE'], ...results.checks.map((c) => [c.id, c.status, (c.reason ?? c.details[0] ?? '').slice(0, 110)])]));
+    console.log(
+      `\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
+    );
+    console.log(
+      table([
+        ['CHECK', 'STATUS', 'NOTE'],
+        ...results.checks.map((c) => [c.id, c.status, (c.reason ?? c.details[0] ?? '').slice(0, 110)]),
+      ]),
+    );
     const outages = outageTable(results);
     if (outages.length > 1) console.log(`\n${table(outages)}`);
-    console.log(`\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ${results.summary.info} informational${results.summary.errors ? `, ${results.summary.errors} harness errors` : ''}`);
+    console.log(
+      `\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ${results.summary.info} informational${results.summary.errors ? `, ${results.summary.errors} harness errors` : ''}`,
+    );
     console.log(`report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`);
-    runs.push({ version: results.subject.version, failed: results.summary.failed + results.summary.errors, passed: results.summary.passed, dir });
+    runs.push({
+      version: results.subject.version,
+      failed: results.summary.failed + results.summary.errors,
+      passed: results.summary.passed,
+      dir,
+    });
   }
   if (runs.length > 1) {
-    console.log(`\nCilium versions compared:\n${table([['VERSION', 'PASSED', 'FAILED', 'REPORT'], ...runs.map((r) => [r.version, String(r.passed), String(r.failed), r.dir])])}`);
+    console.log(
+      `\nCilium versions compared:\n${table([['VERSION', 'PASSED', 'FAILED', 'REPORT'], ...runs.map((r) => [r.version, String(r.passed), String(r.failed), r.dir])])}`,
+    );
   }
   return runs.some((r) => r.failed) ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then((c) => process.exit(c), (e: unknown) => {
-  if (e instanceof InterruptedError) { console.error('interrupted: the faults were undone'); process.exit(130); }
-  const bad = e instanceof UsageError || e instanceof LabFileError || e instanceof SubjectError;
-  console.error(`error: ${(e as Error).message}`);
-  process.exit(bad ? 2 : 1);
-});
+main(process.argv.slice(2)).then(
+  (c) => process.exit(c),
+  (e: unknown) => {
+    if (e instanceof InterruptedError) {
+      console.error('interrupted: the faults were undone');
+      process.exit(130);
+    }
+    const bad = e instanceof UsageError || e instanceof LabFileError || e instanceof SubjectError;
+    console.error(`error: ${(e as Error).message}`);
+    process.exit(bad ? 2 : 1);
+  },
+);

@@ -5,19 +5,19 @@ import { faultPlugin } from '../lab/faults/index.ts';
 import type { Provider } from '../lab/provider.ts';
 import { matches } from '../lab/selector.ts';
 import { controlPlane, mgmt, switchNic } from '../lab/state.ts';
-import { SWITCH_INTERFACE, type Fault, type Lab, type LabHost } from '../lab/types.ts';
+import { type Fault, type Lab, type LabHost, SWITCH_INTERFACE } from '../lab/types.ts';
 import { render } from '../playbooks/expr.ts';
 import type { Vip } from './addresses/index.ts';
-import { responders, type Family } from './analyze.ts';
+import { type Family, responders } from './analyze.ts';
 import { SubjectFailure } from './errors.ts';
 import { FaultSession } from './fault-session.ts';
 import type { Trial } from './model.ts';
-import { Prober, type ProbeOptions, type Window } from './prober.ts';
+import { type ProbeOptions, Prober, type Window } from './prober.ts';
 import type { Subject } from './subject.ts';
 import { analyzeTrial } from './trial.ts';
 
 export type { Vip };
-export interface Progress { (message: string): void }
+export type Progress = (message: string) => void;
 
 // A trial watches this long past its budget: a late responder still gets a figure, and HTTP
 // (which stale-cache allows budget + 300 ms) has time to come back.
@@ -40,31 +40,57 @@ export class Context {
     this.faults = new FaultSession(lab, provider, subject, progress);
   }
 
-  get captures() { return this.prober.captures; }
-  get eligible(): LabHost[] { return this.lab.nodes.filter((n) => matches(this.lab.policy.nodeSelector, n.labels)); }
-  get excluded(): LabHost[] { return this.lab.nodes.filter((n) => !matches(this.lab.policy.nodeSelector, n.labels)); }
-  switchMac(h: LabHost): string { return switchNic(h).mac; }
+  get captures() {
+    return this.prober.captures;
+  }
+  get eligible(): LabHost[] {
+    return this.lab.nodes.filter((n) => matches(this.lab.policy.nodeSelector, n.labels));
+  }
+  get excluded(): LabHost[] {
+    return this.lab.nodes.filter((n) => !matches(this.lab.policy.nodeSelector, n.labels));
+  }
+  switchMac(h: LabHost): string {
+    return switchNic(h).mac;
+  }
   nodeOfMac(mac?: string): string | undefined {
-    for (const h of this.lab.nodes) for (const i of h.interfaces) if (i.mac === mac) return `${h.name}${i.name === SWITCH_INTERFACE ? '' : `/${i.name}`}`;
+    for (const h of this.lab.nodes)
+      for (const i of h.interfaces)
+        if (i.mac === mac) return `${h.name}${i.name === SWITCH_INTERFACE ? '' : `/${i.name}`}`;
     return mac;
   }
-  get main(): Vip { return this.vips[0]!; }
+  get main(): Vip {
+    return this.vips[0]!;
+  }
   /** The main VIP's address and family that settle probes look at. */
   private get watched(): { ip: string; family: Family } {
-    return this.main.ipv4 && this.subject.has('ipv4') ? { ip: this.main.ipv4, family: 'arp' } : { ip: this.main.ipv6!, family: 'ndp' };
+    return this.main.ipv4 && this.subject.has('ipv4')
+      ? { ip: this.main.ipv4, family: 'arp' }
+      : { ip: this.main.ipv6!, family: 'ndp' };
   }
   /** A settle probe: ten requests, every one answered by one node. */
-  private get settleMs(): number { return Math.max(200, 10 * this.probeIntervalMs); }
+  private get settleMs(): number {
+    return Math.max(200, 10 * this.probeIntervalMs);
+  }
 
   /** One probe window of the subject's VIPs (the main one unless `vips`), in the families it claims. */
-  probe(name: string, durationMs: number, opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep'>> & { http?: boolean } = {}): Promise<Window> {
+  probe(
+    name: string,
+    durationMs: number,
+    opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep'>> & { http?: boolean } = {},
+  ): Promise<Window> {
     return this.prober.probe(name, durationMs, {
-      ipv4: this.subject.has('ipv4'), ipv6: this.subject.has('ipv6'), vips: opts.vips ?? [this.main], during: opts.during, keep: opts.keep,
+      ipv4: this.subject.has('ipv4'),
+      ipv6: this.subject.has('ipv6'),
+      vips: opts.vips ?? [this.main],
+      during: opts.during,
+      keep: opts.keep,
       http: opts.http && this.subject.has('http') ? this.main.ipv4 : undefined,
     });
   }
 
-  inject(f: Fault): Promise<number | undefined> { return this.faults.inject(f); }
+  inject(f: Fault): Promise<number | undefined> {
+    return this.faults.inject(f);
+  }
 
   /** Ctrl-C: no new fault or probe, the window open now ends, the faults in force are undone. */
   interrupt(): void {
@@ -72,7 +98,9 @@ export class Context {
     this.prober.interrupt();
     void this.faults.undoAll();
   }
-  undo(f: Fault): Promise<void> { return this.faults.undo(f); }
+  undo(f: Fault): Promise<void> {
+    return this.faults.undo(f);
+  }
 
   /** Waits until anyone answers for the main VIP (a subject starting up); judges nothing. */
   async anyAnswer(timeoutMs: number): Promise<boolean> {
@@ -108,7 +136,10 @@ export class Context {
     const cp = controlPlane(this.lab);
     const cmd = String(render(this.subject.holder!.command, { lease, management_ipv4: mgmt(cp).ipv4 }));
     const r = await this.provider.exec(this.lab, cp.name, ['sh', '-c', cmd]);
-    if (r.exitCode !== 0) throw new SubjectFailure(`the holder command failed on ${cp.name} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
+    if (r.exitCode !== 0)
+      throw new SubjectFailure(
+        `the holder command failed on ${cp.name} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`,
+      );
     return r.stdout.trim();
   }
 
@@ -124,7 +155,9 @@ export class Context {
     const holder = (await this.stableHolder()).split('/')[0]!;
     const budgetMs = this.subject.budgetMs(kind);
     const fault = this.trialFault(kind, holder);
-    this.progress(`${kind} #${n}: ${holder} holds the VIP; injecting, waiting up to ${budgetMs} ms for another node to answer`);
+    this.progress(
+      `${kind} #${n}: ${holder} holds the VIP; injecting, waiting up to ${budgetMs} ms for another node to answer`,
+    );
     const windowMs = budgetMs + (opts.holdMs ?? 0) + AFTER_BUDGET_MS;
     // The client's neighbour entry must point at the current holder when the fault hits (it may
     // still name a former holder, whose node serves the VIP too): resolve it afresh now, then
@@ -138,12 +171,30 @@ export class Context {
       await this.faults.undoIfActive(fault);
     }
     const t = analyzeTrial({
-      fault: kind, trial: n, events: probe.events, faultAt: probe.faultAt, holder, budgetMs, windowMs, vip: this.main,
+      fault: kind,
+      trial: n,
+      events: probe.events,
+      faultAt: probe.faultAt,
+      holder,
+      budgetMs,
+      windowMs,
+      vip: this.main,
       families: { arp: this.subject.has('ipv4'), ndp: this.subject.has('ipv6'), http: this.subject.has('http') },
-      excludedMacs: new Set(this.excluded.map((h) => this.switchMac(h))), nodeOfMac: (m) => this.nodeOfMac(m),
+      excludedMacs: new Set(this.excluded.map((h) => this.switchMac(h))),
+      nodeOfMac: (m) => this.nodeOfMac(m),
     });
     let holderAfterHeal: string | undefined;
-    try { holderAfterHeal = await this.stableHolder(); } catch (e) { t.problems.push(`after the fault was undone: ${(e as Error).message}`); t.passed = false; }
-    return { ...t, holderAfterHeal, capture: probe.file, ...(this.prober.clock ? { clockUncertaintyMs: Math.round(this.prober.clock.uncertaintyMs) } : {}) };
+    try {
+      holderAfterHeal = await this.stableHolder();
+    } catch (e) {
+      t.problems.push(`after the fault was undone: ${(e as Error).message}`);
+      t.passed = false;
+    }
+    return {
+      ...t,
+      holderAfterHeal,
+      capture: probe.file,
+      ...(this.prober.clock ? { clockUncertaintyMs: Math.round(this.prober.clock.uncertaintyMs) } : {}),
+    };
   }
 }

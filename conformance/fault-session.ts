@@ -9,7 +9,9 @@ import { SubjectFailure } from './errors.ts';
 import type { Subject } from './subject.ts';
 
 export class InterruptedError extends Error {
-  constructor() { super('interrupted: no more faults'); }
+  constructor() {
+    super('interrupted: no more faults');
+  }
 }
 
 export class FaultSession {
@@ -18,7 +20,12 @@ export class FaultSession {
   private inflight?: Promise<unknown>;
   private undoing?: Promise<void>;
 
-  constructor(readonly lab: Lab, readonly provider: Provider, readonly subject: Subject, readonly progress: (m: string) => void) {}
+  constructor(
+    readonly lab: Lab,
+    readonly provider: Provider,
+    readonly subject: Subject,
+    readonly progress: (m: string) => void,
+  ) {}
 
   /** Injects; returns when it took effect on this machine's clock (ms), where the provider knows. */
   async inject(f: Fault): Promise<number | undefined> {
@@ -30,8 +37,12 @@ export class FaultSession {
   }
 
   /** Ctrl-C: no fault starts from now on; undoAll then puts back what is in force. */
-  interrupt(): void { this.interrupted = true; }
-  get isInterrupted(): boolean { return this.interrupted; }
+  interrupt(): void {
+    this.interrupted = true;
+  }
+  get isInterrupted(): boolean {
+    return this.interrupted;
+  }
 
   async undo(f: Fault): Promise<void> {
     await undoFault(this.provider, this.lab, f);
@@ -55,7 +66,10 @@ export class FaultSession {
     for (;;) {
       const r = await this.provider.exec(this.lab, node, ['sh', '-c', cmd]).catch(() => undefined);
       if (r?.exitCode === 0) return;
-      if (Date.now() > end) throw new SubjectFailure(`${this.subject.name} not ready on ${node} within ${this.subject.ready.timeoutS} s (ready command: ${cmd})`);
+      if (Date.now() > end)
+        throw new SubjectFailure(
+          `${this.subject.name} not ready on ${node} within ${this.subject.ready.timeoutS} s (ready command: ${cmd})`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -65,9 +79,15 @@ export class FaultSession {
     this.undoing ??= (async () => {
       await this.inflight; // an injection still running would otherwise land after its undo
       for (const f of [...this.active].reverse()) {
-        try { await this.undo(f); } catch (e) { this.progress(`could not undo ${f.kind} on ${f.node}: ${(e as Error).message}`); }
+        try {
+          await this.undo(f);
+        } catch (e) {
+          this.progress(`could not undo ${f.kind} on ${f.node}: ${(e as Error).message}`);
+        }
       }
-    })().finally(() => { this.undoing = undefined; });
+    })().finally(() => {
+      this.undoing = undefined;
+    });
     return this.undoing;
   }
 }

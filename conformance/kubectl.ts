@@ -8,6 +8,9 @@ export class KubectlError extends Error {}
 export async function kubectl(lab: Lab, args: string[], provider: Provider): Promise<string> {
   const cp = controlPlane(lab);
   const r = await provider.exec(lab, cp.name, ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', ...args]);
-  if (r.exitCode !== 0) throw new KubectlError(`kubectl ${args.join(' ')} on ${cp.name} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? npm run cluster -- up --lab ${lab.file})`);
+  if (r.exitCode !== 0)
+    throw new KubectlError(
+      `kubectl ${args.join(' ')} on ${cp.name} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? npm run cluster -- up --lab ${lab.file})`,
+    );
   return r.stdout;
 }

@@ -2,8 +2,25 @@
 // versioned by `schema`; JUnit XML and summary.md are views of it.
 
 /** What an announcer claims; a check that needs an unclaimed feature is skipped, never passed. */
-export type Feature = 'ipv4' | 'ipv6' | 'gratuitous-arp' | 'unsolicited-na' | 'graceful-release' | 'http' | 'lease-store' | 'policy-node-selector';
-export const features: Feature[] = ['ipv4', 'ipv6', 'gratuitous-arp', 'unsolicited-na', 'graceful-release', 'http', 'lease-store', 'policy-node-selector'];
+export type Feature =
+  | 'ipv4'
+  | 'ipv6'
+  | 'gratuitous-arp'
+  | 'unsolicited-na'
+  | 'graceful-release'
+  | 'http'
+  | 'lease-store'
+  | 'policy-node-selector';
+export const features: Feature[] = [
+  'ipv4',
+  'ipv6',
+  'gratuitous-arp',
+  'unsolicited-na',
+  'graceful-release',
+  'http',
+  'lease-store',
+  'policy-node-selector',
+];
 
 /** A fault kind a failover trial injects on the current holder (lab/faults/, those with a trial). */
 export type FaultName = string;
@@ -59,7 +76,13 @@ export interface RunResults {
   schema: 'l2lab.conformance/v1';
   startedAt: string;
   finishedAt: string;
-  subject: { name: string; version: string; description: string; features: Feature[]; lease?: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number } };
+  subject: {
+    name: string;
+    version: string;
+    description: string;
+    features: Feature[];
+    lease?: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  };
   lab: { name: string; provider: string; file: string; nodes: { name: string; mac: string; eligible: boolean }[] };
   environment: { kernel: string; node: string; l2labCommit: string };
   probeIntervalMs: number;

@@ -7,11 +7,12 @@
 // --duration-ms counts from when it captures; --ready-file is created then (a fault waits for it).
 // --end-file: once it appears, holding a time (µs since the epoch, this clock), the capture ends
 // then instead (the window after a fault is counted from the fault, known only once injected).
-import pcap from 'pcap';
+
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
+import pcap from 'pcap';
 import { arpRequest, neighborSolicit, parseFrame } from '../agent/packets.ts';
 
 export interface ProbeEvent {
@@ -22,39 +23,78 @@ export interface ProbeEvent {
   node?: string; // http-ok: the node whose backend answered
 }
 
-export interface ProbeResult { iface: string; intervalMs: number; startedAt: number; endedAt: number; events: ProbeEvent[] }
+export interface ProbeResult {
+  iface: string;
+  intervalMs: number;
+  startedAt: number;
+  endedAt: number;
+  events: ProbeEvent[];
+}
 
 const { values } = parseArgs({
   options: {
-    iface: { type: 'string' }, mac: { type: 'string' }, ipv4: { type: 'string' }, ipv6: { type: 'string' },
-    vip: { type: 'string', multiple: true }, 'interval-ms': { type: 'string', default: '20' }, 'duration-ms': { type: 'string' }, pcap: { type: 'string' }, 'ready-file': { type: 'string' }, 'end-file': { type: 'string' },
-    http: { type: 'string' }, 'http-host': { type: 'string', default: 'myservice.findichgut.net' }, 'http-interval-ms': { type: 'string', default: '50' },
+    iface: { type: 'string' },
+    mac: { type: 'string' },
+    ipv4: { type: 'string' },
+    ipv6: { type: 'string' },
+    vip: { type: 'string', multiple: true },
+    'interval-ms': { type: 'string', default: '20' },
+    'duration-ms': { type: 'string' },
+    pcap: { type: 'string' },
+    'ready-file': { type: 'string' },
+    'end-file': { type: 'string' },
+    http: { type: 'string' },
+    'http-host': { type: 'string', default: 'myservice.findichgut.net' },
+    'http-interval-ms': { type: 'string', default: '50' },
   },
 });
-const need = (k: string, v: unknown) => { if (v === undefined || v === '') { process.stderr.write(`probe: --${k} is required\n`); process.exit(2); } return v; };
+const need = (k: string, v: unknown) => {
+  if (v === undefined || v === '') {
+    process.stderr.write(`probe: --${k} is required\n`);
+    process.exit(2);
+  }
+  return v;
+};
 const iface = need('iface', values.iface) as string;
 const mac = need('mac', values.mac) as string;
-const vips = (need('vip', values.vip) as string[]);
+const vips = need('vip', values.vip) as string[];
 const interval = Math.max(5, Number(values['interval-ms']));
 const duration = Number(need('duration-ms', values['duration-ms']));
 const v4 = new Set(vips.filter((v) => isIPv4(v)));
 const v6 = new Set(vips.filter((v) => !isIPv4(v)));
-if (v4.size && !values.ipv4) { process.stderr.write('probe: --ipv4 (the client\'s address) is needed for IPv4 VIPs\n'); process.exit(2); }
-if (v6.size && !values.ipv6) { process.stderr.write('probe: --ipv6 (the client\'s address) is needed for IPv6 VIPs\n'); process.exit(2); }
+if (v4.size && !values.ipv4) {
+  process.stderr.write("probe: --ipv4 (the client's address) is needed for IPv4 VIPs\n");
+  process.exit(2);
+}
+if (v6.size && !values.ipv6) {
+  process.stderr.write("probe: --ipv6 (the client's address) is needed for IPv6 VIPs\n");
+  process.exit(2);
+}
 
 const events: ProbeEvent[] = [];
 const base = BigInt(Date.now()) * 1000n - process.hrtime.bigint() / 1000n;
 const nowUs = () => Number(base + process.hrtime.bigint() / 1000n);
 
 // The capture file also gets the HTTP probes (port 80), so tcpdump/Wireshark show the whole story.
-const session = new pcap.PcapSession(true, iface, 'arp or icmp6 or tcp port 80', 4 << 20, 256, values.pcap ?? '', false, 0, true);
+const session = new pcap.PcapSession(
+  true,
+  iface,
+  'arp or icmp6 or tcp port 80',
+  4 << 20,
+  256,
+  values.pcap ?? '',
+  false,
+  0,
+  true,
+);
 session.on('packet', (p) => {
   const f = parseFrame(p.buf);
   if (!f || f.srcMac === mac) return;
   const t = p.header.readUInt32LE(0) * 1e6 + p.header.readUInt32LE(4);
   if (f.kind === 'arp') {
     if (f.op === 2 && v4.has(f.senderIp)) events.push({ t, kind: 'arp-reply', vip: f.senderIp, mac: f.senderMac });
-    else if (f.op === 1 && f.senderIp === f.targetIp && v4.has(f.senderIp)) events.push({ t, kind: 'garp', vip: f.senderIp, mac: f.senderMac });
+    else if (f.op === 1 && f.senderIp === f.targetIp && v4.has(f.senderIp))
+      events.push({ t, kind: 'garp', vip: f.senderIp, mac: f.senderMac });
   } else if (f.kind === 'na' && v6.has(f.target)) {
     events.push({ t, kind: f.solicited ? 'na' : 'unsolicited-na', vip: f.target, mac: f.targetLinkAddr ?? f.srcMac });
   }
@@ -69,15 +109,25 @@ if (values.http) {
   const tick = async () => {
     const t = nowUs();
     const r = await new Promise<{ status: number; body: string } | undefined>((resolve) => {
-      const req = httpGet(url, { headers: { host: values['http-host']! }, agent: false, timeout: Math.max(100, every * 3) }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => { body += d.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-      });
+      const req = httpGet(
+        url,
+        { headers: { host: values['http-host']! }, agent: false, timeout: Math.max(100, every * 3) },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => {
+            body += d.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+        },
+      );
       req.on('timeout', () => req.destroy());
       req.on('error', () => resolve(undefined));
     });
-    events.push(r?.status === 200 ? { t, kind: 'http-ok', vip: values.http!, node: r.body } : { t, kind: 'http-fail', vip: values.http! });
+    events.push(
+      r?.status === 200
+        ? { t, kind: 'http-ok', vip: values.http!, node: r.body }
+        : { t, kind: 'http-fail', vip: values.http! },
+    );
     httpTimer = setTimeout(() => void tick(), Math.max(0, every - (nowUs() - t) / 1000));
   };
   void tick();
@@ -85,8 +135,14 @@ if (values.http) {
 
 const startedAt = nowUs();
 const send = () => {
-  for (const v of v4) { session.inject(arpRequest(mac, values.ipv4!, v)); events.push({ t: nowUs(), kind: 'arp-request', vip: v }); }
-  for (const v of v6) { session.inject(neighborSolicit(mac, values.ipv6!, v)); events.push({ t: nowUs(), kind: 'ns', vip: v }); }
+  for (const v of v4) {
+    session.inject(arpRequest(mac, values.ipv4!, v));
+    events.push({ t: nowUs(), kind: 'arp-request', vip: v });
+  }
+  for (const v of v6) {
+    session.inject(neighborSolicit(mac, values.ipv6!, v));
+    events.push({ t: nowUs(), kind: 'ns', vip: v });
+  }
 };
 send();
 const timer = setInterval(send, interval);
@@ -96,21 +152,36 @@ const finish = () => {
   clearInterval(endPoll);
   clearTimeout(httpTimer);
   // Answers to the last requests arrive within a few ms.
-  setTimeout(() => {
-    session.close();
-    const result: ProbeResult = { iface, intervalMs: interval, startedAt, endedAt: nowUs(), events: events.sort((a, b) => a.t - b.t) };
-    process.stdout.write(JSON.stringify(result), () => process.exit(0)); // a pipe is written asynchronously: exit once it is flushed
-  }, Math.max(50, interval));
+  setTimeout(
+    () => {
+      session.close();
+      const result: ProbeResult = {
+        iface,
+        intervalMs: interval,
+        startedAt,
+        endedAt: nowUs(),
+        events: events.sort((a, b) => a.t - b.t),
+      };
+      process.stdout.write(JSON.stringify(result), () => process.exit(0)); // a pipe is written asynchronously: exit once it is flushed
+    },
+    Math.max(50, interval),
+  );
 };
 const maxEnd = setTimeout(finish, duration);
 const endFile = values['end-file'];
-const endPoll = endFile === undefined ? undefined : setInterval(() => {
-  if (!existsSync(endFile)) return;
-  const at = Number(readFileSync(endFile, 'utf8'));
-  rmSync(endFile, { force: true });
-  clearInterval(endPoll);
-  if (!Number.isFinite(at)) return; // unreadable: the maximum duration stands
-  clearTimeout(maxEnd);
-  setTimeout(finish, Math.max(0, (at - nowUs()) / 1000));
-}, 10);
-process.on('SIGTERM', () => { session.close(); process.exit(1); });
+const endPoll =
+  endFile === undefined
+    ? undefined
+    : setInterval(() => {
+        if (!existsSync(endFile)) return;
+        const at = Number(readFileSync(endFile, 'utf8'));
+        rmSync(endFile, { force: true });
+        clearInterval(endPoll);
+        if (!Number.isFinite(at)) return; // unreadable: the maximum duration stands
+        clearTimeout(maxEnd);
+        setTimeout(finish, Math.max(0, (at - nowUs()) / 1000));
+      }, 10);
+process.on('SIGTERM', () => {
+  session.close();
+  process.exit(1);
+});

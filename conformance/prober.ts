@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { proberAddresses } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { ExecResult, Provider } from '../lab/provider.ts';
+import { shq } from '../lab/quote.ts';
 import { switchNic } from '../lab/state.ts';
 import type { Lab } from '../lab/types.ts';
-import { shq } from '../lab/quote.ts';
 import type { Vip } from './addresses/index.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { ProbeEvent, ProbeResult } from './probe.ts';
@@ -23,12 +23,16 @@ export interface ProbeOptions {
   http?: string; // the VIP to GET, if any
   vips: Vip[];
   /** The fault: called once the prober captures and has a baseline; returns its effective moment (ms, this clock) where known. */
-  during?: () => Promise<number | undefined | void>;
+  during?: () => Promise<unknown>;
   /** false: a settle probe, not kept as a capture. */
   keep?: boolean;
 }
 
-export interface Window { events: ProbeEvent[]; faultAt: number; file: string }
+export interface Window {
+  events: ProbeEvent[];
+  faultAt: number;
+  file: string;
+}
 
 export class Prober {
   readonly captures: { name: string; result: ProbeResult }[] = [];
@@ -40,7 +44,12 @@ export class Prober {
   /** The client's clock against this machine's (VM clients); undefined where they share a clock. */
   clock?: { offsetMs: number; uncertaintyMs: number };
 
-  constructor(readonly lab: Lab, readonly provider: Provider, readonly outDir: string, readonly intervalMs: number) {}
+  constructor(
+    readonly lab: Lab,
+    readonly provider: Provider,
+    readonly outDir: string,
+    readonly intervalMs: number,
+  ) {}
 
   /**
    * The prober's own identity on the switch: the client's NIC, but another MAC and addresses
@@ -58,7 +67,9 @@ export class Prober {
   }
 
   /** Before a fault: at least ten answered requests, so that the old responder is known. */
-  get baselineMs(): number { return Math.max(300, 10 * this.intervalMs); }
+  get baselineMs(): number {
+    return Math.max(300, 10 * this.intervalMs);
+  }
 
   /**
    * Runs the prober for durationMs. With `during`: the fault comes once the prober captures
@@ -71,14 +82,31 @@ export class Prober {
     const file = keep ? `${String(++this.seq).padStart(3, '0')}-${name}.pcap` : '';
     const baselineMs = o.during ? this.baselineMs : 0;
     const handshake = o.during ? `/tmp/l2l-probe-${process.pid}-${++this.handshakes}` : undefined;
-    const args = ['node', join(repoRoot, 'dist', 'probe.mjs'), // built before the suite: no rebuild mid-run
-      '--iface', switchNic(this.lab.client).name, '--mac', c.mac, '--ipv4', c.ipv4, '--ipv6', c.ipv6 ?? '::',
-      ...o.vips.flatMap((v) => [...(v.ipv4 && o.ipv4 ? ['--vip', v.ipv4] : []), ...(v.ipv6 && o.ipv6 ? ['--vip', v.ipv6] : [])]),
+    const args = [
+      'node',
+      join(repoRoot, 'dist', 'probe.mjs'), // built before the suite: no rebuild mid-run
+      '--iface',
+      switchNic(this.lab.client).name,
+      '--mac',
+      c.mac,
+      '--ipv4',
+      c.ipv4,
+      '--ipv6',
+      c.ipv6 ?? '::',
+      ...o.vips.flatMap((v) => [
+        ...(v.ipv4 && o.ipv4 ? ['--vip', v.ipv4] : []),
+        ...(v.ipv6 && o.ipv6 ? ['--vip', v.ipv6] : []),
+      ]),
       // With a fault, the host tells the prober when the window ends (the fault's moment is known
       // only once it is injected); --duration-ms is then only a limit.
-      '--interval-ms', String(this.intervalMs), '--duration-ms', String(Math.round(durationMs + (handshake ? baselineMs + INJECT_ALLOWANCE_MS : 0))),
-      ...(keep ? ['--pcap', join(this.outDir, file)] : []), ...(handshake ? ['--ready-file', `${handshake}.ready`, '--end-file', `${handshake}.end`] : []),
-      ...(o.http ? ['--http', o.http] : [])];
+      '--interval-ms',
+      String(this.intervalMs),
+      '--duration-ms',
+      String(Math.round(durationMs + (handshake ? baselineMs + INJECT_ALLOWANCE_MS : 0))),
+      ...(keep ? ['--pcap', join(this.outDir, file)] : []),
+      ...(handshake ? ['--ready-file', `${handshake}.ready`, '--end-file', `${handshake}.end`] : []),
+      ...(o.http ? ['--http', o.http] : []),
+    ];
     // A VM client writes the capture on its own disk, at the same path; it is copied back after.
     const remote = keep && !this.provider.capabilities.sharedFilesystem;
     if (remote && !this.remoteDirReady) {
@@ -88,9 +116,12 @@ export class Prober {
     // A VM client captures with its own clock: faults are timed on its clock too. The offset is
     // measured again before each fault (~0.7 s under emulation): an emulated guest's clock
     // drifts, and a trial is judged in ms.
-    if (this.provider.clockOffset && (o.during || !this.clock)) this.clock = await this.provider.clockOffset(this.lab, this.lab.client.name);
+    if (this.provider.clockOffset && (o.during || !this.clock))
+      this.clock = await this.provider.clockOffset(this.lab, this.lab.client.name);
     const offsetUs = Math.round((this.clock?.offsetMs ?? 0) * 1000);
-    const running = this.provider.exec(this.lab, this.lab.client.name, args, { timeoutMs: durationMs + baselineMs + PROBER_START_TIMEOUT_MS + INJECT_ALLOWANCE_MS + 15_000 });
+    const running = this.provider.exec(this.lab, this.lab.client.name, args, {
+      timeoutMs: durationMs + baselineMs + PROBER_START_TIMEOUT_MS + INJECT_ALLOWANCE_MS + 15_000,
+    });
     let faultAt = 0;
     if (o.during && handshake) {
       await this.ready(`${handshake}.ready`, running);
@@ -98,9 +129,14 @@ export class Prober {
       faultAt = Date.now() * 1000 + offsetUs;
       // Where the fault's own moment is known (a signal sent over SSH lands later than it is
       // issued), the failover is timed from it.
-      const endAt = (atUs: number) => this.provider.exec(this.lab, this.lab.client.name, ['sh', '-c', `printf %s ${atUs} > ${shq(`${handshake}.end.tmp`)} && mv ${shq(`${handshake}.end.tmp`)} ${shq(`${handshake}.end`)}`]);
+      const endAt = (atUs: number) =>
+        this.provider.exec(this.lab, this.lab.client.name, [
+          'sh',
+          '-c',
+          `printf %s ${atUs} > ${shq(`${handshake}.end.tmp`)} && mv ${shq(`${handshake}.end.tmp`)} ${shq(`${handshake}.end`)}`,
+        ]);
       this.endNow = () => endAt(0);
-      let effective: number | undefined | void;
+      let effective: unknown;
       try {
         effective = await o.during();
       } catch (e) {
@@ -112,18 +148,26 @@ export class Prober {
       if (typeof effective === 'number') faultAt = Math.round(effective * 1000) + offsetUs;
       if (!this.interrupted) await endAt(faultAt + durationMs * 1000);
     }
-    const out = await running.finally(() => { this.endNow = undefined; });
+    const out = await running.finally(() => {
+      this.endNow = undefined;
+    });
     if (this.interrupted) throw new InterruptedError();
     if (out.exitCode !== 0) throw new Error(`the prober failed (exit ${out.exitCode}): ${out.stderr.trim()}`);
     const result = JSON.parse(out.stdout) as ProbeResult;
     if (remote) {
-      if (!this.provider.copyFrom) throw new Error(`provider ${this.provider.name} cannot copy the capture back from ${this.lab.client.name}`);
+      if (!this.provider.copyFrom)
+        throw new Error(`provider ${this.provider.name} cannot copy the capture back from ${this.lab.client.name}`);
       await this.provider.copyFrom(this.lab, this.lab.client.name, join(this.outDir, file), join(this.outDir, file));
       await this.provider.exec(this.lab, this.lab.client.name, ['rm', '-f', join(this.outDir, file)]);
     }
-    if (faultAt && result.startedAt > faultAt) throw new Error(`the prober started ${((result.startedAt - faultAt) / 1000).toFixed(0)} ms after the fault; cannot measure this trial`);
+    if (faultAt && result.startedAt > faultAt)
+      throw new Error(
+        `the prober started ${((result.startedAt - faultAt) / 1000).toFixed(0)} ms after the fault; cannot measure this trial`,
+      );
     if (faultAt && result.endedAt < faultAt + durationMs * 1000)
-      throw new Error(`the prober stopped ${((result.endedAt - faultAt) / 1000).toFixed(0)} ms after the fault, short of the ${durationMs} ms window (the injection took over ${INJECT_ALLOWANCE_MS / 1000} s?); cannot measure this trial`);
+      throw new Error(
+        `the prober stopped ${((result.endedAt - faultAt) / 1000).toFixed(0)} ms after the fault, short of the ${durationMs} ms window (the injection took over ${INJECT_ALLOWANCE_MS / 1000} s?); cannot measure this trial`,
+      );
     if (keep) this.captures.push({ name: file, result });
     return { events: result.events, faultAt, file };
   }
@@ -131,9 +175,23 @@ export class Prober {
   /** Waits, on the client, until the prober captures (its ready file exists); fails if it exits first. */
   private async ready(file: string, running: Promise<ExecResult>): Promise<void> {
     const wait = `i=0; while [ ! -e ${shq(file)} ]; do i=$((i+1)); [ $i -gt ${PROBER_START_TIMEOUT_MS / 10} ] && exit 1; sleep 0.01; done; rm -f ${shq(file)}`;
-    const seen = this.provider.exec(this.lab, this.lab.client.name, ['sh', '-c', wait], { timeoutMs: PROBER_START_TIMEOUT_MS + 5000 });
-    const r = await Promise.race([seen, running.then((p) => ({ exited: p }), (e: Error) => ({ exited: { exitCode: -1, stdout: '', stderr: e.message } }))]);
-    if ('exited' in r) throw new Error(`the prober ended before it started capturing (exit ${r.exited.exitCode}): ${r.exited.stderr.trim()}`);
-    if (r.exitCode !== 0) throw new Error(`the prober did not start capturing within ${PROBER_START_TIMEOUT_MS / 1000} s (no ${file} on ${this.lab.client.name})`);
+    const seen = this.provider.exec(this.lab, this.lab.client.name, ['sh', '-c', wait], {
+      timeoutMs: PROBER_START_TIMEOUT_MS + 5000,
+    });
+    const r = await Promise.race([
+      seen,
+      running.then(
+        (p) => ({ exited: p }),
+        (e: Error) => ({ exited: { exitCode: -1, stdout: '', stderr: e.message } }),
+      ),
+    ]);
+    if ('exited' in r)
+      throw new Error(
+        `the prober ended before it started capturing (exit ${r.exited.exitCode}): ${r.exited.stderr.trim()}`,
+      );
+    if (r.exitCode !== 0)
+      throw new Error(
+        `the prober did not start capturing within ${PROBER_START_TIMEOUT_MS / 1000} s (no ${file} on ${this.lab.client.name})`,
+      );
   }
 }

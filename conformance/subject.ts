@@ -5,19 +5,28 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { faultPlugin, trialFaultKinds } from '../lab/faults/index.ts';
 import { formatPath } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
-import { faultPlugin, trialFaultKinds } from '../lab/faults/index.ts';
 import { addressSourceNames } from './addresses/index.ts';
-import { features, type FaultName, type Feature } from './model.ts';
+import { type FaultName, type Feature, features } from './model.ts';
 
-const leaseSchema = z.strictObject({ durationMs: z.number().int().positive(), renewDeadlineMs: z.number().int().positive(), retryPeriodMs: z.number().int().positive() });
+const leaseSchema = z.strictObject({
+  durationMs: z.number().int().positive(),
+  renewDeadlineMs: z.number().int().positive(),
+  retryPeriodMs: z.number().int().positive(),
+});
 
 export const subjectSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"'),
   description: z.string().default(''),
   /** A fixed string, or a command's first line: on this machine, or on the control plane (e.g. the running image). */
-  version: z.union([z.string(), z.strictObject({ command: z.string(), on: z.enum(['controller', 'control-plane']).default('controller') })]).default('unknown'),
+  version: z
+    .union([
+      z.string(),
+      z.strictObject({ command: z.string(), on: z.enum(['controller', 'control-plane']).default('controller') }),
+    ])
+    .default('unknown'),
   /** Who holds the main VIP's lease, by node name: a command run on the control plane ({{ lease }} is the lease's name). */
   holder: z.strictObject({ command: z.string() }).optional(),
   /** On a node: exits 0 once the subject serves there again ({{ node }}, {{ management_ipv4 }}); the suite waits for it after healing a node. */
@@ -39,7 +48,11 @@ export const subjectSchema = z.strictObject({
 
 export type SubjectFile = z.infer<typeof subjectSchema>;
 
-export interface Lease { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number }
+export interface Lease {
+  durationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
 
 export interface Subject extends Omit<SubjectFile, 'lease' | 'budget'> {
   file: string;
@@ -59,19 +72,35 @@ export function builtinSubjects(): string[] {
 export function loadSubject(nameOrFile: string, labLease: Lease, override?: Partial<Lease>, slackMs = 500): Subject {
   const builtin = join(repoRoot, 'conformance', 'subjects', `${nameOrFile}.yaml`);
   const file = existsSync(builtin) ? builtin : resolve(nameOrFile);
-  if (!existsSync(file)) throw new SubjectError(`no subject "${nameOrFile}": built-in subjects are ${builtinSubjects().join(', ')}; or give a subject file (YAML)`);
+  if (!existsSync(file))
+    throw new SubjectError(
+      `no subject "${nameOrFile}": built-in subjects are ${builtinSubjects().join(', ')}; or give a subject file (YAML)`,
+    );
   const r = subjectSchema.safeParse(parse(readFileSync(file, 'utf8')));
-  if (!r.success) throw new SubjectError(`${file}: ${r.error.issues.map((i) => `${formatPath(i.path) || '(top)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}` : i.message}`).join('; ')}`);
+  if (!r.success)
+    throw new SubjectError(
+      `${file}: ${r.error.issues.map((i) => `${formatPath(i.path) || '(top)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}` : i.message}`).join('; ')}`,
+    );
   const s = r.data;
-  if (s.install && s.run) throw new SubjectError(`${file}: give install (a playbook) or run (a command line), not both`);
+  if (s.install && s.run)
+    throw new SubjectError(`${file}: give install (a playbook) or run (a command line), not both`);
   const unknown = Object.keys(s.budget).filter((k) => k !== 'default' && !trialFaultKinds().includes(k));
-  if (unknown.length) throw new SubjectError(`${file}: budget: unknown fault ${unknown.join(', ')}; faults: ${trialFaultKinds().join(', ')}, or default`);
+  if (unknown.length)
+    throw new SubjectError(
+      `${file}: budget: unknown fault ${unknown.join(', ')}; faults: ${trialFaultKinds().join(', ')}, or default`,
+    );
   const lease = s.lease === 'lab' ? { ...labLease, ...override } : s.lease ? { ...s.lease, ...override } : undefined;
-  if (lease && lease.renewDeadlineMs >= lease.durationMs) throw new SubjectError(`lease: renewDeadline ${lease.renewDeadlineMs} ms must be below duration ${lease.durationMs} ms`);
+  if (lease && lease.renewDeadlineMs >= lease.durationMs)
+    throw new SubjectError(
+      `lease: renewDeadline ${lease.renewDeadlineMs} ms must be below duration ${lease.durationMs} ms`,
+    );
   // Each fault says how its budget follows from a lease (lab/faults/).
-  const derived = (fault: FaultName): number | undefined => (lease ? faultPlugin(fault).budget(lease, slackMs) : undefined);
+  const derived = (fault: FaultName): number | undefined =>
+    lease ? faultPlugin(fault).budget(lease, slackMs) : undefined;
   return {
-    ...s, file, lease,
+    ...s,
+    file,
+    lease,
     budgetMs: (fault) => s.budget[fault] ?? derived(fault) ?? s.budget.default ?? 5000,
     has: (f) => s.features.includes(f),
   };

@@ -1,8 +1,9 @@
 // The conformance run: lab up (or the running one), subject installed, checks in order, report.
 // The caller (the CLI) builds the bundles and owns the signals: it aborts `signal` on Ctrl-C.
-import { execa } from 'execa';
+
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import { repoRoot } from '../lab/paths.ts';
 import { silentProgress } from '../lab/progress.ts';
 import type { Provider } from '../lab/provider.ts';
@@ -23,7 +24,7 @@ import { Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { FaultName, RunResults } from './model.ts';
 import { poolSize } from './pool.ts';
-import { loadSubject, type Lease, type Subject } from './subject.ts';
+import { type Lease, loadSubject, type Subject } from './subject.ts';
 
 export interface SuiteRequest {
   lab: Lab;
@@ -60,27 +61,59 @@ async function subjectVersion(s: Subject, lab: Lab, provider: Provider): Promise
   return r.stdout.trim().split('\n')[0] || 'unknown';
 }
 
-async function install(req: SuiteRequest, subject: Subject, provider: Provider, version: string, planned: Vip[]): Promise<void> {
+async function install(
+  req: SuiteRequest,
+  subject: Subject,
+  provider: Provider,
+  version: string,
+  planned: Vip[],
+): Promise<void> {
   if (subject.install) {
     req.progress(`subject ${subject.name} ${version}: installing with playbook ${subject.install.playbook}`);
     // The scale check needs 50 VIPs: 49 services beside the Gateway, where the pool has room.
-    const wantScale = (!req.only?.length || req.only.includes('scale')) && !req.skip?.includes('scale') && poolSize(req.lab) >= 50;
-    const vars = renderDeep(subject.install.vars, { lease: subject.lease ?? {}, repo: repoRoot, vips: planned, extra_services: wantScale ? 49 : 0 }) as Record<string, unknown>;
-    const pbFile = subject.install.playbook.includes('/') ? join(dirname(subject.file), subject.install.playbook) : findPlaybook(subject.install.playbook);
+    const wantScale =
+      (!req.only?.length || req.only.includes('scale')) && !req.skip?.includes('scale') && poolSize(req.lab) >= 50;
+    const vars = renderDeep(subject.install.vars, {
+      lease: subject.lease ?? {},
+      repo: repoRoot,
+      vips: planned,
+      extra_services: wantScale ? 49 : 0,
+    }) as Record<string, unknown>;
+    const pbFile = subject.install.playbook.includes('/')
+      ? join(dirname(subject.file), subject.install.playbook)
+      : findPlaybook(subject.install.playbook);
     const inv = inventoryFromStatus(await provider.status(req.lab, { probe: false }));
     const lines: string[] = [];
     const r = await runPlaybook(loadPlaybook(pbFile), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
-    if (!r.ok) throw new SuiteError(`installing ${subject.name} failed:\n${lines.filter((l) => /fatal|FAILED|UNREACHABLE/.test(l)).join('\n')}`);
+    if (!r.ok)
+      throw new SuiteError(
+        `installing ${subject.name} failed:\n${lines.filter((l) => /fatal|FAILED|UNREACHABLE/.test(l)).join('\n')}`,
+      );
   }
   if (subject.run) {
     // A plain command line: the suite makes it the subject's node service and starts it (l2l-service: start/stop/pause).
-    const nodes = subject.runOn === 'all' ? req.lab.nodes : req.lab.nodes.filter((n) => matches(req.lab.policy.nodeSelector, n.labels));
-    req.progress(`subject ${subject.name} ${version}: starting "${subject.run}" on ${nodes.map((n) => n.name).join(', ')}`);
+    const nodes =
+      subject.runOn === 'all'
+        ? req.lab.nodes
+        : req.lab.nodes.filter((n) => matches(req.lab.policy.nodeSelector, n.labels));
+    req.progress(
+      `subject ${subject.name} ${version}: starting "${subject.run}" on ${nodes.map((n) => n.name).join(', ')}`,
+    );
     for (const n of nodes) {
       const line = String(render(subject.run, { node: n.name, repo: repoRoot, vips: planned }));
       const def = `EXEC=${shq(line)}\nENABLED=yes\n`;
-      const r = await provider.exec(req.lab, n.name, ['sh', '-c', `cat > /etc/l2lab/services/${subject.service}.service && /etc/l2lab/bin/l2l-service restart ${subject.service}`], { input: def });
-      if (r.exitCode !== 0) throw new SuiteError(`starting ${subject.name} on ${n.name} failed: ${(r.stderr || r.stdout).trim()}`);
+      const r = await provider.exec(
+        req.lab,
+        n.name,
+        [
+          'sh',
+          '-c',
+          `cat > /etc/l2lab/services/${subject.service}.service && /etc/l2lab/bin/l2l-service restart ${subject.service}`,
+        ],
+        { input: def },
+      );
+      if (r.exitCode !== 0)
+        throw new SuiteError(`starting ${subject.name} on ${n.name} failed: ${(r.stderr || r.stdout).trim()}`);
     }
   }
 }
@@ -96,18 +129,29 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
   await provider.up(req.lab, silentProgress);
   const version = await subjectVersion(subject, req.lab, provider);
-  const stamp = started.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const dir = req.outDir ?? join(repoRoot, 'reports', `${stamp}-${subject.name}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+  const stamp = started
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const dir =
+    req.outDir ?? join(repoRoot, 'reports', `${stamp}-${subject.name}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 
   // One announcer at a time: the subject's install starts its own again, where it belongs.
-  await Promise.all(req.lab.nodes.map((n) => provider.exec(req.lab, n.name, ['/etc/l2lab/bin/l2l-service', 'stop-others', ...LAB_SERVICES])));
+  await Promise.all(
+    req.lab.nodes.map((n) =>
+      provider.exec(req.lab, n.name, ['/etc/l2lab/bin/l2l-service', 'stop-others', ...LAB_SERVICES]),
+    ),
+  );
   const planned = source.when === 'before-install' ? await source.find(req.lab, provider) : [];
   await install(req, subject, provider, version, planned);
   const vips = planned.length ? planned : await source.find(req.lab, provider);
   req.progress(`VIPs: ${vips.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ')}`);
 
   const ctx = new Context(req.lab, provider, subject, vips, dir, req.probeIntervalMs, req.progress);
-  const onAbort = () => { req.progress('interrupted: undoing faults'); ctx.interrupt(); };
+  const onAbort = () => {
+    req.progress('interrupted: undoing faults');
+    ctx.interrupt();
+  };
   req.signal?.addEventListener('abort', onAbort, { once: true });
   let results;
   try {
@@ -125,12 +169,33 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const count = (s: RunResults['checks'][number]['status']) => results.filter((r) => r.status === s).length;
   const commit = await execa('git', ['-C', repoRoot, 'describe', '--always', '--dirty'], { reject: false });
   const out: RunResults = {
-    schema: 'l2lab.conformance/v1', startedAt: started.toISOString(), finishedAt: new Date().toISOString(),
-    subject: { name: subject.name, version, description: subject.description, features: subject.features, lease: subject.lease },
-    lab: { name: req.lab.name, provider: req.lab.provider, file: req.lab.file, nodes: req.lab.nodes.map((n) => ({ name: n.name, mac: ctx.switchMac(n), eligible: ctx.eligible.includes(n) })) },
+    schema: 'l2lab.conformance/v1',
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    subject: {
+      name: subject.name,
+      version,
+      description: subject.description,
+      features: subject.features,
+      lease: subject.lease,
+    },
+    lab: {
+      name: req.lab.name,
+      provider: req.lab.provider,
+      file: req.lab.file,
+      nodes: req.lab.nodes.map((n) => ({ name: n.name, mac: ctx.switchMac(n), eligible: ctx.eligible.includes(n) })),
+    },
     environment: { kernel: release(), node: process.version, l2labCommit: commit.stdout.trim() || 'unknown' },
-    probeIntervalMs: req.probeIntervalMs, vips, checks: results,
-    summary: { passed: count('passed'), failed: count('failed'), skipped: count('skipped'), info: count('info'), errors: count('error') },
+    probeIntervalMs: req.probeIntervalMs,
+    vips,
+    checks: results,
+    summary: {
+      passed: count('passed'),
+      failed: count('failed'),
+      skipped: count('skipped'),
+      info: count('info'),
+      errors: count('error'),
+    },
   };
   writeJson(dir, out);
   writeJunit(dir, out);

@@ -1,6 +1,6 @@
 // What one failover trial's capture says, as a pure function: who answered before and after
 // the fault, when, split-brain, and whether it held within the budget.
-import { failover, httpOutage, splitBrainWindows, type Family } from './analyze.ts';
+import { type Family, failover, httpOutage, splitBrainWindows } from './analyze.ts';
 import type { FamilyFailover, Trial } from './model.ts';
 import type { ProbeEvent } from './probe.ts';
 
@@ -24,22 +24,42 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
     if (!vip) return undefined;
     const fo = failover(i.events, vip, family, i.faultAt);
     const r: FamilyFailover = {
-      oldNode: i.nodeOfMac(fo.oldMac), newNode: i.nodeOfMac(fo.newMac), oldMac: fo.oldMac, newMac: fo.newMac,
-      takeoverMs: fo.firstNew !== undefined ? (fo.firstNew - i.faultAt) / 1000 : undefined, outageMs: fo.outageMs,
+      oldNode: i.nodeOfMac(fo.oldMac),
+      newNode: i.nodeOfMac(fo.newMac),
+      oldMac: fo.oldMac,
+      newMac: fo.newMac,
+      takeoverMs: fo.firstNew !== undefined ? (fo.firstNew - i.faultAt) / 1000 : undefined,
+      outageMs: fo.outageMs,
       announceMs: fo.announcedAt !== undefined ? (fo.announcedAt - i.faultAt) / 1000 : undefined,
       splitBrainWindows: splitBrainWindows(i.events, vip, family).length,
     };
     const label = family.toUpperCase();
-    if (r.oldNode !== i.holder) problems.push(`${label}: ${i.holder} was not answering before the fault (${r.oldNode ?? 'nobody'} was)`);
-    if (r.takeoverMs === undefined) problems.push(`${label}: no other node answered within ${i.windowMs} ms (budget ${i.budgetMs} ms)`);
-    else if (r.takeoverMs > i.budgetMs) problems.push(`${label}: new responder after ${r.takeoverMs.toFixed(0)} ms, budget ${i.budgetMs} ms`);
+    if (r.oldNode !== i.holder)
+      problems.push(`${label}: ${i.holder} was not answering before the fault (${r.oldNode ?? 'nobody'} was)`);
+    if (r.takeoverMs === undefined)
+      problems.push(`${label}: no other node answered within ${i.windowMs} ms (budget ${i.budgetMs} ms)`);
+    else if (r.takeoverMs > i.budgetMs)
+      problems.push(`${label}: new responder after ${r.takeoverMs.toFixed(0)} ms, budget ${i.budgetMs} ms`);
     if (r.splitBrainWindows) problems.push(`${label}: ${r.splitBrainWindows} probe windows with two MACs answering`);
     return r;
   };
   const arp = i.families.arp ? fam('arp', i.vip.ipv4) : undefined;
   const ndp = i.families.ndp ? fam('ndp', i.vip.ipv6) : undefined;
-  const excludedAnswered = i.events.some((e) => (e.kind === 'arp-reply' || e.kind === 'na') && i.excludedMacs.has(e.mac!));
+  const excludedAnswered = i.events.some(
+    (e) => (e.kind === 'arp-reply' || e.kind === 'na') && i.excludedMacs.has(e.mac!),
+  );
   if (excludedAnswered) problems.push('a node excluded by the policy answered');
   const http = i.families.http && i.vip.ipv4 ? httpOutage(i.events, i.vip.ipv4, i.faultAt) : undefined;
-  return { fault: i.fault, trial: i.trial, faultAt: new Date(i.faultAt / 1000).toISOString(), budgetMs: i.budgetMs, arp, ndp, http, excludedAnswered, passed: problems.length === 0, problems };
+  return {
+    fault: i.fault,
+    trial: i.trial,
+    faultAt: new Date(i.faultAt / 1000).toISOString(),
+    budgetMs: i.budgetMs,
+    arp,
+    ndp,
+    http,
+    excludedAnswered,
+    passed: problems.length === 0,
+    problems,
+  };
 }

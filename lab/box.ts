@@ -2,11 +2,12 @@
 // packages only (debootstrap), so VM labs run on machines without internet access to box
 // registries. Direct kernel boot (the box's own kernel and initrd, root=/dev/vda) needs no boot
 // loader; `driver: qemu` in the lab file runs it under software emulation where KVM is unusable.
-import { execa } from 'execa';
+
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { execa } from 'execa';
 
 export const BOX_NAME = 'l2lab/debian12';
 const WORK = '/var/lib/l2l-box';
@@ -16,7 +17,10 @@ const WORK = '/var/lib/l2l-box';
  */
 export const VAGRANT_HOME = '/var/lib/l2l-vagrant';
 export const vagrantEnv = (spec?: string): Record<string, string> => ({
-  VAGRANT_HOME, VAGRANT_DEFAULT_PROVIDER: 'libvirt', VAGRANT_CHECKPOINT_DISABLE: '1', ...(spec ? { L2LAB_VAGRANT_SPEC: spec } : {}),
+  VAGRANT_HOME,
+  VAGRANT_DEFAULT_PROVIDER: 'libvirt',
+  VAGRANT_CHECKPOINT_DISABLE: '1',
+  ...(spec ? { L2LAB_VAGRANT_SPEC: spec } : {}),
 });
 export const LIBVIRT_POOL = 'l2l-pool';
 
@@ -36,114 +40,241 @@ export async function ensureLibvirt(): Promise<void> {
   for (let i = 0; i < 150 && (await virsh('version')).exitCode !== 0; i++) await new Promise((r) => setTimeout(r, 100));
   if ((await virsh('pool-info', LIBVIRT_POOL)).exitCode !== 0) {
     mkdirSync('/var/lib/l2l-libvirt/images', { recursive: true });
-    await step(`libvirt storage pool ${LIBVIRT_POOL}`, ['virsh', '-c', 'qemu:///system', 'pool-define-as', LIBVIRT_POOL, 'dir', '--target', '/var/lib/l2l-libvirt/images']);
+    await step(`libvirt storage pool ${LIBVIRT_POOL}`, [
+      'virsh',
+      '-c',
+      'qemu:///system',
+      'pool-define-as',
+      LIBVIRT_POOL,
+      'dir',
+      '--target',
+      '/var/lib/l2l-libvirt/images',
+    ]);
   }
-  if (!/State:\s+running/.test((await virsh('pool-info', LIBVIRT_POOL)).stdout)) await step(`start pool ${LIBVIRT_POOL}`, ['virsh', '-c', 'qemu:///system', 'pool-start', LIBVIRT_POOL]);
+  if (!/State:\s+running/.test((await virsh('pool-info', LIBVIRT_POOL)).stdout))
+    await step(`start pool ${LIBVIRT_POOL}`, ['virsh', '-c', 'qemu:///system', 'pool-start', LIBVIRT_POOL]);
 }
 // The base system, plus what l2lab runs on its nodes (node's libraries, libpcap, etcd, keepalived,
 // curl for the client's HTTP checks), so that a VM lab needs no package download once booted.
-const PACKAGES = ['systemd-sysv', 'openssh-server', 'iproute2', 'sudo', 'ifupdown', 'isc-dhcp-client', 'linux-image-amd64', 'python3', 'ca-certificates',
-  'libstdc++6', 'libpcap0.8', 'etcd-server', 'etcd-client', 'keepalived', 'curl', 'procps', 'kmod', 'arping', 'ndisc6', 'tcpdump', 'iputils-ping'];
+const PACKAGES = [
+  'systemd-sysv',
+  'openssh-server',
+  'iproute2',
+  'sudo',
+  'ifupdown',
+  'isc-dhcp-client',
+  'linux-image-amd64',
+  'python3',
+  'ca-certificates',
+  'libstdc++6',
+  'libpcap0.8',
+  'etcd-server',
+  'etcd-client',
+  'keepalived',
+  'curl',
+  'procps',
+  'kmod',
+  'arping',
+  'ndisc6',
+  'tcpdump',
+  'iputils-ping',
+];
 /** Daemons the packages enable that l2lab runs itself, with its own configuration (l2l-service). */
 const DISABLED_UNITS = ['etcd.service', 'keepalived.service'];
 
 /** The Debian mirror this host's apt uses (override: L2LAB_DEBIAN_MIRROR). */
 export function debianMirror(): string {
   if (process.env.L2LAB_DEBIAN_MIRROR) return process.env.L2LAB_DEBIAN_MIRROR;
-  const files = ['/etc/apt/sources.list', ...(existsSync('/etc/apt/sources.list.d') ? readdirSync('/etc/apt/sources.list.d').map((f) => `/etc/apt/sources.list.d/${f}`) : [])];
+  const files = [
+    '/etc/apt/sources.list',
+    ...(existsSync('/etc/apt/sources.list.d')
+      ? readdirSync('/etc/apt/sources.list.d').map((f) => `/etc/apt/sources.list.d/${f}`)
+      : []),
+  ];
   for (const f of files) {
     let text = '';
-    try { text = readFileSync(f, 'utf8'); } catch { continue; }
-    const m = /^(?:deb\s+(?:\[[^\]]*\]\s+)?|URIs:\s+)(\S+\/debian)\/?\s*$/m.exec(text) ?? /^(?:deb\s+(?:\[[^\]]*\]\s+)?|URIs:\s+)(\S+\/debian)\/?\s+bookworm\b/m.exec(text);
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    const m =
+      /^(?:deb\s+(?:\[[^\]]*\]\s+)?|URIs:\s+)(\S+\/debian)\/?\s*$/m.exec(text) ??
+      /^(?:deb\s+(?:\[[^\]]*\]\s+)?|URIs:\s+)(\S+\/debian)\/?\s+bookworm\b/m.exec(text);
     if (m) return m[1]!;
   }
   throw new Error('no Debian mirror found in /etc/apt/sources.list*; set L2LAB_DEBIAN_MIRROR');
 }
 
-async function step(what: string, argv: string[], opts: { input?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<void> {
+async function step(
+  what: string,
+  argv: string[],
+  opts: { input?: string; cwd?: string; env?: Record<string, string> } = {},
+): Promise<void> {
   process.stderr.write(`box: ${what}\n`);
   const r = await execa(argv[0]!, argv.slice(1), { reject: false, input: opts.input, cwd: opts.cwd, env: opts.env });
-  if (r.exitCode !== 0) throw new Error(`box: ${what} failed (exit ${r.exitCode}): ${String(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`);
+  if (r.exitCode !== 0)
+    throw new Error(
+      `box: ${what} failed (exit ${r.exitCode}): ${String(r.stderr || r.stdout)
+        .trim()
+        .split('\n')
+        .slice(-5)
+        .join('\n')}`,
+    );
 }
 
-export async function buildBox(out = join(WORK, 'debian12.box'), opts: { reuseRootfs?: boolean; sizeGiB?: number } = {}): Promise<string> {
+export async function buildBox(
+  out = join(WORK, 'debian12.box'),
+  opts: { reuseRootfs?: boolean; sizeGiB?: number } = {},
+): Promise<string> {
   const rootfs = join(WORK, 'rootfs');
   const dir = join(WORK, 'box');
   mkdirSync(WORK, { recursive: true });
   if (!opts.reuseRootfs || !existsSync(join(rootfs, 'etc', 'debian_version'))) {
     rmSync(rootfs, { recursive: true, force: true });
-    await step(`debootstrap bookworm (${PACKAGES.join(', ')})`, ['debootstrap', '--variant=minbase', `--include=${PACKAGES.join(',')}`, 'bookworm', rootfs, debianMirror()]);
+    await step(`debootstrap bookworm (${PACKAGES.join(', ')})`, [
+      'debootstrap',
+      '--variant=minbase',
+      `--include=${PACKAGES.join(',')}`,
+      'bookworm',
+      rootfs,
+      debianMirror(),
+    ]);
   }
   // Host keys must exist before Debian's ssh.service runs its config test; DHCP on the NAT NIC;
   // a `vagrant` user with passwordless sudo and Vagrant's well-known key (replaced on first up).
   const keyDir = '/usr/share/rubygems-integration/all/gems';
-  const insecure = existsSync(keyDir) ? readdirSync(keyDir).filter((d) => d.startsWith('vagrant-')).map((d) => join(keyDir, d, 'keys', 'vagrant.pub')).find(existsSync) : undefined;
-  if (!insecure) throw new Error('box: Vagrant\'s public key not found; install the vagrant package (scripts/install.sh does)');
-  await step('host keys, user vagrant, network', ['chroot', rootfs, 'sh', '-c', [
-    'ssh-keygen -A',
-    'id vagrant >/dev/null 2>&1 || useradd -m -s /bin/bash vagrant',
-    'echo "vagrant ALL=(ALL) NOPASSWD: ALL" > /etc/sudoers.d/vagrant && chmod 0440 /etc/sudoers.d/vagrant',
-    'mkdir -p /home/vagrant/.ssh && cat > /home/vagrant/.ssh/authorized_keys && chmod 700 /home/vagrant/.ssh && chmod 600 /home/vagrant/.ssh/authorized_keys && chown -R vagrant:vagrant /home/vagrant/.ssh',
-    'echo l2lab > /etc/hostname',
-    'printf "/dev/vda / ext4 defaults 0 1\\n" > /etc/fstab',
-    'printf "auto lo\\niface lo inet loopback\\n\\nauto eth0\\niface eth0 inet dhcp\\n" > /etc/network/interfaces',
-    'echo "UseDNS no" > /etc/ssh/sshd_config.d/l2lab.conf',
-    `systemctl disable ${DISABLED_UNITS.join(' ')} 2>/dev/null || true`,
-  ].join(' && ')], { input: readFileSync(insecure, 'utf8') });
+  const insecure = existsSync(keyDir)
+    ? readdirSync(keyDir)
+        .filter((d) => d.startsWith('vagrant-'))
+        .map((d) => join(keyDir, d, 'keys', 'vagrant.pub'))
+        .find(existsSync)
+    : undefined;
+  if (!insecure)
+    throw new Error("box: Vagrant's public key not found; install the vagrant package (scripts/install.sh does)");
+  await step(
+    'host keys, user vagrant, network',
+    [
+      'chroot',
+      rootfs,
+      'sh',
+      '-c',
+      [
+        'ssh-keygen -A',
+        'id vagrant >/dev/null 2>&1 || useradd -m -s /bin/bash vagrant',
+        'echo "vagrant ALL=(ALL) NOPASSWD: ALL" > /etc/sudoers.d/vagrant && chmod 0440 /etc/sudoers.d/vagrant',
+        'mkdir -p /home/vagrant/.ssh && cat > /home/vagrant/.ssh/authorized_keys && chmod 700 /home/vagrant/.ssh && chmod 600 /home/vagrant/.ssh/authorized_keys && chown -R vagrant:vagrant /home/vagrant/.ssh',
+        'echo l2lab > /etc/hostname',
+        'printf "/dev/vda / ext4 defaults 0 1\\n" > /etc/fstab',
+        'printf "auto lo\\niface lo inet loopback\\n\\nauto eth0\\niface eth0 inet dhcp\\n" > /etc/network/interfaces',
+        'echo "UseDNS no" > /etc/ssh/sshd_config.d/l2lab.conf',
+        `systemctl disable ${DISABLED_UNITS.join(' ')} 2>/dev/null || true`,
+      ].join(' && '),
+    ],
+    { input: readFileSync(insecure, 'utf8') },
+  );
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const boot = readdirSync(join(rootfs, 'boot'));
-  const kernel = boot.find((f) => f.startsWith('vmlinuz-')), initrd = boot.find((f) => f.startsWith('initrd.img-'));
+  const kernel = boot.find((f) => f.startsWith('vmlinuz-')),
+    initrd = boot.find((f) => f.startsWith('initrd.img-'));
   if (!kernel || !initrd) throw new Error('box: no kernel/initrd in the rootfs (linux-image-amd64 missing?)');
   await step('kernel and initrd', ['cp', join(rootfs, 'boot', kernel), join(dir, 'vmlinuz')]);
   await step('initrd', ['cp', join(rootfs, 'boot', initrd), join(dir, 'initrd.img')]);
   const size = opts.sizeGiB ?? 8;
-  await step(`ext4 image (${size} GiB, sparse)`, ['mkfs.ext4', '-q', '-F', '-L', 'root', '-d', rootfs, join(dir, 'box.raw'), `${size}G`]);
+  await step(`ext4 image (${size} GiB, sparse)`, [
+    'mkfs.ext4',
+    '-q',
+    '-F',
+    '-L',
+    'root',
+    '-d',
+    rootfs,
+    join(dir, 'box.raw'),
+    `${size}G`,
+  ]);
   await step('qcow2', ['qemu-img', 'convert', '-O', 'qcow2', join(dir, 'box.raw'), join(dir, 'box.img')]);
   rmSync(join(dir, 'box.raw'));
-  writeFileSync(join(dir, 'metadata.json'), JSON.stringify({ provider: 'libvirt', format: 'qcow2', virtual_size: size }) + '\n');
-  writeFileSync(join(dir, 'Vagrantfile'), [
-    '# l2lab box: direct kernel boot of the box\'s own kernel (no boot loader in the image).',
-    'Vagrant.configure("2") do |config|',
-    '  config.vm.provider :libvirt do |lv|',
-    '    lv.kernel = File.expand_path("vmlinuz", __dir__)',
-    '    lv.initrd = File.expand_path("initrd.img", __dir__)',
-    '    lv.cmd_line = "root=/dev/vda rw console=ttyS0 net.ifnames=0"',
-    '  end',
-    'end', '',
-  ].join('\n'));
-  await step(`box archive ${out}`, ['tar', '-C', dir, '-czf', out, 'metadata.json', 'Vagrantfile', 'box.img', 'vmlinuz', 'initrd.img']);
+  writeFileSync(
+    join(dir, 'metadata.json'),
+    `${JSON.stringify({ provider: 'libvirt', format: 'qcow2', virtual_size: size })}\n`,
+  );
+  writeFileSync(
+    join(dir, 'Vagrantfile'),
+    [
+      "# l2lab box: direct kernel boot of the box's own kernel (no boot loader in the image).",
+      'Vagrant.configure("2") do |config|',
+      '  config.vm.provider :libvirt do |lv|',
+      '    lv.kernel = File.expand_path("vmlinuz", __dir__)',
+      '    lv.initrd = File.expand_path("initrd.img", __dir__)',
+      '    lv.cmd_line = "root=/dev/vda rw console=ttyS0 net.ifnames=0"',
+      '  end',
+      'end',
+      '',
+    ].join('\n'),
+  );
+  await step(`box archive ${out}`, [
+    'tar',
+    '-C',
+    dir,
+    '-czf',
+    out,
+    'metadata.json',
+    'Vagrantfile',
+    'box.img',
+    'vmlinuz',
+    'initrd.img',
+  ]);
   return out;
 }
 
 async function addBox(box: string): Promise<void> {
   // Outside the repository: vagrant would load its Vagrantfile, which needs a lab's VM spec.
   mkdirSync(VAGRANT_HOME, { recursive: true, mode: 0o755 });
-  await step(`vagrant box add ${BOX_NAME}`, ['vagrant', 'box', 'add', '--force', '--name', BOX_NAME, box], { cwd: WORK, env: vagrantEnv() });
-  await step('box readable by libvirt\'s qemu', ['chmod', '-R', 'a+rX', VAGRANT_HOME]);
+  await step(`vagrant box add ${BOX_NAME}`, ['vagrant', 'box', 'add', '--force', '--name', BOX_NAME, box], {
+    cwd: WORK,
+    env: vagrantEnv(),
+  });
+  await step("box readable by libvirt's qemu", ['chmod', '-R', 'a+rX', VAGRANT_HOME]);
 }
 
 /** Boxes installed in l2lab's Vagrant home, as "name (provider, version)". */
 export async function installedBoxes(): Promise<string[]> {
   mkdirSync(WORK, { recursive: true });
-  const r = await execa('vagrant', ['box', 'list', '--machine-readable'], { cwd: WORK, env: vagrantEnv(), reject: false });
+  const r = await execa('vagrant', ['box', 'list', '--machine-readable'], {
+    cwd: WORK,
+    env: vagrantEnv(),
+    reject: false,
+  });
   const names: string[] = [];
-  for (const line of String(r.stdout).split('\n')) { const f = line.split(','); if (f[2] === 'box-name') names.push(f[3]!); }
+  for (const line of String(r.stdout).split('\n')) {
+    const f = line.split(',');
+    if (f[2] === 'box-name') names.push(f[3]!);
+  }
   return names;
 }
 
 /** The lab's box is installed; l2lab's own box is built when missing (Debian packages only). */
 export async function ensureBox(name: string, progress: (m: string) => void): Promise<void> {
   // The box directory answers without starting Vagrant (seconds of Ruby); `box list` confirms.
-  if (existsSync(join(VAGRANT_HOME, 'boxes', name.replace(/\//g, '-VAGRANTSLASH-'))) || (await installedBoxes()).includes(name)) return;
-  if (name !== BOX_NAME) throw new Error(`box "${name}" (lab file vagrant.box) is not installed in ${VAGRANT_HOME}; add it with VAGRANT_HOME=${VAGRANT_HOME} vagrant box add ${name}, or use the default box ${BOX_NAME} (npm run box:build)`);
+  if (
+    existsSync(join(VAGRANT_HOME, 'boxes', name.replace(/\//g, '-VAGRANTSLASH-'))) ||
+    (await installedBoxes()).includes(name)
+  )
+    return;
+  if (name !== BOX_NAME)
+    throw new Error(
+      `box "${name}" (lab file vagrant.box) is not installed in ${VAGRANT_HOME}; add it with VAGRANT_HOME=${VAGRANT_HOME} vagrant box add ${name}, or use the default box ${BOX_NAME} (npm run box:build)`,
+    );
   progress(`box ${BOX_NAME} is not installed: building it from Debian packages (about 2 minutes; once per machine)`);
   const box = existsSync(join(WORK, 'debian12.box')) ? join(WORK, 'debian12.box') : await buildBox();
   await addBox(box);
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, 'reuse-rootfs': { type: 'boolean' }, add: { type: 'boolean', default: true } } });
+  const { values } = parseArgs({
+    options: { out: { type: 'string' }, 'reuse-rootfs': { type: 'boolean' }, add: { type: 'boolean', default: true } },
+  });
   const t0 = Date.now();
   const box = await buildBox(values.out, { reuseRootfs: values['reuse-rootfs'] });
   if (values.add) await addBox(box);
@@ -151,5 +282,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1]?.endsWith('box.mjs') || process.argv[1]?.endsWith('box.ts')) {
-  main().catch((e: unknown) => { console.error(`error: ${(e as Error).message}`); process.exit(1); });
+  main().catch((e: unknown) => {
+    console.error(`error: ${(e as Error).message}`);
+    process.exit(1);
+  });
 }

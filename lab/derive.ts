@@ -9,7 +9,12 @@ import { repoRoot } from './paths.ts';
 // biome-ignore lint/suspicious/noExplicitAny: a lab file's raw YAML, edited freely before validation
 export type RawLabFile = any;
 
-export function derivedLabFile(name: string, mgmtThirdOctet: number, edit: (doc: RawLabFile) => void = () => {}, base = 'lab.yaml'): string {
+export function derivedLabFile(
+  name: string,
+  mgmtThirdOctet: number,
+  edit: (doc: RawLabFile) => void = () => {},
+  base = 'lab.yaml',
+): string {
   const doc = parse(readFileSync(join(repoRoot, base), 'utf8'));
   doc.name = name;
   doc.management = { ipv4: `198.19.${mgmtThirdOctet}.0/24` };

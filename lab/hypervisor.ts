@@ -24,7 +24,8 @@ export interface Hypervisor {
   sweep(prefix: string): Promise<string[]>;
 }
 
-const virsh = (args: string[], check = true) => run(['virsh', '-c', 'qemu:///system', ...args], { check, timeoutMs: 120_000 });
+const virsh = (args: string[], check = true) =>
+  run(['virsh', '-c', 'qemu:///system', ...args], { check, timeoutMs: 120_000 });
 
 export const libvirt: Hypervisor = {
   name: 'libvirt',
@@ -38,11 +39,23 @@ export const libvirt: Hypervisor = {
     }
     return out;
   },
-  async powerOff(vm) { await virsh(['destroy', vm]); },
-  async powerOn(vm) { await virsh(['start', vm]); },
-  async setLink(vm, mac, up) { await virsh(['domif-setlink', vm, mac, up ? 'up' : 'down']); },
-  async linkUp(vm, mac) { return /\bup\b/.test((await virsh(['domif-getlink', vm, mac], false)).stdout); },
-  async macs(vm) { return [...(await virsh(['domiflist', vm], false)).stdout.matchAll(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/gi)].map((m) => m[1]!.toLowerCase()); },
+  async powerOff(vm) {
+    await virsh(['destroy', vm]);
+  },
+  async powerOn(vm) {
+    await virsh(['start', vm]);
+  },
+  async setLink(vm, mac, up) {
+    await virsh(['domif-setlink', vm, mac, up ? 'up' : 'down']);
+  },
+  async linkUp(vm, mac) {
+    return /\bup\b/.test((await virsh(['domif-getlink', vm, mac], false)).stdout);
+  },
+  async macs(vm) {
+    return [...(await virsh(['domiflist', vm], false)).stdout.matchAll(/([0-9a-f]{2}(?::[0-9a-f]{2}){5})/gi)].map((m) =>
+      m[1]!.toLowerCase(),
+    );
+  },
   async remove(vm) {
     await virsh(['destroy', vm], false);
     await virsh(['undefine', vm, '--remove-all-storage']);
@@ -54,7 +67,10 @@ export const libvirt: Hypervisor = {
       await this.remove(vm).catch(() => {});
       removed.push(`VM ${vm}`);
     }
-    for (const pool of (await virsh(['pool-list', '--name'], false)).stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
+    for (const pool of (await virsh(['pool-list', '--name'], false)).stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       for (const line of (await virsh(['vol-list', pool], false)).stdout.split('\n')) {
         const vol = line.trim().split(/\s+/)[0] ?? '';
         if (!vol.startsWith(prefix)) continue;
@@ -77,12 +93,21 @@ export const libvirt: Hypervisor = {
 const vbox = (args: string[], check = true) => run(['VBoxManage', ...args], { check, timeoutMs: 120_000 });
 async function vboxInfo(vm: string): Promise<Map<string, string>> {
   const r = await vbox(['showvminfo', vm, '--machinereadable'], false);
-  return new Map(r.stdout.split('\n').map((l) => /^"?([^"=]+)"?="?(.*?)"?$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1]!, m[2]!]));
+  return new Map(
+    r.stdout
+      .split('\n')
+      .map((l) => /^"?([^"=]+)"?="?(.*?)"?$/.exec(l))
+      .filter((m): m is RegExpExecArray => !!m)
+      .map((m) => [m[1]!, m[2]!]),
+  );
 }
 async function vboxNic(vm: string, mac: string): Promise<number> {
   const info = await vboxInfo(vm);
   const want = mac.replace(/:/g, '').toUpperCase();
-  for (const [k, v] of info) { const m = /^macaddress(\d+)$/.exec(k); if (m && v.toUpperCase() === want) return Number(m[1]); }
+  for (const [k, v] of info) {
+    const m = /^macaddress(\d+)$/.exec(k);
+    if (m && v.toUpperCase() === want) return Number(m[1]);
+  }
   throw new Error(`VirtualBox VM ${vm} has no NIC with MAC ${mac}`);
 }
 export const virtualbox: Hypervisor = {
@@ -98,12 +123,22 @@ export const virtualbox: Hypervisor = {
     }
     return out;
   },
-  async powerOff(vm) { await vbox(['controlvm', vm, 'poweroff']); },
-  async powerOn(vm) { await vbox(['startvm', vm, '--type', 'headless']); },
-  async setLink(vm, mac, up) { await vbox(['controlvm', vm, `setlinkstate${await vboxNic(vm, mac)}`, up ? 'on' : 'off']); },
-  async linkUp(vm, mac) { return (await vboxInfo(vm)).get(`cableconnected${await vboxNic(vm, mac)}`) === 'on'; },
+  async powerOff(vm) {
+    await vbox(['controlvm', vm, 'poweroff']);
+  },
+  async powerOn(vm) {
+    await vbox(['startvm', vm, '--type', 'headless']);
+  },
+  async setLink(vm, mac, up) {
+    await vbox(['controlvm', vm, `setlinkstate${await vboxNic(vm, mac)}`, up ? 'on' : 'off']);
+  },
+  async linkUp(vm, mac) {
+    return (await vboxInfo(vm)).get(`cableconnected${await vboxNic(vm, mac)}`) === 'on';
+  },
   async macs(vm) {
-    return [...(await vboxInfo(vm)).entries()].filter(([k]) => /^macaddress\d+$/.test(k)).map(([, v]) => v.toLowerCase().replace(/(..)(?!$)/g, '$1:'));
+    return [...(await vboxInfo(vm)).entries()]
+      .filter(([k]) => /^macaddress\d+$/.test(k))
+      .map(([, v]) => v.toLowerCase().replace(/(..)(?!$)/g, '$1:'));
   },
   async remove(vm) {
     await vbox(['controlvm', vm, 'poweroff'], false);

@@ -12,7 +12,8 @@ export function findLab(opts: { lab?: string; name?: string }): Lab {
   if (opts.lab && opts.name) throw new Error('give --lab FILE or --name NAME, not both');
   if (opts.name) {
     const file = join(stateDir(opts.name), 'lab.json');
-    if (!existsSync(file)) throw new Error(`no lab named "${opts.name}" is up on this host (no ${file}); pass its lab file with --lab FILE`);
+    if (!existsSync(file))
+      throw new Error(`no lab named "${opts.name}" is up on this host (no ${file}); pass its lab file with --lab FILE`);
     return JSON.parse(readFileSync(file, 'utf8')) as Lab;
   }
   return loadLab(resolve(opts.lab ?? DEFAULT_LAB_FILE));

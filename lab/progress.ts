@@ -8,8 +8,12 @@ export function consoleProgress(label: string, quiet = false): Progress {
   const t0 = Date.now();
   const stamp = () => dim(`${((Date.now() - t0) / 1000).toFixed(2).padStart(6)}s`);
   return {
-    step: (m) => { if (!quiet) process.stderr.write(`${stamp()} ${label} + ${m}\n`); },
-    info: (m) => { if (!quiet) process.stderr.write(`${stamp()} ${label} ${m}\n`); },
+    step: (m) => {
+      if (!quiet) process.stderr.write(`${stamp()} ${label} + ${m}\n`);
+    },
+    info: (m) => {
+      if (!quiet) process.stderr.write(`${stamp()} ${label} ${m}\n`);
+    },
   };
 }
 
@@ -17,5 +21,12 @@ export const silentProgress: Progress = { step: () => {}, info: () => {} };
 
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

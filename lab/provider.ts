@@ -25,8 +25,14 @@ export interface Progress {
   info(message: string): void;
 }
 
-export interface UpResult { changes: string[]; elapsedMs: number }
-export interface DownResult { removed: string[]; elapsedMs: number }
+export interface UpResult {
+  changes: string[];
+  elapsedMs: number;
+}
+export interface DownResult {
+  removed: string[];
+  elapsedMs: number;
+}
 
 export interface Provider extends Primitives {
   readonly name: string;
@@ -54,7 +60,11 @@ export interface Provider extends Primitives {
 }
 
 export class ProviderError extends Error {
-  constructor(readonly provider: string, readonly step: string, cause: unknown) {
+  constructor(
+    readonly provider: string,
+    readonly step: string,
+    cause: unknown,
+  ) {
     super(`${provider}: ${step}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'ProviderError';
   }

@@ -23,7 +23,8 @@ export function knownHostsLine(address: string, hostKey: string): string {
 
 function sshTarget(status: LabStatus, nodeName: string): { node: HostStatus; ssh: NonNullable<HostStatus['ssh']> } {
   const node = [...status.nodes, status.client].find((n) => n.name === nodeName);
-  if (!node) throw new Error(`no node "${nodeName}" in lab ${status.lab}; nodes: ${status.nodes.map((n) => n.name).join(', ')}`);
+  if (!node)
+    throw new Error(`no node "${nodeName}" in lab ${status.lab}; nodes: ${status.nodes.map((n) => n.name).join(', ')}`);
   if (!node.ssh) throw new Error(`node ${nodeName} has no SSH endpoint`);
   return { node, ssh: node.ssh };
 }
@@ -31,20 +32,49 @@ function sshTarget(status: LabStatus, nodeName: string): { node: HostStatus; ssh
 /** Arguments for the OpenSSH client, with the lab's key and known_hosts only. */
 export function opensshArgs(status: LabStatus, nodeName: string): string[] {
   const { ssh } = sshTarget(status, nodeName);
-  return ['-i', status.ssh.identityFile, '-o', `UserKnownHostsFile=${status.ssh.knownHostsFile}`, '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'StrictHostKeyChecking=yes', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=5',
-    '-o', 'LogLevel=ERROR', '-p', String(ssh.port), `${ssh.user}@${ssh.host}`];
+  return [
+    '-i',
+    status.ssh.identityFile,
+    '-o',
+    `UserKnownHostsFile=${status.ssh.knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=5',
+    '-o',
+    'LogLevel=ERROR',
+    '-p',
+    String(ssh.port),
+    `${ssh.user}@${ssh.host}`,
+  ];
 }
 
 export class UnreachableError extends Error {
-  constructor(readonly host: string, readonly address: string, cause: string) {
+  constructor(
+    readonly host: string,
+    readonly address: string,
+    cause: string,
+  ) {
     super(`host ${host} unreachable at ${address}: ${cause}`);
     this.name = 'UnreachableError';
   }
 }
 
 /** Where and how to reach one host over SSH, with the host key to pin. */
-export interface SshEndpoint { name: string; host: string; port: number; user: string; identityFile: string; hostKey: string }
+export interface SshEndpoint {
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  identityFile: string;
+  hostKey: string;
+}
 
 export function endpointOf(status: LabStatus, nodeName: string): SshEndpoint {
   const { ssh } = sshTarget(status, nodeName);
@@ -57,16 +87,32 @@ export async function connectEndpoint(ep: SshEndpoint, timeoutMs = 5000): Promis
   const client = new NodeSSH();
   let offered: Buffer | undefined;
   let key: string;
-  try { key = readFileSync(ep.identityFile, 'utf8'); } catch (e) {
-    throw new UnreachableError(ep.name, `${ep.user}@${ep.host}:${ep.port}`, `cannot read the identity file ${ep.identityFile} (${(e as NodeJS.ErrnoException).code})`);
+  try {
+    key = readFileSync(ep.identityFile, 'utf8');
+  } catch (e) {
+    throw new UnreachableError(
+      ep.name,
+      `${ep.user}@${ep.host}:${ep.port}`,
+      `cannot read the identity file ${ep.identityFile} (${(e as NodeJS.ErrnoException).code})`,
+    );
   }
   try {
     await client.connect({
-      host: ep.host, port: ep.port, username: ep.user, privateKey: key, readyTimeout: timeoutMs,
-      hostVerifier: (k: Buffer) => { offered = k; return k.equals(pinned); },
+      host: ep.host,
+      port: ep.port,
+      username: ep.user,
+      privateKey: key,
+      readyTimeout: timeoutMs,
+      hostVerifier: (k: Buffer) => {
+        offered = k;
+        return k.equals(pinned);
+      },
     } as Parameters<NodeSSH['connect']>[0]);
   } catch (e) {
-    const why = offered && !offered.equals(pinned) ? 'host key does not match the pinned key (known_hosts of this lab); rerun lab:up if the lab was rebuilt' : (e as Error).message;
+    const why =
+      offered && !offered.equals(pinned)
+        ? 'host key does not match the pinned key (known_hosts of this lab); rerun lab:up if the lab was rebuilt'
+        : (e as Error).message;
     throw new UnreachableError(ep.name, `${ep.user}@${ep.host}:${ep.port}`, why);
   }
   // Small SSH packets (channel open, exec, EOF) must not wait for delayed ACKs: ~40 ms each otherwise.

@@ -4,7 +4,14 @@ import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import * as names from './names.ts';
-import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE, type Fault, type HostInterface, type Lab, type LabHost } from './types.ts';
+import {
+  type Fault,
+  type HostInterface,
+  type Lab,
+  type LabHost,
+  MANAGEMENT_INTERFACE,
+  SWITCH_INTERFACE,
+} from './types.ts';
 
 export function mgmt(h: LabHost): HostInterface {
   const i = h.interfaces.find((x) => x.name === MANAGEMENT_INTERFACE);
@@ -24,7 +31,10 @@ export function controlPlane(lab: Lab): LabHost {
 
 export function findHost(lab: Lab, name: string): LabHost {
   const h = [...lab.nodes, lab.client].find((x) => x.name === name);
-  if (!h) throw new Error(`no machine "${name}" in lab ${lab.name}; machines: ${[...lab.nodes, lab.client].map((x) => x.name).join(', ')}`);
+  if (!h)
+    throw new Error(
+      `no machine "${name}" in lab ${lab.name}; machines: ${[...lab.nodes, lab.client].map((x) => x.name).join(', ')}`,
+    );
   return h;
 }
 
@@ -41,11 +51,15 @@ export function readFaults(lab: Lab): Fault[] {
 }
 
 export function writeFaults(lab: Lab, faults: Fault[]): void {
-  writeAtomic(faultsFile(lab), JSON.stringify(faults, null, 2) + '\n', 0o644);
+  writeAtomic(faultsFile(lab), `${JSON.stringify(faults, null, 2)}\n`, 0o644);
 }
 
 export function readIf(path: string): string | undefined {
-  try { return readFileSync(path, 'utf8'); } catch { return undefined; }
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export function writeAtomic(path: string, content: string, mode: number): void {
@@ -59,7 +73,10 @@ export function writeAtomic(path: string, content: string, mode: number): void {
 export function sshBanner(addr: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = tcpConnect({ host: addr, port: 22 });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.setTimeout(timeoutMs, () => done(false));
     s.once('error', () => done(false));
     s.once('data', (d) => done(d.toString().startsWith('SSH-')));
@@ -69,7 +86,7 @@ export function sshBanner(addr: string, timeoutMs: number): Promise<boolean> {
 const providerFile = (lab: string) => join(names.stateDir(lab), 'provider');
 /** Records which provider built the lab, for lab:down by name. */
 export function writeProviderName(lab: string, provider: string): void {
-  writeAtomic(providerFile(lab), provider + '\n', 0o644);
+  writeAtomic(providerFile(lab), `${provider}\n`, 0o644);
 }
 /** The provider that built the lab named, if its state directory says so. */
 export function providerOf(lab: string): string | undefined {

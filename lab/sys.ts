@@ -2,20 +2,45 @@
 import { execa } from 'execa';
 
 export class CommandError extends Error {
-  constructor(readonly argv: string[], readonly exitCode: number | undefined, readonly stderr: string, readonly stdout = '') {
-    super(`${argv.join(' ')} failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}${stderr ? `: ${stderr.trim()}` : ''}`);
+  constructor(
+    readonly argv: string[],
+    readonly exitCode: number | undefined,
+    readonly stderr: string,
+    readonly stdout = '',
+  ) {
+    super(
+      `${argv.join(' ')} failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}${stderr ? `: ${stderr.trim()}` : ''}`,
+    );
     this.name = 'CommandError';
   }
 }
 
-export interface RunResult { stdout: string; stderr: string; exitCode: number }
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
 
-export async function run(argv: string[], opts: { input?: string; check?: boolean; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function run(
+  argv: string[],
+  opts: { input?: string; check?: boolean; timeoutMs?: number } = {},
+): Promise<RunResult> {
   const [cmd, ...args] = argv;
-  const r = await execa(cmd!, args, { reject: false, input: opts.input, stdin: opts.input === undefined ? 'ignore' : undefined, timeout: opts.timeoutMs ?? 60_000, env: { LC_ALL: 'C' } });
+  const r = await execa(cmd!, args, {
+    reject: false,
+    input: opts.input,
+    stdin: opts.input === undefined ? 'ignore' : undefined,
+    timeout: opts.timeoutMs ?? 60_000,
+    env: { LC_ALL: 'C' },
+  });
   const exitCode = r.exitCode ?? -1;
   if ((opts.check ?? true) && exitCode !== 0)
-    throw new CommandError(argv, r.exitCode, (r.stderr as string) || (r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : ''), r.stdout as string);
+    throw new CommandError(
+      argv,
+      r.exitCode,
+      (r.stderr as string) || (r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : ''),
+      r.stdout as string,
+    );
   return { stdout: r.stdout as string, stderr: r.stderr as string, exitCode };
 }
 
@@ -30,7 +55,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls until fn returns a value (not undefined) or the deadline passes. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, everyMs = 25): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs = 25,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

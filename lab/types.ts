@@ -34,7 +34,11 @@ export interface LabHost {
   vm?: { box?: string; boxVersion?: string; cpus?: number; memory?: number }; // vagrant provider
 }
 
-export interface PoolBlock { cidr?: string; start?: string; stop?: string }
+export interface PoolBlock {
+  cidr?: string;
+  start?: string;
+  stop?: string;
+}
 
 export interface Lab {
   name: string;
@@ -55,7 +59,15 @@ export interface Lab {
   };
   versions: { kubernetes: string; cilium: string; gatewayAPI: string };
   /** VM defaults for the vagrant provider. */
-  vagrant: { box: string; boxVersion?: string; provider: 'libvirt' | 'virtualbox'; driver: 'kvm' | 'qemu'; cpus: number; memory: number; nat: boolean };
+  vagrant: {
+    box: string;
+    boxVersion?: string;
+    provider: 'libvirt' | 'virtualbox';
+    driver: 'kvm' | 'qemu';
+    cpus: number;
+    memory: number;
+    nat: boolean;
+  };
   lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
 }
 

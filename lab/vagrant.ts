@@ -47,21 +47,38 @@ export function vagrantSpec(lab: Lab): VagrantSpec {
     const mg = h.interfaces.find((i) => i.name === 'eth0');
     if (!mg) throw new Error(`${h.name} has no management interface; the lab file must name a VM provider (vagrant)`);
     return {
-      name: h.name, role: h.role,
-      box: h.vm?.box ?? lab.vagrant.box, ...((h.vm?.boxVersion ?? lab.vagrant.boxVersion) ? { boxVersion: h.vm?.boxVersion ?? lab.vagrant.boxVersion } : {}),
+      name: h.name,
+      role: h.role,
+      box: h.vm?.box ?? lab.vagrant.box,
+      ...((h.vm?.boxVersion ?? lab.vagrant.boxVersion)
+        ? { boxVersion: h.vm?.boxVersion ?? lab.vagrant.boxVersion }
+        : {}),
       cpus: h.vm?.cpus ?? (h.role === 'client' ? 1 : lab.vagrant.cpus),
       memory: h.vm?.memory ?? (h.role === 'client' ? 512 : lab.vagrant.memory),
-      mac: sw.mac, ipv4: sw.ipv4, ipv4Prefix: sw.ipv4Prefix, ...(sw.ipv6 ? { ipv6: sw.ipv6, ipv6Prefix: sw.ipv6Prefix } : {}),
-      mgmtMac: mg.mac, mgmtIpv4: mg.ipv4,
+      mac: sw.mac,
+      ipv4: sw.ipv4,
+      ipv4Prefix: sw.ipv4Prefix,
+      ...(sw.ipv6 ? { ipv6: sw.ipv6, ipv6Prefix: sw.ipv6Prefix } : {}),
+      mgmtMac: mg.mac,
+      mgmtIpv4: mg.ipv4,
     };
   });
-  return { schema: 'l2lab.vagrant/v1', lab: lab.name, provider: lab.vagrant.provider, driver: lab.vagrant.driver, network: `${prefix(lab.name)}switch`,
-    management: { name: `${prefix(lab.name)}mgmt`, cidr: lab.management.ipv4 }, pool: LIBVIRT_POOL, bootTimeout: lab.vagrant.driver === 'qemu' ? 900 : 300, machines };
+  return {
+    schema: 'l2lab.vagrant/v1',
+    lab: lab.name,
+    provider: lab.vagrant.provider,
+    driver: lab.vagrant.driver,
+    network: `${prefix(lab.name)}switch`,
+    management: { name: `${prefix(lab.name)}mgmt`, cidr: lab.management.ipv4 },
+    pool: LIBVIRT_POOL,
+    bootTimeout: lab.vagrant.driver === 'qemu' ? 900 : 300,
+    machines,
+  };
 }
 
 export function writeVagrantSpec(lab: Lab, file: string): VagrantSpec {
   const spec = vagrantSpec(lab);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(spec, null, 2) + '\n');
+  writeFileSync(file, `${JSON.stringify(spec, null, 2)}\n`);
   return spec;
 }

@@ -12,7 +12,10 @@ export class UndefinedError extends Error {
 }
 
 export class TemplateError extends Error {
-  constructor(message: string, readonly source: string) {
+  constructor(
+    message: string,
+    readonly source: string,
+  ) {
     super(`${message} in ${JSON.stringify(source.length > 80 ? `${source.slice(0, 77)}...` : source)}`);
     this.name = 'TemplateError';
   }
@@ -27,16 +30,47 @@ type Vars = Record<string, unknown>;
 
 // ---- tokens ---------------------------------------------------------------------------
 
-type Tok = { t: 'num'; v: number } | { t: 'str'; v: string } | { t: 'id'; v: string } | { t: 'op'; v: string } | { t: 'end' };
+type Tok =
+  | { t: 'num'; v: number }
+  | { t: 'str'; v: string }
+  | { t: 'id'; v: string }
+  | { t: 'op'; v: string }
+  | { t: 'end' };
 
-const OPS = ['==', '!=', '<=', '>=', '<', '>', '(', ')', '[', ']', '{', '}', ',', '.', '|', '+', '-', '*', '/', '%', '~', ':'];
+const OPS = [
+  '==',
+  '!=',
+  '<=',
+  '>=',
+  '<',
+  '>',
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  ',',
+  '.',
+  '|',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '~',
+  ':',
+];
 
 function tokenize(src: string): Tok[] {
   const out: Tok[] = [];
   let i = 0;
   while (i < src.length) {
     const c = src[i]!;
-    if (/\s/.test(c)) { i++; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
     if (/[0-9]/.test(c)) {
       const m = /^\d+(\.\d+)?/.exec(src.slice(i))!;
       out.push({ t: 'num', v: Number(m[0]) });
@@ -44,9 +78,14 @@ function tokenize(src: string): Tok[] {
       continue;
     }
     if (c === '"' || c === "'") {
-      let j = i + 1, s = '';
+      let j = i + 1,
+        s = '';
       while (j < src.length && src[j] !== c) {
-        if (src[j] === '\\' && j + 1 < src.length) { const e = src[j + 1]!; s += e === 'n' ? '\n' : e === 't' ? '\t' : e; j += 2; } else s += src[j++];
+        if (src[j] === '\\' && j + 1 < src.length) {
+          const e = src[j + 1]!;
+          s += e === 'n' ? '\n' : e === 't' ? '\t' : e;
+          j += 2;
+        } else s += src[j++];
       }
       if (j >= src.length) throw new TemplateError('unterminated string', src);
       out.push({ t: 'str', v: s });
@@ -74,12 +113,25 @@ type Node = (vars: Vars) => unknown;
 
 class Parser {
   private i = 0;
-  constructor(private readonly toks: Tok[], private readonly src: string) {}
+  constructor(
+    private readonly toks: Tok[],
+    private readonly src: string,
+  ) {}
 
-  private peek(): Tok { return this.toks[this.i]!; }
-  private next(): Tok { return this.toks[this.i++]!; }
-  private isOp(v: string): boolean { const t = this.peek(); return t.t === 'op' && t.v === v; }
-  private isId(v: string): boolean { const t = this.peek(); return t.t === 'id' && t.v === v; }
+  private peek(): Tok {
+    return this.toks[this.i]!;
+  }
+  private next(): Tok {
+    return this.toks[this.i++]!;
+  }
+  private isOp(v: string): boolean {
+    const t = this.peek();
+    return t.t === 'op' && t.v === v;
+  }
+  private isId(v: string): boolean {
+    const t = this.peek();
+    return t.t === 'id' && t.v === v;
+  }
   private expectOp(v: string): void {
     const t = this.next();
     if (t.t !== 'op' || t.v !== v) throw new TemplateError(`expected "${v}"`, this.src);
@@ -102,7 +154,10 @@ class Parser {
       this.next();
       const cond = this.or();
       let other: Node = () => '';
-      if (this.isId('else')) { this.next(); other = this.expr(); }
+      if (this.isId('else')) {
+        this.next();
+        other = this.expr();
+      }
       return (v) => (truthy(cond(v)) ? value(v) : other(v));
     }
     return value;
@@ -110,18 +165,38 @@ class Parser {
 
   private or(): Node {
     let l = this.and();
-    while (this.isId('or')) { this.next(); const a = l, b = this.and(); l = (v) => { const x = a(v); return truthy(x) ? x : b(v); }; }
+    while (this.isId('or')) {
+      this.next();
+      const a = l,
+        b = this.and();
+      l = (v) => {
+        const x = a(v);
+        return truthy(x) ? x : b(v);
+      };
+    }
     return l;
   }
 
   private and(): Node {
     let l = this.not();
-    while (this.isId('and')) { this.next(); const a = l, b = this.not(); l = (v) => { const x = a(v); return truthy(x) ? b(v) : x; }; }
+    while (this.isId('and')) {
+      this.next();
+      const a = l,
+        b = this.not();
+      l = (v) => {
+        const x = a(v);
+        return truthy(x) ? b(v) : x;
+      };
+    }
     return l;
   }
 
   private not(): Node {
-    if (this.isId('not')) { this.next(); const a = this.not(); return (v) => !truthy(a(v)); }
+    if (this.isId('not')) {
+      this.next();
+      const a = this.not();
+      return (v) => !truthy(a(v));
+    }
     return this.compare();
   }
 
@@ -131,13 +206,19 @@ class Parser {
       const t = this.peek();
       if (t.t === 'op' && ['==', '!=', '<', '<=', '>', '>='].includes(t.v)) {
         this.next();
-        const a = l, b = this.concat(), op = t.v;
+        const a = l,
+          b = this.concat(),
+          op = t.v;
         l = (v) => cmp(op, defined(a(v)), defined(b(v)));
-      } else if (this.isId('in') || (this.isId('not') && this.toks[this.i + 1]?.t === 'id' && (this.toks[this.i + 1] as { v: string }).v === 'in')) {
+      } else if (
+        this.isId('in') ||
+        (this.isId('not') && this.toks[this.i + 1]?.t === 'id' && (this.toks[this.i + 1] as { v: string }).v === 'in')
+      ) {
         const neg = this.isId('not');
         if (neg) this.next();
         this.next();
-        const a = l, b = this.concat();
+        const a = l,
+          b = this.concat();
         l = (v) => contains(defined(b(v)), defined(a(v))) !== neg;
       } else if (this.isId('is')) {
         this.next();
@@ -145,7 +226,8 @@ class Parser {
         if (neg) this.next();
         const name = this.ident();
         const test = TESTS[name];
-        if (!test) throw new TemplateError(`unknown test "${name}" (tests: ${Object.keys(TESTS).join(', ')})`, this.src);
+        if (!test)
+          throw new TemplateError(`unknown test "${name}" (tests: ${Object.keys(TESTS).join(', ')})`, this.src);
         const a = l;
         l = (v) => test(a(v)) !== neg;
       } else return l;
@@ -154,7 +236,12 @@ class Parser {
 
   private concat(): Node {
     let l = this.additive();
-    while (this.isOp('~')) { this.next(); const a = l, b = this.additive(); l = (v) => str(defined(a(v))) + str(defined(b(v))); }
+    while (this.isOp('~')) {
+      this.next();
+      const a = l,
+        b = this.additive();
+      l = (v) => str(defined(a(v))) + str(defined(b(v)));
+    }
     return l;
   }
 
@@ -162,10 +249,17 @@ class Parser {
     let l = this.mult();
     while (this.isOp('+') || this.isOp('-')) {
       const op = (this.next() as { v: string }).v;
-      const a = l, b = this.mult();
+      const a = l,
+        b = this.mult();
       l = (v) => {
-        const x = defined(a(v)), y = defined(b(v));
-        if (op === '+') return Array.isArray(x) && Array.isArray(y) ? [...x, ...y] : typeof x === 'string' || typeof y === 'string' ? str(x) + str(y) : num(x) + num(y);
+        const x = defined(a(v)),
+          y = defined(b(v));
+        if (op === '+')
+          return Array.isArray(x) && Array.isArray(y)
+            ? [...x, ...y]
+            : typeof x === 'string' || typeof y === 'string'
+              ? str(x) + str(y)
+              : num(x) + num(y);
         return num(x) - num(y);
       };
     }
@@ -176,8 +270,13 @@ class Parser {
     let l = this.filtered();
     while (this.isOp('*') || this.isOp('/') || this.isOp('%')) {
       const op = (this.next() as { v: string }).v;
-      const a = l, b = this.filtered();
-      l = (v) => { const x = num(defined(a(v))), y = num(defined(b(v))); return op === '*' ? x * y : op === '/' ? x / y : x % y; };
+      const a = l,
+        b = this.filtered();
+      l = (v) => {
+        const x = num(defined(a(v))),
+          y = num(defined(b(v)));
+        return op === '*' ? x * y : op === '/' ? x / y : x % y;
+      };
     }
     return l;
   }
@@ -188,7 +287,8 @@ class Parser {
       this.next();
       const name = this.ident();
       const f = FILTERS[name];
-      if (!f) throw new TemplateError(`unknown filter "${name}" (filters: ${Object.keys(FILTERS).join(', ')})`, this.src);
+      if (!f)
+        throw new TemplateError(`unknown filter "${name}" (filters: ${Object.keys(FILTERS).join(', ')})`, this.src);
       const args = this.isOp('(') ? this.args(')') : [];
       const a = l;
       l = (v) => f(a(v), ...args.map((x) => x(v)));
@@ -197,7 +297,11 @@ class Parser {
   }
 
   private unary(): Node {
-    if (this.isOp('-')) { this.next(); const a = this.unary(); return (v) => -num(defined(a(v))); }
+    if (this.isOp('-')) {
+      this.next();
+      const a = this.unary();
+      return (v) => -num(defined(a(v)));
+    }
     return this.postfix();
   }
 
@@ -209,15 +313,20 @@ class Parser {
       if (this.isOp('.')) {
         this.next();
         const key = this.ident();
-        const a = l, path = (name = `${name}.${key}`);
+        const a = l,
+          path = (name = `${name}.${key}`);
         l = (v) => member(a(v), key, path);
       } else if (this.isOp('[')) {
         this.next();
         const k = this.expr();
         this.expectOp(']');
-        const a = l, base = name;
+        const a = l,
+          base = name;
         name = `${name}[…]`;
-        l = (v) => { const key = defined(k(v)) as string | number; return member(a(v), key, `${base}[${JSON.stringify(key)}]`); };
+        l = (v) => {
+          const key = defined(k(v)) as string | number;
+          return member(a(v), key, `${base}[${JSON.stringify(key)}]`);
+        };
       } else return l;
     }
   }
@@ -235,14 +344,27 @@ class Parser {
 
   private primary(): Node {
     const t = this.peek();
-    if (t.t === 'num' || t.t === 'str') { this.next(); return () => t.v; }
-    if (t.t === 'op' && t.v === '(') { this.next(); const e = this.expr(); this.expectOp(')'); return e; }
-    if (t.t === 'op' && t.v === '[') { const items = this.args(']'); return (v) => items.map((x) => defined(x(v))); }
+    if (t.t === 'num' || t.t === 'str') {
+      this.next();
+      return () => t.v;
+    }
+    if (t.t === 'op' && t.v === '(') {
+      this.next();
+      const e = this.expr();
+      this.expectOp(')');
+      return e;
+    }
+    if (t.t === 'op' && t.v === '[') {
+      const items = this.args(']');
+      return (v) => items.map((x) => defined(x(v)));
+    }
     if (t.t === 'op' && t.v === '{') {
       this.next();
       const entries: [Node, Node][] = [];
       while (!this.isOp('}')) {
-        const k = this.expr(); this.expectOp(':'); entries.push([k, this.expr()]);
+        const k = this.expr();
+        this.expectOp(':');
+        entries.push([k, this.expr()]);
         if (!this.isOp('}')) this.expectOp(',');
       }
       this.next();
@@ -250,11 +372,23 @@ class Parser {
     }
     if (t.t === 'id') {
       this.next();
-      const lit: Record<string, unknown> = { true: true, True: true, false: false, False: false, none: null, None: null, null: null };
+      const lit: Record<string, unknown> = {
+        true: true,
+        True: true,
+        false: false,
+        False: false,
+        none: null,
+        None: null,
+        null: null,
+      };
       if (t.v in lit) return () => lit[t.v];
       if (this.isOp('(')) {
         const fn = FUNCTIONS[t.v];
-        if (!fn) throw new TemplateError(`unknown function "${t.v}" (functions: ${Object.keys(FUNCTIONS).join(', ')})`, this.src);
+        if (!fn)
+          throw new TemplateError(
+            `unknown function "${t.v}" (functions: ${Object.keys(FUNCTIONS).join(', ')})`,
+            this.src,
+          );
         const args = this.args(')');
         return (v) => fn(...args.map((a) => defined(a(v))));
       }
@@ -273,7 +407,8 @@ function defined(x: unknown): unknown {
 
 function member(obj: unknown, key: string | number, path: string): unknown {
   if (obj instanceof Undefined) return new Undefined(path);
-  if (Array.isArray(obj) && typeof key === 'number') return (key < 0 ? obj[obj.length + key] : obj[key]) ?? new Undefined(path);
+  if (Array.isArray(obj) && typeof key === 'number')
+    return (key < 0 ? obj[obj.length + key] : obj[key]) ?? new Undefined(path);
   if (obj !== null && typeof obj === 'object' && Object.hasOwn(obj, key)) return (obj as Record<string, unknown>)[key];
   return new Undefined(path);
 }
@@ -302,12 +437,18 @@ function cmp(op: string, a: unknown, b: unknown): boolean {
   if (typeof a === 'number' && typeof b === 'string' && b.trim() !== '' && !Number.isNaN(Number(b))) b = Number(b);
   if (typeof b === 'number' && typeof a === 'string' && a.trim() !== '' && !Number.isNaN(Number(a))) a = Number(a);
   switch (op) {
-    case '==': return JSON.stringify(a) === JSON.stringify(b);
-    case '!=': return JSON.stringify(a) !== JSON.stringify(b);
-    case '<': return (a as number) < (b as number);
-    case '<=': return (a as number) <= (b as number);
-    case '>': return (a as number) > (b as number);
-    default: return (a as number) >= (b as number);
+    case '==':
+      return JSON.stringify(a) === JSON.stringify(b);
+    case '!=':
+      return JSON.stringify(a) !== JSON.stringify(b);
+    case '<':
+      return (a as number) < (b as number);
+    case '<=':
+      return (a as number) <= (b as number);
+    case '>':
+      return (a as number) > (b as number);
+    default:
+      return (a as number) >= (b as number);
   }
 }
 
@@ -326,8 +467,14 @@ const TESTS: Record<string, (x: unknown) => boolean> = {
   none: (x) => defined(x) === null,
   string: (x) => typeof defined(x) === 'string',
   number: (x) => typeof defined(x) === 'number',
-  mapping: (x) => { const v = defined(x); return v !== null && typeof v === 'object' && !Array.isArray(v); },
-  iterable: (x) => { const v = defined(x); return Array.isArray(v) || typeof v === 'string'; },
+  mapping: (x) => {
+    const v = defined(x);
+    return v !== null && typeof v === 'object' && !Array.isArray(v);
+  },
+  iterable: (x) => {
+    const v = defined(x);
+    return Array.isArray(v) || typeof v === 'string';
+  },
   changed: (x) => result(defined(x)).changed === true,
   failed: (x) => result(defined(x)).failed === true,
   succeeded: (x) => result(defined(x)).failed !== true,
@@ -346,16 +493,25 @@ const FILTERS: Record<string, (x: unknown, ...a: unknown[]) => unknown> = {
   lower: (x) => str(defined(x)).toLowerCase(),
   upper: (x) => str(defined(x)).toUpperCase(),
   trim: (x) => str(defined(x)).trim(),
-  length: (x) => { const v = defined(x); return Array.isArray(v) || typeof v === 'string' ? v.length : Object.keys(result(v)).length; },
+  length: (x) => {
+    const v = defined(x);
+    return Array.isArray(v) || typeof v === 'string' ? v.length : Object.keys(result(v)).length;
+  },
   count: (x) => FILTERS.length!(x),
   first: (x) => (defined(x) as unknown[])[0],
-  last: (x) => { const v = defined(x) as unknown[]; return v[v.length - 1]; },
+  last: (x) => {
+    const v = defined(x) as unknown[];
+    return v[v.length - 1];
+  },
   join: (x, sep = '') => (defined(x) as unknown[]).map(str).join(str(sep)),
   split: (x, sep = ' ') => str(defined(x)).split(str(sep)),
   replace: (x, a, b) => str(defined(x)).split(str(a)).join(str(b)),
   unique: (x) => [...new Set(defined(x) as unknown[])],
   sort: (x) => [...(defined(x) as unknown[])].sort(),
-  list: (x) => { const v = defined(x); return Array.isArray(v) ? v : typeof v === 'string' ? [...v] : Object.keys(result(v)); },
+  list: (x) => {
+    const v = defined(x);
+    return Array.isArray(v) ? v : typeof v === 'string' ? [...v] : Object.keys(result(v));
+  },
   min: (x) => Math.min(...(defined(x) as number[])),
   max: (x) => Math.max(...(defined(x) as number[])),
   to_json: (x) => JSON.stringify(defined(x)),
@@ -367,16 +523,23 @@ const FILTERS: Record<string, (x: unknown, ...a: unknown[]) => unknown> = {
   dict2items: (x) => Object.entries(result(defined(x))).map(([key, value]) => ({ key, value })),
   items2dict: (x) => Object.fromEntries((defined(x) as { key: string; value: unknown }[]).map((e) => [e.key, e.value])),
   quote: (x) => shq(str(defined(x))),
-  regex_replace: (x, re, by = '') => str(defined(x)).replace(new RegExp(str(re), 'g'), str(by).replace(/\\(\d)/g, '$$$1')),
+  regex_replace: (x, re, by = '') =>
+    str(defined(x)).replace(new RegExp(str(re), 'g'), str(by).replace(/\\(\d)/g, '$$$1')),
   regex_search: (x, re) => new RegExp(str(re)).exec(str(defined(x)))?.[0] ?? null,
-  map: (x, attr, ...rest) => { if (attr === 'attribute') return (defined(x) as unknown[]).map((e) => result(e)[str(rest[0])]); const f = FILTERS[str(attr)]; if (!f) throw new Error(`map: unknown filter ${str(attr)}`); return (defined(x) as unknown[]).map((e) => f(e, ...rest)); },
-  selectattr: (x, attr, test = 'defined', ...rest) => (defined(x) as unknown[]).filter((e) => {
-    const v = member(e, str(attr), str(attr));
-    if (test === '==' || test === 'equalto') return JSON.stringify(v) === JSON.stringify(rest[0]);
-    const t = TESTS[str(test)];
-    if (!t) throw new Error(`selectattr: unknown test ${str(test)}`);
-    return t(v);
-  }),
+  map: (x, attr, ...rest) => {
+    if (attr === 'attribute') return (defined(x) as unknown[]).map((e) => result(e)[str(rest[0])]);
+    const f = FILTERS[str(attr)];
+    if (!f) throw new Error(`map: unknown filter ${str(attr)}`);
+    return (defined(x) as unknown[]).map((e) => f(e, ...rest));
+  },
+  selectattr: (x, attr, test = 'defined', ...rest) =>
+    (defined(x) as unknown[]).filter((e) => {
+      const v = member(e, str(attr), str(attr));
+      if (test === '==' || test === 'equalto') return JSON.stringify(v) === JSON.stringify(rest[0]);
+      const t = TESTS[str(test)];
+      if (!t) throw new Error(`selectattr: unknown test ${str(test)}`);
+      return t(v);
+    }),
 };
 
 const FUNCTIONS: Record<string, (...a: unknown[]) => unknown> = {
@@ -394,7 +557,10 @@ const exprCache = new Map<string, Node>();
 
 function compile(src: string): Node {
   let n = exprCache.get(src);
-  if (!n) { n = new Parser(tokenize(src), src).parseAll(); exprCache.set(src, n); }
+  if (!n) {
+    n = new Parser(tokenize(src), src).parseAll();
+    exprCache.set(src, n);
+  }
   return n;
 }
 
@@ -416,7 +582,11 @@ function stripBraces(s: string): string {
 }
 
 // Template text: `{{ }}` substitutions and `{% if/elif/else/endif %}`, `{% for x in xs %}…{% endfor %}`.
-type Part = { k: 'text'; v: string } | { k: 'out'; e: Node } | { k: 'if'; branches: [Node | null, Part[]][] } | { k: 'for'; name: string; list: Node; body: Part[] };
+type Part =
+  | { k: 'text'; v: string }
+  | { k: 'out'; e: Node }
+  | { k: 'if'; branches: [Node | null, Part[]][] }
+  | { k: 'for'; name: string; list: Node; body: Part[] };
 
 const templateCache = new Map<string, Part[]>();
 
@@ -429,7 +599,10 @@ function parseTemplate(src: string): Part[] {
     const top = stack[stack.length - 1]!;
     if (m.index > last) top.parts.push({ k: 'text', v: src.slice(last, m.index) });
     last = re.lastIndex; // trim_blocks: a newline right after a block tag is dropped
-    if (m[1] !== undefined) { top.parts.push({ k: 'out', e: new Parser(tokenize(m[1]), m[1]).parseAll() }); continue; }
+    if (m[1] !== undefined) {
+      top.parts.push({ k: 'out', e: new Parser(tokenize(m[1]), m[1]).parseAll() });
+      continue;
+    }
     const tag = m[2]!;
     const [word] = tag.split(/\s+/);
     const rest = tag.slice(word!.length).trim();
@@ -450,7 +623,8 @@ function parseTemplate(src: string): Part[] {
       top.parts.push(part);
       stack.push({ parts: part.body, open: part });
     } else if (word === 'endif' || word === 'endfor') {
-      if (stack.length === 1 || top.open?.k !== (word === 'endif' ? 'if' : 'for')) throw new TemplateError(`unexpected {% ${word} %}`, src);
+      if (stack.length === 1 || top.open?.k !== (word === 'endif' ? 'if' : 'for'))
+        throw new TemplateError(`unexpected {% ${word} %}`, src);
       stack.pop();
     } else throw new TemplateError(`unknown tag {% ${word} %} (tags: if, elif, else, endif, for, endfor)`, src);
   }
@@ -463,8 +637,12 @@ function renderParts(parts: Part[], vars: Vars): string {
   let out = '';
   for (const p of parts) {
     switch (p.k) {
-      case 'text': out += p.v; break;
-      case 'out': out += str(defined(p.e(vars))); break;
+      case 'text':
+        out += p.v;
+        break;
+      case 'out':
+        out += str(defined(p.e(vars)));
+        break;
       case 'if': {
         const b = p.branches.find(([c]) => c === null || truthy(c(vars)));
         if (b) out += renderParts(b[1], vars);
@@ -473,7 +651,13 @@ function renderParts(parts: Part[], vars: Vars): string {
       case 'for': {
         const list = defined(p.list(vars));
         const items = Array.isArray(list) ? list : list && typeof list === 'object' ? Object.keys(list) : [];
-        items.forEach((item, index) => { out += renderParts(p.body, { ...vars, [p.name]: item, loop: { index: index + 1, index0: index, first: index === 0, last: index === items.length - 1 } }); });
+        items.forEach((item, index) => {
+          out += renderParts(p.body, {
+            ...vars,
+            [p.name]: item,
+            loop: { index: index + 1, index0: index, first: index === 0, last: index === items.length - 1 },
+          });
+        });
         break;
       }
     }
@@ -487,7 +671,10 @@ export function render(src: string, vars: Vars): unknown {
   const whole = /^\s*\{\{(.*)\}\}\s*$/s.exec(src);
   if (whole && !whole[1]!.includes('{{') && !whole[1]!.includes('}}')) return defined(compile(whole[1]!)(vars));
   let parts = templateCache.get(src);
-  if (!parts) { parts = parseTemplate(src); templateCache.set(src, parts); }
+  if (!parts) {
+    parts = parseTemplate(src);
+    templateCache.set(src, parts);
+  }
   return renderParts(parts, vars);
 }
 
@@ -495,6 +682,7 @@ export function render(src: string, vars: Vars): unknown {
 export function renderDeep(value: unknown, vars: Vars): unknown {
   if (typeof value === 'string') return render(value, vars);
   if (Array.isArray(value)) return value.map((v) => renderDeep(v, vars));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, vars)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderDeep(v, vars)]));
   return value;
 }

@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { formatPath } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { capabilitiesOf } from '../lab/providers/catalog.ts';
-import type { SshEndpoint } from '../lab/ssh.ts';
 import { matches } from '../lab/selector.ts';
+import type { SshEndpoint } from '../lab/ssh.ts';
 import type { LabStatus } from '../lab/types.ts';
 
 export interface InventoryHost {
@@ -32,8 +32,19 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
   const hosts: Record<string, InventoryHost> = {};
   const groups: Record<string, string[]> = { all: [] };
   const caps = capabilitiesOf(s.provider);
-  const add = (g: string, h: string) => { (groups[g] ??= []).push(h); };
-  const lab = { name: s.lab, provider: s.provider, pool: s.pool, policy: s.policy, lease: s.lease, versions: s.versions, switch: s.switch, management: s.management };
+  const add = (g: string, h: string) => {
+    (groups[g] ??= []).push(h);
+  };
+  const lab = {
+    name: s.lab,
+    provider: s.provider,
+    pool: s.pool,
+    policy: s.policy,
+    lease: s.lease,
+    versions: s.versions,
+    switch: s.switch,
+    management: s.management,
+  };
   s.nodes.forEach((n, index) => {
     if (!n.ssh) return;
     const eligible = matches(s.policy.nodeSelector, n.labels);
@@ -43,11 +54,18 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
       name: n.name,
       ssh: { name: n.name, ...n.ssh, identityFile: s.ssh.identityFile },
       vars: {
-        l2lab_role: n.role, l2lab_labels: n.labels, l2lab_lab: lab, l2lab_index: index + 1,
+        l2lab_role: n.role,
+        l2lab_labels: n.labels,
+        l2lab_lab: lab,
+        l2lab_index: index + 1,
         /** The L2 announcement policy's nodeSelector selects this node. */
         l2lab_eligible: eligible,
-        l2lab_switch_interface: eth1?.name, l2lab_switch_ipv4: eth1?.ipv4, l2lab_switch_ipv6: eth1?.ipv6, l2lab_switch_mac: eth1?.mac,
-        l2lab_management_interface: eth0?.name, l2lab_management_ipv4: eth0?.ipv4,
+        l2lab_switch_interface: eth1?.name,
+        l2lab_switch_ipv4: eth1?.ipv4,
+        l2lab_switch_ipv6: eth1?.ipv6,
+        l2lab_switch_mac: eth1?.mac,
+        l2lab_management_interface: eth0?.name,
+        l2lab_management_ipv4: eth0?.ipv4,
         // netns nodes see this checkout; the vagrant provider copies its runtime to the same path.
         ...(caps.checkoutOnMachines ? { l2lab_repo: repoRoot } : {}),
       },
@@ -59,31 +77,53 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
     for (const [k, v] of Object.entries(n.labels)) add(groupName(`${k}_${v}`), n.name);
     if (eligible) add('l2lab_eligible', n.name);
   });
-  return { source: `lab ${s.lab}`, hosts, groups, ...(caps.sharedPackages ? { sharedHost: { lockFile: `/var/lib/l2l-${s.lab}/apt.lock` } } : {}) };
+  return {
+    source: `lab ${s.lab}`,
+    hosts,
+    groups,
+    ...(caps.sharedPackages ? { sharedHost: { lockFile: `/var/lib/l2l-${s.lab}/apt.lock` } } : {}),
+  };
 }
 
 const fileSchema = z.strictObject({
-  hosts: z.record(z.string(), z.strictObject({
-    address: z.string(),
-    port: z.number().int().default(22),
-    user: z.string().default('root'),
-    identityFile: z.string(),
-    hostKey: z.string().regex(/^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+$/, 'a public host key such as "ssh-ed25519 AAAA…" (ssh-keyscan, then check it)'),
-    vars: z.record(z.string(), z.unknown()).default({}),
-  })),
+  hosts: z.record(
+    z.string(),
+    z.strictObject({
+      address: z.string(),
+      port: z.number().int().default(22),
+      user: z.string().default('root'),
+      identityFile: z.string(),
+      hostKey: z
+        .string()
+        .regex(
+          /^(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa) [A-Za-z0-9+/=]+$/,
+          'a public host key such as "ssh-ed25519 AAAA…" (ssh-keyscan, then check it)',
+        ),
+      vars: z.record(z.string(), z.unknown()).default({}),
+    }),
+  ),
   groups: z.record(z.string(), z.array(z.string())).default({}),
 });
 
 /** An inventory file for existing hosts (the ssh provider). */
 export function inventoryFromFile(file: string): Inventory {
   const raw = fileSchema.safeParse(parse(readFileSync(file, 'utf8')));
-  if (!raw.success) throw new InventoryError(`${file}: ${raw.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`);
+  if (!raw.success)
+    throw new InventoryError(
+      `${file}: ${raw.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`,
+    );
   const hosts: Record<string, InventoryHost> = {};
   for (const [name, h] of Object.entries(raw.data.hosts))
-    hosts[name] = { name, ssh: { name, host: h.address, port: h.port, user: h.user, identityFile: h.identityFile, hostKey: h.hostKey }, vars: h.vars };
+    hosts[name] = {
+      name,
+      ssh: { name, host: h.address, port: h.port, user: h.user, identityFile: h.identityFile, hostKey: h.hostKey },
+      vars: h.vars,
+    };
   const groups: Record<string, string[]> = { ...raw.data.groups, all: Object.keys(hosts) };
   for (const [g, members] of Object.entries(groups))
-    for (const m of members) if (!hosts[m]) throw new InventoryError(`${file}: groups.${g}: no host "${m}" (hosts: ${Object.keys(hosts).join(', ')})`);
+    for (const m of members)
+      if (!hosts[m])
+        throw new InventoryError(`${file}: groups.${g}: no host "${m}" (hosts: ${Object.keys(hosts).join(', ')})`);
   return { source: file, hosts, groups };
 }
 
@@ -97,15 +137,34 @@ export function selectHosts(inv: Inventory, pattern: string): string[] {
     if (inv.groups[term]) return new Set(inv.groups[term]);
     if (inv.hosts[term]) return new Set([term]);
     if (term.includes('*')) {
-      const re = new RegExp(`^${term.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-      return new Set([...order.filter((h) => re.test(h)), ...Object.keys(inv.groups).filter((g) => re.test(g)).flatMap((g) => inv.groups[g]!)]);
+      const re = new RegExp(
+        `^${term
+          .split('*')
+          .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      );
+      return new Set([
+        ...order.filter((h) => re.test(h)),
+        ...Object.keys(inv.groups)
+          .filter((g) => re.test(g))
+          .flatMap((g) => inv.groups[g]!),
+      ]);
     }
-    throw new Error(`host pattern "${term}" matches no host or group (groups: ${Object.keys(inv.groups).join(', ')}; hosts: ${order.join(', ')})`);
+    throw new Error(
+      `host pattern "${term}" matches no host or group (groups: ${Object.keys(inv.groups).join(', ')}; hosts: ${order.join(', ')})`,
+    );
   };
   let picked = new Set<string>();
-  const terms = pattern.split(/[,:]/).map((t) => t.trim()).filter(Boolean);
-  for (const t of terms.filter((x) => !x.startsWith('!') && !x.startsWith('&'))) for (const h of resolve(t)) picked.add(h);
-  for (const t of terms.filter((x) => x.startsWith('&'))) { const keep = resolve(t.slice(1)); picked = new Set([...picked].filter((h) => keep.has(h))); }
+  const terms = pattern
+    .split(/[,:]/)
+    .map((t) => t.trim())
+    .filter(Boolean);
+  for (const t of terms.filter((x) => !x.startsWith('!') && !x.startsWith('&')))
+    for (const h of resolve(t)) picked.add(h);
+  for (const t of terms.filter((x) => x.startsWith('&'))) {
+    const keep = resolve(t.slice(1));
+    picked = new Set([...picked].filter((h) => keep.has(h)));
+  }
   for (const t of terms.filter((x) => x.startsWith('!'))) for (const h of resolve(t.slice(1))) picked.delete(h);
   return order.filter((h) => picked.has(h));
 }

@@ -6,7 +6,12 @@ import type { Facts } from './facts.ts';
 import type { InventoryHost } from './inventory.ts';
 
 /** A change to show with --diff: whole before/after texts, or a unified diff made elsewhere (kubectl diff). */
-export interface FileDiff { path: string; before?: string; after?: string; unified?: string }
+export interface FileDiff {
+  path: string;
+  before?: string;
+  after?: string;
+  unified?: string;
+}
 
 export interface ModuleResult {
   changed: boolean;

@@ -8,9 +8,35 @@ import { formatPath } from '../lab/labfile.ts';
 import { playbooksDir } from '../lab/paths.ts';
 import { modules } from './modules/index.ts';
 
-const TASK_KEYS = ['name', 'when', 'register', 'loop', 'loop_control', 'notify', 'tags', 'changed_when', 'failed_when', 'become', 'become_user',
-  'ignore_errors', 'vars', 'args', 'listen'] as const;
-const PLAY_KEYS = ['name', 'hosts', 'vars', 'gather_facts', 'any_errors_fatal', 'tasks', 'handlers', 'tags', 'become', 'become_user'] as const;
+const TASK_KEYS = [
+  'name',
+  'when',
+  'register',
+  'loop',
+  'loop_control',
+  'notify',
+  'tags',
+  'changed_when',
+  'failed_when',
+  'become',
+  'become_user',
+  'ignore_errors',
+  'vars',
+  'args',
+  'listen',
+] as const;
+const PLAY_KEYS = [
+  'name',
+  'hosts',
+  'vars',
+  'gather_facts',
+  'any_errors_fatal',
+  'tasks',
+  'handlers',
+  'tags',
+  'become',
+  'become_user',
+] as const;
 
 export interface Task {
   name: string;
@@ -45,11 +71,20 @@ export interface Play {
   handlers: Task[];
 }
 
-export interface Playbook { file: string; baseDir: string; plays: Play[] }
+export interface Playbook {
+  file: string;
+  baseDir: string;
+  plays: Play[];
+}
 
 export class PlaybookError extends Error {
-  constructor(readonly file: string, readonly problems: string[]) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  constructor(
+    readonly file: string,
+    readonly problems: string[],
+  ) {
+    super(
+      `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'PlaybookError';
   }
 }
@@ -59,7 +94,10 @@ const cond = z.union([z.string(), z.boolean()]);
 const taskSchema = z.looseObject({
   name: z.string().optional(),
   when: z.union([cond, z.array(cond)]).optional(),
-  register: z.string().regex(/^[A-Za-z_]\w*$/, 'a variable name').optional(),
+  register: z
+    .string()
+    .regex(/^[A-Za-z_]\w*$/, 'a variable name')
+    .optional(),
   loop: z.unknown().optional(),
   loop_control: z.strictObject({ loop_var: z.string().regex(/^[A-Za-z_]\w*$/) }).optional(),
   notify: strList.optional(),
@@ -89,9 +127,17 @@ const playSchema = z.strictObject({
 /** Finds a playbook by name (playbooks/NAME.yaml) or path. */
 export function findPlaybook(nameOrPath: string): string {
   const here = playbooksDir;
-  const candidates = [nameOrPath, join(here, nameOrPath), join(here, `${nameOrPath}.yaml`), join(here, `${nameOrPath}.yml`)];
+  const candidates = [
+    nameOrPath,
+    join(here, nameOrPath),
+    join(here, `${nameOrPath}.yaml`),
+    join(here, `${nameOrPath}.yml`),
+  ];
   const hit = candidates.find((c) => existsSync(c) && /\.ya?ml$/.test(c));
-  if (!hit) throw new PlaybookError(nameOrPath, [`no playbook "${nameOrPath}": give a name from playbooks/ (without .yaml) or a path to a YAML file`]);
+  if (!hit)
+    throw new PlaybookError(nameOrPath, [
+      `no playbook "${nameOrPath}": give a name from playbooks/ (without .yaml) or a path to a YAML file`,
+    ]);
   return resolve(hit);
 }
 
@@ -102,7 +148,11 @@ export function loadPlaybook(file: string): Playbook {
 export function parsePlaybook(text: string, file: string): Playbook {
   const problems: string[] = [];
   const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length) throw new PlaybookError(file, doc.errors.map((e) => `line ${e.linePos?.[0].line ?? '?'}: YAML: ${e.message.split('\n')[0]}`));
+  if (doc.errors.length)
+    throw new PlaybookError(
+      file,
+      doc.errors.map((e) => `line ${e.linePos?.[0].line ?? '?'}: YAML: ${e.message.split('\n')[0]}`),
+    );
   const raw = doc.toJS();
   if (!Array.isArray(raw)) throw new PlaybookError(file, ['a playbook is a list of plays (each with hosts and tasks)']);
   const plays: Play[] = [];
@@ -111,23 +161,53 @@ export function parsePlaybook(text: string, file: string): Playbook {
     if (rp && typeof rp === 'object' && 'import_playbook' in rp) {
       const keys = Object.keys(rp);
       const target = (rp as { import_playbook: unknown }).import_playbook;
-      if (keys.length !== 1 || typeof target !== 'string') { problems.push(`${path}: import_playbook takes a file name and nothing else`); return; }
-      try { plays.push(...loadPlaybook(resolve(dirname(file), target.endsWith('.yaml') || target.endsWith('.yml') ? target : `${target}.yaml`)).plays); }
-      catch (e) { problems.push(`${path}: import_playbook ${target}: ${(e as Error).message}`); }
+      if (keys.length !== 1 || typeof target !== 'string') {
+        problems.push(`${path}: import_playbook takes a file name and nothing else`);
+        return;
+      }
+      try {
+        plays.push(
+          ...loadPlaybook(
+            resolve(dirname(file), target.endsWith('.yaml') || target.endsWith('.yml') ? target : `${target}.yaml`),
+          ).plays,
+        );
+      } catch (e) {
+        problems.push(`${path}: import_playbook ${target}: ${(e as Error).message}`);
+      }
       return;
     }
     const p = playSchema.safeParse(rp);
     if (!p.success) {
       for (const is of p.error.issues)
-        problems.push(`${path}${is.path.length ? `.${formatPath(is.path)}` : ''}: ${is.code === 'unrecognized_keys' ? `unknown key${is.keys.length > 1 ? 's' : ''} ${is.keys.join(', ')} (play keys: ${PLAY_KEYS.join(', ')})` : is.message}`);
+        problems.push(
+          `${path}${is.path.length ? `.${formatPath(is.path)}` : ''}: ${is.code === 'unrecognized_keys' ? `unknown key${is.keys.length > 1 ? 's' : ''} ${is.keys.join(', ')} (play keys: ${PLAY_KEYS.join(', ')})` : is.message}`,
+        );
       return;
     }
     const d = p.data;
     const tasks = d.tasks.map((t, j) => parseTask(t, `${path}.tasks[${j}]`, problems)).filter((t): t is Task => !!t);
-    const handlers = d.handlers.map((t, j) => parseTask(t, `${path}.handlers[${j}]`, problems)).filter((t): t is Task => !!t);
+    const handlers = d.handlers
+      .map((t, j) => parseTask(t, `${path}.handlers[${j}]`, problems))
+      .filter((t): t is Task => !!t);
     const handlerNames = new Set(handlers.flatMap((h) => [h.name, ...h.listen]));
-    for (const t of tasks) for (const n of t.notify) if (!handlerNames.has(n)) problems.push(`${t.path}.notify: no handler "${n}" in this play (handlers: ${[...handlerNames].join(', ') || 'none'})`);
-    plays.push({ name: d.name ?? d.hosts, hosts: d.hosts, vars: d.vars, gatherFacts: d.gather_facts, anyErrorsFatal: d.any_errors_fatal, become: d.become, becomeUser: d.become_user, tags: d.tags, tasks, handlers });
+    for (const t of tasks)
+      for (const n of t.notify)
+        if (!handlerNames.has(n))
+          problems.push(
+            `${t.path}.notify: no handler "${n}" in this play (handlers: ${[...handlerNames].join(', ') || 'none'})`,
+          );
+    plays.push({
+      name: d.name ?? d.hosts,
+      hosts: d.hosts,
+      vars: d.vars,
+      gatherFacts: d.gather_facts,
+      anyErrorsFatal: d.any_errors_fatal,
+      become: d.become,
+      becomeUser: d.become_user,
+      tags: d.tags,
+      tasks,
+      handlers,
+    });
   });
   if (problems.length) throw new PlaybookError(file, problems);
   return { file, baseDir: dirname(file), plays };
@@ -136,7 +216,8 @@ export function parsePlaybook(text: string, file: string): Playbook {
 function parseTask(raw: unknown, path: string, problems: string[]): Task | undefined {
   const t = taskSchema.safeParse(raw);
   if (!t.success) {
-    for (const is of t.error.issues) problems.push(`${path}${is.path.length ? `.${formatPath(is.path)}` : ''}: ${is.message}`);
+    for (const is of t.error.issues)
+      problems.push(`${path}${is.path.length ? `.${formatPath(is.path)}` : ''}: ${is.message}`);
     return undefined;
   }
   const d = t.data as z.infer<typeof taskSchema> & Record<string, unknown>;
@@ -144,16 +225,25 @@ function parseTask(raw: unknown, path: string, problems: string[]): Task | undef
   const mods = extra.filter((k) => modules[k]);
   const unknown = extra.filter((k) => !modules[k]);
   const label = d.name ? `${path} ("${d.name}")` : path;
-  if (unknown.length) problems.push(`${label}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: not a task keyword (${TASK_KEYS.join(', ')}) nor a module (${Object.keys(modules).join(', ')})`);
+  if (unknown.length)
+    problems.push(
+      `${label}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: not a task keyword (${TASK_KEYS.join(', ')}) nor a module (${Object.keys(modules).join(', ')})`,
+    );
   if (mods.length !== 1) {
-    if (!unknown.length) problems.push(`${label}: ${mods.length ? `several modules (${mods.join(', ')}); one task runs one module` : `no module; modules: ${Object.keys(modules).join(', ')}`}`);
+    if (!unknown.length)
+      problems.push(
+        `${label}: ${mods.length ? `several modules (${mods.join(', ')}); one task runs one module` : `no module; modules: ${Object.keys(modules).join(', ')}`}`,
+      );
     return undefined;
   }
   const module = mods[0]!;
   const m = modules[module]!;
   let args = d[module];
   if (typeof args === 'string') {
-    if (!m.freeForm) { problems.push(`${label}.${module}: takes named arguments (a mapping), not a string`); return undefined; }
+    if (!m.freeForm) {
+      problems.push(`${label}.${module}: takes named arguments (a mapping), not a string`);
+      return undefined;
+    }
     args = { [m.freeForm]: args, ...(d.args ?? {}) };
   } else if (args === null || typeof args !== 'object' || Array.isArray(args)) {
     problems.push(`${label}.${module}: arguments must be a mapping`);
@@ -163,15 +253,28 @@ function parseTask(raw: unknown, path: string, problems: string[]): Task | undef
   const shape = (m.args as unknown as { shape?: Record<string, unknown> }).shape;
   if (shape) {
     const bad = Object.keys(args as object).filter((k) => !(k in shape));
-    if (bad.length) problems.push(`${label}.${module}: unknown argument${bad.length > 1 ? 's' : ''} ${bad.join(', ')} (arguments: ${Object.keys(shape).join(', ')})`);
+    if (bad.length)
+      problems.push(
+        `${label}.${module}: unknown argument${bad.length > 1 ? 's' : ''} ${bad.join(', ')} (arguments: ${Object.keys(shape).join(', ')})`,
+      );
   }
   return {
     name: d.name ?? `${module}`,
-    path, module, args,
+    path,
+    module,
+    args,
     when: d.when === undefined ? [] : Array.isArray(d.when) ? d.when : [d.when],
-    register: d.register, loop: d.loop, loopVar: d.loop_control?.loop_var ?? 'item',
-    notify: d.notify ?? [], listen: d.listen ?? [], tags: d.tags ?? [],
-    changedWhen: d.changed_when, failedWhen: d.failed_when, become: d.become, becomeUser: d.become_user,
-    ignoreErrors: d.ignore_errors ?? false, vars: d.vars ?? {},
+    register: d.register,
+    loop: d.loop,
+    loopVar: d.loop_control?.loop_var ?? 'item',
+    notify: d.notify ?? [],
+    listen: d.listen ?? [],
+    tags: d.tags ?? [],
+    changedWhen: d.changed_when,
+    failedWhen: d.failed_when,
+    become: d.become,
+    becomeUser: d.become_user,
+    ignoreErrors: d.ignore_errors ?? false,
+    vars: d.vars ?? {},
   };
 }

@@ -1,13 +1,13 @@
 // Runs a playbook against an inventory, Ansible's linear strategy: each task on every
 // active host (in parallel, bounded by forks), then the next task; a failed host stops
 // for that host only (any_errors_fatal stops all); notified handlers run once at play end.
-import { SshConnection, type Connection } from './connection.ts';
-import { condition, render, renderDeep, UndefinedError, TemplateError } from './expr.ts';
-import { gatherFacts, type Facts } from './facts.ts';
-import { selectHosts, type Inventory } from './inventory.ts';
+import { type Connection, SshConnection } from './connection.ts';
+import { condition, render, renderDeep, TemplateError, UndefinedError } from './expr.ts';
+import { type Facts, gatherFacts } from './facts.ts';
+import { type Inventory, selectHosts } from './inventory.ts';
 import type { ModuleResult, RunShared, TaskContext } from './module.ts';
 import { modules } from './modules/index.ts';
-import { consoleOut, diffLines, header, hostLine, recap, type Out, type RecapRow, type Status } from './output.ts';
+import { consoleOut, diffLines, header, hostLine, type Out, type RecapRow, recap, type Status } from './output.ts';
 import type { Play, Playbook, Task } from './playbook.ts';
 
 export interface RunOptions {
@@ -65,7 +65,14 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
   const hosts = new Map<string, HostState>();
   const state = (h: string) => {
     let s = hosts.get(h);
-    if (!s) { s = { name: h, registered: {}, counts: { host: h, ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, ignored: 0 } }; hosts.set(h, s); }
+    if (!s) {
+      s = {
+        name: h,
+        registered: {},
+        counts: { host: h, ok: 0, changed: 0, unreachable: 0, failed: 0, skipped: 0, ignored: 0 },
+      };
+      hosts.set(h, s);
+    }
     return s;
   };
   const onceMemo = new Map<string, { p: Promise<unknown>; by: string }>();
@@ -89,8 +96,13 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
     for (const play of pb.plays) {
       header(out, 'PLAY', play.name);
       // hosts may be templated from extra vars (-e), as in Ansible.
-      let active = selectHosts(inv, String(render(play.hosts, { ...opts.extraVars }))).filter((h) => (!limit || limit.has(h)) && !state(h).dead);
-      if (!active.length) { out.write('skipping: no hosts matched'); continue; }
+      let active = selectHosts(inv, String(render(play.hosts, { ...opts.extraVars }))).filter(
+        (h) => (!limit || limit.has(h)) && !state(h).dead,
+      );
+      if (!active.length) {
+        out.write('skipping: no hosts matched');
+        continue;
+      }
       const playVars = (h: string) => ({ ...inv.hosts[h]!.vars, ...play.vars });
 
       // Connect (reused for the whole run) and gather facts once per host.
@@ -106,7 +118,14 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
         let headed = play.gatherFacts;
         await forEachHost(active, opts.forks, async (h) => {
           const t0 = Date.now();
-          const rec = { play: play.name, task, path: 'facts', host: h, changed: false, startedAt: new Date(t0).toISOString() };
+          const rec = {
+            play: play.name,
+            task,
+            path: 'facts',
+            host: h,
+            changed: false,
+            startedAt: new Date(t0).toISOString(),
+          };
           try {
             await prepare(h);
             if (!play.gatherFacts) return;
@@ -114,7 +133,10 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
             hostLine(out, 'ok', h, {});
             records.push({ ...rec, status: 'ok', durationMs: Date.now() - t0 });
           } catch (e) {
-            if (!headed) { header(out, 'TASK', task); headed = true; }
+            if (!headed) {
+              header(out, 'TASK', task);
+              headed = true;
+            }
             state(h).dead = 'unreachable';
             state(h).counts.unreachable++;
             hostLine(out, 'unreachable', h, { msg: (e as Error).message });
@@ -128,7 +150,16 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
       const runOne = async (task: Task, h: string, handler: boolean) => {
         const s = state(h);
         const recs = await executeTask(task, {
-          host: inv.hosts[h]!, conn: s.conn!, facts: s.facts, registered: s.registered, playVars: playVars(h), play, inv, opts, shared: shared(h), baseDir: pb.baseDir,
+          host: inv.hosts[h]!,
+          conn: s.conn!,
+          facts: s.facts,
+          registered: s.registered,
+          playVars: playVars(h),
+          play,
+          inv,
+          opts,
+          shared: shared(h),
+          baseDir: pb.baseDir,
         });
         for (const r of recs.records) {
           records.push({ ...r, play: play.name });
@@ -136,11 +167,23 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
           if (opts.diff && r.diff?.length) diffLines(out, r.diff);
         }
         const status = recs.status;
-        if (status === 'failed') { s.dead = 'failed'; s.counts.failed++; }
-        else if (status === 'skipped') s.counts.skipped++;
-        else if (status === 'ignored') { s.counts.ignored++; s.counts.ok++; }
-        else { s.counts.ok++; if (status === 'changed') s.counts.changed++; }
-        if (status === 'changed' && !handler) for (const n of task.notify) { let set = notified.get(n); if (!set) notified.set(n, (set = new Set())); set.add(h); }
+        if (status === 'failed') {
+          s.dead = 'failed';
+          s.counts.failed++;
+        } else if (status === 'skipped') s.counts.skipped++;
+        else if (status === 'ignored') {
+          s.counts.ignored++;
+          s.counts.ok++;
+        } else {
+          s.counts.ok++;
+          if (status === 'changed') s.counts.changed++;
+        }
+        if (status === 'changed' && !handler)
+          for (const n of task.notify) {
+            let set = notified.get(n);
+            if (!set) notified.set(n, (set = new Set()));
+            set.add(h);
+          }
       };
 
       for (const task of play.tasks) {
@@ -151,7 +194,9 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
         active = active.filter((h) => !state(h).dead);
         if (play.anyErrorsFatal && active.length < before) {
           out.write('NO MORE HOSTS LEFT (any_errors_fatal: a host failed)');
-          for (const h of active) { state(h).dead = 'failed'; }
+          for (const h of active) {
+            state(h).dead = 'failed';
+          }
           active = [];
           break;
         }
@@ -172,15 +217,30 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
   const elapsedMs = Date.now() - started;
   recap(out, rows, elapsedMs);
   return {
-    schema: 'l2lab.playbook/v1', playbook: pb.file, inventory: inv.source, check: !!opts.check, startedAt: new Date(started).toISOString(), elapsedMs,
-    records, recap: rows, ok: rows.every((r) => !r.failed && !r.unreachable),
+    schema: 'l2lab.playbook/v1',
+    playbook: pb.file,
+    inventory: inv.source,
+    check: !!opts.check,
+    startedAt: new Date(started).toISOString(),
+    elapsedMs,
+    records,
+    recap: rows,
+    ok: rows.every((r) => !r.failed && !r.unreachable),
   };
 }
 
-async function forEachHost(hosts: string[], forks: number | undefined, fn: (h: string) => Promise<void>): Promise<void> {
+async function forEachHost(
+  hosts: string[],
+  forks: number | undefined,
+  fn: (h: string) => Promise<void>,
+): Promise<void> {
   const queue = [...hosts];
   const width = Math.max(1, Math.min(forks ?? hosts.length, hosts.length));
-  await Promise.all(Array.from({ length: width }, async () => { for (let h = queue.shift(); h; h = queue.shift()) await fn(h); }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      for (let h = queue.shift(); h; h = queue.shift()) await fn(h);
+    }),
+  );
 }
 
 interface ExecEnv {
@@ -203,13 +263,26 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
   const t0 = Date.now();
   const base = { task: task.name, path: task.path, host: env.host.name };
   const rec = (status: Status, r: Partial<ModuleResult>, item?: unknown): Rec => ({
-    ...base, status, changed: !!r.changed, item, msg: r.msg, rc: r.rc, stderr: status === 'failed' || status === 'ignored' ? r.stderr : undefined,
-    stdout: r.stdout, diff: r.diff, startedAt: new Date(t0).toISOString(), durationMs: Date.now() - t0,
+    ...base,
+    status,
+    changed: !!r.changed,
+    item,
+    msg: r.msg,
+    rc: r.rc,
+    stderr: status === 'failed' || status === 'ignored' ? r.stderr : undefined,
+    stdout: r.stdout,
+    diff: r.diff,
+    startedAt: new Date(t0).toISOString(),
+    durationMs: Date.now() - t0,
   });
   const vars = (): Record<string, unknown> => {
     const magic = {
-      inventory_hostname: env.host.name, groups: env.inv.groups, hostvars: Object.fromEntries(Object.entries(env.inv.hosts).map(([k, v]) => [k, v.vars])),
-      facts: env.facts ?? {}, ansible_facts: env.facts ?? {}, ansible_check_mode: !!env.opts.check,
+      inventory_hostname: env.host.name,
+      groups: env.inv.groups,
+      hostvars: Object.fromEntries(Object.entries(env.inv.hosts).map(([k, v]) => [k, v.vars])),
+      facts: env.facts ?? {},
+      ansible_facts: env.facts ?? {},
+      ansible_check_mode: !!env.opts.check,
     };
     const v: Record<string, unknown> = { ...magic, ...env.playVars };
     for (const [k, x] of Object.entries(env.playVars)) v[k] = renderDeep(x, v); // play vars may use each other and facts
@@ -222,18 +295,29 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
     if (task.register) env.registered[task.register] = { changed: false, failed: true, msg };
     return { status, records: [rec(status, { msg }, item)] };
   };
-  const explain = (e: unknown, where: string) => e instanceof UndefinedError ? `${e.message} in task "${task.name}" (${where})`
-    : e instanceof TemplateError ? `${e.message} in task "${task.name}" (${where})` : `${(e as Error).message} (task "${task.name}", ${where})`;
+  const explain = (e: unknown, where: string) =>
+    e instanceof UndefinedError
+      ? `${e.message} in task "${task.name}" (${where})`
+      : e instanceof TemplateError
+        ? `${e.message} in task "${task.name}" (${where})`
+        : `${(e as Error).message} (task "${task.name}", ${where})`;
 
   let v: Record<string, unknown>;
-  try { v = vars(); } catch (e) { return fail(explain(e, 'vars')); }
   try {
-    for (const w of task.when) if (!condition(w, v)) {
-      const r = { changed: false, skipped: true, msg: `when: ${String(w)} is false` };
-      if (task.register) env.registered[task.register] = r;
-      return { status: 'skipped', records: [rec('skipped', r)] };
-    }
-  } catch (e) { return fail(explain(e, 'when')); }
+    v = vars();
+  } catch (e) {
+    return fail(explain(e, 'vars'));
+  }
+  try {
+    for (const w of task.when)
+      if (!condition(w, v)) {
+        const r = { changed: false, skipped: true, msg: `when: ${String(w)} is false` };
+        if (task.register) env.registered[task.register] = r;
+        return { status: 'skipped', records: [rec('skipped', r)] };
+      }
+  } catch (e) {
+    return fail(explain(e, 'when'));
+  }
 
   let items: unknown[] | undefined;
   if (task.loop !== undefined) {
@@ -241,10 +325,15 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
       const l = typeof task.loop === 'string' ? render(task.loop, v) : renderDeep(task.loop, v);
       if (!Array.isArray(l)) return fail(`loop must be a list, got ${typeof l} (task "${task.name}")`);
       items = l;
-    } catch (e) { return fail(explain(e, 'loop')); }
+    } catch (e) {
+      return fail(explain(e, 'loop'));
+    }
   }
 
-  const once = async (iv: Record<string, unknown>, item?: unknown): Promise<{ status: Status; result: ModuleResult; rec: Rec }> => {
+  const once = async (
+    iv: Record<string, unknown>,
+    item?: unknown,
+  ): Promise<{ status: Status; result: ModuleResult; rec: Rec }> => {
     const m = modules[task.module]!;
     let result: ModuleResult;
     try {
@@ -255,8 +344,16 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
         result = { changed: false, failed: true, msg: `${task.module}: ${msg} (task "${task.name}")` };
       } else {
         const ctx: TaskContext = {
-          host: env.host, conn: env.conn, check: !!env.opts.check, diff: !!env.opts.diff, become: task.become ?? env.play.become,
-          facts: env.facts, vars: iv, baseDir: env.baseDir, sharedHost: env.inv.sharedHost, shared: env.shared,
+          host: env.host,
+          conn: env.conn,
+          check: !!env.opts.check,
+          diff: !!env.opts.diff,
+          become: task.become ?? env.play.become,
+          facts: env.facts,
+          vars: iv,
+          baseDir: env.baseDir,
+          sharedHost: env.inv.sharedHost,
+          shared: env.shared,
         };
         result = await m.run(ctx, parsed.data);
       }
@@ -266,12 +363,21 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
     try {
       const withResult = task.register ? { ...iv, [task.register]: result } : { ...iv, result };
       // A task that did not run (check mode skips commands) has no output to judge, as in Ansible.
-      if (task.changedWhen !== undefined && !result.failed && !result.skipped) result.changed = condition(task.changedWhen, withResult);
+      if (task.changedWhen !== undefined && !result.failed && !result.skipped)
+        result.changed = condition(task.changedWhen, withResult);
       if (task.failedWhen !== undefined && !result.skipped) result.failed = condition(task.failedWhen, withResult);
     } catch (e) {
       result = { ...result, failed: true, msg: explain(e, 'changed_when/failed_when') };
     }
-    const status: Status = result.failed ? (task.ignoreErrors ? 'ignored' : 'failed') : result.skipped ? 'skipped' : result.changed ? 'changed' : 'ok';
+    const status: Status = result.failed
+      ? task.ignoreErrors
+        ? 'ignored'
+        : 'failed'
+      : result.skipped
+        ? 'skipped'
+        : result.changed
+          ? 'changed'
+          : 'ok';
     return { status, result, rec: rec(status, result, item) };
   };
 
@@ -287,11 +393,22 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
     const r = await once({ ...v, [task.loopVar]: item }, item);
     results.push({ ...r.result, [task.loopVar]: item });
     records.push(r.rec);
-    if (r.status === 'failed') { status = 'failed'; break; }
+    if (r.status === 'failed') {
+      status = 'failed';
+      break;
+    }
     if (r.status === 'ignored') status = 'ignored';
     if (r.status === 'changed' && status === 'ok') status = 'changed';
   }
-  if (items.length === 0) { status = 'skipped'; records.push(rec('skipped', { msg: 'empty loop' })); }
-  if (task.register) env.registered[task.register] = { changed: results.some((r) => r.changed), failed: results.some((r) => r.failed), results };
+  if (items.length === 0) {
+    status = 'skipped';
+    records.push(rec('skipped', { msg: 'empty loop' }));
+  }
+  if (task.register)
+    env.registered[task.register] = {
+      changed: results.some((r) => r.changed),
+      failed: results.some((r) => r.failed),
+      results,
+    };
   return { status, records };
 }

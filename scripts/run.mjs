@@ -7,10 +7,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const entries = { lab: 'lab/cli.ts', playbook: 'playbooks/cli.ts', agent: 'agent/main.ts', probe: 'conformance/probe.ts', conformance: 'conformance/cli.ts', backend: 'agent/backend-main.ts', cluster: 'playbooks/cluster/cli.ts', box: 'lab/box.ts' };
+const entries = {
+  lab: 'lab/cli.ts',
+  playbook: 'playbooks/cli.ts',
+  agent: 'agent/main.ts',
+  probe: 'conformance/probe.ts',
+  conformance: 'conformance/cli.ts',
+  backend: 'agent/backend-main.ts',
+  cluster: 'playbooks/cluster/cli.ts',
+  box: 'lab/box.ts',
+};
 const [name, ...args] = process.argv.slice(2);
 if (!(name in entries) && name !== 'build') {
-  console.error(`usage: node scripts/run.mjs ${Object.keys(entries).join('|')} [ARGS...]   (or: build — every bundle, now)`);
+  console.error(
+    `usage: node scripts/run.mjs ${Object.keys(entries).join('|')} [ARGS...]   (or: build — every bundle, now)`,
+  );
   process.exit(2);
 }
 
@@ -25,7 +36,12 @@ function newestSource(dir) {
   return newest;
 }
 
-const sources = Math.max(...['lab', 'playbooks', 'agent', 'conformance', 'reports'].map((d) => join(root, d)).filter(existsSync).map(newestSource));
+const sources = Math.max(
+  ...['lab', 'playbooks', 'agent', 'conformance', 'reports']
+    .map((d) => join(root, d))
+    .filter(existsSync)
+    .map(newestSource),
+);
 
 async function ensureBuilt(entry) {
   const out = join(root, 'dist', `${entry}.mjs`);
@@ -33,7 +49,17 @@ async function ensureBuilt(entry) {
   const { build } = await import('esbuild');
   mkdirSync(join(root, 'dist'), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`; // concurrent runs each build, then rename: never a half-written bundle
-  await build({ entryPoints: [join(root, entries[entry])], outfile: tmp, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: 'inline' });
+  await build({
+    entryPoints: [join(root, entries[entry])],
+    outfile: tmp,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+    sourcemap: 'inline',
+  });
   renameSync(tmp, out);
   return out;
 }

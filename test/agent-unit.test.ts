@@ -1,25 +1,51 @@
 // Pure parts of the announcer: frames, allocation, policy.
 import test from 'ava';
 import { allocate, poolSpans } from '../agent/ipam.ts';
-import { leaseName, parseManifests, ManifestError } from '../agent/manifests.ts';
-import { arpReply, arpRequest, gratuitousArp, neighborAdvert, neighborSolicit, parseFrame, unsolicitedNeighborAdvert } from '../agent/packets.ts';
-import { announcements, policyInterfaces } from '../agent/policy.ts';
 import type { Policy, Pool, Service } from '../agent/manifests.ts';
+import { leaseName, ManifestError, parseManifests } from '../agent/manifests.ts';
+import {
+  arpReply,
+  arpRequest,
+  gratuitousArp,
+  neighborAdvert,
+  neighborSolicit,
+  parseFrame,
+  unsolicitedNeighborAdvert,
+} from '../agent/packets.ts';
+import { announcements, policyInterfaces } from '../agent/policy.ts';
 
-const A = '02:4c:00:00:01:01', B = '02:4c:00:00:01:c8';
+const A = '02:4c:00:00:01:01',
+  B = '02:4c:00:00:01:c8';
 
 test('ARP: request, reply and gratuitous ARP round-trip through the parser', (t) => {
-  t.like(parseFrame(arpRequest(B, '198.18.0.200', '198.18.0.100')), { kind: 'arp', op: 1, senderMac: B, senderIp: '198.18.0.200', targetIp: '198.18.0.100' });
-  t.like(parseFrame(arpReply(A, '198.18.0.100', B, '198.18.0.200')), { kind: 'arp', op: 2, srcMac: A, senderMac: A, senderIp: '198.18.0.100', targetMac: B, targetIp: '198.18.0.200' });
+  t.like(parseFrame(arpRequest(B, '198.18.0.200', '198.18.0.100')), {
+    kind: 'arp',
+    op: 1,
+    senderMac: B,
+    senderIp: '198.18.0.200',
+    targetIp: '198.18.0.100',
+  });
+  t.like(parseFrame(arpReply(A, '198.18.0.100', B, '198.18.0.200')), {
+    kind: 'arp',
+    op: 2,
+    srcMac: A,
+    senderMac: A,
+    senderIp: '198.18.0.100',
+    targetMac: B,
+    targetIp: '198.18.0.200',
+  });
   const g = gratuitousArp(A, '198.18.0.100');
   t.is(g.subarray(0, 6).toString('hex'), 'ffffffffffff');
   t.like(parseFrame(g), { kind: 'arp', op: 1, senderIp: '198.18.0.100', targetIp: '198.18.0.100' });
 });
 
 function icmpChecksumOk(frame: Buffer): boolean {
-  const ip = frame.subarray(14, 54), icmp = frame.subarray(54);
+  const ip = frame.subarray(14, 54),
+    icmp = frame.subarray(54);
   let sum = 0;
-  const add = (b: Buffer) => { for (let i = 0; i < b.length; i += 2) sum += (b[i]! << 8) + (b[i + 1] ?? 0); };
+  const add = (b: Buffer) => {
+    for (let i = 0; i < b.length; i += 2) sum += (b[i]! << 8) + (b[i + 1] ?? 0);
+  };
   add(ip.subarray(8, 40));
   add(Buffer.from([0, 0, (icmp.length >> 8) & 255, icmp.length & 255, 0, 0, 0, 58]));
   add(icmp);
@@ -30,45 +56,110 @@ function icmpChecksumOk(frame: Buffer): boolean {
 test('NDP: solicitation, solicited and unsolicited advertisements; checksums and hop limit 255', (t) => {
   const ns = neighborSolicit(B, 'fd4c:3200:18::200', 'fd4c:3200:18::1:1');
   t.is(ns.subarray(0, 6).toString('hex'), '3333ff010001', 'to the solicited-node multicast MAC');
-  t.like(parseFrame(ns), { kind: 'ns', srcIp: 'fd4c:3200:18::200', dstIp: 'ff02::1:ff01:1', target: 'fd4c:3200:18::1:1', sourceLinkAddr: B });
+  t.like(parseFrame(ns), {
+    kind: 'ns',
+    srcIp: 'fd4c:3200:18::200',
+    dstIp: 'ff02::1:ff01:1',
+    target: 'fd4c:3200:18::1:1',
+    sourceLinkAddr: B,
+  });
   const na = neighborAdvert(A, 'fd4c:3200:18::1:1', B, 'fd4c:3200:18::200');
-  t.like(parseFrame(na), { kind: 'na', srcIp: 'fd4c:3200:18::1:1', target: 'fd4c:3200:18::1:1', solicited: true, override: true, targetLinkAddr: A });
+  t.like(parseFrame(na), {
+    kind: 'na',
+    srcIp: 'fd4c:3200:18::1:1',
+    target: 'fd4c:3200:18::1:1',
+    solicited: true,
+    override: true,
+    targetLinkAddr: A,
+  });
   const una = unsolicitedNeighborAdvert(A, 'fd4c:3200:18::1:1');
   t.like(parseFrame(una), { kind: 'na', solicited: false, override: true });
-  for (const f of [ns, na, una]) { t.true(icmpChecksumOk(f)); t.is(f[14 + 7], 255); }
+  for (const f of [ns, na, una]) {
+    t.true(icmpChecksumOk(f));
+    t.is(f[14 + 7], 255);
+  }
   t.is(parseFrame(Buffer.alloc(10)), undefined);
 });
 
-const pool = (blocks: Pool['blocks'], extra: Partial<Pool> = {}): Pool => ({ name: 'p', blocks, allowFirstLastIPs: false, disabled: false, ...extra });
-const svc = (name: string, labels = { ippool: 'l2announced' }, ns = 'default'): Service => ({ namespace: ns, name, labels, loadBalancer: true, externalIPs: [] });
+const pool = (blocks: Pool['blocks'], extra: Partial<Pool> = {}): Pool => ({
+  name: 'p',
+  blocks,
+  allowFirstLastIPs: false,
+  disabled: false,
+  ...extra,
+});
+const svc = (name: string, labels = { ippool: 'l2announced' }, ns = 'default'): Service => ({
+  namespace: ns,
+  name,
+  labels,
+  loadBalancer: true,
+  externalIPs: [],
+});
 
 test('allocation: deterministic, dual-stack, stable, selector honoured, CIDR ends skipped', (t) => {
-  const p = pool([{ start: '198.18.0.100', stop: '198.18.0.102' }, { cidr: 'fd00::/126' }], { serviceSelector: { matchLabels: { ippool: 'l2announced' } } });
+  const p = pool([{ start: '198.18.0.100', stop: '198.18.0.102' }, { cidr: 'fd00::/126' }], {
+    serviceSelector: { matchLabels: { ippool: 'l2announced' } },
+  });
   const services = [svc('b'), svc('a'), svc('other', { ippool: 'no' })];
   const first = allocate([p], services, {});
-  t.deepEqual(first, { 'default/a': { pool: 'p', ipv4: '198.18.0.100', ipv6: 'fd00::1' }, 'default/b': { pool: 'p', ipv4: '198.18.0.101', ipv6: 'fd00::2' } });
+  t.deepEqual(first, {
+    'default/a': { pool: 'p', ipv4: '198.18.0.100', ipv6: 'fd00::1' },
+    'default/b': { pool: 'p', ipv4: '198.18.0.101', ipv6: 'fd00::2' },
+  });
   t.deepEqual(allocate([p], [...services].reverse(), {}), first, 'order of the manifests does not matter');
   const withNew = allocate([p], [svc('0new'), ...services], first);
   t.deepEqual(withNew['default/a'], first['default/a'], 'existing allocations are kept');
   t.is(withNew['default/0new']!.ipv4, '198.18.0.102');
   const full = allocate([p], [svc('x'), svc('y'), svc('z'), svc('zz')], {});
   t.is(full['default/zz'], undefined, 'no address left: none given');
-  t.deepEqual(poolSpans(pool([{ cidr: '198.18.0.0/30' }])).map((s) => [s.first, s.last]), [[3323068417n, 3323068418n]]);
-  t.deepEqual(poolSpans(pool([{ cidr: '198.18.0.0/30' }], { allowFirstLastIPs: true })).map((s) => s.last - s.first), [3n]);
+  t.deepEqual(
+    poolSpans(pool([{ cidr: '198.18.0.0/30' }])).map((s) => [s.first, s.last]),
+    [[3323068417n, 3323068418n]],
+  );
+  t.deepEqual(
+    poolSpans(pool([{ cidr: '198.18.0.0/30' }], { allowFirstLastIPs: true })).map((s) => s.last - s.first),
+    [3n],
+  );
 });
 
 test('policy: nodeSelector, serviceSelector, interfaces as regular expressions, externalIPs', (t) => {
-  const policy: Policy = { name: 'x', nodeSelector: { matchExpressions: [{ key: 'datacenter', operator: 'In', values: ['dc1', 'dc2'] }] }, serviceSelector: { matchLabels: { ippool: 'l2announced' } }, interfaces: ['^eth1$'], loadBalancerIPs: true, externalIPs: false };
+  const policy: Policy = {
+    name: 'x',
+    nodeSelector: { matchExpressions: [{ key: 'datacenter', operator: 'In', values: ['dc1', 'dc2'] }] },
+    serviceSelector: { matchLabels: { ippool: 'l2announced' } },
+    interfaces: ['^eth1$'],
+    loadBalancerIPs: true,
+    externalIPs: false,
+  };
   const s = { ...svc('a'), externalIPs: ['198.18.0.50'] };
   const alloc = { 'default/a': { pool: 'p', ipv4: '198.18.0.100', ipv6: 'fd00::1' } };
-  t.deepEqual(announcements([policy], [s], alloc, { datacenter: 'dc1' }, ['lo', 'eth0', 'eth1']).map((a) => [a.vips, a.interfaces]), [[['198.18.0.100', 'fd00::1'], ['eth1']]]);
-  t.deepEqual(announcements([policy], [s], alloc, { datacenter: 'dc3' }, ['eth0', 'eth1']), [], 'the dc3 node is not eligible');
-  t.deepEqual(announcements([{ ...policy, externalIPs: true }], [s], alloc, { datacenter: 'dc2' }, ['eth1'])[0]!.vips, ['198.18.0.100', 'fd00::1', '198.18.0.50']);
-  t.deepEqual(policyInterfaces({ ...policy, interfaces: [] }, ['lo', 'eth0', 'eth1']), ['eth0', 'eth1'], 'no interfaces: all but lo');
+  t.deepEqual(
+    announcements([policy], [s], alloc, { datacenter: 'dc1' }, ['lo', 'eth0', 'eth1']).map((a) => [
+      a.vips,
+      a.interfaces,
+    ]),
+    [[['198.18.0.100', 'fd00::1'], ['eth1']]],
+  );
+  t.deepEqual(
+    announcements([policy], [s], alloc, { datacenter: 'dc3' }, ['eth0', 'eth1']),
+    [],
+    'the dc3 node is not eligible',
+  );
+  t.deepEqual(announcements([{ ...policy, externalIPs: true }], [s], alloc, { datacenter: 'dc2' }, ['eth1'])[0]!.vips, [
+    '198.18.0.100',
+    'fd00::1',
+    '198.18.0.50',
+  ]);
+  t.deepEqual(
+    policyInterfaces({ ...policy, interfaces: [] }, ['lo', 'eth0', 'eth1']),
+    ['eth0', 'eth1'],
+    'no interfaces: all but lo',
+  );
 });
 
 test('manifests: the tutorial objects; a Gateway becomes cilium-gateway-NAME; bad objects name the field', (t) => {
-  const m = parseManifests(`apiVersion: cilium.io/v2
+  const m = parseManifests(
+    `apiVersion: cilium.io/v2
 kind: CiliumLoadBalancerIPPool
 metadata: {name: lb-ip-pool}
 spec: {blocks: [{start: 10.0.3.5, stop: 10.0.3.15}], serviceSelector: {matchLabels: {ippool: l2announced}}}
@@ -77,10 +168,19 @@ apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: central, namespace: kube-system}
 spec: {gatewayClassName: cilium, infrastructure: {labels: {ippool: l2announced}}, listeners: []}
-`, 'm.yaml');
+`,
+    'm.yaml',
+  );
   t.is(m.services[0]!.name, 'cilium-gateway-central');
   t.is(leaseName(m.services[0]!), 'cilium-l2announce-kube-system-cilium-gateway-central');
-  const e = t.throws(() => parseManifests('apiVersion: cilium.io/v2alpha1\nkind: CiliumL2AnnouncementPolicy\nmetadata: {name: x}\nspec: {interfaces: eth1}\n---\nkind: ConfigMap\n', 'bad.yaml'), { instanceOf: ManifestError });
+  const e = t.throws(
+    () =>
+      parseManifests(
+        'apiVersion: cilium.io/v2alpha1\nkind: CiliumL2AnnouncementPolicy\nmetadata: {name: x}\nspec: {interfaces: eth1}\n---\nkind: ConfigMap\n',
+        'bad.yaml',
+      ),
+    { instanceOf: ManifestError },
+  );
   t.regex(e!.message, /bad.yaml: document 1 \(CiliumL2AnnouncementPolicy\): spec.interfaces: .*array/);
   t.regex(e!.message, /document 2: kind "ConfigMap" is not read by the announcer/);
 });

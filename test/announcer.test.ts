@@ -1,33 +1,67 @@
 // The reference announcer in the netns lab, installed by its playbook, measured from the
 // client with the prober: one eligible responder, then break → moves → heal for each fault.
-import { injectFault, undoFault } from '../lab/faults/index.ts';
+
 import test from 'ava';
 import { execa } from 'execa';
 import { failover, responders, splitBrainWindows } from '../conformance/analyze.ts';
 import type { ProbeResult } from '../conformance/probe.ts';
-import type { Fault } from '../lab/types.ts';
-import type { Lab } from '../lab/types.ts';
+import { injectFault, undoFault } from '../lab/faults/index.ts';
+import { loadLab } from '../lab/labfile.ts';
+import type { Fault, Lab } from '../lab/types.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
 import { runPlaybook } from '../playbooks/runner.ts';
 import { labFile, netns, quiet, repo } from './helpers.ts';
-import { loadLab } from '../lab/labfile.ts';
 
 const file = labFile('tann', 107);
 const lab: Lab = loadLab(file);
 const lease = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
 const budgetMs = lease.durationMs + lease.retryPeriodMs * 1.2 + 400; // expiry + one retry + detection and scheduling
-const VIP4 = '198.18.0.100', VIP6 = 'fd4c:3200:18::1:1';
-const eth1 = (n: string) => [...lab.nodes, lab.client].find((h) => h.name === n)!.interfaces.find((i) => i.name === 'eth1')!;
+const VIP4 = '198.18.0.100',
+  VIP6 = 'fd4c:3200:18::1:1';
+const eth1 = (n: string) =>
+  [...lab.nodes, lab.client].find((h) => h.name === n)!.interfaces.find((i) => i.name === 'eth1')!;
 const nodeOfMac = (mac?: string) => lab.nodes.find((n) => eth1(n.name).mac === mac)?.name;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function probe(durationMs: number, during?: () => Promise<void>, atMs = 300): Promise<{ r: ProbeResult; faultAt: number }> {
+async function probe(
+  durationMs: number,
+  during?: () => Promise<void>,
+  atMs = 300,
+): Promise<{ r: ProbeResult; faultAt: number }> {
   const c = eth1('client');
-  const p = netns.exec(lab, 'client', ['node', `${repo}/scripts/run.mjs`, 'probe', '--iface', 'eth1', '--mac', c.mac, '--ipv4', c.ipv4, '--ipv6', c.ipv6!,
-    '--vip', VIP4, '--vip', VIP6, '--interval-ms', '20', '--duration-ms', String(durationMs)], { timeoutMs: durationMs + 10_000 });
+  const p = netns.exec(
+    lab,
+    'client',
+    [
+      'node',
+      `${repo}/scripts/run.mjs`,
+      'probe',
+      '--iface',
+      'eth1',
+      '--mac',
+      c.mac,
+      '--ipv4',
+      c.ipv4,
+      '--ipv6',
+      c.ipv6!,
+      '--vip',
+      VIP4,
+      '--vip',
+      VIP6,
+      '--interval-ms',
+      '20',
+      '--duration-ms',
+      String(durationMs),
+    ],
+    { timeoutMs: durationMs + 10_000 },
+  );
   let faultAt = 0;
-  if (during) { await sleep(atMs); faultAt = Date.now() * 1000; await during(); }
+  if (during) {
+    await sleep(atMs);
+    faultAt = Date.now() * 1000;
+    await during();
+  }
   const out = await p;
   if (out.exitCode !== 0) throw new Error(`probe failed: ${out.stderr}`);
   return { r: JSON.parse(out.stdout) as ProbeResult, faultAt };
@@ -49,43 +83,83 @@ test.before(async () => {
   const inv = inventoryFromStatus(await netns.status(lab, { probe: false }));
   const r = await runPlaybook(loadPlaybook(findPlaybook('announcer')), inv, {
     out: { write: () => {} },
-    extraVars: { announcer_lease_duration_ms: lease.durationMs, announcer_lease_renew_deadline_ms: lease.renewDeadlineMs, announcer_lease_retry_period_ms: lease.retryPeriodMs },
+    extraVars: {
+      announcer_lease_duration_ms: lease.durationMs,
+      announcer_lease_renew_deadline_ms: lease.renewDeadlineMs,
+      announcer_lease_retry_period_ms: lease.retryPeriodMs,
+    },
   });
-  if (!r.ok) throw new Error(`announcer playbook failed: ${JSON.stringify(r.records.filter((x) => x.status === 'failed'))}`);
+  if (!r.ok)
+    throw new Error(`announcer playbook failed: ${JSON.stringify(r.records.filter((x) => x.status === 'failed'))}`);
   await holder();
 });
-test.after.always(async () => { await netns.down(lab.name, quiet); });
-
-test.serial('exactly one eligible node answers ARP and NDP for the VIP; node03 never; nothing on the management network', async (t) => {
-  const { r } = await probe(1500);
-  const v4 = responders(r.events, VIP4, 'arp'), v6 = responders(r.events, VIP6, 'ndp');
-  t.is(v4.length, 1, `ARP responders: ${v4}`);
-  t.deepEqual(v6, v4, 'the same node answers NDP');
-  t.true(['node01', 'node02'].includes(nodeOfMac(v4[0])!), 'allowed by the policy (dc1, dc2)');
-  const requests = r.events.filter((e) => e.kind === 'arp-request').length;
-  t.true(responders(r.events, VIP4, 'arp').length === 1 && r.events.filter((e) => e.kind === 'arp-reply').length >= requests * 0.95, 'every request answered');
-  // The management network (host side, our own bridge): nobody answers for the VIP there.
-  const mgmt = await execa('arping', ['-c', '3', '-w', '1', '-I', 'l2l-tann-br', VIP4], { reject: false });
-  t.notRegex(mgmt.stdout, /bytes from/);
-  // The holder's metrics say so too.
-  const h = nodeOfMac(v4[0])!;
-  const m = await (await fetch(`http://198.19.107.1${lab.nodes.findIndex((n) => n.name === h) + 1}:9475/metrics`)).text();
-  t.regex(m, /l2lab_announcer_leader\{service="kube-system\/cilium-gateway-central"\} 1/);
-  t.regex(m, /l2lab_announcer_requests_received_total\{interface="eth1",protocol="arp"\} [1-9]/);
-  t.regex(m, /l2lab_announcer_gratuitous_sent_total\{interface="eth1",protocol="ndp"\} [1-9]/);
-  // HTTP through the VIP reaches the holder's backend; another Host gets 404.
-  const curl = await netns.exec(lab, 'client', ['curl', '-s', '-m', '2', '-H', 'Host: myservice.findichgut.net', `http://${VIP4}/`]);
-  t.is(curl.stdout.trim(), h);
-  const curl6 = await netns.exec(lab, 'client', ['curl', '-s', '-g', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Host: other.example', `http://[${VIP6}]/`]);
-  t.is(curl6.stdout, '404');
+test.after.always(async () => {
+  await netns.down(lab.name, quiet);
 });
+
+test.serial(
+  'exactly one eligible node answers ARP and NDP for the VIP; node03 never; nothing on the management network',
+  async (t) => {
+    const { r } = await probe(1500);
+    const v4 = responders(r.events, VIP4, 'arp'),
+      v6 = responders(r.events, VIP6, 'ndp');
+    t.is(v4.length, 1, `ARP responders: ${v4}`);
+    t.deepEqual(v6, v4, 'the same node answers NDP');
+    t.true(['node01', 'node02'].includes(nodeOfMac(v4[0])!), 'allowed by the policy (dc1, dc2)');
+    const requests = r.events.filter((e) => e.kind === 'arp-request').length;
+    t.true(
+      responders(r.events, VIP4, 'arp').length === 1 &&
+        r.events.filter((e) => e.kind === 'arp-reply').length >= requests * 0.95,
+      'every request answered',
+    );
+    // The management network (host side, our own bridge): nobody answers for the VIP there.
+    const mgmt = await execa('arping', ['-c', '3', '-w', '1', '-I', 'l2l-tann-br', VIP4], { reject: false });
+    t.notRegex(mgmt.stdout, /bytes from/);
+    // The holder's metrics say so too.
+    const h = nodeOfMac(v4[0])!;
+    const m = await (
+      await fetch(`http://198.19.107.1${lab.nodes.findIndex((n) => n.name === h) + 1}:9475/metrics`)
+    ).text();
+    t.regex(m, /l2lab_announcer_leader\{service="kube-system\/cilium-gateway-central"\} 1/);
+    t.regex(m, /l2lab_announcer_requests_received_total\{interface="eth1",protocol="arp"\} [1-9]/);
+    t.regex(m, /l2lab_announcer_gratuitous_sent_total\{interface="eth1",protocol="ndp"\} [1-9]/);
+    // HTTP through the VIP reaches the holder's backend; another Host gets 404.
+    const curl = await netns.exec(lab, 'client', [
+      'curl',
+      '-s',
+      '-m',
+      '2',
+      '-H',
+      'Host: myservice.findichgut.net',
+      `http://${VIP4}/`,
+    ]);
+    t.is(curl.stdout.trim(), h);
+    const curl6 = await netns.exec(lab, 'client', [
+      'curl',
+      '-s',
+      '-g',
+      '-m',
+      '2',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-H',
+      'Host: other.example',
+      `http://[${VIP6}]/`,
+    ]);
+    t.is(curl6.stdout, '404');
+  },
+);
 
 async function breakMovesHeal(t: any, fault: (h: string) => Fault, maxMs: number) {
   const before = await holder();
   const f = fault(before);
   let result: Awaited<ReturnType<typeof probe>>;
   try {
-    result = await probe(maxMs + 1500, async () => { await injectFault(netns, lab, f); });
+    result = await probe(maxMs + 1500, async () => {
+      await injectFault(netns, lab, f);
+    });
   } finally {
     await undoFault(netns, lab, f);
   }
@@ -97,7 +171,9 @@ async function breakMovesHeal(t: any, fault: (h: string) => Fault, maxMs: number
     t.truthy(fo.newMac, `${fam}: someone else answers after the fault`);
     t.not(nodeOfMac(fo.newMac), 'node03', `${fam}: never the excluded node`);
     const fromFault = (fo.firstNew! - faultAt) / 1000;
-    t.log(`${f.kind} ${fam}: ${nodeOfMac(fo.oldMac)} → ${nodeOfMac(fo.newMac)}, new responder ${fromFault.toFixed(0)} ms after the fault, outage ${fo.outageMs?.toFixed(0)} ms`);
+    t.log(
+      `${f.kind} ${fam}: ${nodeOfMac(fo.oldMac)} → ${nodeOfMac(fo.newMac)}, new responder ${fromFault.toFixed(0)} ms after the fault, outage ${fo.outageMs?.toFixed(0)} ms`,
+    );
     t.true(fromFault <= maxMs, `${fam}: new responder ${fromFault.toFixed(0)} ms after the fault (budget ${maxMs} ms)`);
     t.truthy(fo.announcedAt, `${fam}: ${fam === 'arp' ? 'gratuitous ARP' : 'unsolicited NA'} from the new MAC`);
     t.deepEqual(splitBrainWindows(r.events, vip, fam), [], `${fam}: never two MACs in one probe window`);
@@ -105,12 +181,19 @@ async function breakMovesHeal(t: any, fault: (h: string) => Fault, maxMs: number
   return { r, faultAt };
 }
 
-test.serial('power off the holder: another eligible node answers within leaseDuration + retryPeriod, with GARP and NA', async (t) => {
-  await breakMovesHeal(t, (h) => ({ kind: 'power-off', node: h }), budgetMs);
-});
+test.serial(
+  'power off the holder: another eligible node answers within leaseDuration + retryPeriod, with GARP and NA',
+  async (t) => {
+    await breakMovesHeal(t, (h) => ({ kind: 'power-off', node: h }), budgetMs);
+  },
+);
 
-test.serial('graceful stop of the holder\'s announcer: takeover within about one retry period', async (t) => {
-  await breakMovesHeal(t, (h) => ({ kind: 'process-stop', node: h, process: 'announcer', signal: 'TERM' }), lease.retryPeriodMs * 1.2 + 400);
+test.serial("graceful stop of the holder's announcer: takeover within about one retry period", async (t) => {
+  await breakMovesHeal(
+    t,
+    (h) => ({ kind: 'process-stop', node: h, process: 'announcer', signal: 'TERM' }),
+    lease.retryPeriodMs * 1.2 + 400,
+  );
 });
 
 test.serial('announcing link down on the holder (management still up): another node takes over', async (t) => {
@@ -120,23 +203,40 @@ test.serial('announcing link down on the holder (management still up): another n
 test.serial('store partition (management link down, switch up): the holder stops before anyone starts', async (t) => {
   const { r, faultAt } = await breakMovesHeal(t, (h) => ({ kind: 'link-down', node: h, iface: 'eth0' }), budgetMs);
   const fo = failover(r.events, VIP4, 'arp', faultAt);
-  t.true(fo.lastOld! < fo.firstNew!, 'the old holder\'s last answer comes before the new one\'s first');
-  t.true((fo.lastOld! - faultAt) / 1000 <= lease.renewDeadlineMs + 150, `old holder answered until ${((fo.lastOld! - faultAt) / 1000).toFixed(0)} ms after the cut (renewDeadline ${lease.renewDeadlineMs})`);
+  t.true(fo.lastOld! < fo.firstNew!, "the old holder's last answer comes before the new one's first");
+  t.true(
+    (fo.lastOld! - faultAt) / 1000 <= lease.renewDeadlineMs + 150,
+    `old holder answered until ${((fo.lastOld! - faultAt) / 1000).toFixed(0)} ms after the cut (renewDeadline ${lease.renewDeadlineMs})`,
+  );
 });
 
 test.serial('the announcer playbook is idempotent: a re-run changes nothing and restarts nothing', async (t) => {
   const inv = inventoryFromStatus(await netns.status(lab, { probe: false }));
   const r = await runPlaybook(loadPlaybook(findPlaybook('announcer')), inv, {
     out: { write: () => {} },
-    extraVars: { announcer_lease_duration_ms: lease.durationMs, announcer_lease_renew_deadline_ms: lease.renewDeadlineMs, announcer_lease_retry_period_ms: lease.retryPeriodMs },
+    extraVars: {
+      announcer_lease_duration_ms: lease.durationMs,
+      announcer_lease_renew_deadline_ms: lease.renewDeadlineMs,
+      announcer_lease_retry_period_ms: lease.retryPeriodMs,
+    },
   });
   t.true(r.ok);
-  t.deepEqual(r.recap.map((x) => [x.host, x.changed]), lab.nodes.map((n) => [n.name, 0]));
-  t.false(r.records.some((x) => x.task.startsWith('restart')), 'no handler ran');
+  t.deepEqual(
+    r.recap.map((x) => [x.host, x.changed]),
+    lab.nodes.map((n) => [n.name, 0]),
+  );
+  t.false(
+    r.records.some((x) => x.task.startsWith('restart')),
+    'no handler ran',
+  );
 });
 
 test.serial('bad configuration is refused with the field and the file named', async (t) => {
-  const r = await netns.exec(lab, 'node01', ['sh', '-c', `printf 'node: x\\nstore: {etcd: [nope]}\\nmanifests: []\\nlease: {durationMs: 500, renewDeadlineMs: 900}\\n' > /tmp/bad.yaml; node ${repo}/scripts/run.mjs agent --config /tmp/bad.yaml`]);
+  const r = await netns.exec(lab, 'node01', [
+    'sh',
+    '-c',
+    `printf 'node: x\\nstore: {etcd: [nope]}\\nmanifests: []\\nlease: {durationMs: 500, renewDeadlineMs: 900}\\n' > /tmp/bad.yaml; node ${repo}/scripts/run.mjs agent --config /tmp/bad.yaml`,
+  ]);
   t.is(r.exitCode, 2);
   t.regex(r.stderr, /bad configuration: \/tmp\/bad.yaml: store.etcd\[0\]: an etcd client URL/);
   t.regex(r.stderr, /manifests: /);

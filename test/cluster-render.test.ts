@@ -1,19 +1,20 @@
 // The cluster path, checked offline (no Kubernetes can run here): the tutorial's objects against
 // the real CRD schemas, Cilium's values against its chart, the version table, kubeadm's config.
-import test from 'ava';
+
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import test from 'ava';
 import { parse, parseAllDocuments } from 'yaml';
+import { loadSubject } from '../conformance/subject.ts';
 import { loadLab } from '../lab/labfile.ts';
 import { checkCompat } from '../playbooks/cluster/compat.ts';
 import { tutorialObjects } from '../playbooks/cluster/manifests.ts';
 import { renderCluster } from '../playbooks/cluster/render.ts';
 import { ensureClusterSecrets } from '../playbooks/cluster/secrets.ts';
-import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
-import { loadSubject } from '../conformance/subject.ts';
-import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
 import { validateCiliumValues, validateObject } from '../playbooks/cluster/validate.ts';
 import { ciliumValues } from '../playbooks/cluster/values.ts';
+import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
 import { repo } from './helpers.ts';
 
 const lab = loadLab(join(repo, 'lab.yaml'));
@@ -22,9 +23,15 @@ test('the tutorial objects rendered from the lab file are valid against the real
   const r = renderCluster(lab);
   t.deepEqual(r.problems, []);
   const objs = tutorialObjects(lab);
-  t.deepEqual(objs.map((o) => validateObject(o)?.length ?? 'built-in'), [0, 0, 0, 0, 'built-in', 'built-in']);
+  t.deepEqual(
+    objs.map((o) => validateObject(o)?.length ?? 'built-in'),
+    [0, 0, 0, 0, 'built-in', 'built-in'],
+  );
   const gw = objs.find((o) => o.kind === 'Gateway')!;
-  t.like(gw, { metadata: { name: 'central', namespace: 'kube-system' }, spec: { gatewayClassName: 'cilium', infrastructure: { labels: { ippool: 'l2announced' } } } });
+  t.like(gw, {
+    metadata: { name: 'central', namespace: 'kube-system' },
+    spec: { gatewayClassName: 'cilium', infrastructure: { labels: { ippool: 'l2announced' } } },
+  });
   t.is(parseAllDocuments(r.files['tutorial-objects.yaml']!).length, 6);
 });
 
@@ -34,17 +41,36 @@ test('broken objects are refused with the field named', (t) => {
   (route!.spec as any).hostnamez = ['x'];
   const r = validateObject(route!)!;
   t.true(r.includes('HTTPRoute myroute: spec: unknown field "hostnamez"'));
-  t.true(r.some((p) => /spec\.rules\.0\.matches\.0\.path\.type: must be equal to one of the allowed values \(Exact, PathPrefix, RegularExpression\)/.test(p)));
+  t.true(
+    r.some((p) =>
+      /spec\.rules\.0\.matches\.0\.path\.type: must be equal to one of the allowed values \(Exact, PathPrefix, RegularExpression\)/.test(
+        p,
+      ),
+    ),
+  );
   (policy!.spec as any).interfaces = 'eth1';
-  t.true(validateObject(policy!)!.some((p) => /CiliumL2AnnouncementPolicy l2announced-services: spec\.interfaces: must be array/.test(p)));
+  t.true(
+    validateObject(policy!)!.some((p) =>
+      /CiliumL2AnnouncementPolicy l2announced-services: spec\.interfaces: must be array/.test(p),
+    ),
+  );
   (pool!.spec as any).blocks = [{ cidr: 42 }];
   t.true(validateObject(pool!)!.some((p) => /spec\.blocks\.0\.cidr: must be string/.test(p)));
-  t.deepEqual(validateObject({ apiVersion: 'cilium.io/v9', kind: 'CiliumLoadBalancerIPPool', metadata: { name: 'x' } }), ['CiliumLoadBalancerIPPool: version v9 is not served by the CRD (versions: v2, v2alpha1)']);
+  t.deepEqual(
+    validateObject({ apiVersion: 'cilium.io/v9', kind: 'CiliumLoadBalancerIPPool', metadata: { name: 'x' } }),
+    ['CiliumLoadBalancerIPPool: version v9 is not served by the CRD (versions: v2, v2alpha1)'],
+  );
 });
 
-test('Cilium values: the tutorial keys, the lab\'s lease settings, known to the chart', (t) => {
+test("Cilium values: the tutorial keys, the lab's lease settings, known to the chart", (t) => {
   const v = ciliumValues(lab, 50);
-  t.like(v, { kubeProxyReplacement: true, k8sServiceHost: '198.18.0.11', k8sServicePort: 6443, gatewayAPI: { enabled: true }, l2announcements: { enabled: true, leaseDuration: '15s', leaseRenewDeadline: '5s', leaseRetryPeriod: '2s' } });
+  t.like(v, {
+    kubeProxyReplacement: true,
+    k8sServiceHost: '198.18.0.11',
+    k8sServicePort: 6443,
+    gatewayAPI: { enabled: true },
+    l2announcements: { enabled: true, leaseDuration: '15s', leaseRenewDeadline: '5s', leaseRetryPeriod: '2s' },
+  });
   t.is((v.k8sClientRateLimit as { qps: number }).qps, 50, '50 services renewed every 2 s need 25 calls/s; twice that');
   t.deepEqual(validateCiliumValues(v), []);
   t.deepEqual(validateCiliumValues({ ...v, l2announcements: { enabled: 'yes' }, gatewayApi: { enabled: true } }), [
@@ -53,7 +79,7 @@ test('Cilium values: the tutorial keys, the lab\'s lease settings, known to the 
   ]);
 });
 
-test('version pairs: a known-bad pair is refused with the reason; the tutorial\'s pair passes', (t) => {
+test("version pairs: a known-bad pair is refused with the reason; the tutorial's pair passes", (t) => {
   const bad = checkCompat('1.19.3', 'v1.4.1');
   t.false(bad.ok);
   t.regex(bad.message, /known bad.*Cilium < 1\.20/);
@@ -90,7 +116,11 @@ test('join secrets: workers get the token kubeadm init creates and the hash of t
     const [init] = parseAllDocuments(r.files['kubeadm-init.yaml']!).map((d) => d.toJS());
     t.is(init.bootstrapTokens[0].token, secrets.token);
     const join1 = parse(r.files['kubeadm-join-node01.yaml']!);
-    t.deepEqual(join1.discovery.bootstrapToken, { apiServerEndpoint: '198.18.0.11:6443', token: secrets.token, caCertHashes: [secrets.caHash] });
+    t.deepEqual(join1.discovery.bootstrapToken, {
+      apiServerEndpoint: '198.18.0.11:6443',
+      token: secrets.token,
+      caCertHashes: [secrets.caHash],
+    });
     t.false(/\{\{/.test(r.files['kubeadm-join-node01.yaml']!), 'no placeholders left');
   } finally {
     rmSync(`/var/lib/l2l-${name}`, { recursive: true, force: true });

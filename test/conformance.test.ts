@@ -1,19 +1,20 @@
 // The suite must be honest: it passes the reference announcer, and fails exactly the right
 // checks of broken subjects (test/fixtures/subjects). Its clock resolution is calibrated, and
 // an interrupted run leaves the lab as it was.
-import test from 'ava';
+
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import test from 'ava';
 import { execa } from 'execa';
-import { loadLab } from '../lab/labfile.ts';
-import type { RunResults } from '../conformance/model.ts';
-import { runSuite } from '../conformance/suite.ts';
-import { buildBundles } from '../conformance/bundles.ts';
 import { answers } from '../conformance/analyze.ts';
+import { buildBundles } from '../conformance/bundles.ts';
 import { Context } from '../conformance/context.ts';
+import type { RunResults } from '../conformance/model.ts';
 import { loadSubject } from '../conformance/subject.ts';
+import { runSuite } from '../conformance/suite.ts';
+import { loadLab } from '../lab/labfile.ts';
 import { labFile, netns, quiet, repo } from './helpers.ts';
 
 const file = labFile('tconf', 108);
@@ -23,16 +24,50 @@ const fixture = (n: string) => join(repo, 'test', 'fixtures', 'subjects', `${n}.
 const out = () => mkdtempSync(join(tmpdir(), 'l2l-report-'));
 const statusOf = (r: RunResults) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
 
-async function suite(subject: string, only: string[], faults: RunResults['checks'][number]['trials'][number]['fault'][] = ['power-off']) {
-  return (await runSuite({ lab, subject, trials: 1, faults, only, probeIntervalMs: 20, lease: fast, progress: () => {}, outDir: out() })).results;
+async function suite(
+  subject: string,
+  only: string[],
+  faults: RunResults['checks'][number]['trials'][number]['fault'][] = ['power-off'],
+) {
+  return (
+    await runSuite({
+      lab,
+      subject,
+      trials: 1,
+      faults,
+      only,
+      probeIntervalMs: 20,
+      lease: fast,
+      progress: () => {},
+      outDir: out(),
+    })
+  ).results;
 }
 
-test.before(async () => { await buildBundles(); await netns.down(lab.name, quiet); });
-test.after.always(async () => { await netns.down(lab.name, quiet); });
+test.before(async () => {
+  await buildBundles();
+  await netns.down(lab.name, quiet);
+});
+test.after.always(async () => {
+  await netns.down(lab.name, quiet);
+});
 
 test.serial('the reference announcer passes, and the report is complete', async (t) => {
-  const { results: r, dir } = await runSuite({ lab, subject: 'reference', trials: 1, faults: ['power-off', 'graceful-stop'], skip: ['informational', 'scale'], probeIntervalMs: 20, lease: fast, progress: () => {}, outDir: out() });
-  t.deepEqual(r.checks.filter((c) => c.status !== 'passed').map((c) => `${c.id}: ${c.reason}`), []);
+  const { results: r, dir } = await runSuite({
+    lab,
+    subject: 'reference',
+    trials: 1,
+    faults: ['power-off', 'graceful-stop'],
+    skip: ['informational', 'scale'],
+    probeIntervalMs: 20,
+    lease: fast,
+    progress: () => {},
+    outDir: out(),
+  });
+  t.deepEqual(
+    r.checks.filter((c) => c.status !== 'passed').map((c) => `${c.id}: ${c.reason}`),
+    [],
+  );
   t.is(r.schema, 'l2lab.conformance/v1');
   t.is(r.vips[0]!.ipv4, '198.18.0.100');
   const trial = r.checks.find((c) => c.id === 'failover')!.trials[0]!;
@@ -47,20 +82,41 @@ test.serial('the reference announcer passes, and the report is complete', async 
 });
 
 test.serial('two nodes holding the VIP: single-responder and no-split-brain fail; the rest holds', async (t) => {
-  const r = await suite(fixture('two-holders'), ['single-responder', 'no-split-brain', 'eligible-responder', 'management-silent']);
-  t.like(statusOf(r), { 'single-responder': 'failed', 'no-split-brain': 'failed', 'eligible-responder': 'passed', 'management-silent': 'passed' });
+  const r = await suite(fixture('two-holders'), [
+    'single-responder',
+    'no-split-brain',
+    'eligible-responder',
+    'management-silent',
+  ]);
+  t.like(statusOf(r), {
+    'single-responder': 'failed',
+    'no-split-brain': 'failed',
+    'eligible-responder': 'passed',
+    'management-silent': 'passed',
+  });
 });
 
-test.serial('an announcer that never sends gratuitous ARP: gratuitous and stale-cache fail, failover passes', async (t) => {
-  const r = await suite(fixture('no-garp'), ['single-responder', 'failover', 'gratuitous', 'stale-cache']);
-  t.like(statusOf(r), { 'single-responder': 'passed', failover: 'passed', gratuitous: 'failed', 'stale-cache': 'failed' });
-});
+test.serial(
+  'an announcer that never sends gratuitous ARP: gratuitous and stale-cache fail, failover passes',
+  async (t) => {
+    const r = await suite(fixture('no-garp'), ['single-responder', 'failover', 'gratuitous', 'stale-cache']);
+    t.like(statusOf(r), {
+      'single-responder': 'passed',
+      failover: 'passed',
+      gratuitous: 'failed',
+      'stale-cache': 'failed',
+    });
+  },
+);
 
-test.serial('an announcer that never moves: failover fails, and gratuitous fails too (no takeover is not a pass)', async (t) => {
-  const r = await suite(fixture('no-takeover'), ['single-responder', 'failover', 'gratuitous']);
-  t.like(statusOf(r), { 'single-responder': 'passed', failover: 'failed', gratuitous: 'failed' });
-  t.regex(r.checks.find((c) => c.id === 'gratuitous')!.reason!, /no takeover/);
-});
+test.serial(
+  'an announcer that never moves: failover fails, and gratuitous fails too (no takeover is not a pass)',
+  async (t) => {
+    const r = await suite(fixture('no-takeover'), ['single-responder', 'failover', 'gratuitous']);
+    t.like(statusOf(r), { 'single-responder': 'passed', failover: 'failed', gratuitous: 'failed' });
+    t.regex(r.checks.find((c) => c.id === 'gratuitous')!.reason!, /no takeover/);
+  },
+);
 
 test.serial('an announcer that also answers on the management network: management-silent fails', async (t) => {
   const r = await suite(fixture('mgmt-answer'), ['single-responder', 'management-silent']);
@@ -73,11 +129,14 @@ test.serial('an announcer on the excluded node: eligible-responder fails', async
   t.regex(r.checks.find((c) => c.id === 'eligible-responder')!.reason!, /node03 answered/);
 });
 
-test.serial('a subject declared with a plain command line (run, on all nodes): the excluded node answers, so two checks fail', async (t) => {
-  const r = await suite(fixture('excluded-run'), ['single-responder', 'eligible-responder']);
-  t.like(statusOf(r), { 'single-responder': 'failed', 'eligible-responder': 'failed' });
-  t.regex(r.checks.find((c) => c.id === 'eligible-responder')!.reason!, /node03 answered/);
-});
+test.serial(
+  'a subject declared with a plain command line (run, on all nodes): the excluded node answers, so two checks fail',
+  async (t) => {
+    const r = await suite(fixture('excluded-run'), ['single-responder', 'eligible-responder']);
+    t.like(statusOf(r), { 'single-responder': 'failed', 'eligible-responder': 'failed' });
+    t.regex(r.checks.find((c) => c.id === 'eligible-responder')!.reason!, /node03 answered/);
+  },
+);
 
 test.serial('an announcer far slower than its budget: failover fails', async (t) => {
   const r = await suite(fixture('slow'), ['single-responder', 'failover']);
@@ -88,15 +147,28 @@ test.serial('an announcer far slower than its budget: failover fails', async (t)
 test.serial('calibration: a scripted outage of known length is measured within ±2 probe intervals', async (t) => {
   await suite(fixture('excluded-node'), ['single-responder']); // one static responder, no failover logic
   const subject = loadSubject(fixture('excluded-node'), lab.lease);
-  const ctx = new Context(lab, netns, subject, [{ service: 'x', labels: {}, ipv4: '198.18.0.100', ipv6: 'fd4c:3200:18::1:1' }], out(), 20, () => {});
+  const ctx = new Context(
+    lab,
+    netns,
+    subject,
+    [{ service: 'x', labels: {}, ipv4: '198.18.0.100', ipv6: 'fd4c:3200:18::1:1' }],
+    out(),
+    20,
+    () => {},
+  );
   for (const outageMs of [300, 700]) {
     const pause = { kind: 'pause' as const, node: 'node03', process: 'static' };
     const { events, faultAt } = await ctx.probe(`calibrate-${outageMs}`, outageMs + 1000, {
-      during: async () => { await ctx.inject(pause); await new Promise((r) => setTimeout(r, outageMs)); await ctx.undo(pause); },
+      during: async () => {
+        await ctx.inject(pause);
+        await new Promise((r) => setTimeout(r, outageMs));
+        await ctx.undo(pause);
+      },
     });
     const a = answers(events, '198.18.0.100', 'arp').map((e) => e.t);
     let gap = 0;
-    for (let i = 1; i < a.length; i++) if (a[i - 1]! >= faultAt - 50_000) gap = Math.max(gap, (a[i]! - a[i - 1]!) / 1000);
+    for (let i = 1; i < a.length; i++)
+      if (a[i - 1]! >= faultAt - 50_000) gap = Math.max(gap, (a[i]! - a[i - 1]!) / 1000);
     t.log(`scripted ${outageMs} ms outage measured as ${gap.toFixed(1)} ms`);
     t.true(Math.abs(gap - outageMs) <= 2 * 20 + 15, `measured ${gap.toFixed(1)} ms for ${outageMs} ms`); // ±2 intervals, plus the pause commands' own latency
   }
@@ -105,7 +177,17 @@ test.serial('calibration: a scripted outage of known length is measured within �
 test.serial('scale: 50 VIPs move within 1.5× the budget when their holder is powered off', async (t) => {
   const big = loadLab(labFile('tscale', 109, () => {}, 'labs/scale.yaml'));
   try {
-    const { results } = await runSuite({ lab: big, subject: 'reference', trials: 1, faults: [], only: ['scale'], probeIntervalMs: 20, lease: fast, progress: () => {}, outDir: out() });
+    const { results } = await runSuite({
+      lab: big,
+      subject: 'reference',
+      trials: 1,
+      faults: [],
+      only: ['scale'],
+      probeIntervalMs: 20,
+      lease: fast,
+      progress: () => {},
+      outDir: out(),
+    });
     const c = results.checks[0]!;
     t.is(c.status, 'passed', c.reason);
     t.is(c.figures.vips, 50);
@@ -116,18 +198,50 @@ test.serial('scale: 50 VIPs move within 1.5× the budget when their holder is po
 });
 
 test.serial('Ctrl-C during a failover trial: the fault is undone and the lab is as it was', async (t) => {
-  const child = spawn('node', [join(repo, 'scripts', 'run.mjs'), 'conformance', '--lab', file, '--subject', 'reference', '--only', 'failover', '--faults', 'network-off', '--trials', '3',
-    '--lease-duration', '3000', '--lease-renew-deadline', '1500', '--lease-retry-period', '500', '--out', out()], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    'node',
+    [
+      join(repo, 'scripts', 'run.mjs'),
+      'conformance',
+      '--lab',
+      file,
+      '--subject',
+      'reference',
+      '--only',
+      'failover',
+      '--faults',
+      'network-off',
+      '--trials',
+      '3',
+      '--lease-duration',
+      '3000',
+      '--lease-renew-deadline',
+      '1500',
+      '--lease-retry-period',
+      '500',
+      '--out',
+      out(),
+    ],
+    { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let err = '';
   let sent = false;
   await new Promise<void>((resolve) => {
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
-      if (/network-off #1: .*injecting/.test(err) && !sent) { sent = true; setTimeout(() => { child.kill('SIGINT'); resolve(); }, 800); }
+      if (/network-off #1: .*injecting/.test(err) && !sent) {
+        sent = true;
+        setTimeout(() => {
+          child.kill('SIGINT');
+          resolve();
+        }, 800);
+      }
     });
     child.on('exit', () => resolve());
   });
-  const code = await new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c))));
+  const code = await new Promise<number | null>((r) =>
+    child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c)),
+  );
   t.is(code, 130, err.slice(-500));
   t.regex(err, /interrupted: undoing faults/);
   const s = await netns.status(lab);

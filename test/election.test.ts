@@ -1,15 +1,18 @@
 // Lease election against a real etcd: one leader; crash → takeover after the lease expires;
 // release → takeover at the next retry; a holder cut off from the store steps down before
 // anyone else can start.
-import test, { type ExecutionContext } from 'ava';
+
 import { performance } from 'node:perf_hooks';
-import { LeaseElector, type ElectionTiming } from '../agent/election.ts';
+import test, { type ExecutionContext } from 'ava';
+import { type ElectionTiming, LeaseElector } from '../agent/election.ts';
 import { EtcdStore, type LeaseStore } from '../agent/store.ts';
 import { startEtcd } from './etcd-helper.ts';
 
 const timing: ElectionTiming = { durationMs: 600, renewDeadlineMs: 300, retryPeriodMs: 100 };
 let etcd: Awaited<ReturnType<typeof startEtcd>>;
-test.before(async () => { etcd = await startEtcd(); });
+test.before(async () => {
+  etcd = await startEtcd();
+});
 test.after.always(() => etcd?.stop());
 
 /** A real store with faults: `cut` makes every call hang until its deadline (a network
@@ -21,17 +24,32 @@ class FaultyStore implements LeaseStore {
   constructor(private readonly inner: LeaseStore) {}
   private gate<T>(timeoutMs: number, call: () => Promise<T>): Promise<T> {
     if (!this.cut) return call();
-    return new Promise((_, reject) => setTimeout(() => reject(new Error('deadline exceeded (partitioned)')), timeoutMs));
+    return new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('deadline exceeded (partitioned)')), timeoutMs),
+    );
   }
-  getLease(n: string, t: number) { return this.gate(t, () => this.inner.getLease(n, t)); }
-  createLease(n: string, r: any, t: number) { return this.gate(t, () => this.inner.createLease(n, r, t)); }
+  getLease(n: string, t: number) {
+    return this.gate(t, () => this.inner.getLease(n, t));
+  }
+  createLease(n: string, r: any, t: number) {
+    return this.gate(t, () => this.inner.createLease(n, r, t));
+  }
   updateLease(n: string, r: any, v: string, t: number) {
     this.onWrite?.();
-    return this.gate(t, async () => { await sleep(this.writeDelayMs); return this.inner.updateLease(n, r, v, t); });
+    return this.gate(t, async () => {
+      await sleep(this.writeDelayMs);
+      return this.inner.updateLease(n, r, v, t);
+    });
   }
-  allocations(t: number) { return this.gate(t, () => this.inner.allocations(t)); }
-  recordAllocation(k: string, a: any, t: number) { return this.gate(t, () => this.inner.recordAllocation(k, a, t)); }
-  close() { this.inner.close(); }
+  allocations(t: number) {
+    return this.gate(t, () => this.inner.allocations(t));
+  }
+  recordAllocation(k: string, a: any, t: number) {
+    return this.gate(t, () => this.inner.recordAllocation(k, a, t));
+  }
+  close() {
+    this.inner.close();
+  }
 }
 
 type Log = { id: string; ev: 'start' | 'stop'; t: number }[];
@@ -43,7 +61,10 @@ function candidate(t: ExecutionContext, store: LeaseStore, lease: string, id: st
     startedLeading: () => log.push({ id, ev: 'start', t: performance.now() }),
     stoppedLeading: () => log.push({ id, ev: 'stop', t: performance.now() }),
   });
-  t.teardown(() => { el.stop(); store.close(); });
+  t.teardown(() => {
+    el.stop();
+    store.close();
+  });
   return el;
 }
 
@@ -70,10 +91,13 @@ async function leadsAfter(el: LeaseElector, from: number, pollMs = 5): Promise<n
 test.serial('exactly one of three candidates leads, and keeps leading', async (t) => {
   const log: Log = [];
   const els = ['a', 'b', 'c'].map((id) => candidate(t, new EtcdStore([etcd.url]), 'one', id, log));
-  els.forEach((e) => e.start());
+  for (const e of els) e.start();
   await sleep(400);
   t.is(leaders(els), 1);
-  for (let i = 0; i < 10; i++) { await sleep(100); t.is(leaders(els), 1); }
+  for (let i = 0; i < 10; i++) {
+    await sleep(100);
+    t.is(leaders(els), 1);
+  }
   t.is(log.filter((x) => x.ev === 'start').length, 1, 'no flapping');
 });
 
@@ -98,23 +122,34 @@ test.serial('a graceful release hands over within one retry period', async (t) =
   const freed = performance.now();
   const took = await leadsAfter(b, freed);
   t.true(b.isLeader);
-  t.true(took <= timing.retryPeriodMs * 1.2 + 100, `took ${took.toFixed(0)} ms after the release (which took ${(freed - asked).toFixed(0)} ms)`);
+  t.true(
+    took <= timing.retryPeriodMs * 1.2 + 100,
+    `took ${took.toFixed(0)} ms after the release (which took ${(freed - asked).toFixed(0)} ms)`,
+  );
 });
 
-test.serial('a release while a renewal is in flight still frees the lease (the renewal does not win the swap)', async (t) => {
-  const log: Log = [];
-  const slow = new FaultyStore(new EtcdStore([etcd.url]));
-  slow.writeDelayMs = 40;
-  const { a, b } = await holderAndCandidate(t, slow, 'inflight', log, 250);
-  t.true(a.isLeader);
-  await new Promise<void>((resolve) => { slow.onWrite = resolve; }); // a renewal has read the lease and is writing
-  slow.onWrite = undefined;
-  await a.release();
-  const freed = performance.now();
-  const took = await leadsAfter(b, freed);
-  t.true(b.isLeader);
-  t.true(took <= timing.retryPeriodMs * 1.2 + 100, `took ${took.toFixed(0)} ms after the release, not a whole lease duration`);
-});
+test.serial(
+  'a release while a renewal is in flight still frees the lease (the renewal does not win the swap)',
+  async (t) => {
+    const log: Log = [];
+    const slow = new FaultyStore(new EtcdStore([etcd.url]));
+    slow.writeDelayMs = 40;
+    const { a, b } = await holderAndCandidate(t, slow, 'inflight', log, 250);
+    t.true(a.isLeader);
+    await new Promise<void>((resolve) => {
+      slow.onWrite = resolve;
+    }); // a renewal has read the lease and is writing
+    slow.onWrite = undefined;
+    await a.release();
+    const freed = performance.now();
+    const took = await leadsAfter(b, freed);
+    t.true(b.isLeader);
+    t.true(
+      took <= timing.retryPeriodMs * 1.2 + 100,
+      `took ${took.toFixed(0)} ms after the release, not a whole lease duration`,
+    );
+  },
+);
 
 test.serial('a holder cut off from the store stops leading before anyone else starts', async (t) => {
   const log: Log = [];
@@ -128,9 +163,15 @@ test.serial('a holder cut off from the store stops leading before anyone else st
   const aStop = log.find((x) => x.id === 'a' && x.ev === 'stop')!;
   const bStart = log.find((x) => x.id === 'b' && x.ev === 'start')!;
   t.truthy(aStop, 'a stepped down');
-  t.true(aStop.t - t0 <= timing.renewDeadlineMs + 20, `a stopped ${(aStop.t - t0).toFixed(0)} ms after the cut (renewDeadline ${timing.renewDeadlineMs})`);
+  t.true(
+    aStop.t - t0 <= timing.renewDeadlineMs + 20,
+    `a stopped ${(aStop.t - t0).toFixed(0)} ms after the cut (renewDeadline ${timing.renewDeadlineMs})`,
+  );
   t.true(aStop.t < bStart.t, 'never two leaders');
-  t.true(bStart.t - aStop.t >= timing.durationMs - timing.renewDeadlineMs - timing.retryPeriodMs * 1.2 - 50, `gap ${(bStart.t - aStop.t).toFixed(0)} ms`);
+  t.true(
+    bStart.t - aStop.t >= timing.durationMs - timing.renewDeadlineMs - timing.retryPeriodMs * 1.2 - 50,
+    `gap ${(bStart.t - aStop.t).toFixed(0)} ms`,
+  );
   cut.cut = false;
   await sleep(300);
   t.false(a.isLeader, 'the old holder does not take it back while b renews');

@@ -7,6 +7,7 @@ const expected = new Set(['TTYWrap', 'PipeWrap', 'ProcessWrap']);
 
 registerCompletionHandler(() => {
   const open = process.getActiveResourcesInfo().filter((r) => !expected.has(r));
-  if (open.length) process.stderr.write(`test worker: still open after the last test: ${open.join(', ')} (a cleanup is missing)\n`);
+  if (open.length)
+    process.stderr.write(`test worker: still open after the last test: ${open.join(', ')} (a cleanup is missing)\n`);
   process.exit();
 });

@@ -1,7 +1,15 @@
 import test from 'ava';
 import { condition, evaluate, render, UndefinedError } from '../playbooks/expr.ts';
 
-const vars = { name: 'node01', n: 3, list: ['a', 'b'], labels: { datacenter: 'dc1' }, r: { rc: 0, changed: true, stdout: 'hello world' }, groups: { workers: ['node01', 'node02'] }, empty: '' };
+const vars = {
+  name: 'node01',
+  n: 3,
+  list: ['a', 'b'],
+  labels: { datacenter: 'dc1' },
+  r: { rc: 0, changed: true, stdout: 'hello world' },
+  groups: { workers: ['node01', 'node02'] },
+  empty: '',
+};
 
 test('substitution keeps native types for a whole-string expression', (t) => {
   t.is(render('{{ name }}-x', vars), 'node01-x');
@@ -46,9 +54,14 @@ test('filters', (t) => {
 });
 
 test('templates: if/elif/else and for with trim_blocks', (t) => {
-  const tpl = '{% for h in groups.workers %}\nserver {{ h }}{{ " last" if loop.last }}\n{% endfor %}\n{% if n > 5 %}\nbig\n{% elif n > 2 %}\nmid\n{% else %}\nsmall\n{% endif %}\n';
+  const tpl =
+    '{% for h in groups.workers %}\nserver {{ h }}{{ " last" if loop.last }}\n{% endfor %}\n{% if n > 5 %}\nbig\n{% elif n > 2 %}\nmid\n{% else %}\nsmall\n{% endif %}\n';
   t.is(render(tpl, vars), 'server node01\nserver node02 last\nmid\n');
-  t.is(render('a{% if n %} b{% endif %}\nc', vars), 'a bc', 'trim_blocks eats the newline after any block tag, as in Ansible');
+  t.is(
+    render('a{% if n %} b{% endif %}\nc', vars),
+    'a bc',
+    'trim_blocks eats the newline after any block tag, as in Ansible',
+  );
   t.throws(() => render('{% if n %}x', vars), { message: /missing \{% endif %\}/ });
   t.throws(() => render('{% while %}', vars), { message: /unknown tag/ });
 });

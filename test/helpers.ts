@@ -2,8 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { derivedLabFile, type RawLabFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
-import { getProvider } from '../lab/providers/index.ts';
 import { silentProgress } from '../lab/progress.ts';
+import { getProvider } from '../lab/providers/index.ts';
 import { run } from '../lab/sys.ts';
 import type { Lab } from '../lab/types.ts';
 
@@ -20,13 +20,25 @@ export const netns = getProvider('netns');
 export const quiet = silentProgress;
 
 /** What a lab leaves on the host: namespaces, links, mounts, running processes, state. */
-export async function hostSnapshot(lab: string): Promise<{ namespaces: string[]; links: string[]; mounts: string[]; processes: string[]; state: boolean }> {
+export async function hostSnapshot(
+  lab: string,
+): Promise<{ namespaces: string[]; links: string[]; mounts: string[]; processes: string[]; state: boolean }> {
   const p = `l2l-${lab}-`;
-  const namespaces = (await run(['ip', 'netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(p));
-  const links = (await run(['ip', '-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(': ')[1]?.split('@')[0] ?? '').filter((n) => n.startsWith(p));
-  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(p) || l.includes(`/l2l-${lab}/`));
+  const namespaces = (await run(['ip', 'netns', 'list'])).stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(p));
+  const links = (await run(['ip', '-o', 'link', 'show'])).stdout
+    .split('\n')
+    .map((l) => l.split(': ')[1]?.split('@')[0] ?? '')
+    .filter((n) => n.startsWith(p));
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(p) || l.includes(`/l2l-${lab}/`));
   const ps = await run(['ps', '-eo', 'pid=,stat=,args=']);
-  const processes = ps.stdout.split('\n').filter((l) => (l.includes(p) || l.includes(`/l2l-${lab}/`)) && !/^\s*\d+\s+Z/.test(l) && !l.includes('ps -eo'));
+  const processes = ps.stdout
+    .split('\n')
+    .filter((l) => (l.includes(p) || l.includes(`/l2l-${lab}/`)) && !/^\s*\d+\s+Z/.test(l) && !l.includes('ps -eo'));
   return { namespaces, links, mounts, processes, state: existsSync(`/var/lib/l2l-${lab}`) };
 }
 
@@ -42,14 +54,17 @@ export function running(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 export async function clientCan(lab: Lab, argv: string[]): Promise<boolean> {
   return (await netns.exec(lab, lab.client.name, argv, { timeoutMs: 5000 })).exitCode === 0;
 }
 
-export const arping = (lab: Lab, ip: string) => clientCan(lab, ['arping', '-q', '-c', '1', '-w', '1', '-I', 'eth1', ip]);
+export const arping = (lab: Lab, ip: string) =>
+  clientCan(lab, ['arping', '-q', '-c', '1', '-w', '1', '-I', 'eth1', ip]);
 export const ping6 = (lab: Lab, ip: string) => clientCan(lab, ['ping', '-6', '-q', '-c', '1', '-W', '1', ip]);
 
 /** True as soon as check() is true, polling for up to ms; false if it never becomes true. */

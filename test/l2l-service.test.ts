@@ -1,49 +1,63 @@
 // l2l-service's MATCH services: a process something else supervises (on a cluster, cilium-agent
 // under the kubelet) as a target for the process faults. Here the supervisor is a shell loop on a
 // netns node; the faults go through the provider exactly as the suite injects them.
-import { injectFault, undoFault } from '../lab/faults/index.ts';
+
 import test from 'ava';
+import { injectFault, undoFault } from '../lab/faults/index.ts';
 import { netns, quiet, testLab } from './helpers.ts';
 
 const lab = testLab('tsvc', 112);
 const sh = async (cmd: string) => (await netns.exec(lab, 'node01', ['sh', '-c', cmd])).stdout.trim();
 const pid = () => sh('pgrep -o -x l2lworker || true');
-const state = async (p: string) => (await sh(`awk '{print $3}' /proc/${p}/stat`));
+const state = async (p: string) => await sh(`awk '{print $3}' /proc/${p}/stat`);
 
 test.before(async () => {
   await netns.down(lab.name, quiet);
   await netns.up(lab, quiet);
-  await sh([
-    'cp /bin/sleep /var/lib/l2lab/l2lworker',
-    // The "supervisor": restarts the worker whenever it exits, like the kubelet restarts a container.
-    `printf '%s\\n' "EXEC='sh -c \\"while true; do /var/lib/l2lab/l2lworker 1000; sleep 0.2; done\\"'" ENABLED=yes > /etc/l2lab/services/supervisor.service`,
-    "printf 'MATCH=l2lworker\\nWAIT=10\\n' > /etc/l2lab/services/worker.service",
-    '/etc/l2lab/bin/l2l-service start supervisor',
-  ].join(' && '));
+  await sh(
+    [
+      'cp /bin/sleep /var/lib/l2lab/l2lworker',
+      // The "supervisor": restarts the worker whenever it exits, like the kubelet restarts a container.
+      `printf '%s\\n' "EXEC='sh -c \\"while true; do /var/lib/l2lab/l2lworker 1000; sleep 0.2; done\\"'" ENABLED=yes > /etc/l2lab/services/supervisor.service`,
+      "printf 'MATCH=l2lworker\\nWAIT=10\\n' > /etc/l2lab/services/worker.service",
+      '/etc/l2lab/bin/l2l-service start supervisor',
+    ].join(' && '),
+  );
 });
-test.after.always(async () => { await netns.down(lab.name, quiet); });
-
-test.serial('process-stop (KILL) kills the matched process; undo waits until its supervisor has restarted it', async (t) => {
-  let before = '';
-  for (let i = 0; i < 50 && !before; i++) { before = await pid(); if (!before) await new Promise((r) => setTimeout(r, 100)); }
-  t.regex(before, /^\d+$/);
-  t.regex(await sh('/etc/l2lab/bin/l2l-service status worker'), new RegExp(`worker running \\(pid ${before}\\)`));
-  const f = { kind: 'process-stop', node: 'node01', process: 'worker', signal: 'KILL' } as const;
-  await injectFault(netns, lab, f);
-  t.not(await sh(`kill -0 ${before} 2>/dev/null && echo alive || echo gone`), 'alive');
-  await undoFault(netns, lab, f);
-  const after = await pid();
-  t.regex(after, /^\d+$/);
-  t.not(after, before);
+test.after.always(async () => {
+  await netns.down(lab.name, quiet);
 });
 
-test.serial('pause stops the matched process (SIGSTOP), undo resumes it; start-enabled leaves it to its supervisor', async (t) => {
-  const p = await pid();
-  const f = { kind: 'pause', node: 'node01', process: 'worker' } as const;
-  await injectFault(netns, lab, f);
-  t.is(await state(p), 'T');
-  await undoFault(netns, lab, f);
-  t.is(await state(p), 'S');
-  t.notRegex(await sh('/etc/l2lab/bin/l2l-service start-enabled'), /worker/);
-  t.is(await pid(), p);
-});
+test.serial(
+  'process-stop (KILL) kills the matched process; undo waits until its supervisor has restarted it',
+  async (t) => {
+    let before = '';
+    for (let i = 0; i < 50 && !before; i++) {
+      before = await pid();
+      if (!before) await new Promise((r) => setTimeout(r, 100));
+    }
+    t.regex(before, /^\d+$/);
+    t.regex(await sh('/etc/l2lab/bin/l2l-service status worker'), new RegExp(`worker running \\(pid ${before}\\)`));
+    const f = { kind: 'process-stop', node: 'node01', process: 'worker', signal: 'KILL' } as const;
+    await injectFault(netns, lab, f);
+    t.not(await sh(`kill -0 ${before} 2>/dev/null && echo alive || echo gone`), 'alive');
+    await undoFault(netns, lab, f);
+    const after = await pid();
+    t.regex(after, /^\d+$/);
+    t.not(after, before);
+  },
+);
+
+test.serial(
+  'pause stops the matched process (SIGSTOP), undo resumes it; start-enabled leaves it to its supervisor',
+  async (t) => {
+    const p = await pid();
+    const f = { kind: 'pause', node: 'node01', process: 'worker' } as const;
+    await injectFault(netns, lab, f);
+    t.is(await state(p), 'T');
+    await undoFault(netns, lab, f);
+    t.is(await state(p), 'S');
+    t.notRegex(await sh('/etc/l2lab/bin/l2l-service start-enabled'), /worker/);
+    t.is(await pid(), p);
+  },
+);

@@ -1,6 +1,6 @@
-import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import test from 'ava';
 import { parse, stringify } from 'yaml';
 import { cidrRange, formatIp, parseCidr, parseIp } from '../lab/ip.ts';
 import { LabFileError, loadLab, parseLab } from '../lab/labfile.ts';
@@ -12,10 +12,24 @@ const defaultText = readFileSync(join(repo, 'lab.yaml'), 'utf8');
 test('the default lab mirrors the tutorial', (t) => {
   const lab = loadLab(join(repo, 'lab.yaml'));
   t.is(lab.provider, 'netns');
-  t.deepEqual(lab.nodes.map((n) => [n.name, n.role]), [['cp01', 'control-plane'], ['node01', 'worker'], ['node02', 'worker'], ['node03', 'worker']]);
-  t.deepEqual(lab.nodes.slice(1).map((n) => n.labels.datacenter), ['dc1', 'dc2', 'dc3']);
+  t.deepEqual(
+    lab.nodes.map((n) => [n.name, n.role]),
+    [
+      ['cp01', 'control-plane'],
+      ['node01', 'worker'],
+      ['node02', 'worker'],
+      ['node03', 'worker'],
+    ],
+  );
+  t.deepEqual(
+    lab.nodes.slice(1).map((n) => n.labels.datacenter),
+    ['dc1', 'dc2', 'dc3'],
+  );
   // Only dc1 and dc2 may announce: node03 must never answer.
-  t.deepEqual(lab.nodes.filter((n) => matches(lab.policy.nodeSelector, n.labels)).map((n) => n.name), ['node01', 'node02']);
+  t.deepEqual(
+    lab.nodes.filter((n) => matches(lab.policy.nodeSelector, n.labels)).map((n) => n.name),
+    ['node01', 'node02'],
+  );
   t.deepEqual(lab.lease, { durationMs: 15000, renewDeadlineMs: 5000, retryPeriodMs: 2000 });
   const eth1 = lab.nodes[1]!.interfaces.find((i) => i.name === 'eth1')!;
   t.is(eth1.ipv4, '198.18.0.12');
@@ -25,7 +39,10 @@ test('the default lab mirrors the tutorial', (t) => {
   t.is(lab.management.hostAddress, '198.19.0.1');
   t.true(lab.management.ipv4.startsWith('198.1'), 'management defaults to the benchmarking range');
   // Same lab file, same MACs: they are derived, not random.
-  t.deepEqual(loadLab(join(repo, 'lab.yaml')).nodes.map((n) => n.interfaces), lab.nodes.map((n) => n.interfaces));
+  t.deepEqual(
+    loadLab(join(repo, 'lab.yaml')).nodes.map((n) => n.interfaces),
+    lab.nodes.map((n) => n.interfaces),
+  );
 });
 
 function mutate(edit: (doc: any) => void): string {
@@ -45,29 +62,190 @@ function problems(text: string): { path: string; message: string }[] {
 }
 
 const bad: [string, (doc: any) => void, string, RegExp][] = [
-  ['unknown key', (d) => { d.nodes[2].labls = { datacenter: 'dc2' }; }, 'nodes[2]', /unknown key "labls".*valid keys: name, role, labels/],
-  ['duplicate node name', (d) => { d.nodes[3].name = 'node01'; }, 'nodes[3].name', /duplicate name "node01"/],
-  ['name too long for an interface', (d) => { d.nodes[1].name = 'a-very-long-node-name'; }, 'nodes[1].name', /at most 15/],
-  ['lab name too long for host links', (d) => { d.name = 'tutorial'; }, 'name', /at most 7.*15-character/],
-  ['bad CIDR', (d) => { d.switch.ipv4 = '198.18.0.0/33'; }, 'switch.ipv4', /longer than 32 bits/],
-  ['host bits set', (d) => { d.switch.ipv4 = '198.18.0.5/24'; }, 'switch.ipv4', /host bits set; the network is 198\.18\.0\.0\/24/],
-  ['IPv6 where IPv4 goes', (d) => { d.switch.ipv4 = 'fd00::/64'; }, 'switch.ipv4', /takes an IPv4 subnet/],
-  ['pool outside the switch subnet', (d) => { d.pool.blocks[0] = { cidr: '10.0.10.0/24' }; }, 'pool.blocks[0]', /outside the switch subnet 198\.18\.0\.0\/24/],
-  ['pool overlapping a node', (d) => { d.pool.blocks[0] = { start: '198.18.0.10', stop: '198.18.0.20' }; }, 'pool.blocks[0]', /contains 198\.18\.0\.11, the address of nodes\[0\]/],
-  ['pool start after stop', (d) => { d.pool.blocks[0] = { start: '198.18.0.109', stop: '198.18.0.100' }; }, 'pool.blocks[0]', /comes after stop 198.18.0.100; swap them/],
-  ['selector matching no node', (d) => { d.policy.nodeSelector.matchExpressions[0].values = ['dc9']; }, 'policy.nodeSelector', /matches no node/],
-  ['In without values', (d) => { d.policy.nodeSelector.matchExpressions[0].values = []; }, 'policy.nodeSelector.matchExpressions[0].values', /needs a non-empty values list/],
-  ['bad operator', (d) => { d.policy.nodeSelector.matchExpressions[0].operator = 'Equals'; }, 'policy.nodeSelector.matchExpressions[0].operator', /In.*NotIn.*Exists.*DoesNotExist/],
-  ['policy on the management NIC', (d) => { d.policy.interfaces = ['^eth[0-9]+$']; }, 'policy.interfaces', /management interface eth0/],
-  ['bad regex', (d) => { d.policy.interfaces = ['eth1', '(']; }, 'policy.interfaces[1]', /not a valid regular expression/],
-  ['renew deadline not below the lease', (d) => { d.lease.renewDeadline = '15s'; }, 'lease.renewDeadline', /shorter than lease.duration/],
-  ['bad duration', (d) => { d.lease.duration = '15 seconds'; }, 'lease.duration', /duration such as "15s"/],
-  ['management overlapping the switch', (d) => { d.management.ipv4 = '198.18.0.0/16'; }, 'management.ipv4', /overlaps the switch subnet/],
-  ['unknown provider', (d) => { d.provider = 'docker'; }, 'provider', /valid providers: netns/],
-  ['no control plane', (d) => { d.nodes[0].role = 'worker'; }, 'nodes', /no node has role control-plane/],
-  ['node address outside the subnet', (d) => { d.nodes[1].ipv4 = '198.18.1.5'; }, 'nodes[1].ipv4', /outside 198\.18\.0\.0\/24/],
-  ['missing switch', (d) => { delete d.switch; }, 'switch', /is required/],
-  ['reserved name', (d) => { d.client.name = 'switch'; }, 'client.name', /reserved/],
+  [
+    'unknown key',
+    (d) => {
+      d.nodes[2].labls = { datacenter: 'dc2' };
+    },
+    'nodes[2]',
+    /unknown key "labls".*valid keys: name, role, labels/,
+  ],
+  [
+    'duplicate node name',
+    (d) => {
+      d.nodes[3].name = 'node01';
+    },
+    'nodes[3].name',
+    /duplicate name "node01"/,
+  ],
+  [
+    'name too long for an interface',
+    (d) => {
+      d.nodes[1].name = 'a-very-long-node-name';
+    },
+    'nodes[1].name',
+    /at most 15/,
+  ],
+  [
+    'lab name too long for host links',
+    (d) => {
+      d.name = 'tutorial';
+    },
+    'name',
+    /at most 7.*15-character/,
+  ],
+  [
+    'bad CIDR',
+    (d) => {
+      d.switch.ipv4 = '198.18.0.0/33';
+    },
+    'switch.ipv4',
+    /longer than 32 bits/,
+  ],
+  [
+    'host bits set',
+    (d) => {
+      d.switch.ipv4 = '198.18.0.5/24';
+    },
+    'switch.ipv4',
+    /host bits set; the network is 198\.18\.0\.0\/24/,
+  ],
+  [
+    'IPv6 where IPv4 goes',
+    (d) => {
+      d.switch.ipv4 = 'fd00::/64';
+    },
+    'switch.ipv4',
+    /takes an IPv4 subnet/,
+  ],
+  [
+    'pool outside the switch subnet',
+    (d) => {
+      d.pool.blocks[0] = { cidr: '10.0.10.0/24' };
+    },
+    'pool.blocks[0]',
+    /outside the switch subnet 198\.18\.0\.0\/24/,
+  ],
+  [
+    'pool overlapping a node',
+    (d) => {
+      d.pool.blocks[0] = { start: '198.18.0.10', stop: '198.18.0.20' };
+    },
+    'pool.blocks[0]',
+    /contains 198\.18\.0\.11, the address of nodes\[0\]/,
+  ],
+  [
+    'pool start after stop',
+    (d) => {
+      d.pool.blocks[0] = { start: '198.18.0.109', stop: '198.18.0.100' };
+    },
+    'pool.blocks[0]',
+    /comes after stop 198.18.0.100; swap them/,
+  ],
+  [
+    'selector matching no node',
+    (d) => {
+      d.policy.nodeSelector.matchExpressions[0].values = ['dc9'];
+    },
+    'policy.nodeSelector',
+    /matches no node/,
+  ],
+  [
+    'In without values',
+    (d) => {
+      d.policy.nodeSelector.matchExpressions[0].values = [];
+    },
+    'policy.nodeSelector.matchExpressions[0].values',
+    /needs a non-empty values list/,
+  ],
+  [
+    'bad operator',
+    (d) => {
+      d.policy.nodeSelector.matchExpressions[0].operator = 'Equals';
+    },
+    'policy.nodeSelector.matchExpressions[0].operator',
+    /In.*NotIn.*Exists.*DoesNotExist/,
+  ],
+  [
+    'policy on the management NIC',
+    (d) => {
+      d.policy.interfaces = ['^eth[0-9]+$'];
+    },
+    'policy.interfaces',
+    /management interface eth0/,
+  ],
+  [
+    'bad regex',
+    (d) => {
+      d.policy.interfaces = ['eth1', '('];
+    },
+    'policy.interfaces[1]',
+    /not a valid regular expression/,
+  ],
+  [
+    'renew deadline not below the lease',
+    (d) => {
+      d.lease.renewDeadline = '15s';
+    },
+    'lease.renewDeadline',
+    /shorter than lease.duration/,
+  ],
+  [
+    'bad duration',
+    (d) => {
+      d.lease.duration = '15 seconds';
+    },
+    'lease.duration',
+    /duration such as "15s"/,
+  ],
+  [
+    'management overlapping the switch',
+    (d) => {
+      d.management.ipv4 = '198.18.0.0/16';
+    },
+    'management.ipv4',
+    /overlaps the switch subnet/,
+  ],
+  [
+    'unknown provider',
+    (d) => {
+      d.provider = 'docker';
+    },
+    'provider',
+    /valid providers: netns/,
+  ],
+  [
+    'no control plane',
+    (d) => {
+      d.nodes[0].role = 'worker';
+    },
+    'nodes',
+    /no node has role control-plane/,
+  ],
+  [
+    'node address outside the subnet',
+    (d) => {
+      d.nodes[1].ipv4 = '198.18.1.5';
+    },
+    'nodes[1].ipv4',
+    /outside 198\.18\.0\.0\/24/,
+  ],
+  [
+    'missing switch',
+    (d) => {
+      delete d.switch;
+    },
+    'switch',
+    /is required/,
+  ],
+  [
+    'reserved name',
+    (d) => {
+      d.client.name = 'switch';
+    },
+    'client.name',
+    /reserved/,
+  ],
 ];
 
 for (const [title, edit, path, message] of bad) {
@@ -79,9 +257,21 @@ for (const [title, edit, path, message] of bad) {
 }
 
 test('every problem of a file is reported at once', (t) => {
-  const found = problems(mutate((d) => { d.name = 'Bad_Name'; d.nodes[3].name = 'node01'; d.lease.retryPeriod = '10s'; d.pool.blocks[1] = { cidr: 'fd00:1::/120' }; }));
+  const found = problems(
+    mutate((d) => {
+      d.name = 'Bad_Name';
+      d.nodes[3].name = 'node01';
+      d.lease.retryPeriod = '10s';
+      d.pool.blocks[1] = { cidr: 'fd00:1::/120' };
+    }),
+  );
   t.true(found.length >= 4, JSON.stringify(found));
-  t.deepEqual([...new Set(found.map((p) => p.path))].sort(), ['lease.retryPeriod', 'name', 'nodes[3].name', 'pool.blocks[1]']);
+  t.deepEqual([...new Set(found.map((p) => p.path))].sort(), [
+    'lease.retryPeriod',
+    'name',
+    'nodes[3].name',
+    'pool.blocks[1]',
+  ]);
 });
 
 test('YAML syntax errors and duplicate keys name the line', (t) => {
@@ -109,16 +299,43 @@ test('label selectors: matchLabels and every operator', (t) => {
   t.false(matches({ matchLabels: { datacenter: 'dc2' } }, l));
   t.true(matches({ matchExpressions: [{ key: 'datacenter', operator: 'In', values: ['dc1', 'dc2'] }] }, l));
   t.false(matches({ matchExpressions: [{ key: 'datacenter', operator: 'NotIn', values: ['dc1'] }] }, l));
-  t.true(matches({ matchExpressions: [{ key: 'rack', operator: 'NotIn', values: ['r1'] }] }, l), 'NotIn matches a missing key');
+  t.true(
+    matches({ matchExpressions: [{ key: 'rack', operator: 'NotIn', values: ['r1'] }] }, l),
+    'NotIn matches a missing key',
+  );
   t.true(matches({ matchExpressions: [{ key: 'tier', operator: 'Exists' }] }, l));
   t.false(matches({ matchExpressions: [{ key: 'rack', operator: 'Exists' }] }, l));
   t.true(matches({ matchExpressions: [{ key: 'rack', operator: 'DoesNotExist' }] }, l));
-  t.false(matches({ matchLabels: { tier: 'edge' }, matchExpressions: [{ key: 'datacenter', operator: 'In', values: ['dc3'] }] }, l), 'all terms must hold');
+  t.false(
+    matches(
+      { matchLabels: { tier: 'edge' }, matchExpressions: [{ key: 'datacenter', operator: 'In', values: ['dc3'] }] },
+      l,
+    ),
+    'all terms must hold',
+  );
 });
 
-test('host part 250 is the prober\'s: a node or pool there is refused', (t) => {
-  const p = problems(mutate((d) => { d.nodes[1].ipv4 = '198.18.0.250'; }));
-  t.true(p.some((x) => x.path === 'nodes[1]' && /reserved for l2lab's conformance prober/.test(x.message)), JSON.stringify(p));
-  const q = problems(mutate((d) => { d.pool.blocks[0] = { start: '198.18.0.240', stop: '198.18.0.254' }; }));
-  t.true(q.some((x) => x.path === 'pool.blocks[0]' && /contains 198\.18\.0\.250, the address of l2lab's conformance prober/.test(x.message)), JSON.stringify(q));
+test("host part 250 is the prober's: a node or pool there is refused", (t) => {
+  const p = problems(
+    mutate((d) => {
+      d.nodes[1].ipv4 = '198.18.0.250';
+    }),
+  );
+  t.true(
+    p.some((x) => x.path === 'nodes[1]' && /reserved for l2lab's conformance prober/.test(x.message)),
+    JSON.stringify(p),
+  );
+  const q = problems(
+    mutate((d) => {
+      d.pool.blocks[0] = { start: '198.18.0.240', stop: '198.18.0.254' };
+    }),
+  );
+  t.true(
+    q.some(
+      (x) =>
+        x.path === 'pool.blocks[0]' &&
+        /contains 198\.18\.0\.250, the address of l2lab's conformance prober/.test(x.message),
+    ),
+    JSON.stringify(q),
+  );
 });

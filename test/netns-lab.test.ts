@@ -1,15 +1,17 @@
 // The netns lab for real: up → status → L2 reachability → SSH with pinned keys → private
 // files → every fault and its undo → down leaves nothing. Runs as root on this machine.
-import { injectFault, undoFault } from '../lab/faults/index.ts';
+
 import test from 'ava';
-import { sshBanner } from '../lab/state.ts';
+import { injectFault, undoFault } from '../lab/faults/index.ts';
 import { connect } from '../lab/ssh.ts';
+import { sshBanner } from '../lab/state.ts';
 import { ipJson, run } from '../lab/sys.ts';
 import type { LabStatus } from '../lab/types.ts';
 import { arping, eventually, hostSnapshot, labPids, netns, ping6, quiet, running, testLab } from './helpers.ts';
 
 const lab = testLab('tlab', 101);
-const eth1 = (name: string) => [...lab.nodes, lab.client].find((h) => h.name === name)!.interfaces.find((i) => i.name === 'eth1')!;
+const eth1 = (name: string) =>
+  [...lab.nodes, lab.client].find((h) => h.name === name)!.interfaces.find((i) => i.name === 'eth1')!;
 let seenPids: number[] = [];
 
 test.before(async () => {
@@ -25,15 +27,31 @@ test.serial('status JSON matches the lab file', async (t) => {
   const s: LabStatus = await netns.status(lab);
   t.is(s.schema, 'l2lab.status/v1');
   t.is(s.state, 'up');
-  t.deepEqual(s.nodes.map((n) => [n.name, n.role, n.labels]), lab.nodes.map((n) => [n.name, n.role, n.labels]));
+  t.deepEqual(
+    s.nodes.map((n) => [n.name, n.role, n.labels]),
+    lab.nodes.map((n) => [n.name, n.role, n.labels]),
+  );
   for (const [st, want] of [...s.nodes, s.client].map((h, i) => [h, [...lab.nodes, lab.client][i]!] as const)) {
     t.true(st.powered, `${st.name} powered`);
-    t.deepEqual(st.interfaces.map(({ up, ...rest }) => rest), want.interfaces, `${st.name} interfaces as in the lab file`);
-    t.true(st.interfaces.every((i) => i.up), `${st.name} links up`);
+    t.deepEqual(
+      st.interfaces.map(({ up, ...rest }) => rest),
+      want.interfaces,
+      `${st.name} interfaces as in the lab file`,
+    );
+    t.true(
+      st.interfaces.every((i) => i.up),
+      `${st.name} links up`,
+    );
   }
   t.true(s.nodes.every((n) => n.sshd && n.ssh?.hostKey.startsWith('ssh-ed25519 ')));
   // The live MACs are the derived ones, read back from the kernel.
-  const live = await ipJson<{ ifname: string; address: string; addr_info: { local: string }[] }[]>(['-n', 'l2l-tlab-node01', 'addr', 'show', 'eth1']);
+  const live = await ipJson<{ ifname: string; address: string; addr_info: { local: string }[] }[]>([
+    '-n',
+    'l2l-tlab-node01',
+    'addr',
+    'show',
+    'eth1',
+  ]);
   t.is(live[0]!.address, eth1('node01').mac);
   t.true(live[0]!.addr_info.some((a) => a.local === eth1('node01').ipv6));
   t.deepEqual(s.faults, []);
@@ -49,8 +67,13 @@ test.serial('the client reaches every node on the lab switch by ARP and NDP, and
     const routes = (await netns.exec(lab, h.name, ['ip', '-j', 'route', 'show', 'default'])).stdout.trim();
     t.deepEqual(JSON.parse(routes || '[]'), [], `${h.name} has no default route`);
   }
-  const hostAddrs = (await ipJson<{ ifname: string; addr_info: { local: string; family: string; scope: string }[] }[]>(['addr', 'show']))
-    .filter((l) => !l.ifname.startsWith('l2l-')).flatMap((l) => l.addr_info).filter((a) => a.scope === 'global').map((a) => a.local);
+  const hostAddrs = (
+    await ipJson<{ ifname: string; addr_info: { local: string; family: string; scope: string }[] }[]>(['addr', 'show'])
+  )
+    .filter((l) => !l.ifname.startsWith('l2l-'))
+    .flatMap((l) => l.addr_info)
+    .filter((a) => a.scope === 'global')
+    .map((a) => a.local);
   t.true(hostAddrs.length > 0);
   for (const a of [...hostAddrs, lab.management.hostAddress]) {
     const r = await netns.exec(lab, lab.client.name, ['ping', '-q', '-c', '1', '-W', '1', a]);
@@ -67,13 +90,31 @@ test.serial('SSH into each node with the pinned host key; a wrong key is refused
     try {
       const r = await ssh.execCommand('hostname && id -u');
       t.is(r.stdout, `${n.name}\n0`);
-    } finally { ssh.dispose(); }
+    } finally {
+      ssh.dispose();
+    }
   }
-  const swapped: LabStatus = { ...s, nodes: s.nodes.map((n) => (n.name === 'node01' ? { ...n, ssh: { ...n.ssh!, hostKey: s.nodes[2]!.ssh!.hostKey } } : n)) };
+  const swapped: LabStatus = {
+    ...s,
+    nodes: s.nodes.map((n) =>
+      n.name === 'node01' ? { ...n, ssh: { ...n.ssh!, hostKey: s.nodes[2]!.ssh!.hostKey } } : n,
+    ),
+  };
   await t.throwsAsync(() => connect(swapped, 'node01'), { message: /host key does not match the pinned key/ });
   // The OpenSSH client with the lab's known_hosts (what lab:ssh runs).
-  const r = await run(['ssh', '-i', s.ssh.identityFile, '-o', `UserKnownHostsFile=${s.ssh.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes', `root@${s.nodes[1]!.ssh!.host}`, 'hostname']);
+  const r = await run([
+    'ssh',
+    '-i',
+    s.ssh.identityFile,
+    '-o',
+    `UserKnownHostsFile=${s.ssh.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    `root@${s.nodes[1]!.ssh!.host}`,
+    'hostname',
+  ]);
   t.is(r.stdout.trim(), 'node01');
 });
 
@@ -82,7 +123,9 @@ test.serial('node-private /etc, state and /run: what node01 writes, node02 and t
   const a = await connect(s, 'node01');
   const b = await connect(s, 'node02');
   try {
-    await a.execCommand('echo one > /etc/l2lab/probe && echo one > /var/lib/l2lab/probe && echo one > /var/log/l2lab/probe && echo one > /run/l2lab/probe');
+    await a.execCommand(
+      'echo one > /etc/l2lab/probe && echo one > /var/lib/l2lab/probe && echo one > /var/log/l2lab/probe && echo one > /run/l2lab/probe',
+    );
     for (const p of ['/etc/l2lab/probe', '/var/lib/l2lab/probe', '/var/log/l2lab/probe', '/run/l2lab/probe']) {
       t.is((await a.execCommand(`cat ${p}`)).stdout, 'one', `${p} on node01`);
       t.not((await b.execCommand(`cat ${p}`)).code, 0, `${p} must not exist on node02`);
@@ -91,46 +134,64 @@ test.serial('node-private /etc, state and /run: what node01 writes, node02 and t
     t.is((await b.execCommand('hostname; cat /etc/hostname')).stdout, 'node02\nnode02');
     // The node sees only its own processes (own PID namespace).
     t.is((await a.execCommand('cat /proc/1/comm')).stdout, 'tini');
-  } finally { a.dispose(); b.dispose(); }
+  } finally {
+    a.dispose();
+    b.dispose();
+  }
 });
 
-test.serial('power off kills every process of the node at once and cuts its links; power on brings it back as it was', async (t) => {
-  const pids = (await run(['ip', 'netns', 'pids', 'l2l-tlab-node01'])).stdout.split(/\s+/).filter(Boolean).map(Number);
-  t.true(pids.length >= 3, 'unshare, tini, sleep, sshd');
-  await injectFault(netns, lab, { kind: 'power-off', node: 'node01' });
-  t.deepEqual(pids.filter(running), []);
-  t.false(await arping(lab, eth1('node01').ipv4));
-  t.false(await sshBanner('198.19.101.12', 300));
-  let s = await netns.status(lab);
-  const n1 = s.nodes.find((n) => n.name === 'node01')!;
-  t.false(n1.powered);
-  t.true(n1.interfaces.every((i) => !i.up));
-  t.is(s.state, 'degraded');
-  t.deepEqual(s.faults, [{ kind: 'power-off', node: 'node01' }]);
-  t.true(await arping(lab, eth1('node02').ipv4), 'the other nodes keep running');
+test.serial(
+  'power off kills every process of the node at once and cuts its links; power on brings it back as it was',
+  async (t) => {
+    const pids = (await run(['ip', 'netns', 'pids', 'l2l-tlab-node01'])).stdout
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+    t.true(pids.length >= 3, 'unshare, tini, sleep, sshd');
+    await injectFault(netns, lab, { kind: 'power-off', node: 'node01' });
+    t.deepEqual(pids.filter(running), []);
+    t.false(await arping(lab, eth1('node01').ipv4));
+    t.false(await sshBanner('198.19.101.12', 300));
+    let s = await netns.status(lab);
+    const n1 = s.nodes.find((n) => n.name === 'node01')!;
+    t.false(n1.powered);
+    t.true(n1.interfaces.every((i) => !i.up));
+    t.is(s.state, 'degraded');
+    t.deepEqual(s.faults, [{ kind: 'power-off', node: 'node01' }]);
+    t.true(await arping(lab, eth1('node02').ipv4), 'the other nodes keep running');
 
-  // lab:up leaves a deliberate fault alone.
-  const again = await netns.up(lab, quiet);
-  t.deepEqual(again.changes, []);
+    // lab:up leaves a deliberate fault alone.
+    const again = await netns.up(lab, quiet);
+    t.deepEqual(again.changes, []);
 
-  await undoFault(netns, lab, { kind: 'power-off', node: 'node01' });
-  s = await netns.status(lab);
-  t.is(s.state, 'up');
-  t.true(await arping(lab, eth1('node01').ipv4));
-  const ssh = await connect(s, 'node01');
-  try {
-    t.is((await ssh.execCommand('cat /etc/l2lab/probe /var/lib/l2lab/probe')).stdout, 'one\none', 'disk survives a power cycle');
-    t.not((await ssh.execCommand('cat /run/l2lab/probe')).code, 0, '/run is empty after boot');
-  } finally { ssh.dispose(); }
-});
+    await undoFault(netns, lab, { kind: 'power-off', node: 'node01' });
+    s = await netns.status(lab);
+    t.is(s.state, 'up');
+    t.true(await arping(lab, eth1('node01').ipv4));
+    const ssh = await connect(s, 'node01');
+    try {
+      t.is(
+        (await ssh.execCommand('cat /etc/l2lab/probe /var/lib/l2lab/probe')).stdout,
+        'one\none',
+        'disk survives a power cycle',
+      );
+      t.not((await ssh.execCommand('cat /run/l2lab/probe')).code, 0, '/run is empty after boot');
+    } finally {
+      ssh.dispose();
+    }
+  },
+);
 
 test.serial('link down on eth1 cuts the switch but not management; link up restores it', async (t) => {
   await injectFault(netns, lab, { kind: 'link-down', node: 'node02', iface: 'eth1' });
   t.false(await arping(lab, eth1('node02').ipv4));
   t.true(await sshBanner('198.19.101.13', 1000), 'management still up');
-  const link = (await netns.status(lab)).nodes.find((n) => n.name === 'node02')!.interfaces.find((i) => i.name === 'eth1')!;
+  const link = (await netns.status(lab)).nodes
+    .find((n) => n.name === 'node02')!
+    .interfaces.find((i) => i.name === 'eth1')!;
   t.false(link.up, 'node02 sees no carrier on eth1');
-  const ipv6 = (await netns.exec(lab, 'node02', ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth1', 'scope', 'global'])).stdout;
+  const ipv6 = (await netns.exec(lab, 'node02', ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth1', 'scope', 'global']))
+    .stdout;
   t.true(ipv6.includes(eth1('node02').ipv6!), 'a pulled cable keeps the configuration');
   t.deepEqual((await netns.up(lab, quiet)).changes, [], 'lab:up leaves the pulled cable alone');
   await undoFault(netns, lab, { kind: 'link-down', node: 'node02', iface: 'eth1' });
@@ -144,7 +205,9 @@ test.serial('process stop and start; pause and resume', async (t) => {
   t.true(await eventually(() => sshBanner('198.19.101.14', 300), 3000));
 
   await injectFault(netns, lab, { kind: 'pause', node: 'cp01', process: 'sshd' });
-  const state = (await netns.exec(lab, 'cp01', ['sh', '-c', 'cut -d" " -f3 /proc/$(cat /run/l2lab/sshd.pid)/stat'])).stdout.trim();
+  const state = (
+    await netns.exec(lab, 'cp01', ['sh', '-c', 'cut -d" " -f3 /proc/$(cat /run/l2lab/sshd.pid)/stat'])
+  ).stdout.trim();
   t.is(state, 'T', 'stopped by SIGSTOP');
   t.false(await sshBanner('198.19.101.11', 500), 'a paused sshd sends no banner');
   await undoFault(netns, lab, { kind: 'pause', node: 'cp01', process: 'sshd' });
@@ -153,9 +216,15 @@ test.serial('process stop and start; pause and resume', async (t) => {
 });
 
 test.serial('unknown nodes, interfaces and processes are refused with the valid names', async (t) => {
-  await t.throwsAsync(() => injectFault(netns, lab, { kind: 'power-off', node: 'node9' }), { message: /no machine "node9".*cp01, node01/ });
-  await t.throwsAsync(() => injectFault(netns, lab, { kind: 'link-down', node: 'node01', iface: 'eth7' }), { message: /no interface eth7; it has eth0, eth1/ });
-  await t.throwsAsync(() => injectFault(netns, lab, { kind: 'process-stop', node: 'node01', process: 'nope' }), { message: /no service 'nope'/ });
+  await t.throwsAsync(() => injectFault(netns, lab, { kind: 'power-off', node: 'node9' }), {
+    message: /no machine "node9".*cp01, node01/,
+  });
+  await t.throwsAsync(() => injectFault(netns, lab, { kind: 'link-down', node: 'node01', iface: 'eth7' }), {
+    message: /no interface eth7; it has eth0, eth1/,
+  });
+  await t.throwsAsync(() => injectFault(netns, lab, { kind: 'process-stop', node: 'node01', process: 'nope' }), {
+    message: /no service 'nope'/,
+  });
 });
 
 test.serial('down leaves nothing: namespaces, links, mounts, processes, state', async (t) => {

@@ -1,7 +1,8 @@
 // lab:up is idempotent and repairs: a second run changes nothing; a run killed mid-way is
 // finished by the next one; drift (a deleted link, a killed node) is put back. Through the CLI.
-import test from 'ava';
+
 import { spawn } from 'node:child_process';
+import test from 'ava';
 import { execa } from 'execa';
 import { loadLab } from '../lab/labfile.ts';
 import { run } from '../lab/sys.ts';
@@ -10,19 +11,30 @@ import { hostSnapshot, labFile, netns, quiet, repo } from './helpers.ts';
 
 const file = labFile('trep', 102);
 const lab = loadLab(file);
-const cli = (...args: string[]) => execa('node', ['--import=tsx', 'lab/cli.ts', ...args], { cwd: repo, reject: false, env: { CI: 'true' } });
+const cli = (...args: string[]) =>
+  execa('node', ['--import=tsx', 'lab/cli.ts', ...args], { cwd: repo, reject: false, env: { CI: 'true' } });
 
-test.before(async () => { await netns.down(lab.name, quiet); });
-test.after.always(async () => { await netns.down(lab.name, quiet); });
+test.before(async () => {
+  await netns.down(lab.name, quiet);
+});
+test.after.always(async () => {
+  await netns.down(lab.name, quiet);
+});
 
 test.serial('lab:up killed mid-way, then lab:up finishes the lab, then lab:down removes all of it', async (t) => {
-  const child = spawn('node', ['--import=tsx', 'lab/cli.ts', 'up', '--lab', file], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('node', ['--import=tsx', 'lab/cli.ts', 'up', '--lab', file], {
+    cwd: repo,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let seen = '';
   await new Promise<void>((resolve) => {
     child.stderr!.on('data', (d: Buffer) => {
       seen += d.toString();
       // Kill it once it has created some namespaces but before it has booted the nodes.
-      if (/\+ namespace l2l-trep-node02/.test(seen) && !child.killed) { child.kill('SIGKILL'); resolve(); }
+      if (/\+ namespace l2l-trep-node02/.test(seen) && !child.killed) {
+        child.kill('SIGKILL');
+        resolve();
+      }
     });
     child.on('exit', () => resolve());
   });
@@ -57,7 +69,10 @@ test.serial('a second lab:up changes nothing and says so; drift is repaired', as
   const init = Number((await run(['cat', '/var/lib/l2l-trep/nodes/node01/init.pid'])).stdout);
   process.kill(init, 'SIGKILL');
   const repaired = await netns.up(lab, quiet);
-  t.true(repaired.changes.some((c) => c.includes('node02: eth1 on the lab switch')), repaired.changes.join('\n'));
+  t.true(
+    repaired.changes.some((c) => c.includes('node02: eth1 on the lab switch')),
+    repaired.changes.join('\n'),
+  );
   t.true(repaired.changes.includes('node03: 198.18.0.14/24 on eth1'));
   t.true(repaired.changes.includes('node01: boot'));
   t.is((await netns.status(lab)).state, 'up');
@@ -79,7 +94,10 @@ test.serial('status and ssh through the CLI', async (t) => {
 });
 
 test('bad input: a bad lab file or flag exits 2 before anything is created', async (t) => {
-  const broken = labFile('tbad', 103, (d) => { d.nodes[1].labls = {}; d.pool.blocks[0] = { cidr: '10.0.10.0/24' }; });
+  const broken = labFile('tbad', 103, (d) => {
+    d.nodes[1].labls = {};
+    d.pool.blocks[0] = { cidr: '10.0.10.0/24' };
+  });
   const r = await cli('up', '--lab', broken);
   t.is(r.exitCode, 2);
   t.regex(r.stderr, /nodes\[1\]: unknown key "labls"/);
@@ -97,7 +115,10 @@ test.serial('a second lab whose management subnet is taken is refused, and nothi
   const clash = labFile('tclash', 102); // trep's management subnet
   const up = await cli('up', '--lab', clash);
   t.is(up.exitCode, 1);
-  t.regex(up.stderr, /management\.ipv4 198\.19\.102\.0\/24 is already routed on this host \(198\.19\.102\.0\/24 dev l2l-trep-br\); choose another management subnet/);
+  t.regex(
+    up.stderr,
+    /management\.ipv4 198\.19\.102\.0\/24 is already routed on this host \(198\.19\.102\.0\/24 dev l2l-trep-br\); choose another management subnet/,
+  );
   t.regex(up.stderr, /Nothing was left behind \(rolled back\)/);
   t.deepEqual(await hostSnapshot('tclash'), { namespaces: [], links: [], mounts: [], processes: [], state: false });
 });

@@ -1,16 +1,17 @@
 // The engine over the whole default lab: idempotent re-runs, --limit/--tags, handlers once,
 // unreachable hosts apart from failures, any_errors_fatal, register/when/loop, CLI + JSON.
-import { injectFault, undoFault } from '../lab/faults/index.ts';
-import test from 'ava';
+
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import test from 'ava';
 import { execa } from 'execa';
-import { inventoryFromStatus, selectHosts, type Inventory } from '../playbooks/inventory.ts';
-import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
-import { runPlaybook, type RunReport } from '../playbooks/runner.ts';
-import { labFile, netns, quiet, repo } from './helpers.ts';
+import { injectFault, undoFault } from '../lab/faults/index.ts';
 import { loadLab } from '../lab/labfile.ts';
+import { type Inventory, inventoryFromStatus, selectHosts } from '../playbooks/inventory.ts';
+import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
+import { type RunReport, runPlaybook } from '../playbooks/runner.ts';
+import { labFile, netns, quiet, repo } from './helpers.ts';
 import { play } from './pb-helpers.ts';
 
 const file = labFile('teng', 106);
@@ -23,7 +24,9 @@ test.before(async () => {
   await netns.up(lab, quiet);
   inv = inventoryFromStatus(await netns.status(lab));
 });
-test.after.always(async () => { await netns.down(lab.name, quiet); });
+test.after.always(async () => {
+  await netns.down(lab.name, quiet);
+});
 
 test.serial('inventory groups come from roles and labels; host patterns', (t) => {
   t.deepEqual(inv.groups.all, ['cp01', 'node01', 'node02', 'node03']);
@@ -33,7 +36,9 @@ test.serial('inventory groups come from roles and labels; host patterns', (t) =>
   t.deepEqual(selectHosts(inv, 'workers:!datacenter_dc3'), ['node01', 'node02']);
   t.deepEqual(selectHosts(inv, 'all:&datacenter_dc1'), ['node01']);
   t.deepEqual(selectHosts(inv, 'node0*'), ['node01', 'node02', 'node03']);
-  t.throws(() => selectHosts(inv, 'dc9'), { message: /host pattern "dc9" matches no host or group \(groups: all, control-plane/ });
+  t.throws(() => selectHosts(inv, 'dc9'), {
+    message: /host pattern "dc9" matches no host or group \(groups: all, control-plane/,
+  });
   t.is(inv.hosts.node01!.vars.l2lab_switch_ipv4, '198.18.0.12');
   t.truthy(inv.sharedHost, 'netns: packages are shared with the host');
 });
@@ -42,10 +47,16 @@ test.serial('the base playbook: changes on the first run, changed=0 on every hos
   const pb = loadPlaybook(findPlaybook('base'));
   const first = await runPlaybook(pb, inv, { out: silent });
   t.true(first.ok);
-  t.true(first.recap.every((r) => r.changed > 0 && r.failed === 0), JSON.stringify(first.recap));
+  t.true(
+    first.recap.every((r) => r.changed > 0 && r.failed === 0),
+    JSON.stringify(first.recap),
+  );
   const again = await runPlaybook(pb, inv, { out: silent });
   t.true(again.ok);
-  t.deepEqual(again.recap.map((r) => [r.host, r.changed, r.failed]), inv.groups.all!.map((h) => [h, 0, 0]));
+  t.deepEqual(
+    again.recap.map((r) => [r.host, r.changed, r.failed]),
+    inv.groups.all!.map((h) => [h, 0, 0]),
+  );
   t.is((await netns.exec(lab, 'node02', ['sysctl', '-n', 'net.ipv4.conf.all.arp_ignore'])).stdout.trim(), '1');
 });
 
@@ -56,10 +67,19 @@ test.serial('--limit and --tags select hosts and tasks', async (t) => {
     { name: 'c', copy: { dest: '/etc/l2lab/tag-c', content: 'c' }, tags: ['always'] },
   ];
   const r = await play(inv, tasks, { limit: 'datacenter_dc1,cp01', tags: ['beta'] });
-  t.deepEqual(r.report.recap.map((x) => x.host), ['cp01', 'node01']);
-  t.deepEqual([...new Set(r.report.records.filter((x) => x.task !== 'Gathering Facts').map((x) => x.task))], ['b', 'c']);
+  t.deepEqual(
+    r.report.recap.map((x) => x.host),
+    ['cp01', 'node01'],
+  );
+  t.deepEqual(
+    [...new Set(r.report.records.filter((x) => x.task !== 'Gathering Facts').map((x) => x.task))],
+    ['b', 'c'],
+  );
   const skip = await play(inv, tasks, { limit: 'node02', skipTags: ['alpha'] });
-  t.deepEqual([...new Set(skip.report.records.filter((x) => x.task !== 'Gathering Facts').map((x) => x.task))], ['b', 'c']);
+  t.deepEqual(
+    [...new Set(skip.report.records.filter((x) => x.task !== 'Gathering Facts').map((x) => x.task))],
+    ['b', 'c'],
+  );
 });
 
 test.serial('handlers run once per host at the end of the play, only when notified by a change', async (t) => {
@@ -72,7 +92,11 @@ test.serial('handlers run once per host at the end of the play, only when notifi
   t.true(r.ok, r.text);
   t.regex(r.text, /RUNNING HANDLER \[count\]/);
   for (const h of ['node01', 'node02', 'node03'])
-    t.is((await netns.exec(lab, h, ['wc', '-l', '/var/lib/l2lab/handler-runs'])).stdout.trim().split(' ')[0], '1', `${h}: once`);
+    t.is(
+      (await netns.exec(lab, h, ['wc', '-l', '/var/lib/l2lab/handler-runs'])).stdout.trim().split(' ')[0],
+      '1',
+      `${h}: once`,
+    );
   const again = await play(inv, tasks, { hosts: 'workers', handlers });
   t.notRegex(again.text, /RUNNING HANDLER/);
 });
@@ -80,7 +104,11 @@ test.serial('handlers run once per host at the end of the play, only when notifi
 test.serial('register, when and loop results', async (t) => {
   const r = await play(inv, [
     { name: 'probe', command: 'cat /etc/hostname', register: 'hn', changed_when: false },
-    { name: 'only dc2', copy: { dest: '/var/lib/l2lab/dc2', content: '{{ hn.stdout }}' }, when: "l2lab_labels.datacenter | default('') == 'dc2'" },
+    {
+      name: 'only dc2',
+      copy: { dest: '/var/lib/l2lab/dc2', content: '{{ hn.stdout }}' },
+      when: "l2lab_labels.datacenter | default('') == 'dc2'",
+    },
     { name: 'loop', shell: 'echo {{ item }}', loop: '{{ [1, 2, 3] }}', register: 'many', changed_when: false },
     { name: 'sum', command: 'test {{ many.results | map("attribute", "stdout") | join("") }} = 123' },
     { name: 'fails but ignored', command: 'false', ignore_errors: true },
@@ -93,62 +121,106 @@ test.serial('register, when and loop results', async (t) => {
 });
 
 test.serial('a failed host stops for that host only; any_errors_fatal stops all', async (t) => {
-  const tasks = [{ name: 'fail on node01', command: 'test {{ inventory_hostname }} != node01' }, { name: 'after', command: 'true' }];
+  const tasks = [
+    { name: 'fail on node01', command: 'test {{ inventory_hostname }} != node01' },
+    { name: 'after', command: 'true' },
+  ];
   const r = await play(inv, tasks, { hosts: 'workers' });
   t.false(r.ok);
   t.deepEqual(r.status('after', 'node01'), []);
   t.deepEqual(r.status('after', 'node02'), ['changed']);
   const dir = join(tmpdir(), `l2l-fatal-${process.pid}.yaml`);
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(dir, `- hosts: workers\n  any_errors_fatal: true\n  tasks:\n    - name: fail on node01\n      command: test {{ inventory_hostname }} != node01\n    - name: after\n      command: "true"\n`);
+  writeFileSync(
+    dir,
+    `- hosts: workers\n  any_errors_fatal: true\n  tasks:\n    - name: fail on node01\n      command: test {{ inventory_hostname }} != node01\n    - name: after\n      command: "true"\n`,
+  );
   const fatal: RunReport = await runPlaybook(loadPlaybook(dir), inv, { out: silent });
   t.false(fatal.ok);
-  t.false(fatal.records.some((x) => x.task === 'after'), 'no host ran the next task');
+  t.false(
+    fatal.records.some((x) => x.task === 'after'),
+    'no host ran the next task',
+  );
 });
 
-test.serial('unreachable hosts are reported apart from failures, naming host and address; CLI exit 4 and JSON', async (t) => {
-  await injectFault(netns, lab, { kind: 'power-off', node: 'node03' });
-  try {
-    const json = join(tmpdir(), `l2l-pb-${process.pid}.json`);
-    const r = await execa('node', ['--import=tsx', 'playbooks/cli.ts', 'base', '--lab', file, '--json', json], { cwd: repo, reject: false, env: { CI: 'true' } });
-    t.is(r.exitCode, 4, r.stderr);
-    t.regex(r.stdout, /fatal: \[node03\] UNREACHABLE! host node03 unreachable at root@198\.19\.106\.14:22/);
-    t.regex(r.stdout, /PLAY RECAP \*+\ncp01 +: ok=\d+ +changed=0 +unreachable=0 +failed=0/);
-    t.regex(r.stdout, /node03 +: ok=0 +changed=0 +unreachable=1 +failed=0/);
-    const report = JSON.parse(readFileSync(json, 'utf8')) as RunReport;
-    t.is(report.schema, 'l2lab.playbook/v1');
-    t.true(report.records.every((x) => typeof x.durationMs === 'number' && x.host && x.task));
-    t.is(report.recap.find((x) => x.host === 'node03')!.unreachable, 1);
-  } finally {
-    await undoFault(netns, lab, { kind: 'power-off', node: 'node03' });
-  }
-});
+test.serial(
+  'unreachable hosts are reported apart from failures, naming host and address; CLI exit 4 and JSON',
+  async (t) => {
+    await injectFault(netns, lab, { kind: 'power-off', node: 'node03' });
+    try {
+      const json = join(tmpdir(), `l2l-pb-${process.pid}.json`);
+      const r = await execa('node', ['--import=tsx', 'playbooks/cli.ts', 'base', '--lab', file, '--json', json], {
+        cwd: repo,
+        reject: false,
+        env: { CI: 'true' },
+      });
+      t.is(r.exitCode, 4, r.stderr);
+      t.regex(r.stdout, /fatal: \[node03\] UNREACHABLE! host node03 unreachable at root@198\.19\.106\.14:22/);
+      t.regex(r.stdout, /PLAY RECAP \*+\ncp01 +: ok=\d+ +changed=0 +unreachable=0 +failed=0/);
+      t.regex(r.stdout, /node03 +: ok=0 +changed=0 +unreachable=1 +failed=0/);
+      const report = JSON.parse(readFileSync(json, 'utf8')) as RunReport;
+      t.is(report.schema, 'l2lab.playbook/v1');
+      t.true(report.records.every((x) => typeof x.durationMs === 'number' && x.host && x.task));
+      t.is(report.recap.find((x) => x.host === 'node03')!.unreachable, 1);
+    } finally {
+      await undoFault(netns, lab, { kind: 'power-off', node: 'node03' });
+    }
+  },
+);
 
-test.serial('an inventory file for existing hosts (the ssh provider\'s shape) runs the same playbooks', async (t) => {
+test.serial("an inventory file for existing hosts (the ssh provider's shape) runs the same playbooks", async (t) => {
   const { writeFileSync } = await import('node:fs');
   const { stringify } = await import('yaml');
   const inventory = {
-    hosts: Object.fromEntries(['node01', 'node02'].map((h) => {
-      const ssh = inv.hosts[h]!.ssh;
-      return [h, { address: ssh.host, user: ssh.user, identityFile: ssh.identityFile, hostKey: ssh.hostKey, vars: { role: 'edge' } }];
-    })),
+    hosts: Object.fromEntries(
+      ['node01', 'node02'].map((h) => {
+        const ssh = inv.hosts[h]!.ssh;
+        return [
+          h,
+          {
+            address: ssh.host,
+            user: ssh.user,
+            identityFile: ssh.identityFile,
+            hostKey: ssh.hostKey,
+            vars: { role: 'edge' },
+          },
+        ];
+      }),
+    ),
     groups: { edge: ['node01', 'node02'] },
   };
   const f = join(tmpdir(), `l2l-inv-${process.pid}.yaml`);
   writeFileSync(f, stringify(inventory));
   const pb = join(tmpdir(), `l2l-inv-pb-${process.pid}.yaml`);
-  writeFileSync(pb, '- hosts: edge\n  tasks:\n    - name: hello\n      copy: { dest: /var/lib/l2lab/inv, content: "{{ role }} {{ inventory_hostname }}" }\n');
-  const r = await execa('node', ['--import=tsx', 'playbooks/cli.ts', pb, '--inventory', f], { cwd: repo, reject: false, env: { CI: 'true' } });
+  writeFileSync(
+    pb,
+    '- hosts: edge\n  tasks:\n    - name: hello\n      copy: { dest: /var/lib/l2lab/inv, content: "{{ role }} {{ inventory_hostname }}" }\n',
+  );
+  const r = await execa('node', ['--import=tsx', 'playbooks/cli.ts', pb, '--inventory', f], {
+    cwd: repo,
+    reject: false,
+    env: { CI: 'true' },
+  });
   t.is(r.exitCode, 0, r.stdout + r.stderr);
   t.is((await netns.exec(lab, 'node02', ['cat', '/var/lib/l2lab/inv'])).stdout, 'edge node02');
-  writeFileSync(f, stringify({ ...inventory, hosts: { ...inventory.hosts, node01: { ...inventory.hosts.node01, hostKey: 'ssh-ed25519 !!' } } }));
-  const bad = await execa('node', ['--import=tsx', 'playbooks/cli.ts', pb, '--inventory', f], { cwd: repo, reject: false });
+  writeFileSync(
+    f,
+    stringify({
+      ...inventory,
+      hosts: { ...inventory.hosts, node01: { ...inventory.hosts.node01, hostKey: 'ssh-ed25519 !!' } },
+    }),
+  );
+  const bad = await execa('node', ['--import=tsx', 'playbooks/cli.ts', pb, '--inventory', f], {
+    cwd: repo,
+    reject: false,
+  });
   t.is(bad.exitCode, 2);
   t.regex(bad.stderr, /hosts\.node01\.hostKey: a public host key/);
 });
 
 test.serial('CLI: bad playbook and bad flags exit 2 with the reason', async (t) => {
-  const cli = (...a: string[]) => execa('node', ['--import=tsx', 'playbooks/cli.ts', ...a], { cwd: repo, reject: false });
+  const cli = (...a: string[]) =>
+    execa('node', ['--import=tsx', 'playbooks/cli.ts', ...a], { cwd: repo, reject: false });
   const none = await cli('nosuch', '--lab', file);
   t.is(none.exitCode, 2);
   t.regex(none.stderr, /no playbook "nosuch"/);

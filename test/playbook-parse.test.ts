@@ -1,8 +1,13 @@
 import test from 'ava';
-import { parsePlaybook, PlaybookError } from '../playbooks/playbook.ts';
+import { PlaybookError, parsePlaybook } from '../playbooks/playbook.ts';
 
 const problems = (yaml: string) => {
-  try { parsePlaybook(yaml, 'p.yaml'); } catch (e) { if (e instanceof PlaybookError) return e.problems.join('\n'); throw e; }
+  try {
+    parsePlaybook(yaml, 'p.yaml');
+  } catch (e) {
+    if (e instanceof PlaybookError) return e.problems.join('\n');
+    throw e;
+  }
   throw new Error('accepted');
 };
 
@@ -30,7 +35,10 @@ test('misspelt task keys, modules and arguments are named with the task', (t) =>
     - name: six
       sysctl: "net.ipv4.ip_forward=1"
 `);
-  t.regex(p, /tasks\[0\] \("one"\)\.copy: unknown argument contnet \(arguments: dest, content, src, mode, owner, group\)/);
+  t.regex(
+    p,
+    /tasks\[0\] \("one"\)\.copy: unknown argument contnet \(arguments: dest, content, src, mode, owner, group\)/,
+  );
   t.regex(p, /tasks\[1\] \("two"\): unknown key whn: not a task keyword/);
   t.regex(p, /tasks\[2\] \("three"\): several modules \(copy, file\)/);
   t.regex(p, /tasks\[3\] \("four"\): unknown key debug: .*a module \(apt, command/);

@@ -1,29 +1,33 @@
 // Real VMs: the vagrant provider with vagrant-libvirt under qemu's software emulation (no KVM
 // here), from l2lab's own Debian box (built on first use). Slow (minutes) but real: real
 // kernels, ARP/NDP between VMs on an isolated libvirt network, power cuts by the hypervisor.
-import { injectFault, undoFault } from '../lab/faults/index.ts';
-import test from 'ava';
-import { execa } from 'execa';
-import { loadLab } from '../lab/labfile.ts';
-import { getProvider } from '../lab/providers/index.ts';
-import { connect } from '../lab/ssh.ts';
-import { runSuite } from '../conformance/suite.ts';
-import { clusterUp } from '../playbooks/cluster/up.ts';
+
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labFile, quiet } from './helpers.ts';
+import test from 'ava';
+import { execa } from 'execa';
 import { buildBundles } from '../conformance/bundles.ts';
+import { runSuite } from '../conformance/suite.ts';
+import { injectFault, undoFault } from '../lab/faults/index.ts';
+import { loadLab } from '../lab/labfile.ts';
+import { getProvider } from '../lab/providers/index.ts';
+import { connect } from '../lab/ssh.ts';
+import { clusterUp } from '../playbooks/cluster/up.ts';
+import { labFile, quiet } from './helpers.ts';
 
 const lab = loadLab(labFile('tvm', 111, () => {}, 'labs/vm.yaml'));
 const vagrant = getProvider('vagrant');
 const virsh = (...args: string[]) => execa('virsh', ['-c', 'qemu:///system', ...args], { reject: false });
 const sh = async (host: string, cmd: string) => (await vagrant.exec(lab, host, ['sh', '-c', cmd])).stdout.trim();
-const leftovers = async () => [
-  ...(await virsh('list', '--all', '--name')).stdout.split('\n'),
-  ...(await virsh('net-list', '--all', '--name')).stdout.split('\n'),
-  ...(await virsh('vol-list', 'l2l-pool')).stdout.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? ''),
-].map((s) => s.trim()).filter((s) => s.startsWith('l2l-tvm-'));
+const leftovers = async () =>
+  [
+    ...(await virsh('list', '--all', '--name')).stdout.split('\n'),
+    ...(await virsh('net-list', '--all', '--name')).stdout.split('\n'),
+    ...(await virsh('vol-list', 'l2l-pool')).stdout.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? ''),
+  ]
+    .map((s) => s.trim())
+    .filter((s) => s.startsWith('l2l-tvm-'));
 
 test.before(async (t) => {
   await buildBundles(); // the runtime copied to the VMs is dist/
@@ -43,33 +47,42 @@ test.after.always(async () => {
   await vagrant.down(lab.name, quiet);
 });
 
-test.serial('every VM boots with the lab file\'s addresses and MACs, its own pinned host key, no default route; lab:up again changes nothing', async (t) => {
-  const s = await vagrant.status(lab);
-  t.is(s.state, 'up');
-  t.is(s.provider, 'vagrant');
-  for (const h of [...lab.nodes, lab.client]) {
-    const sw = h.interfaces.find((i) => i.name === 'eth1')!;
-    const addr = await sh(h.name, 'ip -o addr show dev eth1; cat /sys/class/net/eth1/address; ip route show default; ip -6 route show default');
-    t.true(addr.includes(`${sw.ipv4}/${sw.ipv4Prefix}`), `${h.name}: ${addr}`);
-    t.true(addr.includes(`${sw.ipv6}/${sw.ipv6Prefix}`), `${h.name}: ${addr}`);
-    t.true(addr.includes(sw.mac), `${h.name}: ${addr}`);
-    t.false(/default/.test(addr), `${h.name} has a default route: ${addr}`);
-  }
-  const keys = new Set([...s.nodes, s.client].map((h) => h.ssh!.hostKey));
-  t.is(keys.size, lab.nodes.length + 1, 'each VM has its own host key (not the box\'s)');
-  const c = await connect(s, 'node01');
-  t.is((await c.execCommand('hostname')).stdout.trim(), 'node01');
-  c.dispose();
-  // The lab switch carries nothing of the host: no address of the host on it.
-  const br = await execa('ip', ['-o', 'addr', 'show', 'dev', 'l2l-tvm-sw'], { reject: false });
-  t.false(/inet/.test(br.stdout), br.stdout);
-  const again = await vagrant.up(lab, quiet);
-  t.deepEqual(again.changes, []);
-});
+test.serial(
+  "every VM boots with the lab file's addresses and MACs, its own pinned host key, no default route; lab:up again changes nothing",
+  async (t) => {
+    const s = await vagrant.status(lab);
+    t.is(s.state, 'up');
+    t.is(s.provider, 'vagrant');
+    for (const h of [...lab.nodes, lab.client]) {
+      const sw = h.interfaces.find((i) => i.name === 'eth1')!;
+      const addr = await sh(
+        h.name,
+        'ip -o addr show dev eth1; cat /sys/class/net/eth1/address; ip route show default; ip -6 route show default',
+      );
+      t.true(addr.includes(`${sw.ipv4}/${sw.ipv4Prefix}`), `${h.name}: ${addr}`);
+      t.true(addr.includes(`${sw.ipv6}/${sw.ipv6Prefix}`), `${h.name}: ${addr}`);
+      t.true(addr.includes(sw.mac), `${h.name}: ${addr}`);
+      t.false(/default/.test(addr), `${h.name} has a default route: ${addr}`);
+    }
+    const keys = new Set([...s.nodes, s.client].map((h) => h.ssh!.hostKey));
+    t.is(keys.size, lab.nodes.length + 1, "each VM has its own host key (not the box's)");
+    const c = await connect(s, 'node01');
+    t.is((await c.execCommand('hostname')).stdout.trim(), 'node01');
+    c.dispose();
+    // The lab switch carries nothing of the host: no address of the host on it.
+    const br = await execa('ip', ['-o', 'addr', 'show', 'dev', 'l2l-tvm-sw'], { reject: false });
+    t.false(/inet/.test(br.stdout), br.stdout);
+    const again = await vagrant.up(lab, quiet);
+    t.deepEqual(again.changes, []);
+  },
+);
 
 test.serial('the lab switch is one L2 segment: the client resolves a node over ARP and NDP', async (t) => {
   const n1 = lab.nodes[1]!.interfaces.find((i) => i.name === 'eth1')!;
-  const out = await sh('client', `ping -c1 -W3 ${n1.ipv4} >/dev/null && ping -6 -c1 -W3 ${n1.ipv6} >/dev/null; ip neigh show dev eth1`);
+  const out = await sh(
+    'client',
+    `ping -c1 -W3 ${n1.ipv4} >/dev/null && ping -6 -c1 -W3 ${n1.ipv6} >/dev/null; ip neigh show dev eth1`,
+  );
   t.regex(out, new RegExp(`${n1.ipv4.replace(/\./g, '\\.')} lladdr ${n1.mac}`));
   t.regex(out, new RegExp(`${n1.ipv6} lladdr ${n1.mac}`));
 });
@@ -123,18 +136,43 @@ test.serial('the cluster playbook in check mode runs through on the VMs and chan
   t.regex(text, /would download https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.34\/deb\/Release\.key/);
   t.regex(text, /would update the package cache, install kubelet kubeadm kubectl/);
   t.regex(text, /kubeadm init\]? \*+\nskipping: \[cp01\] \(would run \(check mode\)\)/);
-  t.is(await sh('node01', 'ls /etc/containerd /etc/apt/sources.list.d/kubernetes.list /etc/l2lab/cluster 2>/dev/null | wc -l'), '0', 'check mode wrote nothing');
+  t.is(
+    await sh(
+      'node01',
+      'ls /etc/containerd /etc/apt/sources.list.d/kubernetes.list /etc/l2lab/cluster 2>/dev/null | wc -l',
+    ),
+    '0',
+    'check mode wrote nothing',
+  );
 });
 
-test.serial('the reference announcer passes the conformance checks on the VM lab (power off = VM powered off)', async (t) => {
-  const progress: string[] = [];
-  const { results } = await runSuite({ lab, subject: 'reference', trials: 1, faults: ['power-off', 'link-down', 'graceful-stop', 'process-stop'], skip: ['informational', 'scale'],
-    probeIntervalMs: 20, progress: (m) => progress.push(m), outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')) });
-  t.deepEqual(results.checks.filter((c) => c.status !== 'passed').map((c) => `${c.id}: ${c.status} ${c.reason ?? ''}`), [], progress.join('\n'));
-  const fo = results.checks.find((c) => c.id === 'failover')!;
-  for (const tr of fo.trials) t.log(`${tr.fault}: new responder ${tr.arp?.takeoverMs?.toFixed(0)} ms after the fault (budget ${tr.budgetMs} ms, clock ± ${tr.clockUncertaintyMs} ms), ${tr.arp?.oldNode} → ${tr.arp?.newNode}`);
-  t.true(fo.trials.some((tr) => tr.fault === 'power-off'));
-});
+test.serial(
+  'the reference announcer passes the conformance checks on the VM lab (power off = VM powered off)',
+  async (t) => {
+    const progress: string[] = [];
+    const { results } = await runSuite({
+      lab,
+      subject: 'reference',
+      trials: 1,
+      faults: ['power-off', 'link-down', 'graceful-stop', 'process-stop'],
+      skip: ['informational', 'scale'],
+      probeIntervalMs: 20,
+      progress: (m) => progress.push(m),
+      outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
+    });
+    t.deepEqual(
+      results.checks.filter((c) => c.status !== 'passed').map((c) => `${c.id}: ${c.status} ${c.reason ?? ''}`),
+      [],
+      progress.join('\n'),
+    );
+    const fo = results.checks.find((c) => c.id === 'failover')!;
+    for (const tr of fo.trials)
+      t.log(
+        `${tr.fault}: new responder ${tr.arp?.takeoverMs?.toFixed(0)} ms after the fault (budget ${tr.budgetMs} ms, clock ± ${tr.clockUncertaintyMs} ms), ${tr.arp?.oldNode} → ${tr.arp?.newNode}`,
+      );
+    t.true(fo.trials.some((tr) => tr.fault === 'power-off'));
+  },
+);
 
 test.serial('lab:down removes every VM, disk and network of the lab', async (t) => {
   await vagrant.down(lab.name, quiet);

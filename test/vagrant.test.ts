@@ -1,26 +1,50 @@
 // The Vagrant side of the lab, as far as it runs here: the VM spec rendered from the lab file,
 // and `vagrant validate` of the repository's Vagrantfile with vagrant-libvirt (no VM is booted).
-import test from 'ava';
+
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import test from 'ava';
 import { execa } from 'execa';
-import { loadLab } from '../lab/labfile.ts';
 import { vagrantEnv } from '../lab/box.ts';
+import { loadLab } from '../lab/labfile.ts';
 import { vagrantSpec, writeVagrantSpec } from '../lab/vagrant.ts';
 import { labFile, repo } from './helpers.ts';
 
-const lab = loadLab(labFile('tvag', 110, (d) => { d.provider = 'vagrant'; d.nodes[0].vm = { cpus: 4, memory: 4096 }; d.vagrant = { driver: 'qemu' }; }));
+const lab = loadLab(
+  labFile('tvag', 110, (d) => {
+    d.provider = 'vagrant';
+    d.nodes[0].vm = { cpus: 4, memory: 4096 };
+    d.vagrant = { driver: 'qemu' };
+  }),
+);
 
-test('the VM spec carries the lab\'s machines, addresses, MACs and VM sizes', (t) => {
+test("the VM spec carries the lab's machines, addresses, MACs and VM sizes", (t) => {
   const spec = writeVagrantSpec(lab, join(mkdtempSync(join(tmpdir(), 'l2l-vag-')), 'vagrant.json'));
   t.is(spec.network, 'l2l-tvag-switch');
   t.is(spec.driver, 'qemu');
-  t.deepEqual(spec.machines.map((m) => m.name), ['cp01', 'node01', 'node02', 'node03', 'client']);
-  t.like(spec.machines[0], { role: 'control-plane', cpus: 4, memory: 4096, ipv4: '198.18.0.11', ipv6: 'fd4c:3200:18::11', box: 'l2lab/debian12' });
-  t.like(spec.machines[1], { cpus: 2, memory: 2048, mac: lab.nodes[1]!.interfaces.find((i) => i.name === 'eth1')!.mac });
+  t.deepEqual(
+    spec.machines.map((m) => m.name),
+    ['cp01', 'node01', 'node02', 'node03', 'client'],
+  );
+  t.like(spec.machines[0], {
+    role: 'control-plane',
+    cpus: 4,
+    memory: 4096,
+    ipv4: '198.18.0.11',
+    ipv6: 'fd4c:3200:18::11',
+    box: 'l2lab/debian12',
+  });
+  t.like(spec.machines[1], {
+    cpus: 2,
+    memory: 2048,
+    mac: lab.nodes[1]!.interfaces.find((i) => i.name === 'eth1')!.mac,
+  });
   t.like(spec.machines[4], { role: 'client', cpus: 1, memory: 512, ipv4: '198.18.0.200', mgmtIpv4: '198.19.110.210' });
-  t.like(spec.machines[0], { mgmtIpv4: '198.19.110.11', mgmtMac: lab.nodes[0]!.interfaces.find((i) => i.name === 'eth0')!.mac });
+  t.like(spec.machines[0], {
+    mgmtIpv4: '198.19.110.11',
+    mgmtMac: lab.nodes[0]!.interfaces.find((i) => i.name === 'eth0')!.mac,
+  });
   t.is(spec.bootTimeout, 900, 'software emulation boots slowly');
 });
 
@@ -33,12 +57,18 @@ test('vagrant validate accepts the Vagrantfile with the rendered spec (libvirt)'
 });
 
 test('without a spec the Vagrantfile says what to do', async (t) => {
-  const r = await execa('vagrant', ['validate'], { cwd: repo, reject: false, env: vagrantEnv('/nonexistent/vagrant.json') });
+  const r = await execa('vagrant', ['validate'], {
+    cwd: repo,
+    reject: false,
+    env: vagrantEnv('/nonexistent/vagrant.json'),
+  });
   t.not(r.exitCode, 0);
   t.regex(r.stderr + r.stdout, /no VM spec at \/nonexistent\/vagrant.json; render it from a lab file/);
 });
 
 test('a netns lab has no VM spec: the client has no management NIC there', (t) => {
   const netnsLab = loadLab(labFile('tvag', 110));
-  t.throws(() => vagrantSpec(netnsLab), { message: /client has no management interface; the lab file must name a VM provider/ });
+  t.throws(() => vagrantSpec(netnsLab), {
+    message: /client has no management interface; the lab file must name a VM provider/,
+  });
 });

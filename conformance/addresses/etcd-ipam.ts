@@ -1,5 +1,5 @@
-import { parseManifests } from '../../agent/manifests.ts';
 import { serviceKey } from '../../agent/ipam.ts';
+import { parseManifests } from '../../agent/manifests.ts';
 import { controlPlane, mgmt } from '../../lab/state.ts';
 import { AddressError, defineAddressSource, GATEWAY_SERVICE, type Vip } from './source.ts';
 
@@ -7,15 +7,23 @@ const PREFIX = '/l2lab/ipam/';
 
 export default defineAddressSource({
   name: 'etcd-ipam',
-  description: "the reference announcer's agreed allocation, read from etcd on the control plane (labels from its manifests)",
+  description:
+    "the reference announcer's agreed allocation, read from etcd on the control plane (labels from its manifests)",
   when: 'after-install',
   async find(lab, provider) {
     const cp = controlPlane(lab);
     const ep = `http://${mgmt(cp).ipv4}:2379`;
-    const r = await provider.exec(lab, cp.name, ['sh', '-c', `ETCDCTL_API=3 etcdctl --endpoints ${ep} get --prefix ${PREFIX} && echo ---- && cat /etc/l2lab/announcer/manifests.yaml`]);
-    if (r.exitCode !== 0) throw new AddressError(`cannot read the agreed addresses from etcd on ${cp.name}: ${r.stderr.trim()}`);
+    const r = await provider.exec(lab, cp.name, [
+      'sh',
+      '-c',
+      `ETCDCTL_API=3 etcdctl --endpoints ${ep} get --prefix ${PREFIX} && echo ---- && cat /etc/l2lab/announcer/manifests.yaml`,
+    ]);
+    if (r.exitCode !== 0)
+      throw new AddressError(`cannot read the agreed addresses from etcd on ${cp.name}: ${r.stderr.trim()}`);
     const [kv, manifests] = r.stdout.split('\n----\n');
-    const labels = new Map(parseManifests(manifests ?? '', 'manifests.yaml').services.map((x) => [serviceKey(x), x.labels]));
+    const labels = new Map(
+      parseManifests(manifests ?? '', 'manifests.yaml').services.map((x) => [serviceKey(x), x.labels]),
+    );
     const lines = kv!.trim().split('\n').filter(Boolean);
     const vips: Vip[] = [];
     for (let i = 0; i + 1 < lines.length; i += 2) {
@@ -23,7 +31,11 @@ export default defineAddressSource({
       const a = JSON.parse(lines[i + 1]!) as { ipv4?: string; ipv6?: string };
       vips.push({ service, labels: labels.get(service) ?? {}, ipv4: a.ipv4, ipv6: a.ipv6 });
     }
-    vips.sort((a, b) => Number(b.service === GATEWAY_SERVICE) - Number(a.service === GATEWAY_SERVICE) || a.service.localeCompare(b.service));
+    vips.sort(
+      (a, b) =>
+        Number(b.service === GATEWAY_SERVICE) - Number(a.service === GATEWAY_SERVICE) ||
+        a.service.localeCompare(b.service),
+    );
     if (!vips.length) throw new AddressError('the subject recorded no addresses in etcd (is it running?)');
     return vips;
   },

@@ -4,10 +4,11 @@ import gatewayStatus from './gateway-status.ts';
 import poolFirst from './pool-first.ts';
 import { AddressError, type AddressSource } from './source.ts';
 
-export { AddressError, GATEWAY_LABELS, GATEWAY_SERVICE, type AddressSource, type Vip } from './source.ts';
+export { AddressError, type AddressSource, GATEWAY_LABELS, GATEWAY_SERVICE, type Vip } from './source.ts';
 
 export const addressSources: AddressSource[] = [poolFirst, etcdIpam, gatewayStatus];
-export const addressSourceNames = (): [string, ...string[]] => addressSources.map((s) => s.name) as [string, ...string[]];
+export const addressSourceNames = (): [string, ...string[]] =>
+  addressSources.map((s) => s.name) as [string, ...string[]];
 
 export function addressSource(name: string): AddressSource {
   const s = addressSources.find((x) => x.name === name);

@@ -3,10 +3,17 @@ import { AddressError, defineAddressSource, GATEWAY_LABELS, GATEWAY_SERVICE } fr
 
 export default defineAddressSource({
   name: 'pool-first',
-  description: "the lab pool's first address of each family, for the Gateway's service (what a subject without IPAM is configured with)",
+  description:
+    "the lab pool's first address of each family, for the Gateway's service (what a subject without IPAM is configured with)",
   when: 'before-install',
   async find(lab) {
-    const pool = { name: lab.pool.name, blocks: lab.pool.blocks, serviceSelector: lab.pool.serviceSelector, allowFirstLastIPs: false, disabled: false };
+    const pool = {
+      name: lab.pool.name,
+      blocks: lab.pool.blocks,
+      serviceSelector: lab.pool.serviceSelector,
+      allowFirstLastIPs: false,
+      disabled: false,
+    };
     const [namespace, name] = GATEWAY_SERVICE.split('/') as [string, string];
     const a = allocate([pool], [{ namespace, name, labels: GATEWAY_LABELS, loadBalancer: true, externalIPs: [] }], {});
     const g = a[GATEWAY_SERVICE];

@@ -3,7 +3,12 @@
 import type { Provider } from '../../lab/provider.ts';
 import type { Lab } from '../../lab/types.ts';
 
-export interface Vip { service: string; labels: Record<string, string>; ipv4?: string; ipv6?: string }
+export interface Vip {
+  service: string;
+  labels: Record<string, string>;
+  ipv4?: string;
+  ipv6?: string;
+}
 
 /** The tutorial's Gateway `central` in kube-system: Cilium names its service cilium-gateway-<name>. */
 export const GATEWAY_SERVICE = 'kube-system/cilium-gateway-central';

@@ -3,7 +3,8 @@ import { defineCheck } from '../check.ts';
 export default defineCheck({
   id: 'eligible-responder',
   title: 'Eligible responder',
-  description: 'Every answer in every capture of the run comes from a node the policy\'s nodeSelector allows, on its lab-switch interface; the excluded node never answers, before or after any failover.',
+  description:
+    "Every answer in every capture of the run comes from a node the policy's nodeSelector allows, on its lab-switch interface; the excluded node never answers, before or after any failover.",
   features: ['policy-node-selector'],
   async run(ctx) {
     if (!ctx.captures.length) await ctx.probe('eligible-responder', 1000);
@@ -16,8 +17,12 @@ export default defineCheck({
           answers++;
           if (!allowed.has(e.mac!)) bad.set(ctx.nodeOfMac(e.mac)!, (bad.get(ctx.nodeOfMac(e.mac)!) ?? 0) + 1);
         }
-    const details = [`eligible: ${ctx.eligible.map((h) => h.name).join(', ')}; excluded: ${ctx.excluded.map((h) => h.name).join(', ') || 'none'}`, `${answers} answers in ${ctx.captures.length} captures`];
-    if (bad.size) return { status: 'failed', reason: [...bad].map(([who, n]) => `${who} answered ${n} times`).join('; '), details };
+    const details = [
+      `eligible: ${ctx.eligible.map((h) => h.name).join(', ')}; excluded: ${ctx.excluded.map((h) => h.name).join(', ') || 'none'}`,
+      `${answers} answers in ${ctx.captures.length} captures`,
+    ];
+    if (bad.size)
+      return { status: 'failed', reason: [...bad].map(([who, n]) => `${who} answered ${n} times`).join('; '), details };
     return { status: 'passed', details };
   },
 });

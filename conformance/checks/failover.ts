@@ -11,7 +11,8 @@ export function faultsFor(faults: string[], has: (f: Feature) => boolean): strin
 export default defineCheck({
   id: 'failover',
   title: 'Failover under faults',
-  description: 'For each fault (power off, announcing link down, all networking off, announcer process killed, announcer paused, graceful stop), another eligible node answers within the subject\'s budget; outages for ARP, NDP and HTTP are measured from the client. Each fault is undone and the lab is back to one stable responder before the next trial.',
+  description:
+    "For each fault (power off, announcing link down, all networking off, announcer process killed, announcer paused, graceful stop), another eligible node answers within the subject's budget; outages for ARP, NDP and HTTP are measured from the client. Each fault is undone and the lab is back to one stable responder before the next trial.",
   features: [],
   async run(ctx, opts) {
     const trials: Trial[] = [];
@@ -20,7 +21,11 @@ export default defineCheck({
     const figures: Record<string, number | null> = {};
     for (const fault of new Set(trials.map((t) => t.fault))) {
       const ts = trials.filter((t) => t.fault === fault);
-      for (const [name, pick] of [['arp', (t: Trial) => t.arp?.outageMs], ['ndp', (t: Trial) => t.ndp?.outageMs], ['http', (t: Trial) => t.http?.outageMs]] as const) {
+      for (const [name, pick] of [
+        ['arp', (t: Trial) => t.arp?.outageMs],
+        ['ndp', (t: Trial) => t.ndp?.outageMs],
+        ['http', (t: Trial) => t.http?.outageMs],
+      ] as const) {
         const s = spread(ts.map(pick));
         figures[`${fault}.${name}.median_ms`] = s?.median ?? null;
         figures[`${fault}.${name}.p95_ms`] = s?.p95 ?? null;
@@ -30,9 +35,15 @@ export default defineCheck({
     const failed = trials.filter((t) => !t.passed);
     return {
       status: failed.length ? 'failed' : 'passed',
-      reason: failed.length ? failed.map((t) => `${t.fault} #${t.trial}: ${t.problems.join('; ')}`).join(' | ') : undefined,
-      details: trials.map((t) => `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)`),
-      figures, trials,
+      reason: failed.length
+        ? failed.map((t) => `${t.fault} #${t.trial}: ${t.problems.join('; ')}`).join(' | ')
+        : undefined,
+      details: trials.map(
+        (t) =>
+          `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)`,
+      ),
+      figures,
+      trials,
     };
   },
 });

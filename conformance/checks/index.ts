@@ -13,4 +13,17 @@ import scale from './scale.ts';
 import singleResponder from './single-responder.ts';
 import staleCache from './stale-cache.ts';
 
-export const checks: Check[] = [poolAddress, singleResponder, managementSilent, http, failover, gratuitous, staleCache, noSplitBrain, eligibleResponder, leaseHolder, scale, informational];
+export const checks: Check[] = [
+  poolAddress,
+  singleResponder,
+  managementSilent,
+  http,
+  failover,
+  gratuitous,
+  staleCache,
+  noSplitBrain,
+  eligibleResponder,
+  leaseHolder,
+  scale,
+  informational,
+];

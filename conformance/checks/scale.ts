@@ -1,23 +1,34 @@
+import type { Fault } from '../../lab/types.ts';
 import { responders } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 import { poolSize } from '../pool.ts';
-import type { Fault } from '../../lab/types.ts';
 
 export default defineCheck({
   id: 'scale',
   title: 'Scale: 50 VIPs',
-  description: 'With 50 VIPs, power off the node that holds the most: every VIP is answered again within 1.5× the single-VIP budget; the distribution of leases over nodes is reported.',
+  description:
+    'With 50 VIPs, power off the node that holds the most: every VIP is answered again within 1.5× the single-VIP budget; the distribution of leases over nodes is reported.',
   features: ['lease-store'],
   async run(ctx) {
     if (ctx.vips.length < 50)
-      return { status: 'skipped', reason: `needs 50 VIPs; this run announces ${ctx.vips.length} (pool ${ctx.lab.pool.name} has ${poolSize(ctx.lab)} IPv4 addresses; use a lab whose pool has ≥ 50, e.g. labs/scale.yaml)` };
+      return {
+        status: 'skipped',
+        reason: `needs 50 VIPs; this run announces ${ctx.vips.length} (pool ${ctx.lab.pool.name} has ${poolSize(ctx.lab)} IPv4 addresses; use a lab whose pool has ≥ 50, e.g. labs/scale.yaml)`,
+      };
     const vips = ctx.vips.slice(0, 50);
     const v4 = vips.map((v) => v.ipv4!).filter(Boolean);
     // Who holds what, once every VIP has exactly one responder.
     let holders = new Map<string, string>();
     for (let i = 0; i < 30; i++) {
       const { events } = await ctx.probe('scale-settle', 300, { vips, keep: false });
-      holders = new Map(v4.map((ip) => [ip, responders(events, ip, 'arp').map((m) => ctx.nodeOfMac(m)!).join('+')]));
+      holders = new Map(
+        v4.map((ip) => [
+          ip,
+          responders(events, ip, 'arp')
+            .map((m) => ctx.nodeOfMac(m)!)
+            .join('+'),
+        ]),
+      );
       if ([...holders.values()].every((h) => h && !h.includes('+'))) break;
       await new Promise((r) => setTimeout(r, 300));
     }
@@ -27,21 +38,39 @@ export default defineCheck({
     const budget = Math.round(ctx.subject.budgetMs('power-off') * 1.5);
     const off: Fault = { kind: 'power-off', node: busiest };
     let probe;
-    try { probe = await ctx.probe('scale-power-off', budget + 1500, { vips, during: () => ctx.inject(off) }); }
-    finally { await ctx.faults.undoIfActive(off); }
+    try {
+      probe = await ctx.probe('scale-power-off', budget + 1500, { vips, during: () => ctx.inject(off) });
+    } finally {
+      await ctx.faults.undoIfActive(off);
+    }
     const { events, faultAt } = probe;
     const late: string[] = [];
     let worst = 0;
     for (const ip of v4) {
       if (holders.get(ip) !== busiest) continue;
-      const first = events.find((e) => e.vip === ip && e.kind === 'arp-reply' && e.t > faultAt && ctx.nodeOfMac(e.mac) !== busiest);
+      const first = events.find(
+        (e) => e.vip === ip && e.kind === 'arp-reply' && e.t > faultAt && ctx.nodeOfMac(e.mac) !== busiest,
+      );
       const ms = first ? (first.t - faultAt) / 1000 : Infinity;
       worst = Math.max(worst, ms);
       if (ms > budget) late.push(`${ip} ${first ? `after ${ms.toFixed(0)} ms` : 'never'}`);
     }
     const moved = [...holders.values()].filter((h) => h === busiest).length;
-    const figures = { vips: v4.length, moved, worst_ms: Number.isFinite(worst) ? Math.round(worst) : null, budget_ms: budget, ...Object.fromEntries(Object.entries(spread).map(([k, v]) => [`leases.${k}`, v])) };
-    const details = [`leases before: ${Object.entries(spread).map(([k, v]) => `${k} ${v}`).join(', ')}`, `powered off ${busiest} (${moved} VIPs): slowest answered again after ${Number.isFinite(worst) ? worst.toFixed(0) : '∞'} ms (budget 1.5 × single = ${budget} ms)`];
-    return late.length ? { status: 'failed', reason: `${late.length} VIPs late: ${late.slice(0, 5).join(', ')}`, details, figures } : { status: 'passed', details, figures };
+    const figures = {
+      vips: v4.length,
+      moved,
+      worst_ms: Number.isFinite(worst) ? Math.round(worst) : null,
+      budget_ms: budget,
+      ...Object.fromEntries(Object.entries(spread).map(([k, v]) => [`leases.${k}`, v])),
+    };
+    const details = [
+      `leases before: ${Object.entries(spread)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+      `powered off ${busiest} (${moved} VIPs): slowest answered again after ${Number.isFinite(worst) ? worst.toFixed(0) : '∞'} ms (budget 1.5 × single = ${budget} ms)`,
+    ];
+    return late.length
+      ? { status: 'failed', reason: `${late.length} VIPs late: ${late.slice(0, 5).join(', ')}`, details, figures }
+      : { status: 'passed', details, figures };
   },
 });

@@ -7,7 +7,11 @@ import type { Fault, Lab } from '../types.ts';
 
 export type { Fault };
 
-export interface ExecResult { stdout: string; stderr: string; exitCode: number }
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
 
 /** What a fault may do to a lab machine: the provider primitives. */
 export interface Primitives {
@@ -27,7 +31,11 @@ export interface Held {
   stopped?: string[]; // services
 }
 
-export interface Lease { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number }
+export interface Lease {
+  durationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
 
 /** A retry period with client-go's jitter (×1–1.2). */
 const jitteredRetry = (lease: Lease) => lease.retryPeriodMs * 1.2;
@@ -37,7 +45,8 @@ const jitteredRetry = (lease: Lease) => lease.retryPeriodMs * 1.2;
  * renewal (up to one retry after it was written) and notices the expiry at its next retry,
  * as client-go (so Cilium) does: leaseDuration + 2 jittered retries, plus processing slack.
  */
-export const afterLeaseExpiry = (lease: Lease, slackMs: number) => Math.round(lease.durationMs + 2 * jitteredRetry(lease) + slackMs);
+export const afterLeaseExpiry = (lease: Lease, slackMs: number) =>
+  Math.round(lease.durationMs + 2 * jitteredRetry(lease) + slackMs);
 /** The holder lets go (a graceful release, a lost link it notices): the next retry takes over. */
 export const atNextRetry = (lease: Lease, slackMs: number) => Math.round(jitteredRetry(lease) + slackMs);
 
@@ -65,4 +74,5 @@ export interface FaultPlugin<P extends Record<string, string | undefined> = Reco
 }
 
 /** Keeps a plug-in's parameter type while the registry holds them all. */
-export const defineFault = <P extends Record<string, string | undefined>>(f: FaultPlugin<P>): FaultPlugin => f as unknown as FaultPlugin;
+export const defineFault = <P extends Record<string, string | undefined>>(f: FaultPlugin<P>): FaultPlugin =>
+  f as unknown as FaultPlugin;

@@ -13,5 +13,7 @@ export default defineFault({
   trial: { params: (service) => ({ process: service }), needs: ['graceful-release'], waitReady: true },
   held: (p) => ({ stopped: [p.process] }),
   inject: (io, lab, node, p) => serviceCall(io, lab, node, ['stop', p.process, 'TERM']),
-  undo: async (io, lab, node, p) => { await serviceCall(io, lab, node, ['start', p.process]); },
+  undo: async (io, lab, node, p) => {
+    await serviceCall(io, lab, node, ['start', p.process]);
+  },
 });

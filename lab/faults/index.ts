@@ -32,9 +32,16 @@ export function checkFault(f: Fault): { plugin: FaultPlugin; params: Record<stri
   const { kind: _k, node: _n, ...rest } = f;
   const r = plugin.params.safeParse(rest);
   if (!r.success) {
-    const what = r.error.issues.map((i) => `${i.path.join('.') || '(parameters)'}: ${i.code === 'unrecognized_keys' ? `unknown ${i.keys.join(', ')}` : i.message}`).join('; ');
+    const what = r.error.issues
+      .map(
+        (i) =>
+          `${i.path.join('.') || '(parameters)'}: ${i.code === 'unrecognized_keys' ? `unknown ${i.keys.join(', ')}` : i.message}`,
+      )
+      .join('; ');
     const words = plugin.args.map((a) => a.name.toUpperCase()).join(' ');
-    throw new FaultError(`fault ${f.kind} on ${f.node}: ${what} (lab:fault inject ${f.kind} NODE${words ? ` ${words}` : ''})`);
+    throw new FaultError(
+      `fault ${f.kind} on ${f.node}: ${what} (lab:fault inject ${f.kind} NODE${words ? ` ${words}` : ''})`,
+    );
   }
   return { plugin, params: r.data };
 }
@@ -63,7 +70,10 @@ export async function injectFault(io: Primitives, lab: Lab, f: Fault): Promise<n
 export async function undoFault(io: Primitives, lab: Lab, f: Fault): Promise<void> {
   const { plugin, params } = checkFault(f);
   await plugin.undo(io, lab, f.node, params);
-  writeFaults(lab, readFaults(lab).filter((x) => !sameFault(x, f)));
+  writeFaults(
+    lab,
+    readFaults(lab).filter((x) => !sameFault(x, f)),
+  );
 }
 
 /** What the faults in force keep as it is on one node (lab:up leaves it alone). */

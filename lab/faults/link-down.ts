@@ -4,7 +4,8 @@ import { atNextRetry, defineFault } from './fault.ts';
 
 export default defineFault({
   kind: 'link-down',
-  description: 'the cable of one NIC pulled: the node sees no carrier and keeps its configuration; in a trial, the announcing link',
+  description:
+    'the cable of one NIC pulled: the node sees no carrier and keeps its configuration; in a trial, the announcing link',
   args: [{ name: 'iface', help: 'the interface (eth0 or eth1)' }],
   params: z.strictObject({ iface: z.string().min(1) }),
   describe: (node, p) => `cable of ${node} ${p.iface} pulled (link down)`,
@@ -12,6 +13,9 @@ export default defineFault({
   budget: atNextRetry,
   trial: { params: () => ({ iface: SWITCH_INTERFACE }) },
   held: (p) => ({ unplugged: [p.iface] }),
-  inject: async (io, lab, node, p) => { await io.carrier(lab, node, p.iface, false); return undefined; },
+  inject: async (io, lab, node, p) => {
+    await io.carrier(lab, node, p.iface, false);
+    return undefined;
+  },
   undo: (io, lab, node, p) => io.carrier(lab, node, p.iface, true),
 });

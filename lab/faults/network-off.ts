@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { findHost } from '../state.ts';
-import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE, type Lab } from '../types.ts';
+import { type Lab, MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from '../types.ts';
 import { afterLeaseExpiry, defineFault } from './fault.ts';
 
-const nics = (lab: Lab, node: string) => findHost(lab, node).interfaces.map((i) => i.name).sort((a, b) => Number(b === SWITCH_INTERFACE) - Number(a === SWITCH_INTERFACE));
+const nics = (lab: Lab, node: string) =>
+  findHost(lab, node)
+    .interfaces.map((i) => i.name)
+    .sort((a, b) => Number(b === SWITCH_INTERFACE) - Number(a === SWITCH_INTERFACE));
 
 export default defineFault({
   kind: 'network-off',

@@ -12,5 +12,7 @@ export default defineFault({
   trial: { params: (service) => ({ process: service }) },
   held: (p) => ({ stopped: [p.process] }),
   inject: (io, lab, node, p) => serviceCall(io, lab, node, ['signal', p.process, 'STOP']),
-  undo: async (io, lab, node, p) => { await serviceCall(io, lab, node, ['signal', p.process, 'CONT']); },
+  undo: async (io, lab, node, p) => {
+    await serviceCall(io, lab, node, ['signal', p.process, 'CONT']);
+  },
 });

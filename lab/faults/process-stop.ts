@@ -4,7 +4,8 @@ import { serviceCall } from './service.ts';
 
 export default defineFault({
   kind: 'process-stop',
-  description: 'a node service stopped (SIGTERM, or SIGKILL to its whole process tree: a crash); in a trial, the announcer killed',
+  description:
+    'a node service stopped (SIGTERM, or SIGKILL to its whole process tree: a crash); in a trial, the announcer killed',
   args: [{ name: 'process', help: 'a process (service) name' }],
   options: [{ name: 'signal', help: 'TERM (default) or KILL' }],
   params: z.strictObject({ process: z.string().min(1), signal: z.enum(['TERM', 'KILL']).optional() }),
@@ -13,5 +14,7 @@ export default defineFault({
   trial: { params: (service) => ({ process: service, signal: 'KILL' as const }), waitReady: true },
   held: (p) => ({ stopped: [p.process] }),
   inject: (io, lab, node, p) => serviceCall(io, lab, node, ['stop', p.process, p.signal ?? 'TERM']),
-  undo: async (io, lab, node, p) => { await serviceCall(io, lab, node, ['start', p.process]); },
+  undo: async (io, lab, node, p) => {
+    await serviceCall(io, lab, node, ['start', p.process]);
+  },
 });

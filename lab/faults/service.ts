@@ -5,7 +5,10 @@ import type { Primitives } from './fault.ts';
 
 export async function serviceCall(io: Primitives, lab: Lab, node: string, args: string[]): Promise<number | undefined> {
   const r = await io.exec(lab, node, ['/etc/l2lab/bin/l2l-service', ...args]);
-  if (r.exitCode !== 0) throw new Error(`l2l-service ${args.join(' ')} on ${node} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`);
+  if (r.exitCode !== 0)
+    throw new Error(
+      `l2l-service ${args.join(' ')} on ${node} failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`,
+    );
   const m = /^effective-at (\d+)$/m.exec(r.stdout);
   if (!m) return undefined;
   const at = Number(BigInt(m[1]!) / 1000n) / 1000;

@@ -3,8 +3,20 @@
 import type { Capabilities } from '../provider.ts';
 
 export const providerCapabilities: Record<string, Capabilities> = {
-  netns: { sharedFilesystem: true, checkoutOnMachines: true, sharedPackages: true, ownKernel: false, clientManagement: false },
-  vagrant: { sharedFilesystem: false, checkoutOnMachines: true, sharedPackages: false, ownKernel: true, clientManagement: true },
+  netns: {
+    sharedFilesystem: true,
+    checkoutOnMachines: true,
+    sharedPackages: true,
+    ownKernel: false,
+    clientManagement: false,
+  },
+  vagrant: {
+    sharedFilesystem: false,
+    checkoutOnMachines: true,
+    sharedPackages: false,
+    ownKernel: true,
+    clientManagement: true,
+  },
 };
 
 export const providerNames = (): string[] => Object.keys(providerCapabilities);

@@ -5,27 +5,56 @@
 //           part of the lab switch; the management bridge is on the host, for SSH.
 // `up` observes what exists, then creates or repairs only what differs (idempotent).
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cidrRange, overlaps, parseCidr, type Cidr } from '../ip.ts';
+import { heldOn } from '../faults/index.ts';
+import { type Cidr, cidrRange, overlaps, parseCidr } from '../ip.ts';
 import * as names from '../names.ts';
 import { nodeFilesDir } from '../paths.ts';
-import { heldOn } from '../faults/index.ts';
-import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Progress, type Provider, type UpResult } from '../provider.ts';
-import { providerCapabilities } from './catalog.ts';
+import {
+  type Capabilities,
+  type DownResult,
+  type ExecResult,
+  type Progress,
+  type Provider,
+  ProviderError,
+  type UpResult,
+} from '../provider.ts';
 import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
 import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, writeAtomic } from '../state.ts';
 import { ipJson, run, waitFor } from '../sys.ts';
 import type { HostInterface, HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
+import { providerCapabilities } from './catalog.ts';
 
 const NODE_FILES = nodeFilesDir;
 const REQUIRED: [string, string][] = [
-  ['ip', 'iproute2'], ['unshare', 'util-linux'], ['nsenter', 'util-linux'], ['tini', 'tini'],
-  ['sshd', 'openssh-server'], ['ssh-keygen', 'openssh-client'], ['start-stop-daemon', 'dpkg'],
+  ['ip', 'iproute2'],
+  ['unshare', 'util-linux'],
+  ['nsenter', 'util-linux'],
+  ['tini', 'tini'],
+  ['sshd', 'openssh-server'],
+  ['ssh-keygen', 'openssh-client'],
+  ['start-stop-daemon', 'dpkg'],
 ];
 
-interface IpAddr { ifname: string; address?: string; operstate: string; flags: string[]; master?: string; addr_info: { family: string; local: string; prefixlen: number; scope: string }[] }
+interface IpAddr {
+  ifname: string;
+  address?: string;
+  operstate: string;
+  flags: string[];
+  master?: string;
+  addr_info: { family: string; local: string; prefixlen: number; scope: string }[];
+}
 
 /** What exists now, read once per command. */
 interface Observed {
@@ -49,7 +78,11 @@ export class NetnsProvider implements Provider {
     const changes: string[] = [];
     const apply: Apply = async (what, fn) => {
       progress.step(what);
-      try { await fn(); } catch (e) { throw new ProviderError(this.name, what, e); }
+      try {
+        await fn();
+      } catch (e) {
+        throw new ProviderError(this.name, what, e);
+      }
       changes.push(what);
     };
     try {
@@ -60,15 +93,22 @@ export class NetnsProvider implements Provider {
         await this.down(lab.name, { step: () => {}, info: () => {} }).catch(() => {});
         throw new Error(`${(e as Error).message}\nNothing was left behind (rolled back).`, { cause: e });
       }
-      throw new Error(`${(e as Error).message}\nlab:up did not finish, so the lab may be incomplete: \`npm run lab:up -- --lab ${lab.file}\` repairs it; \`npm run lab:down -- --lab ${lab.file}\` removes all of it.`, { cause: e });
+      throw new Error(
+        `${(e as Error).message}\nlab:up did not finish, so the lab may be incomplete: \`npm run lab:up -- --lab ${lab.file}\` repairs it; \`npm run lab:down -- --lab ${lab.file}\` removes all of it.`,
+        { cause: e },
+      );
     }
     return { changes, elapsedMs: Date.now() - started };
   }
 
   private async converge(lab: Lab, obs: Observed, apply: Apply): Promise<void> {
     const dir = names.stateDir(lab.name);
-    if (!existsSync(dir)) await apply(`state directory ${dir}`, async () => mkdirSync(join(dir, 'ssh', 'hosts'), { recursive: true, mode: 0o700 }));
-    for (const m of names.sharedMountPoints) if (!existsSync(m)) await apply(`mount point ${m}`, async () => mkdirSync(m, { recursive: true }));
+    if (!existsSync(dir))
+      await apply(`state directory ${dir}`, async () =>
+        mkdirSync(join(dir, 'ssh', 'hosts'), { recursive: true, mode: 0o700 }),
+      );
+    for (const m of names.sharedMountPoints)
+      if (!existsSync(m)) await apply(`mount point ${m}`, async () => mkdirSync(m, { recursive: true }));
     const clientKey = join(dir, 'ssh', 'id_ed25519');
     if (!existsSync(clientKey)) await apply('client SSH key', () => ensureKey(clientKey, `l2lab-${lab.name}`));
     for (const n of lab.nodes) {
@@ -79,10 +119,16 @@ export class NetnsProvider implements Provider {
     await this.convergeSwitch(lab, obs, apply);
     // Machines are independent of each other: converge them in parallel.
     await Promise.all([...lab.nodes, lab.client].map((h) => this.convergeHost(lab, h, obs, apply)));
-    const knownHosts = lab.nodes.map((n) => knownHostsLine(mgmt(n).ipv4, publicKey(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`)))).join('\n') + '\n';
-    if (readIf(join(dir, 'ssh', 'known_hosts')) !== knownHosts) await apply('known_hosts (pinned host keys)', async () => writeAtomic(join(dir, 'ssh', 'known_hosts'), knownHosts, 0o600));
-    const labJson = JSON.stringify(lab, null, 2) + '\n';
-    if (readIf(join(dir, 'lab.json')) !== labJson) await apply('lab.json (resolved lab file)', async () => writeAtomic(join(dir, 'lab.json'), labJson, 0o644));
+    const knownHosts = `${lab.nodes
+      .map((n) => knownHostsLine(mgmt(n).ipv4, publicKey(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`))))
+      .join('\n')}\n`;
+    if (readIf(join(dir, 'ssh', 'known_hosts')) !== knownHosts)
+      await apply('known_hosts (pinned host keys)', async () =>
+        writeAtomic(join(dir, 'ssh', 'known_hosts'), knownHosts, 0o600),
+      );
+    const labJson = `${JSON.stringify(lab, null, 2)}\n`;
+    if (readIf(join(dir, 'lab.json')) !== labJson)
+      await apply('lab.json (resolved lab file)', async () => writeAtomic(join(dir, 'lab.json'), labJson, 0o644));
   }
 
   private async convergeManagement(lab: Lab, obs: Observed, apply: Apply): Promise<void> {
@@ -98,7 +144,7 @@ export class NetnsProvider implements Provider {
     }
     if (!link?.addr_info.some((a) => `${a.local}/${a.prefixlen}` === want))
       await apply(`address ${want} on ${br}`, () => run(['ip', 'addr', 'replace', want, 'dev', br]));
-    if (!link || !link.flags.includes('UP')) await apply(`${br} up`, () => run(['ip', 'link', 'set', br, 'up']));
+    if (!link?.flags.includes('UP')) await apply(`${br} up`, () => run(['ip', 'link', 'set', br, 'up']));
   }
 
   private async convergeSwitch(lab: Lab, obs: Observed, apply: Apply): Promise<void> {
@@ -107,15 +153,41 @@ export class NetnsProvider implements Provider {
       await apply(`switch namespace ${ns}`, async () => {
         await run(['ip', 'netns', 'add', ns]);
         // The switch is pure L2: no IPv6 of its own on any port, so it adds nothing to captures.
-        await run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+        await run([
+          'ip',
+          'netns',
+          'exec',
+          ns,
+          'sysctl',
+          '-qw',
+          'net.ipv6.conf.all.disable_ipv6=1',
+          'net.ipv6.conf.default.disable_ipv6=1',
+        ]);
       });
       obs.links.set(ns, new Map());
     }
     const br = obs.links.get(ns)!.get(names.switchBridge);
     if (!br)
-      await apply(`switch bridge ${ns}/${names.switchBridge}`, () => run(['ip', '-n', ns, 'link', 'add', names.switchBridge, 'type', 'bridge',
-        'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0']));
-    if (!br?.flags.includes('UP')) await apply(`switch bridge up`, () => run(['ip', '-n', ns, 'link', 'set', names.switchBridge, 'up']));
+      await apply(`switch bridge ${ns}/${names.switchBridge}`, () =>
+        run([
+          'ip',
+          '-n',
+          ns,
+          'link',
+          'add',
+          names.switchBridge,
+          'type',
+          'bridge',
+          'stp_state',
+          '0',
+          'forward_delay',
+          '0',
+          'mcast_snooping',
+          '0',
+        ]),
+      );
+    if (!br?.flags.includes('UP'))
+      await apply(`switch bridge up`, () => run(['ip', '-n', ns, 'link', 'set', names.switchBridge, 'up']));
   }
 
   private async convergeHost(lab: Lab, h: LabHost, obs: Observed, apply: Apply): Promise<void> {
@@ -128,22 +200,55 @@ export class NetnsProvider implements Provider {
     const links = obs.links.get(ns)!;
     const eth1 = h.interfaces.find((i) => i.name === 'eth1')!;
     if (!links.has('eth1')) {
-      await apply(`${h.name}: sysctls`, () => run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw',
-        'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.default.accept_ra=0',
-        // Addresses survive a power cycle (NICs down, then up), as a configured machine gets them back at boot.
-        'net.ipv6.conf.all.keep_addr_on_down=1', 'net.ipv6.conf.default.keep_addr_on_down=1']));
+      await apply(`${h.name}: sysctls`, () =>
+        run([
+          'ip',
+          'netns',
+          'exec',
+          ns,
+          'sysctl',
+          '-qw',
+          'net.ipv6.conf.all.accept_dad=0',
+          'net.ipv6.conf.default.accept_dad=0',
+          'net.ipv6.conf.default.accept_ra=0',
+          // Addresses survive a power cycle (NICs down, then up), as a configured machine gets them back at boot.
+          'net.ipv6.conf.all.keep_addr_on_down=1',
+          'net.ipv6.conf.default.keep_addr_on_down=1',
+        ]),
+      );
       await apply(`${h.name}: eth1 on the lab switch (${eth1.mac})`, async () => {
         await run(['ip', '-n', sw, 'link', 'del', h.name], { check: false }); // a stale port from a half-built run
-        await run(['ip', 'link', 'add', 'name', 'eth1', 'netns', ns, 'address', eth1.mac, 'type', 'veth', 'peer', 'name', h.name, 'netns', sw]);
+        await run([
+          'ip',
+          'link',
+          'add',
+          'name',
+          'eth1',
+          'netns',
+          ns,
+          'address',
+          eth1.mac,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          h.name,
+          'netns',
+          sw,
+        ]);
       });
     } else if (links.get('eth1')!.address !== eth1.mac) {
-      await apply(`${h.name}: eth1 MAC ${eth1.mac}`, () => run(['ip', '-n', ns, 'link', 'set', 'eth1', 'address', eth1.mac]));
+      await apply(`${h.name}: eth1 MAC ${eth1.mac}`, () =>
+        run(['ip', '-n', ns, 'link', 'set', 'eth1', 'address', eth1.mac]),
+      );
     }
     const held = heldOn(readFaults(lab), h.name); // deliberate faults, not drift
     const unplugged = (iface: string) => held.unplugged.includes(iface);
     const port = obs.links.get(sw)?.get(h.name);
     if (!port || port.master !== names.switchBridge || (!port.flags.includes('UP') && !unplugged('eth1')))
-      await apply(`${h.name}: switch port up`, () => run(['ip', '-n', sw, 'link', 'set', h.name, 'master', names.switchBridge, 'up']));
+      await apply(`${h.name}: switch port up`, () =>
+        run(['ip', '-n', sw, 'link', 'set', h.name, 'master', names.switchBridge, 'up']),
+      );
 
     const eth0 = h.interfaces.find((i) => i.name === 'eth0');
     if (eth0) {
@@ -151,27 +256,59 @@ export class NetnsProvider implements Provider {
       if (!links.has('eth0')) {
         await apply(`${h.name}: eth0 on the management bridge (${hostEnd})`, async () => {
           await run(['ip', 'link', 'del', hostEnd], { check: false });
-          await run(['ip', 'link', 'add', 'name', hostEnd, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns, 'address', eth0.mac]);
+          await run([
+            'ip',
+            'link',
+            'add',
+            'name',
+            hostEnd,
+            'type',
+            'veth',
+            'peer',
+            'name',
+            'eth0',
+            'netns',
+            ns,
+            'address',
+            eth0.mac,
+          ]);
           await run(['ip', '-n', ns, 'link', 'set', 'eth0', 'addrgenmode', 'none']); // management is IPv4 only
           await run(['ip', 'link', 'set', hostEnd, 'addrgenmode', 'none']);
         });
       }
       const he = obs.hostLinks.get(hostEnd);
       if (!he || he.master !== names.mgmtBridge(lab.name) || (!he.flags.includes('UP') && !unplugged('eth0')))
-        await apply(`${h.name}: ${hostEnd} up on ${names.mgmtBridge(lab.name)}`, () => run(['ip', 'link', 'set', hostEnd, 'master', names.mgmtBridge(lab.name), 'up']));
+        await apply(`${h.name}: ${hostEnd} up on ${names.mgmtBridge(lab.name)}`, () =>
+          run(['ip', 'link', 'set', hostEnd, 'master', names.mgmtBridge(lab.name), 'up']),
+        );
     }
     for (const i of h.interfaces) await convergeAddresses(ns, h.name, i, links.get(i.name), apply);
     const poweredOff = held.powerOff;
     for (const ifname of ['lo', ...h.interfaces.map((i) => i.name)]) {
       if (poweredOff) continue;
-      if (!links.get(ifname)?.flags.includes('UP')) await apply(`${h.name}: ${ifname} up`, () => run(['ip', '-n', ns, 'link', 'set', ifname, 'up']));
+      if (!links.get(ifname)?.flags.includes('UP'))
+        await apply(`${h.name}: ${ifname} up`, () => run(['ip', '-n', ns, 'link', 'set', ifname, 'up']));
     }
     if (poweredOff) return;
 
     if (h.role !== 'client') await this.convergeNodeFiles(lab, h, obs.inits.get(h.name), apply);
-    else await this.writeNodeFile(lab, h, obs.inits.get(h.name), '/etc/l2lab/bin/l2l-service', readFileSync(join(NODE_FILES, 'l2l-service'), 'utf8'), 0o755, apply);
+    else
+      await this.writeNodeFile(
+        lab,
+        h,
+        obs.inits.get(h.name),
+        '/etc/l2lab/bin/l2l-service',
+        readFileSync(join(NODE_FILES, 'l2l-service'), 'utf8'),
+        0o755,
+        apply,
+      );
     let init = obs.inits.get(h.name);
-    const waitSshd = async () => waitFor(`sshd on ${h.name} (${mgmt(h).ipv4}:22)`, async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined), 10_000);
+    const waitSshd = async () =>
+      waitFor(
+        `sshd on ${h.name} (${mgmt(h).ipv4}:22)`,
+        async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined),
+        10_000,
+      );
     if (!init) {
       await apply(`${h.name}: boot`, async () => {
         init = await boot(lab, h);
@@ -194,15 +331,29 @@ export class NetnsProvider implements Provider {
       ['/etc/l2lab/ssh/ssh_host_ed25519_key.pub', readFileSync(`${hostKey}.pub`, 'utf8'), 0o644],
       ['/etc/l2lab/ssh/authorized_keys', readFileSync(join(dir, 'ssh', 'id_ed25519.pub'), 'utf8'), 0o600],
       ['/etc/l2lab/ssh/sshd_config', sshdConfig(mgmt(h).ipv4), 0o644],
-      ['/etc/l2lab/services/sshd.service', "EXEC='/usr/sbin/sshd -D -e -f /etc/l2lab/ssh/sshd_config'\nENABLED=yes\n", 0o644],
+      [
+        '/etc/l2lab/services/sshd.service',
+        "EXEC='/usr/sbin/sshd -D -e -f /etc/l2lab/ssh/sshd_config'\nENABLED=yes\n",
+        0o644,
+      ],
     ];
     for (const [path, content, mode] of files) await this.writeNodeFile(lab, h, init, path, content, mode, apply);
   }
 
   /** Writes a file into a node's private /etc: through the running node, or into its overlay's upper layer before boot. */
-  private async writeNodeFile(lab: Lab, h: LabHost, init: number | undefined, path: string, content: string, mode: number, apply: Apply): Promise<void> {
+  private async writeNodeFile(
+    lab: Lab,
+    h: LabHost,
+    init: number | undefined,
+    path: string,
+    content: string,
+    mode: number,
+    apply: Apply,
+  ): Promise<void> {
     if (!path.startsWith('/etc/')) throw new Error(`node files live under /etc, not ${path}`);
-    const target = init ? `/proc/${init}/root${path}` : join(names.nodeDir(lab.name, h.name), 'etc-upper', path.slice('/etc/'.length));
+    const target = init
+      ? `/proc/${init}/root${path}`
+      : join(names.nodeDir(lab.name, h.name), 'etc-upper', path.slice('/etc/'.length));
     if (readIf(target) === content && (statSync(target).mode & 0o777) === mode) return;
     await apply(`${h.name}: ${path}`, async () => {
       mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
@@ -214,20 +365,35 @@ export class NetnsProvider implements Provider {
     const started = Date.now();
     const removed: string[] = [];
     const p = names.prefix(labName);
-    const namespaces = (await ipJson<{ name: string }[]>(['netns', 'list'])).map((n) => n.name).filter((n) => n.startsWith(p));
+    const namespaces = (await ipJson<{ name: string }[]>(['netns', 'list']))
+      .map((n) => n.name)
+      .filter((n) => n.startsWith(p));
     // Kill first (everything inside each namespace, at once), then delete the namespaces.
     const pids = (await Promise.all(namespaces.map((ns) => netnsPids(ns)))).flat();
-    for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
     if (pids.length) {
       progress.step(`killed ${pids.length} processes`);
       removed.push(`${pids.length} processes`);
-      await waitFor('lab processes to exit', async () => (pids.every((pid) => !alive(pid)) ? true : undefined), 5000, 10);
+      await waitFor(
+        'lab processes to exit',
+        async () => (pids.every((pid) => !alive(pid)) ? true : undefined),
+        5000,
+        10,
+      );
     }
-    await Promise.all(namespaces.map(async (ns) => {
-      await run(['ip', 'netns', 'del', ns]);
-      progress.step(`namespace ${ns}`);
-      removed.push(`namespace ${ns}`);
-    }));
+    await Promise.all(
+      namespaces.map(async (ns) => {
+        await run(['ip', 'netns', 'del', ns]);
+        progress.step(`namespace ${ns}`);
+        removed.push(`namespace ${ns}`);
+      }),
+    );
     const links = (await ipJson<IpAddr[]>(['link', 'show'])).map((l) => l.ifname).filter((n) => n.startsWith(p));
     for (const l of links) {
       await run(['ip', 'link', 'del', l], { check: false });
@@ -242,7 +408,15 @@ export class NetnsProvider implements Provider {
     }
     // The shared mount points go with the last lab (rmdir only if empty; never other files).
     const otherLabs = readdirSync('/var/lib').some((d) => d.startsWith('l2l-'));
-    if (!otherLabs) for (const m of names.sharedMountPoints) { try { rmdirSync(m); removed.push(`mount point ${m}`); } catch { /* absent or not empty */ } }
+    if (!otherLabs)
+      for (const m of names.sharedMountPoints) {
+        try {
+          rmdirSync(m);
+          removed.push(`mount point ${m}`);
+        } catch {
+          /* absent or not empty */
+        }
+      }
     return { removed, elapsedMs: Date.now() - started };
   }
 
@@ -250,18 +424,34 @@ export class NetnsProvider implements Provider {
     const probe = opts.probe ?? true;
     const obs = await observe(lab, probe);
     const dir = names.stateDir(lab.name);
-    const hostKeys = new Map(lab.nodes.map((n) => [n.name, readIf(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`))?.trim().split(/\s+/).slice(0, 2).join(' ')]));
+    const hostKeys = new Map(
+      lab.nodes.map((n) => [
+        n.name,
+        readIf(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`))
+          ?.trim()
+          .split(/\s+/)
+          .slice(0, 2)
+          .join(' '),
+      ]),
+    );
     const hostStatus = async (h: LabHost): Promise<HostStatus> => {
       const ns = names.hostNs(lab.name, h.name);
       const links = obs.links.get(ns);
       const key = hostKeys.get(h.name);
       const m = h.interfaces.find((i) => i.name === 'eth0');
       return {
-        name: h.name, role: h.role, labels: h.labels, namespace: ns,
+        name: h.name,
+        role: h.role,
+        labels: h.labels,
+        namespace: ns,
         powered: obs.inits.has(h.name),
         interfaces: h.interfaces.map((i) => {
           const l = links?.get(i.name);
-          return { ...i, mac: l?.address ?? i.mac, up: probe ? !!l && l.flags.includes('UP') && l.flags.includes('LOWER_UP') : obs.inits.has(h.name) };
+          return {
+            ...i,
+            mac: l?.address ?? i.mac,
+            up: probe ? !!l && l.flags.includes('UP') && l.flags.includes('LOWER_UP') : obs.inits.has(h.name),
+          };
         }),
         sshd: m && obs.inits.has(h.name) ? (probe ? await sshBanner(m.ipv4, 300) : true) : false,
         ...(m && key ? { ssh: { host: m.ipv4, port: 22, user: names.sshUser, hostKey: key } } : {}),
@@ -270,19 +460,40 @@ export class NetnsProvider implements Provider {
     const nodes = await Promise.all(lab.nodes.map(hostStatus));
     const client = await hostStatus(lab.client);
     const all = [...nodes, client];
-    const state = all.every((h) => h.powered && h.interfaces.every((i) => i.up) && (h.role === 'client' || h.sshd)) ? 'up'
-      : all.some((h) => h.powered || obs.namespaces.has(h.namespace)) ? 'degraded' : 'down';
+    const state = all.every((h) => h.powered && h.interfaces.every((i) => i.up) && (h.role === 'client' || h.sshd))
+      ? 'up'
+      : all.some((h) => h.powered || obs.namespaces.has(h.namespace))
+        ? 'degraded'
+        : 'down';
     return {
-      schema: 'l2lab.status/v1', lab: lab.name, provider: this.name, file: lab.file, state,
+      schema: 'l2lab.status/v1',
+      lab: lab.name,
+      provider: this.name,
+      file: lab.file,
+      state,
       switch: { ...lab.switch, namespace: names.switchNs(lab.name), bridge: names.switchBridge },
       management: { ...lab.management, bridge: names.mgmtBridge(lab.name) },
-      ssh: { user: names.sshUser, identityFile: join(dir, 'ssh', 'id_ed25519'), knownHostsFile: join(dir, 'ssh', 'known_hosts') },
-      nodes, client, pool: lab.pool, policy: lab.policy, lease: lab.lease, versions: lab.versions,
+      ssh: {
+        user: names.sshUser,
+        identityFile: join(dir, 'ssh', 'id_ed25519'),
+        knownHostsFile: join(dir, 'ssh', 'known_hosts'),
+      },
+      nodes,
+      client,
+      pool: lab.pool,
+      policy: lab.policy,
+      lease: lab.lease,
+      versions: lab.versions,
       faults: existsSync(dir) ? readFaults(lab) : [],
     };
   }
 
-  async exec(lab: Lab, host: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(
+    lab: Lab,
+    host: string,
+    argv: string[],
+    opts: { input?: string; timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
     const h = findHost(lab, host);
     const init = liveInit(lab, h);
     if (!init) throw new Error(`${host} is powered off or not up; run lab:up (or undo the power-off fault)`);
@@ -295,15 +506,30 @@ export class NetnsProvider implements Provider {
     const ns = names.hostNs(lab.name, h.name);
     if (!on) {
       const pids = await netnsPids(ns);
-      for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'down']);
-      await waitFor(`${h.name} processes to exit`, async () => (pids.every((p) => !alive(p)) ? true : undefined), 5000, 5);
+      await waitFor(
+        `${h.name} processes to exit`,
+        async () => (pids.every((p) => !alive(p)) ? true : undefined),
+        5000,
+        5,
+      );
       return;
     }
     for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
     if (!liveInit(lab, h)) await boot(lab, h);
     if (h.role !== 'client')
-      await waitFor(`sshd on ${h.name} after power on`, async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined), 10_000);
+      await waitFor(
+        `sshd on ${h.name} after power on`,
+        async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined),
+        10_000,
+      );
   }
 
   /** Pulls or plugs the cable of a NIC: the far end goes down, so the node sees carrier loss but keeps its configuration. */
@@ -323,21 +549,29 @@ function preflight(): void {
   const path = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']);
   const missing = REQUIRED.filter(([cmd]) => !path.some((d) => existsSync(join(d, cmd))));
   if (missing.length)
-    throw new Error(`missing on this machine: ${missing.map(([c, p]) => `${c} (Debian package ${p})`).join(', ')}. Run \`npm run setup\` to install them.`);
+    throw new Error(
+      `missing on this machine: ${missing.map(([c, p]) => `${c} (Debian package ${p})`).join(', ')}. Run \`npm run setup\` to install them.`,
+    );
 }
-
-
-
 
 /** Reads what exists; without links, only namespaces and node inits (no per-namespace ip calls). */
 async function observe(lab: Lab, withLinks = true): Promise<Observed> {
   const p = names.prefix(lab.name);
-  const namespaces = new Set((await ipJson<{ name: string }[]>(['netns', 'list'])).map((n) => n.name).filter((n) => n.startsWith(p)));
-  const hostLinks = new Map(withLinks ? (await ipJson<IpAddr[]>(['addr', 'show'])).filter((l) => l.ifname.startsWith(p)).map((l) => [l.ifname, l]) : []);
+  const namespaces = new Set(
+    (await ipJson<{ name: string }[]>(['netns', 'list'])).map((n) => n.name).filter((n) => n.startsWith(p)),
+  );
+  const hostLinks = new Map(
+    withLinks
+      ? (await ipJson<IpAddr[]>(['addr', 'show'])).filter((l) => l.ifname.startsWith(p)).map((l) => [l.ifname, l])
+      : [],
+  );
   const links = new Map<string, Map<string, IpAddr>>();
-  if (withLinks) await Promise.all([...namespaces].map(async (ns) => {
-    links.set(ns, new Map((await ipJson<IpAddr[]>(['-n', ns, 'addr', 'show'])).map((l) => [l.ifname, l])));
-  }));
+  if (withLinks)
+    await Promise.all(
+      [...namespaces].map(async (ns) => {
+        links.set(ns, new Map((await ipJson<IpAddr[]>(['-n', ns, 'addr', 'show'])).map((l) => [l.ifname, l])));
+      }),
+    );
   const inits = new Map<string, number>();
   for (const h of [...lab.nodes, lab.client]) {
     const pid = namespaces.has(names.hostNs(lab.name, h.name)) ? liveInit(lab, h) : undefined;
@@ -353,8 +587,12 @@ function liveInit(lab: Lab, h: LabHost): number | undefined {
   if (!pid) return undefined;
   try {
     if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'tini') return undefined;
-    return statSync(`/proc/${pid}/ns/net`).ino === statSync(`/run/netns/${names.hostNs(lab.name, h.name)}`).ino ? pid : undefined;
-  } catch { return undefined; }
+    return statSync(`/proc/${pid}/ns/net`).ino === statSync(`/run/netns/${names.hostNs(lab.name, h.name)}`).ino
+      ? pid
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Running, as opposed to gone or a zombie (this host's PID 1 may reap late). */
@@ -385,22 +623,57 @@ async function boot(lab: Lab, h: LabHost): Promise<number> {
   const pidFile = join(dir, 'init.pid');
   rmSync(pidFile, { force: true });
   const log = openSync(join(dir, 'boot.log'), 'a');
-  const child = spawn('ip', ['netns', 'exec', names.hostNs(lab.name, h.name), 'unshare', '--pid', '--fork', '--mount', '--uts', '--ipc', '--propagation', 'private',
-    '/bin/sh', join(NODE_FILES, 'boot.sh'), h.name, dir, pidFile], { detached: true, stdio: ['ignore', log, log] });
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      names.hostNs(lab.name, h.name),
+      'unshare',
+      '--pid',
+      '--fork',
+      '--mount',
+      '--uts',
+      '--ipc',
+      '--propagation',
+      'private',
+      '/bin/sh',
+      join(NODE_FILES, 'boot.sh'),
+      h.name,
+      dir,
+      pidFile,
+    ],
+    { detached: true, stdio: ['ignore', log, log] },
+  );
   child.unref();
   closeSync(log);
-  return waitFor(`${h.name} to boot (log: ${join(dir, 'boot.log')})`, async () => {
-    if (child.exitCode !== null) throw new Error(`${h.name} failed to boot (exit ${child.exitCode}); see ${join(dir, 'boot.log')}`);
-    return liveInit(lab, h);
-  }, 10_000, 5);
+  return waitFor(
+    `${h.name} to boot (log: ${join(dir, 'boot.log')})`,
+    async () => {
+      if (child.exitCode !== null)
+        throw new Error(`${h.name} failed to boot (exit ${child.exitCode}); see ${join(dir, 'boot.log')}`);
+      return liveInit(lab, h);
+    },
+    10_000,
+    5,
+  );
 }
 
-async function convergeAddresses(ns: string, host: string, i: HostInterface, link: IpAddr | undefined, apply: Apply): Promise<void> {
+async function convergeAddresses(
+  ns: string,
+  host: string,
+  i: HostInterface,
+  link: IpAddr | undefined,
+  apply: Apply,
+): Promise<void> {
   const have = new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
   const want: [string, string[]][] = [[`${i.ipv4}/${i.ipv4Prefix}`, []]];
   if (i.ipv6) want.push([`${i.ipv6}/${i.ipv6Prefix}`, ['nodad']]);
   for (const [addr, extra] of want)
-    if (!have.has(addr)) await apply(`${host}: ${addr} on ${i.name}`, () => run(['ip', '-n', ns, 'addr', 'replace', addr, 'dev', i.name, ...extra]));
+    if (!have.has(addr))
+      await apply(`${host}: ${addr} on ${i.name}`, () =>
+        run(['ip', '-n', ns, 'addr', 'replace', addr, 'dev', i.name, ...extra]),
+      );
 }
 
 /** Refuses a management subnet the host already routes elsewhere (another lab, a real network). */
@@ -412,7 +685,10 @@ async function checkRouteFree(lab: Lab): Promise<void> {
     const c = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/${r.dst.includes(':') ? 128 : 32}`, false);
     return typeof c !== 'string' && overlaps(cidrRange(c), mgmt);
   });
-  if (clash) throw new Error(`management.ipv4 ${lab.management.ipv4} is already routed on this host (${clash.dst} dev ${clash.dev}); choose another management subnet in the lab file`);
+  if (clash)
+    throw new Error(
+      `management.ipv4 ${lab.management.ipv4} is already routed on this host (${clash.dst} dev ${clash.dev}); choose another management subnet in the lab file`,
+    );
 }
 
 function sshdConfig(listen: string): string {
@@ -436,5 +712,3 @@ function sshdConfig(listen: string): string {
     '',
   ].join('\n');
 }
-
-

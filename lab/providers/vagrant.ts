@@ -9,30 +9,56 @@
 //     (playbooks, subjects, the prober) runs as on the netns lab.
 //   - Faults are the hypervisor's: power off = destroy (a power cut, not a shutdown), link
 //     down = the NIC's carrier; process faults through l2l-service on the machine.
-import { execa } from 'execa';
+
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import type { NodeSSH } from 'node-ssh';
 import { ensureBox, ensureLibvirt, VAGRANT_HOME, vagrantEnv } from '../box.ts';
-import { hypervisors, type Hypervisor, type PowerState } from '../hypervisor.ts';
+import { heldOn } from '../faults/index.ts';
+import { type Hypervisor, hypervisors, type PowerState } from '../hypervisor.ts';
 import * as names from '../names.ts';
 import { nodeFilesDir, repoRoot } from '../paths.ts';
-import { heldOn } from '../faults/index.ts';
-import { ProviderError, type Capabilities, type DownResult, type ExecResult, type Progress, type Provider, type UpResult } from '../provider.ts';
-import { providerCapabilities } from './catalog.ts';
-import { connectEndpoint, ensureKey, knownHostsLine, publicKey, type SshEndpoint } from '../ssh.ts';
+import {
+  type Capabilities,
+  type DownResult,
+  type ExecResult,
+  type Progress,
+  type Provider,
+  ProviderError,
+  type UpResult,
+} from '../provider.ts';
 import { shq } from '../quote.ts';
-import { findHost, ifaceOf, mgmt, providerOf, readFaults, readIf, sshBanner, writeAtomic, writeProviderName } from '../state.ts';
+import { type Runtime, runtimeBundle } from '../runtime.ts';
+import { connectEndpoint, ensureKey, knownHostsLine, publicKey, type SshEndpoint } from '../ssh.ts';
+import {
+  findHost,
+  ifaceOf,
+  mgmt,
+  providerOf,
+  readFaults,
+  readIf,
+  sshBanner,
+  writeAtomic,
+  writeProviderName,
+} from '../state.ts';
 import { run, waitFor } from '../sys.ts';
 import type { HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
-import { runtimeBundle, type Runtime } from '../runtime.ts';
-import { vagrantSpec, type VagrantSpec } from '../vagrant.ts';
+import { type VagrantSpec, vagrantSpec } from '../vagrant.ts';
+import { providerCapabilities } from './catalog.ts';
 
 /** Where the l2lab runtime lives on a VM; the checkout's path (as on the host) links to it. */
 const RUNTIME_DIR = '/opt/l2lab/runtime';
 const files = (lab: string) => {
   const dir = names.stateDir(lab);
-  return { dir, spec: join(dir, 'vagrant.json'), dotfile: join(dir, 'vagrant'), ssh: join(dir, 'ssh'), key: join(dir, 'ssh', 'id_ed25519'), knownHosts: join(dir, 'ssh', 'known_hosts') };
+  return {
+    dir,
+    spec: join(dir, 'vagrant.json'),
+    dotfile: join(dir, 'vagrant'),
+    ssh: join(dir, 'ssh'),
+    key: join(dir, 'ssh', 'id_ed25519'),
+    knownHosts: join(dir, 'ssh', 'known_hosts'),
+  };
 };
 const domain = (lab: string, host: string) => `${names.prefix(lab)}${host}`;
 const hostKeyFile = (lab: string, host: string) => join(files(lab).ssh, 'hosts', `${host}_ed25519`);
@@ -45,14 +71,20 @@ export class VagrantProvider implements Provider {
   private conns = new Map<string, Promise<NodeSSH>>();
   private offsets = new Map<string, number>();
 
-  private hv(lab: Pick<Lab, 'vagrant'>): Hypervisor { return hypervisors[lab.vagrant.provider]; }
+  private hv(lab: Pick<Lab, 'vagrant'>): Hypervisor {
+    return hypervisors[lab.vagrant.provider];
+  }
 
   async up(lab: Lab, progress: Progress): Promise<UpResult> {
     const started = Date.now();
     const changes: string[] = [];
     const apply = async (what: string, fn: () => Promise<unknown>) => {
       progress.step(what);
-      try { await fn(); } catch (e) { throw new ProviderError(this.name, what, e); }
+      try {
+        await fn();
+      } catch (e) {
+        throw new ProviderError(this.name, what, e);
+      }
       changes.push(what);
     };
     try {
@@ -60,20 +92,36 @@ export class VagrantProvider implements Provider {
       if (lab.vagrant.provider === 'libvirt') await ensureLibvirt();
       await ensureBox(lab.vagrant.box, (m) => progress.info(m));
       const f = files(lab.name);
-      if (!existsSync(f.dir)) await apply(`state directory ${f.dir}`, async () => mkdirSync(join(f.ssh, 'hosts'), { recursive: true, mode: 0o700 }));
-      if (providerOf(lab.name) !== this.name) await apply('provider recorded (for lab:down)', async () => writeProviderName(lab.name, this.name));
+      if (!existsSync(f.dir))
+        await apply(`state directory ${f.dir}`, async () =>
+          mkdirSync(join(f.ssh, 'hosts'), { recursive: true, mode: 0o700 }),
+        );
+      if (providerOf(lab.name) !== this.name)
+        await apply('provider recorded (for lab:down)', async () => writeProviderName(lab.name, this.name));
       if (!existsSync(f.key)) await apply('client SSH key', () => ensureKey(f.key, `l2lab-${lab.name}`));
-      for (const h of hosts(lab)) if (!existsSync(hostKeyFile(lab.name, h.name))) await apply(`host key of ${h.name}`, () => ensureKey(hostKeyFile(lab.name, h.name), `${h.name}.${lab.name}.l2lab`));
-      const known = hosts(lab).map((h) => knownHostsLine(mgmt(h).ipv4, publicKey(`${hostKeyFile(lab.name, h.name)}.pub`))).join('\n') + '\n';
-      if (readIf(f.knownHosts) !== known) await apply('known_hosts (pinned host keys)', async () => writeAtomic(f.knownHosts, known, 0o600));
+      for (const h of hosts(lab))
+        if (!existsSync(hostKeyFile(lab.name, h.name)))
+          await apply(`host key of ${h.name}`, () =>
+            ensureKey(hostKeyFile(lab.name, h.name), `${h.name}.${lab.name}.l2lab`),
+          );
+      const known = `${hosts(lab)
+        .map((h) => knownHostsLine(mgmt(h).ipv4, publicKey(`${hostKeyFile(lab.name, h.name)}.pub`)))
+        .join('\n')}\n`;
+      if (readIf(f.knownHosts) !== known)
+        await apply('known_hosts (pinned host keys)', async () => writeAtomic(f.knownHosts, known, 0o600));
       const spec = vagrantSpec(lab);
-      const specText = JSON.stringify(spec, null, 2) + '\n';
-      if (readIf(f.spec) !== specText) await apply('VM spec for the Vagrantfile', async () => writeAtomic(f.spec, specText, 0o644));
+      const specText = `${JSON.stringify(spec, null, 2)}\n`;
+      if (readIf(f.spec) !== specText)
+        await apply('VM spec for the Vagrantfile', async () => writeAtomic(f.spec, specText, 0o644));
       if (lab.vagrant.provider === 'libvirt') await convergeNetworks(lab, spec, apply);
 
       // Boot what is off, except machines a power-off fault keeps off (lab:up leaves faults alone).
       const faults = readFaults(lab);
-      const off = new Set(hosts(lab).filter((h) => heldOn(faults, h.name).powerOff).map((h) => h.name));
+      const off = new Set(
+        hosts(lab)
+          .filter((h) => heldOn(faults, h.name).powerOff)
+          .map((h) => h.name),
+      );
       const states = await this.hv(lab).states(names.prefix(lab.name));
       // A vagrant up killed half-way leaves domains without their NICs: those are rebuilt.
       for (const h of hosts(lab)) {
@@ -81,45 +129,89 @@ export class VagrantProvider implements Provider {
         if (!states.has(dom) || off.has(h.name)) continue;
         const macs = await this.hv(lab).macs(dom);
         const missing = h.interfaces.filter((i) => !macs.includes(i.mac));
-        if (missing.length) await apply(`${h.name}: rebuild (VM lacks ${missing.map((i) => `${i.name} ${i.mac}`).join(', ')})`, async () => {
-          await this.hv(lab).remove(dom);
-          rmSync(join(files(lab.name).dotfile, 'machines', h.name), { recursive: true, force: true });
-          states.delete(dom);
-        });
+        if (missing.length)
+          await apply(
+            `${h.name}: rebuild (VM lacks ${missing.map((i) => `${i.name} ${i.mac}`).join(', ')})`,
+            async () => {
+              await this.hv(lab).remove(dom);
+              rmSync(join(files(lab.name).dotfile, 'machines', h.name), { recursive: true, force: true });
+              states.delete(dom);
+            },
+          );
       }
       const down = hosts(lab).filter((h) => !off.has(h.name) && states.get(domain(lab.name, h.name)) !== 'running');
-      if (down.length) await apply(`vagrant up ${down.map((h) => h.name).join(' ')} (${lab.vagrant.provider}${lab.vagrant.driver === 'qemu' ? ', software emulation: minutes' : ''})`,
-        () => this.vagrant(lab, ['up', ...down.map((h) => h.name)], progress, bootTimeoutMs(lab) * 2));
+      if (down.length)
+        await apply(
+          `vagrant up ${down.map((h) => h.name).join(' ')} (${lab.vagrant.provider}${lab.vagrant.driver === 'qemu' ? ', software emulation: minutes' : ''})`,
+          () => this.vagrant(lab, ['up', ...down.map((h) => h.name)], progress, bootTimeoutMs(lab) * 2),
+        );
 
       const runtime = await runtimeBundle();
-      await Promise.all(hosts(lab).filter((h) => !off.has(h.name)).map((h) => this.configure(lab, h, runtime, apply)));
+      await Promise.all(
+        hosts(lab)
+          .filter((h) => !off.has(h.name))
+          .map((h) => this.configure(lab, h, runtime, apply)),
+      );
     } catch (e) {
-      throw new Error(`${(e as Error).message}\nlab:up did not finish: \`npm run lab:up -- --lab ${lab.file}\` picks up where it stopped; \`npm run lab:down -- --lab ${lab.file}\` removes every VM, disk and network of the lab.`, { cause: e });
+      throw new Error(
+        `${(e as Error).message}\nlab:up did not finish: \`npm run lab:up -- --lab ${lab.file}\` picks up where it stopped; \`npm run lab:down -- --lab ${lab.file}\` removes every VM, disk and network of the lab.`,
+        { cause: e },
+      );
     }
     return { changes, elapsedMs: Date.now() - started };
   }
 
   /** Runs vagrant with the lab's spec; its output becomes progress lines, its failure names the VM. */
-  private async vagrant(lab: Pick<Lab, 'name'>, args: string[], progress: Progress, timeoutMs: number): Promise<string> {
+  private async vagrant(
+    lab: Pick<Lab, 'name'>,
+    args: string[],
+    progress: Progress,
+    timeoutMs: number,
+  ): Promise<string> {
     const f = files(lab.name);
-    const p = execa('vagrant', args, { cwd: repoRoot, env: { ...vagrantEnv(f.spec), VAGRANT_DOTFILE_PATH: f.dotfile }, all: true, reject: false, timeout: timeoutMs, stdin: 'ignore' });
+    const p = execa('vagrant', args, {
+      cwd: repoRoot,
+      env: { ...vagrantEnv(f.spec), VAGRANT_DOTFILE_PATH: f.dotfile },
+      all: true,
+      reject: false,
+      timeout: timeoutMs,
+      stdin: 'ignore',
+    });
     const lines: string[] = [];
     for await (const line of p.iterable({ from: 'all' })) {
       // Upload progress redraws one line with ESC[K; domain settings are one line each: noise.
-      const l = String(line).split(/\x1b\[K|\r/).at(-1)!.trimEnd();
+      const l = String(line)
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC[K is what vagrant writes
+        .split(/\x1b\[K|\r/)
+        .at(-1)!
+        .trimEnd();
       lines.push(l);
-      if (l.trim() && !/^==> [^:]+:\s+(--|No version detected|generating a local metadata|See https:)/.test(l.trim())) progress.info(`vagrant: ${l.trim()}`);
+      if (l.trim() && !/^==> [^:]+:\s+(--|No version detected|generating a local metadata|See https:)/.test(l.trim()))
+        progress.info(`vagrant: ${l.trim()}`);
     }
     const r = await p;
     if (r.exitCode !== 0) {
-      const vm = [...lines].reverse().map((l) => /^(?:==> )?([a-z][a-z0-9-]*):/.exec(l.trim())?.[1]).find(Boolean);
-      throw new Error(`vagrant ${args.join(' ')} failed${vm ? ` on ${vm}` : ''} (exit ${r.exitCode ?? (r.timedOut ? 'timeout' : '?')}):\n${lines.filter((l) => l.trim()).slice(-12).join('\n')}`);
+      const vm = [...lines]
+        .reverse()
+        .map((l) => /^(?:==> )?([a-z][a-z0-9-]*):/.exec(l.trim())?.[1])
+        .find(Boolean);
+      throw new Error(
+        `vagrant ${args.join(' ')} failed${vm ? ` on ${vm}` : ''} (exit ${r.exitCode ?? (r.timedOut ? 'timeout' : '?')}):\n${lines
+          .filter((l) => l.trim())
+          .slice(-12)
+          .join('\n')}`,
+      );
     }
     return lines.join('\n');
   }
 
   /** First contact as Vagrant's user, then everything as root with the lab's key and the pinned host key. */
-  private async configure(lab: Lab, h: LabHost, runtime: Runtime, apply: (what: string, fn: () => Promise<unknown>) => Promise<void>): Promise<void> {
+  private async configure(
+    lab: Lab,
+    h: LabHost,
+    runtime: Runtime,
+    apply: (what: string, fn: () => Promise<unknown>) => Promise<void>,
+  ): Promise<void> {
     const ep = this.endpoint(lab, h);
     let conn = await this.conn(lab, h).catch(() => undefined);
     if (!conn) {
@@ -127,7 +219,12 @@ export class VagrantProvider implements Provider {
         // The one connection that cannot pin: Vagrant's own key, on the local management network,
         // right after Vagrant itself connected. It installs the host key pinned from then on.
         const vagrantKey = join(files(lab.name).dotfile, 'machines', h.name, lab.vagrant.provider, 'private_key');
-        const first = await connectTofu(mgmt(h).ipv4, 'vagrant', readIf(vagrantKey) ?? readFileSync(join(process.env.VAGRANT_HOME ?? '/var/lib/l2l-vagrant', 'insecure_private_key'), 'utf8'));
+        const first = await connectTofu(
+          mgmt(h).ipv4,
+          'vagrant',
+          readIf(vagrantKey) ??
+            readFileSync(join(process.env.VAGRANT_HOME ?? '/var/lib/l2l-vagrant', 'insecure_private_key'), 'utf8'),
+        );
         try {
           const key = readFileSync(hostKeyFile(lab.name, h.name), 'utf8');
           const script = [
@@ -141,15 +238,25 @@ export class VagrantProvider implements Provider {
           ].join('\n');
           const r = await first.execCommand('sudo sh -s', { stdin: script });
           if (r.code !== 0) throw new Error(`setting up root access failed (exit ${r.code}): ${r.stderr.trim()}`);
-        } finally { first.dispose(); }
-        conn = await waitFor(`${h.name}: SSH as root with the pinned host key`, () => connectEndpoint(ep, 5000).catch(() => undefined), 60_000, 500);
+        } finally {
+          first.dispose();
+        }
+        conn = await waitFor(
+          `${h.name}: SSH as root with the pinned host key`,
+          () => connectEndpoint(ep, 5000).catch(() => undefined),
+          60_000,
+          500,
+        );
       });
     }
     if (this.conns.get(h.name) === undefined) this.conns.set(h.name, Promise.resolve(conn!));
     const c = conn!;
     const sh = async (cmd: string, stdin?: string) => {
       const r = await c.execCommand(cmd, stdin === undefined ? {} : { stdin });
-      if (r.code !== 0) throw new Error(`${cmd.split('\n')[0]} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`);
+      if (r.code !== 0)
+        throw new Error(
+          `${cmd.split('\n')[0]} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`,
+        );
       return r.stdout;
     };
     const sw = ifaceOf(h, 'eth1');
@@ -160,40 +267,85 @@ export class VagrantProvider implements Provider {
       ...(sw.ipv6 ? [`ip -6 addr replace ${sw.ipv6}/${sw.ipv6Prefix} dev eth1 nodad`] : []),
       // The runtime lives in /opt; the checkout's path on the host may be under /tmp, which Debian empties at boot.
       `mkdir -p ${shq(dirname(runtime.root))} && ln -sfn ${RUNTIME_DIR} ${shq(runtime.root)}`,
-      '/etc/l2lab/bin/l2l-service start-enabled >> /var/log/l2lab/boot.log 2>&1 || true', '',
+      '/etc/l2lab/bin/l2l-service start-enabled >> /var/log/l2lab/boot.log 2>&1 || true',
+      '',
     ].join('\n');
-    const unit = ['[Unit]', 'Description=l2lab node (lab-switch IPv6, l2l-service services)', 'After=network-online.target', 'Wants=network-online.target', '',
-      '[Service]', 'Type=oneshot', 'RemainAfterExit=yes', 'ExecStart=/etc/l2lab/bin/l2lab-boot', '', '[Install]', 'WantedBy=multi-user.target', ''].join('\n');
+    const unit = [
+      '[Unit]',
+      'Description=l2lab node (lab-switch IPv6, l2l-service services)',
+      'After=network-online.target',
+      'Wants=network-online.target',
+      '',
+      '[Service]',
+      'Type=oneshot',
+      'RemainAfterExit=yes',
+      'ExecStart=/etc/l2lab/bin/l2lab-boot',
+      '',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      '',
+    ].join('\n');
     const want = new Map([
       ['/etc/l2lab/bin/l2l-service', readFileSync(join(nodeFilesDir, 'l2l-service'), 'utf8')],
       ['/etc/l2lab/bin/l2lab-boot', boot],
       ['/etc/systemd/system/l2lab-boot.service', unit],
     ]);
-    const have = await sh(`for f in ${[...want.keys()].join(' ')}; do printf '%s\\n' "== $f"; cat "$f" 2>/dev/null; done; true`);
-    const current = new Map(have.split(/^== /m).filter(Boolean).map((b) => { const i = b.indexOf('\n'); return [b.slice(0, i), b.slice(i + 1)] as [string, string]; }));
+    const have = await sh(
+      `for f in ${[...want.keys()].join(' ')}; do printf '%s\\n' "== $f"; cat "$f" 2>/dev/null; done; true`,
+    );
+    const current = new Map(
+      have
+        .split(/^== /m)
+        .filter(Boolean)
+        .map((b) => {
+          const i = b.indexOf('\n');
+          return [b.slice(0, i), b.slice(i + 1)] as [string, string];
+        }),
+    );
     for (const [path, content] of want) {
       if ((current.get(path) ?? '').trimEnd() === content.trimEnd()) continue;
-      await apply(`${h.name}: ${path}`, () => sh(`mkdir -p /etc/l2lab/bin /etc/l2lab/services && cat > ${path}.l2l-tmp && chmod ${path.includes('/bin/') ? 755 : 644} ${path}.l2l-tmp && mv ${path}.l2l-tmp ${path}` +
-        (path.endsWith('.service') ? ' && systemctl daemon-reload && systemctl enable l2lab-boot.service 2>/dev/null' : ''), content));
+      await apply(`${h.name}: ${path}`, () =>
+        sh(
+          `mkdir -p /etc/l2lab/bin /etc/l2lab/services && cat > ${path}.l2l-tmp && chmod ${path.includes('/bin/') ? 755 : 644} ${path}.l2l-tmp && mv ${path}.l2l-tmp ${path}` +
+            (path.endsWith('.service')
+              ? ' && systemctl daemon-reload && systemctl enable l2lab-boot.service 2>/dev/null'
+              : ''),
+          content,
+        ),
+      );
     }
     if (!(await sh('systemctl is-active l2lab-boot.service || true')).startsWith('active'))
       await apply(`${h.name}: l2lab-boot (IPv6 on eth1, services)`, () => sh('systemctl restart l2lab-boot.service'));
     if ((await sh('node --version 2>/dev/null || true')).trim() !== runtime.nodeVersion)
       await apply(`${h.name}: Node ${runtime.nodeVersion}`, async () => {
         await c.putFile(runtime.node, '/usr/local/bin/node.l2l-tmp');
-        await sh('chmod 755 /usr/local/bin/node.l2l-tmp && mv /usr/local/bin/node.l2l-tmp /usr/local/bin/node && ln -sf /usr/local/bin/node /usr/bin/node');
+        await sh(
+          'chmod 755 /usr/local/bin/node.l2l-tmp && mv /usr/local/bin/node.l2l-tmp /usr/local/bin/node && ln -sf /usr/local/bin/node /usr/bin/node',
+        );
       });
     const root = shq(runtime.root);
-    if ((await sh(`cat /var/lib/l2lab/runtime.id 2>/dev/null; test -e ${root}/dist || echo missing`)).trim() !== runtime.id)
+    if (
+      (await sh(`cat /var/lib/l2lab/runtime.id 2>/dev/null; test -e ${root}/dist || echo missing`)).trim() !==
+      runtime.id
+    )
       await apply(`${h.name}: l2lab runtime ${runtime.id} in ${RUNTIME_DIR}, at ${runtime.root}`, async () => {
         await c.putFile(runtime.tar, '/var/tmp/l2l-runtime.tar');
-        await sh(`set -e; rm -rf ${RUNTIME_DIR}; mkdir -p ${RUNTIME_DIR} /var/lib/l2lab ${shq(dirname(runtime.root))}; tar -xf /var/tmp/l2l-runtime.tar -C ${RUNTIME_DIR}; rm -f /var/tmp/l2l-runtime.tar; ` +
-          `[ -L ${root} ] || rm -rf ${root}; ln -sfn ${RUNTIME_DIR} ${root}; echo ${runtime.id} > /var/lib/l2lab/runtime.id`);
+        await sh(
+          `set -e; rm -rf ${RUNTIME_DIR}; mkdir -p ${RUNTIME_DIR} /var/lib/l2lab ${shq(dirname(runtime.root))}; tar -xf /var/tmp/l2l-runtime.tar -C ${RUNTIME_DIR}; rm -f /var/tmp/l2l-runtime.tar; ` +
+            `[ -L ${root} ] || rm -rf ${root}; ln -sfn ${RUNTIME_DIR} ${root}; echo ${runtime.id} > /var/lib/l2lab/runtime.id`,
+        );
       });
   }
 
   private endpoint(lab: Lab, h: LabHost): SshEndpoint {
-    return { name: h.name, host: mgmt(h).ipv4, port: 22, user: names.sshUser, identityFile: files(lab.name).key, hostKey: publicKey(`${hostKeyFile(lab.name, h.name)}.pub`) };
+    return {
+      name: h.name,
+      host: mgmt(h).ipv4,
+      port: 22,
+      user: names.sshUser,
+      identityFile: files(lab.name).key,
+      hostKey: publicKey(`${hostKeyFile(lab.name, h.name)}.pub`),
+    };
   }
 
   private async conn(lab: Lab, h: LabHost): Promise<NodeSSH> {
@@ -204,7 +356,10 @@ export class VagrantProvider implements Provider {
       c.catch(() => this.conns.delete(h.name));
     }
     const conn = await c;
-    if (!conn.isConnected()) { this.conns.delete(h.name); return this.conn(lab, h); }
+    if (!conn.isConnected()) {
+      this.conns.delete(h.name);
+      return this.conn(lab, h);
+    }
     return conn;
   }
 
@@ -212,7 +367,10 @@ export class VagrantProvider implements Provider {
     this.offsets.delete(host); // a machine powered off comes back with a new clock
     const c = this.conns.get(host);
     this.conns.delete(host);
-    void c?.then((x) => x.dispose(), () => {});
+    void c?.then(
+      (x) => x.dispose(),
+      () => {},
+    );
   }
 
   async down(labName: string, progress: Progress): Promise<DownResult> {
@@ -225,60 +383,115 @@ export class VagrantProvider implements Provider {
     for (const hv of spec ? [hypervisors[spec.provider]] : Object.values(hypervisors)) {
       if (hv.name === 'libvirt') await ensureLibvirt().catch(() => {});
       progress.step(`${hv.name}: remove ${names.prefix(labName)}*`);
-      removed.push(...await hv.sweep(names.prefix(labName)));
+      removed.push(...(await hv.sweep(names.prefix(labName))));
     }
-    if (existsSync(f.dir)) { rmSync(f.dir, { recursive: true, force: true }); removed.push(`state directory ${f.dir}`); }
+    if (existsSync(f.dir)) {
+      rmSync(f.dir, { recursive: true, force: true });
+      removed.push(`state directory ${f.dir}`);
+    }
     return { removed, elapsedMs: Date.now() - started };
   }
 
   async status(lab: Lab, opts: { probe?: boolean } = {}): Promise<LabStatus> {
     const probe = opts.probe ?? true;
     const f = files(lab.name);
-    const states: Map<string, PowerState> = existsSync(f.dir) ? await this.hv(lab).states(names.prefix(lab.name)) : new Map();
+    const states: Map<string, PowerState> = existsSync(f.dir)
+      ? await this.hv(lab).states(names.prefix(lab.name))
+      : new Map();
     const faults = existsSync(f.dir) ? readFaults(lab) : [];
     const hostStatus = async (h: LabHost): Promise<HostStatus> => {
       const dom = domain(lab.name, h.name);
       const powered = states.get(dom) === 'running' || states.get(dom) === 'paused';
-      const key = readIf(`${hostKeyFile(lab.name, h.name)}.pub`)?.trim().split(/\s+/).slice(0, 2).join(' ');
+      const key = readIf(`${hostKeyFile(lab.name, h.name)}.pub`)
+        ?.trim()
+        .split(/\s+/)
+        .slice(0, 2)
+        .join(' ');
       const m = mgmt(h);
-      const interfaces = await Promise.all(h.interfaces.map(async (i) => ({
-        ...i,
-        up: powered && (probe ? await this.hv(lab).linkUp(dom, i.mac) : !heldOn(faults, h.name).unplugged.includes(i.name)),
-      })));
+      const interfaces = await Promise.all(
+        h.interfaces.map(async (i) => ({
+          ...i,
+          up:
+            powered &&
+            (probe ? await this.hv(lab).linkUp(dom, i.mac) : !heldOn(faults, h.name).unplugged.includes(i.name)),
+        })),
+      );
       return {
-        name: h.name, role: h.role, labels: h.labels, namespace: '', domain: dom, powered, interfaces,
+        name: h.name,
+        role: h.role,
+        labels: h.labels,
+        namespace: '',
+        domain: dom,
+        powered,
+        interfaces,
         sshd: powered ? (probe ? await sshBanner(m.ipv4, 1000) : true) : false,
         ...(key ? { ssh: { host: m.ipv4, port: 22, user: names.sshUser, hostKey: key } } : {}),
       };
     };
     const all = await Promise.all(hosts(lab).map(hostStatus));
-    const state = all.every((h) => h.powered && h.interfaces.every((i) => i.up) && h.sshd) ? 'up' : all.some((h) => h.powered) ? 'degraded' : 'down';
+    const state = all.every((h) => h.powered && h.interfaces.every((i) => i.up) && h.sshd)
+      ? 'up'
+      : all.some((h) => h.powered)
+        ? 'degraded'
+        : 'down';
     return {
-      schema: 'l2lab.status/v1', lab: lab.name, provider: this.name, file: lab.file, state,
+      schema: 'l2lab.status/v1',
+      lab: lab.name,
+      provider: this.name,
+      file: lab.file,
+      state,
       switch: { ...lab.switch, network: `${names.prefix(lab.name)}switch` },
-      management: { ...lab.management, network: `${names.prefix(lab.name)}mgmt`, bridge: `${names.prefix(lab.name)}mg` },
+      management: {
+        ...lab.management,
+        network: `${names.prefix(lab.name)}mgmt`,
+        bridge: `${names.prefix(lab.name)}mg`,
+      },
       ssh: { user: names.sshUser, identityFile: f.key, knownHostsFile: f.knownHosts },
-      nodes: all.slice(0, -1), client: all.at(-1)!, pool: lab.pool, policy: lab.policy, lease: lab.lease, versions: lab.versions, faults,
+      nodes: all.slice(0, -1),
+      client: all.at(-1)!,
+      pool: lab.pool,
+      policy: lab.policy,
+      lease: lab.lease,
+      versions: lab.versions,
+      faults,
     };
   }
 
-  async exec(lab: Lab, host: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(
+    lab: Lab,
+    host: string,
+    argv: string[],
+    opts: { input?: string; timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
     const h = findHost(lab, host);
     let conn: NodeSSH;
-    try { conn = await this.conn(lab, h); } catch (e) {
-      throw new Error(`${host} cannot be reached over SSH (${(e as Error).message}); is it powered off? run lab:up (or undo the power-off fault)`);
+    try {
+      conn = await this.conn(lab, h);
+    } catch (e) {
+      throw new Error(
+        `${host} cannot be reached over SSH (${(e as Error).message}); is it powered off? run lab:up (or undo the power-off fault)`,
+      );
     }
     const cmd = argv.map(shq).join(' ');
     const running = conn.execCommand(cmd, opts.input === undefined ? {} : { stdin: opts.input });
     const timeoutMs = opts.timeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([running, new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${argv.join(' ')} on ${host}: timed out after ${timeoutMs} ms`)), timeoutMs); })])
-      .finally(() => clearTimeout(timer));
+    const r = await Promise.race([
+      running,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${argv.join(' ')} on ${host}: timed out after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? -1 };
   }
 
   /** Software emulation runs the announcers' processing several times slower. */
-  timingSlackMs(lab: Lab): number { return lab.vagrant.driver === 'qemu' ? 1000 : 500; }
+  timingSlackMs(lab: Lab): number {
+    return lab.vagrant.driver === 'qemu' ? 1000 : 500;
+  }
 
   async clockOffset(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }> {
     // NTP's idea over SSH: the sample with the shortest round trip bounds the error by half of it.
@@ -296,7 +509,10 @@ export class VagrantProvider implements Provider {
   /** A moment on a VM's clock, on this machine's: the VM's offset is measured once per boot. */
   async hostTime(lab: Lab, host: string, ms: number): Promise<number> {
     let o = this.offsets.get(host);
-    if (o === undefined) { o = (await this.clockOffset(lab, host)).offsetMs; this.offsets.set(host, o); }
+    if (o === undefined) {
+      o = (await this.clockOffset(lab, host)).offsetMs;
+      this.offsets.set(host, o);
+    }
     return ms - o;
   }
 
@@ -314,11 +530,19 @@ export class VagrantProvider implements Provider {
       return;
     }
     if ((await this.hv(lab).states(dom)).get(dom) !== 'running') await this.hv(lab).powerOn(dom);
-    await waitFor(`${h.name} to boot (SSH with the pinned key)`, async () => {
-      this.drop(h.name);
-      const ok = await this.exec(lab, h.name, ['systemctl', 'is-active', 'l2lab-boot.service']).then((r) => r.stdout.trim() === 'active', () => false);
-      return ok ? true : undefined;
-    }, bootTimeoutMs(lab), 1000);
+    await waitFor(
+      `${h.name} to boot (SSH with the pinned key)`,
+      async () => {
+        this.drop(h.name);
+        const ok = await this.exec(lab, h.name, ['systemctl', 'is-active', 'l2lab-boot.service']).then(
+          (r) => r.stdout.trim() === 'active',
+          () => false,
+        );
+        return ok ? true : undefined;
+      },
+      bootTimeoutMs(lab),
+      1000,
+    );
   }
 
   /** The NIC's carrier, as the hypervisor sets it: the guest sees the cable go. */
@@ -336,30 +560,60 @@ export class VagrantProvider implements Provider {
 const hosts = (lab: Lab): LabHost[] => [...lab.nodes, lab.client];
 
 async function preflight(lab: Lab): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('the vagrant provider needs root (libvirt system connection, networks); run as root');
-  const need: [string, string][] = [['vagrant', 'vagrant'], ...(lab.vagrant.provider === 'libvirt' ? [['virsh', 'libvirt-clients'], ['libvirtd', 'libvirt-daemon-system']] as [string, string][] : [['VBoxManage', 'virtualbox (from Oracle)'] as [string, string]])];
+  if (process.getuid?.() !== 0)
+    throw new Error('the vagrant provider needs root (libvirt system connection, networks); run as root');
+  const need: [string, string][] = [
+    ['vagrant', 'vagrant'],
+    ...(lab.vagrant.provider === 'libvirt'
+      ? ([
+          ['virsh', 'libvirt-clients'],
+          ['libvirtd', 'libvirt-daemon-system'],
+        ] as [string, string][])
+      : [['VBoxManage', 'virtualbox (from Oracle)'] as [string, string]]),
+  ];
   const missing: string[] = [];
-  for (const [cmd, pkg] of need) if ((await run(['sh', '-c', `command -v ${cmd} || test -x /usr/sbin/${cmd}`], { check: false })).exitCode !== 0) missing.push(`${cmd} (${pkg})`);
-  if (missing.length) throw new Error(`missing on this machine: ${missing.join(', ')}. Run \`npm run setup\` to install them.`);
+  for (const [cmd, pkg] of need)
+    if ((await run(['sh', '-c', `command -v ${cmd} || test -x /usr/sbin/${cmd}`], { check: false })).exitCode !== 0)
+      missing.push(`${cmd} (${pkg})`);
+  if (missing.length)
+    throw new Error(`missing on this machine: ${missing.join(', ')}. Run \`npm run setup\` to install them.`);
   if (lab.vagrant.provider === 'libvirt' && lab.vagrant.driver === 'kvm' && !existsSync('/dev/kvm'))
-    throw new Error('vagrant.driver is kvm but /dev/kvm does not exist; set vagrant.driver: qemu in the lab file (software emulation: slow but works)');
+    throw new Error(
+      'vagrant.driver is kvm but /dev/kvm does not exist; set vagrant.driver: qemu in the lab file (software emulation: slow but works)',
+    );
   const pluginDirs = ['/usr/share/rubygems-integration/all/gems', join(VAGRANT_HOME, 'gems', 'gems')];
-  if (lab.vagrant.provider === 'libvirt' && !pluginDirs.some((d) => existsSync(d) && readdirSync(d).some((f) => /^vagrant-libvirt-[\d.]+$/.test(f)))
-    && (await run(['sh', '-c', 'vagrant plugin list 2>/dev/null | grep -q vagrant-libvirt'], { check: false })).exitCode !== 0)
+  if (
+    lab.vagrant.provider === 'libvirt' &&
+    !pluginDirs.some((d) => existsSync(d) && readdirSync(d).some((f) => /^vagrant-libvirt-[\d.]+$/.test(f))) &&
+    (await run(['sh', '-c', 'vagrant plugin list 2>/dev/null | grep -q vagrant-libvirt'], { check: false }))
+      .exitCode !== 0
+  )
     throw new Error('the vagrant-libvirt plugin is missing; run `npm run setup` (Debian package vagrant-libvirt)');
 }
 
 /** The lab switch (isolated: no host address, no DHCP) and the management network (fixed leases). */
-async function convergeNetworks(lab: Lab, spec: VagrantSpec, apply: (what: string, fn: () => Promise<unknown>) => Promise<void>): Promise<void> {
+async function convergeNetworks(
+  lab: Lab,
+  spec: VagrantSpec,
+  apply: (what: string, fn: () => Promise<unknown>) => Promise<void>,
+): Promise<void> {
   const virsh = (args: string[], check = true) => run(['virsh', '-c', 'qemu:///system', ...args], { check });
   const mg = lab.management;
   const [, prefix] = mg.ipv4.split('/');
   const mask = prefixToMask(Number(prefix));
-  const leases = spec.machines.map((m) => `      <host mac='${m.mgmtMac}' name='${m.name}' ip='${m.mgmtIpv4}'/>`).join('\n');
+  const leases = spec.machines
+    .map((m) => `      <host mac='${m.mgmtMac}' name='${m.name}' ip='${m.mgmtIpv4}'/>`)
+    .join('\n');
   const nets: [string, string][] = [
-    [spec.network, `<network>\n  <name>${spec.network}</name>\n  <bridge name='${names.prefix(lab.name)}sw' stp='off' delay='0'/>\n</network>\n`],
-    [spec.management.name, `<network>\n  <name>${spec.management.name}</name>\n${lab.vagrant.nat ? "  <forward mode='nat'/>\n" : ''}  <bridge name='${names.prefix(lab.name)}mg' stp='off' delay='0'/>\n` +
-      `  <ip address='${mg.hostAddress}' netmask='${mask}'>\n    <dhcp>\n${leases}\n    </dhcp>\n  </ip>\n</network>\n`],
+    [
+      spec.network,
+      `<network>\n  <name>${spec.network}</name>\n  <bridge name='${names.prefix(lab.name)}sw' stp='off' delay='0'/>\n</network>\n`,
+    ],
+    [
+      spec.management.name,
+      `<network>\n  <name>${spec.management.name}</name>\n${lab.vagrant.nat ? "  <forward mode='nat'/>\n" : ''}  <bridge name='${names.prefix(lab.name)}mg' stp='off' delay='0'/>\n` +
+        `  <ip address='${mg.hostAddress}' netmask='${mask}'>\n    <dhcp>\n${leases}\n    </dhcp>\n  </ip>\n</network>\n`,
+    ],
   ];
   for (const [name, xml] of nets) {
     const info = await virsh(['net-info', name], false);
@@ -369,10 +623,17 @@ async function convergeNetworks(lab: Lab, spec: VagrantSpec, apply: (what: strin
         writeAtomic(file, xml, 0o644);
         await virsh(['net-define', file]);
       });
-    } else if (!(await virsh(['net-dumpxml', name])).stdout.includes(name === spec.network ? `${names.prefix(lab.name)}sw` : leases.split('\n')[0]!.trim())) {
-      throw new Error(`libvirt network ${name} exists but is not the one this lab file describes (changed addresses?); run lab:down, then lab:up`);
+    } else if (
+      !(await virsh(['net-dumpxml', name])).stdout.includes(
+        name === spec.network ? `${names.prefix(lab.name)}sw` : leases.split('\n')[0]!.trim(),
+      )
+    ) {
+      throw new Error(
+        `libvirt network ${name} exists but is not the one this lab file describes (changed addresses?); run lab:down, then lab:up`,
+      );
     }
-    if (!/Active:\s+yes/.test((await virsh(['net-info', name])).stdout)) await apply(`start network ${name}`, () => virsh(['net-start', name]));
+    if (!/Active:\s+yes/.test((await virsh(['net-info', name])).stdout))
+      await apply(`start network ${name}`, () => virsh(['net-start', name]));
   }
 }
 
@@ -380,8 +641,6 @@ function prefixToMask(p: number): string {
   const v = p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0;
   return [24, 16, 8, 0].map((s) => (v >>> s) & 255).join('.');
 }
-
-
 
 /** Trust on first use: only for the first contact after Vagrant's own (see configure). */
 async function connectTofu(host: string, user: string, privateKey: string): Promise<NodeSSH> {

@@ -20,15 +20,30 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   let values;
   try {
-    ({ values } = parseArgs({ args: rest, strict: true, options: {
-      lab: { type: 'string', short: 'l' }, out: { type: 'string', default: 'cluster-render' }, check: { type: 'boolean', short: 'C' },
-      'cilium-version': { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
-  } catch (e) { throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`); }
-  if (values.help || !cmd) { console.log(USAGE); return values.help ? 0 : 2; }
+    ({ values } = parseArgs({
+      args: rest,
+      strict: true,
+      options: {
+        lab: { type: 'string', short: 'l' },
+        out: { type: 'string', default: 'cluster-render' },
+        check: { type: 'boolean', short: 'C' },
+        'cilium-version': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
+  }
+  if (values.help || !cmd) {
+    console.log(USAGE);
+    return values.help ? 0 : 2;
+  }
   const lab = findLab({ lab: values.lab });
   switch (cmd) {
     case 'render': {
-      const r = renderCluster(values['cilium-version'] ? { ...lab, versions: { ...lab.versions, cilium: values['cilium-version'] } } : lab);
+      const r = renderCluster(
+        values['cilium-version'] ? { ...lab, versions: { ...lab.versions, cilium: values['cilium-version'] } } : lab,
+      );
       mkdirSync(values.out!, { recursive: true });
       for (const [name, text] of Object.entries(r.files)) writeFileSync(join(values.out!, name), text);
       console.log(`rendered ${Object.keys(r.files).length} files into ${values.out}/ (nothing was applied)`);
@@ -40,16 +55,22 @@ async function main(argv: string[]): Promise<number> {
     case 'up':
       return (await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'] })) ? 0 : 1;
     case 'upgrade':
-      if (!values['cilium-version']) throw new UsageError(`upgrade needs --cilium-version V (such as 1.20.0)\n${USAGE}`);
-      return (await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'], tags: ['cilium'] })) ? 0 : 1;
+      if (!values['cilium-version'])
+        throw new UsageError(`upgrade needs --cilium-version V (such as 1.20.0)\n${USAGE}`);
+      return (await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'], tags: ['cilium'] }))
+        ? 0
+        : 1;
     default:
       throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
   }
 }
 
 if (process.argv[1]?.endsWith('cluster.mjs') || process.argv[1]?.endsWith('cli.ts')) {
-  main(process.argv.slice(2)).then((c) => process.exit(c), (e: unknown) => {
-    console.error(`error: ${(e as Error).message}`);
-    process.exit(e instanceof UsageError || e instanceof LabFileError || e instanceof ClusterError ? 2 : 1);
-  });
+  main(process.argv.slice(2)).then(
+    (c) => process.exit(c),
+    (e: unknown) => {
+      console.error(`error: ${(e as Error).message}`);
+      process.exit(e instanceof UsageError || e instanceof LabFileError || e instanceof ClusterError ? 2 : 1);
+    },
+  );
 }

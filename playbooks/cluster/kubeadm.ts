@@ -9,29 +9,55 @@ const switchIp = (h: LabHost) => h.interfaces.find((i) => i.name === 'eth1')!.ip
 export function kubeadmInit(lab: Lab, podSubnet = '10.244.0.0/16', token?: string): string {
   const cp = lab.nodes.find((n) => n.role === 'control-plane');
   if (!cp) throw new Error('the lab has no control-plane node');
-  const version = /^\d+\.\d+$/.test(lab.versions.kubernetes) ? `stable-${lab.versions.kubernetes}` : `v${lab.versions.kubernetes.replace(/^v/, '')}`;
+  const version = /^\d+\.\d+$/.test(lab.versions.kubernetes)
+    ? `stable-${lab.versions.kubernetes}`
+    : `v${lab.versions.kubernetes.replace(/^v/, '')}`;
   const init = {
-    apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'InitConfiguration',
+    apiVersion: 'kubeadm.k8s.io/v1beta4',
+    kind: 'InitConfiguration',
     localAPIEndpoint: { advertiseAddress: switchIp(cp), bindPort: 6443 },
     nodeRegistration: { name: cp.name, kubeletExtraArgs: [{ name: 'node-ip', value: switchIp(cp) }] },
     skipPhases: ['addon/kube-proxy'],
     // The workers' join token, made by l2lab (playbooks/cluster/secrets.ts), valid for a day.
-    ...(token ? { bootstrapTokens: [{ token, ttl: '24h0m0s', usages: ['signing', 'authentication'], groups: ['system:bootstrappers:kubeadm:default-node-token'] }] } : {}),
+    ...(token
+      ? {
+          bootstrapTokens: [
+            {
+              token,
+              ttl: '24h0m0s',
+              usages: ['signing', 'authentication'],
+              groups: ['system:bootstrappers:kubeadm:default-node-token'],
+            },
+          ],
+        }
+      : {}),
   };
   const cluster = {
-    apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'ClusterConfiguration',
-    kubernetesVersion: version, clusterName: `l2lab-${lab.name}`,
+    apiVersion: 'kubeadm.k8s.io/v1beta4',
+    kind: 'ClusterConfiguration',
+    kubernetesVersion: version,
+    clusterName: `l2lab-${lab.name}`,
     controlPlaneEndpoint: `${switchIp(cp)}:6443`,
     networking: { podSubnet },
   };
-  const kubelet = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration', cgroupDriver: 'systemd' };
+  const kubelet = {
+    apiVersion: 'kubelet.config.k8s.io/v1beta1',
+    kind: 'KubeletConfiguration',
+    cgroupDriver: 'systemd',
+  };
   return [init, cluster, kubelet].map((d) => stringify(d)).join('---\n');
 }
 
-export function kubeadmJoin(lab: Lab, node: LabHost, token = '{{ kubeadm_token }}', caHash = '{{ kubeadm_ca_hash }}'): string {
+export function kubeadmJoin(
+  lab: Lab,
+  node: LabHost,
+  token = '{{ kubeadm_token }}',
+  caHash = '{{ kubeadm_ca_hash }}',
+): string {
   const cp = lab.nodes.find((n) => n.role === 'control-plane')!;
   return stringify({
-    apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'JoinConfiguration',
+    apiVersion: 'kubeadm.k8s.io/v1beta4',
+    kind: 'JoinConfiguration',
     discovery: { bootstrapToken: { apiServerEndpoint: `${switchIp(cp)}:6443`, token, caCertHashes: [caHash] } },
     nodeRegistration: { name: node.name, kubeletExtraArgs: [{ name: 'node-ip', value: switchIp(node) }] },
   });

@@ -3,58 +3,97 @@
 // service `myservice`. Plain objects; the playbooks apply them, validate.ts checks them.
 import type { Lab } from '../../lab/types.ts';
 
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: unknown; [k: string]: unknown };
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: unknown;
+  [k: string]: unknown;
+};
 
 export const HOSTNAME = 'myservice.findichgut.net';
 
 export function tutorialObjects(lab: Lab): K8sObject[] {
   const pool: K8sObject = {
-    apiVersion: 'cilium.io/v2', kind: 'CiliumLoadBalancerIPPool', metadata: { name: lab.pool.name },
-    spec: { blocks: lab.pool.blocks, ...(lab.pool.serviceSelector ? { serviceSelector: lab.pool.serviceSelector } : {}) },
+    apiVersion: 'cilium.io/v2',
+    kind: 'CiliumLoadBalancerIPPool',
+    metadata: { name: lab.pool.name },
+    spec: {
+      blocks: lab.pool.blocks,
+      ...(lab.pool.serviceSelector ? { serviceSelector: lab.pool.serviceSelector } : {}),
+    },
   };
   const policy: K8sObject = {
-    apiVersion: 'cilium.io/v2alpha1', kind: 'CiliumL2AnnouncementPolicy', metadata: { name: lab.policy.name },
+    apiVersion: 'cilium.io/v2alpha1',
+    kind: 'CiliumL2AnnouncementPolicy',
+    metadata: { name: lab.policy.name },
     spec: {
       ...(lab.policy.serviceSelector ? { serviceSelector: lab.policy.serviceSelector } : {}),
       ...(lab.policy.nodeSelector ? { nodeSelector: lab.policy.nodeSelector } : {}),
-      interfaces: lab.policy.interfaces, externalIPs: lab.policy.externalIPs, loadBalancerIPs: lab.policy.loadBalancerIPs,
+      interfaces: lab.policy.interfaces,
+      externalIPs: lab.policy.externalIPs,
+      loadBalancerIPs: lab.policy.loadBalancerIPs,
     },
   };
   const gateway: K8sObject = {
-    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'central', namespace: 'kube-system' },
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'Gateway',
+    metadata: { name: 'central', namespace: 'kube-system' },
     spec: {
       infrastructure: { labels: { ippool: 'l2announced' } },
       gatewayClassName: 'cilium',
-      listeners: [{ allowedRoutes: { namespaces: { from: 'All' } }, name: 'http-listener', port: 80, protocol: 'HTTP' }],
+      listeners: [
+        { allowedRoutes: { namespaces: { from: 'All' } }, name: 'http-listener', port: 80, protocol: 'HTTP' },
+      ],
     },
   };
   const route: K8sObject = {
-    apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'myroute', namespace: 'default' },
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'myroute', namespace: 'default' },
     spec: {
       hostnames: [HOSTNAME],
       parentRefs: [{ group: 'gateway.networking.k8s.io', kind: 'Gateway', name: 'central', namespace: 'kube-system' }],
-      rules: [{ backendRefs: [{ group: '', kind: 'Service', name: 'myservice', port: 80, weight: 1 }], matches: [{ path: { type: 'PathPrefix', value: '/' } }] }],
+      rules: [
+        {
+          backendRefs: [{ group: '', kind: 'Service', name: 'myservice', port: 80, weight: 1 }],
+          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+        },
+      ],
     },
   };
   // The tutorial writes each pod's name into index.html by hand; the downward API does it at start.
   const app: K8sObject = {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'myapp', namespace: 'default', labels: { app: 'myapp' } },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'myapp', namespace: 'default', labels: { app: 'myapp' } },
     spec: {
-      replicas: 2, selector: { matchLabels: { app: 'myapp' } },
+      replicas: 2,
+      selector: { matchLabels: { app: 'myapp' } },
       template: {
         metadata: { labels: { app: 'myapp' } },
         spec: {
-          containers: [{
-            name: 'nginx', image: 'nginx:latest', ports: [{ containerPort: 80 }],
-            env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-            command: ['/bin/sh', '-c', 'echo "pod/$POD_NAME" > /usr/share/nginx/html/index.html && exec nginx -g "daemon off;"'],
-          }],
+          containers: [
+            {
+              name: 'nginx',
+              image: 'nginx:latest',
+              ports: [{ containerPort: 80 }],
+              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+              command: [
+                '/bin/sh',
+                '-c',
+                'echo "pod/$POD_NAME" > /usr/share/nginx/html/index.html && exec nginx -g "daemon off;"',
+              ],
+            },
+          ],
         },
       },
     },
   };
   const service: K8sObject = {
-    apiVersion: 'v1', kind: 'Service', metadata: { name: 'myservice', namespace: 'default', labels: { app: 'myapp' } },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'myservice', namespace: 'default', labels: { app: 'myapp' } },
     spec: { selector: { app: 'myapp' }, ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }] },
   };
   return [pool, policy, gateway, route, app, service];

@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { stateDir } from '../../lab/names.ts';
 import { run } from '../../lab/sys.ts';
 
-export interface ClusterSecrets { dir: string; caCert: string; caKey: string; caHash: string; token: string }
+export interface ClusterSecrets {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  caHash: string;
+  token: string;
+}
 
 const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const tokenPart = (n: number) => [...randomBytes(n)].map((b) => TOKEN_ALPHABET[b % TOKEN_ALPHABET.length]).join('');
@@ -16,12 +22,42 @@ const tokenPart = (n: number) => [...randomBytes(n)].map((b) => TOKEN_ALPHABET[b
 export async function ensureClusterSecrets(lab: string): Promise<ClusterSecrets> {
   const dir = join(stateDir(lab), 'cluster', 'pki');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const caCert = join(dir, 'ca.crt'), caKey = join(dir, 'ca.key'), tokenFile = join(dir, 'bootstrap-token');
+  const caCert = join(dir, 'ca.crt'),
+    caKey = join(dir, 'ca.key'),
+    tokenFile = join(dir, 'bootstrap-token');
   if (!existsSync(caCert) || !existsSync(caKey))
-    await run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCert, '-days', '3650', '-subj', '/CN=kubernetes',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign']);
+    await run([
+      'openssl',
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      caKey,
+      '-out',
+      caCert,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=kubernetes',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign',
+    ]);
   if (!existsSync(tokenFile)) writeFileSync(tokenFile, `${tokenPart(6)}.${tokenPart(16)}\n`, { mode: 0o600 });
   // kubeadm's discovery hash: sha256 of the CA's DER-encoded SubjectPublicKeyInfo.
-  const spki = await run(['sh', '-c', `openssl x509 -pubkey -noout -in '${caCert}' | openssl pkey -pubin -outform DER | sha256sum`]);
-  return { dir, caCert, caKey, caHash: `sha256:${spki.stdout.split(/\s/)[0]}`, token: readFileSync(tokenFile, 'utf8').trim() };
+  const spki = await run([
+    'sh',
+    '-c',
+    `openssl x509 -pubkey -noout -in '${caCert}' | openssl pkey -pubin -outform DER | sha256sum`,
+  ]);
+  return {
+    dir,
+    caCert,
+    caKey,
+    caHash: `sha256:${spki.stdout.split(/\s/)[0]}`,
+    token: readFileSync(tokenFile, 'utf8').trim(),
+  };
 }

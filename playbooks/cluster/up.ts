@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir } from '../../lab/names.ts';
+import { capabilitiesOf } from '../../lab/providers/catalog.ts';
 import { getProvider } from '../../lab/providers/index.ts';
 import type { Lab } from '../../lab/types.ts';
 import { inventoryFromStatus } from '../inventory.ts';
@@ -11,7 +12,6 @@ import { findPlaybook, loadPlaybook } from '../playbook.ts';
 import { runPlaybook } from '../runner.ts';
 import { renderCluster } from './render.ts';
 import { ensureClusterSecrets } from './secrets.ts';
-import { capabilitiesOf } from '../../lab/providers/catalog.ts';
 
 /** Bad input (lab, versions): exit 2. */
 export class ClusterError extends Error {}
@@ -22,22 +22,33 @@ function report(r: ReturnType<typeof renderCluster>): void {
 }
 
 /** Renders into the lab's state directory with real join secrets, then runs the cluster playbook. */
-export async function clusterUp(lab: Lab, opts: { check?: boolean; ciliumVersion?: string; tags?: string[]; out?: { write(line: string): void } } = {}): Promise<boolean> {
+export async function clusterUp(
+  lab: Lab,
+  opts: { check?: boolean; ciliumVersion?: string; tags?: string[]; out?: { write(line: string): void } } = {},
+): Promise<boolean> {
   if (!capabilitiesOf(lab.provider).ownKernel)
-    throw new ClusterError(`lab ${lab.name} uses the ${lab.provider} provider, whose machines share this host's kernel: Kubernetes needs VMs. Use a lab file with provider: vagrant (labs/cilium.yaml)`);
+    throw new ClusterError(
+      `lab ${lab.name} uses the ${lab.provider} provider, whose machines share this host's kernel: Kubernetes needs VMs. Use a lab file with provider: vagrant (labs/cilium.yaml)`,
+    );
   const want = opts.ciliumVersion ? { ...lab, versions: { ...lab.versions, cilium: opts.ciliumVersion } } : lab;
   const secrets = await ensureClusterSecrets(lab.name);
   const r = renderCluster(want, secrets);
   if (!opts.out) report(r);
-  if (r.problems.length) throw new ClusterError(`the rendered cluster configuration has ${r.problems.length} problem(s) (above); fix the lab file`);
+  if (r.problems.length)
+    throw new ClusterError(
+      `the rendered cluster configuration has ${r.problems.length} problem(s) (above); fix the lab file`,
+    );
   const dir = join(stateDir(lab.name), 'cluster');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const [name, text] of Object.entries(r.files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
   const status = await getProvider(lab.provider).status(lab, { probe: false });
-  if (status.state === 'down') throw new ClusterError(`lab ${lab.name} is down; run npm run lab:up -- --lab ${lab.file} first`);
+  if (status.state === 'down')
+    throw new ClusterError(`lab ${lab.name} is down; run npm run lab:up -- --lab ${lab.file} first`);
   const report2 = await runPlaybook(loadPlaybook(findPlaybook('cluster')), inventoryFromStatus(status), {
-    check: opts.check, tags: opts.tags, ...(opts.out ? { out: opts.out } : {}), extraVars: { cluster_dir: dir, ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}) },
+    check: opts.check,
+    tags: opts.tags,
+    ...(opts.out ? { out: opts.out } : {}),
+    extraVars: { cluster_dir: dir, ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}) },
   });
   return !report2.recap.some((h) => h.failed || h.unreachable);
 }
-

@@ -10,10 +10,16 @@ import type { K8sObject } from './manifests.ts';
 
 const FILES = join(repoRoot, 'playbooks', 'files');
 
-interface Crd { group: string; kind: string; versions: { name: string; schema: Record<string, unknown> }[] }
+interface Crd {
+  group: string;
+  kind: string;
+  versions: { name: string; schema: Record<string, unknown> }[];
+}
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.yaml') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.yaml') ? [join(dir, e.name)] : [],
+  );
 }
 
 let crds: Crd[] | undefined;
@@ -22,9 +28,22 @@ export function loadCrds(): Crd[] {
   crds = [];
   for (const f of walk(FILES))
     for (const doc of parseAllDocuments(readFileSync(f, 'utf8'))) {
-      const o = doc.toJS() as { kind?: string; spec?: { group: string; names: { kind: string }; versions: { name: string; schema?: { openAPIV3Schema: Record<string, unknown> } }[] } };
+      const o = doc.toJS() as {
+        kind?: string;
+        spec?: {
+          group: string;
+          names: { kind: string };
+          versions: { name: string; schema?: { openAPIV3Schema: Record<string, unknown> } }[];
+        };
+      };
       if (o?.kind !== 'CustomResourceDefinition' || !o.spec) continue;
-      crds.push({ group: o.spec.group, kind: o.spec.names.kind, versions: o.spec.versions.filter((v) => v.schema).map((v) => ({ name: v.name, schema: v.schema!.openAPIV3Schema })) });
+      crds.push({
+        group: o.spec.group,
+        kind: o.spec.names.kind,
+        versions: o.spec.versions
+          .filter((v) => v.schema)
+          .map((v) => ({ name: v.name, schema: v.schema!.openAPIV3Schema })),
+      });
     }
   return crds;
 }
@@ -35,8 +54,13 @@ function strict(schema: unknown): unknown {
   if (!schema || typeof schema !== 'object') return schema;
   const s = schema as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(s)) out[k] = k === 'properties' && v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([pk, pv]) => [pk, strict(pv)])) : strict(v);
-  if (s.properties && s.additionalProperties === undefined && s['x-kubernetes-preserve-unknown-fields'] !== true) out.additionalProperties = false;
+  for (const [k, v] of Object.entries(s))
+    out[k] =
+      k === 'properties' && v && typeof v === 'object'
+        ? Object.fromEntries(Object.entries(v).map(([pk, pv]) => [pk, strict(pv)]))
+        : strict(v);
+  if (s.properties && s.additionalProperties === undefined && s['x-kubernetes-preserve-unknown-fields'] !== true)
+    out.additionalProperties = false;
   return out;
 }
 
@@ -45,8 +69,10 @@ const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 function describe(errors: ErrorObject[] | null | undefined): string[] {
   return (errors ?? []).map((e) => {
     const path = e.instancePath.replace(/\//g, '.').replace(/^\./, '') || '(object)';
-    if (e.keyword === 'additionalProperties') return `${path}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
-    if (e.keyword === 'enum') return `${path}: ${e.message} (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`;
+    if (e.keyword === 'additionalProperties')
+      return `${path}: unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    if (e.keyword === 'enum')
+      return `${path}: ${e.message} (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})`;
     return `${path}: ${e.message}`;
   });
 }
@@ -57,7 +83,10 @@ export function validateObject(o: K8sObject): string[] | undefined {
   const crd = loadCrds().find((c) => c.group === group && c.kind === o.kind);
   if (!crd) return undefined;
   const v = crd.versions.find((x) => x.name === version);
-  if (!v) return [`${o.kind}: version ${version} is not served by the CRD (versions: ${crd.versions.map((x) => x.name).join(', ')})`];
+  if (!v)
+    return [
+      `${o.kind}: version ${version} is not served by the CRD (versions: ${crd.versions.map((x) => x.name).join(', ')})`,
+    ];
   const label = `${o.kind} ${o.metadata.name}`;
   const check = ajv.compile(strict(v.schema) as object);
   return check(o as unknown) ? [] : describe(check.errors).map((p) => `${label}: ${p}`);
@@ -72,23 +101,34 @@ let knownKeys: { paths: Set<string>; documented: Set<string> } | undefined;
  * there as a commented-out key (`# leaseDuration: 15s`), as many of Cilium's are.
  */
 export function validateCiliumValues(values: Record<string, unknown>): string[] {
-  valuesCheck ??= ajv.compile(JSON.parse(readFileSync(join(FILES, 'cilium', 'helm-values.schema.json'), 'utf8')) as object);
+  valuesCheck ??= ajv.compile(
+    JSON.parse(readFileSync(join(FILES, 'cilium', 'helm-values.schema.json'), 'utf8')) as object,
+  );
   if (!knownKeys) {
     const text = readFileSync(join(FILES, 'cilium', 'helm-values.yaml'), 'utf8');
     const paths = new Set<string>();
     const add = (o: unknown, prefix: string) => {
       if (!o || typeof o !== 'object' || Array.isArray(o)) return;
-      for (const [k, v] of Object.entries(o)) { paths.add(`${prefix}${k}`); add(v, `${prefix}${k}.`); }
+      for (const [k, v] of Object.entries(o)) {
+        paths.add(`${prefix}${k}`);
+        add(v, `${prefix}${k}.`);
+      }
     };
     add(parseAllDocuments(text)[0]!.toJS(), '');
-    knownKeys = { paths, documented: new Set([...text.matchAll(/^\s*# ([A-Za-z][A-Za-z0-9_]*):/gm)].map((m) => m[1]!)) };
+    knownKeys = {
+      paths,
+      documented: new Set([...text.matchAll(/^\s*# ([A-Za-z][A-Za-z0-9_]*):/gm)].map((m) => m[1]!)),
+    };
   }
   const problems = valuesCheck(values) ? [] : describe(valuesCheck.errors).map((p) => `values.yaml: ${p}`);
   const visit = (o: unknown, prefix: string) => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return;
     for (const [k, v] of Object.entries(o)) {
       const path = `${prefix}${k}`;
-      if (!knownKeys!.paths.has(path) && !knownKeys!.documented.has(k)) { problems.push(`values.yaml: ${path}: not a key of the Cilium chart (values.yaml)`); continue; }
+      if (!knownKeys!.paths.has(path) && !knownKeys!.documented.has(k)) {
+        problems.push(`values.yaml: ${path}: not a key of the Cilium chart (values.yaml)`);
+        continue;
+      }
       if (knownKeys!.paths.has(path)) visit(v, `${path}.`);
     }
   };

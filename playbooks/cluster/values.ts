@@ -16,7 +16,12 @@ export function ciliumValues(lab: Lab, services = 1): Record<string, unknown> {
     k8sServiceHost: apiHost,
     k8sServicePort: 6443,
     gatewayAPI: { enabled: true },
-    l2announcements: { enabled: true, leaseDuration: seconds(lab.lease.durationMs), leaseRenewDeadline: seconds(lab.lease.renewDeadlineMs), leaseRetryPeriod: seconds(lab.lease.retryPeriodMs) },
+    l2announcements: {
+      enabled: true,
+      leaseDuration: seconds(lab.lease.durationMs),
+      leaseRenewDeadline: seconds(lab.lease.renewDeadlineMs),
+      leaseRetryPeriod: seconds(lab.lease.retryPeriodMs),
+    },
     devices: ['eth0', 'eth1'],
     k8sClientRateLimit: { qps, burst: qps * 2 },
     operator: { replicas: 1 },

@@ -7,17 +7,31 @@ import { runCommandLine } from './common.ts';
 /** Splits a command line into words like a shell would (quotes, backslashes), without expanding anything. */
 export function splitWords(line: string): string[] {
   const words: string[] = [];
-  let cur = '', inWord = false, quote: string | null = null;
+  let cur = '',
+    inWord = false,
+    quote: string | null = null;
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
     if (quote) {
       if (c === quote) quote = null;
       else if (c === '\\' && quote === '"' && i + 1 < line.length) cur += line[++i];
       else cur += c;
-    } else if (c === "'" || c === '"') { quote = c; inWord = true; }
-    else if (c === '\\' && i + 1 < line.length) { cur += line[++i]; inWord = true; }
-    else if (/\s/.test(c)) { if (inWord) { words.push(cur); cur = ''; inWord = false; } }
-    else { cur += c; inWord = true; }
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) {
+        words.push(cur);
+        cur = '';
+        inWord = false;
+      }
+    } else {
+      cur += c;
+      inWord = true;
+    }
   }
   if (quote) throw new Error(`unterminated ${quote} quote in command`);
   if (inWord) words.push(cur);

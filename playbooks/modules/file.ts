@@ -20,31 +20,52 @@ export default defineModule({
     const why: string[] = [];
     switch (a.state) {
       case 'absent':
-        if (st.exists) { steps.push(`rm -rf -- ${p}`); why.push(`remove ${st.type}`); }
+        if (st.exists) {
+          steps.push(`rm -rf -- ${p}`);
+          why.push(`remove ${st.type}`);
+        }
         break;
       case 'directory':
-        if (st.exists && st.type !== 'directory') return failed(`${a.path} exists and is a ${st.type}, not a directory`);
-        if (!st.exists) { steps.push(`mkdir -p -- ${p}`); why.push('create directory'); }
+        if (st.exists && st.type !== 'directory')
+          return failed(`${a.path} exists and is a ${st.type}, not a directory`);
+        if (!st.exists) {
+          steps.push(`mkdir -p -- ${p}`);
+          why.push('create directory');
+        }
         break;
       case 'file':
-        if (!st.exists) return failed(`${a.path} does not exist; use state: touch to create it, or copy/template to give it content`);
+        if (!st.exists)
+          return failed(`${a.path} does not exist; use state: touch to create it, or copy/template to give it content`);
         if (st.type !== 'file') return failed(`${a.path} is a ${st.type}, not a file`);
         break;
       case 'touch':
-        if (!st.exists) { steps.push(`touch -- ${p}`); why.push('create file'); }
+        if (!st.exists) {
+          steps.push(`touch -- ${p}`);
+          why.push('create file');
+        }
         break;
       case 'link': {
         if (!a.src) return failed('state: link needs src (what the link points to)');
-        if (st.exists && st.type !== 'link' && !a.force) return failed(`${a.path} exists and is a ${st.type}; set force: true to replace it with a link`);
-        if (st.linkTarget !== a.src) { steps.push(`ln -sfn -- ${q(a.src)} ${p}`); why.push(st.exists ? `relink ${st.linkTarget ?? st.type} → ${a.src}` : `link → ${a.src}`); }
+        if (st.exists && st.type !== 'link' && !a.force)
+          return failed(`${a.path} exists and is a ${st.type}; set force: true to replace it with a link`);
+        if (st.linkTarget !== a.src) {
+          steps.push(`ln -sfn -- ${q(a.src)} ${p}`);
+          why.push(st.exists ? `relink ${st.linkTarget ?? st.type} → ${a.src}` : `link → ${a.src}`);
+        }
         break;
       }
     }
     if (a.state !== 'absent' && a.state !== 'link') {
       const mode = a.mode;
-      if (mode && st.mode !== mode) { steps.push(`chmod ${q(mode)} -- ${p}`); why.push(`mode ${st.mode ?? 'new'} → ${mode}`); }
+      if (mode && st.mode !== mode) {
+        steps.push(`chmod ${q(mode)} -- ${p}`);
+        why.push(`mode ${st.mode ?? 'new'} → ${mode}`);
+      }
       const owner = `${a.owner ?? ''}${a.group ? `:${a.group}` : ''}`;
-      if (owner && ((a.owner && st.owner !== a.owner) || (a.group && st.group !== a.group))) { steps.push(`chown ${q(owner)} -- ${p}`); why.push(`owner → ${owner}`); }
+      if (owner && ((a.owner && st.owner !== a.owner) || (a.group && st.group !== a.group))) {
+        steps.push(`chown ${q(owner)} -- ${p}`);
+        why.push(`owner → ${owner}`);
+      }
     }
     const result = { changed: steps.length > 0, path: a.path, state: a.state, msg: why.join(', ') || undefined };
     if (!result.changed || ctx.check) return result;

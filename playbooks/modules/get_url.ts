@@ -12,7 +12,10 @@ export default defineModule({
   args: z.strictObject({
     url: z.string().min(1),
     dest: z.string().min(1),
-    checksum: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>').optional(),
+    checksum: z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>')
+      .optional(),
     force: z.boolean().default(false),
     timeout: z.number().positive().default(30),
     ...ownership,
@@ -21,7 +24,11 @@ export default defineModule({
     const want = a.checksum?.slice('sha256:'.length);
     const st = await stat(ctx.conn, a.dest, ctx.become);
     if (st.exists && !a.force && (want === undefined || st.sha256 === want) && !a.mode && !a.owner && !a.group)
-      return { changed: false, dest: a.dest, msg: want ? 'checksum matches' : 'dest exists (set force: true to fetch again)' };
+      return {
+        changed: false,
+        dest: a.dest,
+        msg: want ? 'checksum matches' : 'dest exists (set force: true to fetch again)',
+      };
     // Check mode changes nothing and fetches nothing (a lab may be offline, as Ansible's get_url).
     if (ctx.check) return { changed: true, dest: a.dest, msg: `would download ${a.url}` };
     let body: Buffer;

@@ -15,5 +15,19 @@ import template from './template.ts';
 import wait_for from './wait_for.ts';
 
 export const modules: Record<string, Module> = Object.fromEntries(
-  [apt, command, copy, file, get_url, kubectl_apply, lineinfile, modprobe, service, shell, sysctl, template, wait_for].map((m) => [m.name, m as unknown as Module]),
+  [
+    apt,
+    command,
+    copy,
+    file,
+    get_url,
+    kubectl_apply,
+    lineinfile,
+    modprobe,
+    service,
+    shell,
+    sysctl,
+    template,
+    wait_for,
+  ].map((m) => [m.name, m as unknown as Module]),
 );

@@ -14,19 +14,40 @@ export default defineModule({
   }),
   async run(ctx, a) {
     const mod = a.name.replace(/-/g, '_');
-    const loadedNow = (await ctx.conn.run(`grep -q ${q(`^${mod} `)} /proc/modules || [ -d /sys/module/${q(mod)} ]`)).rc === 0;
+    const loadedNow =
+      (await ctx.conn.run(`grep -q ${q(`^${mod} `)} /proc/modules || [ -d /sys/module/${q(mod)} ]`)).rc === 0;
     const file = `/etc/modules-load.d/${a.name}.conf`;
     const persisted = a.persistent === 'disabled' ? undefined : await readFile(ctx.conn, file, ctx.become);
     const wantFile = `${a.name}\n`;
     const loadChange = a.state === 'present' ? !loadedNow : loadedNow;
-    const fileChange = a.persistent === 'present' ? persisted !== wantFile : a.persistent === 'absent' ? persisted !== undefined : false;
+    const fileChange =
+      a.persistent === 'present' ? persisted !== wantFile : a.persistent === 'absent' ? persisted !== undefined : false;
     const changed = loadChange || fileChange;
-    const msg = [loadChange && (a.state === 'present' ? `load ${a.name}` : `unload ${a.name}`), fileChange && (a.persistent === 'present' ? `write ${file}` : `remove ${file}`)].filter(Boolean).join(', ') || undefined;
-    const result = { changed, msg, ...(ctx.diff && fileChange ? { diff: [{ path: file, before: persisted ?? '', after: a.persistent === 'present' ? wantFile : '' }] } : {}) };
+    const msg =
+      [
+        loadChange && (a.state === 'present' ? `load ${a.name}` : `unload ${a.name}`),
+        fileChange && (a.persistent === 'present' ? `write ${file}` : `remove ${file}`),
+      ]
+        .filter(Boolean)
+        .join(', ') || undefined;
+    const result = {
+      changed,
+      msg,
+      ...(ctx.diff && fileChange
+        ? { diff: [{ path: file, before: persisted ?? '', after: a.persistent === 'present' ? wantFile : '' }] }
+        : {}),
+    };
     if (!changed || ctx.check) return result;
     if (loadChange) {
-      const r = await ctx.conn.run(a.state === 'present' ? `modprobe ${q(a.name)} ${a.params}` : `modprobe -r ${q(a.name)}`, { become: ctx.become });
-      if (r.rc !== 0) return failed(`modprobe ${a.state === 'absent' ? '-r ' : ''}${a.name} failed (rc ${r.rc}): ${r.stderr.trim()}`, { rc: r.rc });
+      const r = await ctx.conn.run(
+        a.state === 'present' ? `modprobe ${q(a.name)} ${a.params}` : `modprobe -r ${q(a.name)}`,
+        { become: ctx.become },
+      );
+      if (r.rc !== 0)
+        return failed(
+          `modprobe ${a.state === 'absent' ? '-r ' : ''}${a.name} failed (rc ${r.rc}): ${r.stderr.trim()}`,
+          { rc: r.rc },
+        );
     }
     if (fileChange) {
       if (a.persistent === 'present') await writeFile(ctx.conn, file, wantFile, { mode: '0644', become: ctx.become });

@@ -13,7 +13,11 @@ export default defineModule({
   async run(ctx, a) {
     const path = isAbsolute(a.src) ? a.src : join(ctx.baseDir, 'templates', a.src);
     let text: string;
-    try { text = readFileSync(path, 'utf8'); } catch (e) { return failed(`src ${path}: ${(e as NodeJS.ErrnoException).code}`); }
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      return failed(`src ${path}: ${(e as NodeJS.ErrnoException).code}`);
+    }
     const out = render(text, ctx.vars);
     return putFile(ctx, a.dest, typeof out === 'string' ? out : JSON.stringify(out), a);
   },

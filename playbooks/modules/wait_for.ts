@@ -28,12 +28,19 @@ export default defineModule({
       const present = a.search_regex ? `grep -qE ${q(a.search_regex)} ${q(a.path)} 2>/dev/null` : `[ -e ${q(a.path)} ]`;
       test = a.state === 'absent' || a.state === 'stopped' ? `! ${present}` : present;
     } else test = `sh -c ${q(a.command!)} >/dev/null 2>&1`;
-    const script = `sleep ${a.delay}; end=$(( $(date +%s%N) / 1000000 + ${Math.round(a.timeout * 1000)} )); ` +
+    const script =
+      `sleep ${a.delay}; end=$(( $(date +%s%N) / 1000000 + ${Math.round(a.timeout * 1000)} )); ` +
       `while :; do if ${test}; then exit 0; fi; [ $(( $(date +%s%N) / 1000000 )) -ge $end ] && exit 1; sleep ${a.sleep}; done`;
     const started = Date.now();
     const r = await ctx.conn.run(script, { become: ctx.become });
-    const what = a.port !== undefined ? `port ${a.host}:${a.port} ${a.state}` : a.path !== undefined ? `${a.path} ${a.state === 'started' ? 'present' : a.state === 'stopped' ? 'absent' : a.state}${a.search_regex ? ` matching /${a.search_regex}/` : ''}` : `command ${JSON.stringify(a.command)} succeeding`;
-    if (r.rc !== 0) return failed(`timed out after ${a.timeout} s waiting for ${what}`, { elapsed: (Date.now() - started) / 1000 });
+    const what =
+      a.port !== undefined
+        ? `port ${a.host}:${a.port} ${a.state}`
+        : a.path !== undefined
+          ? `${a.path} ${a.state === 'started' ? 'present' : a.state === 'stopped' ? 'absent' : a.state}${a.search_regex ? ` matching /${a.search_regex}/` : ''}`
+          : `command ${JSON.stringify(a.command)} succeeding`;
+    if (r.rc !== 0)
+      return failed(`timed out after ${a.timeout} s waiting for ${what}`, { elapsed: (Date.now() - started) / 1000 });
     return { changed: false, elapsed: (Date.now() - started) / 1000, msg: what };
   },
 });
