@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { formatPath } from '../lab/labfile.ts';
+import { issueLines } from '../lab/validation.ts';
 
 const ms = z.number().int().positive();
 
@@ -73,13 +73,6 @@ export function loadConfig(file: string): AgentConfig {
     throw new ConfigError(file, [(e as Error).message.split('\n')[0]!]);
   }
   const r = configSchema.safeParse(raw);
-  if (!r.success)
-    throw new ConfigError(
-      file,
-      r.error.issues.map(
-        (i) =>
-          `${formatPath(i.path) || '(top)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}` : i.message}`,
-      ),
-    );
+  if (!r.success) throw new ConfigError(file, issueLines(r.error));
   return r.data;
 }

@@ -4,8 +4,8 @@
 // spec.infrastructure.labels). Only the fields the announcer uses are read; their shapes are checked.
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
-import { formatPath } from '../lab/labfile.ts';
 import { type LabelSelector, type Labels, selectorSchema } from '../lab/selector.ts';
+import { issueLines } from '../lab/validation.ts';
 
 const meta = z.looseObject({
   name: z.string().min(1),
@@ -117,8 +117,7 @@ export function parseManifests(text: string, file: string): Manifests {
     const check = <T>(schema: z.ZodType<T>): T | undefined => {
       const r = schema.safeParse(obj);
       if (r.success) return r.data;
-      for (const is of r.error.issues)
-        problems.push(`${where} (${obj.kind}): ${formatPath(is.path) || '(object)'}: ${is.message}`);
+      for (const line of issueLines(r.error, { top: '(object)' })) problems.push(`${where} (${obj.kind}): ${line}`);
       return undefined;
     };
     switch (obj.kind) {

@@ -1,9 +1,11 @@
 // npm run conformance -- [options]: lab up, subject installed, checks, report, summary.
+
 import { parseArgs } from 'node:util';
 import { trialFaultKinds } from '../lab/faults/index.ts';
 import { findLab } from '../lab/lab.ts';
 import { LabFileError } from '../lab/labfile.ts';
 import { table } from '../lab/progress.ts';
+import { UsageError } from '../lab/validation.ts';
 import { clusterUp } from '../playbooks/cluster/up.ts';
 import { outageTable } from '../reports/write.ts';
 import { buildBundles } from './bundles.ts';
@@ -15,7 +17,6 @@ const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME|FILE] 
                                [--faults ${trialFaultKinds().join(',')}] [--probe-interval MS] [--out DIR]
                                [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS]
                                [--cilium-versions A,B,…]   subject cilium: upgrade in place to each version, one report each`;
-class UsageError extends Error {}
 
 function int(flag: string, v: string | undefined, min: number, max = Infinity): number | undefined {
   if (v === undefined) return undefined;

@@ -6,8 +6,8 @@ import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { faultPlugin, trialFaultKinds } from '../lab/faults/index.ts';
-import { formatPath } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
+import { issueLines } from '../lab/validation.ts';
 import { addressSourceNames } from './addresses/index.ts';
 import { type FaultName, type Feature, features } from './model.ts';
 
@@ -77,10 +77,7 @@ export function loadSubject(nameOrFile: string, labLease: Lease, override?: Part
       `no subject "${nameOrFile}": built-in subjects are ${builtinSubjects().join(', ')}; or give a subject file (YAML)`,
     );
   const r = subjectSchema.safeParse(parse(readFileSync(file, 'utf8')));
-  if (!r.success)
-    throw new SubjectError(
-      `${file}: ${r.error.issues.map((i) => `${formatPath(i.path) || '(top)'}: ${i.code === 'unrecognized_keys' ? `unknown key ${i.keys.join(', ')}` : i.message}`).join('; ')}`,
-    );
+  if (!r.success) throw new SubjectError(`${file}: ${issueLines(r.error).join('; ')}`);
   const s = r.data;
   if (s.install && s.run)
     throw new SubjectError(`${file}: give install (a playbook) or run (a command line), not both`);

@@ -1,4 +1,5 @@
 // lab:up | lab:down | lab:status | lab:ssh | lab:fault — the lab's command line.
+
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { describeFault, FaultError, faultPlugin, faultPlugins, injectFault, undoFault } from './faults/index.ts';
@@ -9,8 +10,8 @@ import { getProvider } from './providers/index.ts';
 import { opensshArgs } from './ssh.ts';
 import { providerOf } from './state.ts';
 import type { Fault, LabStatus } from './types.ts';
-
-class UsageError extends Error {}
+import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from './types.ts';
+import { UsageError } from './validation.ts';
 
 const common = {
   lab: { type: 'string', short: 'l' },
@@ -46,8 +47,8 @@ function parse(cmd: string, argv: string[], extra: Record<string, { type: 'strin
 function printStatus(s: LabStatus): void {
   const rows = [['NAME', 'ROLE', 'LABELS', 'POWER', 'SSHD', 'ETH1 MAC', 'ETH1 IPv4', 'ETH1 IPv6', 'ETH0 IPv4']];
   for (const h of [...s.nodes, s.client]) {
-    const e1 = h.interfaces.find((i) => i.name === 'eth1');
-    const e0 = h.interfaces.find((i) => i.name === 'eth0');
+    const e1 = h.interfaces.find((i) => i.name === SWITCH_INTERFACE);
+    const e0 = h.interfaces.find((i) => i.name === MANAGEMENT_INTERFACE);
     rows.push([
       h.name,
       h.role,

@@ -16,6 +16,7 @@ import {
   type Role,
   SWITCH_INTERFACE,
 } from './types.ts';
+import { formatPath, issueMessage } from './validation.ts';
 
 // Link names on the host are "l2l-<lab>-m<NN>" and must fit Linux's 15-character limit.
 export const LAB_NAME_MAX = 7;
@@ -132,9 +133,7 @@ export class LabFileError extends Error {
   }
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-}
+export { formatPath };
 
 export function durationMs(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text)!;
@@ -158,18 +157,10 @@ function keysAt(path: readonly PropertyKey[]): string[] {
 }
 
 function zodProblems(error: z.ZodError): LabProblem[] {
-  return error.issues.map((i) => {
-    if (i.code === 'unrecognized_keys') {
-      const valid = keysAt(i.path);
-      return {
-        path: formatPath(i.path),
-        message: `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}; remove ${i.keys.length > 1 ? 'them' : 'it'} or fix the spelling${valid.length ? ` (valid keys: ${valid.join(', ')})` : ''}`,
-      };
-    }
-    if (i.code === 'invalid_type' && i.input === undefined)
-      return { path: formatPath(i.path), message: `is required (${i.expected})` };
-    return { path: formatPath(i.path), message: i.message };
-  });
+  return error.issues.map((i) => ({
+    path: formatPath(i.path),
+    message: issueMessage(i, i.code === 'unrecognized_keys' ? keysAt(i.path) : []),
+  }));
 }
 
 /** Reads, validates and resolves a lab file; throws LabFileError listing every problem. */

@@ -6,7 +6,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LIBVIRT_POOL } from './box.ts';
 import { prefix } from './names.ts';
+import { switchNic } from './state.ts';
 import type { Lab } from './types.ts';
+import { MANAGEMENT_INTERFACE } from './types.ts';
 
 export interface VagrantMachine {
   name: string;
@@ -43,8 +45,8 @@ export interface VagrantSpec {
 
 export function vagrantSpec(lab: Lab): VagrantSpec {
   const machines = [...lab.nodes, lab.client].map((h): VagrantMachine => {
-    const sw = h.interfaces.find((i) => i.name === 'eth1')!;
-    const mg = h.interfaces.find((i) => i.name === 'eth0');
+    const sw = switchNic(h);
+    const mg = h.interfaces.find((i) => i.name === MANAGEMENT_INTERFACE);
     if (!mg) throw new Error(`${h.name} has no management interface; the lab file must name a VM provider (vagrant)`);
     return {
       name: h.name,

@@ -1,18 +1,18 @@
 // npm run playbook -- NAME [options]: runs a playbook against the lab (or an inventory file).
+
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { findLab } from '../lab/lab.ts';
 import { LabFileError } from '../lab/labfile.ts';
 import { getProvider } from '../lab/providers/index.ts';
+import { UsageError } from '../lab/validation.ts';
 import { type Inventory, InventoryError, inventoryFromFile, inventoryFromStatus } from './inventory.ts';
 import { findPlaybook, loadPlaybook, PlaybookError } from './playbook.ts';
 import { runPlaybook } from './runner.ts';
 
 const USAGE = `usage: npm run playbook -- NAME|FILE [--lab FILE | --name LAB | --inventory FILE] [--limit HOSTS] [--tags T,…] [--skip-tags T,…]
                             [--check] [--diff] [--json FILE] [--forks N] [-e KEY=VALUE …]`;
-
-class UsageError extends Error {}
 
 export async function inventoryFor(values: { lab?: string; name?: string; inventory?: string }): Promise<Inventory> {
   if (values.inventory) {

@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { formatPath } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { capabilitiesOf } from '../lab/providers/catalog.ts';
 import { matches } from '../lab/selector.ts';
 import type { SshEndpoint } from '../lab/ssh.ts';
 import type { LabStatus } from '../lab/types.ts';
+import { issueLines } from '../lab/validation.ts';
 
 export interface InventoryHost {
   name: string;
@@ -108,10 +108,7 @@ const fileSchema = z.strictObject({
 /** An inventory file for existing hosts (the ssh provider). */
 export function inventoryFromFile(file: string): Inventory {
   const raw = fileSchema.safeParse(parse(readFileSync(file, 'utf8')));
-  if (!raw.success)
-    throw new InventoryError(
-      `${file}: ${raw.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`).join('; ')}`,
-    );
+  if (!raw.success) throw new InventoryError(`${file}: ${issueLines(raw.error).join('; ')}`);
   const hosts: Record<string, InventoryHost> = {};
   for (const [name, h] of Object.entries(raw.data.hosts))
     hosts[name] = {

@@ -4,8 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { formatPath } from '../lab/labfile.ts';
 import { playbooksDir } from '../lab/paths.ts';
+import { issueLines } from '../lab/validation.ts';
 import { modules } from './modules/index.ts';
 
 const TASK_KEYS = [
@@ -178,10 +178,7 @@ export function parsePlaybook(text: string, file: string): Playbook {
     }
     const p = playSchema.safeParse(rp);
     if (!p.success) {
-      for (const is of p.error.issues)
-        problems.push(
-          `${path}${is.path.length ? `.${formatPath(is.path)}` : ''}: ${is.code === 'unrecognized_keys' ? `unknown key${is.keys.length > 1 ? 's' : ''} ${is.keys.join(', ')} (play keys: ${PLAY_KEYS.join(', ')})` : is.message}`,
-        );
+      problems.push(...issueLines(p.error, { prefix: path, validKeys: (at) => (at.length ? [] : PLAY_KEYS) }));
       return;
     }
     const d = p.data;
@@ -216,8 +213,7 @@ export function parsePlaybook(text: string, file: string): Playbook {
 function parseTask(raw: unknown, path: string, problems: string[]): Task | undefined {
   const t = taskSchema.safeParse(raw);
   if (!t.success) {
-    for (const is of t.error.issues)
-      problems.push(`${path}${is.path.length ? `.${formatPath(is.path)}` : ''}: ${is.message}`);
+    problems.push(...issueLines(t.error, { prefix: path }));
     return undefined;
   }
   const d = t.data as z.infer<typeof taskSchema> & Record<string, unknown>;

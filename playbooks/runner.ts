@@ -1,6 +1,8 @@
 // Runs a playbook against an inventory, Ansible's linear strategy: each task on every
 // active host (in parallel, bounded by forks), then the next task; a failed host stops
 // for that host only (any_errors_fatal stops all); notified handlers run once at play end.
+
+import { issueLines } from '../lab/validation.ts';
 import { type Connection, SshConnection } from './connection.ts';
 import { condition, render, renderDeep, TemplateError, UndefinedError } from './expr.ts';
 import { type Facts, gatherFacts } from './facts.ts';
@@ -340,7 +342,9 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
       const raw = renderDeep(task.args, iv);
       const parsed = m.args.safeParse(raw);
       if (!parsed.success) {
-        const msg = parsed.error.issues.map((i) => `argument ${i.path.join('.') || '(all)'}: ${i.message}`).join('; ');
+        const msg = issueLines(parsed.error, { top: '(all)' })
+          .map((l) => `argument ${l}`)
+          .join('; ');
         result = { changed: false, failed: true, msg: `${task.module}: ${msg} (task "${task.name}")` };
       } else {
         const ctx: TaskContext = {

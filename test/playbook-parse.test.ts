@@ -47,7 +47,10 @@ test('misspelt task keys, modules and arguments are named with the task', (t) =>
 });
 
 test('unknown play keys are listed with the valid ones', (t) => {
-  t.regex(problems('- hosts: all\n  taks: []\n'), /plays\[0\]: unknown key taks \(play keys: name, hosts/);
+  t.regex(
+    problems('- hosts: all\n  taks: []\n'),
+    /plays\[0\]: unknown key "taks"; remove it or fix the spelling \(valid keys: name, hosts/,
+  );
 });
 
 test('free-form commands and args', (t) => {

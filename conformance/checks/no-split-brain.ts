@@ -1,4 +1,5 @@
 import type { Fault } from '../../lab/types.ts';
+import { MANAGEMENT_INTERFACE } from '../../lab/types.ts';
 import { responders, splitBrainWindows } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 
@@ -37,7 +38,7 @@ export default defineCheck({
     // The holder loses the management network (its lease store) but keeps the switch.
     if (ctx.subject.has('lease-store')) {
       const holder = (await ctx.stableHolder()).split('/')[0]!;
-      const cut: Fault = { kind: 'link-down', node: holder, iface: 'eth0' };
+      const cut: Fault = { kind: 'link-down', node: holder, iface: MANAGEMENT_INTERFACE };
       try {
         await ctx.probe('store-partition', ctx.subject.budgetMs('power-off') + 1500, { during: () => ctx.inject(cut) });
       } finally {

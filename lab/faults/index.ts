@@ -2,6 +2,7 @@
 // one file and one line here; lab:fault, faults.json and the conformance suite read this list.
 import { readFaults, writeFaults } from '../state.ts';
 import type { Lab } from '../types.ts';
+import { issueLines } from '../validation.ts';
 import type { Fault, FaultPlugin, Held, Primitives } from './fault.ts';
 import gracefulStop from './graceful-stop.ts';
 import linkDown from './link-down.ts';
@@ -32,12 +33,7 @@ export function checkFault(f: Fault): { plugin: FaultPlugin; params: Record<stri
   const { kind: _k, node: _n, ...rest } = f;
   const r = plugin.params.safeParse(rest);
   if (!r.success) {
-    const what = r.error.issues
-      .map(
-        (i) =>
-          `${i.path.join('.') || '(parameters)'}: ${i.code === 'unrecognized_keys' ? `unknown ${i.keys.join(', ')}` : i.message}`,
-      )
-      .join('; ');
+    const what = issueLines(r.error, { top: '(parameters)' }).join('; ');
     const words = plugin.args.map((a) => a.name.toUpperCase()).join(' ');
     throw new FaultError(
       `fault ${f.kind} on ${f.node}: ${what} (lab:fault inject ${f.kind} NODE${words ? ` ${words}` : ''})`,

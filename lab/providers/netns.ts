@@ -31,9 +31,17 @@ import {
   type UpResult,
 } from '../provider.ts';
 import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
-import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, writeAtomic } from '../state.ts';
+import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, switchNic, writeAtomic } from '../state.ts';
 import { ipJson, run, waitFor } from '../sys.ts';
-import type { HostInterface, HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
+import {
+  type HostInterface,
+  type HostStatus,
+  type Lab,
+  type LabHost,
+  type LabStatus,
+  MANAGEMENT_INTERFACE,
+  SWITCH_INTERFACE,
+} from '../types.ts';
 import { providerCapabilities } from './catalog.ts';
 
 const NODE_FILES = nodeFilesDir;
@@ -198,8 +206,8 @@ export class NetnsProvider implements Provider {
       obs.links.set(ns, new Map());
     }
     const links = obs.links.get(ns)!;
-    const eth1 = h.interfaces.find((i) => i.name === 'eth1')!;
-    if (!links.has('eth1')) {
+    const eth1 = switchNic(h);
+    if (!links.has(SWITCH_INTERFACE)) {
       await apply(`${h.name}: sysctls`, () =>
         run([
           'ip',
@@ -223,7 +231,7 @@ export class NetnsProvider implements Provider {
           'link',
           'add',
           'name',
-          'eth1',
+          SWITCH_INTERFACE,
           'netns',
           ns,
           'address',
@@ -237,23 +245,23 @@ export class NetnsProvider implements Provider {
           sw,
         ]);
       });
-    } else if (links.get('eth1')!.address !== eth1.mac) {
+    } else if (links.get(SWITCH_INTERFACE)!.address !== eth1.mac) {
       await apply(`${h.name}: eth1 MAC ${eth1.mac}`, () =>
-        run(['ip', '-n', ns, 'link', 'set', 'eth1', 'address', eth1.mac]),
+        run(['ip', '-n', ns, 'link', 'set', SWITCH_INTERFACE, 'address', eth1.mac]),
       );
     }
     const held = heldOn(readFaults(lab), h.name); // deliberate faults, not drift
     const unplugged = (iface: string) => held.unplugged.includes(iface);
     const port = obs.links.get(sw)?.get(h.name);
-    if (!port || port.master !== names.switchBridge || (!port.flags.includes('UP') && !unplugged('eth1')))
+    if (!port || port.master !== names.switchBridge || (!port.flags.includes('UP') && !unplugged(SWITCH_INTERFACE)))
       await apply(`${h.name}: switch port up`, () =>
         run(['ip', '-n', sw, 'link', 'set', h.name, 'master', names.switchBridge, 'up']),
       );
 
-    const eth0 = h.interfaces.find((i) => i.name === 'eth0');
+    const eth0 = h.interfaces.find((i) => i.name === MANAGEMENT_INTERFACE);
     if (eth0) {
       const hostEnd = names.mgmtVeth(lab.name, h.index);
-      if (!links.has('eth0')) {
+      if (!links.has(MANAGEMENT_INTERFACE)) {
         await apply(`${h.name}: eth0 on the management bridge (${hostEnd})`, async () => {
           await run(['ip', 'link', 'del', hostEnd], { check: false });
           await run([
@@ -266,18 +274,22 @@ export class NetnsProvider implements Provider {
             'veth',
             'peer',
             'name',
-            'eth0',
+            MANAGEMENT_INTERFACE,
             'netns',
             ns,
             'address',
             eth0.mac,
           ]);
-          await run(['ip', '-n', ns, 'link', 'set', 'eth0', 'addrgenmode', 'none']); // management is IPv4 only
+          await run(['ip', '-n', ns, 'link', 'set', MANAGEMENT_INTERFACE, 'addrgenmode', 'none']); // management is IPv4 only
           await run(['ip', 'link', 'set', hostEnd, 'addrgenmode', 'none']);
         });
       }
       const he = obs.hostLinks.get(hostEnd);
-      if (!he || he.master !== names.mgmtBridge(lab.name) || (!he.flags.includes('UP') && !unplugged('eth0')))
+      if (
+        !he ||
+        he.master !== names.mgmtBridge(lab.name) ||
+        (!he.flags.includes('UP') && !unplugged(MANAGEMENT_INTERFACE))
+      )
         await apply(`${h.name}: ${hostEnd} up on ${names.mgmtBridge(lab.name)}`, () =>
           run(['ip', 'link', 'set', hostEnd, 'master', names.mgmtBridge(lab.name), 'up']),
         );
@@ -438,7 +450,7 @@ export class NetnsProvider implements Provider {
       const ns = names.hostNs(lab.name, h.name);
       const links = obs.links.get(ns);
       const key = hostKeys.get(h.name);
-      const m = h.interfaces.find((i) => i.name === 'eth0');
+      const m = h.interfaces.find((i) => i.name === MANAGEMENT_INTERFACE);
       return {
         name: h.name,
         role: h.role,

@@ -39,6 +39,7 @@ import {
   readFaults,
   readIf,
   sshBanner,
+  switchNic,
   writeAtomic,
   writeProviderName,
 } from '../state.ts';
@@ -259,7 +260,7 @@ export class VagrantProvider implements Provider {
         );
       return r.stdout;
     };
-    const sw = ifaceOf(h, 'eth1');
+    const sw = switchNic(h);
     const boot = [
       '#!/bin/sh',
       '# l2lab: at every boot, the lab-switch IPv6 address and the services enabled in /etc/l2lab/services.',

@@ -3,18 +3,19 @@
 //   up      [--lab FILE] [--check] [--cilium-version V]
 //                                           render, make the join secrets, run playbooks/cluster.yaml
 //   upgrade --cilium-version V [--lab FILE] Cilium in place to another version (then rollout restarts)
+
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { findLab } from '../../lab/lab.ts';
 import { LabFileError } from '../../lab/labfile.ts';
+import { UsageError } from '../../lab/validation.ts';
 import { renderCluster } from './render.ts';
 import { ClusterError, clusterUp } from './up.ts';
 
 const USAGE = `usage: npm run cluster -- render [--lab FILE] [--out DIR]
        npm run cluster -- up [--lab FILE] [--check] [--cilium-version V]
        npm run cluster -- upgrade --cilium-version V [--lab FILE]`;
-class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -2,9 +2,10 @@
 // it), the API server and every kubelet on the lab-switch address — with Vagrant the NAT NIC's
 // address would otherwise become the node IP.
 import { stringify } from 'yaml';
+import { switchNic } from '../../lab/state.ts';
 import type { Lab, LabHost } from '../../lab/types.ts';
 
-const switchIp = (h: LabHost) => h.interfaces.find((i) => i.name === 'eth1')!.ipv4;
+const switchIp = (h: LabHost) => switchNic(h).ipv4;
 
 export function kubeadmInit(lab: Lab, podSubnet = '10.244.0.0/16', token?: string): string {
   const cp = lab.nodes.find((n) => n.role === 'control-plane');
