@@ -1,12 +1,18 @@
 // The reference announcer in the netns lab, installed by its playbook, measured from the
 // client with the prober: one eligible responder, then break → moves → heal for each fault.
 
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { failover, responders, splitBrainWindows } from '../conformance/analyze.ts';
-import type { ProbeResult } from '../conformance/probe.ts';
+import { buildBundles } from '../conformance/bundles.ts';
+import type { ProbeEvent } from '../conformance/probe.ts';
+import { Prober } from '../conformance/prober.ts';
 import { injectFault, undoFault } from '../lab/faults/index.ts';
 import { loadLab } from '../lab/labfile.ts';
+import { switchNic } from '../lab/state.ts';
 import type { Fault, Lab } from '../lab/types.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
@@ -19,65 +25,32 @@ const lease = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
 const budgetMs = lease.durationMs + lease.retryPeriodMs * 1.2 + 400; // expiry + one retry + detection and scheduling
 const VIP4 = '198.18.0.100',
   VIP6 = 'fd4c:3200:18::1:1';
-const eth1 = (n: string) =>
-  [...lab.nodes, lab.client].find((h) => h.name === n)!.interfaces.find((i) => i.name === 'eth1')!;
-const nodeOfMac = (mac?: string) => lab.nodes.find((n) => eth1(n.name).mac === mac)?.name;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const nodeOfMac = (mac?: string) => lab.nodes.find((n) => switchNic(n).mac === mac)?.name;
+const vips = [{ service: 'kube-system/cilium-gateway-central', labels: {}, ipv4: VIP4, ipv6: VIP6 }];
+// The suite's own prober: the fault waits until it captures (ready file) and has a baseline.
+const prober = new Prober(lab, netns, mkdtempSync(join(tmpdir(), 'l2l-ann-')), 20);
 
 async function probe(
   durationMs: number,
   during?: () => Promise<void>,
-  atMs = 300,
-): Promise<{ r: ProbeResult; faultAt: number }> {
-  const c = eth1('client');
-  const p = netns.exec(
-    lab,
-    'client',
-    [
-      'node',
-      `${repo}/scripts/run.mjs`,
-      'probe',
-      '--iface',
-      'eth1',
-      '--mac',
-      c.mac,
-      '--ipv4',
-      c.ipv4,
-      '--ipv6',
-      c.ipv6!,
-      '--vip',
-      VIP4,
-      '--vip',
-      VIP6,
-      '--interval-ms',
-      '20',
-      '--duration-ms',
-      String(durationMs),
-    ],
-    { timeoutMs: durationMs + 10_000 },
-  );
-  let faultAt = 0;
-  if (during) {
-    await sleep(atMs);
-    faultAt = Date.now() * 1000;
-    await during();
-  }
-  const out = await p;
-  if (out.exitCode !== 0) throw new Error(`probe failed: ${out.stderr}`);
-  return { r: JSON.parse(out.stdout) as ProbeResult, faultAt };
+): Promise<{ r: { events: ProbeEvent[] }; faultAt: number }> {
+  const w = await prober.probe('announcer', durationMs, { ipv4: true, ipv6: true, vips, during, keep: false });
+  return { r: { events: w.events }, faultAt: w.faultAt };
 }
 
+/** The one node answering every ARP request of a short probe (waits for it, up to 10 s). */
 async function holder(): Promise<string> {
-  for (let i = 0; i < 50; i++) {
-    const { r } = await probe(100);
+  const end = Date.now() + 10_000;
+  while (Date.now() < end) {
+    const { r } = await probe(200);
     const macs = responders(r.events, VIP4, 'arp');
     if (macs.length === 1) return nodeOfMac(macs[0])!;
-    await sleep(100);
   }
-  throw new Error('no single holder');
+  throw new Error('no single holder within 10 s');
 }
 
 test.before(async () => {
+  await buildBundles();
   await netns.down(lab.name, quiet);
   await netns.up(lab, quiet);
   const inv = inventoryFromStatus(await netns.status(lab, { probe: false }));

@@ -71,14 +71,23 @@ function candidate(t: ExecutionContext, store: LeaseStore, lease: string, id: st
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const leaders = (els: LeaseElector[]) => els.filter((e) => e.isLeader).length;
 
-/** a campaigns first and leads; then b joins and watches the lease for bWaitMs. */
-async function holderAndCandidate(t: ExecutionContext, aStore: LeaseStore, lease: string, log: Log, bWaitMs: number) {
+/** Polls (every 5 ms, up to 3 s) until cond holds; fails naming what it waited for. */
+async function until(cond: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** a campaigns first and leads; then b joins, and returns once b has seen a's record. */
+async function holderAndCandidate(t: ExecutionContext, aStore: LeaseStore, lease: string, log: Log) {
   const a = candidate(t, aStore, lease, 'a', log);
   a.start();
-  await sleep(250);
+  await until(() => a.isLeader, 'a to lead');
   const b = candidate(t, new EtcdStore([etcd.url]), lease, 'b', log);
   b.start();
-  await sleep(bWaitMs);
+  await until(() => b.holder === 'a', 'b to see a holding the lease');
   return { a, b };
 }
 
@@ -92,7 +101,7 @@ test.serial('exactly one of three candidates leads, and keeps leading', async (t
   const log: Log = [];
   const els = ['a', 'b', 'c'].map((id) => candidate(t, new EtcdStore([etcd.url]), 'one', id, log));
   for (const e of els) e.start();
-  await sleep(400);
+  await until(() => leaders(els) > 0, 'a leader');
   t.is(leaders(els), 1);
   for (let i = 0; i < 10; i++) {
     await sleep(100);
@@ -103,7 +112,7 @@ test.serial('exactly one of three candidates leads, and keeps leading', async (t
 
 test.serial('the holder crashes: another takes over once the lease has expired, not before', async (t) => {
   const log: Log = [];
-  const { a, b } = await holderAndCandidate(t, new EtcdStore([etcd.url]), 'crash', log, 300);
+  const { a, b } = await holderAndCandidate(t, new EtcdStore([etcd.url]), 'crash', log);
   t.true(a.isLeader);
   const crashed = performance.now();
   a.stop(); // the record stays: to others this is a dead holder
@@ -115,7 +124,7 @@ test.serial('the holder crashes: another takes over once the lease has expired, 
 
 test.serial('a graceful release hands over within one retry period', async (t) => {
   const log: Log = [];
-  const { a, b } = await holderAndCandidate(t, new EtcdStore([etcd.url]), 'release', log, 250);
+  const { a, b } = await holderAndCandidate(t, new EtcdStore([etcd.url]), 'release', log);
   const asked = performance.now();
   await a.release();
   // Measured from when the lease is free: the release's own round trips are the store's, not the election's.
@@ -134,7 +143,7 @@ test.serial(
     const log: Log = [];
     const slow = new FaultyStore(new EtcdStore([etcd.url]));
     slow.writeDelayMs = 40;
-    const { a, b } = await holderAndCandidate(t, slow, 'inflight', log, 250);
+    const { a, b } = await holderAndCandidate(t, slow, 'inflight', log);
     t.true(a.isLeader);
     await new Promise<void>((resolve) => {
       slow.onWrite = resolve;
@@ -154,7 +163,7 @@ test.serial(
 test.serial('a holder cut off from the store stops leading before anyone else starts', async (t) => {
   const log: Log = [];
   const cut = new FaultyStore(new EtcdStore([etcd.url]));
-  const { a, b } = await holderAndCandidate(t, cut, 'partition', log, 300);
+  const { a, b } = await holderAndCandidate(t, cut, 'partition', log);
   t.true(a.isLeader);
   cut.cut = true;
   const t0 = performance.now();
@@ -173,6 +182,6 @@ test.serial('a holder cut off from the store stops leading before anyone else st
     `gap ${(bStart.t - aStop.t).toFixed(0)} ms`,
   );
   cut.cut = false;
-  await sleep(300);
+  await until(() => a.holder === 'b', 'a to reach the store again and see b holding');
   t.false(a.isLeader, 'the old holder does not take it back while b renews');
 });

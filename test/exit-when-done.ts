@@ -1,13 +1,16 @@
 // Loaded into every test worker (ava.require). AVA ends a worker only once its event loop is
 // empty, so a handle a failed test left open (a store client, a socket) would hold the whole run
-// until ava's timeout. When every test and hook has finished, name what is still open and exit.
+// until ava's timeout. When every test and hook has finished, the worker exits: with an error
+// naming what is still open, since a leaked handle is a missing cleanup — a failure of its own.
 import { registerCompletionHandler } from 'ava';
 
 const expected = new Set(['TTYWrap', 'PipeWrap', 'ProcessWrap']);
 
 registerCompletionHandler(() => {
   const open = process.getActiveResourcesInfo().filter((r) => !expected.has(r));
-  if (open.length)
+  if (open.length) {
     process.stderr.write(`test worker: still open after the last test: ${open.join(', ')} (a cleanup is missing)\n`);
+    process.exit(1);
+  }
   process.exit();
 });
