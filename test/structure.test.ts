@@ -1,0 +1,269 @@
+// The plug-in structure, without namespaces: the fault registry's contract, fault sessions and
+// failover trials driven through a fake provider (an in-memory lab whose "prober" answers from a
+// script), and the check runner's verdicts (skipped, failed, harness error).
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { defineCheck } from '../conformance/check.ts';
+import { runChecks } from '../conformance/check-runner.ts';
+import { Context } from '../conformance/context.ts';
+import { SubjectFailure } from '../conformance/errors.ts';
+import { features } from '../conformance/model.ts';
+import type { ProbeEvent, ProbeResult } from '../conformance/probe.ts';
+import { loadSubject } from '../conformance/subject.ts';
+import { afterLeaseExpiry, atNextRetry } from '../lab/faults/fault.ts';
+import {
+  checkFault,
+  FaultError,
+  faultPlugins,
+  heldOn,
+  injectFault,
+  sameFault,
+  trialFaultKinds,
+  undoFault,
+} from '../lab/faults/index.ts';
+import { loadLab } from '../lab/labfile.ts';
+import { stateDir } from '../lab/names.ts';
+import type { Capabilities, ExecResult, Provider } from '../lab/provider.ts';
+import { readFaults, switchNic } from '../lab/state.ts';
+import type { Lab } from '../lab/types.ts';
+import { labFile } from './helpers.ts';
+
+const lab = loadLab(labFile('tfake', 120));
+const lease = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
+const ok = (stdout = ''): ExecResult => ({ stdout, stderr: '', exitCode: 0 });
+
+/**
+ * A lab in memory. One node holds the VIP; a power cut or a pulled switch cable on it hands the
+ * VIP to the next eligible node `takeoverMs` later (with a gratuitous ARP). The prober's runs
+ * are answered from that script, with its ready/end handshake.
+ */
+class FakeProvider implements Provider {
+  readonly name = 'fake';
+  readonly capabilities: Capabilities = {
+    sharedFilesystem: true,
+    checkoutOnMachines: true,
+    sharedPackages: true,
+    ownKernel: false,
+    clientManagement: false,
+  };
+  readonly calls: string[] = [];
+  holder: string;
+  private moves: { at: number; to: string }[] = []; // µs
+  private pending?: (endUs: number) => void;
+  constructor(
+    readonly eligible: string[],
+    readonly takeoverMs: number,
+  ) {
+    this.holder = eligible[0]!;
+  }
+
+  async up() {
+    return { changes: [], elapsedMs: 0 };
+  }
+  async down() {
+    return { removed: [], elapsedMs: 0 };
+  }
+  async status(): Promise<never> {
+    throw new Error('not in the fake');
+  }
+  private lose(node: string) {
+    if (node !== this.holder) return;
+    const to = this.eligible.find((n) => n !== node)!;
+    this.moves.push({ at: Date.now() * 1000 + this.takeoverMs * 1000, to });
+    this.holder = to;
+  }
+  async power(_lab: Lab, host: string, on: boolean) {
+    this.calls.push(`power ${host} ${on ? 'on' : 'off'}`);
+    if (!on) this.lose(host);
+  }
+  async carrier(_lab: Lab, host: string, iface: string, up: boolean) {
+    this.calls.push(`carrier ${host} ${iface} ${up ? 'up' : 'down'}`);
+    if (!up && iface === 'eth1') this.lose(host);
+  }
+  /** Who answers at t (µs): the first eligible node, then whoever the moves handed the VIP to. */
+  private holderAt(t: number): string {
+    let h = this.eligible[0]!;
+    for (const m of this.moves) if (m.at <= t) h = m.to;
+    return h;
+  }
+  async exec(_lab: Lab, _host: string, argv: string[]): Promise<ExecResult> {
+    if (argv[0] === 'sh' && argv[2]?.startsWith('i=0;')) return ok(); // the prober is ready
+    const end = /^printf %s (\d+) > /.exec(argv[2] ?? '');
+    if (argv[0] === 'sh' && end) {
+      this.pending?.(Number(end[1]));
+      return ok();
+    }
+    if (argv[0] === 'ip') return ok();
+    if (!argv[1]?.endsWith('probe.mjs')) throw new Error(`the fake cannot run ${argv.join(' ')}`);
+    const arg = (k: string) => argv[argv.indexOf(k) + 1]!;
+    const vip = arg('--vip');
+    const startedAt = Date.now() * 1000;
+    const endedAt = argv.includes('--end-file')
+      ? await new Promise<number>((r) => {
+          this.pending = r;
+        })
+      : startedAt + Number(arg('--duration-ms')) * 1000;
+    await new Promise((r) => setTimeout(r, Math.max(0, endedAt / 1000 - Date.now()))); // a window lasts as long as it says
+    const mac = (n: string) => switchNic(lab.nodes.find((x) => x.name === n)!).mac;
+    const events: ProbeEvent[] = [];
+    for (let t = startedAt; t <= endedAt; t += 20_000) {
+      events.push({ t, kind: 'arp-request', vip });
+      events.push({ t: t + 300, kind: 'arp-reply', vip, mac: mac(this.holderAt(t)) });
+    }
+    for (const m of this.moves)
+      if (m.at > startedAt && m.at <= endedAt) events.push({ t: m.at, kind: 'garp', vip, mac: mac(m.to) });
+    const result: ProbeResult = {
+      iface: 'eth1',
+      intervalMs: 20,
+      startedAt,
+      endedAt,
+      events: events.sort((a, b) => a.t - b.t),
+    };
+    return ok(JSON.stringify(result));
+  }
+}
+
+function subjectFile(): string {
+  const f = join(tmpdir(), `l2l-fake-subject-${process.pid}.yaml`);
+  writeFileSync(f, 'name: fake\nservice: fake\nfeatures: [ipv4, gratuitous-arp]\nlease: lab\n');
+  return f;
+}
+
+function context(p: FakeProvider): Context {
+  const subject = loadSubject(subjectFile(), lease);
+  const out = join(tmpdir(), `l2l-fake-${process.pid}`);
+  return new Context(lab, p, subject, [{ service: 'x', labels: {}, ipv4: '198.18.0.100' }], out, 20, () => {});
+}
+
+test.before(() => mkdirSync(stateDir(lab.name), { recursive: true })); // faults.json
+test.after.always(() => rmSync(stateDir(lab.name), { recursive: true, force: true }));
+
+test('fault registry: unique kinds; every trial needs known features; budgets follow the lease', (t) => {
+  const kinds = faultPlugins.map((f) => f.kind);
+  t.is(new Set(kinds).size, kinds.length);
+  for (const f of faultPlugins) {
+    for (const n of f.trial?.needs ?? [])
+      t.true((features as string[]).includes(n), `${f.kind} needs unknown feature ${n}`);
+    const words = Object.fromEntries(f.args.map((a) => [a.name, 'eth1']));
+    t.notThrows(() => checkFault({ kind: f.kind, node: 'node01', ...words }), `${f.kind} takes its own words`);
+    t.true([afterLeaseExpiry(lease, 500), atNextRetry(lease, 500)].includes(f.budget(lease, 500)));
+  }
+  t.deepEqual(trialFaultKinds(), ['power-off', 'link-down', 'network-off', 'process-stop', 'pause', 'graceful-stop']);
+  t.is(afterLeaseExpiry(lease, 500), 1980); // 1000 + 2 × 240 + 500
+  t.is(atNextRetry(lease, 500), 740);
+});
+
+test('fault parameters are checked, naming the field and the command line', (t) => {
+  t.throws(() => checkFault({ kind: 'link-down', node: 'node01' }), {
+    instanceOf: FaultError,
+    message: /iface: is required.*lab:fault inject link-down NODE IFACE/,
+  });
+  t.throws(() => checkFault({ kind: 'power-off', node: 'node01', iface: 'eth1' }), { message: /unknown key "iface"/ });
+  t.throws(() => checkFault({ kind: 'process-stop', node: 'n', process: 'x', signal: 'HUP' }), { message: /signal/ });
+  t.throws(() => checkFault({ kind: 'melt', node: 'n' }), {
+    message: /unknown fault kind "melt"; kinds: power-off, link-down/,
+  });
+  t.true(
+    sameFault(
+      { kind: 'process-stop', node: 'n', process: 'x', signal: 'KILL' },
+      { kind: 'process-stop', node: 'n', process: 'x' },
+    ),
+    'an option does not tell faults apart',
+  );
+  t.false(sameFault({ kind: 'link-down', node: 'n', iface: 'eth0' }, { kind: 'link-down', node: 'n', iface: 'eth1' }));
+  t.deepEqual(
+    heldOn(
+      [
+        { kind: 'network-off', node: 'n' },
+        { kind: 'pause', node: 'n', process: 'sshd' },
+        { kind: 'power-off', node: 'm' },
+      ],
+      'n',
+    ),
+    { powerOff: false, unplugged: ['eth0', 'eth1'], stopped: ['sshd'] },
+  );
+});
+
+test('a fault is made of provider primitives, recorded while in force, undone in reverse', async (t) => {
+  const p = new FakeProvider(['node01', 'node02'], 100);
+  await injectFault(p, lab, { kind: 'network-off', node: 'node01' });
+  t.deepEqual(readFaults(lab), [{ kind: 'network-off', node: 'node01' }]);
+  await undoFault(p, lab, { kind: 'network-off', node: 'node01' });
+  t.deepEqual(p.calls, [
+    'carrier node01 eth1 down',
+    'carrier node01 eth0 down',
+    'carrier node01 eth0 up',
+    'carrier node01 eth1 up',
+  ]);
+  t.deepEqual(readFaults(lab), []);
+});
+
+test('a trial through a fake provider: the takeover is measured from the fault, within the budget', async (t) => {
+  const p = new FakeProvider(['node01', 'node02'], 400);
+  const trial = await context(p).trial('power-off', 1);
+  t.true(trial.passed, trial.problems.join('; '));
+  t.is(trial.arp?.oldNode, 'node01');
+  t.is(trial.arp?.newNode, 'node02');
+  t.true(
+    trial.arp!.takeoverMs! >= 380 && trial.arp!.takeoverMs! <= 460,
+    `takeover ${trial.arp!.takeoverMs} ms for a scripted 400 ms`,
+  );
+  t.truthy(trial.arp?.announceMs);
+  t.is(trial.budgetMs, 1980);
+  t.is(trial.holderAfterHeal, 'node02');
+  t.deepEqual(p.calls, ['power node01 off', 'power node01 on']);
+});
+
+test('a trial whose takeover comes after the budget fails, saying by how much', async (t) => {
+  const p = new FakeProvider(['node01', 'node02'], 1000);
+  const ctx = context(p);
+  const trial = await ctx.trial('link-down', 1); // budget: the next retry, 740 ms
+  t.false(trial.passed);
+  t.regex(trial.problems.join('; '), /ARP: new responder after 10\d\d ms, budget 740 ms/);
+});
+
+test('the check runner: missing features skip, a subject that cannot be judged fails, a broken check is a harness error', async (t) => {
+  const ctx = context(new FakeProvider(['node01', 'node02'], 100));
+  const checks = [
+    defineCheck({
+      id: 'needs-ipv6',
+      title: '',
+      description: '',
+      features: ['ipv6'],
+      run: async () => ({ status: 'passed' }),
+    }),
+    defineCheck({
+      id: 'no-holder',
+      title: '',
+      description: '',
+      features: [],
+      run: async () => {
+        throw new SubjectFailure('no single stable responder');
+      },
+    }),
+    defineCheck({
+      id: 'bug',
+      title: '',
+      description: '',
+      features: [],
+      run: async () => {
+        throw new TypeError('x is undefined');
+      },
+    }),
+    defineCheck({ id: 'fine', title: '', description: '', features: [], run: async () => ({ status: 'passed' }) }),
+  ];
+  const r = await runChecks(ctx, checks, { trials: 1, faults: [], results: [] });
+  t.deepEqual(
+    r.map((c) => [c.id, c.status]),
+    [
+      ['needs-ipv6', 'skipped'],
+      ['no-holder', 'failed'],
+      ['bug', 'error'],
+      ['fine', 'passed'],
+    ],
+  );
+  t.regex(r[0]!.reason!, /not supported: subject fake does not claim ipv6/);
+  t.regex(r[2]!.reason!, /^harness error: x is undefined/);
+});
