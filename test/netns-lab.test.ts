@@ -1,13 +1,15 @@
 // The netns lab for real: up → status → L2 reachability → SSH with pinned keys → private
 // files → every fault and its undo → down leaves nothing. Runs as root on this machine.
 
+import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import { injectFault, undoFault } from '../lab/faults/index.ts';
 import { connect } from '../lab/ssh.ts';
 import { sshBanner } from '../lab/state.ts';
 import { ipJson, run } from '../lab/sys.ts';
 import type { LabStatus } from '../lab/types.ts';
-import { arping, eventually, hostSnapshot, labPids, netns, ping6, quiet, running, testLab } from './helpers.ts';
+import { arping, eventually, hostSnapshot, labPids, netns, ping6, quiet, repo, running, testLab } from './helpers.ts';
 
 const lab = testLab('tlab', 101);
 const eth1 = (name: string) =>
@@ -226,6 +228,49 @@ test.serial('unknown nodes, interfaces and processes are refused with the valid 
     message: /no service 'nope'/,
   });
 });
+
+test.serial(
+  'lab:fault on the command line: every kind from the registry, its words checked, lab:up leaves it alone',
+  async (t) => {
+    const cli = (...a: string[]) =>
+      execa('node', [join(repo, 'scripts', 'run.mjs'), 'lab', 'fault', ...a, '--lab', lab.file], { reject: false });
+    const help = await cli('--help');
+    for (const k of [
+      'power-off NODE',
+      'link-down NODE IFACE',
+      'network-off NODE',
+      'graceful-stop NODE PROCESS',
+      'process-stop NODE PROCESS [--signal SIGNAL]',
+    ])
+      t.true(help.stdout.includes(k), `usage lists ${k}`);
+    const inj = await cli('inject', 'network-off', 'node02');
+    t.is(inj.exitCode, 0, inj.stderr);
+    t.regex(inj.stdout, /injected: every cable of node02 pulled/);
+    const down = (await netns.status(lab)).nodes
+      .find((n) => n.name === 'node02')!
+      .interfaces.filter((i) => !i.up)
+      .map((i) => i.name);
+    t.deepEqual(down.sort(), ['eth0', 'eth1']);
+    t.regex((await cli('list')).stdout, /every cable of node02 pulled \(network off\)/);
+    t.true(
+      (await netns.up(lab, quiet)).changes.every((c) => !c.includes('node02')),
+      'lab:up leaves the fault alone',
+    );
+    t.is((await cli('undo', 'network-off', 'node02')).exitCode, 0);
+    t.true((await netns.status(lab)).nodes.find((n) => n.name === 'node02')!.interfaces.every((i) => i.up));
+    for (const [args, msg] of [
+      [['inject', 'link-down', 'node02'], /fault link-down needs the interface \(eth0 or eth1\) after node02/],
+      [['inject', 'power-off', 'node02', '--signal', 'KILL'], /--signal does not apply to power-off/],
+      [['inject', 'melt', 'node02'], /unknown fault kind "melt"; kinds: power-off, link-down, network-off/],
+      [['inject', 'process-stop', 'node02', 'sshd', '--signal', 'HUP'], /signal: Invalid option/],
+    ] as const) {
+      const r = await cli(...args);
+      t.is(r.exitCode, 2, `${args.join(' ')}: ${r.stderr}`);
+      t.regex(r.stderr, msg);
+    }
+    t.deepEqual((await netns.status(lab)).faults, []);
+  },
+);
 
 test.serial('down leaves nothing: namespaces, links, mounts, processes, state', async (t) => {
   seenPids = await labPids(lab.name);

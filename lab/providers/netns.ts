@@ -327,7 +327,12 @@ export class NetnsProvider implements Provider {
         if (h.role !== 'client') await waitSshd(); // boot starts the enabled services
       });
       obs.inits.set(h.name, init!);
-    } else if (h.role !== 'client' && !held.stopped.includes('sshd') && !(await sshBanner(mgmt(h).ipv4, 300)))
+    } else if (
+      h.role !== 'client' &&
+      !held.stopped.includes('sshd') &&
+      !held.unplugged.includes(MANAGEMENT_INTERFACE) && // unreachable by a deliberate fault, not down
+      !(await sshBanner(mgmt(h).ipv4, 300))
+    )
       await apply(`${h.name}: sshd`, async () => {
         await nsExec(init!, ['/etc/l2lab/bin/l2l-service', 'start', 'sshd']);
         await waitSshd();

@@ -44,7 +44,7 @@ import {
   writeProviderName,
 } from '../state.ts';
 import { run, waitFor } from '../sys.ts';
-import type { HostStatus, Lab, LabHost, LabStatus } from '../types.ts';
+import { type HostStatus, type Lab, type LabHost, type LabStatus, MANAGEMENT_INTERFACE } from '../types.ts';
 import { type VagrantSpec, vagrantSpec } from '../vagrant.ts';
 import { providerCapabilities } from './catalog.ts';
 
@@ -148,9 +148,10 @@ export class VagrantProvider implements Provider {
         );
 
       const runtime = await runtimeBundle();
+      // A machine whose management cable a fault has pulled cannot be reached: it is configured once the fault is undone.
       await Promise.all(
         hosts(lab)
-          .filter((h) => !off.has(h.name))
+          .filter((h) => !off.has(h.name) && !heldOn(faults, h.name).unplugged.includes(MANAGEMENT_INTERFACE))
           .map((h) => this.configure(lab, h, runtime, apply)),
       );
     } catch (e) {
