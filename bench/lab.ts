@@ -1,4 +1,5 @@
-// lab:up / lab:down of the default lab, in-process and through the CLI, ≥5 runs each.
+// lab:up / lab:down of the default lab, in-process and through the CLI, ≥5 runs each; and of
+// labs of 10 and 50 nodes, side by side, for the cost per node.
 
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
@@ -53,5 +54,54 @@ export function printLab(s: Record<string, Summary>): void {
     `  ratios: CLI up / 5 s goal = ${(up / 5000).toFixed(2)}, CLI down / 2 s goal = ${(down / 2000).toFixed(2)}, ` +
       `idempotent up / cold up = ${(s['up (nothing to change)']!.median / s['up (cold)']!.median).toFixed(2)}, ` +
       `CLI start-up share of lab:up = ${((up - s['up (cold)']!.median) / up).toFixed(2)}`,
+  );
+}
+
+/** The default lab with n nodes: the control plane and n - 1 workers over dc1 and dc2. */
+function labOf(n: number): string {
+  return labFile(`lscale${n}`, 251 - (n % 3), (d) => {
+    const w = d.nodes[1];
+    d.nodes = [
+      d.nodes[0],
+      ...Array.from({ length: n - 1 }, (_, i) => ({
+        ...w,
+        name: `node${String(i + 1).padStart(2, '0')}`,
+        labels: { datacenter: i % 2 ? 'dc2' : 'dc1' },
+      })),
+    ];
+  });
+}
+
+/** up (cold) and down of 10- and 50-node labs, alternating so that both see the same machine. */
+export async function benchLabScale(runs: number): Promise<Record<string, Summary>> {
+  const labs = [10, 50].map((n) => ({ n, lab: loadLab(labOf(n)) }));
+  const p = getProvider('netns');
+  const r: Record<string, number[]> = {};
+  try {
+    for (let i = 0; i < runs; i++)
+      for (const { n, lab } of labs) {
+        process.stderr.write(`  lab scale run ${i + 1}/${runs} (${n} nodes)\r`);
+        await p.down(lab.name, silentProgress);
+        let t = performance.now();
+        await p.up(lab, silentProgress);
+        (r[`up ${n} nodes`] ??= []).push(performance.now() - t);
+        t = performance.now();
+        await p.down(lab.name, silentProgress);
+        (r[`down ${n} nodes`] ??= []).push(performance.now() - t);
+      }
+  } finally {
+    for (const { lab } of labs) await p.down(lab.name, silentProgress);
+  }
+  return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, summarize(v)]));
+}
+
+export function printLabScale(s: Record<string, Summary>): void {
+  console.log('\nlab scale (netns provider, control plane + workers, client)');
+  for (const [k, v] of Object.entries(s)) console.log(`  ${k.padEnd(24)} ${fmt(v)}`);
+  const u10 = s['up 10 nodes']!.median,
+    u50 = s['up 50 nodes']!.median;
+  console.log(
+    `  ratios: up 50 nodes / 15 s goal = ${(u50 / 15000).toFixed(2)}, cost per node 50 vs 10 nodes = ${(u50 / 50 / (u10 / 10)).toFixed(2)} (flat: ≈ 1), ` +
+      `down per node 50 vs 10 = ${(s['down 50 nodes']!.median / 50 / (s['down 10 nodes']!.median / 10)).toFixed(2)}`,
   );
 }

@@ -1,7 +1,7 @@
 // npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance]: every benchmark side by side in one run.
 import { parseArgs } from 'node:util';
 import { benchConformance, printConformance } from './conformance.ts';
-import { benchLab, printLab } from './lab.ts';
+import { benchLab, benchLabScale, printLab, printLabScale } from './lab.ts';
 import { benchPlaybook, printPlaybook } from './playbook.ts';
 
 const { values } = parseArgs({
@@ -19,6 +19,7 @@ if (!Number.isInteger(runs) || runs < 1) {
 const trials = Number(values.trials);
 const benches = {
   lab: async () => printLab(await benchLab(runs)),
+  'lab-scale': async () => printLabScale(await benchLabScale(Math.min(runs, 3))),
   playbook: async () => printPlaybook(await benchPlaybook(runs)),
   conformance: async () => printConformance(await benchConformance(trials)),
 };

@@ -1,5 +1,5 @@
 // What a probe capture says, as pure functions: who answered when, outages, split-brain.
-import type { ProbeEvent } from './probe.ts';
+import type { ProbeEvent } from './events.ts';
 
 export type Family = 'arp' | 'ndp';
 const answerKind = (f: Family) => (f === 'arp' ? 'arp-reply' : 'na');
@@ -107,4 +107,41 @@ export function spread(xs: (number | undefined)[]): { median: number; p95: numbe
 export function formatSpread(xs: (number | undefined)[]): string {
   const s = spread(xs);
   return s ? `${s.median} / ${s.p95} / ${s.max}` : '-';
+}
+
+export interface SettleWanted {
+  /** Families whose new responder must also have announced itself (gratuitous ARP, unsolicited NA: what the subject claims). */
+  announce: Family[];
+  /** Wait for HTTP (this VIP) to answer after the takeover. */
+  http?: string;
+}
+
+/**
+ * When a failover has played out (µs), or undefined while it has not: every VIP answered by a
+ * MAC other than its last responder before the fault, announced by it where wanted, and HTTP
+ * answering again after that. A window may end a little after this instead of at its limit.
+ */
+export function settledAt(
+  events: ProbeEvent[],
+  faultAt: number,
+  vips: string[],
+  want: SettleWanted,
+): number | undefined {
+  let at = faultAt;
+  for (const vip of vips) {
+    const family: Family = vip.includes(':') ? 'ndp' : 'arp';
+    const fo = failover(events, vip, family, faultAt);
+    if (fo.firstNew === undefined) return undefined;
+    at = Math.max(at, fo.firstNew);
+    if (want.announce.includes(family)) {
+      if (fo.announcedAt === undefined) return undefined;
+      at = Math.max(at, fo.announcedAt);
+    }
+  }
+  if (want.http) {
+    const ok = events.find((e) => e.kind === 'http-ok' && e.vip === want.http && e.t > at);
+    if (!ok) return undefined;
+    at = ok.t;
+  }
+  return at;
 }

@@ -10,6 +10,7 @@ import { render } from '../playbooks/expr.ts';
 import type { Vip } from './addresses/index.ts';
 import { type Family, responders } from './analyze.ts';
 import { SubjectFailure } from './errors.ts';
+import type { Baseline } from './events.ts';
 import { FaultSession } from './fault-session.ts';
 import type { Trial } from './model.ts';
 import { type ProbeOptions, Prober, type Window } from './prober.ts';
@@ -76,7 +77,7 @@ export class Context {
   probe(
     name: string,
     durationMs: number,
-    opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep'>> & { http?: boolean } = {},
+    opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle'>> & { http?: boolean } = {},
   ): Promise<Window> {
     return this.prober.probe(name, durationMs, {
       ipv4: this.subject.has('ipv4'),
@@ -84,6 +85,7 @@ export class Context {
       vips: opts.vips ?? [this.main],
       during: opts.during,
       keep: opts.keep,
+      settle: opts.settle,
       http: opts.http && this.subject.has('http') ? this.main.ipv4 : undefined,
     });
   }
@@ -150,25 +152,58 @@ export class Context {
     return { kind, node, ...t.params(this.subject.service) };
   }
 
-  /** break → moves → heal: one failover trial of a fault on the current holder, measured from the client. */
-  async trial(kind: string, n: number, opts: { holdMs?: number } = {}): Promise<Trial> {
-    const holder = (await this.stableHolder()).split('/')[0]!;
-    const budgetMs = this.subject.budgetMs(kind);
-    const fault = this.trialFault(kind, holder);
-    this.progress(
-      `${kind} #${n}: ${holder} holds the VIP; injecting, waiting up to ${budgetMs} ms for another node to answer`,
+  /** The node answering the main VIP in a baseline, if exactly one answered (nearly) every request. */
+  private holderIn(baseline: Baseline): string {
+    const { ip } = this.watched;
+    const b = baseline[ip];
+    if (b && b.responders.length === 1 && b.answers >= b.requests - 1)
+      return this.nodeOfMac(b.responders[0])!.split('/')[0]!;
+    const who = b?.responders.map((m) => this.nodeOfMac(m)).join(' and ') || 'nobody';
+    throw new NotSettled(
+      `${ip} answered by ${who} (${b?.answers ?? 0} of ${b?.requests ?? 0} requests) before the fault`,
     );
-    const windowMs = budgetMs + (opts.holdMs ?? 0) + AFTER_BUDGET_MS;
-    // The client's neighbour entry must point at the current holder when the fault hits (it may
-    // still name a former holder, whose node serves the VIP too): resolve it afresh now, then
-    // never touch it again — what follows is what a client with a stale cache sees.
-    for (const ip of [this.main.ipv4, this.main.ipv6].filter(Boolean))
-      await this.provider.exec(this.lab, this.lab.client.name, ['ip', 'neigh', 'del', ip!, 'dev', SWITCH_INTERFACE]);
-    let probe: Window;
-    try {
-      probe = await this.probe(`${kind}-${n}`, windowMs, { http: true, during: () => this.inject(fault) });
-    } finally {
-      await this.faults.undoIfActive(fault);
+  }
+
+  /**
+   * break → moves → heal: one failover trial of a fault on the current holder, measured from the
+   * client. The holder is whoever the trial's own baseline shows answering (no settle probe before
+   * it); the window ends shortly after the failover has played out, or at the budget + 1 s.
+   */
+  async trial(kind: string, n: number): Promise<Trial> {
+    const budgetMs = this.subject.budgetMs(kind);
+    const windowMs = budgetMs + AFTER_BUDGET_MS;
+    const announce: Family[] = [
+      ...(this.subject.has('ipv4') && this.subject.has('gratuitous-arp') ? (['arp'] as const) : []),
+      ...(this.subject.has('ipv6') && this.subject.has('unsolicited-na') ? (['ndp'] as const) : []),
+    ];
+    let holder = '';
+    let probe: Window | undefined;
+    for (let attempt = 1; !probe; attempt++) {
+      // The client's neighbour entry must point at the current holder when the fault hits (it may
+      // still name a former holder, whose node serves the VIP too): resolve it afresh now, then
+      // never touch it again — what follows is what a client with a stale cache sees.
+      for (const ip of [this.main.ipv4, this.main.ipv6].filter(Boolean))
+        await this.provider.exec(this.lab, this.lab.client.name, ['ip', 'neigh', 'del', ip!, 'dev', SWITCH_INTERFACE]);
+      let fault: Fault | undefined;
+      try {
+        probe = await this.probe(`${kind}-${n}`, windowMs, {
+          http: true,
+          settle: { announce, tailMs: Math.max(200, 10 * this.probeIntervalMs) }, // ten probes: split-brain right after the takeover
+          during: async (baseline) => {
+            holder = this.holderIn(baseline);
+            fault = this.trialFault(kind, holder);
+            this.progress(
+              `${kind} #${n}: ${holder} holds the VIP; injecting, waiting up to ${budgetMs} ms for another node to answer`,
+            );
+            return this.inject(fault);
+          },
+        });
+      } catch (e) {
+        if (!(e instanceof NotSettled) || attempt >= 3) throw e;
+        await this.stableHolder(); // not one stable responder yet: wait for it, then again
+      } finally {
+        if (fault) await this.faults.undoIfActive(fault);
+      }
     }
     const t = analyzeTrial({
       fault: kind,
@@ -198,3 +233,6 @@ export class Context {
     };
   }
 }
+
+/** The baseline before a fault showed no single stable responder: nothing was injected. */
+class NotSettled extends SubjectFailure {}

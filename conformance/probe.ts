@@ -7,29 +7,21 @@
 // --duration-ms counts from when it captures; --ready-file is created then (a fault waits for it).
 // --end-file: once it appears, holding a time (µs since the epoch, this clock), the capture ends
 // then instead (the window after a fault is counted from the fault, known only once injected).
+// A second time in it is the fault's: with --settle-tail-ms the capture ends that long after the
+// failover has played out (analyze.ts settledAt; --announce, --http), if that comes first.
+// --baseline-file: written once --baseline-ms of capture have passed, with who answered each VIP
+// so far (the host injects the fault on that node).
 
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import pcap from 'pcap';
 import { arpRequest, neighborSolicit, parseFrame } from '../agent/packets.ts';
+import { settledAt } from './analyze.ts';
+import type { Baseline, ProbeEvent, ProbeResult } from './events.ts';
 
-export interface ProbeEvent {
-  t: number; // µs since the epoch, client clock (pcap timestamp for captured frames)
-  kind: 'arp-request' | 'ns' | 'arp-reply' | 'na' | 'garp' | 'unsolicited-na' | 'http-ok' | 'http-fail';
-  vip: string;
-  mac?: string; // who answered / announced
-  node?: string; // http-ok: the node whose backend answered
-}
-
-export interface ProbeResult {
-  iface: string;
-  intervalMs: number;
-  startedAt: number;
-  endedAt: number;
-  events: ProbeEvent[];
-}
+export type { ProbeEvent, ProbeResult } from './events.ts';
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +35,10 @@ const { values } = parseArgs({
     pcap: { type: 'string' },
     'ready-file': { type: 'string' },
     'end-file': { type: 'string' },
+    'baseline-file': { type: 'string' },
+    'baseline-ms': { type: 'string', default: '300' },
+    'settle-tail-ms': { type: 'string' },
+    announce: { type: 'string', default: '' }, // families: arp,ndp
     http: { type: 'string' },
     'http-host': { type: 'string', default: 'myservice.findichgut.net' },
     'http-interval-ms': { type: 'string', default: '50' },
@@ -147,7 +143,24 @@ const send = () => {
 send();
 const timer = setInterval(send, interval);
 if (values['ready-file']) writeFileSync(values['ready-file'], String(startedAt));
-const finish = () => {
+
+const baselineFile = values['baseline-file'];
+if (baselineFile)
+  setTimeout(() => {
+    const b: Baseline = {};
+    for (const v of vips) {
+      const family = isIPv4(v) ? 'arp' : 'ndp';
+      const requests = events.filter((e) => e.vip === v && e.kind === (family === 'arp' ? 'arp-request' : 'ns')).length;
+      const answered = events.filter((e) => e.vip === v && e.kind === (family === 'arp' ? 'arp-reply' : 'na'));
+      b[v] = { responders: [...new Set(answered.map((e) => e.mac!))], requests, answers: answered.length };
+    }
+    writeFileSync(`${baselineFile}.tmp`, JSON.stringify(b));
+    renameSync(`${baselineFile}.tmp`, baselineFile);
+  }, Number(values['baseline-ms']));
+let ended: ProbeResult['ended'] | undefined;
+const finish = (why: ProbeResult['ended']) => {
+  if (ended) return; // the limit and the settle watch may both fire
+  ended = why;
   clearInterval(timer);
   clearInterval(endPoll);
   clearTimeout(httpTimer);
@@ -160,6 +173,7 @@ const finish = () => {
         intervalMs: interval,
         startedAt,
         endedAt: nowUs(),
+        ended: why,
         events: events.sort((a, b) => a.t - b.t),
       };
       process.stdout.write(JSON.stringify(result), () => process.exit(0)); // a pipe is written asynchronously: exit once it is flushed
@@ -167,19 +181,30 @@ const finish = () => {
     Math.max(50, interval),
   );
 };
-const maxEnd = setTimeout(finish, duration);
 const endFile = values['end-file'];
+const maxEnd = setTimeout(() => finish(endFile === undefined ? 'duration' : 'limit'), duration);
 const endPoll =
   endFile === undefined
     ? undefined
     : setInterval(() => {
         if (!existsSync(endFile)) return;
-        const at = Number(readFileSync(endFile, 'utf8'));
+        const [at, faultAt] = readFileSync(endFile, 'utf8').trim().split(/\s+/).map(Number);
         rmSync(endFile, { force: true });
         clearInterval(endPoll);
-        if (!Number.isFinite(at)) return; // unreadable: the maximum duration stands
+        if (at === undefined || !Number.isFinite(at)) return; // unreadable: the maximum duration stands
         clearTimeout(maxEnd);
-        setTimeout(finish, Math.max(0, (at - nowUs()) / 1000));
+        const limit = setTimeout(() => finish('end'), Math.max(0, (at - nowUs()) / 1000));
+        const tail = Number(values['settle-tail-ms']);
+        if (faultAt === undefined || !Number.isFinite(faultAt) || !Number.isFinite(tail)) return;
+        // Once the failover has played out, a short tail (split-brain right after the takeover) and done.
+        const watch = setInterval(() => {
+          const announce = values.announce!.split(',').filter((f): f is 'arp' | 'ndp' => f === 'arp' || f === 'ndp');
+          const done = settledAt(events, faultAt, vips, { announce, http: values.http });
+          if (done === undefined) return;
+          clearInterval(watch);
+          clearTimeout(limit);
+          setTimeout(() => finish('settled'), Math.max(0, Math.min(at, done + tail * 1000) - nowUs()) / 1000);
+        }, 10);
       }, 10);
 process.on('SIGTERM', () => {
   session.close();

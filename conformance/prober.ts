@@ -1,5 +1,7 @@
 // The prober from the host's side: runs dist/probe.mjs in the client for one window, with
 // the fault (if any) injected once it captures plus a baseline, and keeps every capture.
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { proberAddresses } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
@@ -8,8 +10,9 @@ import { shq } from '../lab/quote.ts';
 import { switchNic } from '../lab/state.ts';
 import type { Lab } from '../lab/types.ts';
 import type { Vip } from './addresses/index.ts';
+import type { Family } from './analyze.ts';
+import type { Baseline, ProbeEvent, ProbeResult } from './events.ts';
 import { InterruptedError } from './fault-session.ts';
-import type { ProbeEvent, ProbeResult } from './probe.ts';
 
 const PROBER_START_TIMEOUT_MS = 10_000;
 // The most an injection may take (a VM powered off through virsh, a signal sent over SSH): the
@@ -22,8 +25,13 @@ export interface ProbeOptions {
   ipv6: boolean;
   http?: string; // the VIP to GET, if any
   vips: Vip[];
-  /** The fault: called once the prober captures and has a baseline; returns its effective moment (ms, this clock) where known. */
-  during?: () => Promise<unknown>;
+  /**
+   * The fault: called once the prober has captured a baseline (who answered so far); returns
+   * its effective moment (ms, this machine's clock) where known.
+   */
+  during?: (baseline: Baseline) => Promise<unknown>;
+  /** End the window shortly (tailMs) after the failover has played out, instead of at its limit. */
+  settle?: { announce: Family[]; tailMs: number };
   /** false: a settle probe, not kept as a capture. */
   keep?: boolean;
 }
@@ -49,7 +57,9 @@ export class Prober {
     readonly provider: Provider,
     readonly outDir: string,
     readonly intervalMs: number,
-  ) {}
+  ) {
+    mkdirSync(outDir, { recursive: true }); // captures go here
+  }
 
   /**
    * The prober's own identity on the switch: the client's NIC, but another MAC and addresses
@@ -104,7 +114,19 @@ export class Prober {
       '--duration-ms',
       String(Math.round(durationMs + (handshake ? baselineMs + INJECT_ALLOWANCE_MS : 0))),
       ...(keep ? ['--pcap', join(this.outDir, file)] : []),
-      ...(handshake ? ['--ready-file', `${handshake}.ready`, '--end-file', `${handshake}.end`] : []),
+      ...(handshake
+        ? [
+            '--baseline-file',
+            `${handshake}.baseline`,
+            '--baseline-ms',
+            String(baselineMs),
+            '--end-file',
+            `${handshake}.end`,
+          ]
+        : []),
+      ...(handshake && o.settle
+        ? ['--settle-tail-ms', String(o.settle.tailMs), '--announce', o.settle.announce.join(',')]
+        : []),
       ...(o.http ? ['--http', o.http] : []),
     ];
     // A VM client writes the capture on its own disk, at the same path; it is copied back after.
@@ -124,29 +146,34 @@ export class Prober {
     });
     let faultAt = 0;
     if (o.during && handshake) {
-      await this.ready(`${handshake}.ready`, running);
-      await new Promise((r) => setTimeout(r, baselineMs));
+      const baseline = await this.baseline(`${handshake}.baseline`, running, baselineMs);
       faultAt = Date.now() * 1000 + offsetUs;
       // Where the fault's own moment is known (a signal sent over SSH lands later than it is
       // issued), the failover is timed from it.
-      const endAt = (atUs: number) =>
+      // "END [FAULT]": the window ends at END, or once the failover after FAULT has played out.
+      const endAt = (atUs: number, faultUs?: number) =>
         this.provider.exec(this.lab, this.lab.client.name, [
           'sh',
           '-c',
-          `printf %s ${atUs} > ${shq(`${handshake}.end.tmp`)} && mv ${shq(`${handshake}.end.tmp`)} ${shq(`${handshake}.end`)}`,
+          `printf '%s' '${atUs}${faultUs === undefined ? '' : ` ${faultUs}`}' > ${shq(`${handshake}.end.tmp`)} && mv ${shq(`${handshake}.end.tmp`)} ${shq(`${handshake}.end`)}`,
         ]);
       this.endNow = () => endAt(0);
       let effective: unknown;
       try {
-        effective = await o.during();
+        effective = await o.during(baseline);
       } catch (e) {
-        // No prober may outlive its trial: the next one would share its MAC and addresses.
+        // No prober may outlive its trial: the next one would share its MAC and addresses. The
+        // window is discarded, capture and all.
         await endAt(0).catch(() => undefined);
         await running.catch(() => undefined);
+        if (keep)
+          await (remote
+            ? this.provider.exec(this.lab, this.lab.client.name, ['rm', '-f', join(this.outDir, file)])
+            : rm(join(this.outDir, file), { force: true }));
         throw e;
       }
       if (typeof effective === 'number') faultAt = Math.round(effective * 1000) + offsetUs;
-      if (!this.interrupted) await endAt(faultAt + durationMs * 1000);
+      if (!this.interrupted) await endAt(faultAt + durationMs * 1000, o.settle ? faultAt : undefined);
     }
     const out = await running.finally(() => {
       this.endNow = undefined;
@@ -164,7 +191,7 @@ export class Prober {
       throw new Error(
         `the prober started ${((result.startedAt - faultAt) / 1000).toFixed(0)} ms after the fault; cannot measure this trial`,
       );
-    if (faultAt && result.endedAt < faultAt + durationMs * 1000)
+    if (faultAt && result.ended === 'limit')
       throw new Error(
         `the prober stopped ${((result.endedAt - faultAt) / 1000).toFixed(0)} ms after the fault, short of the ${durationMs} ms window (the injection took over ${INJECT_ALLOWANCE_MS / 1000} s?); cannot measure this trial`,
       );
@@ -172,11 +199,15 @@ export class Prober {
     return { events: result.events, faultAt, file };
   }
 
-  /** Waits, on the client, until the prober captures (its ready file exists); fails if it exits first. */
-  private async ready(file: string, running: Promise<ExecResult>): Promise<void> {
-    const wait = `i=0; while [ ! -e ${shq(file)} ]; do i=$((i+1)); [ $i -gt ${PROBER_START_TIMEOUT_MS / 10} ] && exit 1; sleep 0.01; done; rm -f ${shq(file)}`;
+  /**
+   * Waits, on the client, until the prober has a baseline (its baseline file exists) and reads it;
+   * fails if the prober exits first.
+   */
+  private async baseline(file: string, running: Promise<ExecResult>, baselineMs: number): Promise<Baseline> {
+    const limit = (PROBER_START_TIMEOUT_MS + baselineMs) / 10;
+    const wait = `i=0; while [ ! -e ${shq(file)} ]; do i=$((i+1)); [ $i -gt ${limit} ] && exit 1; sleep 0.01; done; cat ${shq(file)}; rm -f ${shq(file)}`;
     const seen = this.provider.exec(this.lab, this.lab.client.name, ['sh', '-c', wait], {
-      timeoutMs: PROBER_START_TIMEOUT_MS + 5000,
+      timeoutMs: PROBER_START_TIMEOUT_MS + baselineMs + 5000,
     });
     const r = await Promise.race([
       seen,
@@ -187,11 +218,12 @@ export class Prober {
     ]);
     if ('exited' in r)
       throw new Error(
-        `the prober ended before it started capturing (exit ${r.exited.exitCode}): ${r.exited.stderr.trim()}`,
+        `the prober ended before it had a baseline (exit ${r.exited.exitCode}): ${r.exited.stderr.trim()}`,
       );
     if (r.exitCode !== 0)
       throw new Error(
         `the prober did not start capturing within ${PROBER_START_TIMEOUT_MS / 1000} s (no ${file} on ${this.lab.client.name})`,
       );
+    return JSON.parse(r.stdout) as Baseline;
   }
 }

@@ -1,8 +1,8 @@
 // What one failover trial's capture says, as a pure function: who answered before and after
 // the fault, when, split-brain, and whether it held within the budget.
 import { type Family, failover, httpOutage, splitBrainWindows } from './analyze.ts';
+import type { ProbeEvent } from './events.ts';
 import type { FamilyFailover, Trial } from './model.ts';
-import type { ProbeEvent } from './probe.ts';
 
 export interface TrialInput {
   fault: string;

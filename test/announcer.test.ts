@@ -8,7 +8,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { failover, responders, splitBrainWindows } from '../conformance/analyze.ts';
 import { buildBundles } from '../conformance/bundles.ts';
-import type { ProbeEvent } from '../conformance/probe.ts';
+import type { ProbeEvent } from '../conformance/events.ts';
 import { Prober } from '../conformance/prober.ts';
 import { injectFault, undoFault } from '../lab/faults/index.ts';
 import { loadLab } from '../lab/labfile.ts';

@@ -62,7 +62,7 @@ test.serial('the reference announcer passes, and the report is complete', async 
     probeIntervalMs: 20,
     lease: fast,
     progress: () => {},
-    outDir: out(),
+    outDir: join(out(), 'new-folder'), // not there yet, as with the CLI's default folder
   });
   t.deepEqual(
     r.checks.filter((c) => c.status !== 'passed').map((c) => `${c.id}: ${c.reason}`),

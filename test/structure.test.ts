@@ -9,8 +9,8 @@ import { defineCheck } from '../conformance/check.ts';
 import { runChecks } from '../conformance/check-runner.ts';
 import { Context } from '../conformance/context.ts';
 import { SubjectFailure } from '../conformance/errors.ts';
+import type { ProbeEvent, ProbeResult } from '../conformance/events.ts';
 import { features } from '../conformance/model.ts';
-import type { ProbeEvent, ProbeResult } from '../conformance/probe.ts';
 import { loadSubject } from '../conformance/subject.ts';
 import { afterLeaseExpiry, atNextRetry } from '../lab/faults/fault.ts';
 import {
@@ -89,8 +89,13 @@ class FakeProvider implements Provider {
     return h;
   }
   async exec(_lab: Lab, _host: string, argv: string[]): Promise<ExecResult> {
-    if (argv[0] === 'sh' && argv[2]?.startsWith('i=0;')) return ok(); // the prober is ready
-    const end = /^printf %s (\d+) > /.exec(argv[2] ?? '');
+    if (argv[0] === 'sh' && argv[2]?.startsWith('i=0;')) {
+      // The prober's baseline (after its 300 ms): the holder answered every request so far.
+      await new Promise((r) => setTimeout(r, 300));
+      const mac = switchNic(lab.nodes.find((x) => x.name === this.holderAt(Date.now() * 1000))!).mac;
+      return ok(JSON.stringify({ '198.18.0.100': { responders: [mac], requests: 15, answers: 15 } }));
+    }
+    const end = /^printf '%s' '(\d+)( \d+)?' > /.exec(argv[2] ?? '');
     if (argv[0] === 'sh' && end) {
       this.pending?.(Number(end[1]));
       return ok();
@@ -119,6 +124,7 @@ class FakeProvider implements Provider {
       intervalMs: 20,
       startedAt,
       endedAt,
+      ended: argv.includes('--end-file') ? 'end' : 'duration',
       events: events.sort((a, b) => a.t - b.t),
     };
     return ok(JSON.stringify(result));
@@ -140,7 +146,7 @@ function context(p: FakeProvider): Context {
 test.before(() => mkdirSync(stateDir(lab.name), { recursive: true })); // faults.json
 test.after.always(() => rmSync(stateDir(lab.name), { recursive: true, force: true }));
 
-test('fault registry: unique kinds; every trial needs known features; budgets follow the lease', (t) => {
+test.serial('fault registry: unique kinds; every trial needs known features; budgets follow the lease', (t) => {
   const kinds = faultPlugins.map((f) => f.kind);
   t.is(new Set(kinds).size, kinds.length);
   for (const f of faultPlugins) {
@@ -155,7 +161,7 @@ test('fault registry: unique kinds; every trial needs known features; budgets fo
   t.is(atNextRetry(lease, 500), 740);
 });
 
-test('fault parameters are checked, naming the field and the command line', (t) => {
+test.serial('fault parameters are checked, naming the field and the command line', (t) => {
   t.throws(() => checkFault({ kind: 'link-down', node: 'node01' }), {
     instanceOf: FaultError,
     message: /iface: is required.*lab:fault inject link-down NODE IFACE/,
@@ -186,7 +192,7 @@ test('fault parameters are checked, naming the field and the command line', (t) 
   );
 });
 
-test('a fault is made of provider primitives, recorded while in force, undone in reverse', async (t) => {
+test.serial('a fault is made of provider primitives, recorded while in force, undone in reverse', async (t) => {
   const p = new FakeProvider(['node01', 'node02'], 100);
   await injectFault(p, lab, { kind: 'network-off', node: 'node01' });
   t.deepEqual(readFaults(lab), [{ kind: 'network-off', node: 'node01' }]);
@@ -200,23 +206,26 @@ test('a fault is made of provider primitives, recorded while in force, undone in
   t.deepEqual(readFaults(lab), []);
 });
 
-test('a trial through a fake provider: the takeover is measured from the fault, within the budget', async (t) => {
-  const p = new FakeProvider(['node01', 'node02'], 400);
-  const trial = await context(p).trial('power-off', 1);
-  t.true(trial.passed, trial.problems.join('; '));
-  t.is(trial.arp?.oldNode, 'node01');
-  t.is(trial.arp?.newNode, 'node02');
-  t.true(
-    trial.arp!.takeoverMs! >= 380 && trial.arp!.takeoverMs! <= 460,
-    `takeover ${trial.arp!.takeoverMs} ms for a scripted 400 ms`,
-  );
-  t.truthy(trial.arp?.announceMs);
-  t.is(trial.budgetMs, 1980);
-  t.is(trial.holderAfterHeal, 'node02');
-  t.deepEqual(p.calls, ['power node01 off', 'power node01 on']);
-});
+test.serial(
+  'a trial through a fake provider: the takeover is measured from the fault, within the budget',
+  async (t) => {
+    const p = new FakeProvider(['node01', 'node02'], 400);
+    const trial = await context(p).trial('power-off', 1);
+    t.true(trial.passed, trial.problems.join('; '));
+    t.is(trial.arp?.oldNode, 'node01');
+    t.is(trial.arp?.newNode, 'node02');
+    t.true(
+      trial.arp!.takeoverMs! >= 380 && trial.arp!.takeoverMs! <= 460,
+      `takeover ${trial.arp!.takeoverMs} ms for a scripted 400 ms`,
+    );
+    t.truthy(trial.arp?.announceMs);
+    t.is(trial.budgetMs, 1980);
+    t.is(trial.holderAfterHeal, 'node02');
+    t.deepEqual(p.calls, ['power node01 off', 'power node01 on']);
+  },
+);
 
-test('a trial whose takeover comes after the budget fails, saying by how much', async (t) => {
+test.serial('a trial whose takeover comes after the budget fails, saying by how much', async (t) => {
   const p = new FakeProvider(['node01', 'node02'], 1000);
   const ctx = context(p);
   const trial = await ctx.trial('link-down', 1); // budget: the next retry, 740 ms
@@ -224,46 +233,49 @@ test('a trial whose takeover comes after the budget fails, saying by how much', 
   t.regex(trial.problems.join('; '), /ARP: new responder after 10\d\d ms, budget 740 ms/);
 });
 
-test('the check runner: missing features skip, a subject that cannot be judged fails, a broken check is a harness error', async (t) => {
-  const ctx = context(new FakeProvider(['node01', 'node02'], 100));
-  const checks = [
-    defineCheck({
-      id: 'needs-ipv6',
-      title: '',
-      description: '',
-      features: ['ipv6'],
-      run: async () => ({ status: 'passed' }),
-    }),
-    defineCheck({
-      id: 'no-holder',
-      title: '',
-      description: '',
-      features: [],
-      run: async () => {
-        throw new SubjectFailure('no single stable responder');
-      },
-    }),
-    defineCheck({
-      id: 'bug',
-      title: '',
-      description: '',
-      features: [],
-      run: async () => {
-        throw new TypeError('x is undefined');
-      },
-    }),
-    defineCheck({ id: 'fine', title: '', description: '', features: [], run: async () => ({ status: 'passed' }) }),
-  ];
-  const r = await runChecks(ctx, checks, { trials: 1, faults: [], results: [] });
-  t.deepEqual(
-    r.map((c) => [c.id, c.status]),
-    [
-      ['needs-ipv6', 'skipped'],
-      ['no-holder', 'failed'],
-      ['bug', 'error'],
-      ['fine', 'passed'],
-    ],
-  );
-  t.regex(r[0]!.reason!, /not supported: subject fake does not claim ipv6/);
-  t.regex(r[2]!.reason!, /^harness error: x is undefined/);
-});
+test.serial(
+  'the check runner: missing features skip, a subject that cannot be judged fails, a broken check is a harness error',
+  async (t) => {
+    const ctx = context(new FakeProvider(['node01', 'node02'], 100));
+    const checks = [
+      defineCheck({
+        id: 'needs-ipv6',
+        title: '',
+        description: '',
+        features: ['ipv6'],
+        run: async () => ({ status: 'passed' }),
+      }),
+      defineCheck({
+        id: 'no-holder',
+        title: '',
+        description: '',
+        features: [],
+        run: async () => {
+          throw new SubjectFailure('no single stable responder');
+        },
+      }),
+      defineCheck({
+        id: 'bug',
+        title: '',
+        description: '',
+        features: [],
+        run: async () => {
+          throw new TypeError('x is undefined');
+        },
+      }),
+      defineCheck({ id: 'fine', title: '', description: '', features: [], run: async () => ({ status: 'passed' }) }),
+    ];
+    const r = await runChecks(ctx, checks, { trials: 1, faults: [], results: [] });
+    t.deepEqual(
+      r.map((c) => [c.id, c.status]),
+      [
+        ['needs-ipv6', 'skipped'],
+        ['no-holder', 'failed'],
+        ['bug', 'error'],
+        ['fine', 'passed'],
+      ],
+    );
+    t.regex(r[0]!.reason!, /not supported: subject fake does not claim ipv6/);
+    t.regex(r[2]!.reason!, /^harness error: x is undefined/);
+  },
+);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot } from '../../lab/paths.ts';
 import { defineCheck } from '../check.ts';
-import type { ProbeResult } from '../probe.ts';
+import type { ProbeResult } from '../events.ts';
 
 export default defineCheck({
   id: 'management-silent',

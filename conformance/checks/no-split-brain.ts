@@ -40,7 +40,11 @@ export default defineCheck({
       const holder = (await ctx.stableHolder()).split('/')[0]!;
       const cut: Fault = { kind: 'link-down', node: holder, iface: MANAGEMENT_INTERFACE };
       try {
-        await ctx.probe('store-partition', ctx.subject.budgetMs('power-off') + 1500, { during: () => ctx.inject(cut) });
+        // Until another node has taken over, then half a second more: the cut-off holder must stay quiet.
+        await ctx.probe('store-partition', ctx.subject.budgetMs('power-off') + 1500, {
+          during: () => ctx.inject(cut),
+          settle: { announce: [], tailMs: 500 },
+        });
       } finally {
         await ctx.faults.undoIfActive(cut);
       }
