@@ -59,7 +59,7 @@ export function printLab(s: Record<string, Summary>): void {
 
 /** The default lab with n nodes: the control plane and n - 1 workers over dc1 and dc2. */
 function labOf(n: number): string {
-  return labFile(`lscale${n}`, 251 - (n % 3), (d) => {
+  return labFile(`lsc${n}`, 200 + n, (d) => {
     const w = d.nodes[1];
     d.nodes = [
       d.nodes[0],

@@ -70,7 +70,7 @@ export class FaultSession {
         throw new SubjectFailure(
           `${this.subject.name} not ready on ${node} within ${this.subject.ready.timeoutS} s (ready command: ${cmd})`,
         );
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 

@@ -140,8 +140,16 @@ const send = () => {
     events.push({ t: nowUs(), kind: 'ns', vip: v });
   }
 };
-send();
-const timer = setInterval(send, interval);
+// The n-th round goes out at start + n × interval: no drift, and a round a stalled event loop
+// delayed is sent as soon as it can (none is skipped).
+let rounds = 0;
+let timer: NodeJS.Timeout | undefined;
+const tick = () => {
+  send();
+  rounds++;
+  timer = setTimeout(tick, Math.max(0, (startedAt + rounds * interval * 1000 - nowUs()) / 1000));
+};
+tick();
 if (values['ready-file']) writeFileSync(values['ready-file'], String(startedAt));
 
 const baselineFile = values['baseline-file'];
@@ -161,7 +169,7 @@ let ended: ProbeResult['ended'] | undefined;
 const finish = (why: ProbeResult['ended']) => {
   if (ended) return; // the limit and the settle watch may both fire
   ended = why;
-  clearInterval(timer);
+  clearTimeout(timer);
   clearInterval(endPoll);
   clearTimeout(httpTimer);
   // Answers to the last requests arrive within a few ms.

@@ -78,7 +78,7 @@ export class Prober {
 
   /** Before a fault: at least ten answered requests, so that the old responder is known. */
   get baselineMs(): number {
-    return Math.max(300, 10 * this.intervalMs);
+    return Math.max(200, 10 * this.intervalMs);
   }
 
   /**

@@ -30,9 +30,13 @@ export default defineCheck({
       const fam = v.includes(':') ? 'ndp' : 'arp';
       let gone: number | undefined;
       try {
-        const { events, faultAt } = await ctx.probe('store-down', ctx.subject.budgetMs('power-off') + 1500, {
-          during: () => ctx.inject(off),
-        });
+        const { events, faultAt } = await ctx.probe(
+          'store-down',
+          ctx.subject.budgetMs('power-off') + 500, // holders stop within renewDeadline, well inside the budget
+          {
+            during: () => ctx.inject(off),
+          },
+        );
         const after = events.filter((e) => e.t > faultAt);
         const lastAnswer = after.filter((e) => e.vip === v && e.kind === (fam === 'arp' ? 'arp-reply' : 'na')).at(-1);
         const lastReq = after.filter((e) => e.vip === v && e.kind === (fam === 'arp' ? 'arp-request' : 'ns')).at(-1);

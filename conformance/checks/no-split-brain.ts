@@ -16,7 +16,7 @@ export default defineCheck({
       const holder = (await ctx.stableHolder()).split('/')[0]!;
       const hold = ctx.subject.budgetMs('pause') + 300;
       const pause: Fault = { kind: 'pause', node: holder, process: ctx.subject.service };
-      const { events } = await ctx.probe('pause-resume', hold + 1500, {
+      const { events } = await ctx.probe('pause-resume', hold + 1200, {
         during: async () => {
           await ctx.inject(pause);
           await new Promise((r) => setTimeout(r, hold));
