@@ -7,6 +7,7 @@ module.exports = {
     { name: 'lab-is-the-base', severity: 'error', comment: 'lab/ knows nothing of the rooms built on it', from: { path: '^lab/' }, to: { path: '^(playbooks|agent|conformance|reports|bench|test)/' } },
     { name: 'agent-stands-alone', severity: 'error', comment: 'the announcer runs on nodes: it needs lab basics only, never the harness or a provider', from: { path: '^agent/' }, to: { path: '^(playbooks|conformance|reports|bench|test)/|^lab/(providers|faults|box|hypervisor|vagrant|runtime|cli)' } },
     { name: 'agent-loads-no-provider', severity: 'error', comment: 'the agent starts on every node: no VM provider, SSH client or box builder behind it', from: { path: '^agent/' }, to: { path: '^lab/(providers/(index|netns|vagrant)|box|hypervisor)\\.ts$|node_modules/(node-ssh|ssh2)/', reachable: true } },
+    { name: 'checks-judge-independently', severity: 'error', comment: "the suite never judges with the subject's own code: its frames, pools and names are its own (a bug in the agent must not hide itself)", from: { path: '^conformance/' }, to: { path: '^agent/' } },
     { name: 'playbooks-below-conformance', severity: 'error', from: { path: '^playbooks/' }, to: { path: '^(conformance|reports|bench|test)/' } },
     { name: 'reports-read-results', severity: 'error', comment: 'reports are views of results.json', from: { path: '^reports/' }, to: { path: '^(lab/providers|playbooks|agent|bench|test)/' } },
     { name: 'no-test-code-in-the-product', severity: 'error', from: { path: code }, to: { path: '^(test|bench)/' } },

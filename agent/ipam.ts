@@ -24,7 +24,7 @@ export function poolSpans(pool: Pool): Span[] {
       const c = parseCidr(b.cidr, false);
       if (typeof c === 'string') throw new Error(`pool ${pool.name}: ${c}`);
       const r = cidrRange(c);
-      // As Cilium: the first and last address of a CIDR are not handed out unless allowFirstLastIPs: Yes (tiny blocks excepted).
+      // As Cilium: with allowFirstLastIPs: No the first and last address of a CIDR are not handed out (tiny blocks excepted).
       const trim = !pool.allowFirstLastIPs && r.last - r.first >= 3n;
       return { family: r.family, first: trim ? r.first + 1n : r.first, last: trim ? r.last - 1n : r.last };
     }

@@ -128,7 +128,8 @@ export function parseManifests(text: string, file: string): Manifests {
             name: p.metadata.name,
             blocks: p.spec.blocks,
             serviceSelector: p.spec.serviceSelector,
-            allowFirstLastIPs: p.spec.allowFirstLastIPs === 'Yes',
+            // Unset means Yes since Cilium 1.16 (cilium/cilium#33151; the CRD says so): only No reserves them.
+            allowFirstLastIPs: p.spec.allowFirstLastIPs !== 'No',
             disabled: !!p.spec.disabled,
           });
         break;

@@ -17,6 +17,8 @@ import type { Lab } from '../lab/types.ts';
 export interface ConformanceBench {
   fullSuiteMs: number;
   fullSuite: RunResults['summary'];
+  /** The switch-outage check's own share (its switch stays dark 4 × leaseDuration). */
+  switchOutageMs: number;
   rows: string[][];
   /** The prober at 5 ms and at 20 ms, 5 s each, side by side. */
   prober: { intervalMs: number; expected: number; sent: number; answered: number; maxGapMs: number }[];
@@ -107,7 +109,8 @@ export async function benchConformance(trials: number): Promise<ConformanceBench
         f((t) => t.http?.outageMs),
       ]);
     }
-    return { fullSuiteMs, fullSuite: full.results.summary, rows, prober };
+    const switchOutageMs = full.results.checks.find((c) => c.id === 'switch-outage')?.durationMs ?? 0;
+    return { fullSuiteMs, fullSuite: full.results.summary, switchOutageMs, rows, prober };
   } finally {
     await p.down(lab.name, silentProgress);
   }
@@ -118,7 +121,12 @@ export function printConformance(b: ConformanceBench): void {
   console.log(`\nconformance (default lab, netns)`);
   console.log(
     `  full suite, reference announcer, leases 1 / 0.5 / 0.2 s, 3 trials per fault: ${(b.fullSuiteMs / 1000).toFixed(0)} s ` +
-      `(${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped); ratio to the 60 s goal = ${(b.fullSuiteMs / 60000).toFixed(2)}`,
+      `(${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped); ratio to the 2-minute budget = ${(b.fullSuiteMs / 120000).toFixed(2)}`,
+  );
+  const rest = b.fullSuiteMs - b.switchOutageMs;
+  console.log(
+    `  of which switch-outage (the switch dark 5 s): ${(b.switchOutageMs / 1000).toFixed(0)} s; ` +
+      `the rest: ${(rest / 1000).toFixed(0)} s, ratio to the 60 s goal = ${(rest / 60000).toFixed(2)}`,
   );
   const w = b.rows[0]!.map((_, c) => Math.max(...b.rows.map((r) => r[c]!.length)));
   for (const r of b.rows) console.log(`  ${r.map((x, c) => x.padEnd(w[c]!)).join('  ')}`);

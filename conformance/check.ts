@@ -14,6 +14,8 @@ export interface Outcome {
 export interface SuiteOptions {
   trials: number;
   faults: FaultName[];
+  /** How long switch-outage keeps the switch dark (ms); by default from the subject's lease. */
+  switchDownMs?: number;
   /** Results of the checks that ran before (later checks read the failover trials). */
   results: CheckResult[];
 }

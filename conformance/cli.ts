@@ -15,7 +15,7 @@ import { checkIds, runSuite } from './suite.ts';
 
 const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME|FILE] [--trials N] [--only ID,…] [--skip ID,…]
                                [--faults ${trialFaultKinds().join(',')}] [--probe-interval MS] [--out DIR]
-                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS]
+                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS] [--switch-down-s S]
                                [--cilium-versions A,B,…]   subject cilium: upgrade in place to each version, one report each`;
 
 function int(flag: string, v: string | undefined, min: number, max = Infinity): number | undefined {
@@ -48,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
         'lease-renew-deadline': { type: 'string' },
         'lease-retry-period': { type: 'string' },
         'cilium-versions': { type: 'string' },
+        'switch-down-s': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -113,6 +114,10 @@ async function main(argv: string[]): Promise<number> {
       skip: list(values.skip),
       probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000)!,
       outDir: values.out,
+      switchDownMs:
+        values['switch-down-s'] === undefined
+          ? undefined
+          : int('switch-down-s', values['switch-down-s'], 1, 3600)! * 1000,
       lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)),
       progress,
       signal: abort.signal,

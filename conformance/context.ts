@@ -77,7 +77,7 @@ export class Context {
   probe(
     name: string,
     durationMs: number,
-    opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle'>> & { http?: boolean } = {},
+    opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle' | 'duringMs'>> & { http?: boolean } = {},
   ): Promise<Window> {
     return this.prober.probe(name, durationMs, {
       ipv4: this.subject.has('ipv4'),
@@ -86,6 +86,7 @@ export class Context {
       during: opts.during,
       keep: opts.keep,
       settle: opts.settle,
+      duringMs: opts.duringMs,
       http: opts.http && this.subject.has('http') ? this.main.ipv4 : undefined,
     });
   }

@@ -17,9 +17,9 @@ import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import pcap from 'pcap';
-import { arpRequest, neighborSolicit, parseFrame } from '../agent/packets.ts';
 import { settledAt } from './analyze.ts';
 import type { Baseline, ProbeEvent, ProbeResult } from './events.ts';
+import { arpProbe, nsProbe, readFrame } from './frames.ts';
 
 export type { ProbeEvent, ProbeResult } from './events.ts';
 
@@ -84,7 +84,7 @@ const session = new pcap.PcapSession(
   true,
 );
 session.on('packet', (p) => {
-  const f = parseFrame(p.buf);
+  const f = readFrame(p.buf);
   if (!f || f.srcMac === mac) return;
   const t = p.header.readUInt32LE(0) * 1e6 + p.header.readUInt32LE(4);
   if (f.kind === 'arp') {
@@ -130,15 +130,18 @@ if (values.http) {
 }
 
 const startedAt = nowUs();
+// A request counts only once it went out: with no carrier (the switch is down) the send fails.
+const sendOne = (frame: Buffer, kind: 'arp-request' | 'ns', vip: string) => {
+  try {
+    session.inject(frame);
+  } catch {
+    return;
+  }
+  events.push({ t: nowUs(), kind, vip });
+};
 const send = () => {
-  for (const v of v4) {
-    session.inject(arpRequest(mac, values.ipv4!, v));
-    events.push({ t: nowUs(), kind: 'arp-request', vip: v });
-  }
-  for (const v of v6) {
-    session.inject(neighborSolicit(mac, values.ipv6!, v));
-    events.push({ t: nowUs(), kind: 'ns', vip: v });
-  }
+  for (const v of v4) sendOne(arpProbe(mac, values.ipv4!, v), 'arp-request', v);
+  for (const v of v6) sendOne(nsProbe(mac, values.ipv6!, v), 'ns', v);
 };
 // The n-th round goes out at start + n × interval: no drift, and a round a stalled event loop
 // delayed is sent as soon as it can (none is skipped).

@@ -30,6 +30,8 @@ export interface ProbeOptions {
    * its effective moment (ms, this machine's clock) where known.
    */
   during?: (baseline: Baseline) => Promise<unknown>;
+  /** How long `during` itself may take (a fault held for a while before it is undone), beyond the usual allowance. */
+  duringMs?: number;
   /** End the window shortly (tailMs) after the failover has played out, instead of at its limit. */
   settle?: { announce: Family[]; tailMs: number };
   /** false: a settle probe, not kept as a capture. */
@@ -112,7 +114,7 @@ export class Prober {
       '--interval-ms',
       String(this.intervalMs),
       '--duration-ms',
-      String(Math.round(durationMs + (handshake ? baselineMs + INJECT_ALLOWANCE_MS : 0))),
+      String(Math.round(durationMs + (handshake ? baselineMs + INJECT_ALLOWANCE_MS + (o.duringMs ?? 0) : 0))),
       ...(keep ? ['--pcap', join(this.outDir, file)] : []),
       ...(handshake
         ? [
@@ -142,7 +144,7 @@ export class Prober {
       this.clock = await this.provider.clockOffset(this.lab, this.lab.client.name);
     const offsetUs = Math.round((this.clock?.offsetMs ?? 0) * 1000);
     const running = this.provider.exec(this.lab, this.lab.client.name, args, {
-      timeoutMs: durationMs + baselineMs + PROBER_START_TIMEOUT_MS + INJECT_ALLOWANCE_MS + 15_000,
+      timeoutMs: durationMs + baselineMs + PROBER_START_TIMEOUT_MS + INJECT_ALLOWANCE_MS + (o.duringMs ?? 0) + 15_000,
     });
     let faultAt = 0;
     if (o.during && handshake) {

@@ -37,6 +37,8 @@ export interface SuiteRequest {
   lease?: Partial<Lease>;
   outDir?: string;
   progress: Progress;
+  /** switch-outage: how long the switch stays dark (ms); by default from the subject's lease. */
+  switchDownMs?: number;
   /** Aborted (Ctrl-C): no new fault starts, the one in force is undone, runSuite throws InterruptedError. */
   signal?: AbortSignal;
 }
@@ -159,7 +161,12 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     req.progress(`waiting for ${subject.name} to answer for ${vips[0]!.ipv4 ?? vips[0]!.ipv6}`);
     if (!(await ctx.anyAnswer(120_000))) req.progress('nobody answers yet; the checks will say what they see');
     const chosen = checks.filter((c) => (!req.only?.length || req.only.includes(c.id)) && !req.skip?.includes(c.id));
-    results = await runChecks(ctx, chosen, { trials: req.trials, faults: req.faults, results: [] });
+    results = await runChecks(ctx, chosen, {
+      trials: req.trials,
+      faults: req.faults,
+      results: [],
+      switchDownMs: req.switchDownMs,
+    });
   } finally {
     await ctx.faults.undoAll();
     await provider.close?.();

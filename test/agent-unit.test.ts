@@ -122,6 +122,16 @@ test('allocation: deterministic, dual-stack, stable, selector honoured, CIDR end
   );
 });
 
+test('a pool without allowFirstLastIPs hands out the first and last address of a CIDR (Cilium ≥ 1.16); No reserves them', (t) => {
+  const doc = (extra: string) =>
+    `apiVersion: cilium.io/v2\nkind: CiliumLoadBalancerIPPool\nmetadata: {name: p}\nspec:\n  blocks: [{cidr: "fd00::/126"}]\n${extra}`;
+  const unset = parseManifests(doc(''), 'm.yaml').pools[0]!;
+  t.true(unset.allowFirstLastIPs);
+  t.is(allocate([unset], [svc('a')], {})['default/a']!.ipv6, 'fd00::');
+  const no = parseManifests(doc('  allowFirstLastIPs: "No"\n'), 'm.yaml').pools[0]!;
+  t.is(allocate([no], [svc('a')], {})['default/a']!.ipv6, 'fd00::1');
+});
+
 test('policy: nodeSelector, serviceSelector, interfaces as regular expressions, externalIPs', (t) => {
   const policy: Policy = {
     name: 'x',

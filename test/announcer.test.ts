@@ -24,7 +24,7 @@ const lab: Lab = loadLab(file);
 const lease = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
 const budgetMs = lease.durationMs + lease.retryPeriodMs * 1.2 + 400; // expiry + one retry + detection and scheduling
 const VIP4 = '198.18.0.100',
-  VIP6 = 'fd4c:3200:18::1:1';
+  VIP6 = 'fd4c:3200:18::1:0'; // the /124's first address: allocatable since Cilium 1.16
 const nodeOfMac = (mac?: string) => lab.nodes.find((n) => switchNic(n).mac === mac)?.name;
 const vips = [{ service: 'kube-system/cilium-gateway-central', labels: {}, ipv4: VIP4, ipv6: VIP6 }];
 // The suite's own prober: the fault waits until it captures (ready file) and has a baseline.

@@ -118,6 +118,43 @@ test.serial(
   },
 );
 
+test.serial(
+  'claims IPv6 and unsolicited NA but never answers NDP: gratuitous fails on the NDP side (nothing to judge is no pass)',
+  async (t) => {
+    const r = await suite(fixture('no-ndp'), ['pool-address', 'failover', 'gratuitous']);
+    t.like(statusOf(r), { 'pool-address': 'failed', gratuitous: 'failed' });
+    const g = r.checks.find((c) => c.id === 'gratuitous')!;
+    t.regex(g.reason!, /NDP: no takeover seen in any trial, so no unsolicited NA to judge/);
+    t.notRegex(g.reason!, /gratuitous ARP/, 'the ARP side announced');
+  },
+);
+
+test.serial(
+  'an announcer that falls silent after its link bounced (Cilium #48626): switch-outage fails, nobody answers',
+  async (t) => {
+    const r = (
+      await runSuite({
+        lab,
+        subject: fixture('silent-after-bounce'),
+        trials: 1,
+        faults: [],
+        only: ['single-responder', 'switch-outage'],
+        probeIntervalMs: 20,
+        lease: fast,
+        switchDownMs: 1000,
+        progress: () => {},
+        outDir: out(),
+      })
+    ).results;
+    t.like(statusOf(r), { 'single-responder': 'passed', 'switch-outage': 'failed' });
+    t.regex(
+      r.checks.find((c) => c.id === 'switch-outage')!.reason!,
+      /ARP: nobody answered for 198\.18\.0\.100 within \d+ ms of the switch coming back/,
+    );
+    t.deepEqual((await netns.status(lab)).faults, [], 'the switch is back');
+  },
+);
+
 test.serial('an announcer that also answers on the management network: management-silent fails', async (t) => {
   const r = await suite(fixture('mgmt-answer'), ['single-responder', 'management-silent']);
   t.like(statusOf(r), { 'single-responder': 'passed', 'management-silent': 'failed' });

@@ -269,6 +269,19 @@ test.serial(
       t.regex(r.stderr, msg);
     }
     t.deepEqual((await netns.status(lab)).faults, []);
+    // A switch fault: every port of the lab switch dark, the client's too; lab:up leaves it alone.
+    const node01 = lab.nodes[1]!.interfaces.find((i) => i.name === 'eth1')!.ipv4;
+    t.is((await cli('inject', 'switch-down', 'switch')).exitCode, 0);
+    const dark = await netns.status(lab);
+    t.deepEqual(
+      [...dark.nodes, dark.client].map((h) => h.interfaces.find((i) => i.name === 'eth1')!.up),
+      [false, false, false, false, false],
+    );
+    t.false(await arping(lab, node01), 'no ARP across a dark switch');
+    t.deepEqual((await netns.up(lab, quiet)).changes, [], 'lab:up leaves the dark switch alone');
+    t.is((await cli('undo', 'switch-down', 'switch')).exitCode, 0);
+    t.true(await eventually(() => arping(lab, node01), 3000), 'ARP again once it is back');
+    t.deepEqual((await netns.status(lab)).faults, []);
   },
 );
 

@@ -180,6 +180,11 @@ test.serial('fault parameters are checked, naming the field and the command line
   );
   t.false(sameFault({ kind: 'link-down', node: 'n', iface: 'eth0' }, { kind: 'link-down', node: 'n', iface: 'eth1' }));
   t.deepEqual(
+    heldOn([{ kind: 'switch-down', node: 'switch' }], 'client').unplugged,
+    ['eth1'],
+    'a switch fault holds every machine',
+  );
+  t.deepEqual(
     heldOn(
       [
         { kind: 'network-off', node: 'n' },

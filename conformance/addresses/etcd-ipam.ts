@@ -1,9 +1,30 @@
-import { serviceKey } from '../../agent/ipam.ts';
-import { parseManifests } from '../../agent/manifests.ts';
+import { parseAllDocuments } from 'yaml';
 import { controlPlane, mgmt } from '../../lab/state.ts';
 import { AddressError, defineAddressSource, GATEWAY_SERVICE, type Vip } from './source.ts';
 
 const PREFIX = '/l2lab/ipam/';
+
+interface Meta {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  spec?: { infrastructure?: { labels?: Record<string, string> } };
+}
+
+/**
+ * namespace/name → labels of every Service in the manifests, and of the Service Cilium makes for
+ * each Gateway (cilium-gateway-<name>, labelled from spec.infrastructure.labels).
+ */
+function serviceLabels(manifests: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const doc of parseAllDocuments(manifests)) {
+    const o = doc.toJS() as Meta | null;
+    const ns = o?.metadata?.namespace ?? 'default';
+    if (o?.kind === 'Service' && o.metadata?.name) out.set(`${ns}/${o.metadata.name}`, o.metadata.labels ?? {});
+    if (o?.kind === 'Gateway' && o.metadata?.name)
+      out.set(`${ns}/cilium-gateway-${o.metadata.name}`, o.spec?.infrastructure?.labels ?? {});
+  }
+  return out;
+}
 
 export default defineAddressSource({
   name: 'etcd-ipam',
@@ -21,9 +42,7 @@ export default defineAddressSource({
     if (r.exitCode !== 0)
       throw new AddressError(`cannot read the agreed addresses from etcd on ${cp.name}: ${r.stderr.trim()}`);
     const [kv, manifests] = r.stdout.split('\n----\n');
-    const labels = new Map(
-      parseManifests(manifests ?? '', 'manifests.yaml').services.map((x) => [serviceKey(x), x.labels]),
-    );
+    const labels = serviceLabels(manifests ?? '');
     const lines = kv!.trim().split('\n').filter(Boolean);
     const vips: Vip[] = [];
     for (let i = 0; i + 1 < lines.length; i += 2) {

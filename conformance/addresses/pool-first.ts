@@ -1,4 +1,5 @@
-import { allocate } from '../../agent/ipam.ts';
+import { matches } from '../../lab/selector.ts';
+import { firstPoolAddress } from '../pool.ts';
 import { AddressError, defineAddressSource, GATEWAY_LABELS, GATEWAY_SERVICE } from './source.ts';
 
 export default defineAddressSource({
@@ -7,17 +8,13 @@ export default defineAddressSource({
     "the lab pool's first address of each family, for the Gateway's service (what a subject without IPAM is configured with)",
   when: 'before-install',
   async find(lab) {
-    const pool = {
-      name: lab.pool.name,
-      blocks: lab.pool.blocks,
-      serviceSelector: lab.pool.serviceSelector,
-      allowFirstLastIPs: false,
-      disabled: false,
-    };
-    const [namespace, name] = GATEWAY_SERVICE.split('/') as [string, string];
-    const a = allocate([pool], [{ namespace, name, labels: GATEWAY_LABELS, loadBalancer: true, externalIPs: [] }], {});
-    const g = a[GATEWAY_SERVICE];
-    if (!g) throw new AddressError(`pool ${pool.name} has no address for the Gateway's service`);
-    return [{ service: GATEWAY_SERVICE, labels: GATEWAY_LABELS, ipv4: g.ipv4, ipv6: g.ipv6 }];
+    if (!matches(lab.pool.serviceSelector, GATEWAY_LABELS))
+      throw new AddressError(
+        `pool ${lab.pool.name}'s serviceSelector does not select the Gateway's service (labels ${JSON.stringify(GATEWAY_LABELS)})`,
+      );
+    const ipv4 = firstPoolAddress(lab, 4);
+    const ipv6 = firstPoolAddress(lab, 6);
+    if (!ipv4 && !ipv6) throw new AddressError(`pool ${lab.pool.name} has no address for the Gateway's service`);
+    return [{ service: GATEWAY_SERVICE, labels: GATEWAY_LABELS, ipv4, ipv6 }];
   },
 });

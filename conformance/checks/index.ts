@@ -12,6 +12,7 @@ import poolAddress from './pool-address.ts';
 import scale from './scale.ts';
 import singleResponder from './single-responder.ts';
 import staleCache from './stale-cache.ts';
+import switchOutage from './switch-outage.ts';
 
 export const checks: Check[] = [
   poolAddress,
@@ -21,6 +22,7 @@ export const checks: Check[] = [
   failover,
   gratuitous,
   staleCache,
+  switchOutage,
   noSplitBrain,
   eligibleResponder,
   leaseHolder,

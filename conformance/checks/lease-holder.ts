@@ -1,4 +1,3 @@
-import { leaseName } from '../../agent/manifests.ts';
 import { responders } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 
@@ -12,7 +11,7 @@ export default defineCheck({
     if (!ctx.subject.holder)
       return { status: 'skipped', reason: `not supported: subject ${ctx.subject.name} declares no holder command` };
     const [namespace, name] = ctx.main.service.split('/') as [string, string];
-    const lease = leaseName({ namespace, name, labels: {}, loadBalancer: true, externalIPs: [] });
+    const lease = `cilium-l2announce-${namespace}-${name}`; // Cilium's name for a service's L2 lease
     const answering = await ctx.stableHolder(15_000);
     const holder = await ctx.leaseHolder(lease);
     const { events } = await ctx.probe('lease-holder', 1000);

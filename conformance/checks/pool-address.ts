@@ -1,7 +1,6 @@
-import { poolSpans } from '../../agent/ipam.ts';
-import { parseIp } from '../../lab/ip.ts';
 import { matches } from '../../lab/selector.ts';
 import { defineCheck } from '../check.ts';
+import { inPool } from '../pool.ts';
 
 export default defineCheck({
   id: 'pool-address',
@@ -10,14 +9,7 @@ export default defineCheck({
     'Each VIP (IPv4 and IPv6) comes from the CiliumLoadBalancerIPPool, whose serviceSelector selects the service.',
   features: [],
   async run(ctx) {
-    const pool = {
-      name: ctx.lab.pool.name,
-      blocks: ctx.lab.pool.blocks,
-      serviceSelector: ctx.lab.pool.serviceSelector,
-      allowFirstLastIPs: false,
-      disabled: false,
-    };
-    const spans = poolSpans({ ...pool, allowFirstLastIPs: true });
+    const pool = ctx.lab.pool;
     const problems: string[] = [],
       details: string[] = [];
     for (const v of ctx.vips) {
@@ -30,8 +22,7 @@ export default defineCheck({
           problems.push(`${v.service}: no ${fam} address`);
           continue;
         }
-        const p = parseIp(ip)!;
-        const inside = spans.some((s) => s.family === p.family && p.value >= s.first && p.value <= s.last);
+        const inside = inPool(ctx.lab, ip);
         (inside ? details : problems).push(`${v.service}: ${ip} ${inside ? 'is' : 'is not'} in pool ${pool.name}`);
       }
       if (!matches(pool.serviceSelector, v.labels))

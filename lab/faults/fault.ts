@@ -67,7 +67,12 @@ export interface FaultPlugin<P extends Record<string, string | undefined> = Reco
    * (else the trial is skipped), and whether healing waits until the subject is ready again.
    */
   trial?: { params(service: string): P; needs?: string[]; waitReady?: boolean };
+  /**
+   * What it keeps as it is while in force. A node fault holds its node; a switch fault
+   * (`scope: 'switch'`, NODE is then the switch's name) holds every machine on that switch.
+   */
   held(p: P): Held;
+  scope?: 'node' | 'switch';
   /** Returns when the fault took effect on this machine's clock (ms), where that is known. */
   inject(io: Primitives, lab: Lab, node: string, p: P): Promise<number | undefined>;
   undo(io: Primitives, lab: Lab, node: string, p: P): Promise<void>;

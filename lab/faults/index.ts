@@ -10,10 +10,19 @@ import networkOff from './network-off.ts';
 import pause from './pause.ts';
 import powerOff from './power-off.ts';
 import processStop from './process-stop.ts';
+import switchDown from './switch-down.ts';
 
 export type { Fault, FaultPlugin, Held, Lease, Primitives } from './fault.ts';
 
-export const faultPlugins: FaultPlugin[] = [powerOff, linkDown, networkOff, processStop, pause, gracefulStop];
+export const faultPlugins: FaultPlugin[] = [
+  powerOff,
+  linkDown,
+  networkOff,
+  processStop,
+  pause,
+  gracefulStop,
+  switchDown,
+];
 
 export class FaultError extends Error {}
 
@@ -72,12 +81,13 @@ export async function undoFault(io: Primitives, lab: Lab, f: Fault): Promise<voi
   );
 }
 
-/** What the faults in force keep as it is on one node (lab:up leaves it alone). */
-export function heldOn(faults: Fault[], node: string): Required<Held> {
+/** What the faults in force keep as it is on one machine (lab:up leaves it alone). */
+export function heldOn(faults: Fault[], host: string): Required<Held> {
   const out: Required<Held> = { powerOff: false, unplugged: [], stopped: [] };
-  for (const f of faults.filter((x) => x.node === node)) {
+  for (const f of faults) {
     const p = faultPlugins.find((x) => x.kind === f.kind);
     if (!p) continue; // recorded by another l2lab version: nothing known to keep
+    if (p.scope !== 'switch' && f.node !== host) continue;
     const h = p.held(checkFault(f).params);
     out.powerOff ||= h.powerOff ?? false;
     out.unplugged.push(...(h.unplugged ?? []));

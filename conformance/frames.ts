@@ -1,0 +1,132 @@
+// The suite's own Ethernet frames: the probes it sends (ARP request, RFC 826; neighbour
+// solicitation, RFC 4861 §4.3) and what it reads back (ARP replies and gratuitous ARP, neighbour
+// advertisements, RFC 4861 §4.4). Written apart from the reference announcer's packet code on
+// purpose: a bug there must show up here as a failure, not cancel itself out.
+import { formatIp, parseIp } from '../lab/ip.ts';
+
+const ETHERTYPE_ARP = 0x0806;
+const ETHERTYPE_IPV6 = 0x86dd;
+const ICMPV6 = 58;
+const NEIGHBOR_SOLICITATION = 135;
+const NEIGHBOR_ADVERTISEMENT = 136;
+const OPTION_SOURCE_LINK_ADDRESS = 1;
+const OPTION_TARGET_LINK_ADDRESS = 2;
+
+export type Seen =
+  | { kind: 'arp'; op: number; srcMac: string; senderMac: string; senderIp: string; targetIp: string }
+  | { kind: 'na'; srcMac: string; target: string; solicited: boolean; targetLinkAddr?: string };
+
+const mac = (b: Buffer, at: number) =>
+  [...b.subarray(at, at + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+const macBuf = (text: string) => Buffer.from(text.split(':').map((h) => Number.parseInt(h, 16)));
+
+function ipBuf(text: string): Buffer {
+  const p = parseIp(text);
+  if (!p) throw new Error(`not an IP address: ${text}`);
+  const n = p.family === 4 ? 4 : 16;
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[n - 1 - i] = Number((p.value >> BigInt(8 * i)) & 255n);
+  return out;
+}
+
+function ipText(b: Buffer): string {
+  const v = [...b].reduce((acc, x) => (acc << 8n) | BigInt(x), 0n);
+  return formatIp(b.length === 4 ? 4 : 6, v);
+}
+
+/** What a captured frame says, if it is ARP or a neighbour advertisement; anything else is undefined. */
+export function readFrame(f: Buffer): Seen | undefined {
+  if (f.length < 14) return undefined;
+  let type = f.readUInt16BE(12);
+  let off = 14;
+  if (type === 0x8100 && f.length >= 18) {
+    type = f.readUInt16BE(16); // one 802.1Q tag
+    off = 18;
+  }
+  const srcMac = mac(f, 6);
+  if (type === ETHERTYPE_ARP) {
+    // htype 1 (Ethernet), ptype IPv4, hlen 6, plen 4
+    if (f.length < off + 28 || f.readUInt16BE(off) !== 1 || f.readUInt16BE(off + 2) !== 0x0800) return undefined;
+    return {
+      kind: 'arp',
+      op: f.readUInt16BE(off + 6),
+      srcMac,
+      senderMac: mac(f, off + 8),
+      senderIp: ipText(f.subarray(off + 14, off + 18)),
+      targetIp: ipText(f.subarray(off + 24, off + 28)),
+    };
+  }
+  if (type !== ETHERTYPE_IPV6 || f.length < off + 40 + 24) return undefined;
+  if (f[off + 6] !== ICMPV6) return undefined; // no extension headers in ND
+  const icmp = off + 40;
+  if (f[icmp] !== NEIGHBOR_ADVERTISEMENT) return undefined;
+  const flags = f[icmp + 4]!;
+  const target = ipText(f.subarray(icmp + 8, icmp + 24));
+  let targetLinkAddr: string | undefined;
+  for (let o = icmp + 24; o + 8 <= f.length; ) {
+    const len = f[o + 1]! * 8;
+    if (!len) break;
+    if (f[o] === OPTION_TARGET_LINK_ADDRESS) targetLinkAddr = mac(f, o + 2);
+    o += len;
+  }
+  return { kind: 'na', srcMac, target, solicited: (flags & 0x40) !== 0, targetLinkAddr };
+}
+
+/** An ARP request from (myMac, myIp) for target, broadcast. */
+export function arpProbe(myMac: string, myIp: string, target: string): Buffer {
+  const f = Buffer.alloc(42);
+  Buffer.from('ffffffffffff', 'hex').copy(f, 0);
+  macBuf(myMac).copy(f, 6);
+  f.writeUInt16BE(ETHERTYPE_ARP, 12);
+  f.writeUInt16BE(1, 14); // Ethernet
+  f.writeUInt16BE(0x0800, 16); // IPv4
+  f[18] = 6;
+  f[19] = 4;
+  f.writeUInt16BE(1, 20); // request
+  macBuf(myMac).copy(f, 22);
+  ipBuf(myIp).copy(f, 28);
+  // target hardware address stays zero
+  ipBuf(target).copy(f, 38);
+  return f;
+}
+
+/** The internet checksum (RFC 1071) over an IPv6 pseudo-header and the ICMPv6 message. */
+function icmpv6Checksum(src: Buffer, dst: Buffer, msg: Buffer): number {
+  const pseudo = Buffer.alloc(40);
+  src.copy(pseudo, 0);
+  dst.copy(pseudo, 16);
+  pseudo.writeUInt32BE(msg.length, 32);
+  pseudo[39] = ICMPV6;
+  const all = Buffer.concat([pseudo, msg, msg.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0)]);
+  let sum = 0;
+  for (let i = 0; i < all.length; i += 2) sum += all.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** A neighbour solicitation from (myMac, myIp) for target, to target's solicited-node multicast group. */
+export function nsProbe(myMac: string, myIp: string, target: string): Buffer {
+  const t = ipBuf(target);
+  // ff02::1:ffXX:XXXX, the low 24 bits of the target's address
+  const group = Buffer.concat([Buffer.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff]), t.subarray(13)]);
+  const msg = Buffer.alloc(32);
+  msg[0] = NEIGHBOR_SOLICITATION;
+  t.copy(msg, 8);
+  msg[24] = OPTION_SOURCE_LINK_ADDRESS;
+  msg[25] = 1; // 8 bytes
+  macBuf(myMac).copy(msg, 26);
+  const src = ipBuf(myIp);
+  msg.writeUInt16BE(icmpv6Checksum(src, group, msg), 2);
+  const ip = Buffer.alloc(40);
+  ip[0] = 0x60;
+  ip.writeUInt16BE(msg.length, 4);
+  ip[6] = ICMPV6;
+  ip[7] = 255; // hop limit: ND requires 255
+  src.copy(ip, 8);
+  group.copy(ip, 24);
+  const eth = Buffer.alloc(14);
+  Buffer.from([0x33, 0x33, ...group.subarray(12)]).copy(eth, 0);
+  macBuf(myMac).copy(eth, 6);
+  eth.writeUInt16BE(ETHERTYPE_IPV6, 12);
+  return Buffer.concat([eth, ip, msg]);
+}
