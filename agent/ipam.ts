@@ -55,7 +55,14 @@ export function allocate(
   const live = pools.filter((p) => !p.disabled);
   for (const s of services) {
     const a = existing[serviceKey(s)];
-    if (a && live.some((p) => p.name === a.pool && matches(p.serviceSelector, s.labels))) {
+    const pool = a && live.find((p) => p.name === a.pool && matches(p.serviceSelector, s.labels));
+    // Kept only while its addresses are still the pool's (a block edited away frees them).
+    const inside = (ip?: string) => {
+      if (!ip || !pool) return true;
+      const v = parseIp(ip);
+      return !!v && poolSpans(pool).some((x) => x.family === v.family && v.value >= x.first && v.value <= x.last);
+    };
+    if (a && pool && inside(a.ipv4) && inside(a.ipv6)) {
       result[serviceKey(s)] = a;
       if (a.ipv4) used.add(a.ipv4);
       if (a.ipv6) used.add(a.ipv6);

@@ -44,8 +44,12 @@ async function agreeOnAddresses(store: LeaseStore, m: Manifests, log: Log): Prom
       const existing = await store.allocations(2000);
       const wanted = allocate(m.pools, m.services, existing);
       const agreed: Record<string, Allocation> = {};
-      for (const [k, a] of Object.entries(wanted))
-        agreed[k] = existing[k] ?? (await store.recordAllocation(k, a, 2000));
+      for (const [k, a] of Object.entries(wanted)) {
+        const had = existing[k];
+        // A record allocate() did not keep (its pool lost the address) is replaced, only if unchanged meanwhile.
+        agreed[k] =
+          had && JSON.stringify(had) === JSON.stringify(a) ? had : await store.recordAllocation(k, a, 2000, had);
+      }
       // Another node may have recorded different addresses first: recompute until stable.
       const again = allocate(m.pools, m.services, agreed);
       if (JSON.stringify(again) === JSON.stringify(agreed)) return agreed;

@@ -29,7 +29,8 @@ export interface LeaseStore {
   updateLease(name: string, rec: LeaseRecord, version: string, timeoutMs: number): Promise<boolean>;
   allocations(timeoutMs: number): Promise<Record<string, Allocation>>;
   /** Records an allocation unless one exists; returns what is recorded. */
-  recordAllocation(key: string, a: Allocation, timeoutMs: number): Promise<Allocation>;
+  /** Create-if-absent; with `replacing`, overwrite only that exact record (compare-and-swap). Returns what is recorded now. */
+  recordAllocation(key: string, a: Allocation, timeoutMs: number, replacing?: Allocation): Promise<Allocation>;
   close(): void;
 }
 
@@ -82,10 +83,12 @@ export class EtcdStore implements LeaseStore {
     );
   }
 
-  async recordAllocation(key: string, a: Allocation, timeoutMs: number): Promise<Allocation> {
+  async recordAllocation(key: string, a: Allocation, timeoutMs: number, replacing?: Allocation): Promise<Allocation> {
     const k = `${this.prefix}/ipam/${key}`;
-    const r = await this.client
-      .if(k, 'Create', '==', 0)
+    const r = await (replacing
+      ? this.client.if(k, 'Value', '==', JSON.stringify(replacing))
+      : this.client.if(k, 'Create', '==', 0)
+    )
       .then(this.client.put(k).value(JSON.stringify(a)))
       .else(this.client.get(k))
       .options(this.opts(timeoutMs))

@@ -110,6 +110,12 @@ test('allocation: deterministic, dual-stack, stable, selector honoured, CIDR end
   const withNew = allocate([p], [svc('0new'), ...services], first);
   t.deepEqual(withNew['default/a'], first['default/a'], 'existing allocations are kept');
   t.is(withNew['default/0new']!.ipv4, '198.18.0.102');
+  const v4only = pool([{ start: '198.18.0.100', stop: '198.18.0.102' }], { serviceSelector: p.serviceSelector });
+  t.deepEqual(
+    allocate([v4only], [svc('a')], first)['default/a'],
+    { pool: 'p', ipv4: '198.18.0.100' },
+    'an address its pool no longer has is not kept',
+  );
   const full = allocate([p], [svc('x'), svc('y'), svc('z'), svc('zz')], {});
   t.is(full['default/zz'], undefined, 'no address left: none given');
   t.deepEqual(

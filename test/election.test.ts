@@ -44,8 +44,8 @@ class FaultyStore implements LeaseStore {
   allocations(t: number) {
     return this.gate(t, () => this.inner.allocations(t));
   }
-  recordAllocation(k: string, a: any, t: number) {
-    return this.gate(t, () => this.inner.recordAllocation(k, a, t));
+  recordAllocation(k: string, a: any, t: number, replacing?: any) {
+    return this.gate(t, () => this.inner.recordAllocation(k, a, t, replacing));
   }
   close() {
     this.inner.close();
@@ -96,6 +96,26 @@ async function leadsAfter(el: LeaseElector, from: number, pollMs = 5): Promise<n
   while (!el.isLeader && performance.now() - from < 3000) await sleep(pollMs);
   return performance.now() - from;
 }
+
+test.serial('allocations: create-if-absent, and a stale record is replaced only while unchanged', async (t) => {
+  const store = new EtcdStore([etcd.url]);
+  t.teardown(() => store.close());
+  const old = { pool: 'p', ipv4: '198.18.0.100', ipv6: 'fd00::1' };
+  t.deepEqual(await store.recordAllocation('ns/a', old, 2000), old);
+  t.deepEqual(
+    await store.recordAllocation('ns/a', { pool: 'p', ipv4: '198.18.0.101' }, 2000),
+    old,
+    'the first record wins',
+  );
+  const v4only = { pool: 'p', ipv4: '198.18.0.100' };
+  t.deepEqual(
+    await store.recordAllocation('ns/a', v4only, 2000, { pool: 'p', ipv4: '198.18.0.199' }),
+    old,
+    'not the record it meant to replace',
+  );
+  t.deepEqual(await store.recordAllocation('ns/a', v4only, 2000, old), v4only);
+  t.deepEqual((await store.allocations(2000))['ns/a'], v4only);
+});
 
 test.serial('exactly one of three candidates leads, and keeps leading', async (t) => {
   const log: Log = [];
