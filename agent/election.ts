@@ -76,8 +76,12 @@ export class LeaseElector {
     if (this.leading) this.stepDown('stopped');
   }
 
-  /** Stops leading at once, then frees the lease so another node takes over without waiting. */
-  async release(timeoutMs = 1000): Promise<void> {
+  /**
+   * Stops leading at once, then frees the lease so another node takes over without waiting. The
+   * store gets as long as a renewal would (renewDeadline): on a loaded or emulated machine a fixed
+   * second was not always enough, and a failed release costs the others a whole leaseDuration.
+   */
+  async release(timeoutMs = this.timing.renewDeadlineMs): Promise<void> {
     const wasLeading = this.leading;
     this.stop();
     if (!wasLeading) return;

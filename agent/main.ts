@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     stopping = true;
     log('stopping', { signal });
     for (const u of unwatch) u();
-    await Promise.all([...electors.values()].map(({ el }) => el.release(1000))); // others take over on their next retry
+    await Promise.all([...electors.values()].map(({ el }) => el.release())); // others take over on their next retry
     for (const r of responders.values()) r.close();
     for (const v of vipsOnLo)
       await run(['ip', 'addr', 'del', isIPv4(v) ? `${v}/32` : `${v}/128`, 'dev', 'lo'], { check: false });

@@ -34,6 +34,7 @@ export async function runChecks(ctx: Context, checks: Check[], opts: SuiteOption
     ctx.progress(`${c.id}: ${c.title}`);
     try {
       const o = await c.run(ctx, opts);
+      await ctx.settleHeal(); // a trial the check ran is back at one responder before the next check
       results.push({
         ...base,
         status: o.status,

@@ -27,6 +27,8 @@ const AFTER_BUDGET_MS = 1000;
 export class Context {
   readonly prober: Prober;
   readonly faults: FaultSession;
+  /** The last trial, until the lab has been seen back at one stable responder after its heal. */
+  private healing?: Trial;
 
   constructor(
     readonly lab: Lab,
@@ -127,7 +129,11 @@ export class Context {
       const who = responders(events, ip, family);
       const reqs = events.filter((e) => e.vip === ip && e.kind === (family === 'arp' ? 'arp-request' : 'ns')).length;
       const answered = events.filter((e) => e.vip === ip && e.kind === (family === 'arp' ? 'arp-reply' : 'na')).length;
-      if (who.length === 1 && answered >= reqs - 1) return this.nodeOfMac(who[0])!;
+      if (who.length === 1 && answered >= reqs - 1) {
+        const node = this.nodeOfMac(who[0])!;
+        this.healed(node.split('/')[0]!);
+        return node;
+      }
       last = who.length ? `answered by ${who.map((m) => this.nodeOfMac(m)).join(' and ')}` : 'no answer';
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -192,6 +198,7 @@ export class Context {
           settle: { announce, tailMs: Math.max(200, 10 * this.probeIntervalMs) }, // ten probes: split-brain right after the takeover
           during: async (baseline) => {
             holder = this.holderIn(baseline);
+            this.healed(holder); // the previous trial's lab is back at one responder
             fault = this.trialFault(kind, holder);
             this.progress(
               `${kind} #${n}: ${holder} holds the VIP; injecting, waiting up to ${budgetMs} ms for another node to answer`,
@@ -201,7 +208,8 @@ export class Context {
         });
       } catch (e) {
         if (!(e instanceof NotSettled) || attempt >= 3) throw e;
-        await this.stableHolder(); // not one stable responder yet: wait for it, then again
+        await this.settleHeal(); // not one stable responder yet: wait for it, then again
+        await this.stableHolder();
       } finally {
         if (fault) await this.faults.undoIfActive(fault);
       }
@@ -219,19 +227,33 @@ export class Context {
       excludedMacs: new Set(this.excluded.map((h) => this.switchMac(h))),
       nodeOfMac: (m) => this.nodeOfMac(m),
     });
-    let holderAfterHeal: string | undefined;
-    try {
-      holderAfterHeal = await this.stableHolder();
-    } catch (e) {
-      t.problems.push(`after the fault was undone: ${(e as Error).message}`);
-      t.passed = false;
-    }
-    return {
+    // heal → returns is seen by the next look at the lab: the next trial's own baseline, or settleHeal.
+    const trial: Trial = {
       ...t,
-      holderAfterHeal,
       capture: probe.file,
       ...(this.prober.clock ? { clockUncertaintyMs: Math.round(this.prober.clock.uncertaintyMs) } : {}),
     };
+    this.healing = trial;
+    return trial;
+  }
+
+  /** heal → returns for the last trial: one stable responder again (its holderAfterHeal), else the trial fails. */
+  async settleHeal(): Promise<void> {
+    const t = this.healing;
+    if (!t) return;
+    try {
+      await this.stableHolder();
+    } catch (e) {
+      if (this.healing !== t) return;
+      this.healing = undefined;
+      t.problems.push(`after the fault was undone: ${(e as Error).message}`);
+      t.passed = false;
+    }
+  }
+
+  private healed(holder: string): void {
+    if (this.healing) this.healing.holderAfterHeal = holder;
+    this.healing = undefined;
   }
 }
 

@@ -6,11 +6,16 @@ import { registerCompletionHandler } from 'ava';
 
 const expected = new Set(['TTYWrap', 'PipeWrap', 'ProcessWrap']);
 
+const stillOpen = () => process.getActiveResourcesInfo().filter((r) => !expected.has(r));
+
 registerCompletionHandler(() => {
-  const open = process.getActiveResourcesInfo().filter((r) => !expected.has(r));
-  if (open.length) {
+  // A client closing in the last teardown may still have an Immediate or a timer of a few ms
+  // queued: look again shortly after; what is still open then is a leak.
+  if (!stillOpen().length) process.exit();
+  setTimeout(() => {
+    const open = stillOpen();
+    if (!open.length) process.exit();
     process.stderr.write(`test worker: still open after the last test: ${open.join(', ')} (a cleanup is missing)\n`);
     process.exit(1);
-  }
-  process.exit();
+  }, 300);
 });

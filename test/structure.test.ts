@@ -215,7 +215,10 @@ test.serial(
   'a trial through a fake provider: the takeover is measured from the fault, within the budget',
   async (t) => {
     const p = new FakeProvider(['node01', 'node02'], 400);
-    const trial = await context(p).trial('power-off', 1);
+    const ctx = context(p);
+    const trial = await ctx.trial('power-off', 1);
+    t.is(trial.holderAfterHeal, undefined, 'heal → returns is judged by the next look at the lab');
+    await ctx.settleHeal();
     t.true(trial.passed, trial.problems.join('; '));
     t.is(trial.arp?.oldNode, 'node01');
     t.is(trial.arp?.newNode, 'node02');

@@ -18,6 +18,7 @@ export default defineCheck({
     const trials: Trial[] = [];
     for (const fault of faultsFor(opts.faults, (f) => ctx.subject.has(f)))
       for (let i = 1; i <= opts.trials; i++) trials.push(await ctx.trial(fault, i));
+    await ctx.settleHeal(); // the last trial's heal is judged too
     const figures: Record<string, number | null> = {};
     for (const fault of new Set(trials.map((t) => t.fault))) {
       const ts = trials.filter((t) => t.fault === fault);
