@@ -1,5 +1,6 @@
 // The conformance result model: what every check and trial measured. results.json is this,
 // versioned by `schema`; JUnit XML and summary.md are views of it.
+import type { Lease } from '../lab/types.ts';
 
 /** What an announcer claims; a check that needs an unclaimed feature is skipped, never passed. */
 export type Feature =
@@ -81,7 +82,7 @@ export interface RunResults {
     version: string;
     description: string;
     features: Feature[];
-    lease?: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+    lease?: Lease;
   };
   lab: { name: string; provider: string; file: string; nodes: { name: string; mac: string; eligible: boolean }[] };
   environment: { kernel: string; node: string; l2labCommit: string };

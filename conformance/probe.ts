@@ -3,8 +3,8 @@
 // mode), sends its own ARP requests / neighbour solicitations for every VIP at a fixed
 // interval, and reports every request and every answer (and gratuitous ARP / unsolicited NA)
 // as JSON on stdout. Optionally writes the raw capture as a .pcap file (tcpdump, Wireshark).
-//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A --ipv6 B --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE] [--ready-file FILE] [--end-file FILE]
-// --duration-ms counts from when it captures; --ready-file is created then (a fault waits for it).
+//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A --ipv6 B --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE] [--baseline-file FILE] [--end-file FILE]
+// --duration-ms counts from when it captures.
 // --end-file: once it appears, holding a time (µs since the epoch, this clock), the capture ends
 // then instead (the window after a fault is counted from the fault, known only once injected).
 // A second time in it is the fault's: with --settle-tail-ms the capture ends that long after the
@@ -33,7 +33,6 @@ const { values } = parseArgs({
     'interval-ms': { type: 'string', default: '20' },
     'duration-ms': { type: 'string' },
     pcap: { type: 'string' },
-    'ready-file': { type: 'string' },
     'end-file': { type: 'string' },
     'baseline-file': { type: 'string' },
     'baseline-ms': { type: 'string', default: '300' },
@@ -153,7 +152,6 @@ const tick = () => {
   timer = setTimeout(tick, Math.max(0, (startedAt + rounds * interval * 1000 - nowUs()) / 1000));
 };
 tick();
-if (values['ready-file']) writeFileSync(values['ready-file'], String(startedAt));
 
 const baselineFile = values['baseline-file'];
 if (baselineFile)

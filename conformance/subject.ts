@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { faultPlugin, trialFaultKinds } from '../lab/faults/index.ts';
 import { repoRoot } from '../lab/paths.ts';
+import type { Lease } from '../lab/types.ts';
 import { issueLines } from '../lab/validation.ts';
 import { addressSourceNames } from './addresses/index.ts';
 import { type FaultName, type Feature, features } from './model.ts';
@@ -48,11 +49,7 @@ export const subjectSchema = z.strictObject({
 
 export type SubjectFile = z.infer<typeof subjectSchema>;
 
-export interface Lease {
-  durationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-}
+export type { Lease };
 
 export interface Subject extends Omit<SubjectFile, 'lease' | 'budget'> {
   file: string;

@@ -133,8 +133,6 @@ export class LabFileError extends Error {
   }
 }
 
-export { formatPath };
-
 export function durationMs(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text)!;
   return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60000 }[m[2] as 'ms' | 's' | 'm']);

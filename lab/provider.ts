@@ -1,6 +1,7 @@
 // A provider builds and runs a lab's machines. Small verb-based interface (as kind's
 // providers): plan/apply inside `up`, `down` by name only (works after a crash), `status`
-// as the contract, `exec` for host-side work, and faults for the conformance suite.
+// as the contract, `exec` for host-side work, and the primitives faults are made of
+// (power, carrier, hostTime: lab/faults/ holds the fault kinds, providers know none).
 import type { ExecResult, Primitives } from './faults/fault.ts';
 import type { Lab, LabStatus } from './types.ts';
 

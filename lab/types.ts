@@ -8,6 +8,13 @@ export type Role = 'control-plane' | 'worker' | 'client';
 export const SWITCH_INTERFACE = 'eth1';
 export const MANAGEMENT_INTERFACE = 'eth0';
 
+/** Lease timing, as Cilium's l2announcements.leaseDuration / leaseRenewDeadline / leaseRetryPeriod. */
+export interface Lease {
+  durationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
 /** A fault in force, as faults.json records it: the kind, the node, the kind's own parameters (lab/faults/). */
 export interface Fault {
   kind: string;
@@ -68,7 +75,7 @@ export interface Lab {
     memory: number;
     nat: boolean;
   };
-  lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  lease: Lease;
 }
 
 /** One interface as seen live on the host (status). */

@@ -52,6 +52,9 @@ class FakeProvider implements Provider {
   holder: string;
   private moves: { at: number; to: string }[] = []; // µs
   private pending?: (endUs: number) => void;
+  /** A broken subject: once the old holder is powered on again, it answers too (never one responder after the heal). */
+  answersAgainAfterHeal = false;
+  private healedAt = Infinity; // µs
   constructor(
     readonly eligible: string[],
     readonly takeoverMs: number,
@@ -77,6 +80,7 @@ class FakeProvider implements Provider {
   async power(_lab: Lab, host: string, on: boolean) {
     this.calls.push(`power ${host} ${on ? 'on' : 'off'}`);
     if (!on) this.lose(host);
+    else this.healedAt = Date.now() * 1000;
   }
   async carrier(_lab: Lab, host: string, iface: string, up: boolean) {
     this.calls.push(`carrier ${host} ${iface} ${up ? 'up' : 'down'}`);
@@ -116,6 +120,8 @@ class FakeProvider implements Provider {
     for (let t = startedAt; t <= endedAt; t += 20_000) {
       events.push({ t, kind: 'arp-request', vip });
       events.push({ t: t + 300, kind: 'arp-reply', vip, mac: mac(this.holderAt(t)) });
+      if (this.answersAgainAfterHeal && t >= this.healedAt && this.holderAt(t) !== this.eligible[0])
+        events.push({ t: t + 400, kind: 'arp-reply', vip, mac: mac(this.eligible[0]!) });
     }
     for (const m of this.moves)
       if (m.at > startedAt && m.at <= endedAt) events.push({ t: m.at, kind: 'garp', vip, mac: mac(m.to) });
@@ -230,6 +236,24 @@ test.serial(
     t.is(trial.budgetMs, 1980);
     t.is(trial.holderAfterHeal, 'node02');
     t.deepEqual(p.calls, ['power node01 off', 'power node01 on']);
+  },
+);
+
+test.serial(
+  'heal → returns: when the lab never gets back to one responder after the heal, the trial fails',
+  async (t) => {
+    const p = new FakeProvider(['node01', 'node02'], 300);
+    p.answersAgainAfterHeal = true;
+    const ctx = context(p);
+    const trial = await ctx.trial('power-off', 1);
+    t.true(trial.passed, 'the failover itself held');
+    await ctx.settleHeal();
+    t.false(trial.passed);
+    t.regex(
+      trial.problems.join('; '),
+      /after the fault was undone: no single stable responder for 198\.18\.0\.100 within \d+ ms \(answered by node02 and node01\)/,
+    );
+    t.is(trial.holderAfterHeal, undefined);
   },
 );
 

@@ -3,7 +3,7 @@
 // follows from a lease, and how to inject and undo it with a provider's small primitives
 // (power, carrier, exec). Providers know nothing about fault kinds.
 import type { z } from 'zod';
-import type { Fault, Lab } from '../types.ts';
+import type { Fault, Lab, Lease } from '../types.ts';
 
 export type { Fault };
 
@@ -31,11 +31,7 @@ export interface Held {
   stopped?: string[]; // services
 }
 
-export interface Lease {
-  durationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-}
+export type { Lease };
 
 /** A retry period with client-go's jitter (×1–1.2). */
 const jitteredRetry = (lease: Lease) => lease.retryPeriodMs * 1.2;
