@@ -1,7 +1,7 @@
 // Subjects — the announcer under test — are data: a YAML file says how to install it, which
 // node service it is, what it claims (features), and its failover budget or lease settings.
 // Built-ins live in conformance/subjects/; users and the suite's own tests add files.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
@@ -45,14 +45,27 @@ export const subjectSchema = z.strictObject({
   budget: z.record(z.string(), z.number().int().positive()).default({}),
   /** Where the VIPs come from: the reference announcer's agreed allocation in etcd, the first pool address of each family, or the Gateway's status (Kubernetes). */
   addresses: z.enum(addressSourceNames()).default('pool-first'),
+  /** Named settings of the same subject (`--subject NAME:VARIANT`): playbook vars and budgets on top of the defaults. */
+  variants: z
+    .record(
+      z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"'),
+      z.strictObject({
+        description: z.string().optional(),
+        vars: z.record(z.string(), z.unknown()).default({}),
+        budget: z.record(z.string(), z.number().int().positive()).default({}),
+      }),
+    )
+    .default({}),
 });
 
 export type SubjectFile = z.infer<typeof subjectSchema>;
 
 export type { Lease };
 
-export interface Subject extends Omit<SubjectFile, 'lease' | 'budget'> {
+export interface Subject extends Omit<SubjectFile, 'lease' | 'budget' | 'variants'> {
   file: string;
+  /** The variant chosen (NAME:VARIANT), if any. */
+  variant?: string;
   lease?: Lease;
   budgetMs(fault: FaultName): number;
   has(f: Feature): boolean;
@@ -61,12 +74,19 @@ export interface Subject extends Omit<SubjectFile, 'lease' | 'budget'> {
 export class SubjectError extends Error {}
 
 export function builtinSubjects(): string[] {
-  return ['reference', 'keepalived', 'cilium'];
+  return readdirSync(join(repoRoot, 'conformance', 'subjects'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .sort();
 }
 
 /** A subject by built-in name or file; lease settings from the lab unless overridden. */
 /** slackMs: processing time allowed on top of the lease protocol's bound (more on emulated VMs). */
-export function loadSubject(nameOrFile: string, labLease: Lease, override?: Partial<Lease>, slackMs = 500): Subject {
+export function loadSubject(nameOrVariant: string, labLease: Lease, override?: Partial<Lease>, slackMs = 500): Subject {
+  // NAME:VARIANT, where the colon is not part of a path (a file name keeps its colons).
+  const m = /^(.*[^/]):([a-z0-9][a-z0-9-]*)$/.exec(nameOrVariant);
+  const nameOrFile = m && !existsSync(resolve(nameOrVariant)) ? m[1]! : nameOrVariant;
+  const variantName = m && nameOrFile !== nameOrVariant ? m[2] : undefined;
   const builtin = join(repoRoot, 'conformance', 'subjects', `${nameOrFile}.yaml`);
   const file = existsSync(builtin) ? builtin : resolve(nameOrFile);
   if (!existsSync(file))
@@ -75,7 +95,24 @@ export function loadSubject(nameOrFile: string, labLease: Lease, override?: Part
     );
   const r = subjectSchema.safeParse(parse(readFileSync(file, 'utf8')));
   if (!r.success) throw new SubjectError(`${file}: ${issueLines(r.error).join('; ')}`);
-  const s = r.data;
+  const { variants, ...base } = r.data;
+  let s = base;
+  if (variantName) {
+    const v = variants[variantName];
+    if (!v)
+      throw new SubjectError(
+        `${file}: no variant "${variantName}"; variants: ${Object.keys(variants).join(', ') || 'none'} (NAME:VARIANT)`,
+      );
+    if (Object.keys(v.vars).length && !s.install)
+      throw new SubjectError(`${file}: variant ${variantName} sets vars, but the subject has no install playbook`);
+    s = {
+      ...s,
+      name: `${s.name}:${variantName}`,
+      description: v.description ?? s.description,
+      install: s.install && { ...s.install, vars: { ...s.install.vars, ...v.vars } },
+      budget: { ...s.budget, ...v.budget },
+    };
+  }
   if (s.install && s.run)
     throw new SubjectError(`${file}: give install (a playbook) or run (a command line), not both`);
   const unknown = Object.keys(s.budget).filter((k) => k !== 'default' && !trialFaultKinds().includes(k));
@@ -94,6 +131,7 @@ export function loadSubject(nameOrFile: string, labLease: Lease, override?: Part
   return {
     ...s,
     file,
+    variant: variantName,
     lease,
     budgetMs: (fault) => s.budget[fault] ?? derived(fault) ?? s.budget.default ?? 5000,
     has: (f) => s.features.includes(f),

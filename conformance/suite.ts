@@ -136,7 +136,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
   const dir =
-    req.outDir ?? join(repoRoot, 'reports', `${stamp}-${subject.name}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+    req.outDir ?? join(repoRoot, 'reports', `${stamp}-${subject.name.replace(':', '-')}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 
   // One announcer at a time: the subject's install starts its own again, where it belongs.
   await Promise.all(
