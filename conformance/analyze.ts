@@ -44,6 +44,7 @@ export interface Failover {
   firstNew?: number;
   outageMs?: number; // last answer from the old MAC to the first from the new one
   announcedAt?: number; // first gratuitous ARP / unsolicited NA from the new MAC
+  announcements: number[]; // every one from the new MAC after the fault (µs)
 }
 
 /** The change of responder after `faultAt` (µs): who answered before, who after, and the gap. */
@@ -53,9 +54,10 @@ export function failover(events: ProbeEvent[], vip: string, family: Family, faul
   const oldMac = before[before.length - 1]?.mac;
   const firstNew = all.find((e) => e.t >= faultAt && e.mac !== oldMac);
   const lastOld = [...all].reverse().find((e) => e.mac === oldMac && (!firstNew || e.t < firstNew.t));
-  const announced = events.find(
+  const announcements = events.filter(
     (e) => e.vip === vip && e.kind === announceKind(family) && e.t >= faultAt && e.mac === firstNew?.mac,
   );
+  const announced = announcements[0];
   return {
     oldMac,
     newMac: firstNew?.mac,
@@ -63,6 +65,7 @@ export function failover(events: ProbeEvent[], vip: string, family: Family, faul
     firstNew: firstNew?.t,
     outageMs: firstNew && lastOld ? (firstNew.t - lastOld.t) / 1000 : undefined,
     announcedAt: announced?.t,
+    announcements: announcements.map((e) => e.t),
   };
 }
 

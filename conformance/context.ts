@@ -176,9 +176,10 @@ export class Context {
    * client. The holder is whoever the trial's own baseline shows answering (no settle probe before
    * it); the window ends shortly after the failover has played out, or at the budget + 1 s.
    */
-  async trial(kind: string, n: number): Promise<Trial> {
+  /** watchAfterMs: keep watching this long after the failover has played out (announcement patterns). */
+  async trial(kind: string, n: number, opts: { watchAfterMs?: number } = {}): Promise<Trial> {
     const budgetMs = this.subject.budgetMs(kind);
-    const windowMs = budgetMs + AFTER_BUDGET_MS;
+    const windowMs = budgetMs + AFTER_BUDGET_MS + (opts.watchAfterMs ?? 0);
     const announce: Family[] = [
       ...(this.subject.has('ipv4') && this.subject.has('gratuitous-arp') ? (['arp'] as const) : []),
       ...(this.subject.has('ipv6') && this.subject.has('unsolicited-na') ? (['ndp'] as const) : []),
@@ -195,7 +196,8 @@ export class Context {
       try {
         probe = await this.probe(`${kind}-${n}`, windowMs, {
           http: true,
-          settle: { announce, tailMs: Math.max(200, 10 * this.probeIntervalMs) }, // ten probes: split-brain right after the takeover
+          // ten probes: split-brain right after the takeover
+          settle: { announce, tailMs: Math.max(200, 10 * this.probeIntervalMs, opts.watchAfterMs ?? 0) },
           during: async (baseline) => {
             holder = this.holderIn(baseline);
             this.healed(holder); // the previous trial's lab is back at one responder

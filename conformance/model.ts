@@ -37,6 +37,8 @@ export interface FamilyFailover {
   outageMs?: number;
   /** From the fault to the first gratuitous ARP / unsolicited NA from the new MAC. */
   announceMs?: number;
+  /** Every gratuitous ARP / unsolicited NA from the new MAC while the trial watched, ms after the fault (the announcement pattern). */
+  announceTimesMs?: number[];
   splitBrainWindows: number;
 }
 

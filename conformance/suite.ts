@@ -11,7 +11,7 @@ import { getProvider } from '../lab/providers/index.ts';
 import { shq } from '../lab/quote.ts';
 import { matches } from '../lab/selector.ts';
 import { controlPlane } from '../lab/state.ts';
-import type { Lab } from '../lab/types.ts';
+import { type Lab, SWITCH_INTERFACE } from '../lab/types.ts';
 import { render, renderDeep } from '../playbooks/expr.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
@@ -23,7 +23,7 @@ import { checks } from './checks/index.ts';
 import { Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { FaultName, RunResults } from './model.ts';
-import { poolSize } from './pool.ts';
+import { inPool, poolSize } from './pool.ts';
 import { type Lease, loadSubject, type Subject } from './subject.ts';
 
 export interface SuiteRequest {
@@ -120,6 +120,22 @@ async function install(
   }
 }
 
+/**
+ * A subject killed or stopped without cleaning up (vip-manager on SIGTERM, anything on SIGKILL)
+ * leaves its VIPs on a node's switch NIC, where the kernel answers for them: the next subject
+ * would inherit a second responder. Pool addresses are never the lab's own, so they go.
+ */
+async function removeLeftoverVips(lab: Lab, provider: Provider): Promise<void> {
+  await Promise.all(
+    lab.nodes.map(async (n) => {
+      const r = await provider.exec(lab, n.name, ['ip', '-j', 'addr', 'show', 'dev', SWITCH_INTERFACE]);
+      const links = JSON.parse(r.stdout || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[];
+      for (const a of links.flatMap((l) => l.addr_info ?? []).filter((a) => inPool(lab, a.local)))
+        await provider.exec(lab, n.name, ['ip', 'addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', SWITCH_INTERFACE]);
+    }),
+  );
+}
+
 export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults; dir: string }> {
   const started = new Date();
   const provider = getProvider(req.lab.provider);
@@ -136,7 +152,8 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
   const dir =
-    req.outDir ?? join(repoRoot, 'reports', `${stamp}-${subject.name.replace(':', '-')}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+    req.outDir ??
+    join(repoRoot, 'reports', `${stamp}-${subject.name.replace(':', '-')}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 
   // One announcer at a time: the subject's install starts its own again, where it belongs.
   await Promise.all(
@@ -144,6 +161,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
       provider.exec(req.lab, n.name, ['/etc/l2lab/bin/l2l-service', 'stop-others', ...LAB_SERVICES]),
     ),
   );
+  await removeLeftoverVips(req.lab, provider);
   const planned = source.when === 'before-install' ? await source.find(req.lab, provider) : [];
   await install(req, subject, provider, version, planned);
   const vips = planned.length ? planned : await source.find(req.lab, provider);

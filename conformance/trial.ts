@@ -31,6 +31,7 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
       takeoverMs: fo.firstNew !== undefined ? (fo.firstNew - i.faultAt) / 1000 : undefined,
       outageMs: fo.outageMs,
       announceMs: fo.announcedAt !== undefined ? (fo.announcedAt - i.faultAt) / 1000 : undefined,
+      announceTimesMs: fo.announcements.map((t) => Math.round((t - i.faultAt) / 100) / 10),
       splitBrainWindows: splitBrainWindows(i.events, vip, family).length,
     };
     const label = family.toUpperCase();

@@ -133,6 +133,13 @@ export function selectHosts(inv: Inventory, pattern: string): string[] {
   const resolve = (term: string): Set<string> => {
     if (inv.groups[term]) return new Set(inv.groups[term]);
     if (inv.hosts[term]) return new Set([term]);
+    // group[N]: one host of a group by position, as Ansible's subscripts.
+    const sub = /^(.+)\[(\d+)\]$/.exec(term);
+    if (sub && inv.groups[sub[1]!]) {
+      const h = inv.groups[sub[1]!]![Number(sub[2])];
+      if (!h) throw new Error(`host pattern "${term}": group ${sub[1]} has ${inv.groups[sub[1]!]!.length} hosts`);
+      return new Set([h]);
+    }
     if (term.includes('*')) {
       const re = new RegExp(
         `^${term

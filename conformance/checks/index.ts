@@ -1,5 +1,6 @@
 // The checks, in the order they run: later ones read the failover trials and all captures.
 import type { Check } from '../check.ts';
+import announcementPattern from './announcement-pattern.ts';
 import eligibleResponder from './eligible-responder.ts';
 import failover from './failover.ts';
 import gratuitous from './gratuitous.ts';
@@ -21,6 +22,7 @@ export const checks: Check[] = [
   http,
   failover,
   gratuitous,
+  announcementPattern,
   staleCache,
   switchOutage,
   noSplitBrain,

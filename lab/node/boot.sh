@@ -16,6 +16,10 @@ hostname "$name"
 
 # /etc: copy-on-write over the host's /etc; what a node writes there stays with the node.
 mkdir -p "$backing/etc-upper" "$backing/etc-work" "$backing/lib" "$backing/log"
+# The overlay's root takes the upper layer's mode: as the host's /etc, or daemons that drop
+# root (pacemaker's hacluster) cannot read /etc/passwd.
+chmod --reference=/etc "$backing/etc-upper"
+chmod 0755 "$backing/lib" "$backing/log"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$backing/etc-upper,workdir=$backing/etc-work" /etc
 echo "$name" > /etc/hostname
 # State and logs persist across power cycles; /run starts empty on every boot.
@@ -26,6 +30,9 @@ mount --bind "$backing/log" /var/log/l2lab
 mkdir -p "$backing/lib/root" && chmod 0700 "$backing/lib/root"
 sed -i 's#^\(root:[^:]*:0:0:[^:]*:\)[^:]*:#\1/var/lib/l2lab/root:#' /etc/passwd
 mount -t tmpfs -o mode=0755,size=64m tmpfs /run
+# Shared memory is the machine's own (libqb's IPC files there are named by PID, and PIDs repeat
+# across nodes).
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
 mkdir -p /run/sshd /run/l2lab
 
 if [ -x /etc/l2lab/bin/l2l-service ]; then
