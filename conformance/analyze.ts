@@ -37,6 +37,105 @@ export function splitBrainWindows(events: ProbeEvent[], vip: string, family: Fam
   return out;
 }
 
+const VIRTUAL_MAC = /^00:00:5e:00:0[12]:[0-9a-f]{2}$/;
+/** VRRP's virtual router MACs (RFC 5798 §7.3): shared by every router of the group, so they name no node. */
+export const isVirtualMac = (m?: string): boolean => m !== undefined && VIRTUAL_MAC.test(m);
+
+/**
+ * Names the node behind every answer that carried a VRRP virtual MAC. VRRP's master is whoever
+ * advertises (RFC 5798 §6.4.3), so an answer belongs to:
+ * - the source of the latest advertisement for its VIP while that is fresh (within 1.5 of its
+ *   intervals);
+ * - once advertisements went stale, to whoever answered the request before, if the answers never
+ *   stopped (a master whose daemon died or froze while its kernel still answers);
+ * - after a silence, after the master resigned (priority 0), or before any advertisement, to the
+ *   next node that advertises (a new master's first advertisement may come an interval late).
+ * A second answer from the virtual MAC to one request comes from another node, named as the
+ * other recent or next master, so split-brain stays visible. Advertisements are named by their
+ * IP source (`sources`: address → the node's own MAC). Pure; answers from real MACs pass through.
+ */
+export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<string, string>): ProbeEvent[] {
+  const named = [...events]
+    .sort((a, b) => a.t - b.t)
+    .map((e) =>
+      e.kind === 'vrrp' && e.src && sources.has(e.src) && e.mac !== sources.get(e.src)
+        ? { ...e, mac: sources.get(e.src), wireMac: e.wireMac ?? e.mac }
+        : e,
+    );
+  if (!named.some((e) => e.kind !== 'vrrp' && isVirtualMac(e.mac))) return named;
+  const adverts = new Map<string, ProbeEvent[]>();
+  const requests = new Map<string, number[]>();
+  for (const e of named) {
+    if (e.kind === 'vrrp') adverts.set(e.vip, [...(adverts.get(e.vip) ?? []), e]);
+    if (e.kind === 'arp-request' || e.kind === 'ns') requests.set(e.vip, [...(requests.get(e.vip) ?? []), e.t]);
+  }
+  const masterAt = (vip: string, t: number, carried?: string): string | undefined => {
+    const list = adverts.get(vip) ?? [];
+    let last: ProbeEvent | undefined;
+    for (const a of list) if (a.t <= t) last = a;
+    const next = list.find((a) => a.t > t && a.priority);
+    const interval = (last?.intervalMs ?? next?.intervalMs ?? 1000) * 1000;
+    if (last?.priority && t - last.t <= 1.5 * interval) return last.mac;
+    if (last?.priority && carried) return carried;
+    return next?.mac ?? (last?.priority ? last.mac : undefined);
+  };
+  /** Other nodes that advertised for the VIP, the latest before t first, then the next after it. */
+  const others = (vip: string, t: number, not: string): string[] => {
+    const list = adverts.get(vip) ?? [];
+    const out: string[] = [];
+    const add = (a: ProbeEvent) => {
+      if (a.priority && a.mac !== not && !out.includes(a.mac!)) out.push(a.mac!);
+    };
+    for (const a of [...list].reverse()) if (a.t <= t) add(a);
+    for (const a of list) if (a.t > t) add(a);
+    return out;
+  };
+  const windowOf = (vip: string, t: number): number => {
+    const reqs = requests.get(vip) ?? [];
+    // A request's time is taken just after it was sent (and the prober's clock is aligned with the
+    // capture's within a millisecond): its answer may be captured a little before that. Not more:
+    // a late round is sent right before the next one, and their answers must not swap windows.
+    const spacing = reqs.length > 1 ? (reqs.at(-1)! - reqs[0]!) / (reqs.length - 1) : 0;
+    const slack = Math.min(2000, spacing / 4);
+    let w = -1;
+    for (let i = 0; i < reqs.length && reqs[i]! <= t + slack; i++) w = i;
+    return w;
+  };
+  const firstIn = new Map<string, string>(); // "vip window" → who gave the first answer to the prober
+  const countIn = new Map<string, number>();
+  return named.map((e) => {
+    if (e.kind === 'vrrp' || !isVirtualMac(e.mac)) return e;
+    const toProber = (e.kind === 'arp-reply' || e.kind === 'na') && !e.forClient;
+    const w = windowOf(e.vip, e.t);
+    const key = `${e.vip} ${w}`;
+    // Answers never stopped if one of the last few requests was answered (one lost reply is no silence).
+    let carried: string | undefined;
+    for (let back = 1; back <= 5 && !carried; back++) carried = firstIn.get(`${e.vip} ${w - back}`);
+    let mac = masterAt(e.vip, e.t, carried);
+    if (toProber) {
+      const n = countIn.get(key) ?? 0;
+      countIn.set(key, n + 1);
+      if (n === 0 && mac) firstIn.set(key, mac);
+      else if (n > 0) mac = others(e.vip, e.t, firstIn.get(key) ?? '')[n - 1];
+    }
+    return mac ? { ...e, mac, wireMac: e.mac } : e;
+  });
+}
+
+/** The VRRP advertisements around a fault: the old master's last, the new master's first (µs). */
+export function vrrpSwitchover(
+  events: ProbeEvent[],
+  vip: string,
+  faultAt: number,
+): { oldMac?: string; newMac?: string; lastOld?: number; firstNew?: number; intervalMs?: number } | undefined {
+  const ads = events.filter((e) => e.kind === 'vrrp' && e.vip === vip && e.priority);
+  if (!ads.length) return undefined;
+  const oldMac = ads.filter((e) => e.t < faultAt).at(-1)?.mac;
+  const firstNew = ads.find((e) => e.t >= faultAt && e.mac !== oldMac);
+  const lastOld = ads.filter((e) => e.mac === oldMac && e.t < (firstNew?.t ?? Infinity)).at(-1);
+  return { oldMac, newMac: firstNew?.mac, lastOld: lastOld?.t, firstNew: firstNew?.t, intervalMs: lastOld?.intervalMs };
+}
+
 export interface Failover {
   oldMac?: string;
   newMac?: string;

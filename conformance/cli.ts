@@ -1,22 +1,28 @@
 // npm run conformance -- [options]: lab up, subject installed, checks, report, summary.
 
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { trialFaultKinds } from '../lab/faults/index.ts';
 import { findLab } from '../lab/lab.ts';
 import { LabFileError } from '../lab/labfile.ts';
+import { repoRoot } from '../lab/paths.ts';
 import { table } from '../lab/progress.ts';
 import { UsageError } from '../lab/validation.ts';
 import { clusterUp } from '../playbooks/cluster/up.ts';
+import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../reports/compare-subjects.ts';
 import { outageTable } from '../reports/write.ts';
 import { buildBundles } from './bundles.ts';
 import { InterruptedError } from './fault-session.ts';
-import { SubjectError } from './subject.ts';
+import type { RunResults } from './model.ts';
+import { loadSubject, SubjectError } from './subject.ts';
 import { checkIds, runSuite } from './suite.ts';
 
-const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME|FILE] [--trials N] [--only ID,…] [--skip ID,…]
+const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME[:VARIANT]|FILE] [--trials N] [--only ID,…] [--skip ID,…]
                                [--faults ${trialFaultKinds().join(',')}] [--probe-interval MS] [--out DIR]
                                [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS] [--switch-down-s S]
-                               [--cilium-versions A,B,…]   subject cilium: upgrade in place to each version, one report each`;
+                               [--cilium-versions A,B,…]   subject cilium: upgrade in place to each version, one report each
+                               [--subjects A,B,…]          one run per subject on the same lab, then one comparison`;
 
 function int(flag: string, v: string | undefined, min: number, max = Infinity): number | undefined {
   if (v === undefined) return undefined;
@@ -48,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
         'lease-renew-deadline': { type: 'string' },
         'lease-retry-period': { type: 'string' },
         'cilium-versions': { type: 'string' },
+        subjects: { type: 'string' },
         'switch-down-s': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -81,6 +88,16 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(
       `--cilium-versions compares Cilium versions: use it with --subject cilium (not ${values.subject})`,
     );
+  const subjects = list(values.subjects);
+  if (subjects && (versions || argv.some((a) => a === '--subject' || a === '-s' || a.startsWith('--subject='))))
+    throw new UsageError('--subjects runs each subject in turn: leave out --subject and --cilium-versions');
+  if (subjects && subjects.length < 2)
+    throw new UsageError('--subjects needs two or more subjects, e.g. reference,keepalived');
+  if (subjects && values.out)
+    throw new UsageError(
+      '--subjects writes one report folder per subject and a comparison under reports/; leave out --out',
+    );
+  if (subjects) for (const s of subjects) loadSubject(s, lab.lease); // every name checked before the first run starts
   if (versions && values.out)
     throw new UsageError('--cilium-versions writes one report folder per version under reports/; leave out --out');
   // The CLI owns the signals: Ctrl-C aborts the run, which undoes the fault in force and ends
@@ -96,8 +113,12 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   await buildBundles();
-  const runs: { version: string; failed: number; dir: string; passed: number }[] = [];
-  for (const v of versions ?? [undefined]) {
+  const runs: { version: string; failed: number; dir: string; passed: number; results: RunResults }[] = [];
+  const cells: { version?: string; subject: string }[] = subjects
+    ? subjects.map((subject) => ({ subject }))
+    : (versions ?? [undefined]).map((version) => ({ version, subject: values.subject! }));
+  for (const { version: v, subject } of cells) {
+    if (subjects) progress(`subject ${subject} (${runs.length + 1} of ${subjects.length})`);
     if (v) {
       progress(`Cilium ${v}: upgrading the cluster in place (npm run cluster -- upgrade)`);
       if (!(await clusterUp(lab, { ciliumVersion: v, tags: ['cilium'] })))
@@ -107,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const { results, dir } = await runSuite({
       lab,
-      subject: values.subject!,
+      subject,
       trials: int('trials', values.trials, 1, 100)!,
       faults,
       only: list(values.only),
@@ -142,7 +163,23 @@ async function main(argv: string[]): Promise<number> {
       failed: results.summary.failed + results.summary.errors,
       passed: results.summary.passed,
       dir,
+      results,
     });
+  }
+  if (subjects) {
+    const comparison = compareSubjects(runs);
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
+    const dir = join(repoRoot, 'reports', `${stamp}-subjects`);
+    mkdirSync(dir, { recursive: true });
+    writeComparison(dir, comparison);
+    console.log(`\nSubjects compared on lab ${lab.name}:\n${table(subjectsTable(comparison))}`);
+    console.log(`\n${table(comparisonTable(comparison))}`);
+    console.log(`\ncomparison: ${dir}/ (comparison.md, comparison.json)`);
+    // A comparison is a measurement: it succeeds when every run did, whatever the subjects scored.
+    return runs.some((r) => r.results.summary.errors) ? 1 : 0;
   }
   if (runs.length > 1) {
     console.log(

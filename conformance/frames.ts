@@ -5,16 +5,30 @@
 import { formatIp, parseIp } from '../lab/ip.ts';
 
 const ETHERTYPE_ARP = 0x0806;
+const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_IPV6 = 0x86dd;
 const ICMPV6 = 58;
+const VRRP = 112; // IP protocol number (RFC 5798 §5.1.1.4)
+const VRRP_ADVERTISEMENT = 1;
 const NEIGHBOR_SOLICITATION = 135;
 const NEIGHBOR_ADVERTISEMENT = 136;
 const OPTION_SOURCE_LINK_ADDRESS = 1;
 const OPTION_TARGET_LINK_ADDRESS = 2;
 
 export type Seen =
-  | { kind: 'arp'; op: number; srcMac: string; senderMac: string; senderIp: string; targetIp: string }
-  | { kind: 'na'; srcMac: string; target: string; solicited: boolean; targetLinkAddr?: string };
+  | { kind: 'arp'; op: number; srcMac: string; dstMac: string; senderMac: string; senderIp: string; targetIp: string }
+  | { kind: 'na'; srcMac: string; dstMac: string; target: string; solicited: boolean; targetLinkAddr?: string }
+  /** A VRRP advertisement (RFC 3768 v2, RFC 5798 v3): who sends it (IP source), for which addresses, how often. */
+  | {
+      kind: 'vrrp';
+      srcMac: string;
+      src: string;
+      version: number;
+      vrid: number;
+      priority: number;
+      intervalMs: number;
+      addresses: string[];
+    };
 
 const mac = (b: Buffer, at: number) =>
   [...b.subarray(at, at + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
@@ -44,6 +58,7 @@ export function readFrame(f: Buffer): Seen | undefined {
     off = 18;
   }
   const srcMac = mac(f, 6);
+  const dstMac = mac(f, 0);
   if (type === ETHERTYPE_ARP) {
     // htype 1 (Ethernet), ptype IPv4, hlen 6, plen 4
     if (f.length < off + 28 || f.readUInt16BE(off) !== 1 || f.readUInt16BE(off + 2) !== 0x0800) return undefined;
@@ -51,11 +66,15 @@ export function readFrame(f: Buffer): Seen | undefined {
       kind: 'arp',
       op: f.readUInt16BE(off + 6),
       srcMac,
+      dstMac,
       senderMac: mac(f, off + 8),
       senderIp: ipText(f.subarray(off + 14, off + 18)),
       targetIp: ipText(f.subarray(off + 24, off + 28)),
     };
   }
+  if (type === ETHERTYPE_IPV4) return readVrrp4(f, off, srcMac);
+  if (type === ETHERTYPE_IPV6 && f.length >= off + 40 && f[off + 6] === VRRP)
+    return readVrrp(f, off + 40, srcMac, ipText(f.subarray(off + 8, off + 24)), 16);
   if (type !== ETHERTYPE_IPV6 || f.length < off + 40 + 24) return undefined;
   if (f[off + 6] !== ICMPV6) return undefined; // no extension headers in ND
   const icmp = off + 40;
@@ -69,7 +88,39 @@ export function readFrame(f: Buffer): Seen | undefined {
     if (f[o] === OPTION_TARGET_LINK_ADDRESS) targetLinkAddr = mac(f, o + 2);
     o += len;
   }
-  return { kind: 'na', srcMac, target, solicited: (flags & 0x40) !== 0, targetLinkAddr };
+  return { kind: 'na', srcMac, dstMac, target, solicited: (flags & 0x40) !== 0, targetLinkAddr };
+}
+
+function readVrrp4(f: Buffer, off: number, srcMac: string): Seen | undefined {
+  if (f.length < off + 20 || f[off]! >> 4 !== 4 || f[off + 9] !== VRRP) return undefined;
+  return readVrrp(f, off + (f[off]! & 0x0f) * 4, srcMac, ipText(f.subarray(off + 12, off + 16)), 4);
+}
+
+/**
+ * The VRRP header at `at`: version and type, VRID, priority, address count; then v3 has the
+ * advertisement interval in centiseconds (12 bits), v2 in seconds (one byte, after the auth type).
+ * CARP (ucarp) shares IP protocol 112 and looks like v2, but lists no addresses: callers match
+ * the addresses against the VIPs.
+ */
+function readVrrp(f: Buffer, at: number, srcMac: string, src: string, size: 4 | 16): Seen | undefined {
+  if (f.length < at + 8) return undefined;
+  const version = f[at]! >> 4;
+  if ((version !== 2 && version !== 3) || (f[at]! & 0x0f) !== VRRP_ADVERTISEMENT) return undefined;
+  const count = f[at + 3]!;
+  if (f.length < at + 8 + count * size) return undefined;
+  const addresses = Array.from({ length: count }, (_, i) =>
+    ipText(f.subarray(at + 8 + i * size, at + 8 + (i + 1) * size)),
+  );
+  const intervalMs = version === 3 ? (f.readUInt16BE(at + 4) & 0x0fff) * 10 : f[at + 5]! * 1000;
+  return { kind: 'vrrp', srcMac, src, version, vrid: f[at + 1]!, priority: f[at + 2]!, intervalMs, addresses };
+}
+
+/** The EUI-64 link-local address of a MAC (RFC 4291 appendix A): how a node's NIC is named in IPv6 VRRP. */
+export function linkLocalOf(macText: string): string {
+  const b = macBuf(macText);
+  b[0] = b[0]! ^ 0x02;
+  const id = Buffer.concat([b.subarray(0, 3), Buffer.from([0xff, 0xfe]), b.subarray(3)]);
+  return ipText(Buffer.concat([Buffer.from([0xfe, 0x80, 0, 0, 0, 0, 0, 0]), id]));
 }
 
 /** An ARP request from (myMac, myIp) for target, broadcast. */

@@ -40,6 +40,12 @@ export interface FamilyFailover {
   /** Every gratuitous ARP / unsolicited NA from the new MAC while the trial watched, ms after the fault (the announcement pattern). */
   announceTimesMs?: number[];
   splitBrainWindows: number;
+  /**
+   * Where the subject speaks VRRP, its own clock on the wire: the old master's last advertisement
+   * to the new master's first (switchoverMs), the fault to that first one (advertMs), and the
+   * advertisement interval (VRRP's own resolution).
+   */
+  vrrp?: { oldNode?: string; newNode?: string; switchoverMs?: number; advertMs?: number; intervalMs?: number };
 }
 
 export interface Trial {

@@ -17,7 +17,7 @@ import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import pcap from 'pcap';
-import { settledAt } from './analyze.ts';
+import { attributeVirtualMacs, isVirtualMac, settledAt } from './analyze.ts';
 import type { Baseline, ProbeEvent, ProbeResult } from './events.ts';
 import { arpProbe, nsProbe, readFrame } from './frames.ts';
 
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     http: { type: 'string' },
     'http-host': { type: 'string', default: 'myservice.findichgut.net' },
     'http-interval-ms': { type: 'string', default: '50' },
+    'vrrp-source': { type: 'string', multiple: true }, // ADDRESS=MAC: a node's address, as a VRRP advertisement's source
   },
 });
 const need = (k: string, v: unknown) => {
@@ -67,14 +68,28 @@ if (v6.size && !values.ipv6) {
 }
 
 const events: ProbeEvent[] = [];
+// VRRP answers with a virtual MAC that every router shares: each is named after the node that
+// was master then, as its advertisements say (analyze.ts). The raw events keep the wire's MACs.
+const sources = new Map((values['vrrp-source'] ?? []).map((s) => s.split('=') as [string, string]));
+const named = () => attributeVirtualMacs(events, sources);
+/** Answers with a virtual MAC that no advertisement has named yet. */
+const unnamed = () => named().some((e) => (e.kind === 'arp-reply' || e.kind === 'na') && isVirtualMac(e.mac));
+// VRRP advertises every second by default: an answer may wait that long for its name, so the
+// baseline and the end of a capture wait for the next advertisement (the capture goes on).
+const NAMING_MS = 2500;
+const whenNamed = (then: () => void, until = Date.now() + NAMING_MS): void => {
+  if (!unnamed() || Date.now() >= until) then();
+  else setTimeout(() => whenNamed(then, until), 20);
+};
 const base = BigInt(Date.now()) * 1000n - process.hrtime.bigint() / 1000n;
 const nowUs = () => Number(base + process.hrtime.bigint() / 1000n);
 
-// The capture file also gets the HTTP probes (port 80), so tcpdump/Wireshark show the whole story.
+// The capture file also gets the HTTP probes (port 80), so tcpdump/Wireshark show the whole story,
+// and VRRP/CARP advertisements (IP protocol 112): who is master, on the protocol's own clock.
 const session = new pcap.PcapSession(
   true,
   iface,
-  'arp or icmp6 or tcp port 80',
+  'arp or icmp6 or tcp port 80 or ip proto 112 or ip6 proto 112',
   4 << 20,
   256,
   values.pcap ?? '',
@@ -82,16 +97,27 @@ const session = new pcap.PcapSession(
   0,
   true,
 );
+const forClient = { forClient: true } as const;
 session.on('packet', (p) => {
   const f = readFrame(p.buf);
   if (!f || f.srcMac === mac) return;
   const t = p.header.readUInt32LE(0) * 1e6 + p.header.readUInt32LE(4);
   if (f.kind === 'arp') {
-    if (f.op === 2 && v4.has(f.senderIp)) events.push({ t, kind: 'arp-reply', vip: f.senderIp, mac: f.senderMac });
+    if (f.op === 2 && v4.has(f.senderIp))
+      events.push({ t, kind: 'arp-reply', vip: f.senderIp, mac: f.senderMac, ...(f.dstMac !== mac && forClient) });
     else if (f.op === 1 && f.senderIp === f.targetIp && v4.has(f.senderIp))
       events.push({ t, kind: 'garp', vip: f.senderIp, mac: f.senderMac });
   } else if (f.kind === 'na' && v6.has(f.target)) {
-    events.push({ t, kind: f.solicited ? 'na' : 'unsolicited-na', vip: f.target, mac: f.targetLinkAddr ?? f.srcMac });
+    events.push({
+      t,
+      kind: f.solicited ? 'na' : 'unsolicited-na',
+      vip: f.target,
+      mac: f.targetLinkAddr ?? f.srcMac,
+      ...(f.solicited && f.dstMac !== mac && forClient),
+    });
+  } else if (f.kind === 'vrrp') {
+    for (const vip of f.addresses.filter((a) => v4.has(a) || v6.has(a)))
+      events.push({ t, kind: 'vrrp', vip, mac: f.srcMac, src: f.src, priority: f.priority, intervalMs: f.intervalMs });
   }
 });
 
@@ -154,18 +180,19 @@ const tick = () => {
 tick();
 
 const baselineFile = values['baseline-file'];
-if (baselineFile)
-  setTimeout(() => {
-    const b: Baseline = {};
-    for (const v of vips) {
-      const family = isIPv4(v) ? 'arp' : 'ndp';
-      const requests = events.filter((e) => e.vip === v && e.kind === (family === 'arp' ? 'arp-request' : 'ns')).length;
-      const answered = events.filter((e) => e.vip === v && e.kind === (family === 'arp' ? 'arp-reply' : 'na'));
-      b[v] = { responders: [...new Set(answered.map((e) => e.mac!))], requests, answers: answered.length };
-    }
-    writeFileSync(`${baselineFile}.tmp`, JSON.stringify(b));
-    renameSync(`${baselineFile}.tmp`, baselineFile);
-  }, Number(values['baseline-ms']));
+if (baselineFile) setTimeout(() => whenNamed(writeBaseline), Number(values['baseline-ms']));
+function writeBaseline(): void {
+  const b: Baseline = {};
+  const seen = named();
+  for (const v of vips) {
+    const family = isIPv4(v) ? 'arp' : 'ndp';
+    const requests = seen.filter((e) => e.vip === v && e.kind === (family === 'arp' ? 'arp-request' : 'ns')).length;
+    const answered = seen.filter((e) => e.vip === v && e.kind === (family === 'arp' ? 'arp-reply' : 'na'));
+    b[v] = { responders: [...new Set(answered.map((e) => e.mac!))], requests, answers: answered.length };
+  }
+  writeFileSync(`${baselineFile}.tmp`, JSON.stringify(b));
+  renameSync(`${baselineFile}.tmp`, baselineFile!);
+}
 let ended: ProbeResult['ended'] | undefined;
 const finish = (why: ProbeResult['ended']) => {
   if (ended) return; // the limit and the settle watch may both fire
@@ -175,18 +202,19 @@ const finish = (why: ProbeResult['ended']) => {
   clearTimeout(httpTimer);
   // Answers to the last requests arrive within a few ms.
   setTimeout(
-    () => {
-      session.close();
-      const result: ProbeResult = {
-        iface,
-        intervalMs: interval,
-        startedAt,
-        endedAt: nowUs(),
-        ended: why,
-        events: events.sort((a, b) => a.t - b.t),
-      };
-      process.stdout.write(JSON.stringify(result), () => process.exit(0)); // a pipe is written asynchronously: exit once it is flushed
-    },
+    () =>
+      whenNamed(() => {
+        session.close();
+        const result: ProbeResult = {
+          iface,
+          intervalMs: interval,
+          startedAt,
+          endedAt: nowUs(),
+          ended: why,
+          events: named().sort((a, b) => a.t - b.t),
+        };
+        process.stdout.write(JSON.stringify(result), () => process.exit(0)); // a pipe is written asynchronously: exit once it is flushed
+      }),
     Math.max(50, interval),
   );
 };
@@ -208,7 +236,7 @@ const endPoll =
         // Once the failover has played out, a short tail (split-brain right after the takeover) and done.
         const watch = setInterval(() => {
           const announce = values.announce!.split(',').filter((f): f is 'arp' | 'ndp' => f === 'arp' || f === 'ndp');
-          const done = settledAt(events, faultAt, vips, { announce, http: values.http });
+          const done = settledAt(named(), faultAt, vips, { announce, http: values.http });
           if (done === undefined) return;
           clearInterval(watch);
           clearTimeout(limit);

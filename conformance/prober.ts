@@ -13,6 +13,7 @@ import type { Vip } from './addresses/index.ts';
 import type { Family } from './analyze.ts';
 import type { Baseline, ProbeEvent, ProbeResult } from './events.ts';
 import { InterruptedError } from './fault-session.ts';
+import { linkLocalOf } from './frames.ts';
 
 const PROBER_START_TIMEOUT_MS = 10_000;
 // The most an injection may take (a VM powered off through virsh, a signal sent over SSH): the
@@ -70,6 +71,14 @@ export class Prober {
    */
   get observer(): { mac: string; ipv4: string; ipv6?: string } {
     return { mac: switchNic(this.lab.client).mac.replace(/[0-9a-f]{2}$/, 'fe'), ...proberAddresses(this.lab) };
+  }
+
+  /** ADDRESS=MAC for each node's switch addresses (IPv4, IPv6, EUI-64 link-local): VRRP advertisements name their sender by these. */
+  get vrrpSources(): string[] {
+    return this.lab.nodes.flatMap((n) => {
+      const nic = switchNic(n);
+      return [nic.ipv4, nic.ipv6, linkLocalOf(nic.mac)].filter(Boolean).map((a) => `${a}=${nic.mac}`);
+    });
   }
 
   /** Ctrl-C: the window open now ends at once, and no other starts. */
@@ -130,6 +139,7 @@ export class Prober {
         ? ['--settle-tail-ms', String(o.settle.tailMs), '--announce', o.settle.announce.join(',')]
         : []),
       ...(o.http ? ['--http', o.http] : []),
+      ...this.vrrpSources.flatMap((s) => ['--vrrp-source', s]),
     ];
     // A VM client writes the capture on its own disk, at the same path; it is copied back after.
     const remote = keep && !this.provider.capabilities.sharedFilesystem;

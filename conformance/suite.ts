@@ -63,6 +63,25 @@ async function subjectVersion(s: Subject, lab: Lab, provider: Provider): Promise
   return r.stdout.trim().split('\n')[0] || 'unknown';
 }
 
+/** The subject's install playbook and its variables for these VIPs (undefined: it installs none). */
+export function installPlan(
+  subject: Subject,
+  vips: Pick<Vip, 'service' | 'ipv4' | 'ipv6'>[],
+  extraServices = 0,
+): { file: string; vars: Record<string, unknown> } | undefined {
+  if (!subject.install) return undefined;
+  const vars = renderDeep(subject.install.vars, {
+    lease: subject.lease ?? {},
+    repo: repoRoot,
+    vips,
+    extra_services: extraServices,
+  }) as Record<string, unknown>;
+  const file = subject.install.playbook.includes('/')
+    ? join(dirname(subject.file), subject.install.playbook)
+    : findPlaybook(subject.install.playbook);
+  return { file, vars };
+}
+
 async function install(
   req: SuiteRequest,
   subject: Subject,
@@ -75,18 +94,10 @@ async function install(
     // The scale check needs 50 VIPs: 49 services beside the Gateway, where the pool has room.
     const wantScale =
       (!req.only?.length || req.only.includes('scale')) && !req.skip?.includes('scale') && poolSize(req.lab) >= 50;
-    const vars = renderDeep(subject.install.vars, {
-      lease: subject.lease ?? {},
-      repo: repoRoot,
-      vips: planned,
-      extra_services: wantScale ? 49 : 0,
-    }) as Record<string, unknown>;
-    const pbFile = subject.install.playbook.includes('/')
-      ? join(dirname(subject.file), subject.install.playbook)
-      : findPlaybook(subject.install.playbook);
+    const { file, vars } = installPlan(subject, planned, wantScale ? 49 : 0)!;
     const inv = inventoryFromStatus(await provider.status(req.lab, { probe: false }));
     const lines: string[] = [];
-    const r = await runPlaybook(loadPlaybook(pbFile), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
+    const r = await runPlaybook(loadPlaybook(file), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
     if (!r.ok)
       throw new SuiteError(
         `installing ${subject.name} failed:\n${lines.filter((l) => /fatal|FAILED|UNREACHABLE/.test(l)).join('\n')}`,
@@ -123,11 +134,15 @@ async function install(
 /**
  * A subject killed or stopped without cleaning up (vip-manager on SIGTERM, anything on SIGKILL)
  * leaves its VIPs on a node's switch NIC, where the kernel answers for them: the next subject
- * would inherit a second responder. Pool addresses are never the lab's own, so they go.
+ * would inherit a second responder. Pool addresses are never the lab's own, so they go, and so
+ * do the subjects' own links on nodes (l2l…: FRR's macvlans with the virtual MACs).
  */
 async function removeLeftoverVips(lab: Lab, provider: Provider): Promise<void> {
   await Promise.all(
     lab.nodes.map(async (n) => {
+      const own = await provider.exec(lab, n.name, ['ip', '-j', 'link', 'show', 'type', 'macvlan']);
+      for (const l of JSON.parse(own.stdout || '[]') as { ifname: string }[])
+        if (l.ifname.startsWith('l2l')) await provider.exec(lab, n.name, ['ip', 'link', 'del', l.ifname]);
       const r = await provider.exec(lab, n.name, ['ip', '-j', 'addr', 'show', 'dev', SWITCH_INTERFACE]);
       const links = JSON.parse(r.stdout || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[];
       for (const a of links.flatMap((l) => l.addr_info ?? []).filter((a) => inPool(lab, a.local)))

@@ -1,6 +1,6 @@
 // What one failover trial's capture says, as a pure function: who answered before and after
 // the fault, when, split-brain, and whether it held within the budget.
-import { type Family, failover, httpOutage, splitBrainWindows } from './analyze.ts';
+import { type Family, failover, httpOutage, splitBrainWindows, vrrpSwitchover } from './analyze.ts';
 import type { ProbeEvent } from './events.ts';
 import type { FamilyFailover, Trial } from './model.ts';
 
@@ -34,6 +34,15 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
       announceTimesMs: fo.announcements.map((t) => Math.round((t - i.faultAt) / 100) / 10),
       splitBrainWindows: splitBrainWindows(i.events, vip, family).length,
     };
+    const v = vrrpSwitchover(i.events, vip, i.faultAt);
+    if (v)
+      r.vrrp = {
+        oldNode: i.nodeOfMac(v.oldMac),
+        newNode: i.nodeOfMac(v.newMac),
+        switchoverMs: v.firstNew !== undefined && v.lastOld !== undefined ? (v.firstNew - v.lastOld) / 1000 : undefined,
+        advertMs: v.firstNew !== undefined ? (v.firstNew - i.faultAt) / 1000 : undefined,
+        intervalMs: v.intervalMs,
+      };
     const label = family.toUpperCase();
     if (r.oldNode !== i.holder)
       problems.push(`${label}: ${i.holder} was not answering before the fault (${r.oldNode ?? 'nobody'} was)`);

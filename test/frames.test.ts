@@ -32,6 +32,7 @@ test("the answers: what the suite reads from the agent's replies and announcemen
     kind: 'arp',
     op: 2,
     srcMac: HOLDER,
+    dstMac: PROBER,
     senderMac: HOLDER,
     senderIp: VIP4,
     targetIp: ME4,
@@ -40,6 +41,7 @@ test("the answers: what the suite reads from the agent's replies and announcemen
   t.deepEqual(readFrame(neighborAdvert(HOLDER, VIP6, PROBER, ME6)), {
     kind: 'na',
     srcMac: HOLDER,
+    dstMac: PROBER,
     target: VIP6,
     solicited: true,
     targetLinkAddr: HOLDER,

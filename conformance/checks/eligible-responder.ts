@@ -1,3 +1,4 @@
+import { isVirtualMac } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 
 export default defineCheck({
@@ -11,15 +12,21 @@ export default defineCheck({
     const allowed = new Set(ctx.eligible.map((h) => ctx.switchMac(h)));
     const bad = new Map<string, number>();
     let answers = 0;
+    let unnamed = 0; // a VRRP virtual MAC that no advertisement named: no node to judge
+
     for (const c of ctx.captures)
       for (const e of c.result.events)
         if (e.kind === 'arp-reply' || e.kind === 'na' || e.kind === 'garp' || e.kind === 'unsolicited-na') {
           answers++;
-          if (!allowed.has(e.mac!)) bad.set(ctx.nodeOfMac(e.mac)!, (bad.get(ctx.nodeOfMac(e.mac)!) ?? 0) + 1);
+          if (isVirtualMac(e.mac)) unnamed++;
+          else if (!allowed.has(e.mac!)) bad.set(ctx.nodeOfMac(e.mac)!, (bad.get(ctx.nodeOfMac(e.mac)!) ?? 0) + 1);
         }
     const details = [
       `eligible: ${ctx.eligible.map((h) => h.name).join(', ')}; excluded: ${ctx.excluded.map((h) => h.name).join(', ') || 'none'}`,
       `${answers} answers in ${ctx.captures.length} captures`,
+      ...(unnamed
+        ? [`${unnamed} answers with a VRRP virtual MAC that no advertisement named (no node to judge; not counted)`]
+        : []),
     ];
     if (bad.size)
       return { status: 'failed', reason: [...bad].map(([who, n]) => `${who} answered ${n} times`).join('; '), details };

@@ -8,6 +8,23 @@ export function faultsFor(faults: string[], has: (f: Feature) => boolean): strin
   return faults.filter((f) => (faultPlugin(f).trial?.needs ?? []).every((n) => has(n as Feature)));
 }
 
+/**
+ * How far the suite's outage (the old node's last answer → the new one's first) is from VRRP's
+ * own (the old master's last advertisement → the new master's first). They agree within the sum
+ * of both resolutions: the advertisement interval (the old master's last one may precede the
+ * fault by that much) and the probe interval.
+ */
+export function vrrpGapMs(outageMs?: number, switchoverMs?: number): number | undefined {
+  return outageMs === undefined || switchoverMs === undefined ? undefined : Math.abs(outageMs - switchoverMs);
+}
+
+function vrrpDetail(t: Trial): string {
+  const v = t.arp?.vrrp ?? t.ndp?.vrrp;
+  if (!v) return '';
+  const f = (x?: number) => x?.toFixed(0) ?? '-';
+  return `; VRRP on the wire: last advertisement of ${v.oldNode ?? '?'} → first of ${v.newNode ?? 'nobody'} ${f(v.switchoverMs)} ms, ${f(v.advertMs)} ms after the fault`;
+}
+
 export default defineCheck({
   id: 'failover',
   title: 'Failover under faults',
@@ -32,6 +49,18 @@ export default defineCheck({
         figures[`${fault}.${name}.p95_ms`] = s?.p95 ?? null;
         figures[`${fault}.${name}.max_ms`] = s?.max ?? null;
       }
+      // VRRP subjects: the protocol's own clock on the wire beside the suite's, per family.
+      for (const fam of ['arp', 'ndp'] as const) {
+        const withVrrp = ts.filter((t) => t[fam]?.vrrp);
+        if (!withVrrp.length) continue;
+        const sw = spread(withVrrp.map((t) => t[fam]!.vrrp!.switchoverMs));
+        figures[`${fault}.${fam}.vrrp_switchover_median_ms`] = sw?.median ?? null;
+        figures[`${fault}.${fam}.vrrp_switchover_max_ms`] = sw?.max ?? null;
+        const gaps = withVrrp
+          .map((t) => vrrpGapMs(t[fam]!.outageMs, t[fam]!.vrrp!.switchoverMs))
+          .filter((g): g is number => g !== undefined);
+        figures[`${fault}.${fam}.vrrp_vs_suite_max_ms`] = gaps.length ? Math.round(Math.max(...gaps)) : null;
+      }
     }
     const failed = trials.filter((t) => !t.passed);
     return {
@@ -41,7 +70,7 @@ export default defineCheck({
         : undefined,
       details: trials.map(
         (t) =>
-          `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)`,
+          `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)${vrrpDetail(t)}`,
       ),
       figures,
       trials,

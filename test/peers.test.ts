@@ -1,0 +1,127 @@
+// The field's real failover stacks as subjects (Debian's packages, real daemons on the netns lab):
+// each installs idempotently, passes or fails the checks it should for the reason it should, and
+// lab:down leaves nothing of it behind. Then the same runs side by side in one comparison.
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { buildBundles } from '../conformance/bundles.ts';
+import type { RunResults } from '../conformance/model.ts';
+import { loadSubject } from '../conformance/subject.ts';
+import { installPlan, runSuite } from '../conformance/suite.ts';
+import { loadLab } from '../lab/labfile.ts';
+import { inventoryFromStatus } from '../playbooks/inventory.ts';
+import { loadPlaybook } from '../playbooks/playbook.ts';
+import { runPlaybook } from '../playbooks/runner.ts';
+import { compareSubjects, comparisonTable } from '../reports/compare-subjects.ts';
+import { hostSnapshot, labFile, netns, quiet } from './helpers.ts';
+
+const lab = loadLab(labFile('tpeer', 113));
+const PROBE_MS = 20;
+const runs: { results: RunResults; dir: string }[] = [];
+
+/** The peers' daemons running on this machine (any namespace), by PID. */
+async function daemons(): Promise<string[]> {
+  const ps = await execa('ps', ['-eo', 'pid=,stat=,comm=']);
+  return ps.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([, stat, comm]) => !stat?.startsWith('Z') && DAEMON.test(comm ?? ''))
+    .map(([pid, , comm]) => `${comm} ${pid}`);
+}
+const DAEMON = /^(keepalived|ucarp|vip-manager|corosync|pacemakerd|pacemaker-.*|zebra|vrrpd|etcd)$/;
+let before: string[] = []; // another lab's (a developer's) daemons are not this test's
+
+test.before(async () => {
+  await buildBundles();
+  await netns.down(lab.name, quiet);
+  before = await daemons();
+});
+test.after.always(async () => {
+  await netns.down(lab.name, quiet);
+});
+
+/** Every peer fails the same way under a crash: its VIP stays on the killed node, whose kernel keeps answering. */
+const peers: { subject: string; ipv6: boolean; vrrp: boolean }[] = [
+  { subject: 'keepalived:fast', ipv6: true, vrrp: true },
+  { subject: 'frr:fast', ipv6: true, vrrp: true },
+  { subject: 'ucarp:fast', ipv6: false, vrrp: false },
+  { subject: 'vip-manager:fast', ipv6: false, vrrp: false },
+  { subject: 'pacemaker:fast', ipv6: true, vrrp: false },
+];
+
+for (const p of peers)
+  test.serial(
+    `${p.subject}: installs idempotently, fails over after a power cut, and a crash leaves two nodes answering`,
+    async (t) => {
+      const { results: r, dir } = await runSuite({
+        lab,
+        subject: p.subject,
+        trials: 1,
+        faults: ['power-off', 'process-stop'],
+        only: ['single-responder', 'failover'],
+        probeIntervalMs: PROBE_MS,
+        progress: () => {},
+        outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
+      });
+      runs.push({ results: r, dir });
+      const status = Object.fromEntries(r.checks.map((c) => [c.id, c]));
+      t.is(status['single-responder']!.status, 'passed', status['single-responder']!.reason);
+      const failover = status.failover!;
+      const [off, crash] = failover.trials;
+      t.true(off!.passed, `power-off: ${off!.problems.join('; ')}`);
+      t.not(off!.arp!.newNode, off!.arp!.oldNode);
+      t.is(off!.ndp !== undefined, p.ipv6, 'NDP measured exactly where IPv6 is claimed');
+      if (p.ipv6) t.true(off!.ndp!.takeoverMs! < off!.budgetMs);
+      // The crash: the failover check fails for split-brain, named in its reason.
+      t.is(failover.status, 'failed');
+      t.false(crash!.passed);
+      t.regex(failover.reason!, /process-stop #1: ARP: \d+ probe windows with two MACs answering/);
+      if (p.vrrp) {
+        // VRRP's own clock on the wire agrees with the suite's outage within both resolutions.
+        const v = off!.arp!.vrrp!;
+        t.is(v.newNode, off!.arp!.newNode, 'the advertisements name the node the suite saw answer');
+        const gap = Math.abs(v.switchoverMs! - off!.arp!.outageMs!);
+        t.true(gap <= v.intervalMs! + PROBE_MS + 10, `VRRP ${v.switchoverMs} ms vs ARP ${off!.arp!.outageMs} ms`);
+        t.regex(failover.details.join('\n'), /VRRP on the wire: last advertisement of node0\d → first of node0\d/);
+      } else t.is(off!.arp!.vrrp, undefined);
+
+      // A second install changes nothing.
+      const plan = installPlan(loadSubject(p.subject, lab.lease), r.vips)!;
+      const inv = inventoryFromStatus(await netns.status(lab, { probe: false }));
+      const again = await runPlaybook(loadPlaybook(plan.file), inv, { extraVars: plan.vars, out: { write: () => {} } });
+      t.true(again.ok);
+      t.deepEqual(
+        again.recap.filter((row) => row.changed).map((row) => `${row.host}: ${row.changed} changed`),
+        [],
+      );
+    },
+  );
+
+test.serial('the runs side by side: one row per subject and fault, VRRP clocks where VRRP is spoken', (t) => {
+  t.is(runs.length, peers.length, 'every subject ran');
+  const c = compareSubjects(runs);
+  t.deepEqual(
+    c.subjects.map((s) => s.subject),
+    peers.map((p) => p.subject),
+  );
+  const rows = comparisonTable(c);
+  const row = (subject: string, fault: string) => rows.find((r) => r[0] === subject && r[1] === fault)!;
+  t.is(row('keepalived:fast', 'power-off')[2], '1/1');
+  t.regex(row('frr:fast', 'power-off')[6]!, /^\d+ \/ \d+ \/ \d+$/, 'VRRP switchover column');
+  t.is(row('ucarp:fast', 'power-off')[4], '-', 'ucarp claims no IPv6: no NDP figure, not "no takeover"');
+  for (const p of peers) t.true(Number(row(p.subject, 'process-stop')[7]) > 0, `${p.subject}: split-brain windows`);
+  t.true(c.subjects.every((s) => s.failedChecks.some((f) => f.id === 'failover')));
+});
+
+test.serial('lab:down leaves nothing of the peers behind: no process, no macvlan, no state', async (t) => {
+  await netns.down(lab.name, quiet);
+  const left = await hostSnapshot(lab.name);
+  t.deepEqual(left, { namespaces: [], links: [], mounts: [], processes: [], state: false });
+  t.deepEqual(
+    (await daemons()).filter((d) => !before.includes(d)),
+    [],
+  );
+  t.deepEqual(readdirSync('/var/tmp/frr'), [], "FRR's crash-log folder (each node's own, bound over it) is empty");
+});
