@@ -90,33 +90,49 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
     for (const a of list) if (a.t > t) add(a);
     return out;
   };
-  const windowOf = (vip: string, t: number): number => {
-    const reqs = requests.get(vip) ?? [];
-    // A request's time is taken just after it was sent (and the prober's clock is aligned with the
-    // capture's within a millisecond): its answer may be captured a little before that. Not more:
-    // a late round is sent right before the next one, and their answers must not swap windows.
+  // Probe windows per VIP: from one round of requests to the next. Rounds closer than a quarter
+  // interval (a late round sent right before the next one) make one window that may get as many
+  // answers as it had requests: which answer belongs to which of them, timing cannot tell.
+  const windows = new Map<string, { start: number; last: number; requests: number }[]>();
+  for (const [vip, reqs] of requests) {
     const spacing = reqs.length > 1 ? (reqs.at(-1)! - reqs[0]!) / (reqs.length - 1) : 0;
-    const slack = Math.min(2000, spacing / 4);
-    let w = -1;
-    for (let i = 0; i < reqs.length && reqs[i]! <= t + slack; i++) w = i;
-    return w;
+    const burst = Math.min(5000, spacing / 4);
+    const list: { start: number; last: number; requests: number }[] = [];
+    for (const t of reqs) {
+      const w = list.at(-1);
+      if (w && t - w.last <= burst) {
+        w.requests++;
+        w.last = t;
+      } else list.push({ start: t, last: t, requests: 1 });
+    }
+    windows.set(vip, list);
+  }
+  const windowOf = (vip: string, t: number): { index: number; requests: number } => {
+    const list = windows.get(vip) ?? [];
+    // A request's time is taken just after it was sent (and the prober's clock is aligned with the
+    // capture's within a millisecond): its answer may be captured a little before that.
+    let index = -1;
+    for (let i = 0; i < list.length && list[i]!.start <= t + 2000; i++) index = i;
+    return { index, requests: list[index]?.requests ?? 1 };
   };
   const firstIn = new Map<string, string>(); // "vip window" → who gave the first answer to the prober
   const countIn = new Map<string, number>();
   return named.map((e) => {
     if (e.kind === 'vrrp' || !isVirtualMac(e.mac)) return e;
-    const toProber = (e.kind === 'arp-reply' || e.kind === 'na') && !e.forClient;
+    const answer = e.kind === 'arp-reply' || e.kind === 'na';
     const w = windowOf(e.vip, e.t);
-    const key = `${e.vip} ${w}`;
-    // Answers never stopped if one of the last few requests was answered (one lost reply is no silence).
+    const key = `${e.vip} ${w.index}`;
+    // Answers never stopped if one of the last few windows was answered (one lost reply is no
+    // silence). Announcements come from a node taking over: they carry nothing.
     let carried: string | undefined;
-    for (let back = 1; back <= 5 && !carried; back++) carried = firstIn.get(`${e.vip} ${w - back}`);
+    for (let back = 1; answer && back <= 5 && !carried; back++) carried = firstIn.get(`${e.vip} ${w.index - back}`);
     let mac = masterAt(e.vip, e.t, carried);
-    if (toProber) {
+    if (answer && !e.forClient) {
       const n = countIn.get(key) ?? 0;
       countIn.set(key, n + 1);
       if (n === 0 && mac) firstIn.set(key, mac);
-      else if (n > 0) mac = others(e.vip, e.t, firstIn.get(key) ?? '')[n - 1];
+      else if (n >= w.requests) mac = others(e.vip, e.t, firstIn.get(key) ?? '')[n - w.requests];
+      else mac = firstIn.get(key) ?? mac;
     }
     return mac ? { ...e, mac, wireMac: e.mac } : e;
   });

@@ -4,6 +4,7 @@
 // loader; `driver: qemu` in the lab file runs it under software emulation where KVM is unusable.
 
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,8 +55,9 @@ export async function ensureLibvirt(): Promise<void> {
   if (!/State:\s+running/.test((await virsh('pool-info', LIBVIRT_POOL)).stdout))
     await step(`start pool ${LIBVIRT_POOL}`, ['virsh', '-c', 'qemu:///system', 'pool-start', LIBVIRT_POOL]);
 }
-// The base system, plus what l2lab runs on its nodes (node's libraries, libpcap, etcd, keepalived,
-// curl for the client's HTTP checks), so that a VM lab needs no package download once booted.
+// The base system, plus what l2lab runs on its nodes (node's libraries, libpcap, etcd, the peer
+// subjects' daemons, curl for the client's HTTP checks), so that a VM lab needs no package
+// download once booted.
 const PACKAGES = [
   'systemd-sysv',
   'openssh-server',
@@ -71,6 +73,13 @@ const PACKAGES = [
   'etcd-server',
   'etcd-client',
   'keepalived',
+  'ucarp',
+  'vip-manager',
+  'pacemaker',
+  'pacemaker-cli-utils',
+  'corosync',
+  'resource-agents',
+  'frr',
   'curl',
   'procps',
   'kmod',
@@ -80,7 +89,23 @@ const PACKAGES = [
   'iputils-ping',
 ];
 /** Daemons the packages enable that l2lab runs itself, with its own configuration (l2l-service). */
-const DISABLED_UNITS = ['etcd.service', 'keepalived.service'];
+const DISABLED_UNITS = [
+  'etcd.service',
+  'keepalived.service',
+  'vip-manager.service',
+  'corosync.service',
+  'pacemaker.service',
+  'frr.service',
+];
+/**
+ * What the box holds, as a short hash: it names the box file, and is kept beside the installed
+ * box, so that a box built from another list (an older l2lab) is rebuilt, not silently used.
+ */
+export const BOX_CONTENT = createHash('sha256')
+  .update(JSON.stringify([PACKAGES, DISABLED_UNITS]))
+  .digest('hex')
+  .slice(0, 12);
+const CONTENT_STAMP = join(VAGRANT_HOME, 'l2lab-debian12.content');
 
 /** The Debian mirror this host's apt uses (override: L2LAB_DEBIAN_MIRROR). */
 export function debianMirror(): string {
@@ -124,7 +149,7 @@ async function step(
 }
 
 export async function buildBox(
-  out = join(WORK, 'debian12.box'),
+  out = join(WORK, `debian12-${BOX_CONTENT}.box`),
   opts: { reuseRootfs?: boolean; sizeGiB?: number } = {},
 ): Promise<string> {
   const rootfs = join(WORK, 'rootfs');
@@ -236,6 +261,7 @@ async function addBox(box: string): Promise<void> {
     env: vagrantEnv(),
   });
   await step("box readable by libvirt's qemu", ['chmod', '-R', 'a+rX', VAGRANT_HOME]);
+  writeFileSync(CONTENT_STAMP, `${BOX_CONTENT}\n`);
 }
 
 /** Boxes installed in l2lab's Vagrant home, as "name (provider, version)". */
@@ -254,21 +280,57 @@ export async function installedBoxes(): Promise<string[]> {
   return names;
 }
 
-/** The lab's box is installed; l2lab's own box is built when missing (Debian packages only). */
+/**
+ * The lab's box is installed; l2lab's own box is built when missing (Debian packages only), and
+ * again when it was built from another package list — unless VM labs still run on it.
+ */
 export async function ensureBox(name: string, progress: (m: string) => void): Promise<void> {
   // The box directory answers without starting Vagrant (seconds of Ruby); `box list` confirms.
-  if (
+  const installed =
     existsSync(join(VAGRANT_HOME, 'boxes', name.replace(/\//g, '-VAGRANTSLASH-'))) ||
-    (await installedBoxes()).includes(name)
-  )
-    return;
+    (await installedBoxes()).includes(name);
+  if (installed && name !== BOX_NAME) return;
   if (name !== BOX_NAME)
     throw new Error(
       `box "${name}" (lab file vagrant.box) is not installed in ${VAGRANT_HOME}; add it with VAGRANT_HOME=${VAGRANT_HOME} vagrant box add ${name}, or use the default box ${BOX_NAME} (npm run box:build)`,
     );
-  progress(`box ${BOX_NAME} is not installed: building it from Debian packages (about 2 minutes; once per machine)`);
-  const box = existsSync(join(WORK, 'debian12.box')) ? join(WORK, 'debian12.box') : await buildBox();
-  await addBox(box);
+  const stamp = existsSync(CONTENT_STAMP) ? readFileSync(CONTENT_STAMP, 'utf8').trim() : undefined;
+  if (installed && stamp === BOX_CONTENT) return;
+  if (installed) {
+    const domains = await execa('virsh', ['-c', 'qemu:///system', 'list', '--all', '--name'], { reject: false });
+    if (
+      String(domains.stdout)
+        .split('\n')
+        .some((d) => d.startsWith('l2l-'))
+    ) {
+      progress(
+        `box ${BOX_NAME} was built from an older package list (the peer subjects' daemons may be missing); VM labs still use it, so it stays: remove them (npm run lab:down) and run npm run box:build`,
+      );
+      return;
+    }
+    progress(`box ${BOX_NAME} was built from an older package list: building it again`);
+    await removeBaseVolumes();
+  } else
+    progress(`box ${BOX_NAME} is not installed: building it from Debian packages (about 3 minutes; once per machine)`);
+  const file = join(WORK, `debian12-${BOX_CONTENT}.box`);
+  await addBox(existsSync(file) ? file : await buildBox(file));
+}
+
+/** vagrant-libvirt's copy of the box in l2lab's pool (the base image of every VM disk): stale with a new box. */
+async function removeBaseVolumes(): Promise<void> {
+  const vols = await execa('virsh', ['-c', 'qemu:///system', 'vol-list', LIBVIRT_POOL, '--name'], { reject: false });
+  for (const v of String(vols.stdout)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith(`${BOX_NAME.replace('/', '-VAGRANTSLASH-')}_vagrant_box_image`)))
+    await step(`remove the old box's base image ${v}`, [
+      'virsh',
+      '-c',
+      'qemu:///system',
+      'vol-delete',
+      v,
+      LIBVIRT_POOL,
+    ]);
 }
 
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 // The field's real failover stacks as subjects (Debian's packages, real daemons on the netns lab):
 // each installs idempotently, passes or fails the checks it should for the reason it should, and
 // lab:down leaves nothing of it behind. Then the same runs side by side in one comparison.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -15,19 +15,31 @@ import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { loadPlaybook } from '../playbooks/playbook.ts';
 import { runPlaybook } from '../playbooks/runner.ts';
 import { compareSubjects, comparisonTable } from '../reports/compare-subjects.ts';
-import { hostSnapshot, labFile, netns, quiet } from './helpers.ts';
+import { hostSnapshot, labFile, netns, quiet, repo } from './helpers.ts';
 
 const lab = loadLab(labFile('tpeer', 113));
 const PROBE_MS = 20;
 const runs: { results: RunResults; dir: string }[] = [];
 
-/** The peers' daemons running on this machine (any namespace), by PID. */
+/**
+ * The peers' daemons in this machine's own PID namespace. A node's processes live in the node's
+ * PID namespace, which the kernel empties when the node's init dies: what could outlive a lab is
+ * a process that escaped into the host's.
+ */
 async function daemons(): Promise<string[]> {
+  const host = readlinkSync('/proc/self/ns/pid');
   const ps = await execa('ps', ['-eo', 'pid=,stat=,comm=']);
   return ps.stdout
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
     .filter(([, stat, comm]) => !stat?.startsWith('Z') && DAEMON.test(comm ?? ''))
+    .filter(([pid]) => {
+      try {
+        return readlinkSync(`/proc/${pid}/ns/pid`) === host;
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
     .map(([pid, , comm]) => `${comm} ${pid}`);
 }
 const DAEMON = /^(keepalived|ucarp|vip-manager|corosync|pacemakerd|pacemaker-.*|zebra|vrrpd|etcd)$/;
@@ -124,4 +136,21 @@ test.serial('lab:down leaves nothing of the peers behind: no process, no macvlan
     [],
   );
   t.deepEqual(readdirSync('/var/tmp/frr'), [], "FRR's crash-log folder (each node's own, bound over it) is empty");
+});
+
+test('--subjects is refused before anything runs when it cannot work, naming the fix', async (t) => {
+  const cli = (...a: string[]) =>
+    execa('node', ['--import=tsx', 'conformance/cli.ts', ...a], { cwd: repo, reject: false, env: { CI: 'true' } });
+  const cases: [string[], RegExp][] = [
+    [['--subjects', 'reference'], /--subjects needs two or more subjects, e\.g\. reference,keepalived/],
+    [['--subjects', 'reference,nope'], /no subject "nope": built-in subjects are .*frr.*ucarp/],
+    [['--subjects', 'reference,frr:slow'], /no variant "slow"; variants: fast/],
+    [['--subjects', 'reference,ucarp', '--subject', 'frr'], /leave out --subject and --cilium-versions/],
+    [['--subjects', 'reference,ucarp', '--out', '/tmp/x'], /writes one report folder per subject .* leave out --out/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await cli(...args);
+    t.is(r.exitCode, 2, args.join(' '));
+    t.regex(r.stderr, message);
+  }
 });

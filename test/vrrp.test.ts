@@ -127,6 +127,16 @@ test('after a master resigns (priority 0), answers belong to the next master', (
   t.is(ev.find((e) => e.t === ms(480) - 8)!.mac, A);
 });
 
+test('an announcement comes from the node taking over, even while the old one still answers', (t) => {
+  const raw = scenario({ aUntil: 500, bFrom: 840, until: 1200, aKeepsAnswering: true }).map((e) =>
+    e.kind === 'vrrp' && e.src === '198.18.0.13' ? { ...e, t: e.t + ms(100) } : e,
+  );
+  raw.push({ t: ms(841), kind: 'garp', vip: VIP, mac: VMAC });
+  const ev = attributeVirtualMacs(raw, sources);
+  t.is(ev.find((e) => e.kind === 'garp')!.mac, B);
+  t.deepEqual(failover(ev, VIP, 'arp', ms(500)).announcements, [ms(841)]);
+});
+
 test("answers to the client's own kernel (its HTTP traffic) are not a second answer to the prober", (t) => {
   const raw = scenario({ aUntil: 1200, bFrom: 5000, until: 1200 });
   raw.push({ t: ms(301), kind: 'arp-reply', vip: VIP, mac: VMAC, forClient: true });
@@ -153,6 +163,12 @@ test('a late round sent right before the next: its answers stay in their own win
     { t: ms(33), kind: 'arp-request', vip: VIP }, // round 3 on schedule… its answer captured 0.5 ms early
     { t: ms(32.5), kind: 'arp-reply', vip: VIP, mac: VMAC },
     { t: ms(60), kind: 'arp-request', vip: VIP },
+    // two rounds 0.1 ms apart, both answers after both: one window, two requests, two answers
+    { t: ms(80), kind: 'arp-request', vip: VIP },
+    { t: ms(80.1), kind: 'arp-request', vip: VIP },
+    { t: ms(80.3), kind: 'arp-reply', vip: VIP, mac: VMAC },
+    { t: ms(80.4), kind: 'arp-reply', vip: VIP, mac: VMAC },
+    { t: ms(100), kind: 'arp-request', vip: VIP },
   ];
   const named = attributeVirtualMacs(ev, sources);
   t.is(splitBrainWindows(named, VIP, 'arp').length, 0);
