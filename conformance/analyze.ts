@@ -71,13 +71,14 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
   }
   const masterAt = (vip: string, t: number, carried?: string): string | undefined => {
     const list = adverts.get(vip) ?? [];
-    let last: ProbeEvent | undefined;
-    for (const a of list) if (a.t <= t) last = a;
+    let last: ProbeEvent | undefined; // the latest master advertisement
+    for (const a of list) if (a.t <= t && a.priority) last = a;
+    // A priority-0 advertisement ends its sender's mastership only.
+    const resigned = last && list.some((a) => a.t > last!.t && a.t <= t && !a.priority && a.mac === last!.mac);
     const next = list.find((a) => a.t > t && a.priority);
-    const interval = (last?.intervalMs ?? next?.intervalMs ?? 1000) * 1000;
-    if (last?.priority && t - last.t <= 1.5 * interval) return last.mac;
-    if (last?.priority && carried) return carried;
-    return next?.mac ?? (last?.priority ? last.mac : undefined);
+    if (!last || resigned) return next?.mac; // before any advertisement, or after the master resigned
+    if (t - last.t <= 1.5 * (last.intervalMs ?? 1000) * 1000) return last.mac;
+    return carried ?? next?.mac ?? last.mac;
   };
   /** Other nodes that advertised for the VIP, the latest before t first, then the next after it. */
   const others = (vip: string, t: number, not: string): string[] => {
@@ -117,21 +118,35 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
   };
   const firstIn = new Map<string, string>(); // "vip window" → who gave the first answer to the prober
   const countIn = new Map<string, number>();
+  const lastAnswer = new Map<string, { t: number; mac: string; intervalUs: number }>();
   return named.map((e) => {
     if (e.kind === 'vrrp' || !isVirtualMac(e.mac)) return e;
     const answer = e.kind === 'arp-reply' || e.kind === 'na';
     const w = windowOf(e.vip, e.t);
     const key = `${e.vip} ${w.index}`;
-    // Answers never stopped if one of the last few windows was answered (one lost reply is no
-    // silence). Announcements come from a node taking over: they carry nothing.
-    let carried: string | undefined;
-    for (let back = 1; answer && back <= 5 && !carried; back++) carried = firstIn.get(`${e.vip} ${w.index - back}`);
+    // Answers never stopped if the last one came within an advertisement interval (a lost reply or
+    // a stalled client is no silence; a master-down interval is three). Announcements come from a
+    // node taking over: they carry nothing.
+    const prev = answer ? lastAnswer.get(e.vip) : undefined;
+    const carried = prev && e.t - prev.t <= prev.intervalUs ? prev.mac : undefined;
     let mac = masterAt(e.vip, e.t, carried);
     if (answer && !e.forClient) {
       const n = countIn.get(key) ?? 0;
       countIn.set(key, n + 1);
-      if (n === 0 && mac) firstIn.set(key, mac);
-      else if (n >= w.requests) mac = others(e.vip, e.t, firstIn.get(key) ?? '')[n - w.requests];
+      // More answers than requests over this window and the two before it: another node answers.
+      // (A reply that arrives after the next request — a slow client — leaves one window empty
+      // and the next with two: that is no second node.)
+      let asked = 0;
+      let answered = 0;
+      for (let back = 0; back <= 2; back++) {
+        asked += windows.get(e.vip)?.[w.index - back]?.requests ?? 0;
+        answered += countIn.get(`${e.vip} ${w.index - back}`) ?? 0;
+      }
+      if (n === 0 && mac) {
+        firstIn.set(key, mac);
+        const interval = (adverts.get(e.vip) ?? []).filter((a) => a.t <= e.t).at(-1)?.intervalMs ?? 1000;
+        lastAnswer.set(e.vip, { t: e.t, mac, intervalUs: interval * 1000 });
+      } else if (n > 0 && answered > Math.max(asked, 1)) mac = others(e.vip, e.t, firstIn.get(key) ?? '')[0] ?? e.mac;
       else mac = firstIn.get(key) ?? mac;
     }
     return mac ? { ...e, mac, wireMac: e.mac } : e;

@@ -97,7 +97,8 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(
       '--subjects writes one report folder per subject and a comparison under reports/; leave out --out',
     );
-  if (subjects) for (const s of subjects) loadSubject(s, lab.lease); // every name checked before the first run starts
+  // Every name checked before the first run starts; a file's subject is shown by its name.
+  const subjectName = new Map((subjects ?? []).map((s) => [s, loadSubject(s, lab.lease).name]));
   if (versions && values.out)
     throw new UsageError('--cilium-versions writes one report folder per version under reports/; leave out --out');
   // The CLI owns the signals: Ctrl-C aborts the run, which undoes the fault in force and ends
@@ -117,6 +118,21 @@ async function main(argv: string[]): Promise<number> {
   const cells: { version?: string; subject: string }[] = subjects
     ? subjects.map((subject) => ({ subject }))
     : (versions ?? [undefined]).map((version) => ({ version, subject: values.subject! }));
+  const notRun: { subject: string; error: string }[] = [];
+  const writeSubjects = (note?: string) => {
+    const comparison = compareSubjects(runs, notRun, note);
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
+    const dir = join(repoRoot, 'reports', `${stamp}-subjects`);
+    mkdirSync(dir, { recursive: true });
+    writeComparison(dir, comparison);
+    console.log(`\nSubjects compared on lab ${lab.name}:\n${table(subjectsTable(comparison))}`);
+    console.log(`\n${table(comparisonTable(comparison))}`);
+    for (const n of notRun) console.log(`not run: ${n.subject}: ${n.error.split('\n')[0]}`);
+    console.log(`\ncomparison: ${dir}/ (comparison.md, comparison.json)`);
+  };
   for (const { version: v, subject } of cells) {
     if (subjects) progress(`subject ${subject} (${runs.length + 1} of ${subjects.length})`);
     if (v) {
@@ -126,23 +142,38 @@ async function main(argv: string[]): Promise<number> {
           `upgrading Cilium to ${v} failed (above); the reports so far: ${runs.map((r) => r.dir).join(', ') || 'none'}`,
         );
     }
-    const { results, dir } = await runSuite({
-      lab,
-      subject,
-      trials: int('trials', values.trials, 1, 100)!,
-      faults,
-      only: list(values.only),
-      skip: list(values.skip),
-      probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000)!,
-      outDir: values.out,
-      switchDownMs:
-        values['switch-down-s'] === undefined
-          ? undefined
-          : int('switch-down-s', values['switch-down-s'], 1, 3600)! * 1000,
-      lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)),
-      progress,
-      signal: abort.signal,
-    });
+    let run: Awaited<ReturnType<typeof runSuite>>;
+    try {
+      run = await runSuite({
+        lab,
+        subject,
+        trials: int('trials', values.trials, 1, 100)!,
+        faults,
+        only: list(values.only),
+        skip: list(values.skip),
+        probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000)!,
+        outDir: values.out,
+        switchDownMs:
+          values['switch-down-s'] === undefined
+            ? undefined
+            : int('switch-down-s', values['switch-down-s'], 1, 3600)! * 1000,
+        lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)),
+        progress,
+        signal: abort.signal,
+      });
+    } catch (e) {
+      // Side by side, one subject that cannot run loses neither the runs before it nor the ones after.
+      if (!subjects) throw e;
+      if (e instanceof InterruptedError) {
+        if (runs.length || notRun.length)
+          writeSubjects(`interrupted: ${subject} and the subjects after it did not run`);
+        throw e;
+      }
+      notRun.push({ subject: subjectName.get(subject) ?? subject, error: (e as Error).message });
+      progress(`subject ${subject}: the run failed (${(e as Error).message.split('\n')[0]}); going on with the next`);
+      continue;
+    }
+    const { results, dir } = run;
     console.log(
       `\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
     );
@@ -167,19 +198,9 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   if (subjects) {
-    const comparison = compareSubjects(runs);
-    const stamp = new Date()
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z');
-    const dir = join(repoRoot, 'reports', `${stamp}-subjects`);
-    mkdirSync(dir, { recursive: true });
-    writeComparison(dir, comparison);
-    console.log(`\nSubjects compared on lab ${lab.name}:\n${table(subjectsTable(comparison))}`);
-    console.log(`\n${table(comparisonTable(comparison))}`);
-    console.log(`\ncomparison: ${dir}/ (comparison.md, comparison.json)`);
+    writeSubjects();
     // A comparison is a measurement: it succeeds when every run did, whatever the subjects scored.
-    return runs.some((r) => r.results.summary.errors) ? 1 : 0;
+    return notRun.length || runs.some((r) => r.results.summary.errors) ? 1 : 0;
   }
   if (runs.length > 1) {
     console.log(

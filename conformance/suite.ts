@@ -140,9 +140,11 @@ async function install(
 async function removeLeftoverVips(lab: Lab, provider: Provider): Promise<void> {
   await Promise.all(
     lab.nodes.map(async (n) => {
-      const own = await provider.exec(lab, n.name, ['ip', '-j', 'link', 'show', 'type', 'macvlan']);
-      for (const l of JSON.parse(own.stdout || '[]') as { ifname: string }[])
-        if (l.ifname.startsWith('l2l')) await provider.exec(lab, n.name, ['ip', 'link', 'del', l.ifname]);
+      // (`ip -j link show type macvlan` prints {} for every other link on Debian 12's iproute2.)
+      const own = await provider.exec(lab, n.name, ['ip', '-j', '-d', 'link', 'show']);
+      for (const l of JSON.parse(own.stdout || '[]') as { ifname?: string; linkinfo?: { info_kind?: string } }[])
+        if (l.linkinfo?.info_kind === 'macvlan' && l.ifname?.startsWith('l2l'))
+          await provider.exec(lab, n.name, ['ip', 'link', 'del', l.ifname]);
       const r = await provider.exec(lab, n.name, ['ip', '-j', 'addr', 'show', 'dev', SWITCH_INTERFACE]);
       const links = JSON.parse(r.stdout || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[];
       for (const a of links.flatMap((l) => l.addr_info ?? []).filter((a) => inPool(lab, a.local)))

@@ -42,13 +42,24 @@ export interface Comparison {
   lab: string;
   createdAt: string;
   subjects: SubjectComparison[];
+  /** Subjects whose run failed before it had results (install, harness), with why. */
+  notRun: { subject: string; error: string }[];
+  /** Why the comparison is partial (interrupted), if it is. */
+  note?: string;
 }
 
-export function compareSubjects(runs: { results: RunResults; dir: string }[], now = new Date()): Comparison {
+export function compareSubjects(
+  runs: { results: RunResults; dir: string }[],
+  notRun: { subject: string; error: string }[] = [],
+  note?: string,
+  now = new Date(),
+): Comparison {
   return {
     schema: 'l2lab.subject-comparison/v1',
     lab: runs[0]?.results.lab.name ?? '',
     createdAt: now.toISOString(),
+    notRun,
+    ...(note ? { note } : {}),
     subjects: runs.map(({ results: r, dir }) => {
       const trials = r.checks.filter((c) => c.id === 'failover').flatMap((c) => c.trials);
       const pattern = r.checks.find((c) => c.id === 'announcement-pattern')?.figures ?? {};
@@ -159,6 +170,8 @@ export function writeComparison(dir: string, c: Comparison): void {
     '',
     `${c.createdAt}. Outages from the client's side, median / p95 / max over the trials.`,
     '',
+    ...(c.note ? [`**${c.note}**`, ''] : []),
+    ...(c.notRun.length ? ['Not run:', ...c.notRun.map((n) => `- **${n.subject}**: ${n.error}`), ''] : []),
     ...markdown(subjectsTable(c)),
     '',
     '## Failover',

@@ -1,7 +1,7 @@
 // The field's real failover stacks as subjects (Debian's packages, real daemons on the netns lab):
 // each installs idempotently, passes or fails the checks it should for the reason it should, and
 // lab:down leaves nothing of it behind. Then the same runs side by side in one comparison.
-import { mkdtempSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -127,17 +127,6 @@ test.serial('the runs side by side: one row per subject and fault, VRRP clocks w
   t.true(c.subjects.every((s) => s.failedChecks.some((f) => f.id === 'failover')));
 });
 
-test.serial('lab:down leaves nothing of the peers behind: no process, no macvlan, no state', async (t) => {
-  await netns.down(lab.name, quiet);
-  const left = await hostSnapshot(lab.name);
-  t.deepEqual(left, { namespaces: [], links: [], mounts: [], processes: [], state: false });
-  t.deepEqual(
-    (await daemons()).filter((d) => !before.includes(d)),
-    [],
-  );
-  t.deepEqual(readdirSync('/var/tmp/frr'), [], "FRR's crash-log folder (each node's own, bound over it) is empty");
-});
-
 test('--subjects is refused before anything runs when it cannot work, naming the fix', async (t) => {
   const cli = (...a: string[]) =>
     execa('node', ['--import=tsx', 'conformance/cli.ts', ...a], { cwd: repo, reject: false, env: { CI: 'true' } });
@@ -153,4 +142,42 @@ test('--subjects is refused before anything runs when it cannot work, naming the
     t.is(r.exitCode, 2, args.join(' '));
     t.regex(r.stderr, message);
   }
+});
+
+test.serial('side by side, a subject whose install fails is reported and the others still run', async (t) => {
+  const r = await execa(
+    'node',
+    [
+      join(repo, 'scripts', 'run.mjs'),
+      'conformance',
+      '--lab',
+      lab.file,
+      '--subjects',
+      `${join(repo, 'test', 'fixtures', 'subjects', 'install-fails.yaml')},keepalived:fast`,
+      '--only',
+      'single-responder',
+    ],
+    { reject: false, env: { CI: 'true' } },
+  );
+  const dirs = [...r.stdout.matchAll(/^(?:report|comparison): (\S+)\/ /gm)].map((m) => m[1]!);
+  t.teardown(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  t.is(r.exitCode, 1, 'a subject did not run');
+  t.regex(r.stdout, /not run: install-fails: installing install-fails failed/);
+  t.regex(r.stdout, /keepalived:fast +v[\d.]+ +1 +0/);
+  const md = readFileSync(join(dirs.at(-1)!, 'comparison.md'), 'utf8');
+  t.regex(md, /Not run:\n- \*\*install-fails\*\*: installing install-fails failed/);
+  t.regex(md, /\| keepalived:fast \|/);
+});
+
+test.serial('lab:down leaves nothing of the peers behind: no process, no macvlan, no state', async (t) => {
+  await netns.down(lab.name, quiet);
+  const left = await hostSnapshot(lab.name);
+  t.deepEqual(left, { namespaces: [], links: [], mounts: [], processes: [], state: false });
+  t.deepEqual(
+    (await daemons()).filter((d) => !before.includes(d)),
+    [],
+  );
+  t.deepEqual(readdirSync('/var/tmp/frr'), [], "FRR's crash-log folder (each node's own, bound over it) is empty");
 });

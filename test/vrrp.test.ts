@@ -127,6 +127,18 @@ test('after a master resigns (priority 0), answers belong to the next master', (
   t.is(ev.find((e) => e.t === ms(480) - 8)!.mac, A);
 });
 
+test('a slow client: a reply captured after the next request was sent is no second node', (t) => {
+  const ev: ProbeEvent[] = [
+    { t: ms(5), kind: 'vrrp', vip: VIP, mac: VMAC, src: '198.18.0.12', priority: 248, intervalMs: 1000 },
+    { t: ms(25), kind: 'vrrp', vip: VIP, mac: VMAC, src: '198.18.0.13', priority: 0, intervalMs: 1000 }, // B once resigned
+  ];
+  for (let x = 0; x < 200; x += 20) ev.push({ t: ms(x), kind: 'arp-request', vip: VIP });
+  for (const x of [1, 21, 61, 62, 81, 101]) ev.push({ t: ms(x), kind: 'arp-reply', vip: VIP, mac: VMAC }); // 40's reply came at 61
+  const named = attributeVirtualMacs(ev, sources);
+  t.is(splitBrainWindows(named, VIP, 'arp').length, 0);
+  t.true(named.filter((e) => e.kind === 'arp-reply').every((e) => e.mac === A));
+});
+
 test('an announcement comes from the node taking over, even while the old one still answers', (t) => {
   const raw = scenario({ aUntil: 500, bFrom: 840, until: 1200, aKeepsAnswering: true }).map((e) =>
     e.kind === 'vrrp' && e.src === '198.18.0.13' ? { ...e, t: e.t + ms(100) } : e,

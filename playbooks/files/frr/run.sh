@@ -15,9 +15,10 @@ ll=$(ip -6 -o addr show dev "$iface" scope link | awk '{print $4; exit}')
 macvlan() { # NAME MAC ADDRESS [LINK-LOCAL]
   ip link del "$1" 2>/dev/null
   gen=random; [ -z "${4:-}" ] || gen=none
-  ip link add "$1" link "$iface" type macvlan mode bridge
+  # The MAC is given at creation: a MAC the kernel made up is replaced by udev (systemd's
+  # MACAddressPolicy) whenever it gets to it, also after a later `ip link set address`.
+  ip link add "$1" link "$iface" address "$2" type macvlan mode bridge
   ip link set dev "$1" addrgenmode "$gen"
-  ip link set dev "$1" address "$2"
   [ -z "${4:-}" ] || ip addr add "$4" dev "$1" nodad
   ip addr add "$3" dev "$1" ${4:+nodad}
   ip link set dev "$1" up
@@ -28,6 +29,10 @@ macvlan l2lvrrp4 "00:00:5e:00:01:$hex" "$vip4/32"
 zebra='' vrrpd=''
 cleanup() {
   [ -z "$vrrpd" ] || { kill -TERM "$vrrpd" 2>/dev/null; wait "$vrrpd"; }
+  # vrrpd has sent priority 0 and leaves the macvlans as they are (a master's up): without them
+  # the node stops answering at once, as the backup takes over.
+  ip link set dev l2lvrrp4 down 2>/dev/null
+  ip link set dev l2lvrrp6 down 2>/dev/null
   [ -z "$zebra" ] || { kill -TERM "$zebra" 2>/dev/null; wait "$zebra"; }
   ip link del l2lvrrp4 2>/dev/null
   ip link del l2lvrrp6 2>/dev/null
