@@ -71,9 +71,19 @@ const events: ProbeEvent[] = [];
 // VRRP answers with a virtual MAC that every router shares: each is named after the node that
 // was master then, as its advertisements say (analyze.ts). The raw events keep the wire's MACs.
 const sources = new Map((values['vrrp-source'] ?? []).map((s) => s.split('=') as [string, string]));
-const named = () => attributeVirtualMacs(events, sources);
+// Only once a virtual MAC was seen, and once per new event: the settle watch asks every 10 ms,
+// and on an emulated VM client re-sorting the whole capture that often starves the prober's own
+// requests.
+let virtualSeen = false;
+let cache: { n: number; out: ProbeEvent[] } | undefined;
+const named = (): ProbeEvent[] => {
+  if (!virtualSeen) return events;
+  if (cache?.n !== events.length) cache = { n: events.length, out: attributeVirtualMacs(events, sources) };
+  return cache.out;
+};
 /** Answers with a virtual MAC that no advertisement has named yet. */
-const unnamed = () => named().some((e) => (e.kind === 'arp-reply' || e.kind === 'na') && isVirtualMac(e.mac));
+const unnamed = () =>
+  virtualSeen && named().some((e) => (e.kind === 'arp-reply' || e.kind === 'na') && isVirtualMac(e.mac));
 // VRRP advertises every second by default: an answer may wait that long for its name, so the
 // baseline and the end of a capture wait for the next advertisement (the capture goes on).
 const NAMING_MS = 2500;
@@ -102,6 +112,8 @@ session.on('packet', (p) => {
   const f = readFrame(p.buf);
   if (!f || f.srcMac === mac) return;
   const t = p.header.readUInt32LE(0) * 1e6 + p.header.readUInt32LE(4);
+  if (f.kind !== 'vrrp' && isVirtualMac(f.kind === 'arp' ? f.senderMac : (f.targetLinkAddr ?? f.srcMac)))
+    virtualSeen = true;
   if (f.kind === 'arp') {
     if (f.op === 2 && v4.has(f.senderIp))
       events.push({ t, kind: 'arp-reply', vip: f.senderIp, mac: f.senderMac, ...(f.dstMac !== mac && forClient) });
