@@ -1,7 +1,8 @@
-// npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance]: every benchmark side by side in one run.
+// npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance,naming]: every benchmark side by side in one run.
 import { parseArgs } from 'node:util';
 import { benchConformance, printConformance } from './conformance.ts';
 import { benchLab, benchLabScale, printLab, printLabScale } from './lab.ts';
+import { benchNaming, printNaming } from './naming.ts';
 import { benchPlaybook, printPlaybook } from './playbook.ts';
 
 const { values } = parseArgs({
@@ -22,6 +23,7 @@ const benches = {
   'lab-scale': async () => printLabScale(await benchLabScale(Math.min(runs, 3))),
   playbook: async () => printPlaybook(await benchPlaybook(runs)),
   conformance: async () => printConformance(await benchConformance(trials)),
+  naming: async () => printNaming(benchNaming(runs)),
 };
 const only = values.only?.split(',') ?? Object.keys(benches);
 for (const o of only)

@@ -63,19 +63,38 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
         : e,
     );
   if (!named.some((e) => e.kind !== 'vrrp' && isVirtualMac(e.mac))) return named;
+  // Everything below is looked up by time with binary searches: the prober names a growing
+  // capture again and again while it waits for a takeover to settle.
   const adverts = new Map<string, ProbeEvent[]>();
   const requests = new Map<string, number[]>();
   for (const e of named) {
-    if (e.kind === 'vrrp') adverts.set(e.vip, [...(adverts.get(e.vip) ?? []), e]);
-    if (e.kind === 'arp-request' || e.kind === 'ns') requests.set(e.vip, [...(requests.get(e.vip) ?? []), e.t]);
+    if (e.kind === 'vrrp') push(adverts, e.vip, e);
+    if (e.kind === 'arp-request' || e.kind === 'ns') push(requests, e.vip, e.t);
   }
+  // Per VIP: the index of the latest master advertisement at or before each advertisement, and of
+  // the first one at or after it.
+  const lastMaster = new Map<string, number[]>();
+  const nextMaster = new Map<string, number[]>();
+  for (const [vip, list] of adverts) {
+    const before: number[] = [];
+    const after: number[] = new Array(list.length + 1).fill(-1);
+    list.forEach((a, i) => before.push(a.priority ? i : i > 0 ? before[i - 1]! : -1));
+    for (let i = list.length - 1; i >= 0; i--) after[i] = list[i]!.priority ? i : after[i + 1]!;
+    lastMaster.set(vip, before);
+    nextMaster.set(vip, after);
+  }
+  /** How many of the VIP's advertisements came at or before t. */
+  const advertsUpTo = (vip: string, t: number) => countUpTo(adverts.get(vip) ?? [], t, (a) => a.t);
   const masterAt = (vip: string, t: number, carried?: string): string | undefined => {
     const list = adverts.get(vip) ?? [];
-    let last: ProbeEvent | undefined; // the latest master advertisement
-    for (const a of list) if (a.t <= t && a.priority) last = a;
-    // A priority-0 advertisement ends its sender's mastership only.
-    const resigned = last && list.some((a) => a.t > last!.t && a.t <= t && !a.priority && a.mac === last!.mac);
-    const next = list.find((a) => a.t > t && a.priority);
+    const n = advertsUpTo(vip, t);
+    const lastIdx = n > 0 ? lastMaster.get(vip)![n - 1]! : -1;
+    const last = lastIdx >= 0 ? list[lastIdx] : undefined; // the latest master advertisement
+    // A priority-0 advertisement ends its sender's mastership only (all after `last` have priority 0).
+    let resigned = false;
+    for (let i = lastIdx + 1; last && i < n; i++) if (list[i]!.mac === last.mac) resigned = true;
+    const nextIdx = nextMaster.get(vip)?.[n] ?? -1;
+    const next = nextIdx >= 0 ? list[nextIdx] : undefined;
     if (!last || resigned) return next?.mac; // before any advertisement, or after the master resigned
     if (t - last.t <= 1.5 * (last.intervalMs ?? 1000) * 1000) return last.mac;
     return carried ?? next?.mac ?? last.mac;
@@ -112,8 +131,7 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
     const list = windows.get(vip) ?? [];
     // A request's time is taken just after it was sent (and the prober's clock is aligned with the
     // capture's within a millisecond): its answer may be captured a little before that.
-    let index = -1;
-    for (let i = 0; i < list.length && list[i]!.start <= t + 2000; i++) index = i;
+    const index = countUpTo(list, t + 2000, (w) => w.start) - 1;
     return { index, requests: list[index]?.requests ?? 1 };
   };
   const firstIn = new Map<string, string>(); // "vip window" → who gave the first answer to the prober
@@ -144,13 +162,31 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
       }
       if (n === 0 && mac) {
         firstIn.set(key, mac);
-        const interval = (adverts.get(e.vip) ?? []).filter((a) => a.t <= e.t).at(-1)?.intervalMs ?? 1000;
+        const interval = adverts.get(e.vip)?.[advertsUpTo(e.vip, e.t) - 1]?.intervalMs ?? 1000;
         lastAnswer.set(e.vip, { t: e.t, mac, intervalUs: interval * 1000 });
       } else if (n > 0 && answered > Math.max(asked, 1)) mac = others(e.vip, e.t, firstIn.get(key) ?? '')[0] ?? e.mac;
       else mac = firstIn.get(key) ?? mac;
     }
     return mac ? { ...e, mac, wireMac: e.mac } : e;
   });
+}
+
+function push<T>(m: Map<string, T[]>, key: string, v: T): void {
+  const list = m.get(key);
+  if (list) list.push(v);
+  else m.set(key, [v]);
+}
+
+/** How many items of a list sorted by `at` have at(item) <= t (binary search). */
+function countUpTo<T>(list: readonly T[], t: number, at: (x: T) => number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (at(list[mid]!) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The VRRP advertisements around a fault: the old master's last, the new master's first (µs). */
