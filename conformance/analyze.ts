@@ -78,7 +78,9 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
   for (const [vip, list] of adverts) {
     const before: number[] = [];
     const after: number[] = new Array(list.length + 1).fill(-1);
-    list.forEach((a, i) => before.push(a.priority ? i : i > 0 ? before[i - 1]! : -1));
+    list.forEach((a, i) => {
+      before.push(a.priority ? i : i > 0 ? before[i - 1]! : -1);
+    });
     for (let i = list.length - 1; i >= 0; i--) after[i] = list[i]!.priority ? i : after[i + 1]!;
     lastMaster.set(vip, before);
     nextMaster.set(vip, after);
