@@ -33,6 +33,8 @@ const JITTER = 1.2; // candidates wait retryPeriod × [1, 1.2), as client-go's J
 
 export class LeaseElector {
   private leading = false;
+  /** The store's record may still name us: we won it, and have not seen it name another since. */
+  private mayHold = false;
   private running = false;
   private busy = false;
   private observed?: Versioned<LeaseRecord>;
@@ -82,9 +84,11 @@ export class LeaseElector {
    * second was not always enough, and a failed release costs the others a whole leaseDuration.
    */
   async release(timeoutMs = this.timing.renewDeadlineMs): Promise<void> {
-    const wasLeading = this.leading;
+    // Also a holder that stepped down past its renew deadline (a starved CPU, a slow store) frees
+    // the record that still names it, as client-go's release does: others need not wait it out.
+    const mayHold = this.leading || this.mayHold;
     this.stop();
-    if (!wasLeading) return;
+    if (!mayHold) return;
     const until = this.now() + timeoutMs;
     const left = () => Math.max(1, until - this.now());
     try {
@@ -93,9 +97,15 @@ export class LeaseElector {
       await this.inflight;
       while (this.now() < until) {
         const cur = await this.store.getLease(this.name, left());
-        if (!cur || cur.value.holderIdentity !== this.identity) return;
+        if (!cur || cur.value.holderIdentity !== this.identity) {
+          this.mayHold = false;
+          return;
+        }
         const freed = { ...cur.value, holderIdentity: '', leaseDurationMs: 1, renewTime: Date.now() };
-        if (await this.store.updateLease(this.name, freed, cur.version, left())) return;
+        if (await this.store.updateLease(this.name, freed, cur.version, left())) {
+          this.mayHold = false;
+          return;
+        }
       }
       throw new Error(`could not free lease ${this.name} within ${timeoutMs} ms`);
     } catch (e) {
@@ -147,6 +157,7 @@ export class LeaseElector {
     this.busy = false;
     if (!this.running) return;
     if (ok) {
+      this.mayHold = true;
       this.lastRenewStart = started;
       if (!this.leading) {
         this.leading = true;
@@ -186,6 +197,7 @@ export class LeaseElector {
       this.observedAt = seen;
     }
     const holder = cur.value.holderIdentity;
+    if (holder !== this.identity) this.mayHold = false;
     if (holder && holder !== this.identity && seen < this.observedAt + cur.value.leaseDurationMs) return false; // held, not expired
     const mine = holder === this.identity; // also our own record from before a restart: renewed like any other
     const next: LeaseRecord = {

@@ -180,6 +180,26 @@ test.serial(
   },
 );
 
+test.serial(
+  'a holder that stepped down past its renew deadline still frees its lease when stopped (no wait for expiry)',
+  async (t) => {
+    const log: Log = [];
+    const cut = new FaultyStore(new EtcdStore([etcd.url]));
+    const { a, b } = await holderAndCandidate(t, cut, 'starved', log);
+    cut.cut = true; // renewals fail: a starved CPU or a slow store looks the same to the holder
+    await until(() => !a.isLeader, 'a to step down (renewDeadline)');
+    cut.cut = false;
+    await a.release(); // SIGTERM right after: the record still names a
+    const freed = performance.now();
+    const took = await leadsAfter(b, freed);
+    t.true(b.isLeader);
+    t.true(
+      took <= timing.retryPeriodMs * 1.2 + 100,
+      `took ${took.toFixed(0)} ms after the release (the lease would expire ${timing.durationMs - timing.renewDeadlineMs} ms after the step-down)`,
+    );
+  },
+);
+
 test.serial('a holder cut off from the store stops leading before anyone else starts', async (t) => {
   const log: Log = [];
   const cut = new FaultyStore(new EtcdStore([etcd.url]));
