@@ -33,7 +33,8 @@ export interface SuiteRequest {
   faults: FaultName[];
   only?: string[];
   skip?: string[];
-  probeIntervalMs: number;
+  /** Default: the provider's (20 ms; 50 ms on emulated VMs). */
+  probeIntervalMs?: number;
   lease?: Partial<Lease>;
   outDir?: string;
   progress: Progress;
@@ -184,7 +185,8 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const vips = planned.length ? planned : await source.find(req.lab, provider);
   req.progress(`VIPs: ${vips.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ')}`);
 
-  const ctx = new Context(req.lab, provider, subject, vips, dir, req.probeIntervalMs, req.progress);
+  const probeIntervalMs = req.probeIntervalMs ?? provider.probeIntervalMs?.(req.lab) ?? 20;
+  const ctx = new Context(req.lab, provider, subject, vips, dir, probeIntervalMs, req.progress);
   const onAbort = () => {
     req.progress('interrupted: undoing faults');
     ctx.interrupt();
@@ -228,7 +230,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
       nodes: req.lab.nodes.map((n) => ({ name: n.name, mac: ctx.switchMac(n), eligible: ctx.eligible.includes(n) })),
     },
     environment: { kernel: release(), node: process.version, l2labCommit: commit.stdout.trim() || 'unknown' },
-    probeIntervalMs: req.probeIntervalMs,
+    probeIntervalMs,
     vips,
     checks: results,
     summary: {

@@ -56,6 +56,8 @@ export interface Provider extends Primitives {
   clockOffset?(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }>;
   /** Processing time a failover budget allows beyond the lease protocol's bound (default 500 ms). */
   timingSlackMs?(lab: Lab): number;
+  /** How often the prober asks by default (default 20 ms): each request costs every announcer some CPU. */
+  probeIntervalMs?(lab: Lab): number;
   /** Closes connections the provider keeps (SSH to VMs). */
   close?(): Promise<void>;
 }

@@ -156,7 +156,7 @@ test.serial(
       trials: 1,
       faults: ['power-off', 'link-down', 'graceful-stop', 'process-stop'],
       skip: ['informational', 'scale', 'announcement-pattern'], // the last: one more power cycle, informational
-      probeIntervalMs: 20,
+      // the probe interval: the provider's for emulated VMs (50 ms)
       progress: (m) => progress.push(m),
       outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
     });
