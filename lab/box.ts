@@ -55,8 +55,9 @@ export async function ensureLibvirt(): Promise<void> {
   if (!/State:\s+running/.test((await virsh('pool-info', LIBVIRT_POOL)).stdout))
     await step(`start pool ${LIBVIRT_POOL}`, ['virsh', '-c', 'qemu:///system', 'pool-start', LIBVIRT_POOL]);
 }
-// The base system, plus what l2lab runs on its nodes (node's libraries, libpcap, etcd, keepalived,
-// curl for the client's HTTP checks), so that a VM lab needs no package download once booted.
+// The base system, plus what l2lab runs on its nodes (node's libraries, libpcap, etcd, the peer
+// subjects' daemons, curl for the client's HTTP checks), so that a VM lab needs no package
+// download once booted.
 const PACKAGES = [
   'systemd-sysv',
   'openssh-server',
@@ -72,6 +73,13 @@ const PACKAGES = [
   'etcd-server',
   'etcd-client',
   'keepalived',
+  'ucarp',
+  'vip-manager',
+  'pacemaker',
+  'pacemaker-cli-utils',
+  'corosync',
+  'resource-agents',
+  'frr',
   'curl',
   'procps',
   'kmod',
@@ -81,9 +89,14 @@ const PACKAGES = [
   'iputils-ping',
 ];
 /** Daemons the packages enable that l2lab runs itself, with its own configuration (l2l-service). */
-// (The peer subjects' daemons are not in the box yet: with them, the VM lab's reference takeovers
-// ran past their budgets in three runs, cause not found; the peers run on the netns lab.)
-const DISABLED_UNITS = ['etcd.service', 'keepalived.service'];
+const DISABLED_UNITS = [
+  'etcd.service',
+  'keepalived.service',
+  'vip-manager.service',
+  'corosync.service',
+  'pacemaker.service',
+  'frr.service',
+];
 /**
  * What the box holds, as a short hash: it names the box file, and is kept beside the installed
  * box, so that a box built from another list (an older l2lab) is rebuilt, not silently used.
