@@ -171,6 +171,7 @@ test.serial(
         `${tr.fault}: new responder ${tr.arp?.takeoverMs?.toFixed(0)} ms after the fault (budget ${tr.budgetMs} ms, clock ± ${tr.clockUncertaintyMs} ms), ${tr.arp?.oldNode} → ${tr.arp?.newNode}`,
       );
     t.true(fo.trials.some((tr) => tr.fault === 'power-off'));
+    t.is(results.probeIntervalMs, 50, "emulated VMs: the provider's probe interval");
   },
 );
 
