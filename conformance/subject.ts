@@ -82,7 +82,14 @@ export function builtinSubjects(): string[] {
 
 /** A subject by built-in name or file; lease settings from the lab unless overridden. */
 /** slackMs: processing time allowed on top of the lease protocol's bound (more on emulated VMs). */
-export function loadSubject(nameOrVariant: string, labLease: Lease, override?: Partial<Lease>, slackMs = 500): Subject {
+const DEFAULT_SLACK_MS = 500;
+
+export function loadSubject(
+  nameOrVariant: string,
+  labLease: Lease,
+  override?: Partial<Lease>,
+  slackMs = DEFAULT_SLACK_MS,
+): Subject {
   // NAME:VARIANT, where the colon is not part of a path (a file name keeps its colons).
   const m = /^(.*[^/]):([a-z0-9][a-z0-9-]*)$/.exec(nameOrVariant);
   const nameOrFile = m && !existsSync(resolve(nameOrVariant)) ? m[1]! : nameOrVariant;
@@ -133,7 +140,11 @@ export function loadSubject(nameOrVariant: string, labLease: Lease, override?: P
     file,
     variant: variantName,
     lease,
-    budgetMs: (fault) => s.budget[fault] ?? derived(fault) ?? s.budget.default ?? 5000,
+    // A subject file's own budgets are for real CPUs: emulation's extra processing slack applies to them too.
+    budgetMs: (fault) => {
+      const fixed = s.budget[fault] ?? (derived(fault) === undefined ? (s.budget.default ?? 5000) : undefined);
+      return fixed === undefined ? derived(fault)! : fixed + slackMs - DEFAULT_SLACK_MS;
+    },
     has: (f) => s.features.includes(f),
   };
 }

@@ -167,6 +167,16 @@ test.serial('fault registry: unique kinds; every trial needs known features; bud
   t.is(atNextRetry(lease, 500), 740);
 });
 
+test.serial("emulation's processing slack applies to a subject file's own budgets as to derived ones", (t) => {
+  const real = loadSubject('keepalived:fast', lease);
+  const emulated = loadSubject('keepalived:fast', lease, undefined, 1000);
+  t.is(real.budgetMs('power-off'), 900);
+  t.is(emulated.budgetMs('power-off'), 1400);
+  t.is(emulated.budgetMs('graceful-stop'), 1100);
+  const leased = loadSubject(subjectFile(), lease, undefined, 1000);
+  t.is(leased.budgetMs('power-off'), afterLeaseExpiry(lease, 1000));
+});
+
 test.serial('fault parameters are checked, naming the field and the command line', (t) => {
   t.throws(() => checkFault({ kind: 'link-down', node: 'node01' }), {
     instanceOf: FaultError,
