@@ -110,10 +110,16 @@ export class Context {
   /** Waits until anyone answers for the main VIP (a subject starting up); judges nothing. */
   async anyAnswer(timeoutMs: number): Promise<boolean> {
     const end = Date.now() + timeoutMs;
-    const { ip, family } = this.watched;
+    // Every family the subject claims: a resource group may bring up its IPv6 address seconds
+    // after the IPv4 one (Pacemaker's IPaddr2 pair on an emulated VM).
+    const watched = [
+      ...(this.main.ipv4 && this.subject.has('ipv4') ? [{ ip: this.main.ipv4, family: 'arp' as const }] : []),
+      ...(this.main.ipv6 && this.subject.has('ipv6') ? [{ ip: this.main.ipv6, family: 'ndp' as const }] : []),
+    ];
+    if (!watched.length) watched.push(this.watched);
     while (Date.now() < end) {
       const { events } = await this.probe('settle', this.settleMs, { keep: false });
-      if (responders(events, ip, family).length) return true;
+      if (watched.every(({ ip, family }) => responders(events, ip, family).length)) return true;
       await new Promise((r) => setTimeout(r, 200));
     }
     return false;

@@ -195,8 +195,10 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   let results;
   try {
     // A subject that has just started (slow on emulated VMs) answers before any check judges it.
-    req.progress(`waiting for ${subject.name} to answer for ${vips[0]!.ipv4 ?? vips[0]!.ipv6}`);
-    if (!(await ctx.anyAnswer(120_000))) req.progress('nobody answers yet; the checks will say what they see');
+    req.progress(
+      `waiting for ${subject.name} to answer for ${[vips[0]!.ipv4, vips[0]!.ipv6].filter(Boolean).join(' and ')}`,
+    );
+    if (!(await ctx.anyAnswer(120_000))) req.progress('not every address answers yet; the checks will say what they see');
     const chosen = checks.filter((c) => (!req.only?.length || req.only.includes(c.id)) && !req.skip?.includes(c.id));
     results = await runChecks(ctx, chosen, {
       trials: req.trials,
