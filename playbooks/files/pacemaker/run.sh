@@ -17,10 +17,11 @@ chmod 0750 /var/lib/pacemaker/cib
 
 corosync -f &
 corosync=$!
-# Pacemaker needs Corosync's membership; wait until its configuration service answers.
+# Pacemaker needs Corosync's membership; wait until its configuration service answers (60 s:
+# seconds under software emulation).
 i=0
 until corosync-cfgtool -s >/dev/null 2>&1; do
-  i=$((i + 1)); [ "$i" -le 100 ] || { echo "corosync did not come up" >&2; kill "$corosync"; exit 1; }
+  i=$((i + 1)); [ "$i" -le 600 ] || { echo "corosync did not come up within 60 s" >&2; kill "$corosync"; wait "$corosync"; exit 1; }
   sleep 0.1
 done
 PCMK_logfile=/var/log/l2lab/pacemaker-detail.log pacemakerd &
