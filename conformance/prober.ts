@@ -16,9 +16,10 @@ import { InterruptedError } from './fault-session.ts';
 import { linkLocalOf } from './frames.ts';
 
 const PROBER_START_TIMEOUT_MS = 10_000;
-// The most an injection may take (a VM powered off through virsh, a signal sent over SSH): the
-// prober's own limit, reached only if the host never tells it when the window ends.
-const INJECT_ALLOWANCE_MS = 15_000;
+// The most an injection may take (a VM powered off through virsh, a signal sent over SSH, a
+// graceful stop that waits for the service to exit: up to its STOP_TIMEOUT, Pacemaker's 45 s):
+// the prober's own limit, reached only if the host never tells it when the window ends.
+const INJECT_ALLOWANCE_MS = 60_000;
 
 export interface ProbeOptions {
   /** The families and HTTP to probe: what the subject claims. */
