@@ -198,7 +198,8 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     req.progress(
       `waiting for ${subject.name} to answer for ${[vips[0]!.ipv4, vips[0]!.ipv6].filter(Boolean).join(' and ')}`,
     );
-    if (!(await ctx.anyAnswer(120_000))) req.progress('not every address answers yet; the checks will say what they see');
+    if (!(await ctx.anyAnswer(120_000)))
+      req.progress('not every address answers yet; the checks will say what they see');
     const chosen = checks.filter((c) => (!req.only?.length || req.only.includes(c.id)) && !req.skip?.includes(c.id));
     results = await runChecks(ctx, chosen, {
       trials: req.trials,

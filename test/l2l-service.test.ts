@@ -62,28 +62,25 @@ test.serial(
   },
 );
 
-test.serial(
-  'a stop that runs past STOP_TIMEOUT kills the whole service, leaving no orphan',
-  async (t) => {
-    await sh(
-      [
-        'cp /bin/sleep /var/lib/l2lab/l2lorphan',
-        // The main process and its child ignore TERM: only KILL ends them.
-        `printf '%s\\n' "EXEC='sh -c \\"trap \\\\\\"\\\\\\" TERM; /var/lib/l2lab/l2lorphan 1000 & wait\\"'" STOP_TIMEOUT=1 > /etc/l2lab/services/stubborn.service`,
-        '/etc/l2lab/bin/l2l-service start stubborn',
-      ].join(' && '),
-    );
-    t.teardown(() => sh('pkill -KILL -x l2lorphan || true'));
-    let child = '';
-    for (let i = 0; i < 50 && !child; i++) {
-      child = await sh('pgrep -x l2lorphan || true');
-      if (!child) await new Promise((r) => setTimeout(r, 100));
-    }
-    t.regex(child, /^\d+$/, 'the service started its child');
-    const t0 = Date.now();
-    t.regex(await sh('/etc/l2lab/bin/l2l-service stop stubborn'), /stubborn stopped \(TERM\)/);
-    t.true(Date.now() - t0 >= 1000, 'TERM was given its STOP_TIMEOUT (1 s) first');
-    t.is(await sh('pgrep -x l2lorphan || echo none'), 'none', "the child did not outlive the service's KILL");
-    t.regex(await sh('/etc/l2lab/bin/l2l-service status stubborn || true'), /stubborn stopped/);
-  },
-);
+test.serial('a stop that runs past STOP_TIMEOUT kills the whole service, leaving no orphan', async (t) => {
+  await sh(
+    [
+      'cp /bin/sleep /var/lib/l2lab/l2lorphan',
+      // The main process and its child ignore TERM: only KILL ends them.
+      `printf '%s\\n' "EXEC='sh -c \\"trap \\\\\\"\\\\\\" TERM; /var/lib/l2lab/l2lorphan 1000 & wait\\"'" STOP_TIMEOUT=1 > /etc/l2lab/services/stubborn.service`,
+      '/etc/l2lab/bin/l2l-service start stubborn',
+    ].join(' && '),
+  );
+  t.teardown(() => sh('pkill -KILL -x l2lorphan || true'));
+  let child = '';
+  for (let i = 0; i < 50 && !child; i++) {
+    child = await sh('pgrep -x l2lorphan || true');
+    if (!child) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.regex(child, /^\d+$/, 'the service started its child');
+  const t0 = Date.now();
+  t.regex(await sh('/etc/l2lab/bin/l2l-service stop stubborn'), /stubborn stopped \(TERM\)/);
+  t.true(Date.now() - t0 >= 1000, 'TERM was given its STOP_TIMEOUT (1 s) first');
+  t.is(await sh('pgrep -x l2lorphan || echo none'), 'none', "the child did not outlive the service's KILL");
+  t.regex(await sh('/etc/l2lab/bin/l2l-service status stubborn || true'), /stubborn stopped/);
+});
