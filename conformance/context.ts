@@ -65,10 +65,16 @@ export class Context {
     return this.vips[0]!;
   }
   /** The main VIP's address and family that settle probes look at. */
+  /** The main VIP's addresses in the families the subject claims. */
+  private get claimed(): { ip: string; family: Family }[] {
+    return [
+      ...(this.main.ipv4 && this.subject.has('ipv4') ? [{ ip: this.main.ipv4, family: 'arp' as const }] : []),
+      ...(this.main.ipv6 && this.subject.has('ipv6') ? [{ ip: this.main.ipv6, family: 'ndp' as const }] : []),
+    ];
+  }
+  /** The one address settle probes watch: IPv4 where claimed. */
   private get watched(): { ip: string; family: Family } {
-    return this.main.ipv4 && this.subject.has('ipv4')
-      ? { ip: this.main.ipv4, family: 'arp' }
-      : { ip: this.main.ipv6!, family: 'ndp' };
+    return this.claimed[0] ?? { ip: this.main.ipv6!, family: 'ndp' };
   }
   /** A settle probe: ten requests, every one answered by one node. */
   private get settleMs(): number {
@@ -112,11 +118,7 @@ export class Context {
     const end = Date.now() + timeoutMs;
     // Every family the subject claims: a resource group may bring up its IPv6 address seconds
     // after the IPv4 one (Pacemaker's IPaddr2 pair on an emulated VM).
-    const watched = [
-      ...(this.main.ipv4 && this.subject.has('ipv4') ? [{ ip: this.main.ipv4, family: 'arp' as const }] : []),
-      ...(this.main.ipv6 && this.subject.has('ipv6') ? [{ ip: this.main.ipv6, family: 'ndp' as const }] : []),
-    ];
-    if (!watched.length) watched.push(this.watched);
+    const watched = this.claimed.length ? this.claimed : [this.watched];
     while (Date.now() < end) {
       const { events } = await this.probe('settle', this.settleMs, { keep: false });
       if (watched.every(({ ip, family }) => responders(events, ip, family).length)) return true;

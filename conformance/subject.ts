@@ -80,10 +80,12 @@ export function builtinSubjects(): string[] {
     .sort();
 }
 
-/** A subject by built-in name or file; lease settings from the lab unless overridden. */
-/** slackMs: processing time allowed on top of the lease protocol's bound (more on emulated VMs). */
 const DEFAULT_SLACK_MS = 500;
 
+/**
+ * A subject by built-in name or file; lease settings from the lab unless overridden. slackMs:
+ * processing time allowed on top of the protocol's bound (more on emulated VMs).
+ */
 export function loadSubject(
   nameOrVariant: string,
   labLease: Lease,
@@ -135,15 +137,17 @@ export function loadSubject(
   // Each fault says how its budget follows from a lease (lab/faults/).
   const derived = (fault: FaultName): number | undefined =>
     lease ? faultPlugin(fault).budget(lease, slackMs) : undefined;
+  const extraSlack = slackMs - DEFAULT_SLACK_MS;
   return {
     ...s,
     file,
     variant: variantName,
     lease,
-    // A subject file's own budgets are for real CPUs: emulation's extra processing slack applies to them too.
+    // A subject file's own budgets are for real CPUs: emulation's extra slack applies to them too.
     budgetMs: (fault) => {
-      const fixed = s.budget[fault] ?? (derived(fault) === undefined ? (s.budget.default ?? 5000) : undefined);
-      return fixed === undefined ? derived(fault)! : fixed + slackMs - DEFAULT_SLACK_MS;
+      const own = s.budget[fault];
+      if (own !== undefined) return own + extraSlack;
+      return derived(fault) ?? (s.budget.default ?? 5000) + extraSlack;
     },
     has: (f) => s.features.includes(f),
   };
