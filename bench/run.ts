@@ -1,6 +1,7 @@
-// npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance,naming]: every benchmark side by side in one run.
+// npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance,naming,history]: every benchmark side by side in one run.
 import { parseArgs } from 'node:util';
 import { benchConformance, printConformance } from './conformance.ts';
+import { benchHistory, printHistory } from './history.ts';
 import { benchLab, benchLabScale, printLab, printLabScale } from './lab.ts';
 import { benchNaming, printNaming } from './naming.ts';
 import { benchPlaybook, printPlaybook } from './playbook.ts';
@@ -24,6 +25,7 @@ const benches = {
   playbook: async () => printPlaybook(await benchPlaybook(runs)),
   conformance: async () => printConformance(await benchConformance(trials)),
   naming: async () => printNaming(benchNaming(runs)),
+  history: async () => printHistory(benchHistory(runs)),
 };
 const only = values.only?.split(',') ?? Object.keys(benches);
 for (const o of only)

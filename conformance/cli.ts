@@ -10,7 +10,9 @@ import { repoRoot } from '../lab/paths.ts';
 import { table } from '../lab/progress.ts';
 import { UsageError } from '../lab/validation.ts';
 import { clusterUp } from '../playbooks/cluster/up.ts';
+import { compareRuns, comparisonText, writeComparisonFiles } from '../reports/compare-runs.ts';
 import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../reports/compare-subjects.ts';
+import { runRows } from '../reports/history.ts';
 import { outageTable } from '../reports/write.ts';
 import { buildBundles } from './bundles.ts';
 import { InterruptedError } from './fault-session.ts';
@@ -202,12 +204,30 @@ async function main(argv: string[]): Promise<number> {
     // A comparison is a measurement: it succeeds when every run did, whatever the subjects scored.
     return notRun.length || runs.some((r) => r.results.summary.errors) ? 1 : 0;
   }
+  let regressions = 0;
   if (runs.length > 1) {
     console.log(
       `\nCilium versions compared:\n${table([['VERSION', 'PASSED', 'FAILED', 'REPORT'], ...runs.map((r) => [r.version, String(r.passed), String(r.failed), r.dir])])}`,
     );
+    // Each version against the one before it, as `npm run report -- compare` shows it (the runs
+    // are in the history too).
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
+    for (let i = 1; i < runs.length; i++) {
+      const side = (r: (typeof runs)[number]) => {
+        const rows = runRows(r.dir, r.results);
+        return { label: `cilium ${r.version}`, runs: [rows.run], checks: rows.checks, trials: rows.trials };
+      };
+      const c = compareRuns(side(runs[i - 1]!), side(runs[i]!));
+      const dir = join(repoRoot, 'reports', `${stamp}-cilium-${runs[i - 1]!.version}-vs-${runs[i]!.version}`);
+      writeComparisonFiles(dir, c);
+      console.log(`\n${comparisonText(c)}\ncomparison: ${dir}/ (compare.md, compare.json)`);
+      regressions += c.regressions;
+    }
   }
-  return runs.some((r) => r.failed) ? 1 : 0;
+  return runs.some((r) => r.failed) || regressions ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(

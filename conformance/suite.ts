@@ -16,6 +16,7 @@ import { render, renderDeep } from '../playbooks/expr.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
 import { runPlaybook } from '../playbooks/runner.ts';
+import { History, historyPath } from '../reports/history.ts';
 import { writeJson, writeJunit, writeSummary } from '../reports/write.ts';
 import { addressSource, type Vip } from './addresses/index.ts';
 import { runChecks } from './check-runner.ts';
@@ -40,6 +41,8 @@ export interface SuiteRequest {
   progress: Progress;
   /** switch-outage: how long the switch stays dark (ms); by default from the subject's lease. */
   switchDownMs?: number;
+  /** The run history to index the run in: a file, false for none; default: historyPath() (reports/history.sqlite). */
+  history?: string | false;
   /** Aborted (Ctrl-C): no new fault starts, the one in force is undone, runSuite throws InterruptedError. */
   signal?: AbortSignal;
 }
@@ -154,6 +157,25 @@ async function removeLeftoverVips(lab: Lab, provider: Provider): Promise<void> {
   );
 }
 
+/** The run folder is the result; a history that cannot take it is said, never fatal. */
+function indexRun(req: SuiteRequest, dir: string): void {
+  const path = req.history === undefined ? historyPath() : req.history;
+  if (!path) return;
+  try {
+    const h = History.open(path);
+    try {
+      const o = h.add(dir);
+      if (o.skipped.length) throw new Error(o.skipped[0]!.reason);
+    } finally {
+      h.close();
+    }
+  } catch (e) {
+    req.progress(
+      `the run history ${path} did not take this run (${(e as Error).message}); \`npm run report -- import ${dir}\` adds it later`,
+    );
+  }
+}
+
 export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults; dir: string }> {
   const started = new Date();
   const provider = getProvider(req.lab.provider);
@@ -247,5 +269,6 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   writeJson(dir, out);
   writeJunit(dir, out);
   writeSummary(dir, out);
+  indexRun(req, dir);
   return { results: out, dir };
 }

@@ -16,6 +16,7 @@ const entries = {
   backend: 'agent/backend-main.ts',
   cluster: 'playbooks/cluster/cli.ts',
   box: 'lab/box.ts',
+  report: 'reports/cli.ts',
 };
 const [name, ...args] = process.argv.slice(2);
 if (!(name in entries) && name !== 'build') {

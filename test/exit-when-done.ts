@@ -4,6 +4,10 @@
 // naming what is still open, since a leaked handle is a missing cleanup — a failure of its own.
 import { registerCompletionHandler } from 'ava';
 
+// Test runs never land in the user's run history (reports/history.sqlite); tests of the history
+// name their own file.
+process.env.L2LAB_HISTORY ??= 'off';
+
 const expected = new Set(['TTYWrap', 'PipeWrap', 'ProcessWrap']);
 
 const stillOpen = () => process.getActiveResourcesInfo().filter((r) => !expected.has(r));

@@ -1,0 +1,194 @@
+// npm run report -- list|import|compare: the run history (reports/history.sqlite) read by people and CI.
+import { parseArgs } from 'node:util';
+import { table } from '../lab/progress.ts';
+import { UsageError } from '../lab/validation.ts';
+import {
+  type CompareSettings,
+  comparisonText,
+  compareRuns,
+  defaultSettings,
+  type Side,
+  writeComparisonFiles,
+} from './compare-runs.ts';
+import { History, HistoryError, historyPath, type RunFilter, type RunRow } from './history.ts';
+
+const USAGE = `usage: npm run report -- list [--subject S] [--version V] [--lab L] [--since DATE] [--until DATE] [--last N] [--json]
+       npm run report -- import DIR…            run folders, or folders of them (reports/)
+       npm run report -- compare A B [--json] [--out DIR] [--alpha 0.05] [--min-trials 5] [--min-change 10]
+         A, B: a run (its folder name, folder path or id) or a selection key=value[,key=value…]
+               keys: subject, version, lab, provider, lease (duration/renew/retry ms), commit, kernel, since, until, last
+               e.g. compare subject=cilium,version=1.19.1 subject=cilium,version=1.20.0
+         exits 1 when b regressed against a (a check newly failing, or a slower outage)
+       the history: ${historyPath() ?? '(off: L2LAB_HISTORY=off)'} (L2LAB_HISTORY=FILE for another)`;
+
+const selectionKeys = ['subject', 'version', 'lab', 'provider', 'lease', 'commit', 'kernel', 'since', 'until', 'last'];
+
+/** A selection names runs by what they share; a bare word is one run. */
+function parseSelection(text: string, flag: string): RunFilter | string {
+  if (!text.includes('=')) return text;
+  const f: RunFilter = {};
+  for (const part of text.split(',').filter(Boolean)) {
+    const i = part.indexOf('=');
+    const k = part.slice(0, i).trim();
+    const v = part.slice(i + 1).trim();
+    if (i < 1 || !selectionKeys.includes(k))
+      throw new UsageError(`${flag}: "${part}" is not key=value with a key from ${selectionKeys.join(', ')}`);
+    if (!v) throw new UsageError(`${flag}: ${k}= needs a value`);
+    if (k === 'last') {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag}: last= must be a whole number ≥ 1, not "${v}"`);
+      f.last = n;
+    } else (f as Record<string, string>)[k] = v;
+  }
+  return f;
+}
+
+function select(h: History, text: string, flag: string): Side {
+  const sel = parseSelection(text, flag);
+  let runs: RunRow[];
+  if (typeof sel === 'string') {
+    const run = h.find(sel);
+    if (!run)
+      throw new UsageError(
+        `${flag}: no run "${sel}" in the history (${h.path}); \`npm run report -- list\` shows them, \`npm run report -- import DIR\` adds folders`,
+      );
+    runs = [run];
+  } else {
+    runs = h.list(sel);
+    if (!runs.length)
+      throw new UsageError(`${flag}: no run in the history matches ${text}; \`npm run report -- list\` shows what there is`);
+  }
+  return h.side(text, runs);
+}
+
+function number(flag: string, v: string | undefined, min: number, max: number, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new UsageError(`--${flag} must be a number from ${min} to ${max}, not "${v}"`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === '--help' || verb === '-h') {
+    console.log(USAGE);
+    return verb ? 0 : 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        subject: { type: 'string' },
+        version: { type: 'string' },
+        lab: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        last: { type: 'string' },
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+        alpha: { type: 'string' },
+        'min-trials': { type: 'string' },
+        'min-change': { type: 'string' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
+  }
+  const { values: o, positionals } = parsed;
+  const path = historyPath();
+  if (!path) throw new UsageError('L2LAB_HISTORY=off: there is no history to read; unset it');
+  const h = History.open(path);
+  try {
+    switch (verb) {
+      case 'list':
+        return list(h, o, positionals);
+      case 'import':
+        return importDirs(h, positionals);
+      case 'compare':
+        return compare(h, o, positionals);
+      default:
+        throw new UsageError(`unknown command "${verb}": list, import or compare\n${USAGE}`);
+    }
+  } finally {
+    h.close();
+  }
+}
+
+function list(h: History, o: Record<string, string | boolean | undefined>, positionals: string[]): number {
+  if (positionals.length) throw new UsageError(`list takes flags only, not "${positionals[0]}"\n${USAGE}`);
+  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+  const last = str('last');
+  const runs = h.list({
+    subject: str('subject'),
+    version: str('version'),
+    lab: str('lab'),
+    since: str('since'),
+    until: str('until'),
+    last: last === undefined ? undefined : number('last', last, 1, 1e9, 1),
+  });
+  if (o.json) {
+    console.log(JSON.stringify(runs, null, 2));
+    return 0;
+  }
+  if (!runs.length) {
+    console.log(`no runs in ${h.path} match; \`npm run report -- import reports\` indexes existing run folders`);
+    return 0;
+  }
+  console.log(
+    table([
+      ['RUN', 'STARTED', 'SUBJECT', 'VERSION', 'LAB', 'PROVIDER', 'LEASE MS', 'COMMIT', 'PASSED', 'FAILED', 'TRIALS'],
+      ...runs.map((r) => [
+        r.name,
+        r.startedAt.replace(/\.\d+Z$/, 'Z'),
+        r.subject,
+        r.version,
+        r.lab,
+        r.provider,
+        r.lease ?? '-',
+        r.l2labCommit,
+        String(r.passed),
+        String(r.failed + r.errors),
+        String(r.trials),
+      ]),
+    ]),
+  );
+  console.log(`\n${runs.length} run${runs.length === 1 ? '' : 's'} (history ${h.path})`);
+  return 0;
+}
+
+function importDirs(h: History, dirs: string[]): number {
+  if (!dirs.length) throw new UsageError(`import needs one or more folders, e.g. reports\n${USAGE}`);
+  const out = h.importDirs(dirs);
+  for (const s of out.skipped) console.error(`skipped ${s.dir}: ${s.reason}`);
+  console.log(
+    `imported into ${h.path}: ${out.added.length} added, ${out.updated.length} updated, ${out.unchanged.length} unchanged, ${out.skipped.length} skipped`,
+  );
+  return 0; // a corrupt folder is reported, never fatal
+}
+
+function compare(h: History, o: Record<string, string | boolean | undefined>, positionals: string[]): number {
+  if (positionals.length !== 2)
+    throw new UsageError(`compare needs two runs or selections (a then b), got ${positionals.length}\n${USAGE}`);
+  const settings: CompareSettings = {
+    alpha: number('alpha', o.alpha as string | undefined, 0.0001, 0.5, defaultSettings.alpha),
+    minTrials: number('min-trials', o['min-trials'] as string | undefined, 2, 1000, defaultSettings.minTrials),
+    minChangePercent: number('min-change', o['min-change'] as string | undefined, 0, 1000, defaultSettings.minChangePercent),
+  };
+  const c = compareRuns(select(h, positionals[0]!, 'a'), select(h, positionals[1]!, 'b'), settings);
+  if (o.out !== undefined) writeComparisonFiles(o.out as string, c);
+  if (o.json) console.log(JSON.stringify(c, null, 2));
+  else console.log(comparisonText(c));
+  return c.regressions ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (c) => process.exit(c),
+  (e: unknown) => {
+    console.error(`error: ${(e as Error).message}`);
+    process.exit(e instanceof UsageError || e instanceof HistoryError ? 2 : 1);
+  },
+);

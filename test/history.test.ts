@@ -1,0 +1,310 @@
+// The run history and comparisons: folders imported (corrupt ones reported and skipped, none
+// changed), selections, the rank test's verdicts, the CLI's exit code; then real runs on the netns
+// lab, where a longer lease must show as a regression and the same settings twice as no change.
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { buildBundles } from '../conformance/bundles.ts';
+import type { CheckResult, RunResults, Trial } from '../conformance/model.ts';
+import { runSuite } from '../conformance/suite.ts';
+import { loadLab } from '../lab/labfile.ts';
+import { compareRuns, type Side } from '../reports/compare-runs.ts';
+import { History } from '../reports/history.ts';
+import { labFile, netns, quiet, repo } from './helpers.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'l2l-history-'));
+test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+
+let serial = 0;
+/** A run's results as the suite writes them: power-off trials with these ARP outages (null: no takeover). */
+function results(
+  subject: string,
+  outages: (number | null)[],
+  opts: { version?: string; failover?: boolean } = {},
+): RunResults {
+  const start = new Date(Date.UTC(2026, 10, 1, 0, 0, serial++));
+  const trials: Trial[] = outages.map((o, i) => ({
+    fault: 'power-off',
+    trial: i + 1,
+    faultAt: start.toISOString(),
+    budgetMs: 4000,
+    arp: { splitBrainWindows: 0, ...(o === null ? {} : { outageMs: o }) },
+    excludedAnswered: false,
+    passed: o !== null,
+    problems: [],
+  }));
+  const check = (id: string, status: CheckResult['status'], ts: Trial[] = []): CheckResult => ({
+    id,
+    title: id,
+    description: id,
+    status,
+    details: [],
+    figures: {},
+    trials: ts,
+    durationMs: 1,
+  });
+  return {
+    schema: 'l2lab.conformance/v1',
+    startedAt: start.toISOString(),
+    finishedAt: start.toISOString(),
+    subject: { name: subject, version: opts.version ?? '1.0', description: '', features: ['ipv4'] },
+    lab: { name: 'demo', provider: 'netns', file: 'lab.yaml', nodes: [] },
+    environment: { kernel: '6.1', node: 'v20', l2labCommit: 'abc1234' },
+    probeIntervalMs: 20,
+    vips: [],
+    checks: [check('failover', opts.failover === false ? 'failed' : 'passed', trials), check('http', 'passed')],
+    summary: { passed: 2, failed: 0, skipped: 0, info: 0, errors: 0 },
+  };
+}
+
+function writeRun(parent: string, name: string, r: RunResults | string): string {
+  const dir = join(parent, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'results.json'), typeof r === 'string' ? r : JSON.stringify(r, null, 2));
+  return dir;
+}
+
+function digest(dir: string): string {
+  const h = createHash('sha256');
+  for (const f of readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()))
+    h.update(`${f.name}\n`).update(readFileSync(join(f.parentPath, f.name)));
+  return h.digest('hex');
+}
+
+const report = (history: string, ...args: string[]) =>
+  execa('node', [join(repo, 'scripts/run.mjs'), 'report', ...args], {
+    env: { L2LAB_HISTORY: history },
+    reject: false,
+  });
+
+test('import indexes run folders, reports corrupt or unfinished ones and skips them, and changes no folder', async (t) => {
+  const reports = join(scratch, 'import');
+  writeRun(reports, '20261101T000000Z-reference-1', results('reference', [1000, 1010, 1020]));
+  writeRun(reports, '20261101T000100Z-keepalived-2', results('keepalived:fast', [300, 310, 290]));
+  writeRun(
+    reports,
+    '20261101T000200Z-reference-3',
+    '{"schema": "l2lab.conformance/v1", "startedAt": "2026-11-01T00:02:00Z", "subj',
+  );
+  writeRun(reports, '20261101T000300Z-other-4', JSON.stringify({ schema: 'something/v9', startedAt: 'x' }));
+  mkdirSync(join(reports, '20261101T000400Z-reference-5')); // a run cut short: no results.json
+  mkdirSync(join(reports, '20261101T000500Z-subjects'));
+  writeFileSync(join(reports, '20261101T000500Z-subjects', 'comparison.json'), '{}'); // not a run
+  const before = digest(reports);
+  const path = join(scratch, 'import.sqlite');
+
+  const first = await report(path, 'import', reports, join(scratch, 'no-such-folder'));
+  t.is(first.exitCode, 0, first.stderr); // a corrupt folder is reported, never fatal
+  t.regex(first.stdout, /2 added, 0 updated, 0 unchanged, 4 skipped/);
+  t.regex(first.stderr, /000200Z-reference-3: results\.json is not JSON/);
+  t.regex(first.stderr, /000300Z-other-4: results\.json is not an l2lab run: schema/);
+  t.regex(first.stderr, /000400Z-reference-5: no results\.json \(the run did not finish\)/);
+  t.regex(first.stderr, /no-such-folder: not a folder/);
+  t.notRegex(first.stderr, /subjects/);
+  t.is(digest(reports), before, 'importing changed a run folder');
+
+  const again = await report(path, 'import', reports);
+  t.regex(again.stdout, /0 added, 0 updated, 2 unchanged, 3 skipped/);
+
+  const h = History.open(path);
+  t.teardown(() => h.close());
+  t.deepEqual(
+    h.list().map((r) => [r.subject, r.trials]),
+    [
+      ['reference', 3],
+      ['keepalived:fast', 3],
+    ],
+  );
+  t.deepEqual(
+    h.list({ subject: 'keepalived:fast' }).map((r) => r.name),
+    ['20261101T000100Z-keepalived-2'],
+  );
+  t.deepEqual(
+    h.list({ since: h.list()[1]!.startedAt }).map((r) => r.subject),
+    ['keepalived:fast'],
+  );
+  const listed = await report(path, 'list', '--subject', 'reference');
+  t.regex(listed.stdout, /20261101T000000Z-reference-1 .* reference .* demo .* netns/);
+  t.regex(listed.stdout, /1 run /);
+});
+
+test('compare: a slower distribution is a regression (exit 1), a like one is no change, few trials give no verdict', async (t) => {
+  const reports = join(scratch, 'compare');
+  const fast = [1000, 1040, 980, 1020, 1010, 1030];
+  writeRun(reports, 'a-fast', results('reference', fast));
+  writeRun(reports, 'a-fast-again', results('reference', [1015, 995, 1035, 1005, 1025, 990]));
+  writeRun(reports, 'b-slow', results('reference', [2000, 2100, 1950, 2050, 2020, 1990], { version: '2.0' }));
+  writeRun(reports, 'c-three', results('reference', [2000, 2100, 1950]));
+  writeRun(reports, 'd-never', results('reference', [1000, null, null, null, null, null], { failover: false }));
+  const path = join(scratch, 'compare.sqlite');
+  t.is((await report(path, 'import', reports)).exitCode, 0);
+
+  const slower = await report(path, 'compare', 'a-fast', 'b-slow', '--out', join(scratch, 'cmp'));
+  t.is(slower.exitCode, 1, 'a regression must fail CI');
+  t.regex(
+    slower.stdout,
+    /regression: failover power-off arp: p = 0\.00\d+ < α = 0\.05, δ = 1\.00, median 1010 ms → 2000 ms/,
+  );
+  const json = JSON.parse(readFileSync(join(scratch, 'cmp', 'compare.json'), 'utf8'));
+  t.is(json.schema, 'l2lab.run-comparison/v1');
+  t.is(json.regressions, 1);
+  t.like(json.figures[0], { fault: 'power-off', family: 'arp', verdict: 'regression', a: { n: 6, median: 1010 } });
+  t.regex(
+    readFileSync(join(scratch, 'cmp', 'compare.md'), 'utf8'),
+    /\| failover \| power-off \| arp \|.*\| regression \|/,
+  );
+
+  const back = await report(path, 'compare', 'b-slow', 'a-fast');
+  t.is(back.exitCode, 0);
+  t.regex(back.stdout, /improvement: failover power-off arp/);
+
+  const same = await report(path, 'compare', 'a-fast', 'a-fast-again', '--json');
+  t.is(same.exitCode, 0, same.stdout);
+  t.is(JSON.parse(same.stdout).figures[0].verdict, 'no significant change');
+
+  const few = await report(path, 'compare', 'a-fast', 'c-three');
+  t.is(few.exitCode, 0);
+  t.regex(few.stdout, /too few trials/);
+
+  // No takeover is worse than any outage, and a check that starts failing is a regression.
+  const never = await report(path, 'compare', 'a-fast', 'd-never', '--json');
+  const n = JSON.parse(never.stdout);
+  t.is(never.exitCode, 1);
+  t.like(n.figures[0], { verdict: 'regression', b: { n: 6, noTakeover: 5 } });
+  t.like(
+    n.checks.find((c: { check: string }) => c.check === 'failover'),
+    { change: 'newly failing' },
+  );
+  t.is(n.regressions, 2);
+
+  // A selection pools the runs it matches (last=N: the N most recent).
+  const pooled = await report(
+    path,
+    'compare',
+    'subject=reference,version=1.0,last=2',
+    'subject=reference,version=2.0',
+    '--json',
+  );
+  t.like(JSON.parse(pooled.stdout).a, { runs: ['c-three', 'd-never'] });
+});
+
+test('bad selections and runs are refused with the fix', async (t) => {
+  const path = join(scratch, 'empty.sqlite');
+  const badKey = await report(path, 'compare', 'subjekt=reference', 'x');
+  t.is(badKey.exitCode, 2);
+  t.regex(badKey.stderr, /a: "subjekt=reference" is not key=value with a key from subject, version, lab/);
+  const missing = await report(path, 'compare', 'nope', 'subject=x');
+  t.is(missing.exitCode, 2);
+  t.regex(missing.stderr, /a: no run "nope" in the history .* `npm run report -- list` shows them/);
+  const since = await report(path, 'list', '--since', 'yesterday-ish');
+  t.is(since.exitCode, 2);
+  t.regex(since.stderr, /--since must be a date or time such as 2026-12-01/);
+  const verb = await report(path, 'lsit');
+  t.is(verb.exitCode, 2);
+  t.regex(verb.stderr, /unknown command "lsit": list, import or compare/);
+});
+
+test('rank test on its own: identical samples give no change; a shift under 10 % is not a regression', (t) => {
+  const side = (label: string, outages: number[]): Side => {
+    const r = results('reference', outages);
+    return {
+      label,
+      runs: [
+        {
+          id: label,
+          name: label,
+          dir: label,
+          startedAt: r.startedAt,
+          finishedAt: r.finishedAt,
+          subject: 'reference',
+          version: '1',
+          lab: 'demo',
+          provider: 'netns',
+          lease: null,
+          l2labCommit: 'x',
+          kernel: 'k',
+          probeIntervalMs: 20,
+          passed: 1,
+          failed: 0,
+          skipped: 0,
+          errors: 0,
+          trials: outages.length,
+        },
+      ],
+      checks: [],
+      trials: outages.map((o, i) => ({
+        runId: label,
+        check: 'failover',
+        fault: 'power-off',
+        trial: i,
+        budgetMs: 1,
+        passed: true,
+        arpOutageMs: o,
+      })),
+    };
+  };
+  const same = compareRuns(side('a', [5, 5, 5, 5, 5]), side('b', [5, 5, 5, 5, 5]));
+  t.is(same.figures[0]!.verdict, 'no significant change');
+  // Every trial 5 % slower: significant, but under 10 % of the median and so not a regression.
+  const small = compareRuns(side('a', [1000, 1001, 1002, 1003, 1004]), side('b', [1050, 1051, 1052, 1053, 1054]));
+  t.is(small.figures[0]!.verdict, 'no significant change');
+  t.true(small.figures[0]!.pValue! < 0.05);
+  t.regex(small.figures[0]!.why, /under 100 ms/);
+});
+
+// Real runs: the reference announcer with two lease settings and keepalived with two advert
+// intervals, 5 power cuts each, indexed by the suite itself.
+const lab = loadLab(labFile('thist', 114));
+test.serial(
+  'real runs: the slower lease and the slower adverts are regressions, the same settings twice are not',
+  async (t) => {
+    await buildBundles();
+    t.teardown(() => netns.down(lab.name, quiet));
+    const path = join(scratch, 'real.sqlite');
+    const run = (subject: string, lease?: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number }) =>
+      runSuite({
+        lab,
+        subject,
+        trials: 5,
+        faults: ['power-off'],
+        only: ['failover'],
+        lease,
+        progress: () => {},
+        outDir: mkdtempSync(join(scratch, 'run-')),
+        history: path,
+      });
+    const fast = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
+    const slow = { durationMs: 2000, renewDeadlineMs: 1000, retryPeriodMs: 400 };
+    const a1 = await run('reference', fast);
+    const a2 = await run('reference', fast);
+    const b = await run('reference', slow);
+    const k1 = await run('keepalived:fast');
+    const k2 = await run('keepalived');
+
+    const h = History.open(path);
+    t.teardown(() => h.close());
+    t.is(h.list().length, 5, 'the suite indexes each run it finishes');
+    const side = (dir: string) => h.side(dir, [h.find(dir)!]);
+    const arp = (c: ReturnType<typeof compareRuns>) => c.figures.find((f) => f.family === 'arp')!;
+    const same = compareRuns(side(a1.dir), side(a2.dir));
+    t.is(arp(same).verdict, 'no significant change', JSON.stringify(arp(same)));
+    t.is(same.regressions, 0, JSON.stringify(same.figures));
+    const longer = compareRuns(side(a1.dir), side(b.dir));
+    t.is(arp(longer).verdict, 'regression', JSON.stringify(arp(longer)));
+    t.true(arp(longer).medianChangeMs! > 500);
+    const adverts = compareRuns(side(k1.dir), side(k2.dir));
+    t.is(arp(adverts).verdict, 'regression', JSON.stringify(arp(adverts)));
+    // And the CLI says it with its exit code, selecting by lease.
+    const cli = await report(
+      path,
+      'compare',
+      `subject=reference,lease=1000/500/200,last=1`,
+      `subject=reference,lease=2000/1000/400`,
+    );
+    t.is(cli.exitCode, 1, cli.stdout + cli.stderr);
+    t.regex(cli.stdout, /regression: failover power-off arp/);
+  },
+);
