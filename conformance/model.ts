@@ -92,7 +92,14 @@ export interface RunResults {
     features: Feature[];
     lease?: Lease;
   };
-  lab: { name: string; provider: string; file: string; nodes: { name: string; mac: string; eligible: boolean }[] };
+  lab: {
+    name: string;
+    provider: string;
+    file: string;
+    nodes: { name: string; mac: string; eligible: boolean }[];
+    /** The outside client's switch MAC and the prober's own (how a timeline names their frames). */
+    client?: { name: string; mac: string; proberMac: string };
+  };
   environment: { kernel: string; node: string; l2labCommit: string };
   probeIntervalMs: number;
   vips: { service: string; ipv4?: string; ipv6?: string }[];

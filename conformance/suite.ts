@@ -253,6 +253,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
       provider: req.lab.provider,
       file: req.lab.file,
       nodes: req.lab.nodes.map((n) => ({ name: n.name, mac: ctx.switchMac(n), eligible: ctx.eligible.includes(n) })),
+      client: { name: req.lab.client.name, mac: ctx.switchMac(req.lab.client), proberMac: ctx.prober.observer.mac },
     },
     environment: { kernel: release(), node: process.version, l2labCommit: commit.stdout.trim() || 'unknown' },
     probeIntervalMs,

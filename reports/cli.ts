@@ -1,5 +1,8 @@
 // npm run report -- list|import|compare: the run history (reports/history.sqlite) read by people and CI.
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { repoRoot } from '../lab/paths.ts';
 import { table } from '../lab/progress.ts';
 import { UsageError } from '../lab/validation.ts';
 import {
@@ -10,6 +13,7 @@ import {
   type Side,
   writeComparisonFiles,
 } from './compare-runs.ts';
+import { compareHtml, runHtml } from './html.ts';
 import { History, HistoryError, historyPath, type RunFilter, type RunRow } from './history.ts';
 
 const USAGE = `usage: npm run report -- list [--subject S] [--version V] [--lab L] [--since DATE] [--until DATE] [--last N] [--json]
@@ -19,6 +23,8 @@ const USAGE = `usage: npm run report -- list [--subject S] [--version V] [--lab 
                keys: subject, version, lab, provider, lease (duration/renew/retry ms), commit, kernel, since, until, last
                e.g. compare subject=cilium,version=1.19.1 subject=cilium,version=1.20.0
          exits 1 when b regressed against a (a check newly failing, or a slower outage)
+       npm run report -- html RUN [--out FILE]          one self-contained HTML file (default: RUN's folder/report.html)
+       npm run report -- html compare A B [--out FILE]  the comparison as HTML (default: reports/<UTC>-compare.html)
        the history: ${historyPath() ?? '(off: L2LAB_HISTORY=off)'} (L2LAB_HISTORY=FILE for another)`;
 
 const selectionKeys = ['subject', 'version', 'lab', 'provider', 'lease', 'commit', 'kernel', 'since', 'until', 'last'];
@@ -110,8 +116,10 @@ async function main(argv: string[]): Promise<number> {
         return importDirs(h, positionals);
       case 'compare':
         return compare(h, o, positionals);
+      case 'html':
+        return html(h, o, positionals);
       default:
-        throw new UsageError(`unknown command "${verb}": list, import or compare\n${USAGE}`);
+        throw new UsageError(`unknown command "${verb}": list, import, compare or html\n${USAGE}`);
     }
   } finally {
     h.close();
@@ -170,15 +178,59 @@ function importDirs(h: History, dirs: string[]): number {
   return 0; // a corrupt folder is reported, never fatal
 }
 
-function compare(h: History, o: Record<string, string | boolean | undefined>, positionals: string[]): number {
-  if (positionals.length !== 2)
-    throw new UsageError(`compare needs two runs or selections (a then b), got ${positionals.length}\n${USAGE}`);
-  const settings: CompareSettings = {
+function settingsOf(o: Record<string, string | boolean | undefined>): CompareSettings {
+  return {
     alpha: number('alpha', o.alpha as string | undefined, 0.0001, 0.5, defaultSettings.alpha),
     minTrials: number('min-trials', o['min-trials'] as string | undefined, 2, 1000, defaultSettings.minTrials),
     minChangePercent: number('min-change', o['min-change'] as string | undefined, 0, 1000, defaultSettings.minChangePercent),
   };
-  const c = compareRuns(select(h, positionals[0]!, 'a'), select(h, positionals[1]!, 'b'), settings);
+}
+
+function html(h: History, o: Record<string, string | boolean | undefined>, positionals: string[]): number {
+  const out = o.out as string | undefined;
+  if (positionals[0] === 'compare') {
+    if (positionals.length !== 3)
+      throw new UsageError(`html compare needs two runs or selections (a then b)\n${USAGE}`);
+    const a = select(h, positionals[1]!, 'a');
+    const b = select(h, positionals[2]!, 'b');
+    const c = compareRuns(a, b, settingsOf(o));
+    const file = out ?? join(repoRoot, 'reports', `${utcStamp()}-compare.html`);
+    writeHtml(file, compareHtml(c, a, b));
+    console.log(`${file} (${c.regressions} regressions, ${c.improvements} improvements)`);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError(`html needs one run (or: html compare A B)\n${USAGE}`);
+  // A run folder reads without the history; a name or id is looked up in it.
+  const ref = positionals[0]!;
+  const dir = existsSync(join(ref, 'results.json')) ? ref : h.find(ref)?.dir;
+  if (!dir)
+    throw new UsageError(`no run "${ref}": give a run folder, or a run the history knows (\`npm run report -- list\`)`);
+  if (!existsSync(join(dir, 'results.json')))
+    throw new UsageError(`the history knows ${ref}, but its folder ${dir} is gone (moved or deleted)`);
+  const file = out ?? join(dir, 'report.html');
+  writeHtml(file, runHtml(dir));
+  console.log(file);
+  return 0;
+}
+
+function writeHtml(file: string, text: string): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true });
+  const tmp = `${file}.l2l-tmp`; // never a half-written page where a browser may be looking
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+function utcStamp(): string {
+  return new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
+function compare(h: History, o: Record<string, string | boolean | undefined>, positionals: string[]): number {
+  if (positionals.length !== 2)
+    throw new UsageError(`compare needs two runs or selections (a then b), got ${positionals.length}\n${USAGE}`);
+  const c = compareRuns(select(h, positionals[0]!, 'a'), select(h, positionals[1]!, 'b'), settingsOf(o));
   if (o.out !== undefined) writeComparisonFiles(o.out as string, c);
   if (o.json) console.log(JSON.stringify(c, null, 2));
   else console.log(comparisonText(c));

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
+import { chromium } from 'playwright-core';
 import { buildBundles } from '../conformance/bundles.ts';
 import type { CheckResult, RunResults, Trial } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
@@ -306,5 +307,57 @@ test.serial(
     );
     t.is(cli.exitCode, 1, cli.stdout + cli.stderr);
     t.regex(cli.stdout, /regression: failover power-off arp/);
+
+    // The HTML views of a real run and of the comparison, opened in headless Chromium.
+    const runPage = join(scratch, 'run.html');
+    t.is((await report(path, 'html', a1.dir, '--out', runPage)).exitCode, 0);
+    const seen = await openInChromium(runPage, 'history-run.png');
+    t.deepEqual(seen.problems, [], 'console errors, page errors or requests beyond the file itself');
+    t.is(seen.outagePlots, 1, 'one outage plot per fault');
+    t.is(seen.timelines, 5, 'one packet timeline per trial');
+    t.is(seen.emptySvgs, 0, 'every plot has a size on the page');
+    t.true(seen.legend.includes('node01') && seen.legend.includes('node02'), seen.legend.join(', '));
+    const comparePage = join(scratch, 'compare.html');
+    const html = await report(path, 'html', 'compare', a1.dir, b.dir, '--out', comparePage);
+    t.regex(html.stdout, /1 regressions?/);
+    const cmp = await openInChromium(comparePage, 'history-compare.png');
+    t.deepEqual(cmp.problems, []);
+    t.is(cmp.outagePlots, 1);
+    t.regex(cmp.text, /power-off[\s\S]*regression/);
   },
 );
+
+/** What a person sees: the page in headless Chromium (Debian's), a screenshot kept under reports/.test-artifacts/. */
+async function openInChromium(file: string, screenshot: string) {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('request', (r) => {
+      if (r.url() !== `file://${file}`) problems.push(`request: ${r.url()}`);
+    });
+    await page.goto(`file://${file}`);
+    const artefacts = join(repo, 'reports', '.test-artifacts');
+    mkdirSync(artefacts, { recursive: true });
+    await page.screenshot({ path: join(artefacts, screenshot), fullPage: true });
+    return {
+      problems,
+      outagePlots: await page.locator('svg.l2l-outages').count(),
+      timelines: await page.locator('details.trial svg.l2l-timeline').count(),
+      emptySvgs: await page
+        .locator('svg.l2l-outages, svg.l2l-timeline')
+        .evaluateAll(
+          (els) =>
+            els.filter((e) => e.getBoundingClientRect().width < 100 || e.getBoundingClientRect().height < 50).length,
+        ),
+      legend: await page.locator('.l2l-timeline-swatch').allInnerTexts(),
+      text: (await page.locator('body').textContent()) ?? '',
+    };
+  } finally {
+    await browser.close();
+  }
+}
