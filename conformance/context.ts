@@ -185,6 +185,34 @@ export class Context {
    * it); the window ends shortly after the failover has played out, or at the budget + 1 s.
    */
   /** watchAfterMs: keep watching this long after the failover has played out (announcement patterns). */
+  /**
+   * After an install the subject may still be electing (keepalived's nodes start as backups and
+   * one preempts the other seconds later): a first trial injected then would time a takeover
+   * that was already under way. Settled: the same single node answered every probe for one
+   * detection time (`quietMs`, the subject's power-off budget). Returns whether it settled.
+   */
+  async settled(quietMs: number, timeoutMs = 3 * quietMs + 15_000): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    const { ip, family } = this.watched;
+    while (Date.now() < end) {
+      let holder: string;
+      try {
+        holder = await this.stableHolder(Math.max(1000, end - Date.now()));
+      } catch {
+        return false;
+      }
+      const { events } = await this.probe('settle', quietMs, { keep: false });
+      const who = responders(events, ip, family);
+      const reqs = events.filter((e) => e.vip === ip && e.kind === (family === 'arp' ? 'arp-request' : 'ns')).length;
+      const answered = events.filter((e) => e.vip === ip && e.kind === (family === 'arp' ? 'arp-reply' : 'na')).length;
+      if (who.length === 1 && this.nodeOfMac(who[0]) === holder && answered >= reqs - 2) return true;
+      this.progress(
+        `not settled yet: ${who.map((m) => this.nodeOfMac(m)).join(' then ') || 'nobody'} answered in ${quietMs} ms; watching again`,
+      );
+    }
+    return false;
+  }
+
   async trial(kind: string, n: number, opts: { watchAfterMs?: number } = {}): Promise<Trial> {
     const budgetMs = this.subject.budgetMs(kind);
     const windowMs = budgetMs + AFTER_BUDGET_MS + (opts.watchAfterMs ?? 0);

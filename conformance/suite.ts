@@ -222,6 +222,12 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     );
     if (!(await ctx.anyAnswer(120_000)))
       req.progress('not every address answers yet; the checks will say what they see');
+    else {
+      const quietMs = subject.budgetMs('power-off');
+      req.progress(`waiting for the election to settle: one node answering alone for ${quietMs} ms`);
+      if (!(await ctx.settled(quietMs)))
+        req.progress('no single node kept answering; the checks will say what they see');
+    }
     const chosen = checks.filter((c) => (!req.only?.length || req.only.includes(c.id)) && !req.skip?.includes(c.id));
     results = await runChecks(ctx, chosen, {
       trials: req.trials,

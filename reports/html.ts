@@ -140,7 +140,7 @@ function trialSection(dir: string, r: RunResults, t: Trial, names: Map<string, s
       const points = readPcap(path)
         .map(timelinePoint)
         .filter((p): p is TimelinePoint => p !== undefined);
-      body = `<figure>${timelinePlot(points, Date.parse(t.faultAt) * 1000, t.budgetMs, names)}<figcaption>${esc(t.capture!)}: ${points.length} frames; probes every ${r.probeIntervalMs} ms.${t.problems.length ? ` Problems: ${esc(t.problems.join('; '))}` : ''}</figcaption></figure>`;
+      body = `<figure>${timelinePlot(points, Date.parse(t.faultAt) * 1000, t.budgetMs, names)}<figcaption>${esc(t.capture!)}: ${points.length} frames captured on the client; the prober asks every ${r.probeIntervalMs} ms (its own requests are sent past the capture, its answers are in it).${t.problems.length ? ` Problems: ${esc(t.problems.join('; '))}` : ''}</figcaption></figure>`;
     } catch (e) {
       body = `<p class="note">The capture ${esc(t.capture!)} cannot be read: ${esc((e as Error).message)}</p>`;
     }
@@ -152,7 +152,7 @@ function trialSection(dir: string, r: RunResults, t: Trial, names: Map<string, s
 function macNames(r: RunResults): Map<string, string> {
   const names = new Map(r.lab.nodes.map((n) => [n.mac, n.name]));
   if (r.lab.client) {
-    names.set(r.lab.client.mac, `${r.lab.client.name} (client)`);
+    names.set(r.lab.client.mac, r.lab.client.name === 'client' ? 'client' : `${r.lab.client.name} (client)`);
     names.set(r.lab.client.proberMac, 'prober');
   }
   return names;
