@@ -101,8 +101,10 @@ async function main(argv: string[]): Promise<number> {
     );
   // Every name checked before the first run starts; a file's subject is shown by its name.
   const subjectName = new Map((subjects ?? []).map((s) => [s, loadSubject(s, lab.lease).name]));
-  if (versions && values.out)
-    throw new UsageError('--cilium-versions writes one report folder per version under reports/; leave out --out');
+  if (versions && versions.length > 1 && values.out)
+    throw new UsageError(
+      '--cilium-versions with several versions writes one report folder per version under reports/; leave out --out',
+    );
   // The CLI owns the signals: Ctrl-C aborts the run, which undoes the fault in force and ends
   // with exit 130; a second Ctrl-C must not leave a fault behind.
   const abort = new AbortController();

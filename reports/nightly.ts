@@ -1,0 +1,195 @@
+// The nightly matrix: its file (validated, every error at once), the cells it expands to, what a
+// night records, and the pages: one per night, and an index with each cell's trend over the nights.
+// The runner (scripts/nightly.ts) runs the cells; everything here is data in, data or HTML out.
+import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import * as Plot from '@observablehq/plot';
+import { parseHTML } from 'linkedom';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import type { RunRow, TrialRow } from './history.ts';
+
+export class MatrixError extends Error {}
+
+const leaseText = z
+  .string()
+  .regex(/^\d+\/\d+\/\d+$/, 'a lease is "duration/renewDeadline/retryPeriod" in ms, e.g. 1000/500/200');
+
+const matrixSchema = z
+  .object({
+    lab: z.string().optional(),
+    trials: z.number().int().min(1).max(100).default(5),
+    faults: z.array(z.string()).min(1).optional(),
+    only: z.array(z.string()).optional(),
+    skip: z.array(z.string()).optional(),
+    subjects: z.array(z.string().min(1)).min(1, 'name at least one subject, e.g. [reference, keepalived:fast]'),
+    leases: z.array(leaseText).optional(),
+    versions: z.object({ cilium: z.array(z.string().min(1)).min(1) }).strict().optional(),
+    probeInterval: z.number().int().min(5).max(1000).optional(),
+  })
+  .strict();
+export type Matrix = z.infer<typeof matrixSchema>;
+
+/** Reads a matrix file; every problem in it is reported together, each with its field. */
+export function loadMatrix(file: string): Matrix {
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new MatrixError(`${file}: ${(e as Error).message}`);
+  }
+  const r = matrixSchema.safeParse(raw ?? {});
+  if (!r.success)
+    throw new MatrixError(
+      `${file}:\n${r.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`).join('\n')}\n(fields: lab, trials, faults, only, skip, subjects, leases, versions.cilium, probeInterval)`,
+    );
+  return r.data;
+}
+
+export interface Cell {
+  /** A name for folders and pages: subject, version and lease. */
+  id: string;
+  subject: string;
+  version?: string;
+  lease?: string;
+}
+
+/**
+ * Subjects × Cilium versions (the cilium subject only) × leases (lease-based subjects only), in
+ * the file's order. A subject without a lease runs once, whatever the leases.
+ */
+export function cells(m: Matrix, leaseBased: (subject: string) => boolean): Cell[] {
+  const out: Cell[] = [];
+  for (const subject of m.subjects) {
+    const versions = subject === 'cilium' && m.versions?.cilium ? m.versions.cilium : [undefined];
+    const leases = leaseBased(subject) && m.leases?.length ? m.leases : [undefined];
+    for (const version of versions)
+      for (const lease of leases)
+        out.push({
+          id: [subject.replace(/[:/]/g, '-'), version, lease && `lease-${lease.replace(/\//g, '-')}`]
+            .filter(Boolean)
+            .join('-'),
+          subject,
+          ...(version ? { version } : {}),
+          ...(lease ? { lease } : {}),
+        });
+  }
+  return out;
+}
+
+export type CellStatus = 'done' | 'failed' | 'interrupted' | 'not run';
+
+export interface CellOutcome extends Cell {
+  status: CellStatus;
+  /** The conformance run's exit code (1: checks failed — a measurement, not a failed cell). */
+  exitCode?: number;
+  why?: string;
+  run?: { name: string; dir: string; passed: number; failed: number; errors: number };
+  /** report.html of the run, relative to the night's folder. */
+  html?: string;
+  /** Against the previous night's matching run. */
+  compared?: { with: string; regressions: number; improvements: number; html: string; markdown: string };
+  seconds: number;
+}
+
+export interface Night {
+  schema: 'l2lab.nightly/v1';
+  startedAt: string;
+  finishedAt?: string;
+  matrix: string;
+  cells: CellOutcome[];
+  /** Set when Ctrl-C or a stop ended the night early. */
+  interrupted?: boolean;
+}
+
+/** Regressions or broken cells make a night red (for CI); a subject failing its known checks does not. */
+export function nightExitCode(n: Night): number {
+  if (n.interrupted) return 130;
+  const bad = n.cells.some((c) => c.status === 'failed' || (c.run?.errors ?? 0) > 0 || (c.compared?.regressions ?? 0) > 0);
+  return bad ? 1 : 0;
+}
+
+const esc = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const STYLE = `body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: .5em 0 1em; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+th { background: #f6f6f6; } .bad { color: #b3261e; font-weight: 600; } .good { color: #176f2c; } .note { color: #555; }`;
+
+function page(title: string, body: string[]): string {
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${STYLE}</style></head><body>\n${body.join('\n')}\n</body></html>\n`;
+}
+
+/** One night: each cell's status, checks, comparison with the night before, and links. */
+export function nightHtml(n: Night): string {
+  const rows = n.cells.map((c) => {
+    const status = c.status === 'done' ? `done (${c.run?.passed ?? 0} passed, ${c.run?.failed ?? 0} failed)` : c.status;
+    const cmp = c.compared
+      ? `<a href="${esc(c.compared.html)}">${c.compared.regressions} regressions, ${c.compared.improvements} improvements</a> vs ${esc(c.compared.with)}`
+      : c.status === 'done'
+        ? 'first night of this cell'
+        : '';
+    const cls = c.status === 'failed' || (c.compared?.regressions ?? 0) > 0 ? 'bad' : c.status === 'done' ? 'good' : 'note';
+    return `<tr><td>${esc(c.id)}</td><td class="${cls}">${esc(status)}${c.why ? `<br><span class="note">${esc(c.why)}</span>` : ''}</td><td>${c.html ? `<a href="${esc(c.html)}">report</a>` : '-'}</td><td>${cmp}</td><td>${c.seconds.toFixed(0)} s</td></tr>`;
+  });
+  return page(`l2lab nightly ${n.startedAt}`, [
+    `<h1>l2lab nightly: ${esc(n.startedAt)}</h1>`,
+    `<p>Matrix ${esc(n.matrix)}; ${n.cells.length} cells${n.interrupted ? ', <b class="bad">interrupted</b>: the cells after it did not run' : ''}; finished ${esc(n.finishedAt ?? 'not yet')}.</p>`,
+    '<table><tr><th>cell</th><th>status</th><th>report</th><th>against the previous night</th><th>time</th></tr>',
+    ...rows,
+    '</table>',
+    '<p><a href="../index.html">all nights</a></p>',
+  ]);
+}
+
+export interface TrendSeries {
+  cell: string;
+  runs: RunRow[];
+  trials: TrialRow[];
+}
+
+/**
+ * The index: every night (newest first) and, per cell, the median ARP outage of each fault over
+ * the nights — the headline figure's trend, one plot per cell.
+ */
+export function indexHtml(nights: { dir: string; night: Night }[], trends: TrendSeries[], root: string): string {
+  const { document } = parseHTML('<!doctype html><html><head></head><body></body></html>');
+  const plots = trends.map((s) => {
+    const points = s.runs.flatMap((r) => {
+      const ts = s.trials.filter((t) => t.runId === r.id && t.check === 'failover' && typeof t.arpOutageMs === 'number');
+      return [...new Set(ts.map((t) => t.fault))].map((fault) => {
+        const xs = ts.filter((t) => t.fault === fault).map((t) => t.arpOutageMs as number).sort((a, b) => a - b);
+        return { at: new Date(r.startedAt), fault, ms: xs[Math.floor((xs.length - 1) / 2)]! };
+      });
+    });
+    if (!points.length) return `<h3>${esc(s.cell)}</h3><p class="note">No failover trials yet.</p>`;
+    const svg = Plot.plot({
+      document: document as unknown as Document,
+      className: 'l2l-trend',
+      width: 900,
+      height: 260,
+      marginLeft: 60,
+      x: { type: 'utc', label: 'night →' },
+      y: { label: '↑ median ARP outage (ms)', grid: true, zero: true },
+      color: { legend: true, scheme: 'tableau10' },
+      marks: [
+        Plot.line(points, { x: 'at', y: 'ms', stroke: 'fault' }),
+        Plot.dot(points, { x: 'at', y: 'ms', stroke: 'fault', r: 3, title: (d: { ms: number }) => `${Math.round(d.ms)} ms` }),
+      ],
+    }) as unknown as Element;
+    return `<h3>${esc(s.cell)}</h3><figure class="trend">${svg.outerHTML}</figure>`;
+  });
+  return page('l2lab nightly', [
+    '<h1>l2lab nightly runs</h1>',
+    '<table><tr><th>night</th><th>cells</th><th>regressions</th><th>status</th></tr>',
+    ...nights.map(({ dir, night: n }) => {
+      const regressions = n.cells.reduce((s, c) => s + (c.compared?.regressions ?? 0), 0);
+      const failed = n.cells.filter((c) => c.status === 'failed').length;
+      const status = n.interrupted ? 'interrupted' : failed ? `${failed} cells failed` : 'complete';
+      return `<tr><td><a href="${esc(relative(root, dir))}/index.html">${esc(n.startedAt)}</a></td><td>${n.cells.length}</td><td class="${regressions ? 'bad' : 'good'}">${regressions}</td><td class="${failed || n.interrupted ? 'bad' : 'good'}">${status}</td></tr>`;
+    }),
+    '</table>',
+    '<h2>Trends</h2>',
+    ...plots,
+  ]);
+}
