@@ -1,6 +1,6 @@
 // npm run conformance -- [options]: lab up, subject installed, checks, report, summary.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { trialFaultKinds } from '../lab/faults/index.ts';
@@ -13,6 +13,7 @@ import { clusterUp } from '../playbooks/cluster/up.ts';
 import { compareRuns, comparisonText, writeComparisonFiles } from '../reports/compare-runs.ts';
 import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../reports/compare-subjects.ts';
 import { runRows } from '../reports/history.ts';
+import { runHtml, subjectsHtml } from '../reports/html.ts';
 import { outageTable } from '../reports/write.ts';
 import { buildBundles } from './bundles.ts';
 import { InterruptedError } from './fault-session.ts';
@@ -132,10 +133,17 @@ async function main(argv: string[]): Promise<number> {
     const dir = join(repoRoot, 'reports', `${stamp}-subjects`);
     mkdirSync(dir, { recursive: true });
     writeComparison(dir, comparison);
+    // The pages: one per run, and the subjects overlaid (a page that cannot be drawn loses no data).
+    try {
+      for (const r of runs) writeFileSync(join(r.dir, 'report.html'), runHtml(r.dir));
+      writeFileSync(join(dir, 'comparison.html'), subjectsHtml(comparison, runs, dir));
+    } catch (e) {
+      progress(`the HTML pages could not be written: ${(e as Error).message}`);
+    }
     console.log(`\nSubjects compared on lab ${lab.name}:\n${table(subjectsTable(comparison))}`);
     console.log(`\n${table(comparisonTable(comparison))}`);
     for (const n of notRun) console.log(`not run: ${n.subject}: ${n.error.split('\n')[0]}`);
-    console.log(`\ncomparison: ${dir}/ (comparison.md, comparison.json)`);
+    console.log(`\ncomparison: ${dir}/ (comparison.md, comparison.json, comparison.html)`);
   };
   for (const { version: v, subject } of cells) {
     if (subjects) progress(`subject ${subject} (${runs.length + 1} of ${subjects.length})`);

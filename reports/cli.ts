@@ -105,6 +105,9 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
   }
   const { values: o, positionals } = parsed;
+  // A run folder renders without the history; everything else reads it.
+  if (verb === 'html' && positionals.length === 1 && existsSync(join(positionals[0]!, 'results.json')))
+    return renderRun(positionals[0]!, o.out as string | undefined);
   const path = historyPath();
   if (!path) throw new UsageError('L2LAB_HISTORY=off: there is no history to read; unset it');
   const h = History.open(path);
@@ -200,13 +203,16 @@ function html(h: History, o: Record<string, string | boolean | undefined>, posit
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`html needs one run (or: html compare A B)\n${USAGE}`);
-  // A run folder reads without the history; a name or id is looked up in it.
   const ref = positionals[0]!;
-  const dir = existsSync(join(ref, 'results.json')) ? ref : h.find(ref)?.dir;
+  const dir = h.find(ref)?.dir;
   if (!dir)
     throw new UsageError(`no run "${ref}": give a run folder, or a run the history knows (\`npm run report -- list\`)`);
   if (!existsSync(join(dir, 'results.json')))
     throw new UsageError(`the history knows ${ref}, but its folder ${dir} is gone (moved or deleted)`);
+  return renderRun(dir, out);
+}
+
+function renderRun(dir: string, out: string | undefined): number {
   const file = out ?? join(dir, 'report.html');
   writeHtml(file, runHtml(dir));
   console.log(file);

@@ -3,11 +3,12 @@
 // budget), so a person sees the failover instead of reading it. Observable Plot renders the SVG
 // here, into linkedom's document; the file needs no network and no script to be read.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
 import type { RunResults, Trial } from '../conformance/model.ts';
 import type { RunComparison, Side } from './compare-runs.ts';
+import { type Comparison, comparisonTable, subjectsTable } from './compare-subjects.ts';
 import { lanes, type TimelinePoint, readPcap, timelinePoint } from './pcap-file.ts';
 
 const { document } = parseHTML('<!doctype html><html><head></head><body></body></html>');
@@ -261,3 +262,42 @@ export function compareHtml(c: RunComparison, a: Side, b: Side): string {
   return page(`l2lab compare: ${c.a.label} vs ${c.b.label}`, body);
 }
 
+
+/** Subjects side by side (`--subjects`): per fault every subject's outages overlaid, the tables, links to each run's page. */
+export function subjectsHtml(c: Comparison, runs: { results: RunResults; dir: string }[], here: string): string {
+  const body = [
+    `<h1>l2lab: subjects compared on lab ${esc(c.lab)}</h1>`,
+    `<p>${esc(c.createdAt)}. Outages from the client's side.${c.note ? ` <b>${esc(c.note)}</b>` : ''}</p>`,
+    ...c.notRun.map((n) => `<p class="failed">Not run: ${esc(n.subject)}: ${esc(n.error.split('\n')[0] ?? '')}</p>`),
+    table(subjectsTable(c)),
+  ];
+  const faults = [...new Set(c.subjects.flatMap((s) => s.faults.map((f) => f.fault)))];
+  for (const fault of faults) {
+    const points = runs.flatMap(({ results: r }) =>
+      r.checks
+        .filter((k) => k.id === 'failover')
+        .flatMap((k) => k.trials.filter((t) => t.fault === fault))
+        .flatMap((t) =>
+          families.flatMap((f) => {
+            const ms = t[f.key]?.outageMs;
+            return ms === undefined ? [] : [{ family: f.label, ms, series: r.subject.name }];
+          }),
+        ),
+    );
+    body.push(`<h2>Failover: ${esc(fault)}</h2>`);
+    if (points.length)
+      body.push(
+        `<figure class="outages">${outagePlot(points, undefined, true)}<figcaption>Outage per trial and subject; each subject's budget is in the table below.</figcaption></figure>`,
+      );
+  }
+  body.push('<h2>Per subject and fault</h2>', table(comparisonTable(c)), '<h2>Why checks failed</h2><ul>');
+  for (const s of c.subjects)
+    for (const f of s.failedChecks) body.push(`<li><b>${esc(s.subject)}</b> ${esc(f.id)}: ${esc(f.reason)}</li>`);
+  body.push('</ul><h2>Runs</h2><ul>');
+  for (const { results: r, dir } of runs)
+    body.push(
+      `<li><a href="${esc(relative(here, join(dir, 'report.html')))}">${esc(r.subject.name)} ${esc(r.subject.version)}</a></li>`,
+    );
+  body.push('</ul>');
+  return page(`l2lab subjects on ${c.lab}`, body);
+}
