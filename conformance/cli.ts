@@ -10,9 +10,8 @@ import { repoRoot } from '../lab/paths.ts';
 import { table } from '../lab/progress.ts';
 import { UsageError } from '../lab/validation.ts';
 import { clusterUp } from '../playbooks/cluster/up.ts';
-import { compareRuns, comparisonText, writeComparisonFiles } from '../reports/compare-runs.ts';
+import { compareInTurn, comparisonText, writeComparisonFiles } from '../reports/compare-runs.ts';
 import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../reports/compare-subjects.ts';
-import { runRows } from '../reports/history.ts';
 import { runHtml, subjectsHtml } from '../reports/html.ts';
 import { outageTable } from '../reports/write.ts';
 import { buildBundles } from './bundles.ts';
@@ -225,17 +224,12 @@ async function main(argv: string[]): Promise<number> {
       .toISOString()
       .replace(/[-:]/g, '')
       .replace(/\.\d+Z$/, 'Z');
-    for (let i = 1; i < runs.length; i++) {
-      const side = (r: (typeof runs)[number]) => {
-        const rows = runRows(r.dir, r.results);
-        return { label: `cilium ${r.version}`, runs: [rows.run], checks: rows.checks, trials: rows.trials };
-      };
-      const c = compareRuns(side(runs[i - 1]!), side(runs[i]!));
-      const dir = join(repoRoot, 'reports', `${stamp}-cilium-${runs[i - 1]!.version}-vs-${runs[i]!.version}`);
+    compareInTurn(runs, (r) => `${r.subject} ${r.version}`).forEach((c, i) => {
+      const dir = join(repoRoot, 'reports', `${stamp}-cilium-${runs[i]!.version}-vs-${runs[i + 1]!.version}`);
       writeComparisonFiles(dir, c);
       console.log(`\n${comparisonText(c)}\ncomparison: ${dir}/ (compare.md, compare.json)`);
       regressions += c.regressions;
-    }
+    });
   }
   return runs.some((r) => r.failed) || regressions ? 1 : 0;
 }

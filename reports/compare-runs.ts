@@ -7,7 +7,7 @@ import kruskalTest from '@stdlib/stats-kruskal-test';
 import ranks from '@stdlib/stats-ranks';
 import { percentile } from '../conformance/analyze.ts';
 import { table } from '../lab/progress.ts';
-import type { CheckRow, RunRow, TrialRow } from './history.ts';
+import { type CheckRow, type RunRow, runRows, type TrialRow } from './history.ts';
 
 export type Verdict = 'regression' | 'improvement' | 'no significant change' | 'too few trials';
 export type Family = 'arp' | 'ndp' | 'http';
@@ -349,4 +349,20 @@ export function writeComparisonFiles(dir: string, c: RunComparison): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'compare.json'), `${JSON.stringify(c, null, 2)}\n`);
   writeFileSync(join(dir, 'compare.md'), comparisonMarkdown(c));
+}
+
+/**
+ * Each run against the one before it (`--cilium-versions A,B,C`: B against A, C against B), from
+ * the runs' own results: the same comparison `report compare` makes from the history.
+ */
+export function compareInTurn(
+  runs: { dir: string; results: unknown }[],
+  label: (run: RunRow) => string,
+  settings = defaultSettings,
+): RunComparison[] {
+  const sides = runs.map(({ dir, results }) => {
+    const rows = runRows(dir, results);
+    return { label: label(rows.run), runs: [rows.run], checks: rows.checks, trials: rows.trials };
+  });
+  return sides.slice(1).map((b, i) => compareRuns(sides[i]!, b, settings));
 }

@@ -12,7 +12,7 @@ import { buildBundles } from '../conformance/bundles.ts';
 import type { CheckResult, RunResults, Trial } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { loadLab } from '../lab/labfile.ts';
-import { compareRuns, type Side } from '../reports/compare-runs.ts';
+import { compareInTurn, compareRuns, type Side } from '../reports/compare-runs.ts';
 import { History } from '../reports/history.ts';
 import { labFile, netns, quiet, repo } from './helpers.ts';
 
@@ -190,6 +190,23 @@ test('compare: a slower distribution is a regression (exit 1), a like one is no 
     '--json',
   );
   t.like(JSON.parse(pooled.stdout).a, { runs: ['c-three', 'd-never'] });
+});
+
+test('--cilium-versions ends with each version against the one before it', (t) => {
+  // The flow's own comparison, from the runs' results (the cluster upgrade itself runs only on users' machines).
+  const runs = [
+    { v: '1.19.1', o: [1000, 1010, 990, 1005, 995] },
+    { v: '1.20.0', o: [1002, 1012, 992, 1001, 999] },
+    { v: '1.21.0', o: [3000, 3010, 2990, 3005, 2995] },
+  ].map(({ v, o }) => ({ dir: join(scratch, `cilium-${v}`), results: results('cilium', o, { version: v }) }));
+  const cs = compareInTurn(runs, (r) => `${r.subject} ${r.version}`);
+  t.deepEqual(
+    cs.map((c) => [c.a.label, c.b.label, c.figures[0]!.verdict, c.regressions]),
+    [
+      ['cilium 1.19.1', 'cilium 1.20.0', 'no significant change', 0],
+      ['cilium 1.20.0', 'cilium 1.21.0', 'regression', 1],
+    ],
+  );
 });
 
 test('bad selections and runs are refused with the fix', async (t) => {
