@@ -16,6 +16,8 @@ export interface SuiteOptions {
   faults: FaultName[];
   /** How long switch-outage keeps the switch dark (ms); by default from the subject's lease. */
   switchDownMs?: number;
+  /** How long informational keeps the lease store down (ms); by default 4 × leaseDuration, at least 5 s. */
+  storeDownMs?: number;
   /** Results of the checks that ran before (later checks read the failover trials). */
   results: CheckResult[];
 }

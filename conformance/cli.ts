@@ -22,7 +22,7 @@ import { checkIds, runSuite } from './suite.ts';
 
 const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME[:VARIANT]|FILE] [--trials N] [--only ID,…] [--skip ID,…]
                                [--faults ${trialFaultKinds().join(',')}] [--probe-interval MS] [--out DIR]
-                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS] [--switch-down-s S]
+                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS] [--switch-down-s S] [--store-down-s S]
                                [--cilium-versions A,B,…]   subject cilium: upgrade in place to each version, one report each
                                [--subjects A,B,…]          one run per subject on the same lab, then one comparison`;
 
@@ -58,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
         'cilium-versions': { type: 'string' },
         subjects: { type: 'string' },
         'switch-down-s': { type: 'string' },
+        'store-down-s': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -168,6 +169,10 @@ async function main(argv: string[]): Promise<number> {
           values['switch-down-s'] === undefined
             ? undefined
             : int('switch-down-s', values['switch-down-s'], 1, 3600)! * 1000,
+        storeDownMs:
+          values['store-down-s'] === undefined
+            ? undefined
+            : int('store-down-s', values['store-down-s'], 1, 3600)! * 1000,
         lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)),
         progress,
         signal: abort.signal,

@@ -41,6 +41,8 @@ export interface SuiteRequest {
   progress: Progress;
   /** switch-outage: how long the switch stays dark (ms); by default from the subject's lease. */
   switchDownMs?: number;
+  /** informational: how long the lease store stays down (ms). */
+  storeDownMs?: number;
   /** The run history to index the run in: a file, false for none; default: historyPath() (reports/history.sqlite). */
   history?: string | false;
   /** Aborted (Ctrl-C): no new fault starts, the one in force is undone, runSuite throws InterruptedError. */
@@ -234,6 +236,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
       faults: req.faults,
       results: [],
       switchDownMs: req.switchDownMs,
+      storeDownMs: req.storeDownMs,
     });
   } finally {
     await ctx.faults.undoAll();
