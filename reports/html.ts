@@ -13,7 +13,8 @@ import { lanes, type TimelinePoint, readPcap, timelinePoint } from './pcap-file.
 
 const { document } = parseHTML('<!doctype html><html><head></head><body></body></html>');
 
-const esc = (s: string) =>
+/** Text made safe for HTML. */
+export const esc = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const families = [

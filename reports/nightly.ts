@@ -8,6 +8,7 @@ import { parseHTML } from 'linkedom';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { RunRow, TrialRow } from './history.ts';
+import { esc } from './html.ts';
 
 export class MatrixError extends Error {}
 
@@ -109,8 +110,6 @@ export function nightExitCode(n: Night): number {
   return bad ? 1 : 0;
 }
 
-const esc = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const STYLE = `body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; margin: .5em 0 1em; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }

@@ -52,19 +52,22 @@ test.after.always(async () => {
   await netns.down(lab.name, quiet);
 });
 
-test.serial('lease store lost: every VIP falls silent after renewDeadline, and answers resume once it is back', async (t) => {
-  const r = await suite('reference', ['informational'], []);
-  const f = r.checks.find((c) => c.id === 'informational')!.figures;
-  t.log(JSON.stringify(f));
-  t.true((f['store_down.outage_ms'] as number) >= 5000, 'down for 4 × leaseDuration, at least 5 s');
-  t.is(f['store_down.still_answered'], 0, 'a holder that cannot renew stops answering');
-  // Holders stop at renewDeadline (500 ms) after their last renewal: within a lease of the loss.
-  const stop = f['store_down.answers_stop_after_ms'] as number;
-  t.true(stop >= 200 && stop <= 1500, `first silent after ${stop} ms`);
-  t.true((f['store_down.all_silent_after_ms'] as number) <= 1500);
-  const resume = f['store_back.answers_resume_after_ms'];
-  t.true(typeof resume === 'number' && resume < 5000, `answers resume after ${resume} ms`);
-});
+test.serial(
+  'lease store lost: every VIP falls silent after renewDeadline, and answers resume once it is back',
+  async (t) => {
+    const r = await suite('reference', ['informational'], []);
+    const f = r.checks.find((c) => c.id === 'informational')!.figures;
+    t.log(JSON.stringify(f));
+    t.true((f['store_down.outage_ms'] as number) >= 5000, 'down for 4 × leaseDuration, at least 5 s');
+    t.is(f['store_down.still_answered'], 0, 'a holder that cannot renew stops answering');
+    // Holders stop at renewDeadline (500 ms) after their last renewal: within a lease of the loss.
+    const stop = f['store_down.answers_stop_after_ms'] as number;
+    t.true(stop >= 200 && stop <= 1500, `first silent after ${stop} ms`);
+    t.true((f['store_down.all_silent_after_ms'] as number) <= 1500);
+    const resume = f['store_back.answers_resume_after_ms'];
+    t.true(typeof resume === 'number' && resume < 5000, `answers resume after ${resume} ms`);
+  },
+);
 
 test.serial('the reference announcer passes, and the report is complete', async (t) => {
   const { results: r, dir } = await runSuite({
