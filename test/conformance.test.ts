@@ -65,7 +65,8 @@ test.serial(
     t.true(stop >= 200 && stop <= 1500, `first silent after ${stop} ms`);
     t.true((f['store_down.all_silent_after_ms'] as number) <= 1500);
     const resume = f['store_back.answers_resume_after_ms'];
-    t.true(typeof resume === 'number' && resume < 5000, `answers resume after ${resume} ms`);
+    // From the power-on of the store's node: its boot, then the next retry of a candidate.
+    t.true(typeof resume === 'number' && resume > 0 && resume < 5000, `answers resume after ${resume} ms`);
   },
 );
 

@@ -23,19 +23,23 @@ async function storeLoss(
   const watchMs = ctx.subject.budgetMs('power-off') + 2000; // leases re-acquired after the store returns
   const off: Fault = { kind: 'power-off', node: cp };
   ctx.progress(`informational: the lease store (${cp}) goes down for ${outageMs} ms, then comes back`);
-  let lostFor = 0; // ms, this machine's clock: a duration, the same on every clock
+  // Durations on this machine's clock (the same on every clock): the window's moment is the end of
+  // the power-on; the store came back during it (the node boots, etcd starts, then it is reachable).
+  let lostFor = 0; // from the power cut to the end of the power-on
+  let powerOnMs = 0;
   let back: number;
   let events: Awaited<ReturnType<Context['probe']>>['events'];
   try {
     ({ events, faultAt: back } = await ctx.probe('store-down', watchMs, {
       vips: ctx.vips,
       duringMs: outageMs,
-      // The window is counted from the moment the store is back; the loss began lostFor before.
       during: async () => {
         const t0 = Date.now();
         await ctx.inject(off);
         await new Promise((r) => setTimeout(r, outageMs));
+        const tu = Date.now();
         await ctx.undo(off);
+        powerOnMs = Date.now() - tu;
         lostFor = Date.now() - t0;
         return Date.now();
       },
@@ -44,6 +48,7 @@ async function storeLoss(
     await ctx.faults.undoIfActive(off);
   }
   const lost = back - lostFor * 1000;
+  const powerOn = back - powerOnMs * 1000; // the store returns after this, before `back`
   const stops: number[] = [];
   const resumes: number[] = [];
   let kept = 0;
@@ -54,30 +59,31 @@ async function storeLoss(
       ['ndp', v.ipv6],
     ] as [Family, string | undefined][]) {
       if (!ip || !ctx.subject.has(family === 'arp' ? 'ipv4' : 'ipv6')) continue;
-      const during = answers(events, ip, family, lost, back);
-      const last = during.at(-1);
-      // Still answered in the last second of the loss: it kept answering without a store.
-      if (last && last.t > back - 1_000_000) kept++;
+      const last = answers(events, ip, family, lost, powerOn).at(-1);
+      // Still answered in the last second before the power-on: it kept answering without a store.
+      if (last && last.t > powerOn - 1_000_000) kept++;
       else stops.push(last ? (last.t - lost) / 1000 : 0);
-      const first = answers(events, ip, family, back)[0];
-      if (first) resumes.push((first.t - back) / 1000);
+      const first = answers(events, ip, family, powerOn)[0];
+      if (first) resumes.push((first.t - powerOn) / 1000);
       else silent++;
     }
   const n = stops.length + kept;
-  figures['store_down.outage_ms'] = Math.round(lostFor);
+  const ms = (x: number) => `${Math.round(x)} ms`;
+  figures['store_down.outage_ms'] = Math.round(lostFor - powerOnMs);
   figures['store_down.answers_stop_after_ms'] = stops.length ? Math.round(Math.min(...stops)) : null;
   figures['store_down.all_silent_after_ms'] = kept || !stops.length ? null : Math.round(Math.max(...stops));
   figures['store_down.still_answered'] = kept;
+  figures['store_back.power_on_ms'] = Math.round(powerOnMs);
   figures['store_back.answers_resume_after_ms'] = silent || !resumes.length ? null : Math.round(Math.max(...resumes));
   details.push(
-    `lease store (${cp}) down for ${Math.round(lostFor)} ms: ${
+    `lease store (${cp}) powered off for ${ms(lostFor - powerOnMs)}: ${
       kept === n
         ? `all ${n} VIP addresses stayed answered`
-        : `${stops.length} of ${n} VIP addresses fell silent, the first ${Math.round(Math.min(...stops))} ms and ${kept ? `${stops.length} of them` : 'the last'} ${Math.round(Math.max(...stops))} ms after the loss${kept ? `; ${kept} stayed answered` : ''}`
+        : `${stops.length} of ${n} VIP addresses fell silent, from ${ms(Math.min(...stops))} to ${ms(Math.max(...stops))} after the loss${kept ? `; ${kept} stayed answered` : ''}`
     }`,
     silent
-      ? `after the store came back: ${silent} of ${n} VIP addresses still unanswered ${watchMs} ms later`
-      : `after the store came back: every VIP address answered again within ${Math.round(Math.max(...resumes))} ms`,
+      ? `after the power-on began: ${silent} of ${n} VIP addresses still unanswered ${ms(powerOnMs + watchMs)} later`
+      : `after the power-on began (the store back within its ${ms(powerOnMs)}): every VIP address answered again within ${ms(Math.max(...resumes))}`,
   );
   await ctx.stableHolder(30_000).catch(() => undefined); // the next look at the lab starts from one responder
 }
