@@ -426,7 +426,9 @@ export class VagrantProvider implements Provider {
         domain: dom,
         powered,
         interfaces,
-        sshd: powered ? (probe ? await sshBanner(m.ipv4, 1000) : true) : false,
+        // OpenSSH re-executes itself for every connection before it sends its banner: seconds on
+        // an emulated guest that is busy (CI saw a fresh lab read as degraded with 1 s).
+        sshd: powered ? (probe ? await sshBanner(m.ipv4, 5000) : true) : false,
         ...(key ? { ssh: { host: m.ipv4, port: 22, user: names.sshUser, hostKey: key } } : {}),
       };
     };
