@@ -18,7 +18,7 @@ import { History, HistoryError, historyPath, type RunFilter, type RunRow } from 
 
 const USAGE = `usage: npm run report -- list [--subject S] [--version V] [--lab L] [--since DATE] [--until DATE] [--last N] [--json]
        npm run report -- import DIR…            run folders, or folders of them (reports/)
-       npm run report -- compare A B [--json] [--out DIR] [--alpha 0.05] [--min-trials 5] [--min-change 10]
+       npm run report -- compare A B [--json] [--out DIR] [--alpha 0.05] [--min-trials 5] [--min-change 25]
          A, B: a run (its folder name, folder path or id) or a selection key=value[,key=value…]
                keys: subject, version, lab, provider, lease (duration/renew/retry ms), commit, kernel, since, until, last
                e.g. compare subject=cilium,version=1.19.1 subject=cilium,version=1.20.0
