@@ -13,7 +13,7 @@ import { clusterUp } from '../playbooks/cluster/up.ts';
 import { compareInTurn, comparisonText, writeComparisonFiles } from '../reports/compare-runs.ts';
 import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../reports/compare-subjects.ts';
 import { runHtml, subjectsHtml } from '../reports/html.ts';
-import { outageTable } from '../reports/write.ts';
+import { outageTable, utcStamp } from '../reports/write.ts';
 import { buildBundles } from './bundles.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { RunResults } from './model.ts';
@@ -126,16 +126,12 @@ async function main(argv: string[]): Promise<number> {
   const notRun: { subject: string; error: string }[] = [];
   const writeSubjects = (note?: string) => {
     const comparison = compareSubjects(runs, notRun, note);
-    const stamp = new Date()
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z');
-    const dir = join(repoRoot, 'reports', `${stamp}-subjects`);
+    const dir = join(repoRoot, 'reports', `${utcStamp()}-subjects`);
     mkdirSync(dir, { recursive: true });
     writeComparison(dir, comparison);
     // The pages: one per run, and the subjects overlaid (a page that cannot be drawn loses no data).
     try {
-      for (const r of runs) writeFileSync(join(r.dir, 'report.html'), runHtml(r.dir));
+      for (const r of runs) writeFileSync(join(r.dir, 'report.html'), runHtml(r.dir, r.results));
       writeFileSync(join(dir, 'comparison.html'), subjectsHtml(comparison, runs, dir));
     } catch (e) {
       progress(`the HTML pages could not be written: ${(e as Error).message}`);
@@ -225,10 +221,7 @@ async function main(argv: string[]): Promise<number> {
     );
     // Each version against the one before it, as `npm run report -- compare` shows it (the runs
     // are in the history too).
-    const stamp = new Date()
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z');
+    const stamp = utcStamp();
     compareInTurn(runs, (r) => `${r.subject} ${r.version}`).forEach((c, i) => {
       const dir = join(repoRoot, 'reports', `${stamp}-cilium-${runs[i]!.version}-vs-${runs[i + 1]!.version}`);
       writeComparisonFiles(dir, c);

@@ -10,7 +10,7 @@ import { render } from '../playbooks/expr.ts';
 import type { Vip } from './addresses/index.ts';
 import { type Family, responders } from './analyze.ts';
 import { SubjectFailure } from './errors.ts';
-import type { Baseline } from './events.ts';
+import type { Baseline, ProbeEvent } from './events.ts';
 import { FaultSession } from './fault-session.ts';
 import type { Trial } from './model.ts';
 import { type ProbeOptions, Prober, type Window } from './prober.ts';
@@ -64,13 +64,15 @@ export class Context {
   get main(): Vip {
     return this.vips[0]!;
   }
-  /** The main VIP's address and family that settle probes look at. */
-  /** The main VIP's addresses in the families the subject claims. */
-  private get claimed(): { ip: string; family: Family }[] {
+  /** A VIP's addresses in the families the subject claims. */
+  claimedOf(v: Vip): { ip: string; family: Family }[] {
     return [
-      ...(this.main.ipv4 && this.subject.has('ipv4') ? [{ ip: this.main.ipv4, family: 'arp' as const }] : []),
-      ...(this.main.ipv6 && this.subject.has('ipv6') ? [{ ip: this.main.ipv6, family: 'ndp' as const }] : []),
+      ...(v.ipv4 && this.subject.has('ipv4') ? [{ ip: v.ipv4, family: 'arp' as const }] : []),
+      ...(v.ipv6 && this.subject.has('ipv6') ? [{ ip: v.ipv6, family: 'ndp' as const }] : []),
     ];
+  }
+  private get claimed(): { ip: string; family: Family }[] {
+    return this.claimedOf(this.main);
   }
   /** The one address settle probes watch: IPv4 where claimed. */
   private get watched(): { ip: string; family: Family } {
@@ -127,17 +129,25 @@ export class Context {
     return false;
   }
 
+  /** Who answered the watched address in a settle probe, and how many of its requests went unanswered. */
+  private answering(events: ProbeEvent[]): { who: string[]; missed: number } {
+    const { ip, family } = this.watched;
+    const count = (kind: string) => events.filter((e) => e.vip === ip && e.kind === kind).length;
+    return {
+      who: responders(events, ip, family),
+      missed: count(family === 'arp' ? 'arp-request' : 'ns') - count(family === 'arp' ? 'arp-reply' : 'na'),
+    };
+  }
+
   /** The node answering for the main VIP, once exactly one answers every request of a short probe. */
   async stableHolder(timeoutMs = 15_000): Promise<string> {
     const end = Date.now() + timeoutMs;
-    const { ip, family } = this.watched;
+    const { ip } = this.watched;
     let last = '';
     while (Date.now() < end) {
       const { events } = await this.probe('settle', this.settleMs, { keep: false });
-      const who = responders(events, ip, family);
-      const reqs = events.filter((e) => e.vip === ip && e.kind === (family === 'arp' ? 'arp-request' : 'ns')).length;
-      const answered = events.filter((e) => e.vip === ip && e.kind === (family === 'arp' ? 'arp-reply' : 'na')).length;
-      if (who.length === 1 && answered >= reqs - 1) {
+      const { who, missed } = this.answering(events);
+      if (who.length === 1 && missed <= 1) {
         const node = this.nodeOfMac(who[0])!;
         this.healed(node.split('/')[0]!);
         return node;
@@ -180,12 +190,6 @@ export class Context {
   }
 
   /**
-   * break → moves → heal: one failover trial of a fault on the current holder, measured from the
-   * client. The holder is whoever the trial's own baseline shows answering (no settle probe before
-   * it); the window ends shortly after the failover has played out, or at the budget + 1 s.
-   */
-  /** watchAfterMs: keep watching this long after the failover has played out (announcement patterns). */
-  /**
    * After an install the subject may still be electing (keepalived's nodes start as backups and
    * one preempts the other seconds later): a first trial injected then would time a takeover
    * that was already under way. Settled: the same single node answered every probe for one
@@ -193,7 +197,6 @@ export class Context {
    */
   async settled(quietMs: number, timeoutMs = 3 * quietMs + 15_000): Promise<boolean> {
     const end = Date.now() + timeoutMs;
-    const { ip, family } = this.watched;
     while (Date.now() < end) {
       let holder: string;
       try {
@@ -203,10 +206,8 @@ export class Context {
         return false;
       }
       const { events } = await this.probe('settle', quietMs, { keep: false });
-      const who = responders(events, ip, family);
-      const reqs = events.filter((e) => e.vip === ip && e.kind === (family === 'arp' ? 'arp-request' : 'ns')).length;
-      const answered = events.filter((e) => e.vip === ip && e.kind === (family === 'arp' ? 'arp-reply' : 'na')).length;
-      if (who.length === 1 && this.nodeOfMac(who[0]) === holder && answered >= reqs - 2) return true;
+      const { who, missed } = this.answering(events);
+      if (who.length === 1 && this.nodeOfMac(who[0]) === holder && missed <= 2) return true;
       this.progress(
         `not settled yet: ${who.map((m) => this.nodeOfMac(m)).join(' then ') || 'nobody'} answered in ${quietMs} ms; watching again`,
       );
@@ -214,6 +215,12 @@ export class Context {
     return false;
   }
 
+  /**
+   * break → moves → heal: one failover trial of a fault on the current holder, measured from the
+   * client. The holder is whoever the trial's own baseline shows answering (no settle probe before
+   * it); the window ends shortly after the failover has played out, or at the budget + 1 s.
+   */
+  /** watchAfterMs: keep watching this long after the failover has played out (announcement patterns). */
   async trial(kind: string, n: number, opts: { watchAfterMs?: number } = {}): Promise<Trial> {
     const budgetMs = this.subject.budgetMs(kind);
     const windowMs = budgetMs + AFTER_BUDGET_MS + (opts.watchAfterMs ?? 0);

@@ -17,7 +17,7 @@ import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
 import { runPlaybook } from '../playbooks/runner.ts';
 import { History, historyPath } from '../reports/history.ts';
-import { writeJson, writeJunit, writeSummary } from '../reports/write.ts';
+import { utcStamp, writeJson, writeJunit, writeSummary } from '../reports/write.ts';
 import { addressSource, type Vip } from './addresses/index.ts';
 import { runChecks } from './check-runner.ts';
 import { checks } from './checks/index.ts';
@@ -189,10 +189,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
   await provider.up(req.lab, silentProgress);
   const version = await subjectVersion(subject, req.lab, provider);
-  const stamp = started
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = utcStamp(started);
   const dir =
     req.outDir ??
     join(repoRoot, 'reports', `${stamp}-${subject.name.replace(':', '-')}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);

@@ -14,6 +14,7 @@ import {
   writeComparisonFiles,
 } from './compare-runs.ts';
 import { compareHtml, runHtml } from './html.ts';
+import { utcStamp } from './write.ts';
 import { History, HistoryError, historyPath, type RunFilter, type RunRow } from './history.ts';
 
 const USAGE = `usage: npm run report -- list [--subject S] [--version V] [--lab L] [--since DATE] [--until DATE] [--last N] [--json]
@@ -226,12 +227,6 @@ function writeHtml(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-function utcStamp(): string {
-  return new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-}
 
 function compare(h: History, o: Record<string, string | boolean | undefined>, positionals: string[]): number {
   if (positionals.length !== 2)

@@ -8,6 +8,7 @@ import ranks from '@stdlib/stats-ranks';
 import { percentile } from '../conformance/analyze.ts';
 import { table } from '../lab/progress.ts';
 import { type CheckRow, type RunRow, runRows, type TrialRow } from './history.ts';
+import { markdown } from './write.ts';
 
 export type Verdict = 'regression' | 'improvement' | 'no significant change' | 'too few trials';
 export type Family = 'arp' | 'ndp' | 'http';
@@ -184,12 +185,12 @@ function figure(
       verdict: 'too few trials',
       why: `${xa.length} vs ${xb.length} trials; a verdict needs ${s.minTrials} on each side (--min-trials)`,
     };
-  const effect = cliffsDelta(xa, xb);
   const ma = percentile(xa, 50)!;
   const mb = percentile(xb, 50)!;
   const change = mb - ma;
-  // Every value tied (e.g. no takeover on both sides): the test has nothing to rank.
   const [fa, fb] = finitePair(xa, xb);
+  const effect = cliffsDelta(fa, fb);
+  // Every value tied (e.g. no takeover on both sides): the test has nothing to rank.
   const test = fa.concat(fb).every((x) => x === fa[0]) ? undefined : kruskalTest(fa, fb);
   const pValue = test && Number.isFinite(test.pValue) ? test.pValue : 1;
   const out = { ...base, pValue, effect, ...(Number.isFinite(change) ? { medianChangeMs: Math.round(change) } : {}) };
@@ -221,13 +222,12 @@ function finitePair(xa: number[], xb: number[]): [number[], number[]] {
   return [f(xa), f(xb)];
 }
 
-/** Cliff's delta from the Mann-Whitney U of the two samples (ranks with ties averaged). */
-function cliffsDelta(xa: number[], xb: number[]): number {
-  const [fa, fb] = finitePair(xa, xb);
+/** Cliff's delta from the Mann-Whitney U of the two (finite) samples, ranks with ties averaged. */
+function cliffsDelta(fa: number[], fb: number[]): number {
   const r = ranks([...fa, ...fb], { method: 'average' });
-  const rankSumB = r.slice(xa.length).reduce((s, v) => s + v, 0);
-  const uB = rankSumB - (xb.length * (xb.length + 1)) / 2; // pairs in which b is the larger (ties half)
-  return (2 * uB) / (xa.length * xb.length) - 1;
+  const rankSumB = r.slice(fa.length).reduce((s, v) => s + v, 0);
+  const uB = rankSumB - (fb.length * (fb.length + 1)) / 2; // pairs in which b is the larger (ties half)
+  return (2 * uB) / (fa.length * fb.length) - 1;
 }
 
 function tidy(d: Distribution): Distribution {
@@ -295,11 +295,6 @@ export function checkTable(c: RunComparison): string[][] {
 }
 
 export function comparisonMarkdown(c: RunComparison): string {
-  const md = (rows: string[][]) => [
-    `| ${rows[0]!.join(' | ')} |`,
-    `| ${rows[0]!.map(() => '---').join(' | ')} |`,
-    ...rows.slice(1).map((r) => `| ${r.map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`),
-  ];
   const who = (s: RunComparison['a']) =>
     `${s.label}: ${s.subjects.join(', ')} ${s.versions.join(', ')} (${s.runs.length} run${s.runs.length === 1 ? '' : 's'}: ${s.runs.join(', ')})`;
   return [
@@ -314,13 +309,13 @@ export function comparisonMarkdown(c: RunComparison): string {
     '',
     '## Outages',
     '',
-    ...(c.figures.length ? md(figureTable(c)) : ['(no failover trials on either side)']),
+    ...(c.figures.length ? markdown(figureTable(c)) : ['(no failover trials on either side)']),
     '',
     ...c.figures.filter((f) => f.verdict !== 'no significant change').map((f) => `- ${f.fault} ${f.family}: ${f.verdict}: ${f.why}`),
     '',
     '## Checks',
     '',
-    ...md(checkTable(c)),
+    ...markdown(checkTable(c)),
     '',
   ].join('\n');
 }

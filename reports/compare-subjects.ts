@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spread } from '../conformance/analyze.ts';
 import type { RunResults, Trial } from '../conformance/model.ts';
+import { markdown } from './write.ts';
 
 type Spread = ReturnType<typeof spread>;
 
@@ -150,15 +151,6 @@ export function subjectsTable(c: Comparison): string[][] {
       s.announcements.arp ?? '-',
       s.announcements.ndp ?? '-',
     ]),
-  ];
-}
-
-function markdown(rows: string[][]): string[] {
-  const cell = (x: string) => x.replace(/\|/g, '\\|');
-  return [
-    `| ${rows[0]!.map(cell).join(' | ')} |`,
-    `| ${rows[0]!.map(() => '---').join(' | ')} |`,
-    ...rows.slice(1).map((r) => `| ${r.map(cell).join(' | ')} |`),
   ];
 }
 

@@ -31,13 +31,14 @@ const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; } h3 { margin-bottom: .3em; }
 table { border-collapse: collapse; margin: .5em 0 1em; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f6f6f6; } .passed { color: #176f2c; } .failed, .error, .regression { color: #b3261e; font-weight: 600; }
+th { background: #f6f6f6; } .passed, .good { color: #176f2c; } .failed, .error, .regression, .bad { color: #b3261e; font-weight: 600; }
 .skipped, .info { color: #666; } .improvement { color: #176f2c; font-weight: 600; }
 figure { margin: .5em 0 1.5em; } figcaption { color: #555; font-size: .9em; }
 details > summary { cursor: pointer; margin: .3em 0; } .note { color: #555; }
 `;
 
-function page(title: string, body: string[]): string {
+/** A whole self-contained page: the styles inline, the body as given. */
+export function page(title: string, body: string[]): string {
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
@@ -160,8 +161,9 @@ function macNames(r: RunResults): Map<string, string> {
   return names;
 }
 
-export function runHtml(dir: string): string {
-  const r = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResults;
+/** A run's page; its results are read from the folder unless the caller has them. */
+export function runHtml(dir: string, results?: RunResults): string {
+  const r = results ?? (JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResults);
   if (r.schema !== 'l2lab.conformance/v1') throw new Error(`${dir}/results.json: schema ${r.schema}, not an l2lab run`);
   const names = macNames(r);
   const trials = r.checks.flatMap((c) => c.trials.map((t) => ({ check: c.id, t })));

@@ -7,8 +7,9 @@ import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { percentile } from '../conformance/analyze.ts';
 import type { RunRow, TrialRow } from './history.ts';
-import { esc } from './html.ts';
+import { esc, page } from './html.ts';
 
 export class MatrixError extends Error {}
 
@@ -111,14 +112,6 @@ export function nightExitCode(n: Night): number {
 }
 
 
-const STYLE = `body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
-table { border-collapse: collapse; margin: .5em 0 1em; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
-th { background: #f6f6f6; } .bad { color: #b3261e; font-weight: 600; } .good { color: #176f2c; } .note { color: #555; }`;
-
-function page(title: string, body: string[]): string {
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${STYLE}</style></head><body>\n${body.join('\n')}\n</body></html>\n`;
-}
-
 /** One night: each cell's status, checks, comparison with the night before, and links. */
 export function nightHtml(n: Night): string {
   const rows = n.cells.map((c) => {
@@ -157,8 +150,8 @@ export function indexHtml(nights: { dir: string; night: Night }[], trends: Trend
     const points = s.runs.flatMap((r) => {
       const ts = s.trials.filter((t) => t.runId === r.id && t.check === 'failover' && typeof t.arpOutageMs === 'number');
       return [...new Set(ts.map((t) => t.fault))].map((fault) => {
-        const xs = ts.filter((t) => t.fault === fault).map((t) => t.arpOutageMs as number).sort((a, b) => a - b);
-        return { at: new Date(r.startedAt), fault, ms: xs[Math.floor((xs.length - 1) / 2)]! };
+        const xs = ts.filter((t) => t.fault === fault).map((t) => t.arpOutageMs as number);
+        return { at: new Date(r.startedAt), fault, ms: percentile(xs, 50)! };
       });
     });
     if (!points.length) return `<h3>${esc(s.cell)}</h3><p class="note">No failover trials yet.</p>`;

@@ -10,6 +10,14 @@ const builder: Builder = ((jrb as unknown as { default?: Builder }).default?.new
 import { formatSpread } from '../conformance/analyze.ts';
 import type { CheckResult, RunResults, Trial } from '../conformance/model.ts';
 
+/** A moment as report folders are named: 20261203T140517Z (UTC, to the second). */
+export function utcStamp(d = new Date()): string {
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+}
+
 export function writeJson(dir: string, r: RunResults): void {
   writeFileSync(join(dir, 'results.json'), JSON.stringify(r, null, 2) + '\n');
 }
@@ -82,6 +90,15 @@ export function writeSummary(dir: string, r: RunResults): string {
 }
 
 function markdownTable(rows: string[][]): string[] {
-  if (rows.length < 2) return ['(no failover trials)'];
-  return [`| ${rows[0]!.join(' | ')} |`, `| ${rows[0]!.map(() => '---').join(' | ')} |`, ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`)];
+  return rows.length < 2 ? ['(no failover trials)'] : markdown(rows);
+}
+
+/** A Markdown table: the first row is the header; a | inside a cell is escaped. */
+export function markdown(rows: string[][]): string[] {
+  const cell = (x: string) => x.replace(/\|/g, '\\|');
+  return [
+    `| ${rows[0]!.map(cell).join(' | ')} |`,
+    `| ${rows[0]!.map(() => '---').join(' | ')} |`,
+    ...rows.slice(1).map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ];
 }

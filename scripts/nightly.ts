@@ -34,6 +34,7 @@ import {
   nightExitCode,
   nightHtml,
 } from '../reports/nightly.ts';
+import { utcStamp } from '../reports/write.ts';
 
 const USAGE = 'usage: npm run nightly -- --matrix FILE [--out DIR]   (DIR: reports/nightly; one folder per night)';
 
@@ -80,10 +81,7 @@ if (problems.length) fail(`${values.matrix}:\n  ${problems.join('\n  ')}`);
 
 const root = resolve(values.out ?? join(repoRoot, 'reports', 'nightly'));
 const started = new Date();
-const stamp = started
-  .toISOString()
-  .replace(/[-:]/g, '')
-  .replace(/\.\d+Z$/, 'Z');
+const stamp = utcStamp(started);
 const nightDir = join(root, stamp);
 mkdirSync(join(nightDir, 'junit'), { recursive: true });
 const night: Night = {

@@ -1,5 +1,5 @@
 import type { Fault } from '../../lab/types.ts';
-import { answers, type Family } from '../analyze.ts';
+import { answers } from '../analyze.ts';
 import { allTrials, defineCheck } from '../check.ts';
 import type { Context } from '../context.ts';
 
@@ -53,20 +53,15 @@ async function storeLoss(
   const resumes: number[] = [];
   let kept = 0;
   let silent = 0;
-  for (const v of ctx.vips)
-    for (const [family, ip] of [
-      ['arp', v.ipv4],
-      ['ndp', v.ipv6],
-    ] as [Family, string | undefined][]) {
-      if (!ip || !ctx.subject.has(family === 'arp' ? 'ipv4' : 'ipv6')) continue;
-      const last = answers(events, ip, family, lost, powerOn).at(-1);
-      // Still answered in the last second before the power-on: it kept answering without a store.
-      if (last && last.t > powerOn - 1_000_000) kept++;
-      else stops.push(last ? (last.t - lost) / 1000 : 0);
-      const first = answers(events, ip, family, powerOn)[0];
-      if (first) resumes.push((first.t - powerOn) / 1000);
-      else silent++;
-    }
+  for (const { ip, family } of ctx.vips.flatMap((v) => ctx.claimedOf(v))) {
+    const last = answers(events, ip, family, lost, powerOn).at(-1);
+    // Still answered in the last second before the power-on: it kept answering without a store.
+    if (last && last.t > powerOn - 1_000_000) kept++;
+    else stops.push(last ? (last.t - lost) / 1000 : 0);
+    const first = answers(events, ip, family, powerOn)[0];
+    if (first) resumes.push((first.t - powerOn) / 1000);
+    else silent++;
+  }
   const n = stops.length + kept;
   const ms = (x: number) => `${Math.round(x)} ms`;
   figures['store_down.outage_ms'] = Math.round(lostFor - powerOnMs);
