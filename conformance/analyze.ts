@@ -213,6 +213,8 @@ export interface Failover {
   outageMs?: number; // last answer from the old MAC to the first from the new one
   announcedAt?: number; // first gratuitous ARP / unsolicited NA from the new MAC
   announcements: number[]; // every one from the new MAC after the fault (µs)
+  /** The longest stretch after the takeover in which requests went unanswered by anyone (µs). */
+  relapse?: { from: number; to: number };
 }
 
 /** The change of responder after `faultAt` (µs): who answered before, who after, and the gap. */
@@ -226,6 +228,17 @@ export function failover(events: ProbeEvent[], vip: string, family: Family, faul
     (e) => e.vip === vip && e.kind === announceKind(family) && e.t >= faultAt && e.mac === firstNew?.mac,
   );
   const announced = announcements[0];
+  // Lease flapping (a holder that cannot renew in time, then wins again) is a second outage the
+  // client sees after the takeover: the longest gap between answers while requests went out.
+  let relapse: Failover['relapse'];
+  if (firstNew) {
+    const lastRequest = events.filter((e) => e.vip === vip && e.kind === requestKind(family)).at(-1)?.t ?? firstNew.t;
+    const after = all.filter((e) => e.t >= firstNew.t && !e.forClient).map((e) => e.t);
+    const ends = [...after, Math.max(lastRequest, after.at(-1)!)];
+    for (let k = 1; k < ends.length; k++)
+      if (!relapse || ends[k]! - ends[k - 1]! > relapse.to - relapse.from)
+        relapse = { from: ends[k - 1]!, to: ends[k]! };
+  }
   return {
     oldMac,
     newMac: firstNew?.mac,
@@ -234,6 +247,7 @@ export function failover(events: ProbeEvent[], vip: string, family: Family, faul
     outageMs: firstNew && lastOld ? (firstNew.t - lastOld.t) / 1000 : undefined,
     announcedAt: announced?.t,
     announcements: announcements.map((e) => e.t),
+    relapse,
   };
 }
 

@@ -39,7 +39,9 @@ export class Context {
     readonly probeIntervalMs: number,
     readonly progress: Progress,
   ) {
-    this.prober = new Prober(lab, provider, outDir, probeIntervalMs);
+    // A request counts by when it was sent; on emulated VMs the new holder's first responses are
+    // slow, and a 150 ms timeout counted them as outage (CI: HTTP back 2.9 s after a link-down).
+    this.prober = new Prober(lab, provider, outDir, probeIntervalMs, 150 + subject.extraSlackMs);
     this.faults = new FaultSession(lab, provider, subject, progress);
   }
 

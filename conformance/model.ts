@@ -41,6 +41,13 @@ export interface FamilyFailover {
   announceTimesMs?: number[];
   splitBrainWindows: number;
   /**
+   * After the takeover, the longest time the client's requests went unanswered (ms) and when it
+   * began (ms after the fault): about one probe interval when the new holder keeps the VIP; a
+   * holder that loses and wins its lease again (flapping) shows here, not in takeoverMs.
+   */
+  relapseMs?: number;
+  relapseAtMs?: number;
+  /**
    * Where the subject speaks VRRP, its own clock on the wire: the old master's last advertisement
    * to the new master's first (switchoverMs), the fault to that first one (advertMs), and the
    * advertisement interval (VRRP's own resolution).

@@ -41,6 +41,7 @@ const { values } = parseArgs({
     http: { type: 'string' },
     'http-host': { type: 'string', default: 'myservice.findichgut.net' },
     'http-interval-ms': { type: 'string', default: '50' },
+    'http-timeout-ms': { type: 'string', default: '150' },
     'vrrp-source': { type: 'string', multiple: true }, // ADDRESS=MAC: a node's address, as a VRRP advertisement's source
   },
 });
@@ -134,36 +135,42 @@ session.on('packet', (p) => {
 });
 
 // HTTP through the client's own kernel stack (its neighbour cache is never flushed): which
-// node serves, and when service stops and resumes. One request in flight at a time.
+// node serves, and when service stops and resumes.
 let httpTimer: NodeJS.Timeout | undefined;
+let httpTimeout = 0;
+let httpInFlight = 0;
 if (values.http) {
   const url = `http://${values.http.includes(':') ? `[${values.http}]` : values.http}/`;
   const every = Math.max(10, Number(values['http-interval-ms']));
-  const tick = async () => {
+  const timeout = Math.max(10, Number(values['http-timeout-ms']));
+  httpTimeout = timeout;
+  // One request every interval, not one after another: a slow or lost request (its timeout is
+  // longer on emulated VMs) must not hold back the next, or recovery would be seen a timeout late.
+  // Each counts by when it was sent.
+  const tick = () => {
     const t = nowUs();
-    const r = await new Promise<{ status: number; body: string } | undefined>((resolve) => {
-      const req = httpGet(
-        url,
-        { headers: { host: values['http-host']! }, agent: false, timeout: Math.max(100, every * 3) },
-        (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => {
-            body += d.toString();
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-        },
-      );
+    httpTimer = setTimeout(tick, every);
+    httpInFlight++;
+    void new Promise<{ status: number; body: string } | undefined>((resolve) => {
+      const req = httpGet(url, { headers: { host: values['http-host']! }, agent: false, timeout }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+      });
       req.on('timeout', () => req.destroy());
       req.on('error', () => resolve(undefined));
+    }).then((r) => {
+      httpInFlight--;
+      events.push(
+        r?.status === 200
+          ? { t, kind: 'http-ok', vip: values.http!, node: r.body }
+          : { t, kind: 'http-fail', vip: values.http! },
+      );
     });
-    events.push(
-      r?.status === 200
-        ? { t, kind: 'http-ok', vip: values.http!, node: r.body }
-        : { t, kind: 'http-fail', vip: values.http! },
-    );
-    httpTimer = setTimeout(() => void tick(), Math.max(0, every - (nowUs() - t) / 1000));
   };
-  void tick();
+  tick();
 }
 
 const startedAt = nowUs();
@@ -212,7 +219,7 @@ const finish = (why: ProbeResult['ended']) => {
   clearTimeout(timer);
   clearInterval(endPoll);
   clearTimeout(httpTimer);
-  // Answers to the last requests arrive within a few ms.
+  // Answers to the last requests arrive within a few ms; HTTP requests still out get their timeout.
   setTimeout(
     () =>
       whenNamed(() => {
@@ -227,7 +234,7 @@ const finish = (why: ProbeResult['ended']) => {
         };
         process.stdout.write(JSON.stringify(result), () => process.exit(0)); // a pipe is written asynchronously: exit once it is flushed
       }),
-    Math.max(50, interval),
+    Math.max(50, interval, httpInFlight ? httpTimeout : 0),
   );
 };
 const endFile = values['end-file'];

@@ -61,6 +61,8 @@ export class Prober {
     readonly provider: Provider,
     readonly outDir: string,
     readonly intervalMs: number,
+    /** How long an HTTP request may take and still count (emulated VMs answer slower). */
+    readonly httpTimeoutMs = 150,
   ) {
     mkdirSync(outDir, { recursive: true }); // captures go here
   }
@@ -139,7 +141,7 @@ export class Prober {
       ...(handshake && o.settle
         ? ['--settle-tail-ms', String(o.settle.tailMs), '--announce', o.settle.announce.join(',')]
         : []),
-      ...(o.http ? ['--http', o.http] : []),
+      ...(o.http ? ['--http', o.http, '--http-timeout-ms', String(this.httpTimeoutMs)] : []),
       ...this.vrrpSources.flatMap((s) => ['--vrrp-source', s]),
     ];
     // A VM client writes the capture on its own disk, at the same path; it is copied back after.

@@ -68,6 +68,8 @@ export interface Subject extends Omit<SubjectFile, 'lease' | 'budget' | 'variant
   variant?: string;
   lease?: Lease;
   budgetMs(fault: FaultName): number;
+  /** Processing time this lab allows beyond a real CPU's (emulated VMs): also the HTTP path's. */
+  extraSlackMs: number;
   has(f: Feature): boolean;
 }
 
@@ -149,6 +151,7 @@ export function loadSubject(
       if (own !== undefined) return own + extraSlack;
       return derived(fault) ?? (s.budget.default ?? 5000) + extraSlack;
     },
+    extraSlackMs: extraSlack,
     has: (f) => s.features.includes(f),
   };
 }

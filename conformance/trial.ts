@@ -33,6 +33,10 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
       announceMs: fo.announcedAt !== undefined ? (fo.announcedAt - i.faultAt) / 1000 : undefined,
       announceTimesMs: fo.announcements.map((t) => Math.round((t - i.faultAt) / 100) / 10),
       splitBrainWindows: splitBrainWindows(i.events, vip, family).length,
+      ...(fo.relapse && {
+        relapseMs: Math.round((fo.relapse.to - fo.relapse.from) / 100) / 10,
+        relapseAtMs: Math.round((fo.relapse.from - i.faultAt) / 100) / 10,
+      }),
     };
     const v = vrrpSwitchover(i.events, vip, i.faultAt);
     if (v)

@@ -89,6 +89,8 @@ test.serial('the reference announcer passes, and the report is complete', async 
   // Informational (reported, never judged): the reference announcer's 3 GARPs 100 ms apart.
   const pattern = r.checks.find((c) => c.id === 'announcement-pattern')!;
   t.is(pattern.status, 'info');
+  // A new holder that lost the VIP and took it again (CI once: a burst 3 s later) is reported apart.
+  t.log(pattern.details.join('\n'));
   t.regex(String(pattern.figures['arp.pattern']), /^3 in \d+ ms, every \d+ ms/);
   t.is(r.schema, 'l2lab.conformance/v1');
   t.is(r.vips[0]!.ipv4, '198.18.0.100');

@@ -3,6 +3,7 @@
 // recovers (informational: reported, not judged; gratuitous judges that there is one).
 import { defineCheck } from '../check.ts';
 import type { FamilyFailover } from '../model.ts';
+import { RELAPSE_PROBES } from './failover.ts';
 
 /** How long after the failover has played out the capture keeps watching. */
 const WATCH_MS = 6000;
@@ -15,6 +16,20 @@ export function announcementPattern(times: number[]): string {
   const sorted = [...gaps].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)]!;
   return `${times.length} in ${Math.round(times.at(-1)! - times[0]!)} ms, every ${Math.round(median)} ms (median gap)`;
+}
+
+/**
+ * The announcements of the takeover itself, and those after a relapse: a holder that fell silent
+ * and took the VIP again (lease flapping) announces again, which is not the subject's pattern.
+ */
+export function familyPattern(
+  fo: FamilyFailover,
+  probeIntervalMs: number,
+): { times: number[]; again: number[]; relapse: boolean } {
+  const all = fo.announceTimesMs ?? [];
+  const relapse = (fo.relapseMs ?? 0) > RELAPSE_PROBES * probeIntervalMs;
+  const end = relapse ? fo.relapseAtMs! : Infinity;
+  return { times: all.filter((x) => x <= end), again: all.filter((x) => x > end), relapse };
 }
 
 export default defineCheck({
@@ -32,15 +47,20 @@ export default defineCheck({
     ];
     for (const [key, what, fo] of families) {
       if (!fo) continue;
-      const times = fo.announceTimesMs ?? [];
-      figures[`${key}.announcements`] = times.length;
-      figures[`${key}.pattern`] = announcementPattern(times);
-      const first = times[0];
+      const p = familyPattern(fo, ctx.probeIntervalMs);
+      figures[`${key}.announcements`] = p.times.length;
+      figures[`${key}.pattern`] = announcementPattern(p.times);
+      figures[`${key}.relapse_ms`] = p.relapse ? fo.relapseMs! : null;
+      const first = p.times[0];
       details.push(
         fo.newNode
-          ? `${what} from ${fo.newNode}: ${announcementPattern(times)}${first === undefined ? '' : ` (first ${Math.round(first)} ms after the fault; at ${times.map((x) => Math.round(x - first)).join(', ')} ms)`}`
+          ? `${what} from ${fo.newNode}: ${announcementPattern(p.times)}${first === undefined ? '' : ` (first ${Math.round(first)} ms after the fault; at ${p.times.map((x) => Math.round(x - first)).join(', ')} ms)`}`
           : `${what}: nobody took over (${t.problems.join('; ')})`,
       );
+      if (p.relapse)
+        details.push(
+          `${what}: nobody answered for ${Math.round(fo.relapseMs!)} ms from ${Math.round(fo.relapseAtMs!)} ms after the fault (the VIP was lost and taken again); then ${announcementPattern(p.again)}`,
+        );
     }
     details.push(`capture: ${t.capture}`);
     return { status: 'info', details, figures };

@@ -18,6 +18,20 @@ export function vrrpGapMs(outageMs?: number, switchoverMs?: number): number | un
   return outageMs === undefined || switchoverMs === undefined ? undefined : Math.abs(outageMs - switchoverMs);
 }
 
+/** A new holder that fell silent again after its takeover (lease flapping): a second outage the client saw. */
+export function relapseDetail(t: Trial, probeIntervalMs: number): string {
+  return (['arp', 'ndp'] as const)
+    .filter((f) => (t[f]?.relapseMs ?? 0) > RELAPSE_PROBES * probeIntervalMs)
+    .map(
+      (f) =>
+        `; then nobody answered ${f.toUpperCase()} for ${t[f]!.relapseMs!.toFixed(0)} ms from ${t[f]!.relapseAtMs!.toFixed(0)} ms after the fault`,
+    )
+    .join('');
+}
+
+/** Unanswered probes in a row after the takeover that count as losing the VIP again. */
+export const RELAPSE_PROBES = 5;
+
 function vrrpDetail(t: Trial): string {
   const v = t.arp?.vrrp ?? t.ndp?.vrrp;
   if (!v) return '';
@@ -70,7 +84,7 @@ export default defineCheck({
         : undefined,
       details: trials.map(
         (t) =>
-          `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)${vrrpDetail(t)}`,
+          `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)${relapseDetail(t, ctx.probeIntervalMs)}${vrrpDetail(t)}`,
       ),
       figures,
       trials,

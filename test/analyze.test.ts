@@ -1,0 +1,66 @@
+// The capture analysis, as pure functions on made-up probe events: a new holder that falls silent
+// after its takeover (lease flapping) is seen, and a steady one is not.
+import test from 'ava';
+import { failover } from '../conformance/analyze.ts';
+import { announcementPattern, familyPattern } from '../conformance/checks/announcement-pattern.ts';
+import type { ProbeEvent } from '../conformance/events.ts';
+import { analyzeTrial } from '../conformance/trial.ts';
+
+const A = '02:4c:00:00:01:02',
+  B = '02:4c:00:00:01:03',
+  VIP = '198.18.0.100';
+const ms = (x: number) => 1_000_000_000_000 + x * 1000;
+
+/** A request every 20 ms until `until`; A answers before 500 ms, B from 800 ms except in `silent`. */
+function capture(until: number, silent?: [number, number]): ProbeEvent[] {
+  const ev: ProbeEvent[] = [];
+  for (let x = 0; x < until; x += 20) {
+    ev.push({ t: ms(x), kind: 'arp-request', vip: VIP });
+    const mac = x < 500 ? A : x >= 800 && !(silent && x >= silent[0] && x < silent[1]) ? B : undefined;
+    if (mac) ev.push({ t: ms(x + 1), kind: 'arp-reply', vip: VIP, mac });
+  }
+  for (const x of [800, 900, 1000, ...(silent ? [silent[1], silent[1] + 100, silent[1] + 200] : [])])
+    ev.push({ t: ms(x + 2), kind: 'garp', vip: VIP, mac: B });
+  return ev.sort((a, b) => a.t - b.t);
+}
+
+const trialOf = (events: ProbeEvent[]) =>
+  analyzeTrial({
+    fault: 'power-off',
+    trial: 1,
+    events,
+    faultAt: ms(500),
+    holder: 'a',
+    budgetMs: 2000,
+    windowMs: 5000,
+    vip: { ipv4: VIP },
+    families: { arp: true, ndp: false, http: false },
+    excludedMacs: new Set(),
+    nodeOfMac: (m) => (m === A ? 'a' : m === B ? 'b' : undefined),
+  });
+
+test('a new holder that keeps the VIP: the longest silence after its takeover is one probe interval', (t) => {
+  const tr = trialOf(capture(4000));
+  t.is(tr.arp!.newNode, 'b');
+  t.is(tr.arp!.relapseMs, 20);
+  t.true(tr.passed);
+});
+
+test('a new holder that loses the VIP and takes it again: the silence and its start are measured', (t) => {
+  const tr = trialOf(capture(5000, [1500, 4200]));
+  t.is(Math.round(tr.arp!.takeoverMs!), 301);
+  t.is(tr.arp!.relapseMs, 2720, 'from its last answer before the silence to its first after');
+  t.is(tr.arp!.relapseAtMs, 981);
+  t.deepEqual(tr.arp!.announceTimesMs, [302, 402, 502, 3702, 3802, 3902]);
+  // The announcement pattern is the takeover's own burst; the second one is reported apart.
+  const p = familyPattern(tr.arp!, 20);
+  t.is(announcementPattern(p.times), '3 in 200 ms, every 100 ms (median gap)');
+  t.true(p.relapse);
+  t.deepEqual(p.again, [3702, 3802, 3902]);
+  t.false(familyPattern(trialOf(capture(4000)).arp!, 20).relapse);
+});
+
+test('requests that go unanswered up to the end of the capture are a silence too', (t) => {
+  const fo = failover(capture(3000, [2000, 99_999]), VIP, 'arp', ms(500));
+  t.is((fo.relapse!.to - fo.relapse!.from) / 1000, 999, 'last answer at 1981 ms, last request at 2980 ms');
+});
