@@ -10,7 +10,10 @@ const ms = z.number().int().positive();
 export const configSchema = z
   .strictObject({
     node: z.string().min(1),
+    /** The labels the node registers with in the store (as the kubelet's --node-labels). */
     labels: z.record(z.string(), z.string()).default({}),
+    /** false: these labels only, never the store's (a node blind to relabelling; suite self-test). */
+    watchLabels: z.boolean().default(true),
     store: z.strictObject({
       etcd: z
         .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an etcd client URL such as http://198.19.0.11:2379'))

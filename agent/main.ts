@@ -60,6 +60,18 @@ async function agreeOnAddresses(store: LeaseStore, m: Manifests, log: Log): Prom
   }
 }
 
+/** Registers the node with its configured labels unless it is registered; the store's labels win. */
+async function registered(store: EtcdStore, cfg: AgentConfig, log: Log): Promise<Record<string, string>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await store.registerNode(cfg.node, cfg.labels, 2000);
+    } catch (e) {
+      if (attempt === 1 || attempt % 10 === 0) log('store_unreachable', { attempt, error: (e as Error).message });
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: 'string', short: 'c' } } });
   if (!values.config) throw new ConfigError('(command line)', ['--config FILE is required']);
@@ -80,35 +92,57 @@ async function main(): Promise<void> {
     if (s.loadBalancer)
       log('address', { service: serviceKey(s), ...(alloc[serviceKey(s)] ?? { error: 'no pool address' }) });
   const nodeIfaces = readdirSync('/sys/class/net');
-  const anns = announcements(m.policies, m.services, alloc, cfg.labels, nodeIfaces);
-  log('eligible', {
-    services: anns.map((a) => ({ service: serviceKey(a.service), vips: a.vips, interfaces: a.interfaces })),
-  });
+  // The node's labels live in the store (registered from the configuration once), so that
+  // relabelling the node moves its announcements as a nodeSelector says (Cilium #32148).
+  let labels = cfg.watchLabels ? await registered(store, cfg, log) : cfg.labels;
 
   // Every eligible node accepts traffic for the VIPs (on lo, never announced by the kernel);
   // only the lease holder answers ARP/NDP for them, so only it receives that traffic.
-  const vipsOnLo = [...new Set(anns.flatMap((a) => a.vips))];
-  for (const v of vipsOnLo)
-    await run([
-      'ip',
-      'addr',
-      'replace',
-      isIPv4(v) ? `${v}/32` : `${v}/128`,
-      'dev',
-      'lo',
-      ...(isIPv4(v) ? [] : ['nodad']),
-    ]);
+  const onLo = new Set<string>();
+  const acceptOnLo = async (vips: string[]) => {
+    for (const v of vips.filter((x) => !onLo.has(x))) {
+      await run([
+        'ip',
+        'addr',
+        'replace',
+        isIPv4(v) ? `${v}/32` : `${v}/128`,
+        'dev',
+        'lo',
+        ...(isIPv4(v) ? [] : ['nodad']),
+      ]);
+      onLo.add(v);
+    }
+  };
 
   const responders = new Map<string, Responder>();
-  for (const i of [...new Set(anns.flatMap((a) => a.interfaces))]) {
+  const unwatch: (() => void)[] = [];
+  const electors = new Map<string, { el: LeaseElector; ann: Announcement }>();
+  // A node whose announcing link is down gives up the leases announced there (and stops
+  // campaigning for them) even if the store is still reachable through another interface.
+  const responderOn = (i: string): Responder => {
+    const had = responders.get(i);
+    if (had) return had;
     const r = new Responder(i, metrics, log);
     r.start();
     responders.set(i, r);
-  }
+    metrics.linkUp.set({ interface: i }, hasCarrier(i) ? 1 : 0);
+    const onChange = (up: boolean) => {
+      metrics.linkUp.set({ interface: i }, up ? 1 : 0);
+      log(up ? 'link_up' : 'link_down', { interface: i });
+      for (const { el, ann } of electors.values()) {
+        if (!ann.interfaces.includes(i)) continue;
+        const usable = ann.interfaces.some(hasCarrier);
+        if (!usable) void el.release();
+        else el.start();
+      }
+    };
+    unwatch.push(watchCarrier(i, onChange));
+    return r;
+  };
 
-  const electors = new Map<string, { el: LeaseElector; ann: Announcement }>();
   const campaign = (ann: Announcement) => {
     const svc = serviceKey(ann.service);
+    for (const i of ann.interfaces) responderOn(i);
     const el = new LeaseElector(store, leaseName(ann.service), cfg.node, cfg.lease, {
       startedLeading: () => {
         metrics.leader.set({ service: svc }, 1);
@@ -131,28 +165,48 @@ async function main(): Promise<void> {
     });
     electors.set(svc, { el, ann });
     metrics.leader.set({ service: svc }, 0);
-    return el;
+    if (ann.interfaces.some(hasCarrier)) el.start();
   };
-  for (const a of anns) campaign(a);
 
-  // A node whose announcing link is down gives up the leases announced there (and stops
-  // campaigning for them) even if the store is still reachable through another interface.
-  const unwatch: (() => void)[] = [];
-  for (const i of responders.keys()) {
-    metrics.linkUp.set({ interface: i }, hasCarrier(i) ? 1 : 0);
-    const onChange = (up: boolean) => {
-      metrics.linkUp.set({ interface: i }, up ? 1 : 0);
-      log(up ? 'link_up' : 'link_down', { interface: i });
-      for (const { el, ann } of electors.values()) {
-        if (!ann.interfaces.includes(i)) continue;
-        const usable = ann.interfaces.some(hasCarrier);
-        if (!usable) void el.release();
-        else el.start();
+  /** What this node may announce with these labels: campaigns for new services, lets go of the others. */
+  const reconcile = async () => {
+    const anns = announcements(m.policies, m.services, alloc, labels, nodeIfaces);
+    const wanted = new Map(anns.map((a) => [serviceKey(a.service), a]));
+    log('eligible', {
+      labels,
+      services: anns.map((a) => ({ service: serviceKey(a.service), vips: a.vips, interfaces: a.interfaces })),
+    });
+    for (const [svc, { el, ann }] of electors) {
+      const now = wanted.get(svc);
+      if (now && JSON.stringify(now) === JSON.stringify(ann)) continue;
+      electors.delete(svc);
+      log('not_eligible', { service: svc, lease: el.name });
+      await el.release(); // the next eligible node takes over on its next retry
+    }
+    for (const [svc, a] of wanted)
+      if (!electors.has(svc)) {
+        await acceptOnLo(a.vips);
+        campaign(a);
       }
+  };
+  await reconcile();
+  if (cfg.watchLabels) {
+    let pending = Promise.resolve();
+    const relabelled = () => {
+      pending = pending.then(async () => {
+        try {
+          const now = await store.nodeLabels(cfg.node, 2000);
+          if (JSON.stringify(now) === JSON.stringify(labels)) return;
+          log('labels_changed', { from: labels, to: now });
+          labels = now;
+          await reconcile();
+        } catch (e) {
+          log('labels_unreadable', { error: (e as Error).message }); // read again on the next change or reconnect
+        }
+      });
     };
-    unwatch.push(watchCarrier(i, onChange));
+    unwatch.push(await store.watchNodeLabels(cfg.node, relabelled));
   }
-  for (const { el, ann } of electors.values()) if (ann.interfaces.some(hasCarrier)) el.start();
 
   const backend = await startBackend(cfg.http.port, cfg.http.hostname, cfg.node);
   let metricsServer: ReturnType<typeof createServer> | undefined;
@@ -180,7 +234,7 @@ async function main(): Promise<void> {
     for (const u of unwatch) u();
     await Promise.all([...electors.values()].map(({ el }) => el.release())); // others take over on their next retry
     for (const r of responders.values()) r.close();
-    for (const v of vipsOnLo)
+    for (const v of onLo)
       await run(['ip', 'addr', 'del', isIPv4(v) ? `${v}/32` : `${v}/128`, 'dev', 'lo'], { check: false });
     backend.close();
     metricsServer?.close();

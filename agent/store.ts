@@ -34,7 +34,20 @@ export interface LeaseStore {
   close(): void;
 }
 
-export class EtcdStore implements LeaseStore {
+/**
+ * A node's labels, kept in the store as Kubernetes keeps them on the Node object: written once
+ * when the node registers (from its configuration, as the kubelet's --node-labels), then changed
+ * only in the store (`l2l-label`, the lab's kubectl label), and watched by the announcer.
+ */
+export interface NodeLabels {
+  /** Registers the node with these labels unless it registered with them before; returns the labels now recorded. */
+  registerNode(node: string, labels: Record<string, string>, timeoutMs: number): Promise<Record<string, string>>;
+  nodeLabels(node: string, timeoutMs: number): Promise<Record<string, string>>;
+  /** Calls back on every change of the node's labels, and when the watch reconnects; returns a stop function. */
+  watchNodeLabels(node: string, changed: () => void): Promise<() => void>;
+}
+
+export class EtcdStore implements LeaseStore, NodeLabels {
   private readonly client: Etcd3;
 
   constructor(
@@ -96,6 +109,40 @@ export class EtcdStore implements LeaseStore {
     if (r.succeeded) return a;
     const kv = r.responses[0]?.response_range?.kvs[0];
     return kv ? (JSON.parse(kv.value.toString()) as Allocation) : a;
+  }
+
+  // /l2lab/nodes/NODE/registered (the configured labels it registered with), and one key per label
+  // under /l2lab/nodes/NODE/labels/: a shell with etcdctl (l2l-label) sets or removes one label
+  // with a plain put or del. Configured labels that changed (a new lab file) register again.
+  async registerNode(node: string, labels: Record<string, string>, timeoutMs: number): Promise<Record<string, string>> {
+    const base = `${this.prefix}/nodes/${node}`;
+    const configured = JSON.stringify(labels);
+    // etcd refuses a put inside a range the same transaction deletes: stale labels go one by one.
+    const stale = Object.keys(await this.nodeLabels(node, timeoutMs)).filter((k) => !(k in labels));
+    await this.client
+      .if(`${base}/registered`, 'Value', '==', configured)
+      .else(
+        ...stale.map((k) => this.client.delete().key(`${base}/labels/${k}`)),
+        this.client.put(`${base}/registered`).value(configured),
+        ...Object.entries(labels).map(([k, v]) => this.client.put(`${base}/labels/${k}`).value(v)),
+      )
+      .options(this.opts(timeoutMs))
+      .commit();
+    return this.nodeLabels(node, timeoutMs);
+  }
+
+  async nodeLabels(node: string, timeoutMs: number): Promise<Record<string, string>> {
+    const prefix = `${this.prefix}/nodes/${node}/labels/`;
+    const r = await this.client.getAll().prefix(prefix).options(this.opts(timeoutMs)).strings();
+    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k.slice(prefix.length), v]));
+  }
+
+  async watchNodeLabels(node: string, changed: () => void): Promise<() => void> {
+    const w = await this.client.watch().prefix(`${this.prefix}/nodes/${node}/labels/`).create();
+    w.on('data', changed);
+    w.on('connected', changed); // changes made while the store was out of reach
+    w.on('error', () => {}); // the client reconnects by itself
+    return () => void w.cancel();
   }
 
   close(): void {

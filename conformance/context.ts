@@ -176,7 +176,7 @@ export class Context {
   trialFault(kind: string, node: string): Fault {
     const t = faultPlugin(kind).trial;
     if (!t) throw new Error(`fault ${kind} has no failover trial`);
-    return { kind, node, ...t.params(this.subject.service) };
+    return { kind, node, ...t.params(this.subject.service, this.lab, node) };
   }
 
   /** The node answering the main VIP in a baseline, if exactly one answered (nearly) every request. */

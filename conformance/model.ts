@@ -11,7 +11,8 @@ export type Feature =
   | 'graceful-release'
   | 'http'
   | 'lease-store'
-  | 'policy-node-selector';
+  | 'policy-node-selector'
+  | 'node-labels';
 export const features: Feature[] = [
   'ipv4',
   'ipv6',
@@ -21,6 +22,7 @@ export const features: Feature[] = [
   'http',
   'lease-store',
   'policy-node-selector',
+  'node-labels',
 ];
 
 /** A fault kind a failover trial injects on the current holder (lab/faults/, those with a trial). */

@@ -179,6 +179,43 @@ test.serial(
   },
 );
 
+test.serial(
+  'the holder taken out of the policy (relabel, Cilium #32148): the VIP moves; an announcer blind to its labels fails',
+  async (t) => {
+    const r = await suite('reference', ['failover'], ['relabel']);
+    const trial = r.checks.find((c) => c.id === 'failover')!.trials[0]!;
+    t.is(trial.fault, 'relabel');
+    t.is(statusOf(r).failover, 'passed', trial.problems.join('; '));
+    // It lets go when it sees the change: the next retry takes over, well inside the lease.
+    t.true(trial.arp!.takeoverMs! < 1000, `ARP ${trial.arp!.takeoverMs} ms`);
+    t.log(
+      `relabel: ${trial.arp!.oldNode} → ${trial.arp!.newNode} in ${trial.arp!.takeoverMs} ms (budget ${trial.budgetMs} ms)`,
+    );
+    const labels = await netns.exec(lab, 'cp01', [
+      'sh',
+      '-c',
+      `ETCDCTL_API=3 etcdctl --endpoints http://${lab.nodes[0]!.interfaces.find((i) => i.name === 'eth0')!.ipv4}:2379 get --prefix /l2lab/nodes/${trial.arp!.oldNode}/labels/`,
+    ]);
+    t.regex(labels.stdout, /datacenter\ndc[12]/, 'the undo gave the label back');
+
+    const blind = await suite(fixture('relabel-blind'), ['failover'], ['relabel']);
+    t.is(statusOf(blind).failover, 'failed');
+    t.regex(blind.checks.find((c) => c.id === 'failover')!.reason!, /ARP: no other node answered/);
+  },
+);
+
+test.serial('l2l-label refuses what it cannot do, naming why', async (t) => {
+  const label = (host: string, ...args: string[]) => netns.exec(lab, host, ['/etc/l2lab/bin/l2l-label', ...args]);
+  const unknown = await label('cp01', 'node09', 'datacenter-');
+  t.is(unknown.exitCode, 1);
+  t.regex(unknown.stderr, /node node09 is not registered in the lab store/);
+  const bad = await label('cp01', 'node01', 'data center-');
+  t.is(bad.exitCode, 2);
+  t.regex(bad.stderr, /bad label key "data center"/);
+  const worker = await label('node01', 'node01', 'datacenter-');
+  t.regex(worker.stderr, /no cluster .* and no lab store .* run it on the control plane/);
+});
+
 test.serial('an announcer that also answers on the management network: management-silent fails', async (t) => {
   const r = await suite(fixture('mgmt-answer'), ['single-responder', 'management-silent']);
   t.like(statusOf(r), { 'single-responder': 'passed', 'management-silent': 'failed' });

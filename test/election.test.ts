@@ -117,6 +117,38 @@ test.serial('allocations: create-if-absent, and a stale record is replaced only 
   t.deepEqual((await store.allocations(2000))['ns/a'], v4only);
 });
 
+test.serial(
+  "node labels: registered once from the configuration, then the store's; a new configuration registers again; changes are watched",
+  async (t) => {
+    const store = new EtcdStore([etcd.url]);
+    t.teardown(() => store.close());
+    t.deepEqual(await store.registerNode('n1', { datacenter: 'dc1', rack: 'r1' }, 2000), {
+      datacenter: 'dc1',
+      rack: 'r1',
+    });
+    let changes = 0;
+    const stop = await store.watchNodeLabels('n1', () => changes++);
+    t.teardown(stop);
+    const seen = changes; // the watch's own connect may have counted
+    // What l2l-label does with etcdctl: one key per label.
+    const etcd3 = new (await import('etcd3')).Etcd3({ hosts: etcd.url });
+    t.teardown(() => etcd3.close());
+    await etcd3.delete().key('/l2lab/nodes/n1/labels/datacenter');
+    await until(() => changes > seen, 'the watch to see the removal');
+    t.deepEqual(await store.nodeLabels('n1', 2000), { rack: 'r1' });
+    t.deepEqual(
+      await store.registerNode('n1', { datacenter: 'dc1', rack: 'r1' }, 2000),
+      { rack: 'r1' },
+      'a restart keeps the relabelled node as it is',
+    );
+    t.deepEqual(
+      await store.registerNode('n1', { datacenter: 'dc2' }, 2000),
+      { datacenter: 'dc2' },
+      'a changed configuration (a new lab file) registers again, and drops the labels it no longer has',
+    );
+  },
+);
+
 test.serial('exactly one of three candidates leads, and keeps leading', async (t) => {
   const log: Log = [];
   const els = ['a', 'b', 'c'].map((id) => candidate(t, new EtcdStore([etcd.url]), 'one', id, log));

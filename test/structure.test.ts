@@ -23,6 +23,7 @@ import {
   trialFaultKinds,
   undoFault,
 } from '../lab/faults/index.ts';
+import { leavePolicy } from '../lab/faults/relabel.ts';
 import { loadLab } from '../lab/labfile.ts';
 import { stateDir } from '../lab/names.ts';
 import type { Capabilities, ExecResult, Provider } from '../lab/provider.ts';
@@ -158,14 +159,43 @@ test.serial('fault registry: unique kinds; every trial needs known features; bud
   for (const f of faultPlugins) {
     for (const n of f.trial?.needs ?? [])
       t.true((features as string[]).includes(n), `${f.kind} needs unknown feature ${n}`);
-    const words = Object.fromEntries(f.args.map((a) => [a.name, 'eth1']));
+    const words = Object.fromEntries(f.args.map((a) => [a.name, a.example ?? 'eth1']));
     t.notThrows(() => checkFault({ kind: f.kind, node: 'node01', ...words }), `${f.kind} takes its own words`);
     t.true([afterLeaseExpiry(lease, 500), atNextRetry(lease, 500)].includes(f.budget(lease, 500)));
   }
-  t.deepEqual(trialFaultKinds(), ['power-off', 'link-down', 'network-off', 'process-stop', 'pause', 'graceful-stop']);
+  t.deepEqual(trialFaultKinds(), [
+    'power-off',
+    'link-down',
+    'network-off',
+    'process-stop',
+    'pause',
+    'graceful-stop',
+    'relabel',
+  ]);
   t.is(afterLeaseExpiry(lease, 500), 1980); // 1000 + 2 × 240 + 500
   t.is(atNextRetry(lease, 500), 740);
 });
+
+test.serial(
+  'relabel: the label whose removal takes the holder out of the policy; a policy no removal leaves is refused',
+  (t) => {
+    t.is(leavePolicy(lab, 'node01'), 'datacenter-');
+    t.deepEqual(checkFault({ kind: 'relabel', node: 'node01', label: 'datacenter=dc9' }).params, {
+      label: 'datacenter=dc9',
+    });
+    t.throws(() => checkFault({ kind: 'relabel', node: 'node01', label: 'datacenter' }), {
+      message: /label: KEY=VALUE \(set\) or KEY- \(remove\)/,
+    });
+    const everyNode = { ...lab, policy: { ...lab.policy, nodeSelector: undefined } };
+    t.throws(() => leavePolicy(everyNode, 'node01'), { message: /takes it out of policy\.nodeSelector/ });
+    const byName = {
+      ...lab,
+      policy: { ...lab.policy, nodeSelector: { matchLabels: { datacenter: 'dc1' } } },
+    };
+    t.is(leavePolicy(byName, 'node01'), 'datacenter-');
+    t.throws(() => leavePolicy(byName, 'node03'), { message: /node03 is not in the policy/ });
+  },
+);
 
 test.serial("emulation's processing slack applies to a subject file's own budgets as to derived ones", (t) => {
   const real = loadSubject('keepalived:fast', lease);

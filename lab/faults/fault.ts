@@ -50,7 +50,7 @@ export interface FaultPlugin<P extends Record<string, string | undefined> = Reco
   kind: string;
   description: string;
   /** Words lab:fault takes after NODE, in order (e.g. the interface); each is a parameter. */
-  args: { name: keyof P & string; help: string }[];
+  args: { name: keyof P & string; help: string; example?: string }[];
   /** Parameters lab:fault takes as --NAME VALUE; they do not tell two faults in force apart. */
   options?: { name: keyof P & string; help: string }[];
   /** The parameters, validated wherever a fault comes in (command line, faults.json, a check). */
@@ -62,7 +62,7 @@ export interface FaultPlugin<P extends Record<string, string | undefined> = Reco
    * As a failover trial on the subject's holder: the parameters, the subject features it needs
    * (else the trial is skipped), and whether healing waits until the subject is ready again.
    */
-  trial?: { params(service: string): P; needs?: string[]; waitReady?: boolean };
+  trial?: { params(service: string, lab: Lab, node: string): P; needs?: string[]; waitReady?: boolean };
   /**
    * What it keeps as it is while in force. A node fault holds its node; a switch fault
    * (`scope: 'switch'`, NODE is then the switch's name) holds every machine on that switch.

@@ -10,6 +10,7 @@ import networkOff from './network-off.ts';
 import pause from './pause.ts';
 import powerOff from './power-off.ts';
 import processStop from './process-stop.ts';
+import relabel from './relabel.ts';
 import switchDown from './switch-down.ts';
 
 export type { Fault, FaultPlugin, Held, Lease, Primitives } from './fault.ts';
@@ -21,6 +22,7 @@ export const faultPlugins: FaultPlugin[] = [
   processStop,
   pause,
   gracefulStop,
+  relabel,
   switchDown,
 ];
 

@@ -289,6 +289,7 @@ export class VagrantProvider implements Provider {
     ].join('\n');
     const want = new Map([
       ['/etc/l2lab/bin/l2l-service', readFileSync(join(nodeFilesDir, 'l2l-service'), 'utf8')],
+      ['/etc/l2lab/bin/l2l-label', readFileSync(join(nodeFilesDir, 'l2l-label'), 'utf8')],
       ['/etc/l2lab/bin/l2lab-boot', boot],
       ['/etc/systemd/system/l2lab-boot.service', unit],
     ]);
