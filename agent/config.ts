@@ -14,6 +14,8 @@ export const configSchema = z
     labels: z.record(z.string(), z.string()).default({}),
     /** false: these labels only, never the store's (a node blind to relabelling; suite self-test). */
     watchLabels: z.boolean().default(true),
+    /** address: one lease per address, shared by the services on it; service: one per service (Cilium #48419; suite self-test). */
+    electPer: z.enum(['address', 'service']).default('address'),
     store: z.strictObject({
       etcd: z
         .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an etcd client URL such as http://198.19.0.11:2379'))

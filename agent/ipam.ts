@@ -12,6 +12,17 @@ export interface Allocation {
 }
 export const serviceKey = (s: Service) => `${s.namespace}/${s.name}`;
 
+/**
+ * May `s` take the address of `other`, as Cilium's LB-IPAM decides for a sharing key: the same
+ * key, each allowing the other's namespace (its own always), and no port both use.
+ */
+export function mayShare(s: Service, other: Service): boolean {
+  if (!s.sharing || !other.sharing || s.sharing.key !== other.sharing.key) return false;
+  const allows = (a: Service, b: Service) =>
+    a.namespace === b.namespace || a.sharing!.namespaces.includes('*') || a.sharing!.namespaces.includes(b.namespace);
+  return allows(s, other) && allows(other, s) && !s.ports.some((p) => other.ports.includes(p));
+}
+
 interface Span {
   family: Family;
   first: bigint;
@@ -72,6 +83,23 @@ export function allocate(
     .filter((s) => s.loadBalancer && !result[serviceKey(s)])
     .sort((a, b) => serviceKey(a).localeCompare(serviceKey(b)));
   for (const s of todo) {
+    // A sharing key: the address of a service it may share with, from a pool that selects it too.
+    const host = services.find((o) => {
+      const a = result[serviceKey(o)];
+      if (!a || !mayShare(s, o)) return false;
+      const holders = services.filter((x) => {
+        const b = result[serviceKey(x)];
+        return b && b.ipv4 === a.ipv4 && b.ipv6 === a.ipv6;
+      });
+      return (
+        holders.every((x) => mayShare(s, x)) &&
+        live.some((p) => p.name === a.pool && matches(p.serviceSelector, s.labels))
+      );
+    });
+    if (host) {
+      result[serviceKey(s)] = result[serviceKey(host)]!;
+      continue;
+    }
     for (const p of live
       .filter((x) => matches(x.serviceSelector, s.labels))
       .sort((a, b) => a.name.localeCompare(b.name))) {

@@ -15,7 +15,7 @@ import { hasCarrier, watchCarrier } from './link.ts';
 import { jsonLog, type Log } from './log.ts';
 import { leaseName, ManifestError, type Manifests, parseManifests } from './manifests.ts';
 import { Metrics } from './metrics.ts';
-import { type Announcement, announcements } from './policy.ts';
+import { type Announcement, announcements, byAddress } from './policy.ts';
 import { Responder } from './responder.ts';
 import { EtcdStore, type LeaseStore } from './store.ts';
 
@@ -170,11 +170,17 @@ async function main(): Promise<void> {
 
   /** What this node may announce with these labels: campaigns for new services, lets go of the others. */
   const reconcile = async () => {
-    const anns = announcements(m.policies, m.services, alloc, labels, nodeIfaces);
+    const each = announcements(m.policies, m.services, alloc, labels, nodeIfaces);
+    const anns = cfg.electPer === 'address' ? byAddress(each) : each;
     const wanted = new Map(anns.map((a) => [serviceKey(a.service), a]));
     log('eligible', {
       labels,
-      services: anns.map((a) => ({ service: serviceKey(a.service), vips: a.vips, interfaces: a.interfaces })),
+      services: anns.map((a) => ({
+        service: serviceKey(a.service),
+        ...(a.sharedWith && { sharedWith: a.sharedWith }),
+        vips: a.vips,
+        interfaces: a.interfaces,
+      })),
     });
     for (const [svc, { el, ann }] of electors) {
       const now = wanted.get(svc);

@@ -11,7 +11,10 @@ const meta = z.looseObject({
   name: z.string().min(1),
   namespace: z.string().optional(),
   labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
 });
+
+const portSchema = z.looseObject({ port: z.number().int().min(1).max(65535), protocol: z.string().optional() });
 
 const poolSchema = z.looseObject({
   apiVersion: z.literal('cilium.io/v2'),
@@ -49,6 +52,7 @@ const serviceSchema = z.looseObject({
       type: z.string().optional(),
       externalIPs: z.array(z.string()).optional(),
       loadBalancerClass: z.string().optional(),
+      ports: z.array(portSchema).optional(),
     })
     .default({}),
 });
@@ -59,7 +63,13 @@ const gatewaySchema = z.looseObject({
   metadata: meta,
   spec: z.looseObject({
     gatewayClassName: z.string(),
-    infrastructure: z.looseObject({ labels: z.record(z.string(), z.string()).optional() }).optional(),
+    infrastructure: z
+      .looseObject({
+        labels: z.record(z.string(), z.string()).optional(),
+        annotations: z.record(z.string(), z.string()).optional(),
+      })
+      .optional(),
+    listeners: z.array(z.looseObject({ port: z.number().int() })).optional(),
   }),
 });
 
@@ -84,6 +94,26 @@ export interface Service {
   labels: Labels;
   loadBalancer: boolean;
   externalIPs: string[];
+  /** LB-IPAM sharing (lbipam.cilium.io/sharing-key): services with one key may share an address. */
+  sharing?: { key: string; namespaces: string[] }; // namespaces: also shared with these ('*': any)
+  ports: string[]; // "80/TCP": services sharing an address must not clash here
+}
+
+/** Cilium's LB-IPAM annotations for address sharing (the io.cilium/ names are the older spelling). */
+function sharingOf(annotations: Record<string, string> = {}): Service['sharing'] {
+  const key = annotations['lbipam.cilium.io/sharing-key'] ?? annotations['io.cilium/lb-ipam-sharing-key'];
+  if (!key) return undefined;
+  const cross =
+    annotations['lbipam.cilium.io/sharing-cross-namespace'] ??
+    annotations['io.cilium/lb-ipam-sharing-cross-namespace'] ??
+    '';
+  return {
+    key,
+    namespaces: cross
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  };
 }
 export interface Manifests {
   pools: Pool[];
@@ -156,6 +186,8 @@ export function parseManifests(text: string, file: string): Manifests {
             labels: s.metadata.labels ?? {},
             loadBalancer: s.spec.type === 'LoadBalancer',
             externalIPs: s.spec.externalIPs ?? [],
+            sharing: sharingOf(s.metadata.annotations),
+            ports: (s.spec.ports ?? []).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`),
           });
         break;
       }
@@ -168,6 +200,9 @@ export function parseManifests(text: string, file: string): Manifests {
             labels: g.spec.infrastructure?.labels ?? {},
             loadBalancer: true,
             externalIPs: [],
+            // Cilium copies spec.infrastructure to the Gateway's service.
+            sharing: sharingOf(g.spec.infrastructure?.annotations),
+            ports: [...new Set((g.spec.listeners ?? []).map((l) => `${l.port}/TCP`))],
           });
         break;
       }

@@ -9,6 +9,8 @@ export interface Announcement {
   service: Service;
   vips: string[]; // IPv4 and IPv6 addresses to answer for
   interfaces: string[]; // this node's interfaces to answer on
+  /** Other services announced with it, on the same addresses (byAddress). */
+  sharedWith?: string[];
 }
 
 /** Interfaces a policy selects (regular expressions, as Cilium; none means all but loopback). */
@@ -43,5 +45,35 @@ export function announcements(
     }
     if (vips.size && ifaces.size) out.push({ service: s, vips: [...vips], interfaces: [...ifaces].sort() });
   }
+  return out;
+}
+
+/**
+ * One announcement per address: services that share one (LB-IPAM sharing key) are announced under
+ * one lease, the first service's in namespace/name order. Separate elections per service would let
+ * two nodes answer for the same address (Cilium #48419).
+ */
+export function byAddress(anns: Announcement[]): Announcement[] {
+  const sorted = [...anns].sort((a, b) => serviceKey(a.service).localeCompare(serviceKey(b.service)));
+  // Union-find: services join when they share an address, also through a third one.
+  const root = sorted.map((_, i) => i);
+  const find = (i: number): number => (root[i] === i ? i : (root[i] = find(root[i]!)));
+  for (let i = 0; i < sorted.length; i++)
+    for (let j = i + 1; j < sorted.length; j++)
+      if (sorted[j]!.vips.some((v) => sorted[i]!.vips.includes(v))) {
+        const [a, b] = [find(i), find(j)].sort((x, y) => x - y);
+        root[b!] = a!;
+      }
+  const out: Announcement[] = [];
+  sorted.forEach((a, i) => {
+    if (find(i) === i) {
+      out.push({ ...a });
+      return;
+    }
+    const into = out.find((o) => o.service === sorted[find(i)]!.service)!;
+    into.vips = [...new Set([...into.vips, ...a.vips])];
+    into.interfaces = [...new Set([...into.interfaces, ...a.interfaces])].sort();
+    into.sharedWith = [...(into.sharedWith ?? []), serviceKey(a.service)];
+  });
   return out;
 }

@@ -12,7 +12,8 @@ export type Feature =
   | 'http'
   | 'lease-store'
   | 'policy-node-selector'
-  | 'node-labels';
+  | 'node-labels'
+  | 'ip-sharing';
 export const features: Feature[] = [
   'ipv4',
   'ipv6',
@@ -23,6 +24,7 @@ export const features: Feature[] = [
   'lease-store',
   'policy-node-selector',
   'node-labels',
+  'ip-sharing',
 ];
 
 /** A fault kind a failover trial injects on the current holder (lab/faults/, those with a trial). */

@@ -18,7 +18,7 @@ import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
 import { runPlaybook } from '../playbooks/runner.ts';
 import { History, historyPath } from '../reports/history.ts';
 import { utcStamp, writeJson, writeJunit, writeSummary } from '../reports/write.ts';
-import { addressSource, type Vip } from './addresses/index.ts';
+import { addressSource, mergeShared, type Vip } from './addresses/index.ts';
 import { runChecks } from './check-runner.ts';
 import { checks } from './checks/index.ts';
 import { Context, type Progress } from './context.ts';
@@ -74,6 +74,7 @@ export function installPlan(
   subject: Subject,
   vips: Pick<Vip, 'service' | 'ipv4' | 'ipv6'>[],
   extraServices = 0,
+  sharedServices = 0,
 ): { file: string; vars: Record<string, unknown> } | undefined {
   if (!subject.install) return undefined;
   const vars = renderDeep(subject.install.vars, {
@@ -81,6 +82,7 @@ export function installPlan(
     repo: repoRoot,
     vips,
     extra_services: extraServices,
+    shared_services: sharedServices,
   }) as Record<string, unknown>;
   const file = subject.install.playbook.includes('/')
     ? join(dirname(subject.file), subject.install.playbook)
@@ -100,7 +102,12 @@ async function install(
     // The scale check needs 50 VIPs: 49 services beside the Gateway, where the pool has room.
     const wantScale =
       (!req.only?.length || req.only.includes('scale')) && !req.skip?.includes('scale') && poolSize(req.lab) >= 50;
-    const { file, vars } = installPlan(subject, planned, wantScale ? 49 : 0)!;
+    // The shared-ip check: a service that shares the Gateway's address (LB-IPAM sharing key).
+    const wantShared =
+      subject.has('ip-sharing') &&
+      (!req.only?.length || req.only.includes('shared-ip')) &&
+      !req.skip?.includes('shared-ip');
+    const { file, vars } = installPlan(subject, planned, wantScale ? 49 : 0, wantShared ? 1 : 0)!;
     const inv = inventoryFromStatus(await provider.status(req.lab, { probe: false }));
     const lines: string[] = [];
     const r = await runPlaybook(loadPlaybook(file), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
@@ -203,7 +210,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   await removeLeftoverVips(req.lab, provider);
   const planned = source.when === 'before-install' ? await source.find(req.lab, provider) : [];
   await install(req, subject, provider, version, planned);
-  const vips = planned.length ? planned : await source.find(req.lab, provider);
+  const vips = mergeShared(planned.length ? planned : await source.find(req.lab, provider));
   req.progress(`VIPs: ${vips.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ')}`);
 
   const probeIntervalMs = req.probeIntervalMs ?? provider.probeIntervalMs?.(req.lab) ?? 20;

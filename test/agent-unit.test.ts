@@ -1,6 +1,6 @@
 // Pure parts of the announcer: frames, allocation, policy.
 import test from 'ava';
-import { allocate, poolSpans } from '../agent/ipam.ts';
+import { allocate, poolSpans, serviceKey } from '../agent/ipam.ts';
 import type { Policy, Pool, Service } from '../agent/manifests.ts';
 import { leaseName, ManifestError, parseManifests } from '../agent/manifests.ts';
 import {
@@ -12,7 +12,7 @@ import {
   parseFrame,
   unsolicitedNeighborAdvert,
 } from '../agent/packets.ts';
-import { announcements, policyInterfaces } from '../agent/policy.ts';
+import { announcements, byAddress, policyInterfaces } from '../agent/policy.ts';
 
 const A = '02:4c:00:00:01:01',
   B = '02:4c:00:00:01:c8';
@@ -94,6 +94,7 @@ const svc = (name: string, labels = { ippool: 'l2announced' }, ns = 'default'): 
   labels,
   loadBalancer: true,
   externalIPs: [],
+  ports: ['80/TCP'],
 });
 
 test('allocation: deterministic, dual-stack, stable, selector honoured, CIDR ends skipped', (t) => {
@@ -136,6 +137,54 @@ test('a pool without allowFirstLastIPs hands out the first and last address of a
   t.is(allocate([unset], [svc('a')], {})['default/a']!.ipv6, 'fd00::');
   const no = parseManifests(doc('  allowFirstLastIPs: "No"\n'), 'm.yaml').pools[0]!;
   t.is(allocate([no], [svc('a')], {})['default/a']!.ipv6, 'fd00::1');
+});
+
+test('a sharing key (Cilium LB-IPAM): one address for services whose ports differ, announced under one lease', (t) => {
+  const p = pool([{ start: '198.18.0.100', stop: '198.18.0.109' }]);
+  const shared = (name: string, ns: string, ports: string[], namespaces: string[] = [], key = 'k'): Service => ({
+    ...svc(name, undefined, ns),
+    sharing: { key, namespaces },
+    ports,
+  });
+  const gw = shared('cilium-gateway-central', 'kube-system', ['80/TCP'], ['*']);
+  const web = shared('web', 'default', ['8080/TCP'], ['*']);
+  const closed = shared('closed', 'other', ['9090/TCP']); // allows no other namespace
+  const clash = shared('clash', 'zz', ['80/TCP'], ['*']); // port 80 is the Gateway's
+  const a = allocate([p], [clash, closed, gw, web], {});
+  const ip = (k: string) => a[k]!.ipv4;
+  t.deepEqual(
+    [ip('default/web'), ip('kube-system/cilium-gateway-central'), ip('other/closed'), ip('zz/clash')],
+    ['198.18.0.100', '198.18.0.100', '198.18.0.101', '198.18.0.102'],
+  );
+  const parsed = parseManifests(
+    `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  annotations: { lbipam.cilium.io/sharing-key: k, lbipam.cilium.io/sharing-cross-namespace: "*" }
+spec: { type: LoadBalancer, ports: [{ port: 8080 }, { port: 53, protocol: UDP }] }
+`,
+    'x.yaml',
+  ).services[0]!;
+  t.deepEqual([parsed.sharing, parsed.ports], [{ key: 'k', namespaces: ['*'] }, ['8080/TCP', '53/UDP']]);
+
+  const ann = (s: Service, vips: string[], interfaces = ['eth1']) => ({ service: s, vips, interfaces });
+  const grouped = byAddress([
+    ann(web, ['198.18.0.100', 'fd00::1']),
+    ann(gw, ['198.18.0.100', 'fd00::1']),
+    ann(clash, ['198.18.0.102']),
+  ]);
+  t.deepEqual(
+    grouped.map((g) => [serviceKey(g.service), g.vips, g.sharedWith]),
+    [
+      ['default/web', ['198.18.0.100', 'fd00::1'], ['kube-system/cilium-gateway-central']],
+      ['zz/clash', ['198.18.0.102'], undefined],
+    ],
+  );
+  // A third service that shares one address with each of two others joins all three.
+  const three = byAddress([ann(gw, ['a']), ann(web, ['b']), ann(clash, ['a', 'b'], ['eth2'])]);
+  t.is(three.length, 1);
+  t.deepEqual(three[0]!.interfaces, ['eth1', 'eth2']);
 });
 
 test('policy: nodeSelector, serviceSelector, interfaces as regular expressions, externalIPs', (t) => {

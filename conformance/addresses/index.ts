@@ -4,7 +4,14 @@ import gatewayStatus from './gateway-status.ts';
 import poolFirst from './pool-first.ts';
 import { AddressError, type AddressSource } from './source.ts';
 
-export { AddressError, type AddressSource, GATEWAY_LABELS, GATEWAY_SERVICE, type Vip } from './source.ts';
+export {
+  AddressError,
+  type AddressSource,
+  GATEWAY_LABELS,
+  GATEWAY_SERVICE,
+  mergeShared,
+  type Vip,
+} from './source.ts';
 
 export const addressSources: AddressSource[] = [poolFirst, etcdIpam, gatewayStatus];
 export const addressSourceNames = (): [string, ...string[]] =>

@@ -8,6 +8,19 @@ export interface Vip {
   labels: Record<string, string>;
   ipv4?: string;
   ipv6?: string;
+  /** Other services on exactly these addresses (LB-IPAM sharing key): one VIP, probed once. */
+  shared?: string[];
+}
+
+/** One entry per address pair, the first service's, naming the services that share it. */
+export function mergeShared(vips: Vip[]): Vip[] {
+  const out: Vip[] = [];
+  for (const v of vips) {
+    const same = out.find((o) => o.ipv4 === v.ipv4 && o.ipv6 === v.ipv6);
+    if (same) same.shared = [...(same.shared ?? []), v.service];
+    else out.push({ ...v });
+  }
+  return out;
 }
 
 /** The tutorial's Gateway `central` in kube-system: Cilium names its service cilium-gateway-<name>. */

@@ -11,6 +11,7 @@ import managementSilent from './management-silent.ts';
 import noSplitBrain from './no-split-brain.ts';
 import poolAddress from './pool-address.ts';
 import scale from './scale.ts';
+import sharedIp from './shared-ip.ts';
 import singleResponder from './single-responder.ts';
 import staleCache from './stale-cache.ts';
 import switchOutage from './switch-outage.ts';
@@ -28,6 +29,7 @@ export const checks: Check[] = [
   noSplitBrain,
   eligibleResponder,
   leaseHolder,
+  sharedIp,
   scale,
   informational,
 ];
