@@ -79,6 +79,19 @@ export function allocate(
       if (a.ipv6) used.add(a.ipv6);
     }
   }
+  // A kept record without a family its pool now offers (a block added since) gets that family,
+  // as a dual-stack service does; what it has stays.
+  for (const s of services) {
+    const a = result[serviceKey(s)];
+    if (!a || (a.ipv4 && a.ipv6)) continue;
+    const spans = poolSpans(live.find((p) => p.name === a.pool)!);
+    const ipv4 = a.ipv4 ?? firstFree(spans, 4, used);
+    const ipv6 = a.ipv6 ?? firstFree(spans, 6, used);
+    if (ipv4 === a.ipv4 && ipv6 === a.ipv6) continue;
+    result[serviceKey(s)] = { pool: a.pool, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
+    if (ipv4) used.add(ipv4);
+    if (ipv6) used.add(ipv6);
+  }
   const todo = services
     .filter((s) => s.loadBalancer && !result[serviceKey(s)])
     .sort((a, b) => serviceKey(a).localeCompare(serviceKey(b)));

@@ -42,6 +42,14 @@ async function agreeOnAddresses(store: LeaseStore, m: Manifests, log: Log): Prom
   for (let attempt = 1; ; attempt++) {
     try {
       const existing = await store.allocations(2000);
+      // A service that is gone gives its addresses back (LB-IPAM on a deleted service): coming
+      // back, it is allocated afresh, beside the services it may share with.
+      const present = new Set(m.services.map(serviceKey));
+      for (const [k, a] of Object.entries(existing))
+        if (!present.has(k)) {
+          await store.releaseAllocation(k, a, 2000);
+          delete existing[k];
+        }
       const wanted = allocate(m.pools, m.services, existing);
       const agreed: Record<string, Allocation> = {};
       for (const [k, a] of Object.entries(wanted)) {
@@ -155,7 +163,7 @@ async function main(): Promise<void> {
             .claim(ann.vips, cfg.announce.gratuitousCount, cfg.announce.gratuitousIntervalMs, svc, () => el.holdsNow());
       },
       stoppedLeading: (reason) => {
-        for (const i of ann.interfaces) responders.get(i)!.drop(ann.vips);
+        for (const i of ann.interfaces) responders.get(i)!.drop(ann.vips, svc);
         metrics.leader.set({ service: svc }, 0);
         metrics.stepDowns.inc({ service: svc, reason: reason.split(' ')[0]! });
         log('lease_lost', { service: svc, lease: el.name, reason });
@@ -184,7 +192,10 @@ async function main(): Promise<void> {
     });
     for (const [svc, { el, ann }] of electors) {
       const now = wanted.get(svc);
-      if (now && JSON.stringify(now) === JSON.stringify(ann)) continue;
+      // The same lease, addresses and interfaces: keep leading (a service joining or leaving a
+      // shared address changes nothing on the wire).
+      const same = (a: Announcement) => JSON.stringify([leaseName(a.service), [...a.vips].sort(), a.interfaces]);
+      if (now && same(now) === same(ann)) continue;
       electors.delete(svc);
       log('not_eligible', { service: svc, lease: el.name });
       await el.release(); // the next eligible node takes over on its next retry

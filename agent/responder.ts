@@ -14,9 +14,11 @@ export class Responder {
   readonly mac: string;
   private session?: InstanceType<typeof pcap.PcapSession>;
   /** VIP → whether we may answer for it right now (the lease is still ours; see claim). */
-  private readonly active = new Map<string, () => boolean>();
+  /** Per VIP, the services that claim it and whether each may answer now: while any may, it is answered. */
+  private readonly active = new Map<string, Map<string, () => boolean>>();
   private mayAnswer(vip: string): boolean {
-    return this.active.get(vip)?.() ?? false;
+    for (const valid of this.active.get(vip)?.values() ?? []) if (valid()) return true;
+    return false;
   }
   private timers = new Set<NodeJS.Timeout>();
 
@@ -81,7 +83,7 @@ export class Responder {
    * own deadline timer has run.
    */
   claim(vips: string[], count: number, intervalMs: number, service: string, valid: () => boolean = () => true): void {
-    for (const v of vips) this.active.set(v, valid);
+    for (const v of vips) this.active.set(v, (this.active.get(v) ?? new Map()).set(service, valid));
     const burst = (n: number) => {
       const still = vips.filter((v) => this.mayAnswer(v));
       if (!still.length) return;
@@ -101,9 +103,13 @@ export class Responder {
     if (count > 0) burst(0);
   }
 
-  /** Stops answering for these VIPs at once. */
-  drop(vips: string[]): void {
-    for (const v of vips) this.active.delete(v);
+  /** Stops answering for these VIPs at once, as far as this service claimed them (another may still). */
+  drop(vips: string[], service: string): void {
+    for (const v of vips) {
+      const claims = this.active.get(v);
+      claims?.delete(service);
+      if (!claims?.size) this.active.delete(v);
+    }
   }
 
   close(): void {

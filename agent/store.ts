@@ -31,6 +31,8 @@ export interface LeaseStore {
   /** Records an allocation unless one exists; returns what is recorded. */
   /** Create-if-absent; with `replacing`, overwrite only that exact record (compare-and-swap). Returns what is recorded now. */
   recordAllocation(key: string, a: Allocation, timeoutMs: number, replacing?: Allocation): Promise<Allocation>;
+  /** Deletes the record of a service that is gone, only while it is still `a` (compare-and-delete). */
+  releaseAllocation(key: string, a: Allocation, timeoutMs: number): Promise<void>;
   close(): void;
 }
 
@@ -109,6 +111,15 @@ export class EtcdStore implements LeaseStore, NodeLabels {
     if (r.succeeded) return a;
     const kv = r.responses[0]?.response_range?.kvs[0];
     return kv ? (JSON.parse(kv.value.toString()) as Allocation) : a;
+  }
+
+  async releaseAllocation(key: string, a: Allocation, timeoutMs: number): Promise<void> {
+    const k = `${this.prefix}/ipam/${key}`;
+    await this.client
+      .if(k, 'Value', '==', JSON.stringify(a))
+      .then(this.client.delete().key(k))
+      .options(this.opts(timeoutMs))
+      .commit();
   }
 
   // /l2lab/nodes/NODE/registered (the configured labels it registered with), and one key per label

@@ -18,13 +18,14 @@ import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
 import { runPlaybook } from '../playbooks/runner.ts';
 import { History, historyPath } from '../reports/history.ts';
 import { utcStamp, writeJson, writeJunit, writeSummary } from '../reports/write.ts';
-import { addressSource, mergeShared, type Vip } from './addresses/index.ts';
+import { type AddressSource, addressSource, mergeShared, type Vip } from './addresses/index.ts';
 import { runChecks } from './check-runner.ts';
 import { checks } from './checks/index.ts';
 import { Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { FaultName, RunResults } from './model.ts';
 import { inPool, poolSize } from './pool.ts';
+import { SHARING_KEY, type SharedSetup, sharedSetup } from './shared-setup.ts';
 import { type Lease, loadSubject, type Subject } from './subject.ts';
 
 export interface SuiteRequest {
@@ -74,7 +75,7 @@ export function installPlan(
   subject: Subject,
   vips: Pick<Vip, 'service' | 'ipv4' | 'ipv6'>[],
   extraServices = 0,
-  sharedServices = 0,
+  shared: SharedSetup | false = false,
 ): { file: string; vars: Record<string, unknown> } | undefined {
   if (!subject.install) return undefined;
   const vars = renderDeep(subject.install.vars, {
@@ -82,7 +83,7 @@ export function installPlan(
     repo: repoRoot,
     vips,
     extra_services: extraServices,
-    shared_services: sharedServices,
+    shared,
   }) as Record<string, unknown>;
   const file = subject.install.playbook.includes('/')
     ? join(dirname(subject.file), subject.install.playbook)
@@ -96,25 +97,38 @@ async function install(
   provider: Provider,
   version: string,
   planned: Vip[],
+  source: AddressSource,
 ): Promise<void> {
   if (subject.install) {
     req.progress(`subject ${subject.name} ${version}: installing with playbook ${subject.install.playbook}`);
     // The scale check needs 50 VIPs: 49 services beside the Gateway, where the pool has room.
     const wantScale =
       (!req.only?.length || req.only.includes('scale')) && !req.skip?.includes('scale') && poolSize(req.lab) >= 50;
-    // The shared-ip check: a service that shares the Gateway's address (LB-IPAM sharing key).
+    // The shared-ip check: services that share the Gateway's address (shared-ip.ts says how).
     const wantShared =
       subject.has('ip-sharing') &&
       (!req.only?.length || req.only.includes('shared-ip')) &&
       !req.skip?.includes('shared-ip');
-    const { file, vars } = installPlan(subject, planned, wantScale ? 49 : 0, wantShared ? 1 : 0)!;
-    const inv = inventoryFromStatus(await provider.status(req.lab, { probe: false }));
-    const lines: string[] = [];
-    const r = await runPlaybook(loadPlaybook(file), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
-    if (!r.ok)
-      throw new SuiteError(
-        `installing ${subject.name} failed:\n${lines.filter((l) => /fatal|FAILED|UNREACHABLE/.test(l)).join('\n')}`,
-      );
+    const play = async (shared: SharedSetup | false) => {
+      const { file, vars } = installPlan(subject, planned, wantScale ? 49 : 0, shared)!;
+      const inv = inventoryFromStatus(await provider.status(req.lab, { probe: false }));
+      const lines: string[] = [];
+      const r = await runPlaybook(loadPlaybook(file), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
+      if (!r.ok)
+        throw new SuiteError(
+          `installing ${subject.name} failed:\n${lines.filter((l) => /fatal|FAILED|UNREACHABLE/.test(l)).join('\n')}`,
+        );
+    };
+    if (!wantShared) await play(false);
+    else if (planned[0]) await play(sharedSetup(req.lab, planned[0]));
+    else {
+      // The Gateway's address is the subject's to choose: install, read it back, then add the
+      // service that carries it as an external IP.
+      await play({ sharingKey: SHARING_KEY });
+      const [main] = await source.find(req.lab, provider);
+      req.progress(`subject ${subject.name}: adding the services that share ${main!.ipv4 ?? main!.ipv6}`);
+      await play(sharedSetup(req.lab, main!));
+    }
   }
   if (subject.run) {
     // A plain command line: the suite makes it the subject's node service and starts it (l2l-service: start/stop/pause).
@@ -209,7 +223,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   );
   await removeLeftoverVips(req.lab, provider);
   const planned = source.when === 'before-install' ? await source.find(req.lab, provider) : [];
-  await install(req, subject, provider, version, planned);
+  await install(req, subject, provider, version, planned, source);
   const vips = mergeShared(planned.length ? planned : await source.find(req.lab, provider));
   req.progress(`VIPs: ${vips.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ')}`);
 

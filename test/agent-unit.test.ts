@@ -156,6 +156,13 @@ test('a sharing key (Cilium LB-IPAM): one address for services whose ports diffe
     [ip('default/web'), ip('kube-system/cilium-gateway-central'), ip('other/closed'), ip('zz/clash')],
     ['198.18.0.100', '198.18.0.100', '198.18.0.101', '198.18.0.102'],
   );
+  // A record from a v4-only pool gets the IPv6 address the pool offers again; the v4 one stays.
+  const dual = pool([{ start: '198.18.0.100', stop: '198.18.0.109' }, { cidr: 'fd00::/120' }]);
+  t.deepEqual(allocate([dual], [svc('old')], { 'default/old': { pool: 'p', ipv4: '198.18.0.105' } })['default/old'], {
+    pool: 'p',
+    ipv4: '198.18.0.105',
+    ipv6: 'fd00::1',
+  });
   const parsed = parseManifests(
     `apiVersion: v1
 kind: Service

@@ -92,6 +92,11 @@ test.serial('the reference announcer passes, and the report is complete', async 
   // A new holder that lost the VIP and took it again (CI once: a burst 3 s later) is reported apart.
   t.log(pattern.details.join('\n'));
   t.regex(String(pattern.figures['arp.pattern']), /^3 in \d+ ms, every \d+ ms/);
+  // Two more services on the Gateway's address: still one answer, also when one of them moves.
+  t.regex(
+    r.checks.find((c) => c.id === 'shared-ip')!.details!.join('\n'),
+    /left policy l2lab-shared: .* 0 probes answered twice/,
+  );
   t.is(r.schema, 'l2lab.conformance/v1');
   t.is(r.vips[0]!.ipv4, '198.18.0.100');
   const trial = r.checks.find((c) => c.id === 'failover')!.trials[0]!;
@@ -201,6 +206,18 @@ test.serial(
     const blind = await suite(fixture('relabel-blind'), ['failover'], ['relabel']);
     t.is(statusOf(blind).failover, 'failed');
     t.regex(blind.checks.find((c) => c.id === 'failover')!.reason!, /ARP: no other node answered/);
+  },
+);
+
+test.serial(
+  'services sharing an address, one election per service (Cilium #48419): when one moves alone, shared-ip fails',
+  async (t) => {
+    const r = await suite(fixture('shared-per-service'), ['single-responder', 'shared-ip']);
+    t.like(statusOf(r), { 'single-responder': 'passed', 'shared-ip': 'failed' });
+    t.regex(
+      r.checks.find((c) => c.id === 'shared-ip')!.reason!,
+      /198\.18\.0\.100 ARP: \d+ probes answered by two nodes .* once node0[12] left the policy of one service/,
+    );
   },
 );
 

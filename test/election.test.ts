@@ -47,6 +47,9 @@ class FaultyStore implements LeaseStore {
   recordAllocation(k: string, a: any, t: number, replacing?: any) {
     return this.gate(t, () => this.inner.recordAllocation(k, a, t, replacing));
   }
+  releaseAllocation(k: string, a: any, t: number) {
+    return this.gate(t, () => this.inner.releaseAllocation(k, a, t));
+  }
   close() {
     this.inner.close();
   }
@@ -115,6 +118,10 @@ test.serial('allocations: create-if-absent, and a stale record is replaced only 
   );
   t.deepEqual(await store.recordAllocation('ns/a', v4only, 2000, old), v4only);
   t.deepEqual((await store.allocations(2000))['ns/a'], v4only);
+  await store.releaseAllocation('ns/a', old, 2000);
+  t.deepEqual((await store.allocations(2000))['ns/a'], v4only, 'released only while it is the record given');
+  await store.releaseAllocation('ns/a', v4only, 2000);
+  t.is((await store.allocations(2000))['ns/a'], undefined);
 });
 
 test.serial(

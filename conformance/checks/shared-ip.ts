@@ -1,49 +1,83 @@
-// Services sharing one address (Cilium's LB-IPAM sharing key) are one VIP on the wire: exactly one
-// node may answer for it. Cilium #48419: one election per service, so two nodes answered.
-import { responders } from '../analyze.ts';
+// Services sharing one address are one VIP on the wire: exactly one node may answer for it.
+// Cilium #48419: one election per service, so two nodes answered for a shared address.
+import type { Fault } from '../../lab/types.ts';
+import { type Family, responders, splitBrainWindows } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
+import { NO_SHARED_LABEL } from '../shared-setup.ts';
+
+/** Where the suite's sharing services live (announcer-manifests.yaml.j2): after kube-system, so the Gateway comes first on the address. */
+const SHARED_SERVICE = 'l2lab-shared/shared';
 
 export default defineCheck({
   id: 'shared-ip',
   title: 'Shared IP: one answer for services sharing an address',
-  description:
-    "A second LoadBalancer service shares the Gateway's address through a sharing key (lbipam.cilium.io/sharing-key). Over a 2 s window exactly one MAC answers ARP and one NDP for it; after its holder is powered off exactly one node answers again, with no probe answered by two.",
+  description: `Two more services carry the Gateway's address: one through an LB-IPAM sharing key (lbipam.cilium.io/sharing-key), one as an external IP announced by a policy of its own. Exactly one MAC answers ARP and one NDP for the address; when the holder leaves the second policy alone (label ${NO_SHARED_LABEL}, subjects with node-labels) and when it is powered off, still exactly one node answers, no probe answered by two.`,
   features: ['ip-sharing'],
   async run(ctx) {
     const v = ctx.main;
     const addr = [v.ipv4, v.ipv6].filter(Boolean).join(' and ');
-    const apart = ctx.vips.filter((o) => o.service.startsWith('default/shared-'));
-    if (apart.length)
+    const apart = ctx.vips.find((o) => o.service === SHARED_SERVICE);
+    if (apart)
       return {
         status: 'failed',
-        reason: `${apart.map((o) => `${o.service} got ${[o.ipv4, o.ipv6].filter(Boolean).join(' and ')}`).join('; ')}, not ${v.service}'s ${addr}: the sharing key was not honoured`,
+        reason: `${SHARED_SERVICE} got ${[apart.ipv4, apart.ipv6].filter(Boolean).join(' and ')}, not ${v.service}'s ${addr}: the sharing key was not honoured`,
       };
-    if (!v.shared?.length)
+    if (!v.shared?.includes(SHARED_SERVICE))
       return {
         status: 'skipped',
-        reason: `the subject's address source (${ctx.subject.addresses}) does not name the services on an address, so the sharing cannot be seen`,
+        reason: `the subject's address source (${ctx.subject.addresses}) does not name ${SHARED_SERVICE} on ${addr}, so the sharing cannot be seen`,
       };
     const details = [`${addr}: ${[v.service, ...v.shared].join(', ')}`];
     const problems: string[] = [];
-    await ctx.stableHolder(3000).catch(() => undefined); // what answers is judged below
-    const { events } = await ctx.probe('shared-ip', 2000, { vips: [v] });
     const figures: Record<string, number> = {};
-    for (const [fam, ip] of [
-      ['arp', v.ipv4],
-      ['ndp', v.ipv6],
-    ] as const) {
-      if (!ip || !ctx.subject.has(fam === 'arp' ? 'ipv4' : 'ipv6')) continue;
-      const who = responders(events, ip, fam).map((m) => ctx.nodeOfMac(m) ?? m);
+    const families = (
+      [
+        ['arp', v.ipv4],
+        ['ndp', v.ipv6],
+      ] as [Family, string | undefined][]
+    ).filter(([f, ip]) => ip && ctx.subject.has(f === 'arp' ? 'ipv4' : 'ipv6')) as [Family, string][];
+
+    await ctx.stableHolder(3000).catch(() => undefined); // what answers is judged below
+    const steady = await ctx.probe('shared-ip', 2000);
+    let holder = '';
+    for (const [fam, ip] of families) {
+      const who = responders(steady.events, ip, fam).map((m) => ctx.nodeOfMac(m) ?? m);
       figures[`${fam}.responders`] = who.length;
       details.push(`${ip} (${fam.toUpperCase()}): ${who.join(', ') || 'nobody'}`);
-      if (who.length !== 1)
-        problems.push(
-          `${ip} ${fam.toUpperCase()}: ${who.length} nodes answer (${who.join(', ') || 'none'})${who.length > 1 ? ': one election per service?' : ''}`,
-        );
+      if (who.length === 1) holder ||= who[0]!;
+      else problems.push(`${ip} ${fam.toUpperCase()}: ${who.length} nodes answer (${who.join(', ') || 'none'})`);
     }
+
+    // One of the services leaves the holder while the others stay: separate elections per service
+    // move that one alone, and its new holder answers for the address beside the old one.
+    if (holder && ctx.subject.has('node-labels')) {
+      const leave: Fault = { kind: 'relabel', node: holder, label: `${NO_SHARED_LABEL}=true` };
+      const budget = ctx.subject.budgetMs('relabel');
+      let events;
+      try {
+        ({ events } = await ctx.probe('shared-ip-leave', budget + 1000, { during: () => ctx.inject(leave) }));
+      } finally {
+        await ctx.faults.undoIfActive(leave);
+      }
+      for (const [fam, ip] of families) {
+        const twice = splitBrainWindows(events, ip, fam).length;
+        const who = responders(events, ip, fam).map((m) => ctx.nodeOfMac(m) ?? m);
+        figures[`leave.${fam}.split_brain_windows`] = twice;
+        details.push(
+          `${holder} left policy l2lab-shared: ${ip} answered by ${who.join(', ') || 'nobody'}, ${twice} probes answered twice`,
+        );
+        if (twice)
+          problems.push(
+            `${ip} ${fam.toUpperCase()}: ${twice} probes answered by two nodes (${who.join(' and ')}) once ${holder} left the policy of one service on the address: one election per service?`,
+          );
+      }
+    } else if (!ctx.subject.has('node-labels')) details.push('no relabel step: the subject does not claim node-labels');
+    // Two holders stay two after the label is back (each keeps its lease): no trial can start from there.
+    if (problems.length) return { status: 'failed', reason: problems.join('; '), details, figures };
+
     const t = await ctx.trial('power-off', 1);
     await ctx.settleHeal();
-    for (const fam of ['arp', 'ndp'] as const)
+    for (const [fam] of families)
       if (t[fam]) figures[`power_off.${fam}.split_brain_windows`] = t[fam]!.splitBrainWindows;
     details.push(
       `power-off of ${t.arp?.oldNode ?? t.ndp?.oldNode}: ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'} took over${t.problems.length ? ` (${t.problems.join('; ')})` : ''}`,
