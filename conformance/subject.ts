@@ -35,6 +35,12 @@ export const subjectSchema = z.strictObject({
   install: z.strictObject({ playbook: z.string(), vars: z.record(z.string(), z.unknown()).default({}) }).optional(),
   /** Without a playbook: the command line that runs the announcer on a node ({{ node }}, {{ repo }}, {{ vips }} are filled in); the suite makes it the node service. */
   run: z.string().optional(),
+  /**
+   * The returning node takes the VIP back (VRRP preemption): a while after a heal, not at once. Each
+   * trial then starts only once one node has answered alone for the power-off budget, or it would
+   * time that fail-back instead of the fault.
+   */
+  failback: z.boolean().default(false),
   /** Where `run` runs: the nodes the policy allows, or all nodes. */
   runOn: z.enum(['eligible', 'all']).default('eligible'),
   service: z.string().regex(/^[A-Za-z0-9@_.-]+$/, 'a node service name (l2l-service or systemd)'),

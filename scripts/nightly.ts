@@ -253,8 +253,9 @@ function writeIndex(): void {
   const ids = [...new Set(nights.flatMap((n) => n.night.cells.filter((c) => c.run).map((c) => c.id)))].sort();
   const h = History.open(historyFile!);
   try {
+    const inRoot = h.list().filter((r) => r.dir.startsWith(`${root}/`)); // read once, for every cell
     const trends = ids.map((id) => {
-      const runs = h.list().filter((r) => r.dir.startsWith(`${root}/`) && r.dir.endsWith(`/${id}`));
+      const runs = inRoot.filter((r) => r.dir.endsWith(`/${id}`));
       return { cell: id, runs, trials: h.trials(runs.map((r) => r.id)) };
     });
     writeFileSync(join(root, 'index.html'), indexHtml(nights, trends, root));
