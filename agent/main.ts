@@ -37,30 +37,15 @@ function readManifests(files: string[]): Manifests {
   return all;
 }
 
-/** Allocations agreed through the store: what is recorded wins; missing ones are recorded (create-if-absent). */
-async function agreeOnAddresses(store: LeaseStore, m: Manifests, log: Log): Promise<Record<string, Allocation>> {
+/**
+ * Calls `once` until it gives an answer (undefined: again at once), waiting a little longer after
+ * each failure while the store is out of reach (every node starts before, or without, its store).
+ */
+async function withStore<T>(log: Log, once: () => Promise<T | undefined>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const existing = await store.allocations(2000);
-      // A service that is gone gives its addresses back (LB-IPAM on a deleted service): coming
-      // back, it is allocated afresh, beside the services it may share with.
-      const present = new Set(m.services.map(serviceKey));
-      for (const [k, a] of Object.entries(existing))
-        if (!present.has(k)) {
-          await store.releaseAllocation(k, a, 2000);
-          delete existing[k];
-        }
-      const wanted = allocate(m.pools, m.services, existing);
-      const agreed: Record<string, Allocation> = {};
-      for (const [k, a] of Object.entries(wanted)) {
-        const had = existing[k];
-        // A record allocate() did not keep (its pool lost the address) is replaced, only if unchanged meanwhile.
-        agreed[k] =
-          had && JSON.stringify(had) === JSON.stringify(a) ? had : await store.recordAllocation(k, a, 2000, had);
-      }
-      // Another node may have recorded different addresses first: recompute until stable.
-      const again = allocate(m.pools, m.services, agreed);
-      if (JSON.stringify(again) === JSON.stringify(agreed)) return agreed;
+      const r = await once();
+      if (r !== undefined) return r;
     } catch (e) {
       if (attempt === 1 || attempt % 10 === 0) log('store_unreachable', { attempt, error: (e as Error).message });
       await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
@@ -68,16 +53,30 @@ async function agreeOnAddresses(store: LeaseStore, m: Manifests, log: Log): Prom
   }
 }
 
-/** Registers the node with its configured labels unless it is registered; the store's labels win. */
-async function registered(store: EtcdStore, cfg: AgentConfig, log: Log): Promise<Record<string, string>> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await store.registerNode(cfg.node, cfg.labels, 2000);
-    } catch (e) {
-      if (attempt === 1 || attempt % 10 === 0) log('store_unreachable', { attempt, error: (e as Error).message });
-      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+/** Allocations agreed through the store: what is recorded wins; missing ones are recorded (create-if-absent). */
+function agreeOnAddresses(store: LeaseStore, m: Manifests, log: Log): Promise<Record<string, Allocation>> {
+  return withStore(log, async () => {
+    const existing = await store.allocations(2000);
+    // A service that is gone gives its addresses back (LB-IPAM on a deleted service): coming
+    // back, it is allocated afresh, beside the services it may share with.
+    const present = new Set(m.services.map(serviceKey));
+    for (const [k, a] of Object.entries(existing))
+      if (!present.has(k)) {
+        await store.releaseAllocation(k, a, 2000);
+        delete existing[k];
+      }
+    const wanted = allocate(m.pools, m.services, existing);
+    const agreed: Record<string, Allocation> = {};
+    for (const [k, a] of Object.entries(wanted)) {
+      const had = existing[k];
+      // A record allocate() did not keep (its pool lost the address) is replaced, only if unchanged meanwhile.
+      agreed[k] =
+        had && JSON.stringify(had) === JSON.stringify(a) ? had : await store.recordAllocation(k, a, 2000, had);
     }
-  }
+    // Another node may have recorded different addresses first: recompute until stable.
+    const again = allocate(m.pools, m.services, agreed);
+    return JSON.stringify(again) === JSON.stringify(agreed) ? agreed : undefined;
+  });
 }
 
 async function main(): Promise<void> {
@@ -102,7 +101,9 @@ async function main(): Promise<void> {
   const nodeIfaces = readdirSync('/sys/class/net');
   // The node's labels live in the store (registered from the configuration once), so that
   // relabelling the node moves its announcements as a nodeSelector says (Cilium #32148).
-  let labels = cfg.watchLabels ? await registered(store, cfg, log) : cfg.labels;
+  let labels = cfg.watchLabels
+    ? await withStore(log, () => store.registerNode(cfg.node, cfg.labels, 2000))
+    : cfg.labels;
 
   // Every eligible node accepts traffic for the VIPs (on lo, never announced by the kernel);
   // only the lease holder answers ARP/NDP for them, so only it receives that traffic.
@@ -197,7 +198,7 @@ async function main(): Promise<void> {
       const same = (a: Announcement) => JSON.stringify([leaseName(a.service), [...a.vips].sort(), a.interfaces]);
       if (now && same(now) === same(ann)) continue;
       electors.delete(svc);
-      log('not_eligible', { service: svc, lease: el.name });
+      log(now ? 'announcement_changed' : 'not_eligible', { service: svc, lease: el.name });
       await el.release(); // the next eligible node takes over on its next retry
     }
     for (const [svc, a] of wanted)

@@ -137,13 +137,11 @@ session.on('packet', (p) => {
 // HTTP through the client's own kernel stack (its neighbour cache is never flushed): which
 // node serves, and when service stops and resumes.
 let httpTimer: NodeJS.Timeout | undefined;
-let httpTimeout = 0;
+const httpTimeout = Math.max(10, Number(values['http-timeout-ms']));
 let httpInFlight = 0;
 if (values.http) {
   const url = `http://${values.http.includes(':') ? `[${values.http}]` : values.http}/`;
   const every = Math.max(10, Number(values['http-interval-ms']));
-  const timeout = Math.max(10, Number(values['http-timeout-ms']));
-  httpTimeout = timeout;
   // One request every interval, not one after another: a slow or lost request (its timeout is
   // longer on emulated VMs) must not hold back the next, or recovery would be seen a timeout late.
   // Each counts by when it was sent.
@@ -152,13 +150,17 @@ if (values.http) {
     httpTimer = setTimeout(tick, every);
     httpInFlight++;
     void new Promise<{ status: number; body: string } | undefined>((resolve) => {
-      const req = httpGet(url, { headers: { host: values['http-host']! }, agent: false, timeout }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => {
-          body += d.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-      });
+      const req = httpGet(
+        url,
+        { headers: { host: values['http-host']! }, agent: false, timeout: httpTimeout },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => {
+            body += d.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+        },
+      );
       req.on('timeout', () => req.destroy());
       req.on('error', () => resolve(undefined));
     }).then((r) => {
