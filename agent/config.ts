@@ -16,6 +16,10 @@ export const configSchema = z
     watchLabels: z.boolean().default(true),
     /** address: one lease per address, shared by the services on it; service: one per service (Cilium #48419; suite self-test). */
     electPer: z.enum(['address', 'service']).default('address'),
+    /** externalTrafficPolicy Local: announce only where a backend runs; false: anywhere, as Cilium before #46399 (suite self-test). */
+    localBackendsOnly: z.boolean().default(true),
+    /** A Gateway's backends: envoy (on every node); endpoints: its service's, which name no node, so a Local Gateway goes unannounced (Cilium #48799; suite self-test). */
+    gatewayBackends: z.enum(['envoy', 'endpoints']).default('envoy'),
     store: z.strictObject({
       etcd: z
         .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an etcd client URL such as http://198.19.0.11:2379'))

@@ -15,7 +15,7 @@ import { hasCarrier, watchCarrier } from './link.ts';
 import { jsonLog, type Log } from './log.ts';
 import { leaseName, ManifestError, type Manifests, parseManifests } from './manifests.ts';
 import { Metrics } from './metrics.ts';
-import { type Announcement, announcements, byAddress } from './policy.ts';
+import { type Announcement, announcements, type Backends, byAddress } from './policy.ts';
 import { Responder } from './responder.ts';
 import { EtcdStore, type LeaseStore } from './store.ts';
 
@@ -104,6 +104,11 @@ async function main(): Promise<void> {
   let labels = cfg.watchLabels
     ? await withStore(log, () => store.registerNode(cfg.node, cfg.labels, 2000))
     : cfg.labels;
+  // Where the backends of externalTrafficPolicy Local services run (the lab's EndpointSlices).
+  const local = cfg.localBackendsOnly && m.services.some((s) => s.trafficPolicy === 'Local');
+  let endpoints = local ? await withStore(log, () => store.endpoints(2000)) : {};
+  const backends = (): Backends | undefined =>
+    cfg.localBackendsOnly ? { node: cfg.node, endpoints, gateways: cfg.gatewayBackends } : undefined;
 
   // Every eligible node accepts traffic for the VIPs (on lo, never announced by the kernel);
   // only the lease holder answers ARP/NDP for them, so only it receives that traffic.
@@ -179,7 +184,7 @@ async function main(): Promise<void> {
 
   /** What this node may announce with these labels: campaigns for new services, lets go of the others. */
   const reconcile = async () => {
-    const each = announcements(m.policies, m.services, alloc, labels, nodeIfaces);
+    const each = announcements(m.policies, m.services, alloc, labels, nodeIfaces, backends());
     const anns = cfg.electPer === 'address' ? byAddress(each) : each;
     const wanted = new Map(anns.map((a) => [serviceKey(a.service), a]));
     log('eligible', {
@@ -208,23 +213,42 @@ async function main(): Promise<void> {
       }
   };
   await reconcile();
-  if (cfg.watchLabels) {
-    let pending = Promise.resolve();
-    const relabelled = () => {
-      pending = pending.then(async () => {
-        try {
+  // Changes are read and reconciled one at a time, in the order they come.
+  let pending = Promise.resolve();
+  const whenChanged = (what: string, read: () => Promise<boolean>) => () => {
+    pending = pending.then(async () => {
+      try {
+        if (await read()) await reconcile();
+      } catch (e) {
+        log(`${what}_unreadable`, { error: (e as Error).message }); // read again on the next change or reconnect
+      }
+    });
+  };
+  if (cfg.watchLabels)
+    unwatch.push(
+      await store.watchNodeLabels(
+        cfg.node,
+        whenChanged('labels', async () => {
           const now = await store.nodeLabels(cfg.node, 2000);
-          if (JSON.stringify(now) === JSON.stringify(labels)) return;
+          if (JSON.stringify(now) === JSON.stringify(labels)) return false;
           log('labels_changed', { from: labels, to: now });
           labels = now;
-          await reconcile();
-        } catch (e) {
-          log('labels_unreadable', { error: (e as Error).message }); // read again on the next change or reconnect
-        }
-      });
-    };
-    unwatch.push(await store.watchNodeLabels(cfg.node, relabelled));
-  }
+          return true;
+        }),
+      ),
+    );
+  if (local)
+    unwatch.push(
+      await store.watchEndpoints(
+        whenChanged('endpoints', async () => {
+          const now = await store.endpoints(2000);
+          if (JSON.stringify(now) === JSON.stringify(endpoints)) return false;
+          log('endpoints_changed', { from: endpoints, to: now });
+          endpoints = now;
+          return true;
+        }),
+      ),
+    );
 
   const backend = await startBackend(cfg.http.port, cfg.http.hostname, cfg.node);
   let metricsServer: ReturnType<typeof createServer> | undefined;

@@ -1,7 +1,8 @@
 // The objects a Cilium user writes, read from YAML: CiliumLoadBalancerIPPool (cilium.io/v2),
 // CiliumL2AnnouncementPolicy (cilium.io/v2alpha1), Services of type LoadBalancer, and Gateways
 // (Cilium gives each Gateway a LoadBalancer Service "cilium-gateway-<name>" carrying
-// spec.infrastructure.labels). Only the fields the announcer uses are read; their shapes are checked.
+// spec.infrastructure.labels, with the externalTrafficPolicy of its GatewayClass's
+// CiliumGatewayClassConfig). Only the fields the announcer uses are read; their shapes are checked.
 import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { type LabelSelector, type Labels, selectorSchema } from '../lab/selector.ts';
@@ -53,6 +54,30 @@ const serviceSchema = z.looseObject({
       externalIPs: z.array(z.string()).optional(),
       loadBalancerClass: z.string().optional(),
       ports: z.array(portSchema).optional(),
+      externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
+    })
+    .default({}),
+});
+
+const gatewayClassSchema = z.looseObject({
+  apiVersion: z.string().startsWith('gateway.networking.k8s.io/'),
+  kind: z.literal('GatewayClass'),
+  metadata: meta,
+  spec: z.looseObject({
+    controllerName: z.string(),
+    parametersRef: z
+      .looseObject({ group: z.string(), kind: z.string(), name: z.string(), namespace: z.string().optional() })
+      .optional(),
+  }),
+});
+
+const classConfigSchema = z.looseObject({
+  apiVersion: z.literal('cilium.io/v2alpha1'),
+  kind: z.literal('CiliumGatewayClassConfig'),
+  metadata: meta,
+  spec: z
+    .looseObject({
+      service: z.looseObject({ externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional() }).optional(),
     })
     .default({}),
 });
@@ -97,6 +122,10 @@ export interface Service {
   /** LB-IPAM sharing (lbipam.cilium.io/sharing-key): services with one key may share an address. */
   sharing?: { key: string; namespaces: string[] }; // namespaces: also shared with these ('*': any)
   ports: string[]; // "80/TCP": services sharing an address must not clash here
+  /** Local: traffic goes only to backends on the node that receives it (Cilium #46399: only such nodes announce). */
+  trafficPolicy: 'Cluster' | 'Local';
+  /** The Gateway whose service this is (namespace/name): its backend is the Envoy on every node. */
+  gateway?: string;
 }
 
 /** Cilium's LB-IPAM annotations for address sharing (the io.cilium/ names are the older spelling). */
@@ -131,11 +160,22 @@ export class ManifestError extends Error {
   }
 }
 
-const KINDS = ['CiliumLoadBalancerIPPool', 'CiliumL2AnnouncementPolicy', 'Service', 'Gateway'];
+const KINDS = [
+  'CiliumLoadBalancerIPPool',
+  'CiliumL2AnnouncementPolicy',
+  'Service',
+  'Gateway',
+  'GatewayClass',
+  'CiliumGatewayClassConfig',
+];
 
 export function parseManifests(text: string, file: string): Manifests {
   const out: Manifests = { pools: [], policies: [], services: [] };
   const problems: string[] = [];
+  // A Gateway's service takes its traffic policy from its class's config, wherever in the files they are.
+  const gatewayClass = new Map<string, string>(); // Gateway namespace/name → its gatewayClassName
+  const classConfig = new Map<string, string>(); // GatewayClass → CiliumGatewayClassConfig namespace/name
+  const configPolicy = new Map<string, 'Cluster' | 'Local'>();
   parseAllDocuments(text).forEach((doc, i) => {
     const where = `document ${i + 1}`;
     if ('errors' in doc && doc.errors.length) {
@@ -188,11 +228,13 @@ export function parseManifests(text: string, file: string): Manifests {
             externalIPs: s.spec.externalIPs ?? [],
             sharing: sharingOf(s.metadata.annotations),
             ports: (s.spec.ports ?? []).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`),
+            trafficPolicy: s.spec.externalTrafficPolicy ?? 'Cluster',
           });
         break;
       }
       case 'Gateway': {
         const g = check(gatewaySchema);
+        if (g) gatewayClass.set(`${g.metadata.namespace ?? 'default'}/${g.metadata.name}`, g.spec.gatewayClassName);
         if (g)
           out.services.push({
             namespace: g.metadata.namespace ?? 'default',
@@ -203,7 +245,25 @@ export function parseManifests(text: string, file: string): Manifests {
             // Cilium copies spec.infrastructure to the Gateway's service.
             sharing: sharingOf(g.spec.infrastructure?.annotations),
             ports: [...new Set((g.spec.listeners ?? []).map((l) => `${l.port}/TCP`))],
+            trafficPolicy: 'Cluster', // from its class's config, below
+            gateway: `${g.metadata.namespace ?? 'default'}/${g.metadata.name}`,
           });
+        break;
+      }
+      case 'GatewayClass': {
+        const c = check(gatewayClassSchema);
+        const ref = c?.spec.parametersRef;
+        if (ref?.group === 'cilium.io' && ref.kind === 'CiliumGatewayClassConfig')
+          classConfig.set(c!.metadata.name, `${ref.namespace ?? 'default'}/${ref.name}`);
+        break;
+      }
+      case 'CiliumGatewayClassConfig': {
+        const c = check(classConfigSchema);
+        if (c)
+          configPolicy.set(
+            `${c.metadata.namespace ?? 'default'}/${c.metadata.name}`,
+            c.spec.service?.externalTrafficPolicy ?? 'Cluster',
+          );
         break;
       }
       default:
@@ -213,6 +273,8 @@ export function parseManifests(text: string, file: string): Manifests {
     }
   });
   if (problems.length) throw new ManifestError(file, problems);
+  for (const s of out.services)
+    if (s.gateway) s.trafficPolicy = configPolicy.get(classConfig.get(gatewayClass.get(s.gateway)!) ?? '') ?? 'Cluster';
   return out;
 }
 

@@ -21,6 +21,25 @@ export function policyInterfaces(policy: Policy, nodeInterfaces: string[]): stri
   return candidates.filter((i) => res.some((re) => re.test(i)));
 }
 
+/** Where services' backends run, for externalTrafficPolicy Local (absent: traffic policy ignored). */
+export interface Backends {
+  node: string;
+  /** namespace/name → the nodes with a ready backend (EndpointSlice endpoints' nodeName). */
+  endpoints: Record<string, string[]>;
+  /** envoy: a Gateway's backend is the Envoy on every node; endpoints: only its service's endpoints count. */
+  gateways: 'envoy' | 'endpoints';
+}
+
+/**
+ * externalTrafficPolicy Local: a node without a local backend drops the traffic, so it must not
+ * announce (Cilium #46399); a Gateway's traffic goes to the node's own Envoy, so every node has
+ * one (Cilium #48799: its synthetic endpoint names no node, and the Gateway went unannounced).
+ */
+export function hasLocalBackend(s: Service, b: Backends): boolean {
+  if (s.gateway && b.gateways === 'envoy') return true;
+  return (b.endpoints[serviceKey(s)] ?? []).includes(b.node);
+}
+
 /** What this node is a candidate to announce: one entry per service, all matching policies merged. */
 export function announcements(
   policies: Policy[],
@@ -28,9 +47,11 @@ export function announcements(
   alloc: Record<string, Allocation>,
   nodeLabels: Labels,
   nodeInterfaces: string[],
+  backends?: Backends,
 ): Announcement[] {
   const out: Announcement[] = [];
   for (const s of services) {
+    if (backends && s.trafficPolicy === 'Local' && !hasLocalBackend(s, backends)) continue;
     const vips = new Set<string>();
     const ifaces = new Set<string>();
     for (const p of policies) {

@@ -49,7 +49,18 @@ export interface NodeLabels {
   watchNodeLabels(node: string, changed: () => void): Promise<() => void>;
 }
 
-export class EtcdStore implements LeaseStore, NodeLabels {
+/**
+ * Where services' backends run, as EndpointSlices say (endpoints' nodeName): one key per service,
+ * /l2lab/endpoints/NAMESPACE/NAME = the nodes, comma-separated, written by `l2l-backend` (the
+ * lab's scheduler) in one put, so that a backend moves at once.
+ */
+export interface Endpoints {
+  endpoints(timeoutMs: number): Promise<Record<string, string[]>>;
+  /** Calls back on every change, and when the watch reconnects; returns a stop function. */
+  watchEndpoints(changed: () => void): Promise<() => void>;
+}
+
+export class EtcdStore implements LeaseStore, NodeLabels, Endpoints {
   private readonly client: Etcd3;
 
   constructor(
@@ -148,12 +159,34 @@ export class EtcdStore implements LeaseStore, NodeLabels {
     return Object.fromEntries(Object.entries(r).map(([k, v]) => [k.slice(prefix.length), v]));
   }
 
-  async watchNodeLabels(node: string, changed: () => void): Promise<() => void> {
-    const w = await this.client.watch().prefix(`${this.prefix}/nodes/${node}/labels/`).create();
+  watchNodeLabels(node: string, changed: () => void): Promise<() => void> {
+    return this.watchPrefix(`${this.prefix}/nodes/${node}/labels/`, changed);
+  }
+
+  private async watchPrefix(prefix: string, changed: () => void): Promise<() => void> {
+    const w = await this.client.watch().prefix(prefix).create();
     w.on('data', changed);
     w.on('connected', changed); // changes made while the store was out of reach
     w.on('error', () => {}); // the client reconnects by itself
     return () => void w.cancel();
+  }
+
+  async endpoints(timeoutMs: number): Promise<Record<string, string[]>> {
+    const prefix = `${this.prefix}/endpoints/`;
+    const r = await this.client.getAll().prefix(prefix).options(this.opts(timeoutMs)).strings();
+    return Object.fromEntries(
+      Object.entries(r).map(([k, v]) => [
+        k.slice(prefix.length),
+        v
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean),
+      ]),
+    );
+  }
+
+  watchEndpoints(changed: () => void): Promise<() => void> {
+    return this.watchPrefix(`${this.prefix}/endpoints/`, changed);
   }
 
   close(): void {

@@ -13,7 +13,8 @@ export type Feature =
   | 'lease-store'
   | 'policy-node-selector'
   | 'node-labels'
-  | 'ip-sharing';
+  | 'ip-sharing'
+  | 'traffic-policy-local';
 export const features: Feature[] = [
   'ipv4',
   'ipv6',
@@ -25,6 +26,7 @@ export const features: Feature[] = [
   'policy-node-selector',
   'node-labels',
   'ip-sharing',
+  'traffic-policy-local',
 ];
 
 /** A fault kind a failover trial injects on the current holder (lab/faults/, those with a trial). */

@@ -23,6 +23,7 @@ import { runChecks } from './check-runner.ts';
 import { checks } from './checks/index.ts';
 import { Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
+import { LOCAL_SERVICE, localHome, placeBackend } from './local-setup.ts';
 import type { FaultName, RunResults } from './model.ts';
 import { inPool, poolSize } from './pool.ts';
 import { SHARING_KEY, type SharedSetup, sharedSetup } from './shared-setup.ts';
@@ -76,6 +77,7 @@ export function installPlan(
   vips: Pick<Vip, 'service' | 'ipv4' | 'ipv6'>[],
   extraServices = 0,
   shared: SharedSetup | false = false,
+  local = false,
 ): { file: string; vars: Record<string, unknown> } | undefined {
   if (!subject.install) return undefined;
   const vars = renderDeep(subject.install.vars, {
@@ -84,6 +86,7 @@ export function installPlan(
     vips,
     extra_services: extraServices,
     shared,
+    local,
   }) as Record<string, unknown>;
   const file = subject.install.playbook.includes('/')
     ? join(dirname(subject.file), subject.install.playbook)
@@ -101,16 +104,15 @@ async function install(
 ): Promise<void> {
   if (subject.install) {
     req.progress(`subject ${subject.name} ${version}: installing with playbook ${subject.install.playbook}`);
+    const selected = (id: string) => (!req.only?.length || req.only.includes(id)) && !req.skip?.includes(id);
     // The scale check needs 50 VIPs: 49 services beside the Gateway, where the pool has room.
-    const wantScale =
-      (!req.only?.length || req.only.includes('scale')) && !req.skip?.includes('scale') && poolSize(req.lab) >= 50;
+    const wantScale = selected('scale') && poolSize(req.lab) >= 50;
     // The shared-ip check: services that share the Gateway's address (shared-ip.ts says how).
-    const wantShared =
-      subject.has('ip-sharing') &&
-      (!req.only?.length || req.only.includes('shared-ip')) &&
-      !req.skip?.includes('shared-ip');
+    const wantShared = subject.has('ip-sharing') && selected('shared-ip');
+    // The local-traffic check: a service and a Gateway with externalTrafficPolicy Local (local-setup.ts).
+    const wantLocal = subject.has('traffic-policy-local') && selected('local-traffic') && !!localHome(req.lab);
     const play = async (shared: SharedSetup | false) => {
-      const { file, vars } = installPlan(subject, planned, wantScale ? 49 : 0, shared)!;
+      const { file, vars } = installPlan(subject, planned, wantScale ? 49 : 0, shared, wantLocal)!;
       const inv = inventoryFromStatus(await provider.status(req.lab, { probe: false }));
       const lines: string[] = [];
       const r = await runPlaybook(loadPlaybook(file), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
@@ -128,6 +130,11 @@ async function install(
       const [main] = await source.find(req.lab, provider);
       req.progress(`subject ${subject.name}: adding the services that share ${main!.ipv4 ?? main!.ipv6}`);
       await play(sharedSetup(req.lab, main!));
+    }
+    if (wantLocal) {
+      const home = localHome(req.lab)!;
+      req.progress(`subject ${subject.name}: the backend of ${LOCAL_SERVICE} on ${home}`);
+      await placeBackend(req.lab, provider, LOCAL_SERVICE, [home]);
     }
   }
   if (subject.run) {

@@ -12,7 +12,7 @@ import {
   parseFrame,
   unsolicitedNeighborAdvert,
 } from '../agent/packets.ts';
-import { announcements, byAddress, policyInterfaces } from '../agent/policy.ts';
+import { announcements, byAddress, hasLocalBackend, policyInterfaces } from '../agent/policy.ts';
 
 const A = '02:4c:00:00:01:01',
   B = '02:4c:00:00:01:c8';
@@ -95,6 +95,7 @@ const svc = (name: string, labels = { ippool: 'l2announced' }, ns = 'default'): 
   loadBalancer: true,
   externalIPs: [],
   ports: ['80/TCP'],
+  trafficPolicy: 'Cluster',
 });
 
 test('allocation: deterministic, dual-stack, stable, selector honoured, CIDR ends skipped', (t) => {
@@ -227,6 +228,66 @@ test('policy: nodeSelector, serviceSelector, interfaces as regular expressions, 
     ['eth0', 'eth1'],
     'no interfaces: all but lo',
   );
+});
+
+test('externalTrafficPolicy Local (Cilium #46399, #48799): only nodes with a backend announce; a Gateway has its Envoy everywhere', (t) => {
+  const m = parseManifests(
+    `apiVersion: cilium.io/v2alpha1
+kind: CiliumL2AnnouncementPolicy
+metadata: {name: all}
+spec: {interfaces: [eth1], loadBalancerIPs: true}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app, namespace: shop}
+spec: {type: LoadBalancer, externalTrafficPolicy: Local, ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: local, namespace: shop}
+spec: {gatewayClassName: cilium-local, listeners: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: cilium-local}
+spec:
+  controllerName: io.cilium/gateway-controller
+  parametersRef: {group: cilium.io, kind: CiliumGatewayClassConfig, name: local, namespace: shop}
+---
+apiVersion: cilium.io/v2alpha1
+kind: CiliumGatewayClassConfig
+metadata: {name: local, namespace: shop}
+spec: {service: {externalTrafficPolicy: Local}}
+`,
+    'm.yaml',
+  );
+  t.deepEqual(
+    m.services.map((s) => [s.name, s.trafficPolicy, s.gateway]),
+    [
+      ['app', 'Local', undefined],
+      ['cilium-gateway-local', 'Local', 'shop/local'],
+    ],
+    "the Gateway's service takes its class's policy",
+  );
+  const alloc = {
+    'shop/app': { pool: 'p', ipv4: '198.18.0.101' },
+    'shop/cilium-gateway-local': { pool: 'p', ipv4: '198.18.0.102' },
+  };
+  const on = (node: string, gateways: 'envoy' | 'endpoints' = 'envoy') =>
+    announcements(m.policies, m.services, alloc, {}, ['eth1'], {
+      node,
+      endpoints: { 'shop/app': ['node02'] },
+      gateways,
+    }).map((a) => a.service.name);
+  t.deepEqual(on('node02'), ['app', 'cilium-gateway-local'], 'the backend node announces both');
+  t.deepEqual(on('node01'), ['cilium-gateway-local'], 'no local backend: the Gateway only');
+  t.deepEqual(on('node02', 'endpoints'), ['app'], "#48799: the Gateway's synthetic endpoint is on no node");
+  t.deepEqual(
+    announcements(m.policies, m.services, alloc, {}, ['eth1']).map((a) => a.service.name),
+    ['app', 'cilium-gateway-local'],
+    'traffic policy ignored (before #46399): everything, everywhere',
+  );
+  t.false(hasLocalBackend(m.services[0]!, { node: 'node01', endpoints: {}, gateways: 'envoy' }));
 });
 
 test('manifests: the tutorial objects; a Gateway becomes cilium-gateway-NAME; bad objects name the field', (t) => {

@@ -221,6 +221,42 @@ test.serial(
   },
 );
 
+test.serial(
+  'externalTrafficPolicy Local (Cilium #46399, #48799): only the backend node answers and the answer follows it; a Local Gateway stays announced',
+  async (t) => {
+    const r = await suite('reference', ['local-traffic'], []);
+    const c = r.checks.find((x) => x.id === 'local-traffic')!;
+    t.log(c.details.join('\n'));
+    t.is(c.status, 'passed', c.reason);
+    for (const step of ['move', 'return'])
+      for (const f of ['arp', 'ndp']) {
+        const ms = c.figures[`${step}.${f}_ms`] as number;
+        t.true(ms >= 0 && ms < 1000, `${step} ${f}: ${ms} ms, within a lease`);
+        t.is(c.figures[`${step}.${f}.split_brain_windows`], 0);
+      }
+    t.is(c.figures['gateway.arp.responders'], 1);
+
+    // Before #46399: the lease holder answers wherever the backend is; moving it moves nothing.
+    const anywhere = await suite(fixture('local-anywhere'), ['local-traffic'], []);
+    const a = anywhere.checks.find((x) => x.id === 'local-traffic')!;
+    t.log(a.reason!);
+    t.is(a.status, 'failed');
+    t.regex(
+      a.reason!,
+      /answered with the backend on node02 only|node01 did not answer within \d+ ms of its backend moving there/,
+    );
+    // #48799: the Local Gateway is counted by its synthetic endpoint, on no node: nobody answers.
+    const dropped = await suite(fixture('local-gateway-dropped'), ['local-traffic'], []);
+    const d = dropped.checks.find((x) => x.id === 'local-traffic')!;
+    t.log(d.reason!);
+    t.is(d.status, 'failed');
+    t.regex(
+      d.reason!,
+      /Gateway l2lab-local\/cilium-gateway-local.*nobody answers: its backend is the Envoy on every node/,
+    );
+  },
+);
+
 test.serial('l2l-label refuses what it cannot do, naming why', async (t) => {
   const label = (host: string, ...args: string[]) => netns.exec(lab, host, ['/etc/l2lab/bin/l2l-label', ...args]);
   const unknown = await label('cp01', 'node09', 'datacenter-');
@@ -231,6 +267,12 @@ test.serial('l2l-label refuses what it cannot do, naming why', async (t) => {
   t.regex(bad.stderr, /bad label key "data center"/);
   const worker = await label('node01', 'node01', 'datacenter-');
   t.regex(worker.stderr, /no cluster .* and no lab store .* run it on the control plane/);
+  const backend = (...args: string[]) => netns.exec(lab, 'cp01', ['/etc/l2lab/bin/l2l-backend', ...args]);
+  t.regex((await backend('local', 'node01')).stderr, /bad service "local" \(NAMESPACE\/NAME/);
+  t.regex((await backend('l2lab-local/local', 'node01;x')).stderr, /bad node list "node01;x"/);
+  const nobody = await backend('l2lab-local/local', 'node01,node09');
+  t.is(nobody.exitCode, 1);
+  t.regex(nobody.stderr, /node node09 is not registered in the lab store/);
 });
 
 test.serial('an announcer that also answers on the management network: management-silent fails', async (t) => {

@@ -7,6 +7,7 @@ import gratuitous from './gratuitous.ts';
 import http from './http.ts';
 import informational from './informational.ts';
 import leaseHolder from './lease-holder.ts';
+import localTraffic from './local-traffic.ts';
 import managementSilent from './management-silent.ts';
 import noSplitBrain from './no-split-brain.ts';
 import poolAddress from './pool-address.ts';
@@ -26,6 +27,7 @@ export const checks: Check[] = [
   announcementPattern,
   staleCache,
   switchOutage,
+  localTraffic,
   noSplitBrain,
   eligibleResponder,
   leaseHolder,

@@ -345,6 +345,7 @@ export class NetnsProvider implements Provider {
     const files: [string, string, number][] = [
       ['/etc/l2lab/bin/l2l-service', readFileSync(join(NODE_FILES, 'l2l-service'), 'utf8'), 0o755],
       ['/etc/l2lab/bin/l2l-label', readFileSync(join(NODE_FILES, 'l2l-label'), 'utf8'), 0o755],
+      ['/etc/l2lab/bin/l2l-backend', readFileSync(join(NODE_FILES, 'l2l-backend'), 'utf8'), 0o755],
       ['/etc/l2lab/ssh/ssh_host_ed25519_key', readFileSync(hostKey, 'utf8'), 0o600],
       ['/etc/l2lab/ssh/ssh_host_ed25519_key.pub', readFileSync(`${hostKey}.pub`, 'utf8'), 0o644],
       ['/etc/l2lab/ssh/authorized_keys', readFileSync(join(dir, 'ssh', 'id_ed25519.pub'), 'utf8'), 0o600],

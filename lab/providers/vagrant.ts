@@ -290,6 +290,7 @@ export class VagrantProvider implements Provider {
     const want = new Map([
       ['/etc/l2lab/bin/l2l-service', readFileSync(join(nodeFilesDir, 'l2l-service'), 'utf8')],
       ['/etc/l2lab/bin/l2l-label', readFileSync(join(nodeFilesDir, 'l2l-label'), 'utf8')],
+      ['/etc/l2lab/bin/l2l-backend', readFileSync(join(nodeFilesDir, 'l2l-backend'), 'utf8')],
       ['/etc/l2lab/bin/l2lab-boot', boot],
       ['/etc/systemd/system/l2lab-boot.service', unit],
     ]);
