@@ -67,9 +67,14 @@ function printStatus(s: LabStatus): void {
   console.log(table(rows));
   if (s.faults.length)
     console.log(`active faults: ${s.faults.map(describeFault).join('; ')} (undo with npm run lab:fault -- undo …)`);
+  const blocks = (p: LabStatus['pool']) => p.blocks.map((b) => b.cidr ?? `${b.start}-${b.stop}`).join(', ');
   console.log(
-    `pool ${s.pool.name}: ${s.pool.blocks.map((b) => b.cidr ?? `${b.start}-${b.stop}`).join(', ')}  ·  policy ${s.policy.name}: interfaces ${s.policy.interfaces.join(',')}`,
+    `pool ${s.pool.name}: ${blocks(s.pool)}  ·  policy ${s.policy.name}: interfaces ${s.policy.interfaces.join(',')}`,
   );
+  for (const d of s.domains ?? [])
+    console.log(
+      `domain ${d.name} (${d.kind === 'vlan' ? `VLAN ${d.vlan} on the lab switch` : 'a switch of its own'}, NIC ${d.interface}, ${d.ipv4} ${d.ipv6}): ${d.nodes.join(', ')} and the client  ·  pool ${d.pool.name}: ${blocks(d.pool)}  ·  policy ${d.policy.name}: interfaces ${d.policy.interfaces.join(',')}`,
+    );
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -4,6 +4,9 @@ export const prefix = (lab: string) => `l2l-${lab}-`;
 export const hostNs = (lab: string, host: string) => `l2l-${lab}-${host}`;
 export const switchNs = (lab: string) => `l2l-${lab}-switch`;
 export const switchBridge = 'br0'; // inside the switch namespace
+/** A further L2 domain's own switch, beside br0 in the switch namespace, and a machine's port on it. */
+export const domainBridge = (domain: string) => `br-${domain}`;
+export const domainPort = (index: number, iface: string) => `p${index}-${iface}`;
 export const mgmtBridge = (lab: string) => `l2l-${lab}-br`;
 export const mgmtVeth = (lab: string, index: number) => `l2l-${lab}-m${index}`;
 export const stateDir = (lab: string) => `/var/lib/l2l-${lab}`;

@@ -23,8 +23,11 @@ export interface Fault {
 }
 
 export interface HostInterface {
-  name: typeof MANAGEMENT_INTERFACE | typeof SWITCH_INTERFACE;
-  network: 'management' | 'switch';
+  /** eth0 (management), eth1 (lab switch), eth1.<vlan> (a VLAN domain), eth2… (a domain's own switch). */
+  name: string;
+  network: 'management' | 'switch' | 'domain';
+  /** network 'domain': which one (Lab.domains). */
+  domain?: string;
   mac: string;
   ipv4: string; // address without prefix
   ipv4Prefix: number;
@@ -47,6 +50,25 @@ export interface PoolBlock {
   stop?: string;
 }
 
+/**
+ * An L2 domain beside the lab switch's own (untagged) one, with its own subnets, pool and policy:
+ * a tagged VLAN on the lab switch (NIC eth1.<vlan>, eth1's MAC), or a switch of its own (NIC
+ * eth2, eth3, … in the order of the lab file). The client is on every domain; nodes on those listed.
+ */
+export interface Domain {
+  name: string;
+  kind: 'vlan' | 'switch';
+  vlan?: number;
+  interface: string;
+  ipv4: string; // subnets
+  ipv6: string;
+  nodes: string[];
+  /** The label every node on the domain carries (value "true"): the default nodeSelector. */
+  label: string;
+  pool: Lab['pool'];
+  policy: Lab['policy'];
+}
+
 export interface Lab {
   name: string;
   file: string; // absolute path of the lab file it came from
@@ -64,6 +86,8 @@ export interface Lab {
     loadBalancerIPs: boolean;
     externalIPs: boolean;
   };
+  /** Further L2 domains (VLANs, switches); empty for a one-switch lab. */
+  domains: Domain[];
   versions: { kubernetes: string; cilium: string; gatewayAPI: string };
   /** VM defaults for the vagrant provider. */
   vagrant: {
@@ -112,6 +136,8 @@ export interface LabStatus {
   client: HostStatus;
   pool: Lab['pool'];
   policy: Lab['policy'];
+  /** Added in v1: further L2 domains, each with its pool and policy. */
+  domains: Lab['domains'];
   lease: Lab['lease'];
   versions: Lab['versions'];
   /** Faults injected and not undone yet; lab:up leaves what they affect alone. */

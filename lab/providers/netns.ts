@@ -16,6 +16,7 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
+import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { heldOn } from '../faults/index.ts';
 import { type Cidr, cidrRange, overlaps, parseCidr } from '../ip.ts';
@@ -81,6 +82,7 @@ export class NetnsProvider implements Provider {
   async up(lab: Lab, progress: Progress): Promise<UpResult> {
     const started = Date.now();
     preflight();
+    await vlanPreflight(lab);
     const obs = await observe(lab);
     const fresh = obs.namespaces.size === 0 && !existsSync(names.stateDir(lab.name));
     const changes: string[] = [];
@@ -196,6 +198,32 @@ export class NetnsProvider implements Provider {
       );
     if (!br?.flags.includes('UP'))
       await apply(`switch bridge up`, () => run(['ip', '-n', ns, 'link', 'set', names.switchBridge, 'up']));
+    // A domain with a switch of its own: another bridge beside br0, in the same namespace.
+    for (const d of lab.domains.filter((x) => x.kind === 'switch')) {
+      const name = names.domainBridge(d.name);
+      const have = obs.links.get(ns)!.get(name);
+      if (!have)
+        await apply(`domain ${d.name}: switch ${ns}/${name}`, () =>
+          run([
+            'ip',
+            '-n',
+            ns,
+            'link',
+            'add',
+            name,
+            'type',
+            'bridge',
+            'stp_state',
+            '0',
+            'forward_delay',
+            '0',
+            'mcast_snooping',
+            '0',
+          ]),
+        );
+      if (!have?.flags.includes('UP'))
+        await apply(`domain ${d.name}: switch up`, () => run(['ip', '-n', ns, 'link', 'set', name, 'up']));
+    }
   }
 
   private async convergeHost(lab: Lab, h: LabHost, obs: Observed, apply: Apply): Promise<void> {
@@ -257,6 +285,8 @@ export class NetnsProvider implements Provider {
       await apply(`${h.name}: switch port up`, () =>
         run(['ip', '-n', sw, 'link', 'set', h.name, 'master', names.switchBridge, 'up']),
       );
+
+    await this.convergeDomainNics(lab, h, links, obs, unplugged, apply);
 
     const eth0 = h.interfaces.find((i) => i.name === MANAGEMENT_INTERFACE);
     if (eth0) {
@@ -337,6 +367,72 @@ export class NetnsProvider implements Provider {
         await nsExec(init!, ['/etc/l2lab/bin/l2l-service', 'start', 'sshd']);
         await waitSshd();
       });
+  }
+
+  /** The machine's NICs in further L2 domains: a tagged sub-interface of eth1, or a cable to the domain's own switch. */
+  private async convergeDomainNics(
+    lab: Lab,
+    h: LabHost,
+    links: Map<string, IpAddr>,
+    obs: Observed,
+    unplugged: (iface: string) => boolean,
+    apply: Apply,
+  ): Promise<void> {
+    const ns = names.hostNs(lab.name, h.name);
+    const sw = names.switchNs(lab.name);
+    for (const i of h.interfaces.filter((x) => x.network === 'domain')) {
+      const d = lab.domains.find((x) => x.name === i.domain)!;
+      if (d.kind === 'vlan') {
+        if (!links.has(i.name))
+          await apply(`${h.name}: ${i.name} (VLAN ${d.vlan} of domain ${d.name})`, () =>
+            run([
+              'ip',
+              '-n',
+              ns,
+              'link',
+              'add',
+              'link',
+              SWITCH_INTERFACE,
+              'name',
+              i.name,
+              'type',
+              'vlan',
+              'id',
+              String(d.vlan),
+            ]),
+          );
+        continue;
+      }
+      const portName = names.domainPort(h.index, i.name);
+      if (!links.has(i.name))
+        await apply(`${h.name}: ${i.name} on domain ${d.name}'s switch (${i.mac})`, async () => {
+          await run(['ip', '-n', sw, 'link', 'del', portName], { check: false });
+          await run([
+            'ip',
+            'link',
+            'add',
+            'name',
+            i.name,
+            'netns',
+            ns,
+            'address',
+            i.mac,
+            'type',
+            'veth',
+            'peer',
+            'name',
+            portName,
+            'netns',
+            sw,
+          ]);
+        });
+      const port = obs.links.get(sw)?.get(portName);
+      const bridge = names.domainBridge(d.name);
+      if (!port || port.master !== bridge || (!port.flags.includes('UP') && !unplugged(i.name)))
+        await apply(`${h.name}: domain ${d.name} switch port up`, () =>
+          run(['ip', '-n', sw, 'link', 'set', portName, 'master', bridge, 'up']),
+        );
+    }
   }
 
   private async convergeNodeFiles(lab: Lab, h: LabHost, init: number | undefined, apply: Apply): Promise<void> {
@@ -501,6 +597,7 @@ export class NetnsProvider implements Provider {
       client,
       pool: lab.pool,
       policy: lab.policy,
+      domains: lab.domains,
       lease: lab.lease,
       versions: lab.versions,
       faults: existsSync(dir) ? readFaults(lab) : [],
@@ -556,7 +653,12 @@ export class NetnsProvider implements Provider {
     const h = findHost(lab, host);
     const i = ifaceOf(h, iface);
     const state = up ? 'up' : 'down';
+    const d = lab.domains.find((x) => x.name === i.domain);
     if (i.network === 'switch') await run(['ip', '-n', names.switchNs(lab.name), 'link', 'set', h.name, state]);
+    else if (d?.kind === 'switch')
+      await run(['ip', '-n', names.switchNs(lab.name), 'link', 'set', names.domainPort(h.index, i.name), state]);
+    // A VLAN has no cable of its own: the switch stops carrying it to this port (the tagged NIC goes down).
+    else if (d) await run(['ip', '-n', names.hostNs(lab.name, h.name), 'link', 'set', i.name, state]);
     else await run(['ip', 'link', 'set', names.mgmtVeth(lab.name, h.index), state]);
   }
 }
@@ -571,6 +673,20 @@ function preflight(): void {
     throw new Error(
       `missing on this machine: ${missing.map(([c, p]) => `${c} (Debian package ${p})`).join(', ')}. Run \`npm run setup\` to install them.`,
     );
+}
+
+/**
+ * VLAN domains need the kernel's 802.1Q support (CONFIG_VLAN_8021Q, module 8021q): refused before
+ * anything is built where it is missing (some VM kernels, such as Firecracker's, lack it).
+ */
+async function vlanPreflight(lab: Lab): Promise<void> {
+  const i = lab.domains.findIndex((d) => d.kind === 'vlan');
+  if (i < 0 || existsSync('/proc/net/vlan')) return;
+  await run(['modprobe', '8021q'], { check: false });
+  if (existsSync('/proc/net/vlan')) return;
+  throw new Error(
+    `domains[${i}].vlan: this kernel (${release()}) has no 802.1Q VLAN support (CONFIG_VLAN_8021Q; modprobe 8021q failed), so the netns provider cannot build VLAN ${lab.domains[i]!.vlan}; give the domain a switch of its own (switch: true instead of vlan), or use provider: vagrant (the VMs' Debian kernel has it)`,
+  );
 }
 
 /** Reads what exists; without links, only namespaces and node inits (no per-namespace ip calls). */

@@ -457,6 +457,7 @@ export class VagrantProvider implements Provider {
       client: all.at(-1)!,
       pool: lab.pool,
       policy: lab.policy,
+      domains: lab.domains,
       lease: lab.lease,
       versions: lab.versions,
       faults,
