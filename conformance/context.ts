@@ -38,6 +38,8 @@ export class Context {
     readonly outDir: string,
     readonly probeIntervalMs: number,
     readonly progress: Progress,
+    /** VIPs of the lab's further L2 domains (Vip.domain): only domain-isolation probes them, each on its own NIC. */
+    readonly domainVips: Vip[] = [],
   ) {
     // A request counts by when it was sent; on emulated VMs the new holder's first responses are
     // slow, and a 150 ms timeout counted them as outage (CI: HTTP back 2.9 s after a link-down).
@@ -89,7 +91,9 @@ export class Context {
   probe(
     name: string,
     durationMs: number,
-    opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle' | 'duringMs'>> & { http?: boolean } = {},
+    opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle' | 'duringMs' | 'iface'>> & {
+      http?: boolean;
+    } = {},
   ): Promise<Window> {
     return this.prober.probe(name, durationMs, {
       ipv4: this.subject.has('ipv4'),
@@ -99,6 +103,7 @@ export class Context {
       keep: opts.keep,
       settle: opts.settle,
       duringMs: opts.duringMs,
+      iface: opts.iface,
       http: opts.http && this.subject.has('http') ? this.main.ipv4 : undefined,
     });
   }

@@ -115,7 +115,8 @@ export interface RunResults {
   };
   environment: { kernel: string; node: string; l2labCommit: string };
   probeIntervalMs: number;
-  vips: { service: string; ipv4?: string; ipv6?: string }[];
+  /** domain: a further L2 domain's (absent: the lab switch's). */
+  vips: { service: string; ipv4?: string; ipv6?: string; domain?: string }[];
   checks: CheckResult[];
   summary: { passed: number; failed: number; skipped: number; info: number; errors: number };
 }

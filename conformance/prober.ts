@@ -7,7 +7,7 @@ import { proberAddresses } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { ExecResult, Provider } from '../lab/provider.ts';
 import { shq } from '../lab/quote.ts';
-import { switchNic } from '../lab/state.ts';
+import { ifaceOf, switchNic } from '../lab/state.ts';
 import type { Lab } from '../lab/types.ts';
 import type { Vip } from './addresses/index.ts';
 import type { Family } from './analyze.ts';
@@ -27,6 +27,8 @@ export interface ProbeOptions {
   ipv6: boolean;
   http?: string; // the VIP to GET, if any
   vips: Vip[];
+  /** The client's NIC to probe from (default: its lab-switch NIC): another L2 domain's. */
+  iface?: string;
   /**
    * The fault: called once the prober has captured a baseline (who answered so far); returns
    * its effective moment (ms, this machine's clock) where known.
@@ -73,7 +75,14 @@ export class Prober {
    * cache — the HTTP prober then sees what a real client with a stale cache sees.
    */
   get observer(): { mac: string; ipv4: string; ipv6?: string } {
-    return { mac: switchNic(this.lab.client).mac.replace(/[0-9a-f]{2}$/, 'fe'), ...proberAddresses(this.lab) };
+    return this.observerOn(switchNic(this.lab.client).name);
+  }
+
+  /** The prober's identity on one of the client's NICs: in another L2 domain, host part 250 of its subnets. */
+  observerOn(iface: string): { mac: string; ipv4: string; ipv6?: string } {
+    const nic = ifaceOf(this.lab.client, iface);
+    const d = this.lab.domains.find((x) => x.name === nic.domain);
+    return { mac: nic.mac.replace(/[0-9a-f]{2}$/, 'fe'), ...proberAddresses(d ? { switch: d } : this.lab) };
   }
 
   /** ADDRESS=MAC for each node's switch addresses (IPv4, IPv6, EUI-64 link-local): VRRP advertisements name their sender by these. */
@@ -101,7 +110,8 @@ export class Prober {
    */
   async probe(name: string, durationMs: number, o: ProbeOptions): Promise<Window> {
     if (this.interrupted) throw new InterruptedError();
-    const c = this.observer;
+    const iface = o.iface ?? switchNic(this.lab.client).name;
+    const c = this.observerOn(iface);
     const keep = o.keep ?? true;
     const file = keep ? `${String(++this.seq).padStart(3, '0')}-${name}.pcap` : '';
     const baselineMs = o.during ? this.baselineMs : 0;
@@ -110,7 +120,7 @@ export class Prober {
       'node',
       join(repoRoot, 'dist', 'probe.mjs'), // built before the suite: no rebuild mid-run
       '--iface',
-      switchNic(this.lab.client).name,
+      iface,
       '--mac',
       c.mac,
       '--ipv4',

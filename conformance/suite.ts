@@ -231,11 +231,15 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   await removeLeftoverVips(req.lab, provider);
   const planned = source.when === 'before-install' ? await source.find(req.lab, provider) : [];
   await install(req, subject, provider, version, planned, source);
-  const vips = mergeShared(planned.length ? planned : await source.find(req.lab, provider));
-  req.progress(`VIPs: ${vips.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ')}`);
+  const found = mergeShared(planned.length ? planned : await source.find(req.lab, provider));
+  const show = (vs: Vip[]) => vs.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ');
+  // The lab switch's VIPs go to every check; other domains' only to domain-isolation.
+  const vips = found.filter((v) => !v.domain);
+  const domainVips = found.filter((v) => v.domain);
+  req.progress(`VIPs: ${show(vips)}${domainVips.length ? `; in other L2 domains: ${show(domainVips)}` : ''}`);
 
   const probeIntervalMs = req.probeIntervalMs ?? provider.probeIntervalMs?.(req.lab) ?? 20;
-  const ctx = new Context(req.lab, provider, subject, vips, dir, probeIntervalMs, req.progress);
+  const ctx = new Context(req.lab, provider, subject, vips, dir, probeIntervalMs, req.progress, domainVips);
   const onAbort = () => {
     req.progress('interrupted: undoing faults');
     ctx.interrupt();
@@ -291,7 +295,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     },
     environment: { kernel: release(), node: process.version, l2labCommit: commit.stdout.trim() || 'unknown' },
     probeIntervalMs,
-    vips,
+    vips: found,
     checks: results,
     summary: {
       passed: count('passed'),

@@ -40,6 +40,7 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
     provider: s.provider,
     pool: s.pool,
     policy: s.policy,
+    domains: s.domains ?? [], // a status written before domains existed has none
     lease: s.lease,
     versions: s.versions,
     switch: s.switch,

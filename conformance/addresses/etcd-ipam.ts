@@ -47,8 +47,9 @@ export default defineAddressSource({
     const vips: Vip[] = [];
     for (let i = 0; i + 1 < lines.length; i += 2) {
       const service = lines[i]!.slice(PREFIX.length);
-      const a = JSON.parse(lines[i + 1]!) as { ipv4?: string; ipv6?: string };
-      vips.push({ service, labels: labels.get(service) ?? {}, ipv4: a.ipv4, ipv6: a.ipv6 });
+      const a = JSON.parse(lines[i + 1]!) as { pool?: string; ipv4?: string; ipv6?: string };
+      const domain = lab.domains.find((d) => d.pool.name === a.pool)?.name;
+      vips.push({ service, labels: labels.get(service) ?? {}, ipv4: a.ipv4, ipv6: a.ipv6, ...(domain && { domain }) });
     }
     vips.sort(
       (a, b) =>

@@ -10,6 +10,8 @@ export interface Vip {
   ipv6?: string;
   /** Other services on exactly these addresses (LB-IPAM sharing key): one VIP, probed once. */
   shared?: string[];
+  /** The further L2 domain (Lab.domains) whose pool it came from; absent: the lab switch's. */
+  domain?: string;
 }
 
 /** One entry per address pair, the first service's, naming the services that share it. */

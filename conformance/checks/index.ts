@@ -1,6 +1,7 @@
 // The checks, in the order they run: later ones read the failover trials and all captures.
 import type { Check } from '../check.ts';
 import announcementPattern from './announcement-pattern.ts';
+import domainIsolation from './domain-isolation.ts';
 import eligibleResponder from './eligible-responder.ts';
 import failover from './failover.ts';
 import gratuitous from './gratuitous.ts';
@@ -32,6 +33,7 @@ export const checks: Check[] = [
   eligibleResponder,
   leaseHolder,
   sharedIp,
+  domainIsolation,
   scale,
   informational,
 ];

@@ -1,0 +1,86 @@
+// Several L2 domains in one lab (labs/domains.yaml: the lab switch and two switches of their own):
+// the lab builds them, and the suite sees a service answered in its own domain only, by its own
+// nodes, failing over inside it; an announcer whose policy reaches every NIC fails.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { buildBundles } from '../conformance/bundles.ts';
+import type { RunResults } from '../conformance/model.ts';
+import { runSuite } from '../conformance/suite.ts';
+import { loadLab } from '../lab/labfile.ts';
+import { labFile, netns, quiet, repo } from './helpers.ts';
+
+const lab = loadLab(labFile('tdom', 116, () => {}, 'labs/domains.yaml'));
+const fast = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
+const fixture = (n: string) => join(repo, 'test', 'fixtures', 'subjects', `${n}.yaml`);
+
+async function suite(subject: string, only: string[]): Promise<RunResults> {
+  return (
+    await runSuite({
+      lab,
+      subject,
+      trials: 1,
+      faults: ['power-off'],
+      only,
+      probeIntervalMs: 20,
+      lease: fast,
+      progress: () => {},
+      outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
+      history: false,
+    })
+  ).results;
+}
+
+test.before(async () => {
+  await buildBundles();
+  await netns.down(lab.name, quiet);
+});
+test.after.always(async () => {
+  await netns.down(lab.name, quiet);
+});
+
+test.serial('each domain is its own L2 segment: NICs, addresses and labels where the lab file says', async (t) => {
+  await netns.up(lab, quiet);
+  const s = await netns.status(lab, { probe: true });
+  t.is(s.state, 'up');
+  const nics = (h: string) =>
+    [...[...s.nodes, s.client].find((x) => x.name === h)!.interfaces.map((i) => i.name)].sort();
+  t.deepEqual(nics('node01'), ['eth0', 'eth1', 'eth2'], 'node01: red only');
+  t.deepEqual(nics('node02'), ['eth0', 'eth1', 'eth2', 'eth3'], 'node02: red and blue');
+  t.deepEqual(nics('client'), ['eth1', 'eth2', 'eth3'], 'the client: every domain');
+  t.is(s.nodes.find((n) => n.name === 'node03')!.labels['l2lab.io/domain-blue'], 'true');
+  // Real L2 segments: the client reaches node03 on blue, and red's subnet has no node03.
+  const ping = (ip: string) => netns.exec(lab, 'client', ['ping', '-c1', '-W1', ip]);
+  t.is((await ping('198.18.200.14')).exitCode, 0, 'node03 on blue');
+  t.not((await ping('198.18.100.14')).exitCode, 0, 'node03 is not on red');
+  // A frame on red never reaches blue: node03 sees no ARP for a red address.
+  const arp = await netns.exec(lab, 'node03', ['ip', 'neigh', 'show', '198.18.100.200']);
+  t.is(arp.stdout.trim(), '');
+});
+
+test.serial(
+  'the reference announcer keeps each service in its own L2 domain, failover included; a policy reaching every NIC leaks',
+  async (t) => {
+    const r = await suite('reference', ['domain-isolation']);
+    const c = r.checks.find((x) => x.id === 'domain-isolation')!;
+    t.log(c.details.join('\n'));
+    t.is(c.status, 'passed', c.reason);
+    for (const d of ['red', 'blue']) {
+      t.is(c.figures[`${d}.arp.responders`], 1);
+      t.is(c.figures[`${d}.leaks`], 0);
+      const ms = c.figures[`${d}.failover.arp_ms`] as number;
+      t.true(ms > 0 && ms < 2000, `${d}: failover in ${ms} ms`);
+    }
+    t.true(r.vips.some((v) => v.domain === 'red' && v.ipv4?.startsWith('198.18.100.')));
+
+    const leak = await suite(fixture('domain-leak'), ['domain-isolation']);
+    const l = leak.checks.find((x) => x.id === 'domain-isolation')!;
+    t.log(l.reason!);
+    t.is(l.status, 'failed');
+    t.regex(
+      l.reason!,
+      /domain red: 198\.18\.100\.\d+ ARP answered on eth1 \(the lab switch\) by node0[12]: announced outside its L2 domain/,
+    );
+  },
+);
