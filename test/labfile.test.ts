@@ -339,3 +339,86 @@ test("host part 250 is the prober's: a node or pool there is refused", (t) => {
     JSON.stringify(q),
   );
 });
+
+test('L2 domains: NICs, addresses, labels and default pool/policy; VLANs on eth1, own switches on eth2…', (t) => {
+  const lab = loadLab(join(repo, 'labs', 'domains.yaml'));
+  t.deepEqual(
+    lab.domains.map((d) => [d.name, d.kind, d.interface, d.nodes, d.policy.interfaces]),
+    [
+      ['red', 'switch', 'eth2', ['node01', 'node02'], ['^eth2$']],
+      ['blue', 'switch', 'eth3', ['node02', 'node03'], ['^eth3$']],
+    ],
+  );
+  const node02 = lab.nodes.find((n) => n.name === 'node02')!;
+  t.deepEqual(
+    node02.interfaces.map((i) => [i.name, i.network, i.ipv4]),
+    [
+      ['eth0', 'management', '198.19.40.13'],
+      ['eth1', 'switch', '198.18.0.13'],
+      ['eth2', 'domain', '198.18.100.13'],
+      ['eth3', 'domain', '198.18.200.13'],
+    ],
+  );
+  t.is(node02.labels['l2lab.io/domain-red'], 'true');
+  t.deepEqual(lab.domains[0]!.policy.nodeSelector, { matchLabels: { 'l2lab.io/domain-red': 'true' } });
+  t.deepEqual(lab.domains[0]!.pool.serviceSelector, { matchLabels: { 'l2lab.io/domain': 'red' } });
+  t.deepEqual(
+    lab.client.interfaces.map((i) => i.name),
+    ['eth1', 'eth2', 'eth3'],
+  );
+
+  const vlan = parseLab(
+    stringify({
+      ...parse(readFileSync(join(repo, 'labs', 'domains.yaml'), 'utf8')),
+      domains: [
+        {
+          ...parse(readFileSync(join(repo, 'labs', 'domains.yaml'), 'utf8')).domains[0],
+          switch: undefined,
+          vlan: 100,
+        },
+      ],
+    }),
+  );
+  const red = vlan.nodes.find((n) => n.name === 'node01')!.interfaces.find((i) => i.domain === 'red')!;
+  t.is(red.name, 'eth1.100');
+  t.is(vlan.domains[0]!.policy.interfaces[0], '^eth1\\.100$');
+  t.is(red.mac, vlan.nodes.find((n) => n.name === 'node01')!.interfaces.find((i) => i.name === 'eth1')!.mac);
+});
+
+test('L2 domains: every problem named, with its path and fix', (t) => {
+  const base = parse(readFileSync(join(repo, 'labs', 'domains.yaml'), 'utf8'));
+  const found = problems(
+    stringify({
+      ...base,
+      policy: { ...base.policy, interfaces: ['^eth'], serviceSelector: undefined },
+      domains: [
+        { ...base.domains[0], switch: undefined, name: 'Red' },
+        { ...base.domains[1], ipv4: '198.18.0.0/25', nodes: ['node02', 'node09'] },
+        {
+          name: 'green',
+          vlan: 5000,
+          ipv4: '198.18.50.0/24',
+          ipv6: 'fd4c:3200:18:50::/64',
+          pool: { blocks: [{ start: '198.18.60.1', stop: '198.18.60.5' }], serviceSelector: { matchExpressions: [] } },
+          policy: { nodeSelector: { matchLabels: { datacenter: 'dc1' } }, interfaces: ['^eth9$'] },
+        },
+      ],
+    }),
+  );
+  const has = (path: string, re: RegExp) =>
+    t.true(
+      found.some((p) => p.path === path && re.test(p.message)),
+      `${path} ${re} in ${JSON.stringify(found, null, 1)}`,
+    );
+  has('domains[0].name', /lower-case letters/);
+  has('domains[0]', /give either vlan: ID .* or switch: true/);
+  has('domains[1].ipv4', /overlaps switch.ipv4 \(198\.18\.0\.0\/24\)/);
+  has('domains[1].nodes[1]', /no node "node09"/);
+  has('domains[2].vlan', /5000 is not a VLAN ID/);
+  has('domains[2].pool.blocks[0]', /outside the domain green subnet 198\.18\.50\.0\/24/);
+  has('domains[2].pool.blocks', /no IPv6 block/);
+  has('domains[2].pool.serviceSelector', /needs matchLabels/);
+  has('domains[2].policy.interfaces', /matches no interface of its L2 domain; .* add "\^eth1\\.5000\$"/);
+  has('policy.interfaces', /matches eth2 \(domain Red\) as well/);
+  has('policy.serviceSelector', /selects domain Red's service .* announced in the lab switch's L2 domain as well/);
+});
