@@ -25,6 +25,8 @@ export interface VagrantMachine {
   /** The management NIC: its MAC gets a fixed DHCP lease (the lab file's management address). */
   mgmtMac: string;
   mgmtIpv4: string;
+  /** NICs on further L2 domains' own switches, in order after eth1 (eth2, eth3, …); IPv6 comes from the boot script. */
+  nics: { network: string; mac: string; ipv4: string; ipv4Prefix: number }[];
 }
 
 export interface VagrantSpec {
@@ -34,6 +36,8 @@ export interface VagrantSpec {
   driver: 'kvm' | 'qemu';
   /** The lab switch: a libvirt isolated network / a VirtualBox internal network. */
   network: string;
+  /** Further L2 domains with a switch of their own: one isolated network each (VLAN domains ride the lab switch). */
+  domainNetworks: { domain: string; name: string; bridge: string }[];
   /** Vagrant's NAT/management network (SSH only), in the lab's management subnet. */
   management: { name: string; cidr: string };
   /** libvirt storage pool for the VM disks. */
@@ -41,6 +45,12 @@ export interface VagrantSpec {
   /** Seconds Vagrant waits for a booting VM (software emulation is slow). */
   bootTimeout: number;
   machines: VagrantMachine[];
+}
+
+/** The libvirt network of a domain with a switch of its own, and its bridge on the host (15 characters at most). */
+export function domainNetwork(lab: Lab, domain: string): { domain: string; name: string; bridge: string } {
+  const k = lab.domains.filter((d) => d.kind === 'switch').findIndex((d) => d.name === domain);
+  return { domain, name: `${prefix(lab.name)}d-${domain}`, bridge: `${prefix(lab.name)}d${k + 1}` };
 }
 
 export function vagrantSpec(lab: Lab): VagrantSpec {
@@ -63,6 +73,14 @@ export function vagrantSpec(lab: Lab): VagrantSpec {
       ...(sw.ipv6 ? { ipv6: sw.ipv6, ipv6Prefix: sw.ipv6Prefix } : {}),
       mgmtMac: mg.mac,
       mgmtIpv4: mg.ipv4,
+      nics: h.interfaces
+        .filter((i) => lab.domains.find((d) => d.name === i.domain)?.kind === 'switch')
+        .map((i) => ({
+          network: domainNetwork(lab, i.domain!).name,
+          mac: i.mac,
+          ipv4: i.ipv4,
+          ipv4Prefix: i.ipv4Prefix,
+        })),
     };
   });
   return {
@@ -71,6 +89,7 @@ export function vagrantSpec(lab: Lab): VagrantSpec {
     provider: lab.vagrant.provider,
     driver: lab.vagrant.driver,
     network: `${prefix(lab.name)}switch`,
+    domainNetworks: lab.domains.filter((d) => d.kind === 'switch').map((d) => domainNetwork(lab, d.name)),
     management: { name: `${prefix(lab.name)}mgmt`, cidr: lab.management.ipv4 },
     pool: LIBVIRT_POOL,
     bootTimeout: lab.vagrant.driver === 'qemu' ? 900 : 300,

@@ -8,6 +8,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { vagrantEnv } from '../lab/box.ts';
 import { loadLab } from '../lab/labfile.ts';
+import { domainNicLines } from '../lab/providers/vagrant.ts';
 import { vagrantSpec, writeVagrantSpec } from '../lab/vagrant.ts';
 import { labFile, repo } from './helpers.ts';
 
@@ -71,4 +72,38 @@ test('a netns lab has no VM spec: the client has no management NIC there', (t) =
   t.throws(() => vagrantSpec(netnsLab), {
     message: /client has no management interface; the lab file must name a VM provider/,
   });
+});
+
+test('L2 domains on VMs: a switch of its own is a libvirt network and a NIC; a VLAN is a tagged eth1 in the guest', async (t) => {
+  const dlab = loadLab(
+    labFile(
+      'tvag',
+      110,
+      (d) => {
+        d.provider = 'vagrant';
+        d.domains[0] = { ...d.domains[0], switch: undefined, vlan: 100 };
+      },
+      'labs/domains.yaml',
+    ),
+  );
+  const file = join(mkdtempSync(join(tmpdir(), 'l2l-vag-')), 'vagrant.json');
+  const spec = writeVagrantSpec(dlab, file);
+  t.deepEqual(spec.domainNetworks, [{ domain: 'blue', name: 'l2l-tvag-d-blue', bridge: 'l2l-tvag-d1' }]);
+  const node02 = spec.machines.find((m) => m.name === 'node02')!;
+  t.deepEqual(
+    node02.nics.map((n) => [n.network, n.ipv4]),
+    [['l2l-tvag-d-blue', '198.18.200.13']],
+    'red is a VLAN: no NIC of its own',
+  );
+  t.deepEqual(domainNicLines(dlab, dlab.nodes.find((n) => n.name === 'node01')!), [
+    'ip link show eth1.100 >/dev/null 2>&1 || ip link add link eth1 name eth1.100 type vlan id 100',
+    'ip addr replace 198.18.100.12/24 dev eth1.100',
+    'ip -6 addr replace fd4c:3200:18:100::12/64 dev eth1.100 nodad',
+    'ip link set eth1.100 up',
+  ]);
+  t.deepEqual(domainNicLines(dlab, dlab.nodes.find((n) => n.name === 'node03')!), [
+    'ip -6 addr replace fd4c:3200:18:200::14/64 dev eth2 nodad',
+  ]);
+  const r = await execa('vagrant', ['validate'], { cwd: repo, reject: false, env: vagrantEnv(file) });
+  t.is(r.exitCode, 0, r.stderr);
 });

@@ -267,6 +267,7 @@ export class VagrantProvider implements Provider {
       '# l2lab: at every boot, the lab-switch IPv6 address and the services enabled in /etc/l2lab/services.',
       'mkdir -p /run/l2lab /var/log/l2lab /var/lib/l2lab',
       ...(sw.ipv6 ? [`ip -6 addr replace ${sw.ipv6}/${sw.ipv6Prefix} dev eth1 nodad`] : []),
+      ...domainNicLines(lab, h),
       // The runtime lives in /opt; the checkout's path on the host may be under /tmp, which Debian empties at boot.
       `mkdir -p ${shq(dirname(runtime.root))} && ln -sfn ${RUNTIME_DIR} ${shq(runtime.root)}`,
       '/etc/l2lab/bin/l2l-service start-enabled >> /var/log/l2lab/boot.log 2>&1 || true',
@@ -564,7 +565,14 @@ export class VagrantProvider implements Provider {
   /** The NIC's carrier, as the hypervisor sets it: the guest sees the cable go. */
   async carrier(lab: Lab, host: string, iface: string, up: boolean): Promise<void> {
     const h = findHost(lab, host);
-    await this.hv(lab).setLink(domain(lab.name, h.name), ifaceOf(h, iface).mac, up);
+    const i = ifaceOf(h, iface);
+    // A VLAN has no cable of its own: its tagged NIC goes down in the guest (the cable is eth1's).
+    if (lab.domains.find((d) => d.name === i.domain)?.kind === 'vlan') {
+      const r = await this.exec(lab, host, ['ip', 'link', 'set', iface, up ? 'up' : 'down']);
+      if (r.exitCode !== 0) throw new Error(`ip link set ${iface} on ${host}: ${r.stderr.trim()}`);
+      return;
+    }
+    await this.hv(lab).setLink(domain(lab.name, h.name), i.mac, up);
   }
 
   /** Closes the cached SSH connections (they keep a process alive): the suite and tests call it when done. */
@@ -574,6 +582,26 @@ export class VagrantProvider implements Provider {
 }
 
 const hosts = (lab: Lab): LabHost[] => [...lab.nodes, lab.client];
+
+/**
+ * The boot script's lines for the machine's NICs in further L2 domains: a VLAN domain's tagged
+ * sub-interface of eth1 (the guest's Debian kernel has 802.1Q) with its addresses; a domain
+ * switch's NIC gets its IPv4 from Vagrant, its IPv6 here.
+ */
+export function domainNicLines(lab: Lab, h: LabHost): string[] {
+  return h.interfaces.flatMap((i) => {
+    const d = lab.domains.find((x) => x.name === i.domain);
+    if (!d) return [];
+    const v6 = i.ipv6 ? [`ip -6 addr replace ${i.ipv6}/${i.ipv6Prefix} dev ${i.name} nodad`] : [];
+    if (d.kind === 'switch') return v6;
+    return [
+      `ip link show ${i.name} >/dev/null 2>&1 || ip link add link eth1 name ${i.name} type vlan id ${d.vlan}`,
+      `ip addr replace ${i.ipv4}/${i.ipv4Prefix} dev ${i.name}`,
+      ...v6,
+      `ip link set ${i.name} up`,
+    ];
+  });
+}
 
 async function preflight(lab: Lab): Promise<void> {
   if (process.getuid?.() !== 0)
@@ -620,11 +648,13 @@ async function convergeNetworks(
   const leases = spec.machines
     .map((m) => `      <host mac='${m.mgmtMac}' name='${m.name}' ip='${m.mgmtIpv4}'/>`)
     .join('\n');
+  const isolated = (name: string, bridge: string): [string, string] => [
+    name,
+    `<network>\n  <name>${name}</name>\n  <bridge name='${bridge}' stp='off' delay='0'/>\n</network>\n`,
+  ];
   const nets: [string, string][] = [
-    [
-      spec.network,
-      `<network>\n  <name>${spec.network}</name>\n  <bridge name='${names.prefix(lab.name)}sw' stp='off' delay='0'/>\n</network>\n`,
-    ],
+    isolated(spec.network, `${names.prefix(lab.name)}sw`),
+    ...spec.domainNetworks.map((d) => isolated(d.name, d.bridge)),
     [
       spec.management.name,
       `<network>\n  <name>${spec.management.name}</name>\n${lab.vagrant.nat ? "  <forward mode='nat'/>\n" : ''}  <bridge name='${names.prefix(lab.name)}mg' stp='off' delay='0'/>\n` +
@@ -641,7 +671,9 @@ async function convergeNetworks(
       });
     } else if (
       !(await virsh(['net-dumpxml', name])).stdout.includes(
-        name === spec.network ? `${names.prefix(lab.name)}sw` : leases.split('\n')[0]!.trim(),
+        name === spec.network
+          ? `${names.prefix(lab.name)}sw`
+          : (spec.domainNetworks.find((d) => d.name === name)?.bridge ?? leases.split('\n')[0]!.trim()),
       )
     ) {
       throw new Error(
