@@ -31,7 +31,7 @@ const usage: Record<string, string> = {
     faultPlugins
       .map(
         (f) =>
-          `          ${[f.kind, f.scope === 'switch' ? 'switch' : 'NODE', ...f.args.map((a) => a.name.toUpperCase()), ...(f.options ?? []).map((o) => `[--${o.name} ${o.name.toUpperCase()}]`)].join(' ')}  ${f.description}`,
+          `          ${[f.kind, f.scope === 'switch' ? 'switch|DOMAIN' : 'NODE', ...f.args.map((a) => a.name.toUpperCase()), ...(f.options ?? []).map((o) => `[--${o.name} ${o.name.toUpperCase()}]`)].join(' ')}  ${f.description}`,
       )
       .join('\n'),
 };

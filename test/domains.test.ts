@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import { buildBundles } from '../conformance/bundles.ts';
 import type { RunResults } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
@@ -57,6 +58,33 @@ test.serial('each domain is its own L2 segment: NICs, addresses and labels where
   // A frame on red never reaches blue: node03 sees no ARP for a red address.
   const arp = await netns.exec(lab, 'node03', ['ip', 'neigh', 'show', '198.18.100.200']);
   t.is(arp.stdout.trim(), '');
+});
+
+test.serial('switch-down takes one L2 domain dark, and only it; lab:up leaves it dark until undone', async (t) => {
+  const cli = (...a: string[]) =>
+    execa('node', [join(repo, 'scripts', 'run.mjs'), 'lab', 'fault', ...a, '--lab', lab.file], { reject: false });
+  const ping = (ip: string) => netns.exec(lab, 'client', ['ping', '-c1', '-W1', ip]);
+  const bad = await cli('inject', 'switch-down', 'green');
+  t.not(bad.exitCode, 0);
+  t.regex(bad.stderr, /switch-down takes "switch" \(the lab switch\) or an L2 domain \(red, blue\), not "green"/);
+  t.is((await cli('inject', 'switch-down', 'blue')).exitCode, 0);
+  try {
+    const s = await netns.status(lab);
+    const up = (h: string, i: string) =>
+      [...s.nodes, s.client].find((x) => x.name === h)!.interfaces.find((x) => x.name === i)!.up;
+    t.deepEqual(
+      [up('node02', 'eth3'), up('node03', 'eth3'), up('client', 'eth3')],
+      [false, false, false],
+      'every port of blue dark',
+    );
+    t.true(up('node02', 'eth2') && up('node02', 'eth1'), 'red and the lab switch untouched');
+    t.not((await ping('198.18.200.14')).exitCode, 0, 'nothing across blue');
+    t.is((await ping('198.18.100.13')).exitCode, 0, 'red still carries');
+    t.deepEqual((await netns.up(lab, quiet)).changes, [], 'lab:up leaves the dark domain alone');
+  } finally {
+    t.is((await cli('undo', 'switch-down', 'blue')).exitCode, 0);
+  }
+  t.is((await ping('198.18.200.14')).exitCode, 0, 'blue back');
 });
 
 test.serial(

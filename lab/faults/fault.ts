@@ -65,9 +65,9 @@ export interface FaultPlugin<P extends Record<string, string | undefined> = Reco
   trial?: { params(service: string, lab: Lab, node: string): P; needs?: string[]; waitReady?: boolean };
   /**
    * What it keeps as it is while in force. A node fault holds its node; a switch fault
-   * (`scope: 'switch'`, NODE is then the switch's name) holds every machine on that switch.
+   * (`scope: 'switch'`, NODE is then the switch's name, or an L2 domain's) holds every machine on that switch.
    */
-  held(p: P): Held;
+  held(p: P, node: string, lab?: Lab): Held;
   scope?: 'node' | 'switch';
   /** Returns when the fault took effect on this machine's clock (ms), where that is known. */
   inject(io: Primitives, lab: Lab, node: string, p: P): Promise<number | undefined>;

@@ -84,13 +84,13 @@ export async function undoFault(io: Primitives, lab: Lab, f: Fault): Promise<voi
 }
 
 /** What the faults in force keep as it is on one machine (lab:up leaves it alone). */
-export function heldOn(faults: Fault[], host: string): Required<Held> {
+export function heldOn(faults: Fault[], host: string, lab?: Lab): Required<Held> {
   const out: Required<Held> = { powerOff: false, unplugged: [], stopped: [] };
   for (const f of faults) {
     const p = faultPlugins.find((x) => x.kind === f.kind);
     if (!p) continue; // recorded by another l2lab version: nothing known to keep
     if (p.scope !== 'switch' && f.node !== host) continue;
-    const h = p.held(checkFault(f).params);
+    const h = p.held(checkFault(f).params, f.node, lab);
     out.powerOff ||= h.powerOff ?? false;
     out.unplugged.push(...(h.unplugged ?? []));
     out.stopped.push(...(h.stopped ?? []));

@@ -1,28 +1,46 @@
 import { z } from 'zod';
+import type { Lab } from '../types.ts';
 import { SWITCH_INTERFACE } from '../types.ts';
 import { afterLeaseExpiry, defineFault } from './fault.ts';
 
-/** Every machine on the lab switch: the nodes and the client. */
-const machines = (lab: { nodes: { name: string }[]; client: { name: string } }) =>
-  [...lab.nodes, lab.client].map((h) => h.name);
+/**
+ * What goes dark: "switch" is the lab switch (every machine's eth1); a further L2 domain's name is
+ * that domain (its own switch, or its VLAN), the NIC there of every machine on it.
+ */
+function target(lab: Lab, name: string): { iface: string; machines: string[] } {
+  if (name === 'switch') return { iface: SWITCH_INTERFACE, machines: [...lab.nodes, lab.client].map((h) => h.name) };
+  const d = lab.domains.find((x) => x.name === name);
+  if (!d)
+    throw new Error(
+      `switch-down takes "switch" (the lab switch)${lab.domains.length ? ` or an L2 domain (${lab.domains.map((x) => x.name).join(', ')})` : ''}, not "${name}"`,
+    );
+  return { iface: d.interface, machines: [...d.nodes, lab.client.name] };
+}
 
 export default defineFault({
   kind: 'switch-down',
   description:
-    'the lab switch goes dark (a LAN bounce): every port loses carrier, nodes and client alike, until undone',
+    'the lab switch, or one L2 domain (its switch or VLAN), goes dark (a LAN bounce): every port loses carrier, nodes and client alike, until undone',
   scope: 'switch',
   args: [],
   params: z.strictObject({}),
   describe: (node) => `${node} down: every port without carrier`,
   // After the switch returns, leases may have expired everywhere: a holder is elected afresh.
   budget: afterLeaseExpiry,
-  held: () => ({ unplugged: [SWITCH_INTERFACE] }),
+  held: (_p, node, lab) => ({
+    unplugged: [
+      node === 'switch' || !lab
+        ? SWITCH_INTERFACE
+        : (lab.domains.find((d) => d.name === node)?.interface ?? SWITCH_INTERFACE),
+    ],
+  }),
   inject: async (io, lab, node) => {
-    if (node !== 'switch') throw new Error(`switch-down takes the switch's name, "switch" (not ${node})`);
-    for (const h of machines(lab)) await io.carrier(lab, h, SWITCH_INTERFACE, false);
+    const t = target(lab, node);
+    for (const h of t.machines) await io.carrier(lab, h, t.iface, false);
     return undefined;
   },
-  undo: async (io, lab) => {
-    for (const h of machines(lab)) await io.carrier(lab, h, SWITCH_INTERFACE, true);
+  undo: async (io, lab, node) => {
+    const t = target(lab, node);
+    for (const h of t.machines) await io.carrier(lab, h, t.iface, true);
   },
 });

@@ -278,7 +278,7 @@ export class NetnsProvider implements Provider {
         run(['ip', '-n', ns, 'link', 'set', SWITCH_INTERFACE, 'address', eth1.mac]),
       );
     }
-    const held = heldOn(readFaults(lab), h.name); // deliberate faults, not drift
+    const held = heldOn(readFaults(lab), h.name, lab); // deliberate faults, not drift
     const unplugged = (iface: string) => held.unplugged.includes(iface);
     const port = obs.links.get(sw)?.get(h.name);
     if (!port || port.master !== names.switchBridge || (!port.flags.includes('UP') && !unplugged(SWITCH_INTERFACE)))

@@ -120,7 +120,7 @@ export class VagrantProvider implements Provider {
       const faults = readFaults(lab);
       const off = new Set(
         hosts(lab)
-          .filter((h) => heldOn(faults, h.name).powerOff)
+          .filter((h) => heldOn(faults, h.name, lab).powerOff)
           .map((h) => h.name),
       );
       const states = await this.hv(lab).states(names.prefix(lab.name));
@@ -151,7 +151,7 @@ export class VagrantProvider implements Provider {
       // A machine whose management cable a fault has pulled cannot be reached: it is configured once the fault is undone.
       await Promise.all(
         hosts(lab)
-          .filter((h) => !off.has(h.name) && !heldOn(faults, h.name).unplugged.includes(MANAGEMENT_INTERFACE))
+          .filter((h) => !off.has(h.name) && !heldOn(faults, h.name, lab).unplugged.includes(MANAGEMENT_INTERFACE))
           .map((h) => this.configure(lab, h, runtime, apply)),
       );
     } catch (e) {
@@ -418,7 +418,7 @@ export class VagrantProvider implements Provider {
           ...i,
           up:
             powered &&
-            (probe ? await this.hv(lab).linkUp(dom, i.mac) : !heldOn(faults, h.name).unplugged.includes(i.name)),
+            (probe ? await this.hv(lab).linkUp(dom, i.mac) : !heldOn(faults, h.name, lab).unplugged.includes(i.name)),
         })),
       );
       return {
