@@ -176,53 +176,31 @@ export class NetnsProvider implements Provider {
       });
       obs.links.set(ns, new Map());
     }
-    const br = obs.links.get(ns)!.get(names.switchBridge);
-    if (!br)
-      await apply(`switch bridge ${ns}/${names.switchBridge}`, () =>
-        run([
-          'ip',
-          '-n',
-          ns,
-          'link',
-          'add',
-          names.switchBridge,
-          'type',
-          'bridge',
-          'stp_state',
-          '0',
-          'forward_delay',
-          '0',
-          'mcast_snooping',
-          '0',
-        ]),
-      );
-    if (!br?.flags.includes('UP'))
-      await apply(`switch bridge up`, () => run(['ip', '-n', ns, 'link', 'set', names.switchBridge, 'up']));
-    // A domain with a switch of its own: another bridge beside br0, in the same namespace.
-    for (const d of lab.domains.filter((x) => x.kind === 'switch')) {
-      const name = names.domainBridge(d.name);
-      const have = obs.links.get(ns)!.get(name);
+    // The lab switch, and a bridge beside it for each domain with a switch of its own.
+    const bridges = [
+      { name: names.switchBridge, what: 'switch bridge' },
+      ...lab.domains
+        .filter((d) => d.kind === 'switch')
+        .map((d) => ({ name: names.domainBridge(d.name), what: `domain ${d.name}: switch` })),
+    ];
+    for (const b of bridges) {
+      const have = obs.links.get(ns)!.get(b.name);
       if (!have)
-        await apply(`domain ${d.name}: switch ${ns}/${name}`, () =>
+        await apply(`${b.what} ${ns}/${b.name}`, () =>
           run([
             'ip',
             '-n',
             ns,
             'link',
             'add',
-            name,
+            b.name,
             'type',
             'bridge',
-            'stp_state',
-            '0',
-            'forward_delay',
-            '0',
-            'mcast_snooping',
-            '0',
+            ...['stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0'],
           ]),
         );
       if (!have?.flags.includes('UP'))
-        await apply(`domain ${d.name}: switch up`, () => run(['ip', '-n', ns, 'link', 'set', name, 'up']));
+        await apply(`${b.what} up`, () => run(['ip', '-n', ns, 'link', 'set', b.name, 'up']));
     }
   }
 
