@@ -76,7 +76,7 @@ test.serial('the reference announcer passes, and the report is complete', async 
     subject: 'reference',
     trials: 1,
     faults: ['power-off', 'graceful-stop'],
-    skip: ['informational', 'scale'],
+    skip: ['informational', 'scale', 'domain-isolation'], // the last: one L2 domain here (test/domains.test.ts)
     probeIntervalMs: 20,
     lease: fast,
     progress: () => {},
