@@ -11,6 +11,7 @@ import { opensshArgs } from './ssh.ts';
 import { providerOf } from './state.ts';
 import type { Fault, LabStatus } from './types.ts';
 import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from './types.ts';
+import { vagrantSpec, writeVagrantSpec } from './vagrant.ts';
 import { UsageError } from './validation.ts';
 
 const common = {
@@ -26,6 +27,7 @@ const usage: Record<string, string> = {
   down: 'lab:down [--lab FILE | --name NAME]        remove everything of the lab, also after a crash',
   status: 'lab:status [--lab FILE | --name NAME] [--json]',
   ssh: 'lab:ssh NODE [--lab FILE | --name NAME] [-- CMD ...]',
+  spec: 'lab:spec [--lab FILE] [--out FILE]        the VM spec the Vagrantfile reads (JSON; stdout without --out)',
   fault:
     'lab:fault inject|undo|list [KIND NODE [WORD…]] [--OPTION VALUE] [--lab FILE | --name NAME]\n        kinds:\n' +
     faultPlugins
@@ -105,6 +107,20 @@ async function main(argv: string[]): Promise<number> {
       );
       printStatus(status);
       return status.state === 'up' ? 0 : 1;
+    }
+    case 'spec': {
+      const { values } = parse(cmd, rest, { out: { type: 'string' } });
+      if (values.help) {
+        console.log(usage.spec);
+        return 0;
+      }
+      const lab = findLab(values);
+      const out = (values as { out?: string }).out;
+      if (out) {
+        writeVagrantSpec(lab, out);
+        console.log(`wrote the VM spec of lab ${lab.name} to ${out} (vagrant reads it through L2LAB_VAGRANT_SPEC)`);
+      } else console.log(JSON.stringify(vagrantSpec(lab), null, 2));
+      return 0;
     }
     case 'down': {
       const { values } = parse(cmd, rest);

@@ -8,7 +8,7 @@ import { run } from './sys.ts';
 export type PowerState = 'running' | 'paused' | 'off';
 
 export interface Hypervisor {
-  readonly name: 'libvirt' | 'virtualbox';
+  readonly name: 'libvirt';
   /** Power state of every domain/VM whose name starts with prefix, by full name. */
   states(prefix: string): Promise<Map<string, PowerState>>;
   powerOff(vm: string): Promise<void>;
@@ -88,70 +88,4 @@ export const libvirt: Hypervisor = {
   },
 };
 
-// VirtualBox: written to the same contract, not run on the machines l2lab is developed on (no
-// VirtualBox there); the README says so.
-const vbox = (args: string[], check = true) => run(['VBoxManage', ...args], { check, timeoutMs: 120_000 });
-async function vboxInfo(vm: string): Promise<Map<string, string>> {
-  const r = await vbox(['showvminfo', vm, '--machinereadable'], false);
-  return new Map(
-    r.stdout
-      .split('\n')
-      .map((l) => /^"?([^"=]+)"?="?(.*?)"?$/.exec(l))
-      .filter((m): m is RegExpExecArray => !!m)
-      .map((m) => [m[1]!, m[2]!]),
-  );
-}
-async function vboxNic(vm: string, mac: string): Promise<number> {
-  const info = await vboxInfo(vm);
-  const want = mac.replace(/:/g, '').toUpperCase();
-  for (const [k, v] of info) {
-    const m = /^macaddress(\d+)$/.exec(k);
-    if (m && v.toUpperCase() === want) return Number(m[1]);
-  }
-  throw new Error(`VirtualBox VM ${vm} has no NIC with MAC ${mac}`);
-}
-export const virtualbox: Hypervisor = {
-  name: 'virtualbox',
-  async states(prefix) {
-    const out = new Map<string, PowerState>();
-    if ((await run(['sh', '-c', 'command -v VBoxManage'], { check: false })).exitCode !== 0) return out;
-    for (const line of (await vbox(['list', 'vms'], false)).stdout.split('\n')) {
-      const name = /^"([^"]+)"/.exec(line)?.[1];
-      if (!name?.startsWith(prefix)) continue;
-      const s = (await vboxInfo(name)).get('VMState');
-      out.set(name, s === 'running' ? 'running' : s === 'paused' ? 'paused' : 'off');
-    }
-    return out;
-  },
-  async powerOff(vm) {
-    await vbox(['controlvm', vm, 'poweroff']);
-  },
-  async powerOn(vm) {
-    await vbox(['startvm', vm, '--type', 'headless']);
-  },
-  async setLink(vm, mac, up) {
-    await vbox(['controlvm', vm, `setlinkstate${await vboxNic(vm, mac)}`, up ? 'on' : 'off']);
-  },
-  async linkUp(vm, mac) {
-    return (await vboxInfo(vm)).get(`cableconnected${await vboxNic(vm, mac)}`) === 'on';
-  },
-  async macs(vm) {
-    return [...(await vboxInfo(vm)).entries()]
-      .filter(([k]) => /^macaddress\d+$/.test(k))
-      .map(([, v]) => v.toLowerCase().replace(/(..)(?!$)/g, '$1:'));
-  },
-  async remove(vm) {
-    await vbox(['controlvm', vm, 'poweroff'], false);
-    await vbox(['unregistervm', vm, '--delete']);
-  },
-  async sweep(prefix) {
-    const removed: string[] = [];
-    for (const vm of (await this.states(prefix)).keys()) {
-      await this.remove(vm).catch(() => {});
-      removed.push(`VM ${vm}`);
-    }
-    return removed;
-  },
-};
-
-export const hypervisors = { libvirt, virtualbox } as const;
+export const hypervisors = { libvirt } as const;

@@ -125,7 +125,8 @@ export const labFileSchema = z.strictObject({
     .strictObject({
       box: z.string().default('l2lab/debian12'),
       boxVersion: z.string().optional(),
-      provider: z.enum(['libvirt', 'virtualbox']).default('libvirt'),
+      /** libvirt only: see resolveLab's message for virtualbox. */
+      provider: z.string().default('libvirt'),
       /** libvirt: kvm, or qemu (software emulation, where KVM is unusable). */
       driver: z.enum(['kvm', 'qemu']).default('kvm'),
       cpus: z.number().int().min(1).max(64).default(2),
@@ -267,6 +268,13 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   if (!providerNames().includes(raw.provider))
     report('provider', `unknown provider "${raw.provider}"; valid providers: ${providerNames().join(', ')}`);
 
+  if (raw.vagrant.provider !== 'libvirt')
+    report(
+      'vagrant.provider',
+      raw.vagrant.provider === 'virtualbox'
+        ? "virtualbox is not supported: l2lab's box boots only under libvirt (it starts the kernel directly, and its interface names and SSH address come from libvirt's network). Use provider: libvirt — driver: kvm, or driver: qemu where KVM is unusable (slow, but any Linux host runs it)"
+        : `unknown Vagrant provider "${raw.vagrant.provider}"; the one supported is libvirt (driver: kvm or qemu)`,
+    );
   const sw4 = checkedCidr('switch.ipv4', raw.switch.ipv4, 4, report);
   const sw6 = checkedCidr('switch.ipv6', raw.switch.ipv6, 6, report);
   const mg4 = checkedCidr('management.ipv4', raw.management.ipv4, 4, report);
@@ -456,7 +464,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     policy: { ...raw.policy },
     domains: resolvedDomains,
     versions: raw.versions,
-    vagrant: raw.vagrant,
+    vagrant: { ...raw.vagrant, provider: 'libvirt' }, // anything else was reported above
     lease,
   };
 }

@@ -93,7 +93,7 @@ export interface Lab {
   vagrant: {
     box: string;
     boxVersion?: string;
-    provider: 'libvirt' | 'virtualbox';
+    provider: 'libvirt';
     driver: 'kvm' | 'qemu';
     cpus: number;
     memory: number;

@@ -32,7 +32,7 @@ export interface VagrantMachine {
 export interface VagrantSpec {
   schema: 'l2lab.vagrant/v1';
   lab: string;
-  provider: 'libvirt' | 'virtualbox';
+  provider: 'libvirt';
   driver: 'kvm' | 'qemu';
   /** The lab switch: a libvirt isolated network / a VirtualBox internal network. */
   network: string;

@@ -21,6 +21,7 @@ const TASK_KEYS = [
   'become',
   'become_user',
   'ignore_errors',
+  'no_log',
   'vars',
   'args',
   'listen',
@@ -55,6 +56,8 @@ export interface Task {
   become?: boolean;
   becomeUser?: string;
   ignoreErrors: boolean;
+  /** Output (stdout, stderr, msg) hidden from the log and the records: the task handles a secret. */
+  noLog: boolean;
   vars: Record<string, unknown>;
 }
 
@@ -108,6 +111,7 @@ const taskSchema = z.looseObject({
   become: z.boolean().optional(),
   become_user: z.string().optional(),
   ignore_errors: z.boolean().optional(),
+  no_log: z.boolean().optional(),
   vars: z.record(z.string(), z.unknown()).optional(),
   args: z.record(z.string(), z.unknown()).optional(),
 });
@@ -271,6 +275,7 @@ function parseTask(raw: unknown, path: string, problems: string[]): Task | undef
     become: d.become,
     becomeUser: d.become_user,
     ignoreErrors: d.ignore_errors ?? false,
+    noLog: d.no_log ?? false,
     vars: d.vars ?? {},
   };
 }

@@ -24,19 +24,81 @@ test('the tutorial objects rendered from the lab file are valid against the real
   t.deepEqual(r.problems, []);
   const objs = tutorialObjects(lab);
   t.deepEqual(
-    objs.map((o) => validateObject(o)?.length ?? 'built-in'),
-    [0, 0, 0, 0, 'built-in', 'built-in'],
+    objs.map((o) => `${o.kind}:${validateObject(o)?.length ?? 'built-in'}`),
+    [
+      'CiliumLoadBalancerIPPool:0',
+      'CiliumL2AnnouncementPolicy:0',
+      'CiliumGatewayClassConfig:0',
+      'GatewayClass:0',
+      'Gateway:0',
+      'HTTPRoute:0',
+      'Deployment:built-in',
+      'Service:built-in',
+    ],
   );
   const gw = objs.find((o) => o.kind === 'Gateway')!;
   t.like(gw, {
     metadata: { name: 'central', namespace: 'kube-system' },
     spec: { gatewayClassName: 'cilium', infrastructure: { labels: { ippool: 'l2announced' } } },
   });
-  t.is(parseAllDocuments(r.files['tutorial-objects.yaml']!).length, 6);
+  t.is(parseAllDocuments(r.files['tutorial-objects.yaml']!).length, 8);
+});
+
+test('dual-stack where the lab switch has IPv6: pods, services, node IPs, Cilium and the Gateway class', (t) => {
+  const r = renderCluster(lab);
+  const [init, cluster] = parseAllDocuments(r.files['kubeadm-init.yaml']!).map((d) => d.toJS());
+  t.deepEqual(cluster.networking, {
+    podSubnet: '10.244.0.0/16,fd00:10:244::/56',
+    serviceSubnet: '10.96.0.0/16,fd00:10:96::/112',
+  });
+  t.deepEqual(init.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: '198.18.0.11,fd4c:3200:18::11' }]);
+  t.deepEqual(parse(r.files['kubeadm-join-node01.yaml']!).nodeRegistration.kubeletExtraArgs, [
+    { name: 'node-ip', value: '198.18.0.12,fd4c:3200:18::12' },
+  ]);
+  const v = ciliumValues(lab);
+  t.like(v, {
+    ipv6: { enabled: true },
+    ipam: { mode: 'kubernetes' },
+    gatewayAPI: { gatewayClass: { create: 'false' } },
+  });
+  t.deepEqual(validateCiliumValues(v), []);
+  const objs = tutorialObjects(lab);
+  t.like(
+    objs.find((o) => o.kind === 'CiliumGatewayClassConfig'),
+    {
+      spec: { service: { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] } },
+    },
+  );
+  t.like(
+    objs.find((o) => o.kind === 'GatewayClass'),
+    {
+      metadata: { name: 'cilium' },
+      spec: {
+        controllerName: 'io.cilium/gateway-controller',
+        parametersRef: { kind: 'CiliumGatewayClassConfig', name: 'dual-stack' },
+      },
+    },
+  );
+  // A lab switch without IPv6 stays single-stack, with Cilium's own GatewayClass.
+  const v4 = {
+    ...lab,
+    nodes: lab.nodes.map((n) => ({ ...n, interfaces: n.interfaces.map(({ ipv6: _, ...i }) => i) })),
+  } as typeof lab;
+  const [, c4] = parseAllDocuments(renderCluster(v4).files['kubeadm-init.yaml']!).map((d) => d.toJS());
+  t.deepEqual(c4.networking, { podSubnet: '10.244.0.0/16', serviceSubnet: '10.96.0.0/16' });
+  t.false('ipv6' in ciliumValues(v4));
+  t.deepEqual(
+    tutorialObjects(v4)
+      .map((o) => o.kind)
+      .slice(2, 3),
+    ['Gateway'],
+  );
 });
 
 test('broken objects are refused with the field named', (t) => {
-  const [pool, policy, , route] = tutorialObjects(lab);
+  const objs = tutorialObjects(lab);
+  const [pool, policy] = objs;
+  const route = objs.find((o) => o.kind === 'HTTPRoute');
   (route!.spec as any).rules[0].matches[0].path.type = 'Prefix';
   (route!.spec as any).hostnamez = ['x'];
   const r = validateObject(route!)!;
@@ -95,10 +157,8 @@ test('kubeadm: no kube-proxy, API server and node IPs on the lab switch', (t) =>
   const [init, cluster] = parseAllDocuments(r.files['kubeadm-init.yaml']!).map((d) => d.toJS());
   t.deepEqual(init.skipPhases, ['addon/kube-proxy']);
   t.is(init.localAPIEndpoint.advertiseAddress, '198.18.0.11');
-  t.deepEqual(init.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: '198.18.0.11' }]);
   t.is(cluster.kubernetesVersion, 'stable-1.34');
-  const join1 = parse(r.files['kubeadm-join-node01.yaml']!);
-  t.deepEqual(join1.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: '198.18.0.12' }]);
+  t.is(cluster.controlPlaneEndpoint, '198.18.0.11:6443');
   t.regex(r.files['transcript.txt']!, /kubectl label node node01 datacenter=dc1/);
 });
 

@@ -608,12 +608,8 @@ async function preflight(lab: Lab): Promise<void> {
     throw new Error('the vagrant provider needs root (libvirt system connection, networks); run as root');
   const need: [string, string][] = [
     ['vagrant', 'vagrant'],
-    ...(lab.vagrant.provider === 'libvirt'
-      ? ([
-          ['virsh', 'libvirt-clients'],
-          ['libvirtd', 'libvirt-daemon-system'],
-        ] as [string, string][])
-      : [['VBoxManage', 'virtualbox (from Oracle)'] as [string, string]]),
+    ['virsh', 'libvirt-clients'],
+    ['libvirtd', 'libvirt-daemon-system'],
   ];
   const missing: string[] = [];
   for (const [cmd, pkg] of need)
@@ -621,7 +617,7 @@ async function preflight(lab: Lab): Promise<void> {
       missing.push(`${cmd} (${pkg})`);
   if (missing.length)
     throw new Error(`missing on this machine: ${missing.join(', ')}. Run \`npm run setup\` to install them.`);
-  if (lab.vagrant.provider === 'libvirt' && lab.vagrant.driver === 'kvm' && !existsSync('/dev/kvm'))
+  if (lab.vagrant.driver === 'kvm' && !existsSync('/dev/kvm'))
     throw new Error(
       'vagrant.driver is kvm but /dev/kvm does not exist; set vagrant.driver: qemu in the lab file (software emulation: slow but works)',
     );

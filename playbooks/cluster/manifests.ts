@@ -2,6 +2,7 @@
 // Gateway `central`, HTTPRoute `myroute`, the `myapp` deployment (pod name in index.html) and
 // service `myservice`. Plain objects; the playbooks apply them, validate.ts checks them.
 import type { Lab } from '../../lab/types.ts';
+import { clusterSubnets } from './kubeadm.ts';
 
 export type K8sObject = {
   apiVersion: string;
@@ -33,6 +34,28 @@ export function tutorialObjects(lab: Lab): K8sObject[] {
       interfaces: lab.policy.interfaces,
       externalIPs: lab.policy.externalIPs,
       loadBalancerIPs: lab.policy.loadBalancerIPs,
+    },
+  };
+  // Dual-stack: GatewayClass `cilium` (the tutorial's name) with a CiliumGatewayClassConfig that
+  // asks for both families, so that the pool gives the Gateway an IPv6 address as well.
+  const dual = clusterSubnets(lab).pods.length > 1;
+  const classConfig: K8sObject = {
+    apiVersion: 'cilium.io/v2alpha1',
+    kind: 'CiliumGatewayClassConfig',
+    metadata: { name: 'dual-stack', namespace: 'kube-system' },
+    spec: {
+      description: 'l2lab: Gateway services of both families',
+      service: { type: 'LoadBalancer', ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] },
+    },
+  };
+  const gatewayClass: K8sObject = {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'GatewayClass',
+    metadata: { name: 'cilium' },
+    spec: {
+      controllerName: 'io.cilium/gateway-controller',
+      description: 'Cilium Gateway API (l2lab: dual-stack services)',
+      parametersRef: { group: 'cilium.io', kind: 'CiliumGatewayClassConfig', name: 'dual-stack', namespace: 'kube-system' },
     },
   };
   const gateway: K8sObject = {
@@ -96,5 +119,5 @@ export function tutorialObjects(lab: Lab): K8sObject[] {
     metadata: { name: 'myservice', namespace: 'default', labels: { app: 'myapp' } },
     spec: { selector: { app: 'myapp' }, ports: [{ port: 80, targetPort: 80, protocol: 'TCP' }] },
   };
-  return [pool, policy, gateway, route, app, service];
+  return [pool, policy, ...(dual ? [classConfig, gatewayClass] : []), gateway, route, app, service];
 }

@@ -34,7 +34,7 @@ export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' |
   const compat = checkCompat(lab.versions.cilium, lab.versions.gatewayAPI);
   (compat.ok ? notes : problems).push(compat.message);
   const files: Record<string, string> = {
-    'kubeadm-init.yaml': kubeadmInit(lab, undefined, secrets?.token),
+    'kubeadm-init.yaml': kubeadmInit(lab, secrets?.token),
     ...Object.fromEntries(
       lab.nodes
         .filter((n) => n.role === 'worker')

@@ -24,7 +24,14 @@ function report(r: ReturnType<typeof renderCluster>): void {
 /** Renders into the lab's state directory with real join secrets, then runs the cluster playbook. */
 export async function clusterUp(
   lab: Lab,
-  opts: { check?: boolean; ciliumVersion?: string; tags?: string[]; out?: { write(line: string): void } } = {},
+  opts: {
+    check?: boolean;
+    ciliumVersion?: string;
+    tags?: string[];
+    out?: { write(line: string): void };
+    /** More playbook variables: where packages come from (kubernetes_apt_url, cilium_cli_url; see cluster.yaml). */
+    vars?: Record<string, unknown>;
+  } = {},
 ): Promise<boolean> {
   if (!capabilitiesOf(lab.provider).ownKernel)
     throw new ClusterError(
@@ -48,7 +55,12 @@ export async function clusterUp(
     check: opts.check,
     tags: opts.tags,
     ...(opts.out ? { out: opts.out } : {}),
-    extraVars: { cluster_dir: dir, ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}) },
+    extraVars: {
+      ...opts.vars,
+      cluster_dir: dir,
+      kubeadm_token: secrets.token,
+      ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}),
+    },
   });
   return !report2.recap.some((h) => h.failed || h.unreachable);
 }

@@ -3,6 +3,7 @@
 import { switchNic } from '../../lab/state.ts';
 import type { Lab } from '../../lab/types.ts';
 import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from '../../lab/types.ts';
+import { clusterSubnets } from './kubeadm.ts';
 
 const seconds = (ms: number) => `${ms / 1000}s`;
 
@@ -14,11 +15,14 @@ export function ciliumValues(lab: Lab, services = 1): Record<string, unknown> {
   // (renewals per second = services / retryPeriod), with headroom for everything else.
   const renewalsPerSecond = Math.ceil(services / (lab.lease.retryPeriodMs / 1000));
   const qps = Math.max(10, renewalsPerSecond * 2);
+  const dual = clusterSubnets(lab).pods.length > 1;
   return {
     kubeProxyReplacement: true,
     k8sServiceHost: apiHost,
     k8sServicePort: 6443,
-    gatewayAPI: { enabled: true },
+    // Dual-stack: l2lab makes GatewayClass `cilium` itself, so that the Gateway's service gets
+    // both families (manifests.ts); Cilium's own would make it IPv4-only.
+    gatewayAPI: { enabled: true, ...(dual ? { gatewayClass: { create: 'false' } } : {}) },
     l2announcements: {
       enabled: true,
       leaseDuration: seconds(lab.lease.durationMs),
@@ -26,6 +30,10 @@ export function ciliumValues(lab: Lab, services = 1): Record<string, unknown> {
       leaseRetryPeriod: seconds(lab.lease.retryPeriodMs),
     },
     devices: [MANAGEMENT_INTERFACE, SWITCH_INTERFACE],
+    // Dual-stack: IPv6 on (Cilium ≥ 1.19 then answers NDP for IPv6 service addresses too: no
+    // separate L2 key), pod addresses from the node's podCIDRs kubeadm's subnets give.
+    ...(dual ? { ipv6: { enabled: true }, ipam: { mode: 'kubernetes' } } : {}),
+
     k8sClientRateLimit: { qps, burst: qps * 2 },
     operator: { replicas: 1 },
   };
