@@ -1,12 +1,12 @@
 // The Vagrant side of the lab, as far as it runs here: the VM spec rendered from the lab file,
 // and `vagrant validate` of the repository's Vagrantfile with vagrant-libvirt (no VM is booted).
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { vagrantEnv } from '../lab/box.ts';
+import { VAGRANT_HOME, vagrantEnv } from '../lab/box.ts';
 import { loadLab } from '../lab/labfile.ts';
 import { domainNicLines } from '../lab/providers/vagrant.ts';
 import { vagrantSpec, writeVagrantSpec } from '../lab/vagrant.ts';
@@ -57,14 +57,55 @@ test('vagrant validate accepts the Vagrantfile with the rendered spec (libvirt)'
   t.regex(r.stdout, /Vagrantfile validated successfully/);
 });
 
-test('without a spec the Vagrantfile says what to do', async (t) => {
+test('a missing spec file is named, with the command that renders one', async (t) => {
   const r = await execa('vagrant', ['validate'], {
     cwd: repo,
     reject: false,
     env: vagrantEnv('/nonexistent/vagrant.json'),
   });
   t.not(r.exitCode, 0);
-  t.regex(r.stderr + r.stdout, /no VM spec at \/nonexistent\/vagrant.json; render it from a lab file/);
+  t.regex(r.stderr + r.stdout, /no VM spec at \/nonexistent\/vagrant.json; render one with npm run -s lab:spec/);
+});
+
+test('the default VM spec (labs/vm.vagrant.json) is what labs/vm.yaml renders', (t) => {
+  t.deepEqual(
+    JSON.parse(readFileSync(join(repo, 'labs', 'vm.vagrant.json'), 'utf8')),
+    vagrantSpec(loadLab(join(repo, 'labs', 'vm.yaml'))),
+    'out of date: npm run -s lab:spec -- --lab labs/vm.yaml --out labs/vm.vagrant.json',
+  );
+});
+
+test('a Vagrant user at the root of a fresh clone: vagrant validate and vagrant status work without l2lab', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'l2l-clone-'));
+  try {
+    await execa('git', ['clone', '-q', repo, dir]);
+    // The user's own environment: no L2LAB_VAGRANT_SPEC, Vagrant's defaults apart from its home.
+    const env = { ...process.env, VAGRANT_HOME, VAGRANT_CHECKPOINT_DISABLE: '1', L2LAB_VAGRANT_SPEC: undefined };
+    const v = await execa('vagrant', ['validate'], { cwd: dir, reject: false, env, extendEnv: false });
+    t.is(v.exitCode, 0, v.stderr);
+    t.regex(v.stdout, /Vagrantfile validated successfully/);
+    const s = await execa('vagrant', ['status'], { cwd: dir, reject: false, env, extendEnv: false });
+    t.is(s.exitCode, 0, s.stderr);
+    for (const m of ['cp01', 'node01', 'node02', 'client'])
+      t.regex(s.stdout, new RegExp(`${m}\\s+not created \\(libvirt\\)`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('provider virtualbox is refused with what works', (t) => {
+  const e = t.throws(() =>
+    loadLab(
+      labFile('tvag', 110, (d) => {
+        d.provider = 'vagrant';
+        d.vagrant = { provider: 'virtualbox' };
+      }),
+    ),
+  );
+  t.regex(
+    e!.message,
+    /vagrant\.provider: virtualbox is not supported: l2lab's box boots only under libvirt.*Use provider: libvirt/,
+  );
 });
 
 test('a netns lab has no VM spec: the client has no management NIC there', (t) => {
