@@ -145,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
     if (subjects) progress(`subject ${subject} (${runs.length + 1} of ${subjects.length})`);
     if (v) {
       progress(`Cilium ${v}: upgrading the cluster in place (npm run cluster -- upgrade)`);
-      if (!(await clusterUp(lab, { ciliumVersion: v, tags: ['cilium'] })))
+      if (!(await clusterUp(lab, { ciliumVersion: v, tags: ['cilium'] })).ok)
         throw new Error(
           `upgrading Cilium to ${v} failed (above); the reports so far: ${runs.map((r) => r.dir).join(', ') || 'none'}`,
         );

@@ -166,7 +166,12 @@ export async function runPlaybook(pb: Playbook, inv: Inventory, opts: RunOptions
         for (const raw of recs.records) {
           // As Ansible: a no_log task's result is replaced, in the log and in the JSON records.
           const r = task.noLog
-            ? { ...raw, msg: "the output has been hidden due to the 'no_log: true' setting", stdout: undefined, stderr: undefined }
+            ? {
+                ...raw,
+                msg: "the output has been hidden due to the 'no_log: true' setting",
+                stdout: undefined,
+                stderr: undefined,
+              }
             : raw;
           records.push({ ...r, play: play.name });
           hostLine(out, r.status, h, { item: r.item, msg: r.msg, rc: r.rc, stderr: r.stderr, stdout: r.stdout });

@@ -2,7 +2,7 @@
 // here), from l2lab's own Debian box (built on first use). Slow (minutes) but real: real
 // kernels, ARP/NDP between VMs on an isolated libvirt network, power cuts by the hypervisor.
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -13,8 +13,10 @@ import { injectFault, undoFault } from '../lab/faults/index.ts';
 import { loadLab } from '../lab/labfile.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import { connect } from '../lab/ssh.ts';
+import { ensureClusterSecrets } from '../playbooks/cluster/secrets.ts';
 import { clusterUp } from '../playbooks/cluster/up.ts';
 import { labFile, quiet } from './helpers.ts';
+import { buildStandinRepo, serve } from './standins/repo.ts';
 
 const lab = loadLab(labFile('tvm', 111, () => {}, 'labs/vm.yaml'));
 const vagrant = getProvider('vagrant');
@@ -130,7 +132,7 @@ test.serial('power-off is a power cut (the domain is off at once); power on boot
 
 test.serial('the cluster playbook in check mode runs through on the VMs and changes nothing', async (t) => {
   const lines: string[] = [];
-  const ok = await clusterUp(lab, { check: true, out: { write: (l) => lines.push(l) } });
+  const { ok } = await clusterUp(lab, { check: true, out: { write: (l) => lines.push(l) } });
   t.true(ok, lines.filter((l) => /fatal|FAILED/.test(l)).join('\n'));
   const text = lines.join('\n');
   t.regex(text, /would download https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.34\/deb\/Release\.key/);
@@ -175,6 +177,135 @@ test.serial(
       );
     t.true(fo.trials.some((tr) => tr.fault === 'power-off'));
     t.is(results.probeIntervalMs, 50, "emulated VMs: the provider's probe interval");
+  },
+);
+
+// The cluster path run for real (not in check mode) on the VMs. Kubernetes, cilium-cli and the
+// Debian packages cannot be downloaded here: the VMs get them from a signed repository this test
+// builds and serves on the management network — stand-ins for kubelet/kubeadm/kubectl and cilium-cli
+// (test/standins, each validating its input as the real tool does), Debian's own packages for the
+// rest. Everything else is the users' path: playbooks/cluster.yaml over SSH, as `npm run cluster -- up`.
+test.serial(
+  'the cluster path for real with stand-in Kubernetes tools: up twice (the second changes nothing), an upgrade, a worker rebuilt after its token expired',
+  async (t) => {
+    const installed = new Set((await sh('cp01', "dpkg-query -W -f='${Package}\\n'")).split('\n'));
+    const dir = mkdtempSync(join(tmpdir(), 'l2l-standin-repo-'));
+    const repo = await buildStandinRepo(dir, {
+      kubernetesVersion: '1.34.2',
+      ciliumCliVersion: 'v0.18.9',
+      debian: ['containerd', 'apt-transport-https', 'ca-certificates', 'curl', 'gpg', 'python3-yaml'],
+      installedOnVms: installed,
+    });
+    const host = lab.management.ipv4.replace(/\.0\/\d+$/, '.1'); // libvirt's address on the management network
+    const http = await serve(dir, host);
+    const secrets = await ensureClusterSecrets(lab.name);
+    const kubectl = (args: string) => sh('cp01', `kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`);
+    const run = async (label: string, opts: Parameters<typeof clusterUp>[1] = {}) => {
+      const lines: string[] = [];
+      const t0 = Date.now();
+      const r = await clusterUp(lab, {
+        ...opts,
+        vars: { kubernetes_apt_url: `${http.url}${repo.kubernetes}`, cilium_cli_url: `${http.url}${repo.ciliumCli}` },
+        out: { write: (l) => lines.push(l) },
+      });
+      t.log(
+        `${label}: ${((Date.now() - t0) / 1000).toFixed(0)} s, changed ${r.recap.map((h) => `${h.host}=${h.changed}`).join(' ')}`,
+      );
+      t.true(
+        r.ok,
+        `${label} failed:\n${lines.filter((l) => /FAILED|fatal|stdout|stderr|UNREACHABLE/.test(l)).join('\n')}`,
+      );
+      return { ...r, text: lines.join('\n') };
+    };
+    try {
+      // The VMs' Debian source: the lab's mirror (they have no route out). The box's package lists
+      // do not know it: the playbook's first apt task must refresh them (defect 5).
+      await Promise.all(
+        [...lab.nodes.map((n) => n.name)].map((n) =>
+          sh(
+            n,
+            `mkdir -p /etc/apt/keyrings && printf '%s\\n' '${repo.key.replace(/'/g, '')}' > /etc/apt/keyrings/l2lab-test-mirror.asc && ` +
+              `{ [ -e /etc/apt/sources.list.l2l-orig ] || mv /etc/apt/sources.list /etc/apt/sources.list.l2l-orig 2>/dev/null || true; } && ` +
+              `rm -f /etc/apt/sources.list.d/*.sources && echo 'deb [signed-by=/etc/apt/keyrings/l2lab-test-mirror.asc] ${http.url}${repo.debian} /' > /etc/apt/sources.list.d/l2lab-test-mirror.list`,
+          ),
+        ),
+      );
+      const first = await run('cluster up');
+      t.regex(first.text, /Installed Cilium version/);
+      t.regex(first.text, /Cilium install \(the lab file's version/);
+      // What it built, read back through the stand-in API: nodes with both families, the Gateway.
+      for (const n of lab.nodes) {
+        const node = JSON.parse(await kubectl(`get node ${n.name} -o json`));
+        const sw = n.interfaces.find((i) => i.name === 'eth1')!;
+        t.deepEqual(
+          node.status.addresses.map((a: { address: string }) => a.address),
+          [sw.ipv4, sw.ipv6],
+          `${n.name}: node IPs of both families`,
+        );
+        t.is(node.spec.podCIDRs.length, 2, `${n.name}: a pod CIDR of each family`);
+        for (const [k, v] of Object.entries(n.labels)) t.is(node.metadata.labels[k], v);
+      }
+      const gw = JSON.parse(await kubectl('-n kube-system get gateway central -o json'));
+      const addrs = gw.status.addresses.map((a: { value: string }) => a.value);
+      t.is(addrs.length, 2, `Gateway central: an address of each family from ${lab.pool.name}: ${addrs}`);
+      t.true(addrs.some((a: string) => a.includes(':')));
+      t.regex(
+        await sh('cp01', 'KUBECONFIG=/etc/kubernetes/admin.conf cilium version'),
+        /cilium image \(running\): 1\.20\.0-pre\.1/,
+      );
+      t.regex(
+        await sh(
+          'cp01',
+          'kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system get ds kube-proxy 2>&1 || true',
+        ),
+        /NotFound/,
+      );
+
+      const second = await run('cluster up again');
+      t.deepEqual(
+        second.recap.filter((h) => h.changed).map((h) => h.host),
+        [],
+        'the second run changes nothing',
+      );
+
+      // The tutorial's upgrade: cilium upgrade, then the rollout restarts — cilium-envoy too (defect 7).
+      const up = await run('cilium upgrade', { ciliumVersion: '1.20.1', tags: ['cilium'] });
+      t.regex(up.text, /Cilium upgrade in place/);
+      t.regex(await sh('cp01', 'KUBECONFIG=/etc/kubernetes/admin.conf cilium version'), /running\): 1\.20\.1/);
+      for (const w of ['ds cilium', 'ds cilium-envoy', 'deploy cilium-operator'])
+        t.regex(
+          await kubectl(`-n kube-system get ${w} -o jsonpath='{.spec.template.metadata.annotations}'`),
+          /restartedAt/,
+          `${w} restarted`,
+        );
+
+      // A day later, node02 is rebuilt: kubeadm init's token has expired (the stand-in cluster's clock
+      // is moved on), and the worker has to join again (defect 8).
+      await sh(
+        'cp01',
+        `python3 -c "import json,time; p='/var/lib/l2lab-standin/state.json'; s=json.load(open(p)); s['tokens']['${secrets.token.split('.')[0]}']['expires']=time.time()-1; json.dump(s,open(p,'w'))"`,
+      );
+      t.notRegex(await sh('cp01', 'kubeadm token list'), new RegExp(secrets.token.split('.')[0]!));
+      await sh('node02', 'kubeadm reset --force >/dev/null && rm -rf /etc/l2lab/cluster');
+      const rejoin = await run('rebuilt worker joins', { ciliumVersion: '1.20.1' });
+      t.deepEqual(
+        rejoin.recap
+          .filter((h) => h.changed)
+          .map((h) => h.host)
+          .sort(),
+        ['cp01', 'node02'],
+        'a new token on the control plane, the join on node02',
+      );
+      t.regex(await sh('cp01', 'kubeadm token list'), new RegExp(secrets.token.split('.')[0]!));
+      t.regex(await sh('node02', 'systemctl is-active kubelet'), /^active/);
+      t.true(
+        http.requests.some((r) => r.includes('InRelease')),
+        'the VMs read the stand-in repositories',
+      );
+    } finally {
+      http.server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 );
 

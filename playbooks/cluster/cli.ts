@@ -54,11 +54,12 @@ async function main(argv: string[]): Promise<number> {
       return r.problems.length ? 1 : 0;
     }
     case 'up':
-      return (await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'] })) ? 0 : 1;
+      return (await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'] })).ok ? 0 : 1;
     case 'upgrade':
       if (!values['cilium-version'])
         throw new UsageError(`upgrade needs --cilium-version V (such as 1.20.0)\n${USAGE}`);
       return (await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'], tags: ['cilium'] }))
+        .ok
         ? 0
         : 1;
     default:

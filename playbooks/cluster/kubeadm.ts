@@ -53,7 +53,10 @@ export function kubeadmInit(lab: Lab, token?: string): string {
     kubernetesVersion: version,
     clusterName: `l2lab-${lab.name}`,
     controlPlaneEndpoint: `${switchIp(cp)}:6443`,
-    networking: { podSubnet: clusterSubnets(lab).pods.join(','), serviceSubnet: clusterSubnets(lab).services.join(',') },
+    networking: {
+      podSubnet: clusterSubnets(lab).pods.join(','),
+      serviceSubnet: clusterSubnets(lab).services.join(','),
+    },
   };
   const kubelet = {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',

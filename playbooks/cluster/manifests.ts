@@ -55,7 +55,12 @@ export function tutorialObjects(lab: Lab): K8sObject[] {
     spec: {
       controllerName: 'io.cilium/gateway-controller',
       description: 'Cilium Gateway API (l2lab: dual-stack services)',
-      parametersRef: { group: 'cilium.io', kind: 'CiliumGatewayClassConfig', name: 'dual-stack', namespace: 'kube-system' },
+      parametersRef: {
+        group: 'cilium.io',
+        kind: 'CiliumGatewayClassConfig',
+        name: 'dual-stack',
+        namespace: 'kube-system',
+      },
     },
   };
   const gateway: K8sObject = {

@@ -8,6 +8,7 @@ import { capabilitiesOf } from '../../lab/providers/catalog.ts';
 import { getProvider } from '../../lab/providers/index.ts';
 import type { Lab } from '../../lab/types.ts';
 import { inventoryFromStatus } from '../inventory.ts';
+import type { RecapRow } from '../output.ts';
 import { findPlaybook, loadPlaybook } from '../playbook.ts';
 import { runPlaybook } from '../runner.ts';
 import { renderCluster } from './render.ts';
@@ -21,6 +22,13 @@ function report(r: ReturnType<typeof renderCluster>): void {
   for (const p of r.problems) console.log(`  PROBLEM: ${p}`);
 }
 
+export interface ClusterResult {
+  /** No host failed or was unreachable. */
+  ok: boolean;
+  /** Per host: ok, changed, failed, … (a second run that changes nothing has changed 0 everywhere). */
+  recap: RecapRow[];
+}
+
 /** Renders into the lab's state directory with real join secrets, then runs the cluster playbook. */
 export async function clusterUp(
   lab: Lab,
@@ -32,7 +40,7 @@ export async function clusterUp(
     /** More playbook variables: where packages come from (kubernetes_apt_url, cilium_cli_url; see cluster.yaml). */
     vars?: Record<string, unknown>;
   } = {},
-): Promise<boolean> {
+): Promise<ClusterResult> {
   if (!capabilitiesOf(lab.provider).ownKernel)
     throw new ClusterError(
       `lab ${lab.name} uses the ${lab.provider} provider, whose machines share this host's kernel: Kubernetes needs VMs. Use a lab file with provider: vagrant (labs/cilium.yaml)`,
@@ -62,5 +70,5 @@ export async function clusterUp(
       ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}),
     },
   });
-  return !report2.recap.some((h) => h.failed || h.unreachable);
+  return { ok: !report2.recap.some((h) => h.failed || h.unreachable), recap: report2.recap };
 }

@@ -1,0 +1,153 @@
+# Stand-in, not the real tool: cilium-cli for l2lab's tests (version, install, upgrade, status). Output
+# shapes from cilium-cli's cli/version.go and its install/status commands; it acts on the stand-in
+# cluster: install registers Cilium's CRDs and workloads, refuses a second install as Helm does,
+# and upgrade refuses a cluster without a release. The Gateway API controller starts only where the
+# Gateway API CRDs were there first (as Cilium's operator checks at start).
+import os
+import sys
+import time
+
+sys.path.insert(0, '/usr/lib/l2lab-standins')
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from l2lstandin import Store, die, flags, load_yaml_docs, one, read_state, reconcile
+
+CLI = 'v0.18.9'
+DEFAULT = 'v1.18.3'
+CRDS = {  # group/kind → versions: what Cilium's operator registers
+    'cilium.io/CiliumLoadBalancerIPPool': ['v2', 'v2alpha1'],
+    'cilium.io/CiliumL2AnnouncementPolicy': ['v2alpha1'],
+    'cilium.io/CiliumGatewayClassConfig': ['v2alpha1'],
+    'cilium.io/CiliumNode': ['v2'],
+    'cilium.io/CiliumEndpoint': ['v2'],
+}
+GATEWAY_CRDS = ['Gateway', 'GatewayClass', 'HTTPRoute', 'GRPCRoute', 'ReferenceGrant']
+
+
+def kubeconfig_needed():
+    kc = os.environ.get('KUBECONFIG', os.path.expanduser('~/.kube/config'))
+    if not os.path.exists(kc):
+        die(f'Error: Unable to create Kubernetes client: stat {kc}: no such file or directory')
+
+
+def values_of(f):
+    vals = {}
+    for p in f.get('f', []) + f.get('values', []):
+        for d in load_yaml_docs(p):
+            if not isinstance(d, dict):
+                die(f'Error: failed to parse {p}: error unmarshaling JSON: json: cannot unmarshal array into Go value '
+                    'of type map[string]interface {}')
+            vals.update(d)
+    return vals
+
+
+def workloads(st, version):
+    img = f'quay.io/cilium/cilium:v{version}'
+    for kind, name, image in (('DaemonSet', 'cilium', img), ('DaemonSet', 'cilium-envoy',
+                                                              'quay.io/cilium/cilium-envoy:v1.35'),
+                              ('Deployment', 'cilium-operator', f'quay.io/cilium/operator-generic:v{version}')):
+        st['objects'][f'{kind}/kube-system/{name}'] = {
+            'apiVersion': 'apps/v1', 'kind': kind, 'metadata': {'name': name, 'namespace': 'kube-system'},
+            'spec': {'template': {'spec': {'containers': [{'name': name, 'image': image}]}}}}
+    for gk, versions in CRDS.items():
+        st['crds'].setdefault(gk, {'versions': {v: {} for v in versions}})
+
+
+def install(argv, upgrade):
+    f, _ = flags(argv, {'version', 'values', 'set', 'namespace', 'wait-duration'}, bools={'wait', 'dry-run'})
+    kubeconfig_needed()
+    version = (one(f, 'version') or DEFAULT).lstrip('v')
+    vals = values_of(f)
+    with Store() as st:
+        if 'cluster' not in st:
+            die('Error: Unable to install Cilium: Kubernetes cluster unreachable')
+        if upgrade and not st.get('cilium'):
+            die(f'Error: Unable to upgrade Cilium: "cilium" has no deployed releases')
+        if not upgrade and st.get('cilium'):
+            die('Error: Unable to install Cilium: cannot re-use a name that is still in use')
+        print(f'ℹ️  Using Cilium version {version}')
+        if not upgrade:
+            print(f'🔮 Auto-detected cluster name: {st["cluster"]["name"]}')
+            if 'DaemonSet/kube-system/kube-proxy' in st['objects']:
+                print('🔮 Auto-detected kube-proxy has been installed')
+            else:
+                print('🔮 Auto-detected kube-proxy has not been installed\nℹ️  Cilium will fully replace all '
+                      'functionalities of kube-proxy')
+        gw_crds = all(f'gateway.networking.k8s.io/{k}' in st['crds'] for k in GATEWAY_CRDS)
+        # The operator restarts on an upgrade (the playbook's rollout restart), so it looks again then.
+        st['cilium'] = {'version': version, 'values': vals,
+                        'gatewayCRDsAtStart': gw_crds or bool((st.get('cilium') or {}).get('gatewayCRDsAtStart'))}
+        workloads(st, version)
+        reconcile(st)
+
+
+def ready(st):
+    c = st.get('cilium')
+    if not c:
+        return 'cilium not installed'
+    v = c['values']
+    fams = [4] + ([6] if (v.get('ipv6') or {}).get('enabled') else [])
+    if (v.get('ipam') or {}).get('mode') == 'kubernetes':
+        for o in st['objects'].values():
+            if o['kind'] != 'Node':
+                continue
+            have = {6 if ':' in c2 else 4 for c2 in o['spec'].get('podCIDRs', [])}
+            if not set(fams) <= have:
+                return (f'cilium-agent on {o["metadata"]["name"]}: Required IPv{min(set(fams) - have)} PodCIDR not '
+                        'available (ipam mode kubernetes)')
+    return None
+
+
+def status(argv):
+    f, _ = flags(argv, {'wait-duration', 'namespace'}, bools={'wait', 'brief'})
+    kubeconfig_needed()
+    wait = f.get('wait')
+    dur = one(f, 'wait-duration', default='5m')
+    seconds = sum(float(n) * {'h': 3600, 'm': 60, 's': 1}[u] for n, u in __import__('re').findall(r'([\d.]+)([hms])', dur))
+    deadline = time.time() + (seconds if wait else 0)
+    while True:
+        st = read_state()
+        problem = ready(st)
+        if not problem or time.time() >= deadline:
+            break
+        time.sleep(2)
+    nodes = sum(1 for o in st['objects'].values() if o['kind'] == 'Node')
+    state = 'OK' if not problem else '1 errors'
+    print(f'    /¯¯\\\n /¯¯\\__/¯¯\\    Cilium:             {state}\n \\__/¯¯\\__/    Operator:           OK\n'
+          f' /¯¯\\__/¯¯\\    Envoy DaemonSet:    OK\n \\__/¯¯\\__/    Hubble Relay:       disabled\n'
+          f'    \\__/       ClusterMesh:        disabled\n\n'
+          f'DaemonSet              cilium                   Desired: {nodes}, Ready: {nodes}/{nodes}, Available: {nodes}/{nodes}\n'
+          f'DaemonSet              cilium-envoy             Desired: {nodes}, Ready: {nodes}/{nodes}, Available: {nodes}/{nodes}\n'
+          f'Deployment             cilium-operator          Desired: 1, Ready: 1/1, Available: 1/1')
+    if problem:
+        die(f'Errors: cilium   {problem}\nError: Unable to determine status:  timeout while waiting for status to '
+            'become successful: context deadline exceeded' if wait else f'Errors: cilium   {problem}')
+
+
+def version(argv):
+    f, _ = flags(argv, set(), bools={'client'})
+    print(f'cilium-cli: {CLI} compiled with go1.25.4 on linux/amd64')
+    print(f'cilium image (default): {DEFAULT}')
+    print('cilium image (stable): unknown')  # it asks GitHub; the lab has no route out
+    if f.get('client'):
+        return
+    c = read_state().get('cilium')
+    print(f'cilium image (running): {c["version"]}' if c else
+          'cilium image (running): unknown. Unable to obtain cilium version. Reason: release: not found')
+
+
+def main(argv):
+    if not argv:
+        die('CLI to install, manage, & troubleshooting Cilium clusters running Kubernetes.')
+    cmd, rest = argv[0], argv[1:]
+    if cmd == 'version':
+        version(rest)
+    elif cmd in ('install', 'upgrade'):
+        install(rest, cmd == 'upgrade')
+    elif cmd == 'status':
+        status(rest)
+    else:
+        die(f'Error: unknown command "{cmd}" for "cilium"')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
