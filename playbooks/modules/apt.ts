@@ -1,4 +1,5 @@
-// apt: Debian packages present or absent, cache updated within a validity window.
+// apt: Debian packages present or absent, cache updated within a validity window (and whenever a
+// package source changed since the last update).
 // On the netns lab the nodes share the host's packages: apt then runs once, on the host,
 // under a lock, and every other node reports what that run did instead of racing it.
 import { z } from 'zod';
@@ -41,11 +42,14 @@ async function apply(conn: Connection, a: Args, check: boolean, lock?: string): 
   const todo = a.state === 'present' ? a.name.filter((p) => !have.has(p)) : a.name.filter((p) => have.has(p));
   let cacheStale = false;
   if (a.update_cache) {
+    // The age of the last update, and whether a package source changed since (a source added or
+    // pointed elsewhere: the lists do not know it yet, however recent they are).
     const age = await conn.run(
-      `s=/var/lib/apt/periodic/update-success-stamp; [ -e $s ] || s=/var/cache/apt/pkgcache.bin; [ -e $s ] && echo $(( $(date +%s) - $(stat -c %Y $s) )) || echo -1`,
+      `s=/var/lib/apt/periodic/update-success-stamp; [ -e $s ] || s=/var/cache/apt/pkgcache.bin; if [ -e $s ]; then echo $(( $(date +%s) - $(stat -c %Y $s) )); find /etc/apt/sources.list /etc/apt/sources.list.d -maxdepth 1 -type f -newer $s 2>/dev/null | head -1; else echo -1; fi`,
     );
-    const secs = Number(age.stdout.trim());
-    cacheStale = secs < 0 || a.cache_valid_time === 0 || secs > a.cache_valid_time;
+    const [secsText, newerSource] = age.stdout.trim().split('\n');
+    const secs = Number(secsText);
+    cacheStale = secs < 0 || a.cache_valid_time === 0 || secs > a.cache_valid_time || !!newerSource?.trim();
   }
   const changed = todo.length > 0 || cacheStale;
   const msg =

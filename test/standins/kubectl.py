@@ -203,7 +203,7 @@ def main(argv):
                 k = key(kind, '' if kind in CLUSTER_SCOPED else ns, name)
                 if k in st['objects']:
                     del st['objects'][k]
-                    print(f'{qualified(kind).split(".")[0] + "." + qualified(kind).split(".", 1)[1] if "." in qualified(kind) else qualified(kind)} "{name}" deleted')
+                    print(f'{qualified(kind)} "{name}" deleted')
                 elif not f.get('ignore-not-found'):
                     not_found(kind, name)
     elif cmd in ('patch', 'label'):
