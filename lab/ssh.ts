@@ -126,3 +126,13 @@ export async function connectEndpoint(ep: SshEndpoint, timeoutMs = 5000): Promis
 export function connect(status: LabStatus, nodeName: string, timeoutMs = 5000): Promise<NodeSSH> {
   return connectEndpoint(endpointOf(status, nodeName), timeoutMs);
 }
+
+/** The error of a command sent on a connection the other end no longer knows (reset, closed). */
+export function isConnectionLost(e: unknown): boolean {
+  const err = e as { level?: string; code?: string; message?: string };
+  return (
+    err?.level === 'client-socket' ||
+    ['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(err?.code ?? '') ||
+    /Not connected|No response from server/.test(err?.message ?? '')
+  );
+}

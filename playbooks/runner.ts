@@ -295,11 +295,13 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
       ansible_facts: env.facts ?? {},
       ansible_check_mode: !!env.opts.check,
     };
-    const v: Record<string, unknown> = { ...magic, ...env.playVars };
-    for (const [k, x] of Object.entries(env.playVars)) v[k] = renderDeep(x, v); // play vars may use each other and facts
+    // Extra vars win everywhere (Ansible's -e): play and task vars that use them see them too.
+    const extra = env.opts.extraVars ?? {};
+    const v: Record<string, unknown> = { ...magic, ...env.playVars, ...extra };
+    for (const [k, x] of Object.entries(env.playVars)) if (!(k in extra)) v[k] = renderDeep(x, v); // play vars may use each other and facts
     Object.assign(v, env.registered);
-    for (const [k, x] of Object.entries(task.vars)) v[k] = renderDeep(x, v);
-    return { ...v, ...env.opts.extraVars };
+    for (const [k, x] of Object.entries(task.vars)) if (!(k in extra)) v[k] = renderDeep(x, v);
+    return { ...v, ...extra };
   };
   const fail = (msg: string, item?: unknown): { status: Status; records: Rec[] } => {
     const status: Status = task.ignoreErrors ? 'ignored' : 'failed';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { injectFault, undoFault } from '../lab/faults/index.ts';
-import { connect } from '../lab/ssh.ts';
+import { connect, isConnectionLost } from '../lab/ssh.ts';
 import { sshBanner } from '../lab/state.ts';
 import { ipJson, run } from '../lab/sys.ts';
 import type { LabStatus } from '../lab/types.ts';
@@ -215,6 +215,21 @@ test.serial('process stop and start; pause and resume', async (t) => {
   await undoFault(netns, lab, { kind: 'pause', node: 'cp01', process: 'sshd' });
   t.true(await eventually(() => sshBanner('198.19.101.11', 300), 3000));
   t.deepEqual((await netns.status(lab)).faults, []);
+});
+
+test.serial('a connection reset by the far end is told apart from a failed command (callers reconnect)', async (t) => {
+  const s = await netns.status(lab);
+  const ssh = await connect(s, 'node01');
+  try {
+    t.is((await ssh.execCommand('false')).code, 1, 'a failing command is no lost connection');
+    // What a rebooted machine does to the old connection: the kernel forgets it and resets it.
+    await netns.exec(lab, 'node01', ['ss', '-K', 'state', 'established', '( sport = :22 )']);
+    const e = await t.throwsAsync(() => ssh.execCommand('hostname'));
+    t.true(isConnectionLost(e), `${e?.message}`);
+    t.false(isConnectionLost(new Error('hostname on node01: timed out after 60000 ms')));
+  } finally {
+    ssh.dispose();
+  }
 });
 
 test.serial('unknown nodes, interfaces and processes are refused with the valid names', async (t) => {

@@ -120,6 +120,30 @@ test.serial('register, when and loop results', async (t) => {
   t.true(r.report.recap.every((x) => x.ignored === 1 && x.failed === 0));
 });
 
+test.serial("extra vars win everywhere (Ansible's -e): play and task vars that default to them see them", async (t) => {
+  const r = await play(
+    inv,
+    [
+      {
+        name: 'write',
+        copy: { dest: '/var/lib/l2lab/mirror', content: '{{ url }} {{ key }} {{ pinned }}' },
+        vars: { key: "{{ mirror_key | default('https://upstream/key') }}" },
+      },
+    ],
+    {
+      hosts: 'node01',
+      // The cluster playbook's shape: a play var whose default is the upstream URL.
+      vars: { url: "{{ mirror_url | default('https://upstream/') }}", pinned: 'from-play' },
+      extraVars: { mirror_url: 'http://mirror/', mirror_key: 'http://mirror/key', pinned: 'from-cli' },
+    },
+  );
+  t.true(r.ok, r.text);
+  t.is(
+    (await netns.exec(lab, 'node01', ['cat', '/var/lib/l2lab/mirror'])).stdout,
+    'http://mirror/ http://mirror/key from-cli',
+  );
+});
+
 test.serial('a failed host stops for that host only; any_errors_fatal stops all', async (t) => {
   const tasks = [
     { name: 'fail on node01', command: 'test {{ inventory_hostname }} != node01' },

@@ -30,7 +30,7 @@ import {
 } from '../provider.ts';
 import { shq } from '../quote.ts';
 import { type Runtime, runtimeBundle } from '../runtime.ts';
-import { connectEndpoint, ensureKey, knownHostsLine, publicKey, type SshEndpoint } from '../ssh.ts';
+import { connectEndpoint, ensureKey, isConnectionLost, knownHostsLine, publicKey, type SshEndpoint } from '../ssh.ts';
 import {
   findHost,
   ifaceOf,
@@ -472,6 +472,26 @@ export class VagrantProvider implements Provider {
     opts: { input?: string; timeoutMs?: number } = {},
   ): Promise<ExecResult> {
     const h = findHost(lab, host);
+    const reused = this.conns.has(h.name);
+    try {
+      return await this.execOnce(lab, h, argv, opts);
+    } catch (e) {
+      // A cached connection to a machine that has since rebooted (powered off and on by another
+      // provider instance, or by hand) looks open until it is used, and then is reset: the command
+      // never reached the new boot, so it is sent once more on a fresh connection.
+      if (!reused || !isConnectionLost(e)) throw e;
+      this.drop(h.name);
+      return this.execOnce(lab, h, argv, opts);
+    }
+  }
+
+  private async execOnce(
+    lab: Lab,
+    h: LabHost,
+    argv: string[],
+    opts: { input?: string; timeoutMs?: number },
+  ): Promise<ExecResult> {
+    const host = h.name;
     let conn: NodeSSH;
     try {
       conn = await this.conn(lab, h);
