@@ -34,7 +34,7 @@ export interface VagrantSpec {
   lab: string;
   provider: 'libvirt';
   driver: 'kvm' | 'qemu';
-  /** The lab switch: a libvirt isolated network / a VirtualBox internal network. */
+  /** The lab switch: a libvirt isolated network. */
   network: string;
   /** Further L2 domains with a switch of their own: one isolated network each (VLAN domains ride the lab switch). */
   domainNetworks: { domain: string; name: string; bridge: string }[];

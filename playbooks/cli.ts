@@ -2,11 +2,11 @@
 
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import { findLab } from '../lab/lab.ts';
 import { LabFileError } from '../lab/labfile.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import { UsageError } from '../lab/validation.ts';
+import { parseExtraVars } from './extra-vars.ts';
 import { type Inventory, InventoryError, inventoryFromFile, inventoryFromStatus } from './inventory.ts';
 import { findPlaybook, loadPlaybook, PlaybookError } from './playbook.ts';
 import { runPlaybook } from './runner.ts';
@@ -60,12 +60,7 @@ async function main(argv: string[]): Promise<number> {
   const forks = values.forks === undefined ? undefined : Number(values.forks);
   if (forks !== undefined && (!Number.isInteger(forks) || forks < 1))
     throw new UsageError(`--forks must be a whole number ≥ 1, not "${values.forks}"`);
-  const extraVars: Record<string, unknown> = {};
-  for (const kv of values['extra-vars'] ?? []) {
-    const i = kv.indexOf('=');
-    if (i < 1) throw new UsageError(`-e takes KEY=VALUE, not "${kv}"`);
-    extraVars[kv.slice(0, i)] = parseYaml(kv.slice(i + 1));
-  }
+  const extraVars = parseExtraVars(values['extra-vars']);
   const pb = loadPlaybook(findPlaybook(positionals[0]!));
   const inv = await inventoryFor(values);
   const split = (s?: string) =>

@@ -5,6 +5,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadSubject } from '../conformance/subject.ts';
 import { loadLab } from '../lab/labfile.ts';
@@ -194,4 +195,16 @@ test('the cluster and Cilium-subject playbooks load, and the cilium subject read
   t.like(s.version, { on: 'control-plane' });
   t.regex(s.holder!.command, /get lease \{\{ lease \}\}/);
   t.false(s.has('graceful-release'), 'not claimed, so the graceful-stop trial is skipped, never passed');
+});
+
+test('cluster CLI: -e takes KEY=VALUE (mirrors of the package sources); a netns lab is refused for Kubernetes', async (t) => {
+  const cli = (...args: string[]) =>
+    execa('node', [join(repo, 'scripts/run.mjs'), 'cluster', ...args], { cwd: repo, reject: false });
+  const bad = await cli('up', '--lab', 'lab.yaml', '-e', 'kubernetes_apt_url');
+  t.is(bad.exitCode, 2);
+  t.regex(bad.stderr, /-e takes KEY=VALUE, not "kubernetes_apt_url"/);
+  const netnsLab = await cli('up', '--lab', 'lab.yaml', '-e', 'kubernetes_apt_url=http://mirror/');
+  t.is(netnsLab.exitCode, 2);
+  t.regex(netnsLab.stderr, /Kubernetes needs VMs/);
+  t.regex((await cli('--help')).stdout, /kubernetes_apt_url, kubernetes_apt_key_url, cilium_cli_url/);
 });

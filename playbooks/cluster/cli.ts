@@ -1,7 +1,8 @@
 // npm run cluster -- render|up|upgrade: the tutorial's cluster on a VM lab.
 //   render  [--lab FILE] [--out DIR]        render and check offline, print the dry-run transcript
-//   up      [--lab FILE] [--check] [--cilium-version V]
+//   up      [--lab FILE] [--check] [--cilium-version V] [-e KEY=VALUE]…
 //                                           render, make the join secrets, run playbooks/cluster.yaml
+//                                           (-e: package sources behind a mirror, see the playbook's head)
 //   upgrade --cilium-version V [--lab FILE] Cilium in place to another version (then rollout restarts)
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,15 +11,22 @@ import { parseArgs } from 'node:util';
 import { findLab } from '../../lab/lab.ts';
 import { LabFileError } from '../../lab/labfile.ts';
 import { UsageError } from '../../lab/validation.ts';
+import { parseExtraVars } from '../extra-vars.ts';
 import { renderCluster } from './render.ts';
 import { ClusterError, clusterUp } from './up.ts';
 
 const USAGE = `usage: npm run cluster -- render [--lab FILE] [--out DIR]
-       npm run cluster -- up [--lab FILE] [--check] [--cilium-version V]
-       npm run cluster -- upgrade --cilium-version V [--lab FILE]`;
+       npm run cluster -- up [--lab FILE] [--check] [--cilium-version V] [-e KEY=VALUE]...
+       npm run cluster -- upgrade --cilium-version V [--lab FILE] [-e KEY=VALUE]...
+  -e: kubernetes_apt_url, kubernetes_apt_key_url, cilium_cli_url (mirrors of pkgs.k8s.io and
+      cilium-cli's releases), as in playbooks/cluster.yaml`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === '--help' || cmd === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
   let values;
   try {
     ({ values } = parseArgs({
@@ -29,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
         out: { type: 'string', default: 'cluster-render' },
         check: { type: 'boolean', short: 'C' },
         'cilium-version': { type: 'string' },
+        'extra-vars': { type: 'string', short: 'e', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -39,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
+  const vars = parseExtraVars(values['extra-vars']);
   const lab = findLab({ lab: values.lab });
   switch (cmd) {
     case 'render': {
@@ -54,12 +64,13 @@ async function main(argv: string[]): Promise<number> {
       return r.problems.length ? 1 : 0;
     }
     case 'up':
-      return (await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'] })).ok ? 0 : 1;
+      return (await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'], vars })).ok ? 0 : 1;
     case 'upgrade':
       if (!values['cilium-version'])
         throw new UsageError(`upgrade needs --cilium-version V (such as 1.20.0)\n${USAGE}`);
-      return (await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'], tags: ['cilium'] }))
-        .ok
+      return (
+        await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'], tags: ['cilium'], vars })
+      ).ok
         ? 0
         : 1;
     default:
