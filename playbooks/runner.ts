@@ -321,16 +321,22 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
   } catch (e) {
     return fail(explain(e, 'vars'));
   }
-  try {
-    for (const w of task.when)
-      if (!condition(w, v)) {
-        const r = { changed: false, skipped: true, msg: `when: ${String(w)} is false` };
+  // With a loop, `when` is judged per item (it may name the item), as in Ansible.
+  const falseWhen = (iv: Record<string, unknown>): string | undefined => {
+    for (const w of task.when) if (!condition(w, iv)) return `when: ${String(w)} is false`;
+    return undefined;
+  };
+  if (task.loop === undefined)
+    try {
+      const no = falseWhen(v);
+      if (no) {
+        const r = { changed: false, skipped: true, msg: no };
         if (task.register) env.registered[task.register] = r;
         return { status: 'skipped', records: [rec('skipped', r)] };
       }
-  } catch (e) {
-    return fail(explain(e, 'when'));
-  }
+    } catch (e) {
+      return fail(explain(e, 'when'));
+    }
 
   let items: unknown[] | undefined;
   if (task.loop !== undefined) {
@@ -404,8 +410,27 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
   const results: ModuleResult[] = [];
   const records: Rec[] = [];
   let status: Status = 'ok';
+  let skipped = 0;
   for (const item of items) {
-    const r = await once({ ...v, [task.loopVar]: item }, item);
+    const iv = { ...v, [task.loopVar]: item };
+    let no: string | undefined;
+    try {
+      no = falseWhen(iv);
+    } catch (e) {
+      const f = fail(explain(e, 'when'), item);
+      results.push({ changed: false, failed: true, msg: explain(e, 'when'), [task.loopVar]: item });
+      records.push(...f.records);
+      status = f.status;
+      if (status === 'failed') break;
+      continue;
+    }
+    if (no) {
+      skipped++;
+      results.push({ changed: false, skipped: true, msg: no, [task.loopVar]: item });
+      records.push(rec('skipped', { changed: false, skipped: true, msg: no }, item));
+      continue;
+    }
+    const r = await once(iv, item);
     results.push({ ...r.result, [task.loopVar]: item });
     records.push(r.rec);
     if (r.status === 'failed') {
@@ -418,11 +443,12 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
   if (items.length === 0) {
     status = 'skipped';
     records.push(rec('skipped', { msg: 'empty loop' }));
-  }
+  } else if (skipped === items.length) status = 'skipped';
   if (task.register)
     env.registered[task.register] = {
       changed: results.some((r) => r.changed),
       failed: results.some((r) => r.failed),
+      ...(items.length > 0 && skipped === items.length ? { skipped: true } : {}),
       results,
     };
   return { status, records };

@@ -120,6 +120,33 @@ test.serial('register, when and loop results', async (t) => {
   t.true(r.report.recap.every((x) => x.ignored === 1 && x.failed === 0));
 });
 
+test.serial('with a loop, when is judged per item and may name it', async (t) => {
+  const r = await play(
+    inv,
+    [
+      {
+        name: 'per item',
+        shell: 'echo {{ item }}',
+        loop: "{{ groups['workers'] }}",
+        when: "hostvars[item].l2lab_labels.datacenter | default('') != 'dc2'",
+        register: 'out',
+        changed_when: false,
+      },
+      { name: 'none', command: 'true', loop: [1, 2], when: 'item > 5', register: 'nothing' },
+      {
+        name: 'read',
+        command:
+          'test "{{ out.results[0].stdout }} {{ out.results[1].skipped }} {{ nothing.skipped }}" = "node01 true true"',
+      },
+    ],
+    { hosts: 'node01' },
+  );
+  t.true(r.ok, r.text);
+  t.deepEqual(r.status('per item', 'node01'), ['ok', 'skipped', 'ok']);
+  t.deepEqual(r.status('none', 'node01'), ['skipped', 'skipped']);
+  t.deepEqual(r.status('read', 'node01'), ['changed']);
+});
+
 test.serial("extra vars win everywhere (Ansible's -e): play and task vars that default to them see them", async (t) => {
   const r = await play(
     inv,
