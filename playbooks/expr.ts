@@ -83,7 +83,8 @@ function tokenize(src: string): Tok[] {
       while (j < src.length && src[j] !== c) {
         if (src[j] === '\\' && j + 1 < src.length) {
           const e = src[j + 1]!;
-          s += e === 'n' ? '\n' : e === 't' ? '\t' : e;
+          // Python's rules: known escapes are replaced, unknown ones keep their backslash (regexes: '\S').
+          s += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : '\\\'"'.includes(e) ? e : `\\${e}`;
           j += 2;
         } else s += src[j++];
       }
@@ -577,8 +578,40 @@ export function condition(src: string | boolean, vars: Vars): boolean {
 
 /** Ansible lets `when: "{{ x }}"` pass; treat it as the bare expression. */
 function stripBraces(s: string): string {
-  const m = /^\s*\{\{(.*)\}\}\s*$/s.exec(s);
-  return m && !m[1]!.includes('}}') ? m[1]! : s;
+  return wholeExpression(s) ?? s;
+}
+
+/**
+ * Where the `}}` closing a `{{` that ends at `from` is. As Jinja's lexer, braces, brackets and
+ * parentheses must balance first and quoted strings are skipped: `{{ {'a': {'b': 1}} | to_json }}`.
+ */
+function closingBraces(src: string, from: number): number {
+  let depth = 0;
+  let quote = '';
+  for (let i = from; i < src.length; i++) {
+    const c = src[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = '';
+    } else if (c === "'" || c === '"') quote = c;
+    else if (depth === 0 && c === '}' && src[i + 1] === '}') return i;
+    else if (c === '{' || c === '[' || c === '(') depth++;
+    else if ((c === '}' || c === ']' || c === ')') && depth > 0) depth--;
+  }
+  throw new TemplateError('unclosed {{ (no matching }})', src);
+}
+
+/** The expression of a string that is exactly one `{{ expr }}` (spaces around allowed), else undefined. */
+function wholeExpression(src: string): string | undefined {
+  const start = src.indexOf('{{');
+  if (start < 0 || src.slice(0, start).trim() !== '') return undefined;
+  let end: number;
+  try {
+    end = closingBraces(src, start + 2);
+  } catch {
+    return undefined;
+  }
+  return src.slice(end + 2).trim() === '' ? src.slice(start + 2, end) : undefined;
 }
 
 // Template text: `{{ }}` substitutions and `{% if/elif/else/endif %}`, `{% for x in xs %}…{% endfor %}`.
@@ -591,19 +624,26 @@ type Part =
 const templateCache = new Map<string, Part[]>();
 
 function parseTemplate(src: string): Part[] {
-  const re = /\{\{(.*?)\}\}|\{%-?\s*(.*?)\s*-?%\}(\n)?/gs;
+  const open = /\{\{|\{%/g;
+  const blockTag = /\{%-?\s*(.*?)\s*-?%\}(\n)?/sy;
   const root: Part[] = [];
   const stack: { parts: Part[]; open?: Part }[] = [{ parts: root }];
   let last = 0;
-  for (let m = re.exec(src); m; m = re.exec(src)) {
+  for (let m = open.exec(src); m; m = open.exec(src)) {
     const top = stack[stack.length - 1]!;
     if (m.index > last) top.parts.push({ k: 'text', v: src.slice(last, m.index) });
-    last = re.lastIndex; // trim_blocks: a newline right after a block tag is dropped
-    if (m[1] !== undefined) {
-      top.parts.push({ k: 'out', e: new Parser(tokenize(m[1]), m[1]).parseAll() });
+    if (m[0] === '{{') {
+      const end = closingBraces(src, m.index + 2);
+      const expr = src.slice(m.index + 2, end);
+      top.parts.push({ k: 'out', e: new Parser(tokenize(expr), expr).parseAll() });
+      last = open.lastIndex = end + 2;
       continue;
     }
-    const tag = m[2]!;
+    blockTag.lastIndex = m.index;
+    const b = blockTag.exec(src);
+    if (!b) throw new TemplateError('unclosed {% (no matching %})', src);
+    last = open.lastIndex = blockTag.lastIndex; // trim_blocks: a newline right after a block tag is dropped
+    const tag = b[1]!;
     const [word] = tag.split(/\s+/);
     const rest = tag.slice(word!.length).trim();
     if (word === 'if') {
@@ -668,8 +708,8 @@ function renderParts(parts: Part[], vars: Vars): string {
 /** Renders a string. A string that is exactly one `{{ expr }}` keeps the value's type (lists stay lists). */
 export function render(src: string, vars: Vars): unknown {
   if (!src.includes('{{') && !src.includes('{%')) return src;
-  const whole = /^\s*\{\{(.*)\}\}\s*$/s.exec(src);
-  if (whole && !whole[1]!.includes('{{') && !whole[1]!.includes('}}')) return defined(compile(whole[1]!)(vars));
+  const whole = wholeExpression(src);
+  if (whole !== undefined) return defined(compile(whole)(vars));
   let parts = templateCache.get(src);
   if (!parts) {
     parts = parseTemplate(src);

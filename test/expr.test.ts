@@ -65,3 +65,24 @@ test('templates: if/elif/else and for with trim_blocks', (t) => {
   t.throws(() => render('{% if n %}x', vars), { message: /missing \{% endif %\}/ });
   t.throws(() => render('{% while %}', vars), { message: /unknown tag/ });
 });
+
+test("a dict literal inside {{ }}: braces balance first, as in Jinja's lexer; strings are skipped", (t) => {
+  t.is(
+    render("{{ {'metadata': {'labels': labels}} | to_json }}", vars),
+    '{"metadata":{"labels":{"datacenter":"dc1"}}}',
+  );
+  t.deepEqual(render("{{ {'a': {'b': n}} }}", vars), { a: { b: 3 } });
+  t.is(render("-p {{ {'x': [n, {'y': 1}]} | to_json }} {{ name }}", vars), '-p {"x":[3,{"y":1}]} node01');
+  t.is(render("{{ '}}' ~ name }}", vars), '}}node01');
+  t.true(condition("{{ {'a': 1}.a == 1 }}", vars));
+  t.throws(() => render('{{ name', vars), { message: /unclosed \{\{/ });
+});
+
+test("string escapes as in Python: \\n is a newline, an unknown escape keeps its backslash ('\\S' in a regex)", (t) => {
+  const held = (stdout: string) =>
+    condition('hold.stdout | regex_search("(^|\\n)\\S+ set on hold")', { hold: { stdout } });
+  // apt-mark hold's two outputs (the cluster playbook's changed_when)
+  t.true(held('kubelet set on hold.\nkubeadm was already set on hold.'));
+  t.false(held('kubelet was already set on hold.\nkubeadm was already set on hold.'));
+  t.is(render("{{ 'a\\tb\\\\c\\'d' }}", vars), "a\tb\\c'd");
+});
