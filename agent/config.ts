@@ -37,8 +37,10 @@ export const configSchema = z
       .strictObject({
         gratuitousCount: z.number().int().min(0).max(100).default(3),
         gratuitousIntervalMs: ms.default(100),
+        /** Each answer this long after its request: a starved or emulated node that is slow but right (suite self-test). */
+        answerDelayMs: z.number().int().min(0).max(5000).default(0),
       })
-      .default({ gratuitousCount: 3, gratuitousIntervalMs: 100 }),
+      .default({ gratuitousCount: 3, gratuitousIntervalMs: 100, answerDelayMs: 0 }),
     http: z
       .strictObject({
         port: z.number().int().min(1).max(65535).default(80),

@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   const responderOn = (i: string): Responder => {
     const had = responders.get(i);
     if (had) return had;
-    const r = new Responder(i, metrics, log);
+    const r = new Responder(i, metrics, log, cfg.announce.answerDelayMs);
     r.start();
     responders.set(i, r);
     metrics.linkUp.set({ interface: i }, hasCarrier(i) ? 1 : 0);

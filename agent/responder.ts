@@ -26,6 +26,7 @@ export class Responder {
     readonly iface: string,
     private readonly metrics: Metrics,
     private readonly log: Log,
+    private readonly answerDelayMs = 0,
   ) {
     this.mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
   }
@@ -60,12 +61,23 @@ export class Responder {
       if (!this.active.has(vip)) return;
       reply = neighborAdvert(this.mac, vip, f.sourceLinkAddr ?? f.srcMac, f.srcIp);
     } else return;
-    // Asked last, right before the send: a process stopped (SIGSTOP) between deciding and
-    // sending sends a stale answer when it resumes, so that gap is kept to the send call itself.
-    if (!this.mayAnswer(vip)) return;
-    this.send(reply);
-    this.metrics.requests.inc({ interface: this.iface, protocol });
-    this.metrics.responses.inc({ interface: this.iface, protocol });
+    const answer = () => {
+      // Asked last, right before the send: a process stopped (SIGSTOP) between deciding and
+      // sending sends a stale answer when it resumes, so that gap is kept to the send call itself.
+      if (!this.mayAnswer(vip)) return;
+      this.send(reply);
+      this.metrics.requests.inc({ interface: this.iface, protocol });
+      this.metrics.responses.inc({ interface: this.iface, protocol });
+    };
+    if (!this.answerDelayMs) {
+      answer();
+      return;
+    }
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      answer();
+    }, this.answerDelayMs);
+    this.timers.add(t);
   }
 
   private send(frame: Buffer): void {

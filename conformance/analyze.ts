@@ -1,5 +1,5 @@
 // What a probe capture says, as pure functions: who answered when, outages, split-brain.
-import type { ProbeEvent } from './events.ts';
+import type { Baseline, ProbeEvent } from './events.ts';
 
 export type Family = 'arp' | 'ndp';
 const answerKind = (f: Family) => (f === 'arp' ? 'arp-reply' : 'na');
@@ -24,6 +24,41 @@ export function responders(
   to = Infinity,
 ): string[] {
   return [...new Set(answers(events, vip, family, from, to).map((e) => e.mac!))];
+}
+
+/**
+ * Who answered each VIP so far, counting only requests an answer has had time to reach (sent
+ * answerTimeoutMs or more before `now`, µs): on a slow responder or a stalled client (an emulated
+ * VM), the latest requests are still in flight, and counting them made a working holder look
+ * lossy (CI: "answered by node01 (2 of 4 requests)"). Answers count up to the requests counted
+ * (an answer to a younger request may be among them: lenient by the requests still in flight).
+ * `ripe`: the fewest requests counted for any VIP.
+ */
+/** How much longer than its baseline time plus the answer timeout a prober waits for ten ripe requests (a stalled client) before it says what it has. */
+export const BASELINE_STALL_MS = 2000;
+
+export function baselineOf(
+  events: ProbeEvent[],
+  vips: string[],
+  now: number,
+  answerTimeoutMs: number,
+): { baseline: Baseline; ripe: number } {
+  const baseline: Baseline = {};
+  let ripe = Infinity;
+  for (const vip of vips) {
+    const family: Family = vip.includes(':') ? 'ndp' : 'arp';
+    const requests = events.filter(
+      (e) => e.vip === vip && e.kind === requestKind(family) && e.t <= now - answerTimeoutMs * 1000,
+    ).length;
+    const answered = answers(events, vip, family, -Infinity, now);
+    baseline[vip] = {
+      responders: [...new Set(answered.map((e) => e.mac!))],
+      requests,
+      answers: Math.min(answered.length, requests),
+    };
+    ripe = Math.min(ripe, requests);
+  }
+  return { baseline, ripe: vips.length ? ripe : 0 };
 }
 
 /** Probe windows (request to next request) in which more than one MAC answered. */

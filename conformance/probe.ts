@@ -9,16 +9,16 @@
 // then instead (the window after a fault is counted from the fault, known only once injected).
 // A second time in it is the fault's: with --settle-tail-ms the capture ends that long after the
 // failover has played out (analyze.ts settledAt; --announce, --http), if that comes first.
-// --baseline-file: written once --baseline-ms of capture have passed, with who answered each VIP
-// so far (the host injects the fault on that node).
+// --baseline-file: written once --baseline-ms of requests have had --answer-timeout-ms to be
+// answered, with who answered each VIP so far (the host injects the fault on that node).
 
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import pcap from 'pcap';
-import { attributeVirtualMacs, isVirtualMac, settledAt } from './analyze.ts';
-import type { Baseline, ProbeEvent, ProbeResult } from './events.ts';
+import { attributeVirtualMacs, BASELINE_STALL_MS, baselineOf, isVirtualMac, settledAt } from './analyze.ts';
+import type { ProbeEvent, ProbeResult } from './events.ts';
 import { arpProbe, nsProbe, readFrame } from './frames.ts';
 
 export type { ProbeEvent, ProbeResult } from './events.ts';
@@ -42,6 +42,7 @@ const { values } = parseArgs({
     'http-host': { type: 'string', default: 'myservice.findichgut.net' },
     'http-interval-ms': { type: 'string', default: '50' },
     'http-timeout-ms': { type: 'string', default: '150' },
+    'answer-timeout-ms': { type: 'string', default: '150' }, // how long an ARP/NDP answer may take and still count
     'vrrp-source': { type: 'string', multiple: true }, // ADDRESS=MAC: a node's address, as a VRRP advertisement's source
   },
 });
@@ -56,6 +57,7 @@ const iface = need('iface', values.iface) as string;
 const mac = need('mac', values.mac) as string;
 const vips = need('vip', values.vip) as string[];
 const interval = Math.max(5, Number(values['interval-ms']));
+const answerTimeout = Math.max(10, Number(values['answer-timeout-ms']));
 const duration = Number(need('duration-ms', values['duration-ms']));
 const v4 = new Set(vips.filter((v) => isIPv4(v)));
 const v6 = new Set(vips.filter((v) => !isIPv4(v)));
@@ -200,19 +202,26 @@ const tick = () => {
 };
 tick();
 
+// The baseline: who answered each VIP, once the answers to ten requests (--baseline-ms of them)
+// have had --answer-timeout-ms to come back, however late a stalled client sent them (analyze.ts
+// baselineOf); past BASELINE_STALL_MS more, it says what it has.
 const baselineFile = values['baseline-file'];
-if (baselineFile) setTimeout(() => whenNamed(writeBaseline), Number(values['baseline-ms']));
-function writeBaseline(): void {
-  const b: Baseline = {};
-  const seen = named();
-  for (const v of vips) {
-    const family = isIPv4(v) ? 'arp' : 'ndp';
-    const requests = seen.filter((e) => e.vip === v && e.kind === (family === 'arp' ? 'arp-request' : 'ns')).length;
-    const answered = seen.filter((e) => e.vip === v && e.kind === (family === 'arp' ? 'arp-reply' : 'na'));
-    b[v] = { responders: [...new Set(answered.map((e) => e.mac!))], requests, answers: answered.length };
-  }
-  writeFileSync(`${baselineFile}.tmp`, JSON.stringify(b));
-  renameSync(`${baselineFile}.tmp`, baselineFile!);
+if (baselineFile) {
+  const baselineMs = Number(values['baseline-ms']);
+  const want = Math.max(1, Math.floor(baselineMs / interval));
+  const latest = Date.now() + baselineMs + answerTimeout + BASELINE_STALL_MS;
+  const write = () => {
+    const { baseline } = baselineOf(named(), vips, nowUs(), answerTimeout);
+    writeFileSync(`${baselineFile}.tmp`, JSON.stringify(baseline));
+    renameSync(`${baselineFile}.tmp`, baselineFile);
+  };
+  // setImmediate: after the poll phase, so that answers libpcap already holds are read first.
+  const attempt = () =>
+    setImmediate(() => {
+      if (baselineOf(named(), vips, nowUs(), answerTimeout).ripe >= want || Date.now() >= latest) whenNamed(write);
+      else setTimeout(attempt, interval);
+    });
+  setTimeout(attempt, baselineMs + answerTimeout);
 }
 let ended: ProbeResult['ended'] | undefined;
 const finish = (why: ProbeResult['ended']) => {
@@ -221,7 +230,7 @@ const finish = (why: ProbeResult['ended']) => {
   clearTimeout(timer);
   clearInterval(endPoll);
   clearTimeout(httpTimer);
-  // Answers to the last requests arrive within a few ms; HTTP requests still out get their timeout.
+  // Answers to the last requests get their timeout (a slow responder, a stalled client), and so do HTTP requests still out.
   setTimeout(
     () =>
       whenNamed(() => {
@@ -236,7 +245,7 @@ const finish = (why: ProbeResult['ended']) => {
         };
         process.stdout.write(JSON.stringify(result), () => process.exit(0)); // a pipe is written asynchronously: exit once it is flushed
       }),
-    Math.max(50, interval, httpInFlight ? httpTimeout : 0),
+    Math.max(50, interval, answerTimeout, httpInFlight ? httpTimeout : 0),
   );
 };
 const endFile = values['end-file'];

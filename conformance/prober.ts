@@ -10,7 +10,7 @@ import { shq } from '../lab/quote.ts';
 import { ifaceOf, switchNic } from '../lab/state.ts';
 import type { Lab } from '../lab/types.ts';
 import type { Vip } from './addresses/index.ts';
-import type { Family } from './analyze.ts';
+import { BASELINE_STALL_MS, type Family } from './analyze.ts';
 import type { Baseline, ProbeEvent, ProbeResult } from './events.ts';
 import { InterruptedError } from './fault-session.ts';
 import { linkLocalOf } from './frames.ts';
@@ -63,8 +63,8 @@ export class Prober {
     readonly provider: Provider,
     readonly outDir: string,
     readonly intervalMs: number,
-    /** How long an HTTP request may take and still count (emulated VMs answer slower). */
-    readonly httpTimeoutMs = 150,
+    /** How long an answer (ARP/NDP reply, HTTP response) may take and still count (emulated VMs answer slower). */
+    readonly answerTimeoutMs = 150,
   ) {
     mkdirSync(outDir, { recursive: true }); // captures go here
   }
@@ -151,7 +151,9 @@ export class Prober {
       ...(handshake && o.settle
         ? ['--settle-tail-ms', String(o.settle.tailMs), '--announce', o.settle.announce.join(',')]
         : []),
-      ...(o.http ? ['--http', o.http, '--http-timeout-ms', String(this.httpTimeoutMs)] : []),
+      '--answer-timeout-ms',
+      String(this.answerTimeoutMs),
+      ...(o.http ? ['--http', o.http, '--http-timeout-ms', String(this.answerTimeoutMs)] : []),
       ...this.vrrpSources.flatMap((s) => ['--vrrp-source', s]),
     ];
     // A VM client writes the capture on its own disk, at the same path; it is copied back after.
@@ -229,10 +231,11 @@ export class Prober {
    * fails if the prober exits first.
    */
   private async baseline(file: string, running: Promise<ExecResult>, baselineMs: number): Promise<Baseline> {
-    const limit = (PROBER_START_TIMEOUT_MS + baselineMs) / 10;
+    // The prober waits for its requests' answers before it writes the baseline (probe.ts).
+    const limit = (PROBER_START_TIMEOUT_MS + baselineMs + this.answerTimeoutMs + BASELINE_STALL_MS) / 10;
     const wait = `i=0; while [ ! -e ${shq(file)} ]; do i=$((i+1)); [ $i -gt ${limit} ] && exit 1; sleep 0.01; done; cat ${shq(file)}; rm -f ${shq(file)}`;
     const seen = this.provider.exec(this.lab, this.lab.client.name, ['sh', '-c', wait], {
-      timeoutMs: PROBER_START_TIMEOUT_MS + baselineMs + 5000,
+      timeoutMs: PROBER_START_TIMEOUT_MS + baselineMs + this.answerTimeoutMs + BASELINE_STALL_MS + 5000,
     });
     const r = await Promise.race([
       seen,

@@ -127,12 +127,16 @@ export function connect(status: LabStatus, nodeName: string, timeoutMs = 5000): 
   return connectEndpoint(endpointOf(status, nodeName), timeoutMs);
 }
 
-/** The error of a command sent on a connection the other end no longer knows (reset, closed). */
-export function isConnectionLost(e: unknown): boolean {
-  const err = e as { level?: string; code?: string; message?: string };
+/**
+ * Whether a command failed because its connection is gone (the far end reset or closed it), not
+ * for the command's own sake: the client dropped the connection (connectEndpoint disposes it on
+ * a socket error, node-ssh on close), or the error is the socket's own.
+ */
+export function isConnectionLost(e: unknown, conn: { isConnected(): boolean }): boolean {
+  const err = e as { level?: string; code?: string };
   return (
+    !conn.isConnected() ||
     err?.level === 'client-socket' ||
-    ['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(err?.code ?? '') ||
-    /Not connected|No response from server/.test(err?.message ?? '')
+    ['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(err?.code ?? '')
   );
 }

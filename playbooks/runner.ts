@@ -303,10 +303,17 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
     for (const [k, x] of Object.entries(task.vars)) if (!(k in extra)) v[k] = renderDeep(x, v);
     return { ...v, ...extra };
   };
-  const fail = (msg: string, item?: unknown): { status: Status; records: Rec[] } => {
+  /** A failure before the module ran (vars, when, loop): its result and record, as a module's failure would be. */
+  const failure = (msg: string, item?: unknown): { status: Status; result: ModuleResult; rec: Rec } => {
+    const result: ModuleResult = { changed: false, failed: true, msg };
     const status: Status = task.ignoreErrors ? 'ignored' : 'failed';
-    if (task.register) env.registered[task.register] = { changed: false, failed: true, msg };
-    return { status, records: [rec(status, { msg }, item)] };
+    return { status, result, rec: rec(status, result, item) };
+  };
+  /** The whole task failed before any module ran. */
+  const fail = (msg: string): { status: Status; records: Rec[] } => {
+    const f = failure(msg);
+    if (task.register) env.registered[task.register] = f.result;
+    return { status: f.status, records: [f.rec] };
   };
   const explain = (e: unknown, where: string) =>
     e instanceof UndefinedError
@@ -414,15 +421,11 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
   for (const item of items) {
     const iv = { ...v, [task.loopVar]: item };
     let no: string | undefined;
+    let whenFailed: ReturnType<typeof failure> | undefined;
     try {
       no = falseWhen(iv);
     } catch (e) {
-      const f = fail(explain(e, 'when'), item);
-      results.push({ changed: false, failed: true, msg: explain(e, 'when'), [task.loopVar]: item });
-      records.push(...f.records);
-      status = f.status;
-      if (status === 'failed') break;
-      continue;
+      whenFailed = failure(explain(e, 'when'), item); // this item fails; the loop goes on as after a module's failure
     }
     if (no) {
       skipped++;
@@ -430,7 +433,7 @@ async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; 
       records.push(rec('skipped', { changed: false, skipped: true, msg: no }, item));
       continue;
     }
-    const r = await once(iv, item);
+    const r = whenFailed ?? (await once(iv, item));
     results.push({ ...r.result, [task.loopVar]: item });
     records.push(r.rec);
     if (r.status === 'failed') {

@@ -1,7 +1,7 @@
 // The capture analysis, as pure functions on made-up probe events: a new holder that falls silent
 // after its takeover (lease flapping) is seen, and a steady one is not.
 import test from 'ava';
-import { failover } from '../conformance/analyze.ts';
+import { baselineOf, failover } from '../conformance/analyze.ts';
 import { announcementPattern, familyPattern } from '../conformance/checks/announcement-pattern.ts';
 import type { ProbeEvent } from '../conformance/events.ts';
 import { analyzeTrial } from '../conformance/trial.ts';
@@ -63,4 +63,32 @@ test('a new holder that loses the VIP and takes it again: the silence and its st
 test('requests that go unanswered up to the end of the capture are a silence too', (t) => {
   const fo = failover(capture(3000, [2000, 99_999]), VIP, 'arp', ms(500));
   t.is((fo.relapse!.to - fo.relapse!.from) / 1000, 999, 'last answer at 1981 ms, last request at 2980 ms');
+});
+
+test('the baseline counts only requests whose answers have had time: a stalled client and a slow holder are no lost answers', (t) => {
+  // CI on emulated VMs: the client's prober stalled, sent its 3rd and 4th requests just before the
+  // baseline, and their answers were still on the way ("answered by node01 (2 of 4 requests)").
+  const ev: ProbeEvent[] = [];
+  for (const x of [0, 50, 430, 460]) {
+    ev.push({ t: ms(x), kind: 'arp-request', vip: VIP });
+    ev.push({ t: ms(x + 120), kind: 'arp-reply', vip: VIP, mac: A });
+  }
+  const at500 = baselineOf(ev, [VIP], ms(500), 150);
+  t.deepEqual(at500.baseline[VIP], { responders: [A], requests: 2, answers: 2 });
+  t.is(at500.ripe, 2, 'the prober waits for more');
+  t.deepEqual(baselineOf(ev, [VIP], ms(700), 150).baseline[VIP], { responders: [A], requests: 4, answers: 4 });
+  // A holder that really answers half of the requests is still seen as lossy.
+  const half: ProbeEvent[] = [];
+  for (let x = 0; x < 400; x += 20) {
+    half.push({ t: ms(x), kind: 'arp-request', vip: VIP });
+    if (x % 40 === 0) half.push({ t: ms(x + 1), kind: 'arp-reply', vip: VIP, mac: A });
+  }
+  const b = baselineOf(
+    half.sort((p, q) => p.t - q.t),
+    [VIP],
+    ms(600),
+    150,
+  ).baseline[VIP]!;
+  t.is(b.requests, 20);
+  t.is(b.answers, 10);
 });

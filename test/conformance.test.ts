@@ -301,6 +301,20 @@ test.serial('an announcer far slower than its budget: failover fails', async (t)
   t.regex(r.checks.find((c) => c.id === 'failover')!.reason!, /budget 1000 ms/);
 });
 
+test.serial(
+  'slow but right: answers 100 ms late still name the holder before each fault, and the suite passes it',
+  async (t) => {
+    // Before the baseline waited for its requests' answers, a holder this slow looked lossy ("answered
+    // by node01 (5 of 10 requests) before the fault"), and no trial was run.
+    const r = await suite(fixture('slow-answers'), ['single-responder', 'failover'], ['power-off', 'graceful-stop']);
+    t.like(statusOf(r), { 'single-responder': 'passed', failover: 'passed' }, JSON.stringify(r.checks));
+    const trials = r.checks.find((c) => c.id === 'failover')!.trials;
+    t.is(trials.length, 2);
+    // The new holder's first answer comes at least its delay after the fault.
+    for (const tr of trials) t.true(tr.arp!.takeoverMs! >= 100, `${tr.fault}: ARP takeover ${tr.arp!.takeoverMs} ms`);
+  },
+);
+
 test.serial('calibration: a scripted outage of known length is measured within ±2 probe intervals', async (t) => {
   await suite(fixture('excluded-node'), ['single-responder']); // one static responder, no failover logic
   const subject = loadSubject(fixture('excluded-node'), lab.lease);

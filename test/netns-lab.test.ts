@@ -222,11 +222,12 @@ test.serial('a connection reset by the far end is told apart from a failed comma
   const ssh = await connect(s, 'node01');
   try {
     t.is((await ssh.execCommand('false')).code, 1, 'a failing command is no lost connection');
+    t.false(isConnectionLost(new Error('hostname on node01: timed out after 60000 ms'), ssh), 'the connection is up');
     // What a rebooted machine does to the old connection: the kernel forgets it and resets it.
     await netns.exec(lab, 'node01', ['ss', '-K', 'state', 'established', '( sport = :22 )']);
     const e = await t.throwsAsync(() => ssh.execCommand('hostname'));
-    t.true(isConnectionLost(e), `${e?.message}`);
-    t.false(isConnectionLost(new Error('hostname on node01: timed out after 60000 ms')));
+    t.true(isConnectionLost(e, ssh), `${e?.message}`);
+    t.false(ssh.isConnected(), 'the client dropped it: callers reconnect');
   } finally {
     ssh.dispose();
   }

@@ -133,10 +133,20 @@ test.serial('with a loop, when is judged per item and may name it', async (t) =>
         changed_when: false,
       },
       { name: 'none', command: 'true', loop: [1, 2], when: 'item > 5', register: 'nothing' },
+      // A when that fails for one item fails that item only, as a module would (here ignored).
+      {
+        name: 'bad when',
+        command: 'true',
+        loop: [1, 2, 3],
+        when: 'item != 2 or no_such_var',
+        ignore_errors: true,
+        register: 'bw',
+        changed_when: false,
+      },
       {
         name: 'read',
         command:
-          'test "{{ out.results[0].stdout }} {{ out.results[1].skipped }} {{ nothing.skipped }}" = "node01 true true"',
+          'test "{{ out.results[0].stdout }} {{ out.results[1].skipped }} {{ nothing.skipped }} {{ bw.failed }} {{ bw.results[1].failed }} {{ bw.results[2].rc }}" = "node01 true true true true 0"',
       },
     ],
     { hosts: 'node01' },
@@ -144,6 +154,8 @@ test.serial('with a loop, when is judged per item and may name it', async (t) =>
   t.true(r.ok, r.text);
   t.deepEqual(r.status('per item', 'node01'), ['ok', 'skipped', 'ok']);
   t.deepEqual(r.status('none', 'node01'), ['skipped', 'skipped']);
+  t.deepEqual(r.status('bad when', 'node01'), ['ok', 'ignored', 'ok']);
+  t.regex(r.text, /no_such_var.*bad when.*\(when\)/);
   t.deepEqual(r.status('read', 'node01'), ['changed']);
 });
 

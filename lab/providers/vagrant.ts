@@ -472,14 +472,15 @@ export class VagrantProvider implements Provider {
     opts: { input?: string; timeoutMs?: number } = {},
   ): Promise<ExecResult> {
     const h = findHost(lab, host);
-    const reused = this.conns.has(h.name);
+    const cached = this.conns.get(h.name);
     try {
       return await this.execOnce(lab, h, argv, opts);
     } catch (e) {
       // A cached connection to a machine that has since rebooted (powered off and on by another
       // provider instance, or by hand) looks open until it is used, and then is reset: the command
       // never reached the new boot, so it is sent once more on a fresh connection.
-      if (!reused || !isConnectionLost(e)) throw e;
+      const conn = await cached?.catch(() => undefined);
+      if (!conn || !isConnectionLost(e, conn)) throw e;
       this.drop(h.name);
       return this.execOnce(lab, h, argv, opts);
     }
