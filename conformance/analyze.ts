@@ -26,6 +26,9 @@ export function responders(
   return [...new Set(answers(events, vip, family, from, to).map((e) => e.mac!))];
 }
 
+/** How much longer than its baseline time plus the answer timeout a prober waits for ten ripe requests (a stalled client) before it says what it has. */
+export const BASELINE_STALL_MS = 2000;
+
 /**
  * Who answered each VIP so far, counting only requests an answer has had time to reach (sent
  * answerTimeoutMs or more before `now`, µs): on a slow responder or a stalled client (an emulated
@@ -34,9 +37,6 @@ export function responders(
  * (an answer to a younger request may be among them: lenient by the requests still in flight).
  * `ripe`: the fewest requests counted for any VIP.
  */
-/** How much longer than its baseline time plus the answer timeout a prober waits for ten ripe requests (a stalled client) before it says what it has. */
-export const BASELINE_STALL_MS = 2000;
-
 export function baselineOf(
   events: ProbeEvent[],
   vips: string[],

@@ -478,9 +478,10 @@ export class VagrantProvider implements Provider {
     } catch (e) {
       // A cached connection to a machine that has since rebooted (powered off and on by another
       // provider instance, or by hand) looks open until it is used, and then is reset: the command
-      // never reached the new boot, so it is sent once more on a fresh connection.
-      const conn = await cached?.catch(() => undefined);
-      if (!conn || !isConnectionLost(e, conn)) throw e;
+      // never reached the new boot, so it is sent once more on a fresh connection. Only if the
+      // command went out on that cached connection (conn() keeps it while it looks open).
+      const used = this.conns.get(h.name) === cached ? await cached?.catch(() => undefined) : undefined;
+      if (!used || !isConnectionLost(e, used)) throw e;
       this.drop(h.name);
       return this.execOnce(lab, h, argv, opts);
     }
