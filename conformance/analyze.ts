@@ -166,8 +166,8 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
   }
   const windowOf = (vip: string, t: number): { index: number; requests: number } => {
     const list = windows.get(vip) ?? [];
-    // A request is timed just before it is sent, on the prober's clock, which is aligned with the
-    // capture's within a millisecond: its answer may seem a little earlier than it.
+    // A request's time is taken just after it was sent (and the prober's clock is aligned with the
+    // capture's within a millisecond): its answer may be captured a little before that.
     const index = countUpTo(list, t + 2000, (w) => w.start) - 1;
     return { index, requests: list[index]?.requests ?? 1 };
   };

@@ -179,18 +179,13 @@ if (values.http) {
 
 const startedAt = nowUs();
 // A request counts only once it went out: with no carrier (the switch is down) the send fails.
-// Timed before the send: on a virtual switch the answer can be captured before inject() returns
-// (the whole path runs in the sending call), and a prober preempted right after it timed its
-// request after the answer: the answer fell in the window before, seemingly a second node's (CI:
-// a false split-brain window in an FRR power-off).
 const sendOne = (frame: Buffer, kind: 'arp-request' | 'ns', vip: string) => {
-  const t = nowUs();
   try {
     session.inject(frame);
   } catch {
     return;
   }
-  events.push({ t, kind, vip });
+  events.push({ t: nowUs(), kind, vip });
 };
 const send = () => {
   for (const v of v4) sendOne(arpProbe(mac, values.ipv4!, v), 'arp-request', v);
