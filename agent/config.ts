@@ -39,8 +39,20 @@ export const configSchema = z
         gratuitousIntervalMs: ms.default(100),
         /** Each answer this long after its request: a starved or emulated node that is slow but right (suite self-test). */
         answerDelayMs: z.number().int().min(0).max(5000).default(0),
+        /**
+         * The unsolicited NA's Override flag and target link-layer address option (RFC 4861 §7.2.6).
+         * Off only in broken fixtures: Cilium sent neither before 1.19.5/1.20.0 (cilium/cilium #46079).
+         */
+        naOverride: z.boolean().default(true),
+        naTargetLinkAddr: z.boolean().default(true),
       })
-      .default({ gratuitousCount: 3, gratuitousIntervalMs: 100, answerDelayMs: 0 }),
+      .default({
+        gratuitousCount: 3,
+        gratuitousIntervalMs: 100,
+        answerDelayMs: 0,
+        naOverride: true,
+        naTargetLinkAddr: true,
+      }),
     http: z
       .strictObject({
         port: z.number().int().min(1).max(65535).default(80),

@@ -136,7 +136,10 @@ async function main(): Promise<void> {
   const responderOn = (i: string): Responder => {
     const had = responders.get(i);
     if (had) return had;
-    const r = new Responder(i, metrics, log, cfg.announce.answerDelayMs);
+    const r = new Responder(i, metrics, log, cfg.announce.answerDelayMs, {
+      override: cfg.announce.naOverride,
+      targetLinkAddr: cfg.announce.naTargetLinkAddr,
+    });
     r.start();
     responders.set(i, r);
     metrics.linkUp.set({ interface: i }, hasCarrier(i) ? 1 : 0);

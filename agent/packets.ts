@@ -161,14 +161,23 @@ function ipv6Packet(srcIp: string, dstIp: string, icmp: Buffer): Buffer {
   return Buffer.concat([h, icmp]);
 }
 
-function na(myMac: string, target: string, solicited: boolean): Buffer {
-  const m = Buffer.alloc(32);
+/** What an unsolicited NA carries: both, as RFC 4861 §7.2.6 wants; less only for broken fixtures (Cilium before #46079). */
+export interface NaShape {
+  override: boolean;
+  targetLinkAddr: boolean;
+}
+const FULL: NaShape = { override: true, targetLinkAddr: true };
+
+function na(myMac: string, target: string, solicited: boolean, shape: NaShape = FULL): Buffer {
+  const m = Buffer.alloc(shape.targetLinkAddr ? 32 : 24);
   m[0] = ND_NA;
-  m[4] = (solicited ? 0x40 : 0) | 0x20; // S, O (override: we are the address's owner now)
+  m[4] = (solicited ? 0x40 : 0) | (shape.override ? 0x20 : 0); // S, O (override: we are the address's owner now)
   ipv6Bytes(target).copy(m, 8);
-  m[24] = 2;
-  m[25] = 1; // option: target link-layer address, 8 bytes
-  macBytes(myMac).copy(m, 26);
+  if (shape.targetLinkAddr) {
+    m[24] = 2;
+    m[25] = 1; // option: target link-layer address, 8 bytes
+    macBytes(myMac).copy(m, 26);
+  }
   return m;
 }
 
@@ -184,8 +193,8 @@ export function neighborAdvert(myMac: string, vip: string, askerMac: string, ask
 }
 
 /** Unsolicited NA to all nodes (override set): IPv6's gratuitous ARP. */
-export function unsolicitedNeighborAdvert(myMac: string, vip: string): Buffer {
-  return ether('33:33:00:00:00:01', myMac, ETH_IPV6, ipv6Packet(vip, 'ff02::1', na(myMac, vip, false)));
+export function unsolicitedNeighborAdvert(myMac: string, vip: string, shape: NaShape = FULL): Buffer {
+  return ether('33:33:00:00:00:01', myMac, ETH_IPV6, ipv6Packet(vip, 'ff02::1', na(myMac, vip, false, shape)));
 }
 
 /** Neighbour solicitation (for probers): to the solicited-node multicast address of the target. */

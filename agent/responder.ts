@@ -8,7 +8,14 @@ import { isIPv4 } from 'node:net';
 import pcap from 'pcap';
 import type { Log } from './log.ts';
 import type { Metrics } from './metrics.ts';
-import { arpReply, gratuitousArp, neighborAdvert, parseFrame, unsolicitedNeighborAdvert } from './packets.ts';
+import {
+  arpReply,
+  gratuitousArp,
+  type NaShape,
+  neighborAdvert,
+  parseFrame,
+  unsolicitedNeighborAdvert,
+} from './packets.ts';
 
 export class Responder {
   readonly mac: string;
@@ -27,6 +34,7 @@ export class Responder {
     private readonly metrics: Metrics,
     private readonly log: Log,
     private readonly answerDelayMs = 0,
+    private readonly naShape: NaShape = { override: true, targetLinkAddr: true },
   ) {
     this.mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
   }
@@ -44,7 +52,8 @@ export class Responder {
       0,
       true,
     );
-    this.session.on('packet', (p) => this.onFrame(p.buf));
+    // node_pcap copies each frame into one buffer: only its first caplen bytes are this frame's.
+    this.session.on('packet', (p) => this.onFrame(p.buf.subarray(0, p.header.readUInt32LE(8))));
   }
 
   private onFrame(buf: Buffer): void {
@@ -100,7 +109,7 @@ export class Responder {
       const still = vips.filter((v) => this.mayAnswer(v));
       if (!still.length) return;
       for (const v of still) {
-        this.send(isIPv4(v) ? gratuitousArp(this.mac, v) : unsolicitedNeighborAdvert(this.mac, v));
+        this.send(isIPv4(v) ? gratuitousArp(this.mac, v) : unsolicitedNeighborAdvert(this.mac, v, this.naShape));
         this.metrics.gratuitous.inc({ interface: this.iface, protocol: isIPv4(v) ? 'arp' : 'ndp' });
       }
       this.log('gratuitous_sent', { service, interface: this.iface, vips: still, n: n + 1, of: count });

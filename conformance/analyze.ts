@@ -33,8 +33,8 @@ export const BASELINE_STALL_MS = 2000;
  * Who answered each VIP so far, counting only requests an answer has had time to reach (sent
  * answerTimeoutMs or more before `now`, µs): on a slow responder or a stalled client (an emulated
  * VM), the latest requests are still in flight, and counting them made a working holder look
- * lossy (CI: "answered by node01 (2 of 4 requests)"). Answers count up to the requests counted
- * (an answer to a younger request may be among them: lenient by the requests still in flight).
+ * lossy (CI: "answered by node01 (2 of 4 requests)"). `answers`: how many of those requests were
+ * answered (each answer is tied to its request); `responders`: every MAC that answered so far.
  * `ripe`: the fewest requests counted for any VIP.
  */
 export function baselineOf(
@@ -47,29 +47,122 @@ export function baselineOf(
   let ripe = Infinity;
   for (const vip of vips) {
     const family: Family = vip.includes(':') ? 'ndp' : 'arp';
-    const requests = events.filter(
-      (e) => e.vip === vip && e.kind === requestKind(family) && e.t <= now - answerTimeoutMs * 1000,
-    ).length;
-    const answered = answers(events, vip, family, -Infinity, now);
+    const asked = requestsOf(events, vip, family, -Infinity, now - answerTimeoutMs * 1000);
     baseline[vip] = {
-      responders: [...new Set(answered.map((e) => e.mac!))],
-      requests,
-      answers: Math.min(answered.length, requests),
+      responders: responders(events, vip, family, -Infinity, now),
+      requests: asked.length,
+      answers: answeredCount(asked),
     };
-    ripe = Math.min(ripe, requests);
+    ripe = Math.min(ripe, asked.length);
   }
   return { baseline, ripe: vips.length ? ripe : 0 };
 }
 
-/** Probe windows (request to next request) in which more than one MAC answered. */
-export function splitBrainWindows(events: ProbeEvent[], vip: string, family: Family): { t: number; macs: string[] }[] {
-  const reqs = events.filter((e) => e.vip === vip && e.kind === requestKind(family)).map((e) => e.t);
-  const out: { t: number; macs: string[] }[] = [];
-  reqs.forEach((t, i) => {
-    const macs = responders(events, vip, family, t, reqs[i + 1] ?? Infinity);
-    if (macs.length > 1) out.push({ t, macs });
+/**
+ * Ties each answer to the request it answers, by content: the prober sends each round of requests
+ * from the next of several addresses it owns, and an ARP reply goes to the request's sender
+ * address (RFC 826), a solicited NA to the solicitation's source (RFC 4861 §7.2.4). An answer
+ * belongs to the latest request of its VIP sent from the address it was sent to. Events must come
+ * in capture order (requests and answers on one capture, one clock); unique as long as answers
+ * come within the rotation (sources × interval), which the prober sizes past its answer timeout.
+ */
+export class Attributor {
+  private next = 0;
+  private readonly latest = new Map<string, number>(); // "vip source" → request number
+  add(e: ProbeEvent): ProbeEvent {
+    if (e.kind === 'arp-request' || e.kind === 'ns') {
+      const req = this.next++;
+      this.latest.set(`${e.vip} ${e.src}`, req);
+      return { ...e, req };
+    }
+    if ((e.kind === 'arp-reply' || e.kind === 'na') && !e.forClient && e.dst !== undefined) {
+      const req = this.latest.get(`${e.vip} ${e.dst}`);
+      return req === undefined ? e : { ...e, req };
+    }
+    return e;
+  }
+}
+
+/** attributeAnswers: an Attributor over events in capture order. */
+export function attributeAnswers(events: ProbeEvent[]): ProbeEvent[] {
+  const a = new Attributor();
+  return events.map((e) => a.add(e));
+}
+
+/** A request and the answers tied to it. */
+export interface Asked {
+  req: number;
+  t: number;
+  answers: ProbeEvent[];
+}
+
+/** The requests for a VIP sent in [from, to] (µs), each with its answers (whenever they came). */
+export function requestsOf(
+  events: ProbeEvent[],
+  vip: string,
+  family: Family,
+  from = -Infinity,
+  to = Infinity,
+): Asked[] {
+  const out = new Map<number, Asked>();
+  for (const e of events)
+    if (e.vip === vip && e.kind === requestKind(family) && e.req !== undefined && e.t >= from && e.t <= to)
+      out.set(e.req, { req: e.req, t: e.t, answers: [] });
+  for (const e of events)
+    if (e.vip === vip && e.kind === answerKind(family) && e.req !== undefined) out.get(e.req)?.answers.push(e);
+  return [...out.values()].sort((a, b) => a.t - b.t);
+}
+
+/** How many of those requests got at least one answer. */
+export const answeredCount = (asked: Asked[]): number => asked.filter((a) => a.answers.length).length;
+
+/**
+ * Split-brain as the client sees it: requests answered by two MACs, or twice by a VRRP virtual MAC
+ * (which several nodes share: two answers to one request come from two of them).
+ */
+export function splitBrain(events: ProbeEvent[], vip: string, family: Family): { t: number; macs: string[] }[] {
+  return requestsOf(events, vip, family).flatMap((a) => {
+    const macs = [...new Set(a.answers.map((e) => e.mac!))];
+    const virtual = a.answers.filter((e) => isVirtualMac(e.wireMac ?? e.mac)).length;
+    return macs.length > 1 || virtual > 1 ? [{ t: a.t, macs }] : [];
   });
-  return out;
+}
+
+/** Requests one real MAC answered more than once: no split-brain (one node), reported apart. */
+export function duplicates(events: ProbeEvent[], vip: string, family: Family): number {
+  return requestsOf(events, vip, family).filter((a) => {
+    const real = a.answers.filter((e) => !isVirtualMac(e.wireMac ?? e.mac));
+    return real.length > 1 && new Set(real.map((e) => e.mac)).size === 1;
+  }).length;
+}
+
+/**
+ * NDP as a receiver reads it, from `from` (µs) on: what in the VIP's neighbour advertisements a
+ * client's neighbour cache cannot use, once per flaw and sender. An unsolicited NA without the
+ * Override flag does not replace a cached MAC, one without the target link-layer address carries
+ * none (RFC 4861 §7.2.5-7.2.6; Cilium before 1.19.5/1.20.0, cilium/cilium #46079); a solicited NA
+ * to a multicast solicitation (the prober's are) must carry it (§7.2.4).
+ */
+export function naFlaws(events: ProbeEvent[], vip: string, from: number, name: (mac: string) => string): string[] {
+  const out = new Set<string>();
+  for (const e of events) {
+    if (e.vip !== vip || e.t < from || e.override === undefined) continue;
+    const who = name(e.mac!);
+    if (e.kind === 'unsolicited-na') {
+      if (!e.override)
+        out.add(
+          `unsolicited NA from ${who} without the Override flag: a neighbour cache holding the old MAC keeps it (RFC 4861 §7.2.5-7.2.6)`,
+        );
+      if (!e.tlla)
+        out.add(
+          `unsolicited NA from ${who} without the target link-layer address option: it carries no MAC to update a cache with (RFC 4861 §7.2.6)`,
+        );
+    } else if (e.kind === 'na' && !e.forClient && !e.tlla)
+      out.add(
+        `solicited NA from ${who} without the target link-layer address option, in answer to a multicast solicitation (RFC 4861 §7.2.4: MUST)`,
+      );
+  }
+  return [...out];
 }
 
 const VIRTUAL_MAC = /^00:00:5e:00:0[12]:[0-9a-f]{2}$/;
@@ -81,12 +174,12 @@ export const isVirtualMac = (m?: string): boolean => m !== undefined && VIRTUAL_
  * advertises (RFC 5798 §6.4.3), so an answer belongs to:
  * - the source of the latest advertisement for its VIP while that is fresh (within 1.5 of its
  *   intervals);
- * - once advertisements went stale, to whoever answered the request before, if the answers never
- *   stopped (a master whose daemon died or froze while its kernel still answers);
+ * - once advertisements went stale, to whoever answered before, if the answers never stopped (a
+ *   master whose daemon died or froze while its kernel still answers);
  * - after a silence, after the master resigned (priority 0), or before any advertisement, to the
  *   next node that advertises (a new master's first advertisement may come an interval late).
- * A second answer from the virtual MAC to one request comes from another node, named as the
- * other recent or next master, so split-brain stays visible. Advertisements are named by their
+ * A second answer to one request (tied by content, Attributor) comes from another node, named as
+ * the other recent or next master, so split-brain stays visible. Advertisements are named by their
  * IP source (`sources`: address → the node's own MAC). Pure; answers from real MACs pass through.
  */
 export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<string, string>): ProbeEvent[] {
@@ -98,14 +191,10 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
         : e,
     );
   if (!named.some((e) => e.kind !== 'vrrp' && isVirtualMac(e.mac))) return named;
-  // Everything below is looked up by time with binary searches: the prober names a growing
-  // capture again and again while it waits for a takeover to settle.
+  // Looked up by time with binary searches: the prober names a growing capture again and again
+  // while it waits for a takeover to settle.
   const adverts = new Map<string, ProbeEvent[]>();
-  const requests = new Map<string, number[]>();
-  for (const e of named) {
-    if (e.kind === 'vrrp') push(adverts, e.vip, e);
-    if (e.kind === 'arp-request' || e.kind === 'ns') push(requests, e.vip, e.t);
-  }
+  for (const e of named) if (e.kind === 'vrrp') push(adverts, e.vip, e);
   // Per VIP: the index of the latest master advertisement at or before each advertisement, and of
   // the first one at or after it.
   const lastMaster = new Map<string, number[]>();
@@ -147,62 +236,28 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
     for (const a of list) if (a.t > t) add(a);
     return out;
   };
-  // Probe windows per VIP: from one round of requests to the next. Rounds closer than a quarter
-  // interval (a late round sent right before the next one) make one window that may get as many
-  // answers as it had requests: which answer belongs to which of them, timing cannot tell.
-  const windows = new Map<string, { start: number; last: number; requests: number }[]>();
-  for (const [vip, reqs] of requests) {
-    const spacing = reqs.length > 1 ? (reqs.at(-1)! - reqs[0]!) / (reqs.length - 1) : 0;
-    const burst = Math.min(5000, spacing / 4);
-    const list: { start: number; last: number; requests: number }[] = [];
-    for (const t of reqs) {
-      const w = list.at(-1);
-      if (w && t - w.last <= burst) {
-        w.requests++;
-        w.last = t;
-      } else list.push({ start: t, last: t, requests: 1 });
-    }
-    windows.set(vip, list);
-  }
-  const windowOf = (vip: string, t: number): { index: number; requests: number } => {
-    const list = windows.get(vip) ?? [];
-    // A request's time is taken just after it was sent (and the prober's clock is aligned with the
-    // capture's within a millisecond): its answer may be captured a little before that.
-    const index = countUpTo(list, t + 2000, (w) => w.start) - 1;
-    return { index, requests: list[index]?.requests ?? 1 };
-  };
-  const firstIn = new Map<string, string>(); // "vip window" → who gave the first answer to the prober
-  const countIn = new Map<string, number>();
+  const firstOf = new Map<number, string>(); // request → who gave its first answer
   const lastAnswer = new Map<string, { t: number; mac: string; intervalUs: number }>();
   return named.map((e) => {
     if (e.kind === 'vrrp' || !isVirtualMac(e.mac)) return e;
     const answer = e.kind === 'arp-reply' || e.kind === 'na';
-    const w = windowOf(e.vip, e.t);
-    const key = `${e.vip} ${w.index}`;
     // Answers never stopped if the last one came within an advertisement interval (a lost reply or
     // a stalled client is no silence; a master-down interval is three). Announcements come from a
     // node taking over: they carry nothing.
     const prev = answer ? lastAnswer.get(e.vip) : undefined;
     const carried = prev && e.t - prev.t <= prev.intervalUs ? prev.mac : undefined;
     let mac = masterAt(e.vip, e.t, carried);
-    if (answer && !e.forClient) {
-      const n = countIn.get(key) ?? 0;
-      countIn.set(key, n + 1);
-      // More answers than requests over this window and the two before it: another node answers.
-      // (A reply that arrives after the next request — a slow client — leaves one window empty
-      // and the next with two: that is no second node.)
-      let asked = 0;
-      let answered = 0;
-      for (let back = 0; back <= 2; back++) {
-        asked += windows.get(e.vip)?.[w.index - back]?.requests ?? 0;
-        answered += countIn.get(`${e.vip} ${w.index - back}`) ?? 0;
-      }
-      if (n === 0 && mac) {
-        firstIn.set(key, mac);
+    if (answer && e.req !== undefined) {
+      const first = firstOf.get(e.req);
+      if (first !== undefined) mac = others(e.vip, e.t, first)[0] ?? mac;
+      else if (mac) {
+        firstOf.set(e.req, mac);
         const interval = adverts.get(e.vip)?.[advertsUpTo(e.vip, e.t) - 1]?.intervalMs ?? 1000;
         lastAnswer.set(e.vip, { t: e.t, mac, intervalUs: interval * 1000 });
-      } else if (n > 0 && answered > Math.max(asked, 1)) mac = others(e.vip, e.t, firstIn.get(key) ?? '')[0] ?? e.mac;
-      else mac = firstIn.get(key) ?? mac;
+      }
+    } else if (answer && mac) {
+      const interval = adverts.get(e.vip)?.[advertsUpTo(e.vip, e.t) - 1]?.intervalMs ?? 1000;
+      lastAnswer.set(e.vip, { t: e.t, mac, intervalUs: interval * 1000 });
     }
     return mac ? { ...e, mac, wireMac: e.mac } : e;
   });

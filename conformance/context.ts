@@ -8,7 +8,7 @@ import { controlPlane, mgmt, switchNic } from '../lab/state.ts';
 import { type Fault, type Lab, type LabHost, SWITCH_INTERFACE } from '../lab/types.ts';
 import { render } from '../playbooks/expr.ts';
 import type { Vip } from './addresses/index.ts';
-import { type Family, responders } from './analyze.ts';
+import { answeredCount, type Family, requestsOf, responders } from './analyze.ts';
 import { SubjectFailure } from './errors.ts';
 import type { Baseline, ProbeEvent } from './events.ts';
 import { FaultSession } from './fault-session.ts';
@@ -139,11 +139,8 @@ export class Context {
   /** Who answered the watched address in a settle probe, and how many of its requests went unanswered. */
   private answering(events: ProbeEvent[]): { who: string[]; missed: number } {
     const { ip, family } = this.watched;
-    const count = (kind: string) => events.filter((e) => e.vip === ip && e.kind === kind).length;
-    return {
-      who: responders(events, ip, family),
-      missed: count(family === 'arp' ? 'arp-request' : 'ns') - count(family === 'arp' ? 'arp-reply' : 'na'),
-    };
+    const asked = requestsOf(events, ip, family);
+    return { who: responders(events, ip, family), missed: asked.length - answeredCount(asked) };
   }
 
   /** The node answering for the main VIP, once exactly one answers every request of a short probe. */
@@ -154,7 +151,7 @@ export class Context {
     while (Date.now() < end) {
       const { events } = await this.probe('settle', this.settleMs, { keep: false });
       const { who, missed } = this.answering(events);
-      if (who.length === 1 && missed <= 1) {
+      if (who.length === 1 && missed <= 1 && events.some((e) => e.vip === ip && e.req !== undefined)) {
         const node = this.nodeOfMac(who[0])!;
         this.healed(node.split('/')[0]!);
         return node;

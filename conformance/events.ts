@@ -10,8 +10,25 @@ export interface ProbeEvent {
   forClient?: true;
   /** The frame's own MAC where it differs from `mac`: a VRRP virtual MAC (00:00:5e:00:01:XX, …:02:XX) several nodes share. */
   wireMac?: string;
-  /** vrrp: the advertisement's IP source, priority (0: the master resigns) and advertised interval. */
+  /**
+   * arp-request, ns: the request's number in its capture (each is unique there). arp-reply, na:
+   * the request it answers, told by content (analyze.ts Attributor), absent where none matches.
+   */
+  req?: number;
+  /**
+   * arp-request, ns: the prober's address it was sent from (one of several it rotates over);
+   * vrrp: the advertisement's IP source.
+   */
   src?: string;
+  /** arp-reply, na: the address the answer was sent to (the request's source, RFC 826, RFC 4861 §7.2.4). */
+  dst?: string;
+  /**
+   * na, unsolicited-na: the Override flag, and whether the target link-layer address option came
+   * with it: without them a receiver's neighbour cache keeps the old MAC (RFC 4861 §7.2.5-7.2.6).
+   */
+  override?: boolean;
+  tlla?: boolean;
+  /** vrrp: priority (0: the master resigns) and advertised interval. */
   priority?: number;
   intervalMs?: number;
 }
@@ -24,6 +41,16 @@ export interface ProbeResult {
   events: ProbeEvent[];
   /** Why the capture ended: its duration, the host's end time, a failover played out, or its limit (no end time came). */
   ended: 'duration' | 'end' | 'settled' | 'limit';
+  /** How many addresses the prober's requests rotated over (each answer names its request by them). */
+  sources: number;
+  /** libpcap's counts at the end (pcap_stats): frames the kernel passed and dropped; a capture with drops may miss answers. */
+  stats: CaptureStats;
+}
+
+export interface CaptureStats {
+  received: number;
+  dropped: number;
+  ifDropped: number;
 }
 
 /** Per VIP, after the baseline: the MACs that answered, requests sent, answers seen. */

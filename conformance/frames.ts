@@ -17,7 +17,23 @@ const OPTION_TARGET_LINK_ADDRESS = 2;
 
 export type Seen =
   | { kind: 'arp'; op: number; srcMac: string; dstMac: string; senderMac: string; senderIp: string; targetIp: string }
-  | { kind: 'na'; srcMac: string; dstMac: string; target: string; solicited: boolean; targetLinkAddr?: string }
+  /** A neighbour solicitation (the prober's own, seen on the way out): who asks (IPv6 source) for which target. */
+  | { kind: 'ns'; srcMac: string; dstMac: string; src: string; target: string }
+  /**
+   * A neighbour advertisement: to whom (IPv6 destination), its flags (RFC 4861 §4.4: R, S, O),
+   * and the target link-layer address option, if the message carries one.
+   */
+  | {
+      kind: 'na';
+      srcMac: string;
+      dstMac: string;
+      dst: string;
+      target: string;
+      router: boolean;
+      solicited: boolean;
+      override: boolean;
+      targetLinkAddr?: string;
+    }
   /** A VRRP advertisement (RFC 3768 v2, RFC 5798 v3): who sends it (IP source), for which addresses, how often. */
   | {
       kind: 'vrrp';
@@ -48,7 +64,10 @@ function ipText(b: Buffer): string {
   return formatIp(b.length === 4 ? 4 : 6, v);
 }
 
-/** What a captured frame says, if it is ARP or a neighbour advertisement; anything else is undefined. */
+/**
+ * What a captured frame says, if it is ARP, neighbour discovery or VRRP; anything else is
+ * undefined. `f` must be the frame as captured (its caplen), not a capture buffer it was copied into.
+ */
 export function readFrame(f: Buffer): Seen | undefined {
   if (f.length < 14) return undefined;
   let type = f.readUInt16BE(12);
@@ -78,17 +97,32 @@ export function readFrame(f: Buffer): Seen | undefined {
   if (type !== ETHERTYPE_IPV6 || f.length < off + 40 + 24) return undefined;
   if (f[off + 6] !== ICMPV6) return undefined; // no extension headers in ND
   const icmp = off + 40;
+  const src = ipText(f.subarray(off + 8, off + 24));
+  const dst = ipText(f.subarray(off + 24, off + 40));
+  const target = ipText(f.subarray(icmp + 8, icmp + 24));
+  if (f[icmp] === NEIGHBOR_SOLICITATION) return { kind: 'ns', srcMac, dstMac, src, target };
   if (f[icmp] !== NEIGHBOR_ADVERTISEMENT) return undefined;
   const flags = f[icmp + 4]!;
-  const target = ipText(f.subarray(icmp + 8, icmp + 24));
   let targetLinkAddr: string | undefined;
+  // Options up to the end of what was captured, and no further: a reused capture buffer holds the
+  // previous frame's bytes past it (node_pcap copies each frame into one buffer).
   for (let o = icmp + 24; o + 8 <= f.length; ) {
     const len = f[o + 1]! * 8;
     if (!len) break;
     if (f[o] === OPTION_TARGET_LINK_ADDRESS) targetLinkAddr = mac(f, o + 2);
     o += len;
   }
-  return { kind: 'na', srcMac, dstMac, target, solicited: (flags & 0x40) !== 0, targetLinkAddr };
+  return {
+    kind: 'na',
+    srcMac,
+    dstMac,
+    dst,
+    target,
+    router: (flags & 0x80) !== 0,
+    solicited: (flags & 0x40) !== 0,
+    override: (flags & 0x20) !== 0,
+    targetLinkAddr,
+  };
 }
 
 function readVrrp4(f: Buffer, off: number, srcMac: string): Seen | undefined {

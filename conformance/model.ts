@@ -45,7 +45,15 @@ export interface FamilyFailover {
   announceMs?: number;
   /** Every gratuitous ARP / unsolicited NA from the new MAC while the trial watched, ms after the fault (the announcement pattern). */
   announceTimesMs?: number[];
+  /**
+   * Requests answered by two MACs (or twice by one VRRP virtual MAC), each answer tied to its
+   * request by content: split-brain as the client sees it. (Named windows in older results.)
+   */
   splitBrainWindows: number;
+  /** Requests one MAC answered more than once: no split-brain, reported apart. */
+  duplicates?: number;
+  /** NDP: what a receiver's neighbour cache could not use (no Override flag, no target link-layer address), with the RFC section. */
+  naFlaws?: string[];
   /**
    * After the takeover, the longest time the client's requests went unanswered (ms) and when it
    * began (ms after the fault): about one probe interval when the new holder keeps the VIP; a

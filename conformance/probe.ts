@@ -1,9 +1,13 @@
 // The client-side prober: runs inside the client's network namespace (or on the client VM).
-// Captures ARP and ICMPv6 ND on the switch interface with libpcap (µs timestamps, immediate
-// mode), sends its own ARP requests / neighbour solicitations for every VIP at a fixed
-// interval, and reports every request and every answer (and gratuitous ARP / unsolicited NA)
-// as JSON on stdout. Optionally writes the raw capture as a .pcap file (tcpdump, Wireshark).
-//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A --ipv6 B --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE] [--baseline-file FILE] [--end-file FILE]
+// Sends its own ARP requests / neighbour solicitations for every VIP at a fixed interval on one
+// libpcap handle and captures on another (µs timestamps, immediate mode): the kernel hands a
+// packet socket's own frames to every other one, so each request is stamped by the capture as it
+// leaves, on the same clock as its answers, and written to the .pcap with them. Each round of
+// requests goes out from the next of the --ipv4/--ipv6 addresses (the prober's own, reserved in the
+// lab file), so that every answer names its request by the address it is sent to (analyze.ts
+// Attributor). Reports every request and answer (and gratuitous ARP / unsolicited NA, VRRP
+// advertisements) as JSON on stdout; optionally writes the capture as a .pcap file.
+//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A [--ipv4 …] --ipv6 B [--ipv6 …] --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE] [--baseline-file FILE] [--end-file FILE]
 // --duration-ms counts from when it captures.
 // --end-file: once it appears, holding a time (µs since the epoch, this clock), the capture ends
 // then instead (the window after a fault is counted from the fault, known only once injected).
@@ -17,7 +21,7 @@ import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import pcap from 'pcap';
-import { attributeVirtualMacs, BASELINE_STALL_MS, baselineOf, isVirtualMac, settledAt } from './analyze.ts';
+import { Attributor, attributeVirtualMacs, BASELINE_STALL_MS, baselineOf, isVirtualMac, settledAt } from './analyze.ts';
 import type { ProbeEvent, ProbeResult } from './events.ts';
 import { arpProbe, nsProbe, readFrame } from './frames.ts';
 
@@ -27,8 +31,8 @@ const { values } = parseArgs({
   options: {
     iface: { type: 'string' },
     mac: { type: 'string' },
-    ipv4: { type: 'string' },
-    ipv6: { type: 'string' },
+    ipv4: { type: 'string', multiple: true }, // the prober's own addresses, one per round in turn
+    ipv6: { type: 'string', multiple: true },
     vip: { type: 'string', multiple: true },
     'interval-ms': { type: 'string', default: '20' },
     'duration-ms': { type: 'string' },
@@ -44,6 +48,9 @@ const { values } = parseArgs({
     'http-timeout-ms': { type: 'string', default: '150' },
     'answer-timeout-ms': { type: 'string', default: '150' }, // how long an ARP/NDP answer may take and still count
     'vrrp-source': { type: 'string', multiple: true }, // ADDRESS=MAC: a node's address, as a VRRP advertisement's source
+    // Whether anybody answers at all, not who answered which request: one source address will do
+    // (the management network's prober, which has only the host's own).
+    'any-answer': { type: 'boolean', default: false },
   },
 });
 const need = (k: string, v: unknown) => {
@@ -61,19 +68,30 @@ const answerTimeout = Math.max(10, Number(values['answer-timeout-ms']));
 const duration = Number(need('duration-ms', values['duration-ms']));
 const v4 = new Set(vips.filter((v) => isIPv4(v)));
 const v6 = new Set(vips.filter((v) => !isIPv4(v)));
-if (v4.size && !values.ipv4) {
-  process.stderr.write("probe: --ipv4 (the client's address) is needed for IPv4 VIPs\n");
+const from4 = values.ipv4 ?? [];
+const from6 = values.ipv6 ?? [];
+if (v4.size && !from4.length) {
+  process.stderr.write("probe: --ipv4 (the prober's addresses) is needed for IPv4 VIPs\n");
   process.exit(2);
 }
-if (v6.size && !values.ipv6) {
-  process.stderr.write("probe: --ipv6 (the client's address) is needed for IPv6 VIPs\n");
+if (v6.size && !from6.length) {
+  process.stderr.write("probe: --ipv6 (the prober's addresses) is needed for IPv6 VIPs\n");
+  process.exit(2);
+}
+// An answer is told from its request by the address it goes to: a source comes round again only
+// after the answer timeout, or a late answer would be taken for the next request's.
+const sources = Math.min(...[from4, from6].filter((l) => l.length).map((l) => l.length));
+if (!values['any-answer'] && (sources - 1) * interval < answerTimeout) {
+  process.stderr.write(
+    `probe: ${sources} source addresses at --interval-ms ${interval} come round after ${(sources - 1) * interval} ms, before --answer-timeout-ms ${answerTimeout}; probe less often\n`,
+  );
   process.exit(2);
 }
 
 const events: ProbeEvent[] = [];
 // VRRP answers with a virtual MAC that every router shares: each is named after the node that
 // was master then, as its advertisements say (analyze.ts). The raw events keep the wire's MACs.
-const sources = new Map((values['vrrp-source'] ?? []).map((s) => s.split('=') as [string, string]));
+const advertisers = new Map((values['vrrp-source'] ?? []).map((s) => s.split('=') as [string, string]));
 // Only once a virtual MAC was seen, and once per new event: the settle watch asks every 10 ms,
 // and on an emulated VM client re-sorting the whole capture that often starves the prober's own
 // requests.
@@ -81,7 +99,7 @@ let virtualSeen = false;
 let cache: { n: number; out: ProbeEvent[] } | undefined;
 const named = (): ProbeEvent[] => {
   if (!virtualSeen) return events;
-  if (cache?.n !== events.length) cache = { n: events.length, out: attributeVirtualMacs(events, sources) };
+  if (cache?.n !== events.length) cache = { n: events.length, out: attributeVirtualMacs(events, advertisers) };
   return cache.out;
 };
 /** Answers with a virtual MAC that no advertisement has named yet. */
@@ -110,29 +128,59 @@ const session = new pcap.PcapSession(
   0,
   true,
 );
+// Requests go out on a handle of their own that captures nothing ("less 1": no frame is that
+// short): the kernel never copies a socket's own frames back to it, but does to the capture above.
+const sender = new pcap.PcapSession(true, iface, 'less 1', 1 << 16, 64, '', false, 0, false);
 const forClient = { forClient: true } as const;
+const from4Set = new Set(from4);
+const from6Set = new Set(from6);
+const attributor = new Attributor();
+const record = (e: ProbeEvent) => events.push(attributor.add(e));
 session.on('packet', (p) => {
-  const f = readFrame(p.buf);
-  if (!f || f.srcMac === mac) return;
+  // node_pcap copies every frame into one buffer: only its first caplen bytes are this frame's.
+  const f = readFrame(p.buf.subarray(0, p.header.readUInt32LE(8)));
+  if (!f) return;
   const t = p.header.readUInt32LE(0) * 1e6 + p.header.readUInt32LE(4);
-  if (f.kind !== 'vrrp' && isVirtualMac(f.kind === 'arp' ? f.senderMac : (f.targetLinkAddr ?? f.srcMac)))
+  if (f.srcMac === mac) {
+    // Our own requests, as they left: on the capture's clock, before any answer to them.
+    if (f.kind === 'arp' && f.op === 1 && v4.has(f.targetIp) && from4Set.has(f.senderIp))
+      record({ t, kind: 'arp-request', vip: f.targetIp, src: f.senderIp });
+    else if (f.kind === 'ns' && v6.has(f.target) && from6Set.has(f.src))
+      record({ t, kind: 'ns', vip: f.target, src: f.src });
+    return;
+  }
+  if (
+    f.kind !== 'vrrp' &&
+    f.kind !== 'ns' &&
+    isVirtualMac(f.kind === 'arp' ? f.senderMac : (f.targetLinkAddr ?? f.srcMac))
+  )
     virtualSeen = true;
   if (f.kind === 'arp') {
     if (f.op === 2 && v4.has(f.senderIp))
-      events.push({ t, kind: 'arp-reply', vip: f.senderIp, mac: f.senderMac, ...(f.dstMac !== mac && forClient) });
+      record({
+        t,
+        kind: 'arp-reply',
+        vip: f.senderIp,
+        mac: f.senderMac,
+        dst: f.targetIp,
+        ...(f.dstMac !== mac && forClient),
+      });
     else if (f.op === 1 && f.senderIp === f.targetIp && v4.has(f.senderIp))
-      events.push({ t, kind: 'garp', vip: f.senderIp, mac: f.senderMac });
+      record({ t, kind: 'garp', vip: f.senderIp, mac: f.senderMac });
   } else if (f.kind === 'na' && v6.has(f.target)) {
-    events.push({
+    record({
       t,
       kind: f.solicited ? 'na' : 'unsolicited-na',
       vip: f.target,
       mac: f.targetLinkAddr ?? f.srcMac,
+      dst: f.dst,
+      override: f.override,
+      tlla: f.targetLinkAddr !== undefined,
       ...(f.solicited && f.dstMac !== mac && forClient),
     });
   } else if (f.kind === 'vrrp') {
     for (const vip of f.addresses.filter((a) => v4.has(a) || v6.has(a)))
-      events.push({ t, kind: 'vrrp', vip, mac: f.srcMac, src: f.src, priority: f.priority, intervalMs: f.intervalMs });
+      record({ t, kind: 'vrrp', vip, mac: f.srcMac, src: f.src, priority: f.priority, intervalMs: f.intervalMs });
   }
 });
 
@@ -178,25 +226,25 @@ if (values.http) {
 }
 
 const startedAt = nowUs();
-// A request counts only once it went out: with no carrier (the switch is down) the send fails.
-const sendOne = (frame: Buffer, kind: 'arp-request' | 'ns', vip: string) => {
+// A request counts only once the capture saw it leave: with no carrier (the switch is down) the
+// send fails or the frame is dropped before the wire.
+const sendOne = (frame: Buffer) => {
   try {
-    session.inject(frame);
+    sender.inject(frame);
   } catch {
-    return;
+    // not sent, so not seen: nothing to count
   }
-  events.push({ t: nowUs(), kind, vip });
 };
-const send = () => {
-  for (const v of v4) sendOne(arpProbe(mac, values.ipv4!, v), 'arp-request', v);
-  for (const v of v6) sendOne(nsProbe(mac, values.ipv6!, v), 'ns', v);
+const send = (round: number) => {
+  for (const v of v4) sendOne(arpProbe(mac, from4[round % sources]!, v));
+  for (const v of v6) sendOne(nsProbe(mac, from6[round % sources]!, v));
 };
 // The n-th round goes out at start + n × interval: no drift, and a round a stalled event loop
 // delayed is sent as soon as it can (none is skipped).
 let rounds = 0;
 let timer: NodeJS.Timeout | undefined;
 const tick = () => {
-  send();
+  send(rounds);
   rounds++;
   timer = setTimeout(tick, Math.max(0, (startedAt + rounds * interval * 1000 - nowUs()) / 1000));
 };
@@ -234,7 +282,9 @@ const finish = (why: ProbeResult['ended']) => {
   setTimeout(
     () =>
       whenNamed(() => {
+        const s = session.stats();
         session.close();
+        sender.close();
         const result: ProbeResult = {
           iface,
           intervalMs: interval,
@@ -242,6 +292,8 @@ const finish = (why: ProbeResult['ended']) => {
           endedAt: nowUs(),
           ended: why,
           events: named().sort((a, b) => a.t - b.t),
+          sources,
+          stats: { received: s.ps_recv, dropped: s.ps_drop, ifDropped: s.ps_ifdrop },
         };
         process.stdout.write(JSON.stringify(result), () => process.exit(0)); // a pipe is written asynchronously: exit once it is flushed
       }),
@@ -275,5 +327,6 @@ const endPoll =
       }, 10);
 process.on('SIGTERM', () => {
   session.close();
+  sender.close();
   process.exit(1);
 });

@@ -1,9 +1,9 @@
 // The prober from the host's side: runs dist/probe.mjs in the client for one window, with
 // the fault (if any) injected once it captures plus a baseline, and keeps every capture.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { proberAddresses } from '../lab/labfile.ts';
+import { PROBER_HOST_PARTS, proberAddresses } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { ExecResult, Provider } from '../lab/provider.ts';
 import { shq } from '../lab/quote.ts';
@@ -42,6 +42,12 @@ export interface ProbeOptions {
   keep?: boolean;
 }
 
+/** Where a capture's events are saved: beside it, 001-power-off-1.pcap → 001-power-off-1.events.json. */
+export const eventsFileOf = (pcapFile: string): string => pcapFile.replace(/\.pcap$/, '.events.json');
+
+/** The prober cannot run as asked (bad input): named apart from a subject's failure. */
+export class ProbeSetupError extends Error {}
+
 export interface Window {
   events: ProbeEvent[];
   faultAt: number;
@@ -67,19 +73,27 @@ export class Prober {
     readonly answerTimeoutMs = 150,
   ) {
     mkdirSync(outDir, { recursive: true }); // captures go here
+    // Each answer names its request by the address it goes to: an address may come round again
+    // only after the answer timeout (probe.ts refuses otherwise).
+    const rounds = PROBER_HOST_PARTS.last - PROBER_HOST_PARTS.first;
+    if (rounds * intervalMs < answerTimeoutMs)
+      throw new ProbeSetupError(
+        `--probe-interval ${intervalMs} ms is too short for an answer timeout of ${answerTimeoutMs} ms: the prober's ${rounds + 1} addresses would come round before an answer is due; use --probe-interval ${Math.ceil(answerTimeoutMs / rounds)} or more`,
+      );
   }
 
   /**
    * The prober's own identity on the switch: the client's NIC, but another MAC and addresses
-   * (host part 250), so that answers to its probes never refresh the client kernel's neighbour
-   * cache — the HTTP prober then sees what a real client with a stale cache sees.
+   * (host parts 224-254, one per round in turn), so that answers to its probes never refresh the
+   * client kernel's neighbour cache — the HTTP prober then sees what a real client with a stale
+   * cache sees — and each answer names its request by the address it goes to.
    */
-  get observer(): { mac: string; ipv4: string; ipv6?: string } {
+  get observer(): { mac: string; ipv4: string[]; ipv6: string[] } {
     return this.observerOn(switchNic(this.lab.client).name);
   }
 
-  /** The prober's identity on one of the client's NICs: in another L2 domain, host part 250 of its subnets. */
-  observerOn(iface: string): { mac: string; ipv4: string; ipv6?: string } {
+  /** The prober's identity on one of the client's NICs: in another L2 domain, host parts 224-254 of its subnets. */
+  observerOn(iface: string): { mac: string; ipv4: string[]; ipv6: string[] } {
     const nic = ifaceOf(this.lab.client, iface);
     const d = this.lab.domains.find((x) => x.name === nic.domain);
     return { mac: nic.mac.replace(/[0-9a-f]{2}$/, 'fe'), ...proberAddresses(d ? { switch: d } : this.lab) };
@@ -123,10 +137,8 @@ export class Prober {
       iface,
       '--mac',
       c.mac,
-      '--ipv4',
-      c.ipv4,
-      '--ipv6',
-      c.ipv6 ?? '::',
+      ...c.ipv4.flatMap((a) => ['--ipv4', a]),
+      ...c.ipv6.flatMap((a) => ['--ipv6', a]),
       ...o.vips.flatMap((v) => [
         ...(v.ipv4 && o.ipv4 ? ['--vip', v.ipv4] : []),
         ...(v.ipv6 && o.ipv6 ? ['--vip', v.ipv6] : []),
@@ -222,7 +234,12 @@ export class Prober {
       throw new Error(
         `the prober stopped ${((result.endedAt - faultAt) / 1000).toFixed(0)} ms after the fault, short of the ${durationMs} ms window (the injection took over ${INJECT_ALLOWANCE_MS / 1000} s?); cannot measure this trial`,
       );
-    if (keep) this.captures.push({ name: file, result });
+    if (keep) {
+      // Beside the .pcap, what the suite read from it: every event (each answer naming its
+      // request), why the capture ended, and libpcap's counts of frames received and dropped.
+      writeFileSync(join(this.outDir, eventsFileOf(file)), `${JSON.stringify(result)}\n`);
+      this.captures.push({ name: file, result });
+    }
     return { events: result.events, faultAt, file };
   }
 

@@ -1,6 +1,6 @@
 // What one failover trial's capture says, as a pure function: who answered before and after
 // the fault, when, split-brain, and whether it held within the budget.
-import { type Family, failover, httpOutage, splitBrainWindows, vrrpSwitchover } from './analyze.ts';
+import { duplicates, type Family, failover, httpOutage, naFlaws, splitBrain, vrrpSwitchover } from './analyze.ts';
 import type { ProbeEvent } from './events.ts';
 import type { FamilyFailover, Trial } from './model.ts';
 
@@ -32,7 +32,8 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
       outageMs: fo.outageMs,
       announceMs: fo.announcedAt !== undefined ? (fo.announcedAt - i.faultAt) / 1000 : undefined,
       announceTimesMs: fo.announcements.map((t) => Math.round((t - i.faultAt) / 100) / 10),
-      splitBrainWindows: splitBrainWindows(i.events, vip, family).length,
+      splitBrainWindows: splitBrain(i.events, vip, family).length,
+      duplicates: duplicates(i.events, vip, family),
       ...(fo.relapse && {
         relapseMs: Math.round((fo.relapse.to - fo.relapse.from) / 100) / 10,
         relapseAtMs: Math.round((fo.relapse.from - i.faultAt) / 100) / 10,
@@ -54,7 +55,15 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
       problems.push(`${label}: no other node answered within ${i.windowMs} ms (budget ${i.budgetMs} ms)`);
     else if (r.takeoverMs > i.budgetMs)
       problems.push(`${label}: new responder after ${r.takeoverMs.toFixed(0)} ms, budget ${i.budgetMs} ms`);
-    if (r.splitBrainWindows) problems.push(`${label}: ${r.splitBrainWindows} probe windows with two MACs answering`);
+    if (r.splitBrainWindows) problems.push(`${label}: ${r.splitBrainWindows} requests answered by two MACs`);
+    if (family === 'ndp') {
+      const flaws = naFlaws(i.events, vip, i.faultAt, (m) => i.nodeOfMac(m) ?? m);
+      if (flaws.length) {
+        r.naFlaws = flaws;
+        // A solicited NA without the MAC leaves a client that asked unable to reach the VIP (gratuitous judges announcements).
+        problems.push(...flaws.filter((f) => f.startsWith('solicited')).map((f) => `NDP: ${f}`));
+      }
+    }
     return r;
   };
   const arp = i.families.arp ? fam('arp', i.vip.ipv4) : undefined;

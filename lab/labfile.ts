@@ -389,12 +389,12 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   ];
   for (const net of subnets) {
     const p = proberAddresses({ switch: net });
-    for (const a of [p.ipv4, p.ipv6]) {
+    for (const a of [...p.ipv4, ...p.ipv6]) {
       const who = used.get(a);
       if (who)
         report(
           who,
-          `${a} is reserved for l2lab's conformance prober (host part ${PROBER_HOST_PART}); give ${who} another address`,
+          `${a} is reserved for l2lab's conformance prober (host parts ${PROBER_HOST_PARTS.first}-${PROBER_HOST_PARTS.last}); give ${who} another address`,
         );
       else used.set(a, "l2lab's conformance prober (reserved)");
     }
@@ -469,12 +469,21 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   };
 }
 
-/** Host part 250 of the switch subnets is the conformance prober's own (never a node's, the client's or the pool's). */
-export const PROBER_HOST_PART = 250;
-export function proberAddresses(lab: Pick<Lab, 'switch'>): { ipv4: string; ipv6: string } {
+/**
+ * Host parts 224-254 of the switch subnets are the conformance prober's own (never a node's, the
+ * client's or the pool's): it sends each round of requests from the next of them, so that every
+ * answer names its request by the address it is sent to. 31 rounds before one comes round again:
+ * 150 ms at the fastest probe interval (5 ms), the answer timeout on real CPUs.
+ */
+export const PROBER_HOST_PARTS = { first: 224, last: 254 } as const;
+export function proberAddresses(lab: Pick<Lab, 'switch'>): { ipv4: string[]; ipv6: string[] } {
   const v4 = parseCidr(lab.switch.ipv4) as Cidr,
     v6 = parseCidr(lab.switch.ipv6) as Cidr;
-  return { ipv4: nthAddress(v4, BigInt(PROBER_HOST_PART)), ipv6: defaultV6(v6, PROBER_HOST_PART) };
+  const parts = Array.from(
+    { length: PROBER_HOST_PARTS.last - PROBER_HOST_PARTS.first + 1 },
+    (_, i) => PROBER_HOST_PARTS.first + i,
+  );
+  return { ipv4: parts.map((n) => nthAddress(v4, BigInt(n))), ipv6: parts.map((n) => defaultV6(v6, n)) };
 }
 
 function checkedCidr(path: string, text: string, family: 4 | 6, report: Report): Cidr | undefined {

@@ -77,8 +77,9 @@ export function timelinePoint(p: Packet): TimelinePoint | undefined {
     return { t: p.t, lane, mac: seen.srcMac };
   }
   if (seen?.kind === 'na') return { t: p.t, lane: seen.solicited ? 'NA' : 'unsolicited NA', mac: seen.srcMac };
+  if (seen?.kind === 'ns') return { t: p.t, lane: 'NS', mac: seen.srcMac };
   if (seen?.kind === 'vrrp') return { t: p.t, lane: 'VRRP', mac: seen.srcMac };
-  // The suite's frame reader knows what it judges; the timeline also shows solicitations and HTTP.
+  // The suite's frame reader knows what it judges; the timeline also shows HTTP.
   if (f.length < 14) return undefined;
   let type = f.readUInt16BE(12);
   let off = 14;
@@ -87,8 +88,6 @@ export function timelinePoint(p: Packet): TimelinePoint | undefined {
     off = 18;
   }
   const src = macAt(f, 6);
-  if (type === 0x86dd && f.length >= off + 41 && f[off + 6] === 58 && f[off + 40] === 135)
-    return { t: p.t, lane: 'NS', mac: src };
   let tcp: number | undefined;
   if (type === 0x0800 && f.length >= off + 20 && f[off + 9] === 6) tcp = off + (f[off]! & 0x0f) * 4;
   if (type === 0x86dd && f.length >= off + 40 && f[off + 6] === 6) tcp = off + 40;

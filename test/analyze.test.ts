@@ -5,6 +5,7 @@ import { baselineOf, failover } from '../conformance/analyze.ts';
 import { announcementPattern, familyPattern } from '../conformance/checks/announcement-pattern.ts';
 import type { ProbeEvent } from '../conformance/events.ts';
 import { analyzeTrial } from '../conformance/trial.ts';
+import { captured, type Made } from './probe-events.ts';
 
 const A = '02:4c:00:00:01:02',
   B = '02:4c:00:00:01:03',
@@ -13,7 +14,7 @@ const ms = (x: number) => 1_000_000_000_000 + x * 1000;
 
 /** A request every 20 ms until `until`; A answers before 500 ms, B from 800 ms except in `silent`. */
 function capture(until: number, silent?: [number, number]): ProbeEvent[] {
-  const ev: ProbeEvent[] = [];
+  const ev: Made[] = [];
   for (let x = 0; x < until; x += 20) {
     ev.push({ t: ms(x), kind: 'arp-request', vip: VIP });
     const mac = x < 500 ? A : x >= 800 && !(silent && x >= silent[0] && x < silent[1]) ? B : undefined;
@@ -21,7 +22,7 @@ function capture(until: number, silent?: [number, number]): ProbeEvent[] {
   }
   for (const x of [800, 900, 1000, ...(silent ? [silent[1], silent[1] + 100, silent[1] + 200] : [])])
     ev.push({ t: ms(x + 2), kind: 'garp', vip: VIP, mac: B });
-  return ev.sort((a, b) => a.t - b.t);
+  return captured(ev).sort((a, b) => a.t - b.t);
 }
 
 const trialOf = (events: ProbeEvent[]) =>
@@ -68,27 +69,23 @@ test('requests that go unanswered up to the end of the capture are a silence too
 test('the baseline counts only requests whose answers have had time: a stalled client and a slow holder are no lost answers', (t) => {
   // CI on emulated VMs: the client's prober stalled, sent its 3rd and 4th requests just before the
   // baseline, and their answers were still on the way ("answered by node01 (2 of 4 requests)").
-  const ev: ProbeEvent[] = [];
+  const made: Made[] = [];
   for (const x of [0, 50, 430, 460]) {
-    ev.push({ t: ms(x), kind: 'arp-request', vip: VIP });
-    ev.push({ t: ms(x + 120), kind: 'arp-reply', vip: VIP, mac: A });
+    made.push({ t: ms(x), kind: 'arp-request', vip: VIP });
+    made.push({ t: ms(x + 120), kind: 'arp-reply', vip: VIP, mac: A });
   }
+  const ev = captured(made);
   const at500 = baselineOf(ev, [VIP], ms(500), 150);
   t.deepEqual(at500.baseline[VIP], { responders: [A], requests: 2, answers: 2 });
   t.is(at500.ripe, 2, 'the prober waits for more');
   t.deepEqual(baselineOf(ev, [VIP], ms(700), 150).baseline[VIP], { responders: [A], requests: 4, answers: 4 });
   // A holder that really answers half of the requests is still seen as lossy.
-  const half: ProbeEvent[] = [];
+  const half: Made[] = [];
   for (let x = 0; x < 400; x += 20) {
     half.push({ t: ms(x), kind: 'arp-request', vip: VIP });
     if (x % 40 === 0) half.push({ t: ms(x + 1), kind: 'arp-reply', vip: VIP, mac: A });
   }
-  const b = baselineOf(
-    half.sort((p, q) => p.t - q.t),
-    [VIP],
-    ms(600),
-    150,
-  ).baseline[VIP]!;
+  const b = baselineOf(captured(half), [VIP], ms(600), 150).baseline[VIP]!;
   t.is(b.requests, 20);
   t.is(b.answers, 10);
 });

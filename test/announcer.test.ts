@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { failover, responders, splitBrainWindows } from '../conformance/analyze.ts';
+import { failover, responders, splitBrain } from '../conformance/analyze.ts';
 import { buildBundles } from '../conformance/bundles.ts';
 import type { ProbeEvent } from '../conformance/events.ts';
 import { Prober } from '../conformance/prober.ts';
@@ -149,7 +149,7 @@ async function breakMovesHeal(t: any, fault: (h: string) => Fault, maxMs: number
     );
     t.true(fromFault <= maxMs, `${fam}: new responder ${fromFault.toFixed(0)} ms after the fault (budget ${maxMs} ms)`);
     t.truthy(fo.announcedAt, `${fam}: ${fam === 'arp' ? 'gratuitous ARP' : 'unsolicited NA'} from the new MAC`);
-    t.deepEqual(splitBrainWindows(r.events, vip, fam), [], `${fam}: never two MACs in one probe window`);
+    t.deepEqual(splitBrain(r.events, vip, fam), [], `${fam}: never two MACs in one probe window`);
   }
   return { r, faultAt };
 }

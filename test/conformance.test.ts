@@ -11,7 +11,9 @@ import { execa } from 'execa';
 import { answers } from '../conformance/analyze.ts';
 import { buildBundles } from '../conformance/bundles.ts';
 import { Context } from '../conformance/context.ts';
+import type { ProbeResult } from '../conformance/events.ts';
 import type { RunResults } from '../conformance/model.ts';
+import { eventsFileOf } from '../conformance/prober.ts';
 import { loadSubject } from '../conformance/subject.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { loadLab } from '../lab/labfile.ts';
@@ -108,6 +110,28 @@ test.serial('the reference announcer passes, and the report is complete', async 
   t.true(existsSync(join(dir, 'summary.md')));
   const pcap = await execa('tcpdump', ['-n', '-r', join(dir, trial.capture!)], { reject: false });
   t.regex(pcap.stdout, /ARP, Reply 198\.18\.0\.100 is-at/, 'the capture opens in tcpdump');
+  // The prober's own requests are in the capture (sent on one handle, captured on another), from
+  // its rotating addresses, and so are its solicitations.
+  t.regex(pcap.stdout, /ARP, Request who-has 198\.18\.0\.100 tell 198\.18\.0\.2[2-5]\d/);
+  t.regex(pcap.stdout, /fd4c:3200:18::2[2-5]\d > ff02::1:ff.*neighbor solicitation, who has fd4c:3200:18::1:/);
+  // Beside it, the events the suite read: every answer to the prober names its request, which the
+  // capture saw leave before the answer came.
+  const saved = JSON.parse(readFileSync(join(dir, eventsFileOf(trial.capture!)), 'utf8')) as ProbeResult;
+  t.is(saved.stats.dropped, 0);
+  t.true(saved.sources >= 8);
+  const requests = new Map(
+    saved.events
+      .filter((e) => e.req !== undefined && (e.kind === 'arp-request' || e.kind === 'ns'))
+      .map((e) => [e.req!, e]),
+  );
+  const answered = saved.events.filter((e) => (e.kind === 'arp-reply' || e.kind === 'na') && !e.forClient);
+  t.true(requests.size > 20 && answered.length > 20, `${requests.size} requests, ${answered.length} answers`);
+  for (const a of answered) {
+    const q = requests.get(a.req!);
+    t.truthy(q, `an answer at ${a.t} names no request`);
+    if (q)
+      t.true(q.t <= a.t && q.vip === a.vip && q.src === a.dst, `answer ${JSON.stringify(a)} to ${JSON.stringify(q)}`);
+  }
 });
 
 test.serial('two nodes holding the VIP: single-responder and no-split-brain fail; the rest holds', async (t) => {
@@ -304,14 +328,30 @@ test.serial('an announcer far slower than its budget: failover fails', async (t)
 test.serial(
   'slow but right: answers 100 ms late still name the holder before each fault, and the suite passes it',
   async (t) => {
-    // Before the baseline waited for its requests' answers, a holder this slow looked lossy ("answered
-    // by node01 (5 of 10 requests) before the fault"), and no trial was run.
+    // Before the baseline waited for its requests' answers, the suite never saw this holder as
+    // stable ("no single stable responder for 198.18.0.100 within 15000 ms (answered by node02)").
     const r = await suite(fixture('slow-answers'), ['single-responder', 'failover'], ['power-off', 'graceful-stop']);
     t.like(statusOf(r), { 'single-responder': 'passed', failover: 'passed' }, JSON.stringify(r.checks));
     const trials = r.checks.find((c) => c.id === 'failover')!.trials;
     t.is(trials.length, 2);
     // The new holder's first answer comes at least its delay after the fault.
     for (const tr of trials) t.true(tr.arp!.takeoverMs! >= 100, `${tr.fault}: ARP takeover ${tr.arp!.takeoverMs} ms`);
+  },
+);
+
+test.serial(
+  'unsolicited NAs a receiver cannot use (Cilium before #46079): gratuitous fails, naming the flag or option and the RFC',
+  async (t) => {
+    const noO = await suite(fixture('na-no-override'), ['gratuitous']);
+    const g = noO.checks.find((c) => c.id === 'gratuitous')!;
+    t.is(g.status, 'failed', JSON.stringify(g));
+    t.regex(g.reason!, /unsolicited NA from node0\d without the Override flag.*RFC 4861 §7\.2\.5-7\.2\.6/);
+    t.notRegex(g.reason!, /link-layer address/, 'its NAs do carry the option');
+    const noOpt = await suite(fixture('na-no-option'), ['gratuitous']);
+    const h = noOpt.checks.find((c) => c.id === 'gratuitous')!;
+    t.is(h.status, 'failed', JSON.stringify(h));
+    t.regex(h.reason!, /unsolicited NA from node0\d without the target link-layer address option.*RFC 4861 §7\.2\.6/);
+    t.notRegex(h.reason!, /Override/, 'its NAs do set the flag');
   },
 );
 

@@ -315,10 +315,10 @@ test('label selectors: matchLabels and every operator', (t) => {
   );
 });
 
-test("host part 250 is the prober's: a node or pool there is refused", (t) => {
+test("host parts 224-254 are the prober's: a node or pool there is refused", (t) => {
   const p = problems(
     mutate((d) => {
-      d.nodes[1].ipv4 = '198.18.0.250';
+      d.nodes[1].ipv4 = '198.18.0.224';
     }),
   );
   t.true(
@@ -327,14 +327,14 @@ test("host part 250 is the prober's: a node or pool there is refused", (t) => {
   );
   const q = problems(
     mutate((d) => {
-      d.pool.blocks[0] = { start: '198.18.0.240', stop: '198.18.0.254' };
+      d.pool.blocks[0] = { start: '198.18.0.210', stop: '198.18.0.230' };
     }),
   );
   t.true(
     q.some(
       (x) =>
         x.path === 'pool.blocks[0]' &&
-        /contains 198\.18\.0\.250, the address of l2lab's conformance prober/.test(x.message),
+        /contains 198\.18\.0\.224, the address of l2lab's conformance prober/.test(x.message),
     ),
     JSON.stringify(q),
   );

@@ -118,11 +118,12 @@ class FakeProvider implements Provider {
     await new Promise((r) => setTimeout(r, Math.max(0, endedAt / 1000 - Date.now()))); // a window lasts as long as it says
     const mac = (n: string) => switchNic(lab.nodes.find((x) => x.name === n)!).mac;
     const events: ProbeEvent[] = [];
-    for (let t = startedAt; t <= endedAt; t += 20_000) {
-      events.push({ t, kind: 'arp-request', vip });
-      events.push({ t: t + 300, kind: 'arp-reply', vip, mac: mac(this.holderAt(t)) });
+    let req = 0;
+    for (let t = startedAt; t <= endedAt; t += 20_000, req++) {
+      events.push({ t, kind: 'arp-request', vip, req });
+      events.push({ t: t + 300, kind: 'arp-reply', vip, mac: mac(this.holderAt(t)), req });
       if (this.answersAgainAfterHeal && t >= this.healedAt && this.holderAt(t) !== this.eligible[0])
-        events.push({ t: t + 400, kind: 'arp-reply', vip, mac: mac(this.eligible[0]!) });
+        events.push({ t: t + 400, kind: 'arp-reply', vip, mac: mac(this.eligible[0]!), req });
     }
     for (const m of this.moves)
       if (m.at > startedAt && m.at <= endedAt) events.push({ t: m.at, kind: 'garp', vip, mac: mac(m.to) });
@@ -133,6 +134,8 @@ class FakeProvider implements Provider {
       endedAt,
       ended: argv.includes('--end-file') ? 'end' : 'duration',
       events: events.sort((a, b) => a.t - b.t),
+      sources: 31,
+      stats: { received: events.length, dropped: 0, ifDropped: 0 },
     };
     return ok(JSON.stringify(result));
   }

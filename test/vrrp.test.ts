@@ -2,9 +2,10 @@
 // byte, apart from any implementation), node names for the virtual MACs that VRRP routers share,
 // and the protocol's own clock around a fault. Pure: no namespaces.
 import test from 'ava';
-import { attributeVirtualMacs, failover, splitBrainWindows, vrrpSwitchover } from '../conformance/analyze.ts';
+import { attributeVirtualMacs, failover, splitBrain, vrrpSwitchover } from '../conformance/analyze.ts';
 import type { ProbeEvent } from '../conformance/events.ts';
 import { linkLocalOf, readFrame } from '../conformance/frames.ts';
+import { captured, type Made } from './probe-events.ts';
 
 const A = '02:4c:00:00:01:02',
   B = '02:4c:00:00:01:03',
@@ -60,11 +61,11 @@ test("the EUI-64 link-local address of a MAC: IPv6 VRRP's sender as the lab name
 
 const ms = (x: number) => x * 1000; // µs
 /** Requests every 20 ms from 0 to `until` ms; the master advertises every 100 ms while it lives. */
-function scenario(o: { aUntil: number; bFrom: number; until: number; aKeepsAnswering?: boolean }): ProbeEvent[] {
-  const ev: ProbeEvent[] = [];
+function scenario(o: { aUntil: number; bFrom: number; until: number; aKeepsAnswering?: boolean }): Made[] {
+  const ev: Made[] = [];
   for (let x = 0; x < o.until; x += 20) {
     ev.push({ t: ms(x), kind: 'arp-request', vip: VIP });
-    // the first answer is captured just before the request's own (post-send) time
+    // (as the old prober stamped requests after the send: an answer could carry an earlier time)
     if (x < o.aUntil || o.aKeepsAnswering) ev.push({ t: ms(x) - 8, kind: 'arp-reply', vip: VIP, mac: VMAC });
     if (x >= o.bFrom) ev.push({ t: ms(x + 2), kind: 'arp-reply', vip: VIP, mac: VMAC });
   }
@@ -77,14 +78,14 @@ function scenario(o: { aUntil: number; bFrom: number; until: number; aKeepsAnswe
 }
 
 test('answers with the shared virtual MAC are named after the master: a failover from A to B shows', (t) => {
-  const raw = scenario({ aUntil: 500, bFrom: 840, until: 1200 });
+  const raw = captured(scenario({ aUntil: 500, bFrom: 840, until: 1200 }));
   t.deepEqual(failover(raw, VIP, 'arp', ms(500)).newMac, undefined, 'on the wire alone nothing changes hands');
   const ev = attributeVirtualMacs(raw, sources);
   const fo = failover(ev, VIP, 'arp', ms(500));
   t.is(fo.oldMac, A);
   t.is(fo.newMac, B);
   t.is(fo.outageMs, 842 - 480 + 0.008); // B answered just before its first advertisement reached the client
-  t.is(splitBrainWindows(ev, VIP, 'arp').length, 0);
+  t.is(splitBrain(ev, VIP, 'arp').length, 0);
   t.true(ev.filter((e) => e.kind === 'arp-reply').every((e) => e.wireMac === VMAC));
   const v = vrrpSwitchover(ev, VIP, ms(500))!;
   t.is(v.oldMac, A);
@@ -93,15 +94,18 @@ test('answers with the shared virtual MAC are named after the master: a failover
 });
 
 test('a node that still answers with the virtual MAC after it stopped advertising is seen: split-brain', (t) => {
-  const ev = attributeVirtualMacs(scenario({ aUntil: 500, bFrom: 840, until: 1200, aKeepsAnswering: true }), sources);
-  const windows = splitBrainWindows(ev, VIP, 'arp');
+  const ev = attributeVirtualMacs(
+    captured(scenario({ aUntil: 500, bFrom: 840, until: 1200, aKeepsAnswering: true })),
+    sources,
+  );
+  const windows = splitBrain(ev, VIP, 'arp');
   t.true(windows.length >= 15, `${windows.length} windows`);
   t.deepEqual(windows[0]!.macs.sort(), [A, B].sort());
 });
 
 test("a new master whose first advertisement comes an interval late (FRR's IPv6 router) still gets its answers", (t) => {
   const late = (o: Parameters<typeof scenario>[0]) =>
-    scenario(o).map((e) => (e.kind === 'vrrp' && e.src === '198.18.0.13' ? { ...e, t: e.t + ms(100) } : e));
+    captured(scenario(o)).map((e) => (e.kind === 'vrrp' && e.src === '198.18.0.13' ? { ...e, t: e.t + ms(100) } : e));
   const fo = failover(
     attributeVirtualMacs(late({ aUntil: 500, bFrom: 840, until: 1200 }), sources),
     VIP,
@@ -112,7 +116,7 @@ test("a new master whose first advertisement comes an interval late (FRR's IPv6 
   t.is(fo.firstNew, ms(842), 'after a silence, the answers belong to the next master');
   // A's kernel never stopped answering: the answers go on being A's, B's are the second ones
   const both = attributeVirtualMacs(late({ aUntil: 500, bFrom: 840, until: 1200, aKeepsAnswering: true }), sources);
-  const w = splitBrainWindows(both, VIP, 'arp');
+  const w = splitBrain(both, VIP, 'arp');
   t.is(w[0]!.t, ms(840), 'split-brain from the first window B answered in');
   t.deepEqual(w[0]!.macs.sort(), [A, B].sort());
   t.true(both.filter((e) => e.kind === 'arp-reply' && e.t > ms(500) && e.t < ms(840)).every((e) => e.mac === A));
@@ -122,25 +126,28 @@ test('after a master resigns (priority 0), answers belong to the next master', (
   const raw = scenario({ aUntil: 500, bFrom: 600, until: 1000 });
   raw.push({ t: ms(490), kind: 'vrrp', vip: VIP, mac: VMAC, src: '198.18.0.12', priority: 0, intervalMs: 100 });
   raw.push({ t: ms(560), kind: 'arp-request', vip: VIP }, { t: ms(561), kind: 'arp-reply', vip: VIP, mac: VMAC });
-  const ev = attributeVirtualMacs(raw, sources);
+  const ev = attributeVirtualMacs(captured(raw), sources);
   t.is(ev.find((e) => e.t === ms(561))!.mac, B, 'answered after A resigned and before B advertised: B');
   t.is(ev.find((e) => e.t === ms(480) - 8)!.mac, A);
 });
 
 test('a slow client: a reply captured after the next request was sent is no second node', (t) => {
-  const ev: ProbeEvent[] = [
+  const ev: Made[] = [
     { t: ms(5), kind: 'vrrp', vip: VIP, mac: VMAC, src: '198.18.0.12', priority: 248, intervalMs: 1000 },
     { t: ms(25), kind: 'vrrp', vip: VIP, mac: VMAC, src: '198.18.0.13', priority: 0, intervalMs: 1000 }, // B once resigned
   ];
   for (let x = 0; x < 200; x += 20) ev.push({ t: ms(x), kind: 'arp-request', vip: VIP });
-  for (const x of [1, 21, 61, 62, 81, 101]) ev.push({ t: ms(x), kind: 'arp-reply', vip: VIP, mac: VMAC }); // 40's reply came at 61
-  const named = attributeVirtualMacs(ev, sources);
-  t.is(splitBrainWindows(named, VIP, 'arp').length, 0);
+  // 40's reply came at 61, after the request at 60
+  [1, 21, 61, 62, 81, 101].forEach((x, i) => {
+    ev.push({ t: ms(x), kind: 'arp-reply', vip: VIP, mac: VMAC, answers: i });
+  });
+  const named = attributeVirtualMacs(captured(ev), sources);
+  t.is(splitBrain(named, VIP, 'arp').length, 0);
   t.true(named.filter((e) => e.kind === 'arp-reply').every((e) => e.mac === A));
 });
 
 test('an announcement comes from the node taking over, even while the old one still answers', (t) => {
-  const raw = scenario({ aUntil: 500, bFrom: 840, until: 1200, aKeepsAnswering: true }).map((e) =>
+  const raw = captured(scenario({ aUntil: 500, bFrom: 840, until: 1200, aKeepsAnswering: true })).map((e) =>
     e.kind === 'vrrp' && e.src === '198.18.0.13' ? { ...e, t: e.t + ms(100) } : e,
   );
   raw.push({ t: ms(841), kind: 'garp', vip: VIP, mac: VMAC });
@@ -152,8 +159,8 @@ test('an announcement comes from the node taking over, even while the old one st
 test("answers to the client's own kernel (its HTTP traffic) are not a second answer to the prober", (t) => {
   const raw = scenario({ aUntil: 1200, bFrom: 5000, until: 1200 });
   raw.push({ t: ms(301), kind: 'arp-reply', vip: VIP, mac: VMAC, forClient: true });
-  const ev = attributeVirtualMacs(raw, sources);
-  t.is(splitBrainWindows(ev, VIP, 'arp').length, 0);
+  const ev = attributeVirtualMacs(captured(raw), sources);
+  t.is(splitBrain(ev, VIP, 'arp').length, 0);
   t.true(ev.filter((e) => e.kind === 'arp-reply').every((e) => e.mac === A));
 });
 
@@ -166,7 +173,7 @@ test('answers from real MACs pass through unchanged', (t) => {
 });
 
 test('a late round sent right before the next: its answers stay in their own windows (no false split-brain)', (t) => {
-  const ev: ProbeEvent[] = [
+  const ev: Made[] = [
     { t: ms(5), kind: 'vrrp', vip: VIP, mac: VMAC, src: '198.18.0.12', priority: 248, intervalMs: 1000 },
     { t: ms(0), kind: 'arp-request', vip: VIP },
     { t: ms(0.3), kind: 'arp-reply', vip: VIP, mac: VMAC },
@@ -178,11 +185,11 @@ test('a late round sent right before the next: its answers stay in their own win
     // two rounds 0.1 ms apart, both answers after both: one window, two requests, two answers
     { t: ms(80), kind: 'arp-request', vip: VIP },
     { t: ms(80.1), kind: 'arp-request', vip: VIP },
-    { t: ms(80.3), kind: 'arp-reply', vip: VIP, mac: VMAC },
-    { t: ms(80.4), kind: 'arp-reply', vip: VIP, mac: VMAC },
+    { t: ms(80.3), kind: 'arp-reply', vip: VIP, mac: VMAC, answers: 4 },
+    { t: ms(80.4), kind: 'arp-reply', vip: VIP, mac: VMAC, answers: 5 },
     { t: ms(100), kind: 'arp-request', vip: VIP },
   ];
-  const named = attributeVirtualMacs(ev, sources);
-  t.is(splitBrainWindows(named, VIP, 'arp').length, 0);
+  const named = attributeVirtualMacs(captured(ev), sources);
+  t.is(splitBrain(named, VIP, 'arp').length, 0);
   t.true(named.filter((e) => e.kind === 'arp-reply').every((e) => e.mac === A));
 });

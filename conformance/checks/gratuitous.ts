@@ -4,7 +4,7 @@ export default defineCheck({
   id: 'gratuitous',
   title: 'Gratuitous ARP and unsolicited NA on takeover',
   description:
-    'In every failover trial the new holder announces itself: a gratuitous ARP (and, where IPv6 is claimed, an unsolicited neighbour advertisement) from the new MAC.',
+    'In every failover trial the new holder announces itself: a gratuitous ARP (and, where IPv6 is claimed, an unsolicited neighbour advertisement with the Override flag and the target link-layer address, as a receiver needs them) from the new MAC.',
   features: ['gratuitous-arp'],
   async run(ctx, opts) {
     let trials = allTrials(opts).filter((t) => t.arp?.newMac || t.ndp?.newMac);
@@ -28,6 +28,9 @@ export default defineCheck({
         const fo = t[f.key]!;
         if (fo.announceMs === undefined) problems.push(`${t.fault} #${t.trial}: no ${f.what} from ${fo.newNode}`);
         else if (fo.takeoverMs !== undefined) late.push(fo.announceMs - fo.takeoverMs);
+        // An announcement a receiver cannot use is no announcement: clients keep the dead node's MAC.
+        for (const flaw of fo.naFlaws?.filter((x) => x.startsWith('unsolicited')) ?? [])
+          if (!problems.includes(flaw)) problems.push(flaw);
       }
       // Announcing late (after the new responder already answered) is reported with its delay, not as missing.
       figures[`${f.key}.announce_after_takeover_max_ms`] = late.length ? Math.round(Math.max(...late)) : null;

@@ -2,7 +2,7 @@
 // only nodes with one may answer for it (Cilium #46399), and moving the backend moves the
 // answer. A Gateway's backend is the Envoy on every node: its service is announced whatever its
 // policy (Cilium #48799: the Local Gateway's synthetic endpoint names no node; nobody answered).
-import { failover, responders, splitBrainWindows } from '../analyze.ts';
+import { failover, responders, splitBrain } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 import { LOCAL_GATEWAY_SERVICE, LOCAL_SERVICE, localHome, placeBackend } from '../local-setup.ts';
 
@@ -64,7 +64,7 @@ export default defineCheck({
       for (const { ip, family } of ctx.claimedOf(svc)) {
         const fo = failover(events, ip, family, faultAt);
         const ms = fo.newMac === macOf(to) && fo.firstNew ? Math.round((fo.firstNew - faultAt) / 1000) : null;
-        const twice = splitBrainWindows(events, ip, family).length;
+        const twice = splitBrain(events, ip, family).length;
         figures[`${step}.${family}_ms`] = ms;
         figures[`${step}.${family}.split_brain_windows`] = twice;
         details.push(

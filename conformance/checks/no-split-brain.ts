@@ -1,13 +1,15 @@
 import type { Fault } from '../../lab/types.ts';
 import { MANAGEMENT_INTERFACE } from '../../lab/types.ts';
-import { responders, splitBrainWindows } from '../analyze.ts';
+import type { Vip } from '../addresses/index.ts';
+import { answeredCount, duplicates, requestsOf, responders, splitBrain } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
+import type { ProbeResult } from '../events.ts';
 
 export default defineCheck({
   id: 'no-split-brain',
   title: 'No split-brain',
   description:
-    'In no capture of the run do two MACs answer for one VIP within one probe window — also right after a paused holder resumes, and when the holder loses its lease store but not the switch.',
+    'In no capture of the run is one request answered by two MACs (answers tied to their requests by content) — also right after a paused holder resumes, and when the holder loses its lease store but not the switch. No capture, no answer or dropped frames: not a pass.',
   features: [],
   async run(ctx) {
     const details: string[] = [];
@@ -50,21 +52,48 @@ export default defineCheck({
       }
       details.push(`management link of ${holder} down (store unreachable, switch up)`);
     }
-    const bad: string[] = [];
-    for (const c of ctx.captures)
-      for (const v of ctx.vips)
-        for (const [fam, ip] of [
-          ['arp', v.ipv4],
-          ['ndp', v.ipv6],
-        ] as const) {
-          if (!ip) continue;
-          const w = splitBrainWindows(c.result.events, ip, fam);
-          if (w.length)
-            bad.push(
-              `${c.name}: ${ip} ${fam.toUpperCase()} answered by ${w[0]!.macs.map((m) => ctx.nodeOfMac(m)).join(' and ')} in ${w.length} windows`,
-            );
-        }
-    details.push(`${ctx.captures.length} captures examined`);
-    return bad.length ? { status: 'failed', reason: bad.join('; '), details } : { status: 'passed', details };
+    const verdict = judgeSplitBrain(ctx.captures, ctx.vips, (m) => ctx.nodeOfMac(m) ?? m);
+    details.push(...verdict.details);
+    return verdict.problems.length
+      ? { status: 'failed', reason: verdict.problems.join('; '), details }
+      : { status: 'passed', details };
   },
 });
+
+/**
+ * Split-brain over every capture of the run: no request answered by two MACs. Nothing measured is
+ * no pass: no capture, no answered request, or a capture that dropped frames (a second answer may
+ * be among them) fails with the reason. Duplicates (one MAC answering twice) are reported apart.
+ */
+export function judgeSplitBrain(
+  captures: readonly { name: string; result: ProbeResult }[],
+  vips: readonly Pick<Vip, 'ipv4' | 'ipv6'>[],
+  nodeOf: (mac: string) => string,
+): { problems: string[]; details: string[] } {
+  const problems: string[] = [];
+  let answered = 0;
+  let dups = 0;
+  for (const c of captures) {
+    const dropped = (c.result.stats?.dropped ?? 0) + (c.result.stats?.ifDropped ?? 0);
+    if (dropped) problems.push(`${c.name}: the capture dropped ${dropped} frames, so a second answer may be missing`);
+    for (const v of vips)
+      for (const [fam, ip] of [
+        ['arp', v.ipv4],
+        ['ndp', v.ipv6],
+      ] as const) {
+        if (!ip) continue;
+        answered += answeredCount(requestsOf(c.result.events, ip, fam));
+        dups += duplicates(c.result.events, ip, fam);
+        const w = splitBrain(c.result.events, ip, fam);
+        if (w.length)
+          problems.push(
+            `${c.name}: ${ip} ${fam.toUpperCase()} ${w.length} requests answered by ${w[0]!.macs.map(nodeOf).join(' and ')}`,
+          );
+      }
+  }
+  if (!captures.length) problems.push('no capture to examine: nothing was measured');
+  else if (!answered) problems.push(`no request was answered in ${captures.length} captures: nothing to judge`);
+  const details = [`${captures.length} captures examined, ${answered} answered requests`];
+  if (dups) details.push(`${dups} requests answered twice by one MAC (duplicates, not split-brain)`);
+  return { problems, details };
+}

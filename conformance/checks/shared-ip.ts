@@ -1,7 +1,7 @@
 // Services sharing one address are one VIP on the wire: exactly one node may answer for it.
 // Cilium #48419: one election per service, so two nodes answered for a shared address.
 import type { Fault } from '../../lab/types.ts';
-import { type Family, responders, splitBrainWindows } from '../analyze.ts';
+import { type Family, responders, splitBrain } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 import { NO_SHARED_LABEL } from '../shared-setup.ts';
 
@@ -60,7 +60,7 @@ export default defineCheck({
         await ctx.faults.undoIfActive(leave);
       }
       for (const [fam, ip] of families) {
-        const twice = splitBrainWindows(events, ip, fam).length;
+        const twice = splitBrain(events, ip, fam).length;
         const who = responders(events, ip, fam).map((m) => ctx.nodeOfMac(m) ?? m);
         figures[`leave.${fam}.split_brain_windows`] = twice;
         details.push(

@@ -1,4 +1,4 @@
-import { responders } from '../analyze.ts';
+import { answeredCount, requestsOf, responders } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 
 export default defineCheck({
@@ -14,14 +14,16 @@ export default defineCheck({
     const problems: string[] = [],
       details: string[] = [];
     for (const v of vips)
-      for (const [fam, ip, req, ans] of [
-        ['arp', v.ipv4, 'arp-request', 'arp-reply'],
-        ['ndp', v.ipv6, 'ns', 'na'],
+      for (const [fam, ip] of [
+        ['arp', v.ipv4],
+        ['ndp', v.ipv6],
       ] as const) {
         if (!ip || !ctx.subject.has(fam === 'arp' ? 'ipv4' : 'ipv6')) continue;
         const who = responders(events, ip, fam);
-        const sent = events.filter((e) => e.vip === ip && e.kind === req).length;
-        const got = events.filter((e) => e.vip === ip && e.kind === ans).length;
+        // Answered requests, not answers: a duplicate must not hide a lost one.
+        const asked = requestsOf(events, ip, fam);
+        const sent = asked.length;
+        const got = answeredCount(asked);
         details.push(
           `${ip} (${fam.toUpperCase()}): ${who.map((m) => ctx.nodeOfMac(m)).join(', ') || 'nobody'}; ${got}/${sent} probes answered`,
         );
@@ -29,7 +31,8 @@ export default defineCheck({
           problems.push(
             `${ip} ${fam.toUpperCase()}: ${who.length} responders (${who.map((m) => ctx.nodeOfMac(m)).join(', ') || 'none'})`,
           );
-        if (got < sent * 0.95) problems.push(`${ip} ${fam.toUpperCase()}: only ${got} of ${sent} probes answered`);
+        if (!sent) problems.push(`${ip} ${fam.toUpperCase()}: no request went out, so nothing was measured`);
+        else if (got < sent * 0.95) problems.push(`${ip} ${fam.toUpperCase()}: only ${got} of ${sent} probes answered`);
       }
     return problems.length ? { status: 'failed', reason: problems.join('; '), details } : { status: 'passed', details };
   },

@@ -1,4 +1,4 @@
-import { answers, type Family, responders, splitBrainWindows } from '../analyze.ts';
+import { answers, type Family, responders, splitBrain } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 
 /** Long enough for every lease to expire while the switch is dark; a minute for subjects without one. */
@@ -47,7 +47,7 @@ export default defineCheck({
         problems.push(`${label}: nobody answered for ${ip} within ${watchMs} ms of the switch coming back`);
       else if (backMs > budget)
         problems.push(`${label}: answered again after ${backMs.toFixed(0)} ms, budget ${budget} ms`);
-      const split = splitBrainWindows(
+      const split = splitBrain(
         events.filter((e) => e.t >= faultAt),
         ip,
         family,
