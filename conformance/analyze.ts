@@ -305,6 +305,8 @@ export interface Failover {
   announcements: number[]; // every one from the new MAC after the fault (µs)
   /** The longest stretch after the takeover in which requests went unanswered by anyone (µs). */
   relapse?: { from: number; to: number };
+  /** After the takeover, the first answer to the prober from a MAC other than the new one's: the VIP handed on (µs). */
+  handedOn?: { mac: string; t: number };
 }
 
 /** The change of responder after `faultAt` (µs): who answered before, who after, and the gap. */
@@ -329,9 +331,19 @@ export function failover(events: ProbeEvent[], vip: string, family: Family, faul
       if (!relapse || ends[k]! - ends[k - 1]! > relapse.to - relapse.from)
         relapse = { from: ends[k - 1]!, to: ends[k]! };
   }
+  // Answers to requests sent after the takeover only: the old holder's late answer to an earlier one is no hand-on.
+  const askedAt = new Map(
+    events
+      .filter((e) => e.vip === vip && e.kind === requestKind(family) && e.req !== undefined)
+      .map((e) => [e.req!, e.t]),
+  );
+  const handed =
+    firstNew &&
+    all.find((e) => e.req !== undefined && (askedAt.get(e.req) ?? -Infinity) > firstNew.t && e.mac !== firstNew.mac);
   return {
     oldMac,
     newMac: firstNew?.mac,
+    ...(handed && { handedOn: { mac: handed.mac!, t: handed.t } }),
     lastOld: lastOld?.t,
     firstNew: firstNew?.t,
     outageMs: firstNew && lastOld ? (firstNew.t - lastOld.t) / 1000 : undefined,

@@ -18,6 +18,12 @@ export interface SuiteOptions {
   switchDownMs?: number;
   /** How long informational keeps the lease store down (ms); by default 4 × leaseDuration, at least 5 s. */
   storeDownMs?: number;
+  /**
+   * How long the first trial of each fault watches the new holder after its takeover (ms); it must
+   * keep the VIP all that time. By default the subject's lease duration (a lease lost and won again
+   * shows), or its power-off budget where it has no lease.
+   */
+  stabilityMs?: number;
   /** Results of the checks that ran before (later checks read the failover trials). */
   results: CheckResult[];
 }

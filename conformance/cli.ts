@@ -22,7 +22,7 @@ import { checkIds, runSuite } from './suite.ts';
 
 const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME[:VARIANT]|FILE] [--trials N] [--only ID,…] [--skip ID,…]
                                [--faults ${trialFaultKinds().join(',')}] [--probe-interval MS] [--out DIR]
-                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS] [--switch-down-s S] [--store-down-s S]
+                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS] [--switch-down-s S] [--store-down-s S] [--stability-s S]
                                [--cilium-versions A,B,…]   subject cilium: upgrade in place to each version, one report each
                                [--subjects A,B,…]          one run per subject on the same lab, then one comparison`;
 
@@ -59,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
         subjects: { type: 'string' },
         'switch-down-s': { type: 'string' },
         'store-down-s': { type: 'string' },
+        'stability-s': { type: 'string' }, // how long the first trial of each fault watches the new holder
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -169,6 +170,8 @@ async function main(argv: string[]): Promise<number> {
           values['store-down-s'] === undefined
             ? undefined
             : int('store-down-s', values['store-down-s'], 1, 3600)! * 1000,
+        stabilityMs:
+          values['stability-s'] === undefined ? undefined : int('stability-s', values['stability-s'], 1, 3600)! * 1000,
         lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)),
         progress,
         signal: abort.signal,

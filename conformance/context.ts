@@ -15,9 +15,12 @@ import { FaultSession } from './fault-session.ts';
 import type { Trial } from './model.ts';
 import { type ProbeOptions, Prober, type Window } from './prober.ts';
 import type { Subject } from './subject.ts';
-import { analyzeTrial } from './trial.ts';
+import { analyzeTrial, RELAPSE_PROBES } from './trial.ts';
 
 export type { Vip };
+
+/** How long an ARP/NDP or HTTP answer may take and still count: 150 ms, plus emulation's slack on VMs. */
+export const answerTimeoutOf = (subject: Subject): number => 150 + subject.extraSlackMs;
 export type Progress = (message: string) => void;
 
 // A trial watches this long past its budget: a late responder still gets a figure, and HTTP
@@ -43,7 +46,7 @@ export class Context {
   ) {
     // A request counts by when it was sent; on emulated VMs the new holder's first responses are
     // slow, and a 150 ms timeout counted them as outage (CI: HTTP back 2.9 s after a link-down).
-    this.prober = new Prober(lab, provider, outDir, probeIntervalMs, 150 + subject.extraSlackMs);
+    this.prober = new Prober(lab, provider, outDir, probeIntervalMs, answerTimeoutOf(subject));
     this.faults = new FaultSession(lab, provider, subject, progress);
   }
 
@@ -224,10 +227,15 @@ export class Context {
    * client. The holder is whoever the trial's own baseline shows answering (no settle probe before
    * it); the window ends shortly after the failover has played out, or at the budget + 1 s.
    */
-  /** watchAfterMs: keep watching this long after the failover has played out (announcement patterns). */
-  async trial(kind: string, n: number, opts: { watchAfterMs?: number } = {}): Promise<Trial> {
+  /**
+   * watchAfterMs: keep watching this long after the failover has played out (announcement
+   * patterns); stabilityMs: as long, and the new holder must keep the VIP all that time (a lease
+   * lost and won again shows).
+   */
+  async trial(kind: string, n: number, opts: { watchAfterMs?: number; stabilityMs?: number } = {}): Promise<Trial> {
     const budgetMs = this.subject.budgetMs(kind);
-    const windowMs = budgetMs + AFTER_BUDGET_MS + (opts.watchAfterMs ?? 0);
+    const watchAfterMs = Math.max(opts.watchAfterMs ?? 0, opts.stabilityMs ?? 0);
+    const windowMs = budgetMs + AFTER_BUDGET_MS + watchAfterMs;
     const announce: Family[] = [
       ...(this.subject.has('ipv4') && this.subject.has('gratuitous-arp') ? (['arp'] as const) : []),
       ...(this.subject.has('ipv6') && this.subject.has('unsolicited-na') ? (['ndp'] as const) : []),
@@ -248,7 +256,7 @@ export class Context {
         probe = await this.probe(`${kind}-${n}`, windowMs, {
           http: true,
           // ten probes: split-brain right after the takeover
-          settle: { announce, tailMs: Math.max(200, 10 * this.probeIntervalMs, opts.watchAfterMs ?? 0) },
+          settle: { announce, tailMs: Math.max(200, 10 * this.probeIntervalMs, watchAfterMs) },
           during: async (baseline) => {
             holder = this.holderIn(baseline);
             this.healed(holder); // the previous trial's lab is back at one responder
@@ -279,6 +287,8 @@ export class Context {
       families: { arp: this.subject.has('ipv4'), ndp: this.subject.has('ipv6'), http: this.subject.has('http') },
       excludedMacs: new Set(this.excluded.map((h) => this.switchMac(h))),
       nodeOfMac: (m) => this.nodeOfMac(m),
+      silenceLimitMs: Math.max(RELAPSE_PROBES * this.probeIntervalMs, this.prober.answerTimeoutMs),
+      ...(opts.stabilityMs ? { stabilityMs: opts.stabilityMs } : {}),
     });
     // heal → returns is seen by the next look at the lab: the next trial's own baseline, or settleHeal.
     const trial: Trial = {

@@ -61,6 +61,11 @@ export interface FamilyFailover {
    */
   relapseMs?: number;
   relapseAtMs?: number;
+  /** How long after the takeover this trial watched the new holder (its stability period), where it was one. */
+  watchedMs?: number;
+  /** Another MAC answered the prober after the new holder had (ms after the fault): the VIP did not stay. */
+  handedTo?: string;
+  handedAtMs?: number;
   /**
    * Where the subject speaks VRRP, its own clock on the wire: the old master's last advertisement
    * to the new master's first (switchoverMs), the fault to that first one (advertMs), and the

@@ -45,6 +45,16 @@ export interface ProbeOptions {
 /** Where a capture's events are saved: beside it, 001-power-off-1.pcap → 001-power-off-1.events.json. */
 export const eventsFileOf = (pcapFile: string): string => pcapFile.replace(/\.pcap$/, '.events.json');
 
+/**
+ * Each answer names its request by the address it goes to: an address may come round again only
+ * after the answer timeout (probe.ts refuses otherwise). What is wrong with this interval, if anything.
+ */
+export function probeTimingProblem(intervalMs: number, answerTimeoutMs: number): string | undefined {
+  const rounds = PROBER_HOST_PARTS.last - PROBER_HOST_PARTS.first;
+  if (rounds * intervalMs >= answerTimeoutMs) return undefined;
+  return `--probe-interval ${intervalMs} ms is too short for an answer timeout of ${answerTimeoutMs} ms: the prober's ${rounds + 1} addresses would come round before an answer is due; use --probe-interval ${Math.ceil(answerTimeoutMs / rounds)} or more`;
+}
+
 /** The prober cannot run as asked (bad input): named apart from a subject's failure. */
 export class ProbeSetupError extends Error {}
 
@@ -72,14 +82,9 @@ export class Prober {
     /** How long an answer (ARP/NDP reply, HTTP response) may take and still count (emulated VMs answer slower). */
     readonly answerTimeoutMs = 150,
   ) {
+    const problem = probeTimingProblem(intervalMs, answerTimeoutMs);
+    if (problem) throw new ProbeSetupError(problem);
     mkdirSync(outDir, { recursive: true }); // captures go here
-    // Each answer names its request by the address it goes to: an address may come round again
-    // only after the answer timeout (probe.ts refuses otherwise).
-    const rounds = PROBER_HOST_PARTS.last - PROBER_HOST_PARTS.first;
-    if (rounds * intervalMs < answerTimeoutMs)
-      throw new ProbeSetupError(
-        `--probe-interval ${intervalMs} ms is too short for an answer timeout of ${answerTimeoutMs} ms: the prober's ${rounds + 1} addresses would come round before an answer is due; use --probe-interval ${Math.ceil(answerTimeoutMs / rounds)} or more`,
-      );
   }
 
   /**

@@ -12,6 +12,7 @@ import { shq } from '../lab/quote.ts';
 import { matches } from '../lab/selector.ts';
 import { controlPlane } from '../lab/state.ts';
 import { type Lab, SWITCH_INTERFACE } from '../lab/types.ts';
+import { UsageError } from '../lab/validation.ts';
 import { render, renderDeep } from '../playbooks/expr.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
@@ -21,11 +22,12 @@ import { utcStamp, writeJson, writeJunit, writeSummary } from '../reports/write.
 import { type AddressSource, addressSource, mergeShared, type Vip } from './addresses/index.ts';
 import { runChecks } from './check-runner.ts';
 import { checks } from './checks/index.ts';
-import { Context, type Progress } from './context.ts';
+import { answerTimeoutOf, Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
 import { LOCAL_SERVICE, localHome, placeBackend } from './local-setup.ts';
 import type { FaultName, RunResults } from './model.ts';
 import { inPool, poolSize } from './pool.ts';
+import { probeTimingProblem } from './prober.ts';
 import { SHARING_KEY, type SharedSetup, sharedSetup } from './shared-setup.ts';
 import { type Lease, loadSubject, type Subject } from './subject.ts';
 
@@ -45,6 +47,8 @@ export interface SuiteRequest {
   switchDownMs?: number;
   /** informational: how long the lease store stays down (ms). */
   storeDownMs?: number;
+  /** failover: how long the first trial of each fault watches the new holder (ms); default the lease duration. */
+  stabilityMs?: number;
   /** The run history to index the run in: a file, false for none; default: historyPath() (reports/history.sqlite). */
   history?: string | false;
   /** Aborted (Ctrl-C): no new fault starts, the one in force is undone, runSuite throws InterruptedError. */
@@ -213,6 +217,9 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   for (const id of [...(req.only ?? []), ...(req.skip ?? [])])
     if (!checkIds().includes(id)) throw new SuiteError(`unknown check "${id}"; checks: ${checkIds().join(', ')}`);
   const source = addressSource(subject.addresses);
+  const probeIntervalMs = req.probeIntervalMs ?? provider.probeIntervalMs?.(req.lab) ?? 20;
+  const timing = probeTimingProblem(probeIntervalMs, answerTimeoutOf(subject));
+  if (timing) throw new UsageError(timing); // before anything is brought up or installed
 
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
   await provider.up(req.lab, silentProgress);
@@ -238,7 +245,6 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const domainVips = found.filter((v) => v.domain);
   req.progress(`VIPs: ${show(vips)}${domainVips.length ? `; in other L2 domains: ${show(domainVips)}` : ''}`);
 
-  const probeIntervalMs = req.probeIntervalMs ?? provider.probeIntervalMs?.(req.lab) ?? 20;
   const ctx = new Context(req.lab, provider, subject, vips, dir, probeIntervalMs, req.progress, domainVips);
   const onAbort = () => {
     req.progress('interrupted: undoing faults');
@@ -266,6 +272,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
       results: [],
       switchDownMs: req.switchDownMs,
       storeDownMs: req.storeDownMs,
+      stabilityMs: req.stabilityMs,
     });
   } finally {
     await ctx.faults.undoAll();

@@ -4,6 +4,9 @@ import { duplicates, type Family, failover, httpOutage, naFlaws, splitBrain, vrr
 import type { ProbeEvent } from './events.ts';
 import type { FamilyFailover, Trial } from './model.ts';
 
+/** Unanswered probes in a row after the takeover that count as losing the VIP again (at least the answer timeout). */
+export const RELAPSE_PROBES = 5;
+
 export interface TrialInput {
   fault: string;
   trial: number;
@@ -16,6 +19,13 @@ export interface TrialInput {
   families: { arp: boolean; ndp: boolean; http: boolean };
   excludedMacs: Set<string>;
   nodeOfMac(mac?: string): string | undefined;
+  /**
+   * Longest silence of the new holder after its takeover that is not yet losing the VIP (ms): a
+   * few probe intervals, at least the answer timeout. Longer, or another node answering, fails.
+   */
+  silenceLimitMs: number;
+  /** How long after the takeover this trial meant to watch (the stability period), if longer than usual. */
+  stabilityMs?: number;
 }
 
 export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
@@ -56,6 +66,26 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
     else if (r.takeoverMs > i.budgetMs)
       problems.push(`${label}: new responder after ${r.takeoverMs.toFixed(0)} ms, budget ${i.budgetMs} ms`);
     if (r.splitBrainWindows) problems.push(`${label}: ${r.splitBrainWindows} requests answered by two MACs`);
+    // A takeover must last: the new holder neither falls silent nor hands the VIP on while watched.
+    if (fo.handedOn) {
+      r.handedTo = i.nodeOfMac(fo.handedOn.mac) ?? fo.handedOn.mac;
+      r.handedAtMs = Math.round((fo.handedOn.t - i.faultAt) / 100) / 10;
+      problems.push(
+        `${label}: ${r.newNode} took over, then ${r.handedTo} answered ${r.handedAtMs.toFixed(0)} ms after the fault`,
+      );
+    }
+    if (r.relapseMs !== undefined && r.relapseMs > i.silenceLimitMs)
+      problems.push(
+        `${label}: ${r.newNode} took over, then nobody answered for ${r.relapseMs.toFixed(0)} ms from ${r.relapseAtMs!.toFixed(0)} ms after the fault (more than ${i.silenceLimitMs} ms)`,
+      );
+    if (i.stabilityMs && fo.firstNew !== undefined) {
+      const last = i.events.filter((e) => e.vip === vip).at(-1)?.t ?? fo.firstNew;
+      r.watchedMs = Math.round((last - fo.firstNew) / 1000);
+      if (r.watchedMs < i.stabilityMs - i.silenceLimitMs)
+        problems.push(
+          `${label}: watched only ${r.watchedMs} ms after the takeover, short of the ${i.stabilityMs} ms stability period`,
+        );
+    }
     if (family === 'ndp') {
       const flaws = naFlaws(i.events, vip, i.faultAt, (m) => i.nodeOfMac(m) ?? m);
       if (flaws.length) {

@@ -38,6 +38,7 @@ const trialOf = (events: ProbeEvent[]) =>
     families: { arp: true, ndp: false, http: false },
     excludedMacs: new Set(),
     nodeOfMac: (m) => (m === A ? 'a' : m === B ? 'b' : undefined),
+    silenceLimitMs: 150,
   });
 
 test('a new holder that keeps the VIP: the longest silence after its takeover is one probe interval', (t) => {

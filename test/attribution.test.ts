@@ -2,13 +2,19 @@
 // old time-window rules took (a request stamped after its answer, a late answer, a stalled
 // responder, a quick handover) are no split-brain; a second node is. And frames are read within
 // what was captured, and split-brain judged from nothing is no pass. Pure: no namespaces.
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import { neighborAdvert, unsolicitedNeighborAdvert } from '../agent/packets.ts';
 import { answeredCount, attributeVirtualMacs, duplicates, requestsOf, splitBrain } from '../conformance/analyze.ts';
 import { judgeSplitBrain } from '../conformance/checks/no-split-brain.ts';
 import type { ProbeEvent, ProbeResult } from '../conformance/events.ts';
 import { readFrame } from '../conformance/frames.ts';
+import { probeTimingProblem } from '../conformance/prober.ts';
 import { analyzeTrial } from '../conformance/trial.ts';
+import { repo } from './helpers.ts';
 import { captured, type Made } from './probe-events.ts';
 
 const A = '02:4c:00:00:01:02',
@@ -99,6 +105,7 @@ test('a quick handover between real MACs, every request answered once, is no spl
     families: { arp: true, ndp: false, http: false },
     excludedMacs: new Set(),
     nodeOfMac: (m) => (m === A ? 'a' : m === B ? 'b' : undefined),
+    silenceLimitMs: 150,
   });
   t.is(tr.arp!.splitBrainWindows, 0);
   t.deepEqual(tr.problems, []);
@@ -172,4 +179,19 @@ test('no-split-brain judged from nothing fails: no capture, no answer, dropped f
     judgeSplitBrain([{ name: 'a.pcap', result: result(fine, 3) }], vips, name).problems.join(),
     /a\.pcap: the capture dropped 3 frames/,
   );
+});
+
+test('a probe interval too short for the prober’s addresses to outlast the answer timeout is refused, naming the flag and the fix', async (t) => {
+  t.is(probeTimingProblem(5, 150), undefined, '31 addresses at 5 ms: 150 ms before one comes round');
+  t.regex(probeTimingProblem(20, 900) ?? '', /--probe-interval 20 ms is too short .* use --probe-interval 30 or more/);
+  // On the VM lab (qemu: 650 ms answer timeout) 5 ms is refused before anything is brought up.
+  const out = join(tmpdir(), `l2l-timing-${process.pid}`);
+  const r = await execa(
+    'node',
+    ['scripts/run.mjs', 'conformance', '--lab', 'labs/vm.yaml', '--probe-interval', '5', '--out', out],
+    { cwd: repo, reject: false },
+  );
+  t.is(r.exitCode, 2, r.stderr);
+  t.regex(r.stderr, /--probe-interval 5 ms is too short for an answer timeout of 650 ms/);
+  t.false(existsSync(out), 'nothing created');
 });

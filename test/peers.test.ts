@@ -89,7 +89,7 @@ for (const p of peers)
       // The crash: the failover check fails for split-brain, named in its reason.
       t.is(failover.status, 'failed');
       t.false(crash!.passed);
-      t.regex(failover.reason!, /process-stop #1: ARP: \d+ probe windows with two MACs answering/);
+      t.regex(failover.reason!, /process-stop #1: ARP: \d+ requests answered by two MACs/);
       if (p.vrrp) {
         // VRRP's own clock on the wire agrees with the suite's outage within both resolutions.
         const v = off!.arp!.vrrp!;

@@ -2,6 +2,7 @@ import { faultPlugin } from '../../lab/faults/index.ts';
 import { spread } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 import type { Feature, Trial } from '../model.ts';
+import { RELAPSE_PROBES } from '../trial.ts';
 
 /** The faults a subject can be put through: a trial whose features it does not claim (graceful stop needs graceful-release) is left out. */
 export function faultsFor(faults: string[], has: (f: Feature) => boolean): string[] {
@@ -29,8 +30,7 @@ export function relapseDetail(t: Trial, probeIntervalMs: number): string {
     .join('');
 }
 
-/** Unanswered probes in a row after the takeover that count as losing the VIP again. */
-export const RELAPSE_PROBES = 5;
+export { RELAPSE_PROBES };
 
 function vrrpDetail(t: Trial): string {
   const v = t.arp?.vrrp ?? t.ndp?.vrrp;
@@ -47,8 +47,11 @@ export default defineCheck({
   features: [],
   async run(ctx, opts) {
     const trials: Trial[] = [];
+    const stabilityMs = opts.stabilityMs ?? ctx.subject.lease?.durationMs ?? ctx.subject.budgetMs('power-off');
     for (const fault of faultsFor(opts.faults, (f) => ctx.subject.has(f)))
-      for (let i = 1; i <= opts.trials; i++) trials.push(await ctx.trial(fault, i));
+      for (let i = 1; i <= opts.trials; i++)
+        // The first trial of each fault watches the new holder for a stability period: a takeover must last.
+        trials.push(await ctx.trial(fault, i, i === 1 ? { stabilityMs } : {}));
     await ctx.settleHeal(); // the last trial's heal is judged too
     const figures: Record<string, number | null> = {};
     for (const fault of new Set(trials.map((t) => t.fault))) {

@@ -52,7 +52,7 @@ export default defineCheck({
         ip,
         family,
       ).length;
-      if (split) problems.push(`${label}: ${split} probe windows with two MACs answering after the switch came back`);
+      if (split) problems.push(`${label}: ${split} requests answered by two MACs after the switch came back`);
       const requests = events.filter(
         (e) => e.vip === ip && e.t >= tailFrom && e.kind === (family === 'arp' ? 'arp-request' : 'ns'),
       ).length;
