@@ -45,6 +45,8 @@ export const configSchema = z
          */
         naOverride: z.boolean().default(true),
         naTargetLinkAddr: z.boolean().default(true),
+        /** Join each held IPv6 VIP's solicited-node group on the interface (MLD), or a snooping switch never forwards its solicitations. */
+        joinSolicitedNode: z.boolean().default(true),
       })
       .default({
         gratuitousCount: 3,
@@ -52,6 +54,7 @@ export const configSchema = z
         answerDelayMs: 0,
         naOverride: true,
         naTargetLinkAddr: true,
+        joinSolicitedNode: true,
       }),
     http: z
       .strictObject({

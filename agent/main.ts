@@ -136,10 +136,14 @@ async function main(): Promise<void> {
   const responderOn = (i: string): Responder => {
     const had = responders.get(i);
     if (had) return had;
-    const r = new Responder(i, metrics, log, cfg.announce.answerDelayMs, {
-      override: cfg.announce.naOverride,
-      targetLinkAddr: cfg.announce.naTargetLinkAddr,
-    });
+    const r = new Responder(
+      i,
+      metrics,
+      log,
+      cfg.announce.answerDelayMs,
+      { override: cfg.announce.naOverride, targetLinkAddr: cfg.announce.naTargetLinkAddr },
+      cfg.announce.joinSolicitedNode,
+    );
     r.start();
     responders.set(i, r);
     metrics.linkUp.set({ interface: i }, hasCarrier(i) ? 1 : 0);

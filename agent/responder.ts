@@ -3,6 +3,7 @@
 // and arp_ignore=1 keeps ARP for them off the wire). Sends gratuitous ARP / unsolicited NA
 // bursts on takeover so that clients update their caches at once.
 
+import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import pcap from 'pcap';
@@ -11,6 +12,7 @@ import type { Metrics } from './metrics.ts';
 import {
   arpReply,
   gratuitousArp,
+  ipv6Bytes,
   type NaShape,
   neighborAdvert,
   parseFrame,
@@ -35,11 +37,36 @@ export class Responder {
     private readonly log: Log,
     private readonly answerDelayMs = 0,
     private readonly naShape: NaShape = { override: true, targetLinkAddr: true },
+    /** Join each held IPv6 VIP's solicited-node group on the interface (off only in a broken fixture). */
+    private readonly joinGroups = true,
   ) {
     this.mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
   }
 
+  /**
+   * A switch that snoops MLD forwards a neighbour solicitation only to ports that joined the
+   * target's solicited-node group (RFC 4861 §7.2.1): a VIP on lo is joined on lo, not here, so the
+   * announcer joins it on its interface itself while it holds the VIP (as Cilium does since #46332).
+   */
+  private groups?: Socket;
+  private readonly joined = new Set<string>();
+  private setMembership(vip: string, join: boolean): void {
+    if (!this.joinGroups || isIPv4(vip) || this.joined.has(vip) === join) return;
+    const group = solicitedNodeGroup(vip);
+    try {
+      if (join) this.groups?.addMembership(group, `::%${this.iface}`);
+      else this.groups?.dropMembership(group, `::%${this.iface}`);
+      if (join) this.joined.add(vip);
+      else this.joined.delete(vip);
+      this.log(join ? 'group_joined' : 'group_left', { interface: this.iface, vip, group });
+    } catch (e) {
+      this.log('group_failed', { interface: this.iface, vip, group, error: (e as Error).message });
+    }
+  }
+
   start(): void {
+    // Memberships need no bound port: libuv binds the socket to [::]:0 on the first one.
+    if (this.joinGroups) this.groups = createSocket({ type: 'udp6' });
     // Immediate mode (timeout 0): each request is handled as it arrives, not in batches.
     this.session = new pcap.PcapSession(
       true,
@@ -104,7 +131,10 @@ export class Responder {
    * own deadline timer has run.
    */
   claim(vips: string[], count: number, intervalMs: number, service: string, valid: () => boolean = () => true): void {
-    for (const v of vips) this.active.set(v, (this.active.get(v) ?? new Map()).set(service, valid));
+    for (const v of vips) {
+      this.active.set(v, (this.active.get(v) ?? new Map()).set(service, valid));
+      this.setMembership(v, true);
+    }
     const burst = (n: number) => {
       const still = vips.filter((v) => this.mayAnswer(v));
       if (!still.length) return;
@@ -129,13 +159,24 @@ export class Responder {
     for (const v of vips) {
       const claims = this.active.get(v);
       claims?.delete(service);
-      if (!claims?.size) this.active.delete(v);
+      if (!claims?.size) {
+        this.active.delete(v);
+        this.setMembership(v, false);
+      }
     }
   }
 
   close(): void {
+    for (const v of [...this.joined]) this.setMembership(v, false);
+    this.groups?.close();
     this.active.clear();
     for (const t of this.timers) clearTimeout(t);
     this.session?.close();
   }
+}
+
+/** The solicited-node multicast group of an IPv6 address (RFC 4291 §2.7.1): ff02::1:ff and its last 24 bits. */
+export function solicitedNodeGroup(ip: string): string {
+  const b = ipv6Bytes(ip);
+  return `ff02::1:ff${b[13]!.toString(16).padStart(2, '0')}:${((b[14]! << 8) | b[15]!).toString(16)}`;
 }

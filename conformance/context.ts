@@ -279,6 +279,7 @@ export class Context {
       fault: kind,
       trial: n,
       events: probe.events,
+      dropped: probe.dropped,
       faultAt: probe.faultAt,
       holder,
       budgetMs,

@@ -62,6 +62,8 @@ export interface Window {
   events: ProbeEvent[];
   faultAt: number;
   file: string;
+  /** Frames libpcap dropped (kernel and interface): answers may be missing from events. */
+  dropped: number;
 }
 
 export class Prober {
@@ -245,7 +247,7 @@ export class Prober {
       writeFileSync(join(this.outDir, eventsFileOf(file)), `${JSON.stringify(result)}\n`);
       this.captures.push({ name: file, result });
     }
-    return { events: result.events, faultAt, file };
+    return { events: result.events, faultAt, file, dropped: result.stats.dropped + result.stats.ifDropped };
   }
 
   /**

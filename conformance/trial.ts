@@ -11,6 +11,8 @@ export interface TrialInput {
   fault: string;
   trial: number;
   events: ProbeEvent[];
+  /** Frames the capture dropped: a timing read from it may be wrong (a lost first answer), so it cannot pass. */
+  dropped?: number;
   faultAt: number; // µs, client clock
   holder: string; // the node the fault hit
   budgetMs: number;
@@ -102,6 +104,7 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
     (e) => (e.kind === 'arp-reply' || e.kind === 'na') && i.excludedMacs.has(e.mac!),
   );
   if (excludedAnswered) problems.push('a node excluded by the policy answered');
+  if (i.dropped) problems.push(`the capture dropped ${i.dropped} frames: its timings cannot be trusted`);
   const http = i.families.http && i.vip.ipv4 ? httpOutage(i.events, i.vip.ipv4, i.faultAt) : undefined;
   return {
     fault: i.fault,

@@ -87,7 +87,15 @@ const domainSchema = z.strictObject({
 export const labFileSchema = z.strictObject({
   name: z.string(),
   provider: z.string().default('netns'),
-  switch: z.strictObject({ ipv4: z.string(), ipv6: z.string() }),
+  switch: z.strictObject({
+    ipv4: z.string(),
+    ipv6: z.string(),
+    /**
+     * The lab switch snoops MLD/IGMP (with a querier), as Proxmox's bridges and many real switches
+     * do: a neighbour solicitation reaches only the ports that joined its solicited-node group.
+     */
+    multicastSnooping: z.boolean().default(false),
+  }),
   management: z.strictObject({ ipv4: z.string().default('198.19.0.0/24') }).default({ ipv4: '198.19.0.0/24' }),
   nodes: z.array(hostSchema).min(1),
   client: z
@@ -456,7 +464,11 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     name: raw.name,
     file,
     provider: raw.provider,
-    switch: { ipv4: sw4?.text ?? raw.switch.ipv4, ipv6: sw6?.text ?? raw.switch.ipv6 },
+    switch: {
+      ipv4: sw4?.text ?? raw.switch.ipv4,
+      ipv6: sw6?.text ?? raw.switch.ipv6,
+      ...(raw.switch.multicastSnooping ? { multicastSnooping: true } : {}),
+    },
     management: { ipv4: mg4?.text ?? raw.management.ipv4, hostAddress: mg4 ? nthAddress(mg4, 1n) : '' },
     nodes: hosts.filter((h) => h.role !== 'client'),
     client: hosts.find((h) => h.role === 'client')!,

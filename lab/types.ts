@@ -73,7 +73,8 @@ export interface Lab {
   name: string;
   file: string; // absolute path of the lab file it came from
   provider: string;
-  switch: { ipv4: string; ipv6: string };
+  /** multicastSnooping: the switch forwards multicast only to ports that joined its group (MLD/IGMP snooping, with a querier). */
+  switch: { ipv4: string; ipv6: string; multicastSnooping?: boolean };
   management: { ipv4: string; hostAddress: string };
   nodes: LabHost[]; // control planes and workers
   client: LabHost;

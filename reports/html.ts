@@ -143,7 +143,7 @@ function trialSection(dir: string, r: RunResults, t: Trial, names: Map<string, s
       const points = readPcap(path)
         .map(timelinePoint)
         .filter((p): p is TimelinePoint => p !== undefined);
-      body = `<figure>${timelinePlot(points, Date.parse(t.faultAt) * 1000, t.budgetMs, names)}<figcaption>${esc(t.capture!)}: ${points.length} frames captured on the client; the prober asks every ${r.probeIntervalMs} ms (its own requests are sent past the capture, its answers are in it).${t.problems.length ? ` Problems: ${esc(t.problems.join('; '))}` : ''}</figcaption></figure>`;
+      body = `<figure>${timelinePlot(points, Date.parse(t.faultAt) * 1000, t.budgetMs, names)}<figcaption>${esc(t.capture!)}: ${points.length} frames captured on the client; the prober asks every ${r.probeIntervalMs} ms; its requests are captured as they leave, on the same clock as the answers.${t.problems.length ? ` Problems: ${esc(t.problems.join('; '))}` : ''}</figcaption></figure>`;
     } catch (e) {
       body = `<p class="note">The capture ${esc(t.capture!)} cannot be read: ${esc((e as Error).message)}</p>`;
     }

@@ -109,6 +109,18 @@ test('a quick handover between real MACs, every request answered once, is no spl
   });
   t.is(tr.arp!.splitBrainWindows, 0);
   t.deepEqual(tr.problems, []);
+  // The same capture with frames dropped cannot pass: a lost first answer would move the takeover.
+  const lossy = analyzeTrial({
+    ...{ fault: 'power-off', trial: 1, events, faultAt: ms(505), holder: 'a', budgetMs: 2000, windowMs: 3000 },
+    vip: { ipv4: VIP },
+    families: { arp: true, ndp: false, http: false },
+    excludedMacs: new Set(),
+    nodeOfMac: (m) => (m === A ? 'a' : m === B ? 'b' : undefined),
+    silenceLimitMs: 150,
+    dropped: 2,
+  });
+  t.false(lossy.passed);
+  t.deepEqual(lossy.problems, ['the capture dropped 2 frames: its timings cannot be trusted']);
 });
 
 test('two nodes answering one request is split-brain; one node answering twice is a duplicate', (t) => {

@@ -10,6 +10,7 @@ import informational from './informational.ts';
 import leaseHolder from './lease-holder.ts';
 import localTraffic from './local-traffic.ts';
 import managementSilent from './management-silent.ts';
+import multicastSnooping from './multicast-snooping.ts';
 import noSplitBrain from './no-split-brain.ts';
 import poolAddress from './pool-address.ts';
 import scale from './scale.ts';
@@ -34,6 +35,7 @@ export const checks: Check[] = [
   leaseHolder,
   sharedIp,
   domainIsolation,
+  multicastSnooping,
   scale,
   informational,
 ];

@@ -33,7 +33,7 @@ import {
 } from '../provider.ts';
 import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
 import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, switchNic, writeAtomic } from '../state.ts';
-import { ipJson, run, waitFor } from '../sys.ts';
+import { ipJson, run, sleep, waitFor } from '../sys.ts';
 import {
   type HostInterface,
   type HostStatus,
@@ -129,6 +129,7 @@ export class NetnsProvider implements Provider {
     await this.convergeSwitch(lab, obs, apply);
     // Machines are independent of each other: converge them in parallel.
     await Promise.all([...lab.nodes, lab.client].map((h) => this.convergeHost(lab, h, obs, apply)));
+    if (lab.switch.multicastSnooping) await waitForSnooping(lab);
     const knownHosts = `${lab.nodes
       .map((n) => knownHostsLine(mgmt(n).ipv4, publicKey(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`))))
       .join('\n')}\n`;
@@ -185,20 +186,14 @@ export class NetnsProvider implements Provider {
     ];
     for (const b of bridges) {
       const have = obs.links.get(ns)!.get(b.name);
+      const snoop = b.name === names.switchBridge && lab.switch.multicastSnooping === true;
       if (!have)
-        await apply(`${b.what} ${ns}/${b.name}`, () =>
-          run([
-            'ip',
-            '-n',
-            ns,
-            'link',
-            'add',
-            b.name,
-            'type',
-            'bridge',
-            ...['stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0'],
-          ]),
-        );
+        await apply(`${b.what} ${ns}/${b.name}${snoop ? ' (multicast snooping)' : ''}`, async () => {
+          await run(['ip', '-n', ns, 'link', 'add', b.name, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
+          await setSnooping(ns, b.name, snoop);
+        });
+      else if (b.name === names.switchBridge && (await snooping(ns, b.name)) !== snoop)
+        await apply(`${b.what}: multicast snooping ${snoop ? 'on' : 'off'}`, () => setSnooping(ns, b.name, snoop));
       if (!have?.flags.includes('UP'))
         await apply(`${b.what} up`, () => run(['ip', '-n', ns, 'link', 'set', b.name, 'up']));
     }
@@ -651,6 +646,93 @@ function preflight(): void {
     throw new Error(
       `missing on this machine: ${missing.map(([c, p]) => `${c} (Debian package ${p})`).join(', ')}. Run \`npm run setup\` to install them.`,
     );
+}
+
+/** Whether a bridge snoops multicast now. */
+async function snooping(ns: string, bridge: string): Promise<boolean> {
+  const r = await run(['ip', 'netns', 'exec', ns, 'cat', `/sys/class/net/${bridge}/bridge/multicast_snooping`]);
+  return r.stdout.trim() === '1';
+}
+
+/**
+ * Multicast snooping on a lab bridge, or off (every other lab: multicast floods, as on a dumb
+ * switch). On, the bridge is its own MLD/IGMP querier (it needs an IPv6 link-local address to
+ * send MLD queries, so IPv6 is on for it alone, without DAD), queries every 2 s so a port's
+ * groups are known soon, and forwards a solicitation only to the ports that joined its group.
+ */
+async function setSnooping(ns: string, bridge: string, on: boolean): Promise<void> {
+  const v = on ? '1' : '0';
+  if (on)
+    await run([
+      'ip',
+      'netns',
+      'exec',
+      ns,
+      'sysctl',
+      '-qw',
+      `net.ipv6.conf.${bridge}.accept_dad=0`,
+      `net.ipv6.conf.${bridge}.disable_ipv6=0`,
+    ]);
+  await run([
+    'ip',
+    '-n',
+    ns,
+    'link',
+    'set',
+    bridge,
+    'type',
+    'bridge',
+    'mcast_snooping',
+    v,
+    'mcast_querier',
+    v,
+    ...(on
+      ? ['mcast_query_interval', '200', 'mcast_query_response_interval', '100', 'mcast_startup_query_interval', '100']
+      : []),
+  ]);
+}
+
+/**
+ * A Linux bridge floods multicast for several seconds after it starts querying (about 10 s here),
+ * then filters. Waits until it does: a solicitation the bridge itself sends for a group nobody
+ * joined must no longer leave through the client's port.
+ */
+async function waitForSnooping(lab: Lab): Promise<void> {
+  const sw = names.switchNs(lab.name);
+  const port = lab.client.name;
+  await waitFor(
+    `the lab switch to filter multicast (MLD snooping; the bridge floods until its querier is in force)`,
+    async () => {
+      // Immediate mode, line-buffered: a frame captured is printed at once, not held for a buffer timeout.
+      const tcpdump = ['tcpdump', '--immediate-mode', '-l', '-c', '1', '-ni', port, 'icmp6 and ip6[40] == 135'];
+      const cap = spawn('ip', ['netns', 'exec', sw, 'timeout', '2', ...tcpdump]);
+      let out = '';
+      const listening = new Promise<void>((resolve) => {
+        cap.stderr.on('data', (d: Buffer) => {
+          if (d.toString().includes('listening on')) resolve();
+        });
+        cap.on('exit', () => resolve());
+      });
+      cap.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const exited = new Promise<void>((resolve) => cap.on('exit', () => resolve()));
+      await listening;
+      // fe80::ffff:fffe: its group ff02::1:ffff:fffe is nobody's (lab MACs never end in ff:ff:fe).
+      await run(
+        ['ip', 'netns', 'exec', sw, 'ndisc6', '-1', '-r', '3', '-w', '50', 'fe80::ffff:fffe', names.switchBridge],
+        {
+          check: false,
+        },
+      );
+      if (!out.includes('who has')) await sleep(100); // a flooded copy is on its way out by then
+      cap.kill('SIGINT');
+      await exited;
+      return out.includes('who has') ? undefined : true;
+    },
+    30_000,
+    200,
+  );
 }
 
 /**

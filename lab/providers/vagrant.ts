@@ -628,6 +628,10 @@ export function domainNicLines(lab: Lab, h: LabHost): string[] {
 async function preflight(lab: Lab): Promise<void> {
   if (process.getuid?.() !== 0)
     throw new Error('the vagrant provider needs root (libvirt system connection, networks); run as root');
+  if (lab.switch.multicastSnooping)
+    throw new Error(
+      'switch.multicastSnooping: the vagrant provider does not build a snooping switch yet; use provider: netns for it, or leave it out',
+    );
   const need: [string, string][] = [
     ['vagrant', 'vagrant'],
     ['virsh', 'libvirt-clients'],
