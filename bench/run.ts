@@ -1,5 +1,6 @@
-// npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance,naming,history]: every benchmark side by side in one run.
+// npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance,attribution,naming,history]: every benchmark side by side in one run.
 import { parseArgs } from 'node:util';
+import { benchAttribution, printAttribution } from './attribution.ts';
 import { benchConformance, printConformance } from './conformance.ts';
 import { benchHistory, printHistory } from './history.ts';
 import { benchLab, benchLabScale, printLab, printLabScale } from './lab.ts';
@@ -24,6 +25,8 @@ const benches = {
   'lab-scale': async () => printLabScale(await benchLabScale(Math.min(runs, 3))),
   playbook: async () => printPlaybook(await benchPlaybook(runs)),
   conformance: async () => printConformance(await benchConformance(trials)),
+  // --trials sets the soak's power-offs per subject (the figure: 50)
+  attribution: async () => printAttribution(await benchAttribution(trials)),
   naming: async () => printNaming(benchNaming(runs)),
   history: async () => printHistory(benchHistory(runs)),
 };

@@ -47,6 +47,8 @@ export default defineCheck({
     };
     await ctx.stableHolder().catch(() => undefined); // what answers is judged below
     await look('steady');
+    // Not answered now: a takeover would show nothing more (and wait out its retries for a holder).
+    if (problems.length) return { status: 'failed', reason: problems.join('; '), details, figures };
     // After a takeover the new holder must have joined too: the failover check's power-off trial, or one of its own.
     const trial =
       allTrials(opts).find((t) => t.fault === 'power-off' && t.ndp) ??
