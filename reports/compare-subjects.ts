@@ -20,7 +20,7 @@ export interface SubjectFaultRow {
   httpOutageMs?: Spread | 'no takeover';
   /** Where the subject speaks VRRP: its own clock on the wire, the old master's last advertisement to the new one's first. */
   vrrpSwitchoverMs?: Spread;
-  /** Probe windows in which two MACs answered, summed over the trials. */
+  /** Requests answered by two MACs, summed over the trials. */
   splitBrainWindows: number;
 }
 
@@ -117,7 +117,7 @@ export function comparisonTable(c: Comparison): string[][] {
       'NDP outage ms',
       'HTTP outage ms',
       'VRRP switchover ms',
-      'split-brain windows',
+      'requests answered twice',
       'budget ms',
     ],
   ];

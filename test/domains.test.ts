@@ -1,37 +1,15 @@
 // Several L2 domains in one lab (labs/domains.yaml: the lab switch and two switches of their own):
 // the lab builds them, and the suite sees a service answered in its own domain only, by its own
 // nodes, failing over inside it; an announcer whose policy reaches every NIC fails.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { buildBundles } from '../conformance/bundles.ts';
-import type { RunResults } from '../conformance/model.ts';
-import { runSuite } from '../conformance/suite.ts';
 import { loadLab } from '../lab/labfile.ts';
-import { labFile, netns, quiet, repo } from './helpers.ts';
+import { fixture, labFile, netns, quickSuite, quiet, repo } from './helpers.ts';
 
 const lab = loadLab(labFile('tdom', 116, () => {}, 'labs/domains.yaml'));
-const fast = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
-const fixture = (n: string) => join(repo, 'test', 'fixtures', 'subjects', `${n}.yaml`);
-
-async function suite(subject: string, only: string[]): Promise<RunResults> {
-  return (
-    await runSuite({
-      lab,
-      subject,
-      trials: 1,
-      faults: ['power-off'],
-      only,
-      probeIntervalMs: 20,
-      lease: fast,
-      progress: () => {},
-      outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
-      history: false,
-    })
-  ).results;
-}
+const suite = (subject: string, only: string[]) => quickSuite(lab, subject, only);
 
 test.before(async () => {
   await buildBundles();

@@ -1,5 +1,9 @@
 // Shared test helpers: throw-away labs derived from the default lab file, and host snapshots.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FaultName, RunResults } from '../conformance/model.ts';
+import { runSuite } from '../conformance/suite.ts';
 import { derivedLabFile, type RawLabFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
 import { silentProgress } from '../lab/progress.ts';
@@ -18,6 +22,34 @@ export function testLab(name: string, mgmtThirdOctet: number, edit?: (doc: RawLa
 
 export const netns = getProvider('netns');
 export const quiet = silentProgress;
+
+/** A broken subject of the suite's own (test/fixtures/subjects). */
+export const fixture = (name: string): string => join(repo, 'test', 'fixtures', 'subjects', `${name}.yaml`);
+
+/** Leases of 1 / 0.5 / 0.2 s: a failover within about a second. */
+export const FAST_LEASE = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
+
+/** One conformance run on a test lab: fast leases, 20 ms probes, one trial per fault, a fresh report folder, no history. */
+export async function quickSuite(
+  lab: Lab,
+  subject: string,
+  only: string[],
+  faults: FaultName[] = ['power-off'],
+): Promise<RunResults> {
+  const { results } = await runSuite({
+    lab,
+    subject,
+    trials: 1,
+    faults,
+    only,
+    probeIntervalMs: 20,
+    lease: FAST_LEASE,
+    progress: () => {},
+    outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
+    history: false,
+  });
+  return results;
+}
 
 /** What a lab leaves on the host: namespaces, links, mounts, running processes, state. */
 export async function hostSnapshot(

@@ -123,7 +123,7 @@ test.serial('the runs side by side: one row per subject and fault, VRRP clocks w
   t.is(row('keepalived:fast', 'power-off')[2], '1/1');
   t.regex(row('frr:fast', 'power-off')[6]!, /^\d+ \/ \d+ \/ \d+$/, 'VRRP switchover column');
   t.is(row('ucarp:fast', 'power-off')[4], '-', 'ucarp claims no IPv6: no NDP figure, not "no takeover"');
-  for (const p of peers) t.true(Number(row(p.subject, 'process-stop')[7]) > 0, `${p.subject}: split-brain windows`);
+  for (const p of peers) t.true(Number(row(p.subject, 'process-stop')[7]) > 0, `${p.subject}: requests answered twice`);
   t.true(c.subjects.every((s) => s.failedChecks.some((f) => f.id === 'failover')));
 });
 

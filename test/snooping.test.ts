@@ -2,42 +2,19 @@
 // solicitation only to the ports that joined its solicited-node group. The reference announcer
 // joins its VIPs' groups and is answered, after a failover too; one that never joins (Cilium
 // before #46332) is not, and the check says why.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import { buildBundles } from '../conformance/bundles.ts';
-import type { RunResults } from '../conformance/model.ts';
-import { runSuite } from '../conformance/suite.ts';
 import { loadLab } from '../lab/labfile.ts';
 import * as names from '../lab/names.ts';
 import { run } from '../lab/sys.ts';
-import { labFile, netns, quiet, repo } from './helpers.ts';
+import { fixture, labFile, netns, quickSuite, quiet } from './helpers.ts';
 
 const lab = loadLab(
   labFile('tsnoop', 117, (d) => {
     d.switch.multicastSnooping = true;
   }),
 );
-const fast = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
-const fixture = (n: string) => join(repo, 'test', 'fixtures', 'subjects', `${n}.yaml`);
-
-async function suite(subject: string): Promise<RunResults> {
-  return (
-    await runSuite({
-      lab,
-      subject,
-      trials: 1,
-      faults: ['power-off'],
-      only: ['multicast-snooping'],
-      probeIntervalMs: 20,
-      lease: fast,
-      progress: () => {},
-      outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
-      history: false,
-    })
-  ).results;
-}
+const suite = (subject: string) => quickSuite(lab, subject, ['multicast-snooping']);
 
 test.before(async () => {
   await buildBundles();
@@ -81,20 +58,8 @@ test.serial(
 );
 
 test.serial('a flooding lab switch: the check is skipped, never passed', async (t) => {
-  const flooding = loadLab(labFile('tsnoop', 117));
-  const r = await runSuite({
-    lab: flooding,
-    subject: 'reference',
-    trials: 1,
-    faults: ['power-off'],
-    only: ['multicast-snooping'],
-    probeIntervalMs: 20,
-    lease: fast,
-    progress: () => {},
-    outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
-    history: false,
-  });
-  const c = r.results.checks.find((x) => x.id === 'multicast-snooping')!;
+  const r = await quickSuite(loadLab(labFile('tsnoop', 117)), 'reference', ['multicast-snooping']);
+  const c = r.checks.find((x) => x.id === 'multicast-snooping')!;
   t.is(c.status, 'skipped');
   t.regex(c.reason!, /switch\.multicastSnooping: true/);
   // lab:up turned snooping off again on the running lab's switch.

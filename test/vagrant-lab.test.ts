@@ -160,7 +160,14 @@ test.serial(
       // announcement-pattern: one more power cycle, informational; domain-isolation: one L2 domain
       // (labs/vm-domains.yaml has more); local-traffic: its two more VIPs, probed at once with the
       // Gateway's every 50 ms, left the emulated responder missing requests (CI: 31 of 42 answered)
-      skip: ['informational', 'scale', 'announcement-pattern', 'domain-isolation', 'multicast-snooping', 'local-traffic'],
+      skip: [
+        'informational',
+        'scale',
+        'announcement-pattern',
+        'domain-isolation',
+        'multicast-snooping',
+        'local-traffic',
+      ],
       // the probe interval: the provider's for emulated VMs (50 ms)
       progress: (m) => progress.push(m),
       outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
