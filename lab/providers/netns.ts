@@ -594,15 +594,26 @@ export class NetnsProvider implements Provider {
     const h = findHost(lab, host);
     const ns = names.hostNs(lab.name, h.name);
     if (!on) {
+      // A power cut is one instant. Every process is stopped first: killed one by one, a process
+      // could act on another's death meanwhile (keepalived's VRRP child resigns with priority 0
+      // when its parent dies) while the NICs still carry, and a starved host (both cores busy)
+      // stretched that to 140 ms, two nodes answering. Then every NIC goes down in one ip call,
+      // then everything is killed.
       const pids = await netnsPids(ns);
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
+      const signal = (sig: NodeJS.Signals) => {
+        for (const pid of pids) {
+          try {
+            process.kill(pid, sig);
+          } catch {
+            /* gone */
+          }
         }
-      }
-      for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'down']);
+      };
+      signal('SIGSTOP');
+      await run(['ip', '-n', ns, '-batch', '-'], {
+        input: `${h.interfaces.map((i) => `link set ${i.name} down`).join('\n')}\n`,
+      });
+      signal('SIGKILL');
       await waitFor(
         `${h.name} processes to exit`,
         async () => (pids.every((p) => !alive(p)) ? true : undefined),
