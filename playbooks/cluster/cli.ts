@@ -12,7 +12,7 @@ import { findLab } from '../../lab/lab.ts';
 import { LabFileError } from '../../lab/labfile.ts';
 import { UsageError } from '../../lab/validation.ts';
 import { parseExtraVars } from '../extra-vars.ts';
-import { renderCluster } from './render.ts';
+import { renderCiliumChart, renderCluster } from './render.ts';
 import { ClusterError, clusterUp } from './up.ts';
 
 const USAGE = `usage: npm run cluster -- render [--lab FILE] [--out DIR]
@@ -52,9 +52,10 @@ async function main(argv: string[]): Promise<number> {
   const lab = findLab({ lab: values.lab });
   switch (cmd) {
     case 'render': {
-      const r = renderCluster(
-        values['cilium-version'] ? { ...lab, versions: { ...lab.versions, cilium: values['cilium-version'] } } : lab,
-      );
+      const want = values['cilium-version']
+        ? { ...lab, versions: { ...lab.versions, cilium: values['cilium-version'] } }
+        : lab;
+      const r = await renderCiliumChart(want, renderCluster(want));
       mkdirSync(values.out!, { recursive: true });
       for (const [name, text] of Object.entries(r.files)) writeFileSync(join(values.out!, name), text);
       console.log(`rendered ${Object.keys(r.files).length} files into ${values.out}/ (nothing was applied)`);

@@ -4,6 +4,7 @@
 // plus a transcript of the commands it would run (the tutorial's, in order). Nothing is run.
 import { stringify } from 'yaml';
 import type { Lab } from '../../lab/types.ts';
+import { ChartError, chartOf, chartVersions, configProblems, helmYaml, renderChart, wantedConfig } from './chart.ts';
 import { checkCompat } from './compat.ts';
 import { kubeadmInit, kubeadmJoin } from './kubeadm.ts';
 import { tutorialObjects } from './manifests.ts';
@@ -43,7 +44,7 @@ export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' |
           secrets ? kubeadmJoin(lab, n, secrets.token, secrets.caHash) : kubeadmJoin(lab, n),
         ]),
     ),
-    'cilium-values.yaml': stringify(values),
+    'cilium-values.yaml': helmYaml(values),
     'tutorial-objects.yaml': objects.map((o) => stringify(o)).join('---\n'),
   };
   const crds = [
@@ -81,4 +82,33 @@ export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' |
   ];
   files['transcript.txt'] = `${transcript.join('\n')}\n`;
   return { files, problems, notes, transcript };
+}
+
+/**
+ * Cilium's own chart of the lab's version, rendered with the real helm (chart.ts): its manifests
+ * go beside the values, and its cilium-config is held to what the lab needs. A version without a
+ * vendored chart is a note (it is not checked), a helm error a problem in helm's own words.
+ */
+export async function renderCiliumChart(lab: Lab, r: Rendered): Promise<Rendered> {
+  const version = lab.versions.cilium.replace(/^v/, '');
+  if (!chartOf(version)) {
+    r.notes.push(
+      `Cilium ${version}: no vendored chart, so its rendering is not checked here (vendored: ${chartVersions().join(', ')})`,
+    );
+    return r;
+  }
+  const values = ciliumValues(lab);
+  try {
+    const c = await renderChart(version, helmYaml(values));
+    r.files['cilium-manifests.yaml'] = c.manifests;
+    const rate = values.k8sClientRateLimit as { qps: number; burst: number };
+    const problems = configProblems(c.config, wantedConfig(lab, rate), version);
+    r.problems.push(...problems);
+    if (!problems.length)
+      r.notes.push(`Cilium ${version}'s chart (real helm) renders cilium-config with every key the lab needs`);
+  } catch (e) {
+    if (!(e instanceof ChartError)) throw e;
+    r.problems.push(e.message);
+  }
+  return r;
 }

@@ -11,7 +11,7 @@ import { inventoryFromStatus } from '../inventory.ts';
 import type { RecapRow } from '../output.ts';
 import { findPlaybook, loadPlaybook } from '../playbook.ts';
 import { runPlaybook } from '../runner.ts';
-import { renderCluster } from './render.ts';
+import { renderCiliumChart, renderCluster } from './render.ts';
 import { ensureClusterSecrets } from './secrets.ts';
 
 /** Bad input (lab, versions): exit 2. */
@@ -47,7 +47,7 @@ export async function clusterUp(
     );
   const want = opts.ciliumVersion ? { ...lab, versions: { ...lab.versions, cilium: opts.ciliumVersion } } : lab;
   const secrets = await ensureClusterSecrets(lab.name);
-  const r = renderCluster(want, secrets);
+  const r = await renderCiliumChart(want, renderCluster(want, secrets));
   if (!opts.out) report(r);
   if (r.problems.length)
     throw new ClusterError(
