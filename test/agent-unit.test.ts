@@ -13,6 +13,7 @@ import {
   unsolicitedNeighborAdvert,
 } from '../agent/packets.ts';
 import { announcements, byAddress, hasLocalBackend, policyInterfaces } from '../agent/policy.ts';
+import { solicitedNodeGroup } from '../agent/responder.ts';
 
 const A = '02:4c:00:00:01:01',
   B = '02:4c:00:00:01:c8';
@@ -74,11 +75,23 @@ test('NDP: solicitation, solicited and unsolicited advertisements; checksums and
   });
   const una = unsolicitedNeighborAdvert(A, 'fd4c:3200:18::1:1');
   t.like(parseFrame(una), { kind: 'na', solicited: false, override: true });
-  for (const f of [ns, na, una]) {
+  // Broken fixtures only (Cilium before #46079): no Override flag, or no target link-layer address.
+  const noO = unsolicitedNeighborAdvert(A, 'fd4c:3200:18::1:1', { override: false, targetLinkAddr: true });
+  t.like(parseFrame(noO), { kind: 'na', override: false, targetLinkAddr: A });
+  const noOpt = unsolicitedNeighborAdvert(A, 'fd4c:3200:18::1:1', { override: true, targetLinkAddr: false });
+  t.like(parseFrame(noOpt), { kind: 'na', override: true, targetLinkAddr: undefined });
+  t.is(noOpt.length, 14 + 40 + 24, 'the message ends after the target address');
+  for (const f of [ns, na, una, noO, noOpt]) {
     t.true(icmpChecksumOk(f));
     t.is(f[14 + 7], 255);
   }
   t.is(parseFrame(Buffer.alloc(10)), undefined);
+});
+
+test("a VIP's solicited-node group (RFC 4291 §2.7.1): ff02::1:ff and its last 24 bits", (t) => {
+  t.is(solicitedNodeGroup('fd4c:3200:18::1:1'), 'ff02::1:ff01:1');
+  t.is(solicitedNodeGroup('fd4c:3200:18::1:0'), 'ff02::1:ff01:0');
+  t.is(solicitedNodeGroup('2001:db8::abcd:ef12'), 'ff02::1:ffcd:ef12');
 });
 
 const pool = (blocks: Pool['blocks'], extra: Partial<Pool> = {}): Pool => ({
