@@ -33,11 +33,28 @@ export interface AttributionBench {
   }[];
 }
 
-/** Both cores busy for at most `ms` (each hog ends itself): the load under which CI saw false split-brain. */
+/**
+ * Both cores busy for at most `ms` (each hog ends itself then): the load under which CI saw false
+ * split-brain. Each runs in a process group of its own, killed whole by stopHogs (and on exit).
+ */
 function hogs(ms: number): ChildProcess[] {
-  return [0, 1].map(() =>
-    spawn('timeout', [String(Math.ceil(ms / 1000)), 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }),
+  const list = [0, 1].map(() =>
+    spawn('timeout', [String(Math.ceil(ms / 1000)), 'sh', '-c', 'while :; do :; done'], {
+      stdio: 'ignore',
+      detached: true,
+    }),
   );
+  process.once('exit', () => stopHogs(list));
+  return list;
+}
+
+function stopHogs(list: ChildProcess[]): void {
+  for (const h of list)
+    try {
+      if (h.pid) process.kill(-h.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
 }
 
 export async function benchAttribution(trials: number): Promise<AttributionBench> {
@@ -77,7 +94,7 @@ export async function benchAttribution(trials: number): Promise<AttributionBench
           medianMs: outages[Math.floor(outages.length / 2)],
         });
       } finally {
-        for (const h of load) h.kill();
+        stopHogs(load);
       }
     }
 
