@@ -18,7 +18,10 @@ export const configSchema = z
     electPer: z.enum(['address', 'service']).default('address'),
     /** externalTrafficPolicy Local: announce only where a backend runs; false: anywhere, as Cilium before #46399 (suite self-test). */
     localBackendsOnly: z.boolean().default(true),
-    /** A Gateway's backends: envoy (on every node); endpoints: its service's, which name no node, so a Local Gateway goes unannounced (Cilium #48799; suite self-test). */
+    /**
+     * A Gateway's backends: envoy (on every node); endpoints: its service's, which name no node, so a Local Gateway goes
+     * unannounced (Cilium #48799; suite self-test).
+     */
     gatewayBackends: z.enum(['envoy', 'endpoints']).default('envoy'),
     store: z.strictObject({
       etcd: z

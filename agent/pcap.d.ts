@@ -8,7 +8,10 @@ declare module 'pcap' {
     link_type: string;
   }
   class PcapSession extends EventEmitter {
-    /** is_live, device, BPF filter, buffer size, snap length, output .pcap file ('' for none), monitor mode, buffer timeout (≤0: immediate mode), promiscuous. */
+    /**
+     * is_live, device, BPF filter, buffer size, snap length, output .pcap file ('' for none), monitor mode, buffer timeout (≤0:
+     * immediate mode), promiscuous.
+     */
     constructor(
       isLive: boolean,
       device: string,

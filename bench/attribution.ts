@@ -191,14 +191,17 @@ export function printAttribution(b: AttributionBench): void {
   console.log('\nanswers tied to their requests (netns lab)');
   for (const s of b.soak)
     console.log(
-      `  ${s.subject}, power-off × ${s.trials} with both cores busy: ${s.splitBrain} requests answered by two MACs, ${s.duplicates} duplicates, ${s.passed} of ${s.trials} trials passed, ARP outage median ${s.medianMs?.toFixed(0) ?? '-'} ms`,
+      `  ${s.subject}, power-off × ${s.trials} with both cores busy: ${s.splitBrain} requests answered by two MACs, ${s.duplicates} ` +
+        `duplicates, ${s.passed} of ${s.trials} trials passed, ARP outage median ${s.medianMs?.toFixed(0) ?? '-'} ms`,
     );
   const p = b.prober;
   console.log(
-    `  prober every ${p.intervalMs} ms for 5 s: ${p.sent} requests captured, ${p.answered} answered, ${p.attributed} answers tied to their request (ratio ${(p.answered / Math.max(1, p.sent)).toFixed(3)})`,
+    `  prober every ${p.intervalMs} ms for 5 s: ${p.sent} requests captured, ${p.answered} answered, ${p.attributed} answers tied to ` +
+      `their request (ratio ${(p.answered / Math.max(1, p.sent)).toFixed(3)})`,
   );
   for (const c of b.calibration)
     console.log(
-      `  a ${c.scriptedMs} ms silence (really ${c.leastMs}–${c.mostMs} ms) measured as ${c.measuredMs} ms: ${c.withinOneInterval ? 'within' : 'NOT within'} one probe interval`,
+      `  a ${c.scriptedMs} ms silence (really ${c.leastMs}–${c.mostMs} ms) measured as ${c.measuredMs} ms: ` +
+        `${c.withinOneInterval ? 'within' : 'NOT within'} one probe interval`,
     );
 }

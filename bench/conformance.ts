@@ -121,7 +121,8 @@ export function printConformance(b: ConformanceBench): void {
   console.log(`\nconformance (default lab, netns)`);
   console.log(
     `  full suite, reference announcer, leases 1 / 0.5 / 0.2 s, 3 trials per fault: ${(b.fullSuiteMs / 1000).toFixed(0)} s ` +
-      `(${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped); ratio to the 2-minute budget = ${(b.fullSuiteMs / 120000).toFixed(2)}`,
+      `(${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped); ratio to the 2-minute budget = ` +
+      `${(b.fullSuiteMs / 120000).toFixed(2)}`,
   );
   const rest = b.fullSuiteMs - b.switchOutageMs;
   console.log(
@@ -133,6 +134,7 @@ export function printConformance(b: ConformanceBench): void {
   for (const p of b.prober)
     console.log(
       `  prober every ${p.intervalMs} ms for 5 s: ${p.sent} of ${p.expected} requests sent (ratio ${(p.sent / p.expected).toFixed(2)}), ` +
-        `${p.answered} answered (${(p.answered / p.sent).toFixed(2)}), longest gap ${p.maxGapMs.toFixed(1)} ms (${(p.maxGapMs / p.intervalMs).toFixed(1)} intervals)`,
+        `${p.answered} answered (${(p.answered / p.sent).toFixed(2)}), longest gap ${p.maxGapMs.toFixed(1)} ms ` +
+        `(${(p.maxGapMs / p.intervalMs).toFixed(1)} intervals)`,
     );
 }

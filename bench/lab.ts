@@ -101,7 +101,8 @@ export function printLabScale(s: Record<string, Summary>): void {
   const u10 = s['up 10 nodes']!.median,
     u50 = s['up 50 nodes']!.median;
   console.log(
-    `  ratios: up 50 nodes / 15 s goal = ${(u50 / 15000).toFixed(2)}, cost per node 50 vs 10 nodes = ${(u50 / 50 / (u10 / 10)).toFixed(2)} (flat: ≈ 1), ` +
+    `  ratios: up 50 nodes / 15 s goal = ${(u50 / 15000).toFixed(2)}, cost per node 50 vs 10 nodes = ` +
+      `${(u50 / 50 / (u10 / 10)).toFixed(2)} (flat: ≈ 1), ` +
       `down per node 50 vs 10 = ${(s['down 50 nodes']!.median / 50 / (s['down 10 nodes']!.median / 10)).toFixed(2)}`,
   );
 }

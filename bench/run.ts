@@ -1,4 +1,5 @@
-// npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance,attribution,naming,history]: every benchmark side by side in one run.
+// npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance,attribution,naming,history]: every benchmark side by
+// side in one run.
 import { parseArgs } from 'node:util';
 import { benchAttribution, printAttribution } from './attribution.ts';
 import { benchConformance, printConformance } from './conformance.ts';

@@ -26,7 +26,10 @@ export function responders(
   return [...new Set(answers(events, vip, family, from, to).map((e) => e.mac!))];
 }
 
-/** How much longer than its baseline time plus the answer timeout a prober waits for ten ripe requests (a stalled client) before it says what it has. */
+/**
+ * How much longer than its baseline time plus the answer timeout a prober waits for ten ripe requests (a stalled client) before it
+ * says what it has.
+ */
 export const BASELINE_STALL_MS = 2000;
 
 /**
@@ -155,11 +158,13 @@ export function naFlaws(events: ProbeEvent[], vip: string, from: number, name: (
         );
       if (!e.tlla)
         out.add(
-          `unsolicited NA from ${who} without the target link-layer address option: it carries no MAC to update a cache with (RFC 4861 §7.2.6)`,
+          `unsolicited NA from ${who} without the target link-layer address option: it carries no MAC to update a cache with (RFC 4861 ` +
+            `§7.2.6)`,
         );
     } else if (e.kind === 'na' && !e.forClient && !e.tlla)
       out.add(
-        `solicited NA from ${who} without the target link-layer address option, in answer to a multicast solicitation (RFC 4861 §7.2.4: MUST)`,
+        `solicited NA from ${who} without the target link-layer address option, in answer to a multicast solicitation (RFC 4861 §7.2.4: ` +
+          `MUST)`,
       );
   }
   return [...out];

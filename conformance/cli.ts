@@ -20,9 +20,11 @@ import type { RunResults } from './model.ts';
 import { loadSubject, SubjectError } from './subject.ts';
 import { checkIds, runSuite } from './suite.ts';
 
-const USAGE = `usage: npm run conformance -- [--lab FILE] [--subject NAME[:VARIANT]|FILE] [--trials N] [--only ID,…] [--skip ID,…]
+const USAGE =
+  `usage: npm run conformance -- [--lab FILE] [--subject NAME[:VARIANT]|FILE] [--trials N] [--only ID,…] [--skip ID,…]
                                [--faults ${trialFaultKinds().join(',')}] [--probe-interval MS] [--out DIR]
-                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS] [--switch-down-s S] [--store-down-s S] [--stability-s S]
+                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS] [--switch-down-s S] ` +
+  `[--store-down-s S] [--stability-s S]
                                [--cilium-versions A,B,…]   subject cilium: upgrade in place to each version, one report each
                                [--subjects A,B,…]          one run per subject on the same lab, then one comparison`;
 
@@ -190,7 +192,8 @@ async function main(argv: string[]): Promise<number> {
     }
     const { results, dir } = run;
     console.log(
-      `\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
+      `\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} ` +
+        `(${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
     );
     console.log(
       table([
@@ -201,7 +204,8 @@ async function main(argv: string[]): Promise<number> {
     const outages = outageTable(results);
     if (outages.length > 1) console.log(`\n${table(outages)}`);
     console.log(
-      `\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ${results.summary.info} informational${results.summary.errors ? `, ${results.summary.errors} harness errors` : ''}`,
+      `\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ` +
+        `${results.summary.info} informational${results.summary.errors ? `, ${results.summary.errors} harness errors` : ''}`,
     );
     console.log(`report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`);
     runs.push({
@@ -220,7 +224,10 @@ async function main(argv: string[]): Promise<number> {
   let regressions = 0;
   if (runs.length > 1) {
     console.log(
-      `\nCilium versions compared:\n${table([['VERSION', 'PASSED', 'FAILED', 'REPORT'], ...runs.map((r) => [r.version, String(r.passed), String(r.failed), r.dir])])}`,
+      `\nCilium versions compared:\n${table([
+        ['VERSION', 'PASSED', 'FAILED', 'REPORT'],
+        ...runs.map((r) => [r.version, String(r.passed), String(r.failed), r.dir]),
+      ])}`,
     );
     // Each version against the one before it, as `npm run report -- compare` shows it (the runs
     // are in the history too).

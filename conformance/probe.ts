@@ -7,7 +7,8 @@
 // lab file), so that every answer names its request by the address it is sent to (analyze.ts
 // Attributor). Reports every request and answer (and gratuitous ARP / unsolicited NA, VRRP
 // advertisements) as JSON on stdout; optionally writes the capture as a .pcap file.
-//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A [--ipv4 …] --ipv6 B [--ipv6 …] --vip V [--vip …] --interval-ms 20 --duration-ms 5000 [--pcap FILE] [--baseline-file FILE] [--end-file FILE]
+//   node dist/probe.mjs --iface eth1 --mac M --ipv4 A [--ipv4 …] --ipv6 B [--ipv6 …] --vip V [--vip …] --interval-ms 20
+// --duration-ms 5000 [--pcap FILE] [--baseline-file FILE] [--end-file FILE]
 // --duration-ms counts from when it captures.
 // --end-file: once it appears, holding a time (µs since the epoch, this clock), the capture ends
 // then instead (the window after a fault is counted from the fault, known only once injected).
@@ -83,7 +84,8 @@ if (v6.size && !from6.length) {
 const sources = Math.min(...[from4, from6].filter((l) => l.length).map((l) => l.length));
 if (!values['any-answer'] && (sources - 1) * interval < answerTimeout) {
   process.stderr.write(
-    `probe: ${sources} source addresses at --interval-ms ${interval} come round after ${(sources - 1) * interval} ms, before --answer-timeout-ms ${answerTimeout}; probe less often\n`,
+    `probe: ${sources} source addresses at --interval-ms ${interval} come round after ${(sources - 1) * interval} ms, before ` +
+      `--answer-timeout-ms ${answerTimeout}; probe less often\n`,
   );
   process.exit(2);
 }

@@ -52,7 +52,10 @@ export const eventsFileOf = (pcapFile: string): string => pcapFile.replace(/\.pc
 export function probeTimingProblem(intervalMs: number, answerTimeoutMs: number): string | undefined {
   const rounds = PROBER_HOST_PARTS.last - PROBER_HOST_PARTS.first;
   if (rounds * intervalMs >= answerTimeoutMs) return undefined;
-  return `--probe-interval ${intervalMs} ms is too short for an answer timeout of ${answerTimeoutMs} ms: the prober's ${rounds + 1} addresses would come round before an answer is due; use --probe-interval ${Math.ceil(answerTimeoutMs / rounds)} or more`;
+  return (
+    `--probe-interval ${intervalMs} ms is too short for an answer timeout of ${answerTimeoutMs} ms: the prober's ${rounds + 1} ` +
+    `addresses would come round before an answer is due; use --probe-interval ${Math.ceil(answerTimeoutMs / rounds)} or more`
+  );
 }
 
 /** The prober cannot run as asked (bad input): named apart from a subject's failure. */
@@ -201,7 +204,8 @@ export class Prober {
         this.provider.exec(this.lab, this.lab.client.name, [
           'sh',
           '-c',
-          `printf '%s' '${atUs}${faultUs === undefined ? '' : ` ${faultUs}`}' > ${shq(`${handshake}.end.tmp`)} && mv ${shq(`${handshake}.end.tmp`)} ${shq(`${handshake}.end`)}`,
+          `printf '%s' '${atUs}${faultUs === undefined ? '' : ` ${faultUs}`}' > ${shq(`${handshake}.end.tmp`)} && mv ` +
+            `${shq(`${handshake}.end.tmp`)} ${shq(`${handshake}.end`)}`,
         ]);
       this.endNow = () => endAt(0);
       let effective: unknown;
@@ -239,7 +243,8 @@ export class Prober {
       );
     if (faultAt && result.ended === 'limit')
       throw new Error(
-        `the prober stopped ${((result.endedAt - faultAt) / 1000).toFixed(0)} ms after the fault, short of the ${durationMs} ms window (the injection took over ${INJECT_ALLOWANCE_MS / 1000} s?); cannot measure this trial`,
+        `the prober stopped ${((result.endedAt - faultAt) / 1000).toFixed(0)} ms after the fault, short of the ${durationMs} ms window ` +
+          `(the injection took over ${INJECT_ALLOWANCE_MS / 1000} s?); cannot measure this trial`,
       );
     if (keep) {
       // Beside the .pcap, what the suite read from it: every event (each answer naming its
@@ -257,7 +262,9 @@ export class Prober {
   private async baseline(file: string, running: Promise<ExecResult>, baselineMs: number): Promise<Baseline> {
     // The prober waits for its requests' answers before it writes the baseline (probe.ts).
     const limit = (PROBER_START_TIMEOUT_MS + baselineMs + this.answerTimeoutMs + BASELINE_STALL_MS) / 10;
-    const wait = `i=0; while [ ! -e ${shq(file)} ]; do i=$((i+1)); [ $i -gt ${limit} ] && exit 1; sleep 0.01; done; cat ${shq(file)}; rm -f ${shq(file)}`;
+    const wait =
+      `i=0; while [ ! -e ${shq(file)} ]; do i=$((i+1)); [ $i -gt ${limit} ] && exit 1; sleep 0.01; done; cat ${shq(file)}; ` +
+      `rm -f ${shq(file)}`;
     const seen = this.provider.exec(this.lab, this.lab.client.name, ['sh', '-c', wait], {
       timeoutMs: PROBER_START_TIMEOUT_MS + baselineMs + this.answerTimeoutMs + BASELINE_STALL_MS + 5000,
     });

@@ -30,10 +30,16 @@ export const subjectSchema = z.strictObject({
     .default('unknown'),
   /** Who holds the main VIP's lease, by node name: a command run on the control plane ({{ lease }} is the lease's name). */
   holder: z.strictObject({ command: z.string() }).optional(),
-  /** On a node: exits 0 once the subject serves there again ({{ node }}, {{ management_ipv4 }}); the suite waits for it after healing a node. */
+  /**
+   * On a node: exits 0 once the subject serves there again ({{ node }}, {{ management_ipv4 }}); the suite waits for it after
+   * healing a node.
+   */
   ready: z.strictObject({ command: z.string(), timeoutS: z.number().int().positive().default(180) }).optional(),
   install: z.strictObject({ playbook: z.string(), vars: z.record(z.string(), z.unknown()).default({}) }).optional(),
-  /** Without a playbook: the command line that runs the announcer on a node ({{ node }}, {{ repo }}, {{ vips }} are filled in); the suite makes it the node service. */
+  /**
+   * Without a playbook: the command line that runs the announcer on a node ({{ node }}, {{ repo }}, {{ vips }} are filled in); the
+   * suite makes it the node service.
+   */
   run: z.string().optional(),
   /**
    * The returning node takes the VIP back (VRRP preemption): a while after a heal, not at once. Each
@@ -49,7 +55,10 @@ export const subjectSchema = z.strictObject({
   lease: z.union([z.literal('lab'), leaseSchema]).optional(),
   /** Milliseconds from the fault to the new responder; `default` for faults not named. */
   budget: z.record(z.string(), z.number().int().positive()).default({}),
-  /** Where the VIPs come from: the reference announcer's agreed allocation in etcd, the first pool address of each family, or the Gateway's status (Kubernetes). */
+  /**
+   * Where the VIPs come from: the reference announcer's agreed allocation in etcd, the first pool address of each family, or the
+   * Gateway's status (Kubernetes).
+   */
   addresses: z.enum(addressSourceNames()).default('pool-first'),
   /** Named settings of the same subject (`--subject NAME:VARIANT`): playbook vars and budgets on top of the defaults. */
   variants: z

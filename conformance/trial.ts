@@ -78,7 +78,8 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
     }
     if (r.relapseMs !== undefined && r.relapseMs > i.silenceLimitMs)
       problems.push(
-        `${label}: ${r.newNode} took over, then nobody answered for ${r.relapseMs.toFixed(0)} ms from ${r.relapseAtMs!.toFixed(0)} ms after the fault (more than ${i.silenceLimitMs} ms)`,
+        `${label}: ${r.newNode} took over, then nobody answered for ${r.relapseMs.toFixed(0)} ms from ${r.relapseAtMs!.toFixed(0)} ms ` +
+          `after the fault (more than ${i.silenceLimitMs} ms)`,
       );
     if (i.stabilityMs && fo.firstNew !== undefined) {
       const last = i.events.filter((e) => e.vip === vip).at(-1)?.t ?? fo.firstNew;

@@ -188,7 +188,8 @@ export async function buildBox(
         'ssh-keygen -A',
         'id vagrant >/dev/null 2>&1 || useradd -m -s /bin/bash vagrant',
         'echo "vagrant ALL=(ALL) NOPASSWD: ALL" > /etc/sudoers.d/vagrant && chmod 0440 /etc/sudoers.d/vagrant',
-        'mkdir -p /home/vagrant/.ssh && cat > /home/vagrant/.ssh/authorized_keys && chmod 700 /home/vagrant/.ssh && chmod 600 /home/vagrant/.ssh/authorized_keys && chown -R vagrant:vagrant /home/vagrant/.ssh',
+        'mkdir -p /home/vagrant/.ssh && cat > /home/vagrant/.ssh/authorized_keys && chmod 700 /home/vagrant/.ssh && chmod 600 ' +
+          '/home/vagrant/.ssh/authorized_keys && chown -R vagrant:vagrant /home/vagrant/.ssh',
         'echo l2lab > /etc/hostname',
         'printf "/dev/vda / ext4 defaults 0 1\\n" > /etc/fstab',
         'printf "auto lo\\niface lo inet loopback\\n\\nauto eth0\\niface eth0 inet dhcp\\n" > /etc/network/interfaces',
@@ -292,7 +293,8 @@ export async function ensureBox(name: string, progress: (m: string) => void): Pr
   if (installed && name !== BOX_NAME) return;
   if (name !== BOX_NAME)
     throw new Error(
-      `box "${name}" (lab file vagrant.box) is not installed in ${VAGRANT_HOME}; add it with VAGRANT_HOME=${VAGRANT_HOME} vagrant box add ${name}, or use the default box ${BOX_NAME} (npm run box:build)`,
+      `box "${name}" (lab file vagrant.box) is not installed in ${VAGRANT_HOME}; add it with VAGRANT_HOME=${VAGRANT_HOME} vagrant box ` +
+        `add ${name}, or use the default box ${BOX_NAME} (npm run box:build)`,
     );
   const stamp = existsSync(CONTENT_STAMP) ? readFileSync(CONTENT_STAMP, 'utf8').trim() : undefined;
   if (installed && stamp === BOX_CONTENT) return;
@@ -304,7 +306,8 @@ export async function ensureBox(name: string, progress: (m: string) => void): Pr
         .some((d) => d.startsWith('l2l-'))
     ) {
       progress(
-        `box ${BOX_NAME} was built from an older package list (the peer subjects' daemons may be missing); VM labs still use it, so it stays: remove them (npm run lab:down) and run npm run box:build`,
+        `box ${BOX_NAME} was built from an older package list (the peer subjects' daemons may be missing); VM labs still use it, so it ` +
+          `stays: remove them (npm run lab:down) and run npm run box:build`,
       );
       return;
     }

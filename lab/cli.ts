@@ -33,7 +33,12 @@ const usage: Record<string, string> = {
     faultPlugins
       .map(
         (f) =>
-          `          ${[f.kind, f.scope === 'switch' ? 'switch|DOMAIN' : 'NODE', ...f.args.map((a) => a.name.toUpperCase()), ...(f.options ?? []).map((o) => `[--${o.name} ${o.name.toUpperCase()}]`)].join(' ')}  ${f.description}`,
+          `          ${[
+            f.kind,
+            f.scope === 'switch' ? 'switch|DOMAIN' : 'NODE',
+            ...f.args.map((a) => a.name.toUpperCase()),
+            ...(f.options ?? []).map((o) => `[--${o.name} ${o.name.toUpperCase()}]`),
+          ].join(' ')}  ${f.description}`,
       )
       .join('\n'),
 };
@@ -75,7 +80,10 @@ function printStatus(s: LabStatus): void {
   );
   for (const d of s.domains ?? [])
     console.log(
-      `domain ${d.name} (${d.kind === 'vlan' ? `VLAN ${d.vlan} on the lab switch` : 'a switch of its own'}, NIC ${d.interface}, ${d.ipv4} ${d.ipv6}): ${d.nodes.join(', ')} and the client  ·  pool ${d.pool.name}: ${blocks(d.pool)}  ·  policy ${d.policy.name}: interfaces ${d.policy.interfaces.join(',')}`,
+      `domain ${d.name} (${d.kind === 'vlan' ? `VLAN ${d.vlan} on the lab switch` : 'a switch of its own'}, NIC ${d.interface}, ` +
+        `${d.ipv4} ${d.ipv6}): ${d.nodes.join(', ')} and the client  ·  pool ${d.pool.name}: ${blocks(d.pool)}  ·  policy ` +
+        `${d.policy.name}: ` +
+        `interfaces ${d.policy.interfaces.join(',')}`,
     );
 }
 
@@ -200,7 +208,8 @@ function toFault(kind: string | undefined, node: string, words: string[], values
     throw new UsageError(`fault ${p.kind} needs ${p.args[words.length]!.help} after ${[node, ...words].join(' ')}`);
   if (words.length > p.args.length)
     throw new UsageError(
-      `fault ${p.kind} takes ${p.args.length ? p.args.map((a) => a.name.toUpperCase()).join(' ') : 'nothing'} after the node, not "${words.slice(p.args.length).join(' ')}"`,
+      `fault ${p.kind} takes ${p.args.length ? p.args.map((a) => a.name.toUpperCase()).join(' ') : 'nothing'} after the node, not ` +
+        `"${words.slice(p.args.length).join(' ')}"`,
     );
   const f: Fault = { kind: p.kind, node };
   p.args.forEach((a, i) => {

@@ -271,7 +271,8 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   if (raw.name.length > LAB_NAME_MAX)
     report(
       'name',
-      `"${raw.name}" is ${raw.name.length} characters; at most ${LAB_NAME_MAX}, because host link names "l2l-${raw.name}-m99" must fit Linux's 15-character interface names. Use a shorter name`,
+      `"${raw.name}" is ${raw.name.length} characters; at most ${LAB_NAME_MAX}, because host link names "l2l-${raw.name}-m99" must fit ` +
+        `Linux's 15-character interface names. Use a shorter name`,
     );
   if (!providerNames().includes(raw.provider))
     report('provider', `unknown provider "${raw.provider}"; valid providers: ${providerNames().join(', ')}`);
@@ -280,7 +281,9 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     report(
       'vagrant.provider',
       raw.vagrant.provider === 'virtualbox'
-        ? "virtualbox is not supported: l2lab's box boots only under libvirt (it starts the kernel directly, and its interface names and SSH address come from libvirt's network). Use provider: libvirt — driver: kvm, or driver: qemu where KVM is unusable (slow, but any Linux host runs it)"
+        ? "virtualbox is not supported: l2lab's box boots only under libvirt (it starts the kernel directly, and its interface names " +
+            "and SSH address come from libvirt's network). Use provider: libvirt — driver: kvm, or driver: qemu where KVM is unusable " +
+            '(slow, but any Linux host runs it)'
         : `unknown Vagrant provider "${raw.vagrant.provider}"; the one supported is libvirt (driver: kvm or qemu)`,
     );
   const sw4 = checkedCidr('switch.ipv4', raw.switch.ipv4, 4, report);
@@ -402,7 +405,8 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
       if (who)
         report(
           who,
-          `${a} is reserved for l2lab's conformance prober (host parts ${PROBER_HOST_PARTS.first}-${PROBER_HOST_PARTS.last}); give ${who} another address`,
+          `${a} is reserved for l2lab's conformance prober (host parts ${PROBER_HOST_PARTS.first}-${PROBER_HOST_PARTS.last}); give ` +
+            `${who} another address`,
         );
       else used.set(a, "l2lab's conformance prober (reserved)");
     }
@@ -433,7 +437,8 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   if (raw.policy.nodeSelector && eligible.length === 0)
     report(
       'policy.nodeSelector',
-      `matches no node (node labels: ${raw.nodes.map((n) => `${n.name} ${JSON.stringify(n.labels)}`).join('; ')}); fix the selector or the nodes' labels`,
+      `matches no node (node labels: ${raw.nodes.map((n) => `${n.name} ${JSON.stringify(n.labels)}`).join('; ')}); fix the selector or ` +
+        `the nodes' labels`,
     );
   if (!raw.policy.loadBalancerIPs && !raw.policy.externalIPs)
     report('policy', 'announces nothing: set loadBalancerIPs and/or externalIPs to true');
@@ -623,7 +628,8 @@ function preDomains(raw: LabFile, taken: (Cidr | undefined)[], report: Report): 
     if (!/^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(d.name) || d.name.length > DOMAIN_NAME_MAX)
       report(
         `${path}.name`,
-        `"${d.name}" must be lower-case letters, digits and "-", starting with a letter, at most ${DOMAIN_NAME_MAX} characters (it names the domain's switch, br-<name>)`,
+        `"${d.name}" must be lower-case letters, digits and "-", starting with a letter, at most ${DOMAIN_NAME_MAX} characters (it ` +
+          `names the domain's switch, br-<name>)`,
       );
     const twin = out.find((o) => o.name === d.name);
     if (twin) report(`${path}.name`, `duplicate domain name "${d.name}" (also ${twin.path})`);
@@ -693,7 +699,8 @@ function checkBlocks(
     if (subnet && !(inCidr(subnet, r.family, r.first) && inCidr(subnet, r.family, r.last)))
       report(
         p,
-        `${describe(b)} lies outside the ${where} subnet ${subnet.text}; L2 announcements only reach the ${where}'s own subnet, so pick addresses inside it`,
+        `${describe(b)} lies outside the ${where} subnet ${subnet.text}; L2 announcements only reach the ${where}'s own subnet, so pick ` +
+          `addresses inside it`,
       );
     for (const [addr, who] of used) {
       const ip = parseIp(addr);
@@ -822,7 +829,9 @@ function finishDomains(raw: LabFile, pre: PreDomain[], hosts: LabHost[], report:
     for (const p of policies.filter((x) => x.domain !== d.name && matches(x.sel, labels)))
       report(
         p.path,
-        `selects domain ${d.name}'s service (labels ${shown}) too: it would be announced in ${p.domain ? `domain ${p.domain}` : 'the lab switch'}'s L2 domain as well; narrow the serviceSelector`,
+        `selects domain ${d.name}'s service (labels ${shown}) too: it would be announced in ${
+          p.domain ? `domain ${p.domain}` : 'the ' + 'lab switch'
+        }'s L2 domain as well; narrow the serviceSelector`,
       );
   });
   return out;

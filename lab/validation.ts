@@ -11,7 +11,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
 export function issueMessage(i: z.core.$ZodIssue, validKeys: readonly string[] = []): string {
   if (i.code === 'unrecognized_keys') {
     const many = i.keys.length > 1;
-    return `unknown key${many ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}; remove ${many ? 'them' : 'it'} or fix the spelling${validKeys.length ? ` (valid keys: ${validKeys.join(', ')})` : ''}`;
+    return (
+      `unknown key${many ? 's' : ''} ${i.keys.map((k) => `"${k}"`).join(', ')}; remove ${many ? 'them' : 'it'} or fix the ` +
+      `spelling${validKeys.length ? ` (valid keys: ${validKeys.join(', ')})` : ''}`
+    );
   }
   if (i.code === 'invalid_type' && i.input === undefined) return `is required (${i.expected})`;
   return i.message;

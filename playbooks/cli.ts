@@ -11,7 +11,9 @@ import { type Inventory, InventoryError, inventoryFromFile, inventoryFromStatus 
 import { findPlaybook, loadPlaybook, PlaybookError } from './playbook.ts';
 import { runPlaybook } from './runner.ts';
 
-const USAGE = `usage: npm run playbook -- NAME|FILE [--lab FILE | --name LAB | --inventory FILE] [--limit HOSTS] [--tags T,…] [--skip-tags T,…]
+const USAGE =
+  `usage: npm run playbook -- NAME|FILE [--lab FILE | --name LAB | --inventory FILE] [--limit HOSTS] [--tags T,…] ` +
+  `[--skip-tags T,…]
                             [--check] [--diff] [--json FILE] [--forks N] [-e KEY=VALUE …]`;
 
 export async function inventoryFor(values: { lab?: string; name?: string; inventory?: string }): Promise<Inventory> {

@@ -83,7 +83,8 @@ export interface Stat {
 export async function stat(conn: Connection, path: string, become?: boolean): Promise<Stat> {
   const p = q(path);
   const r = await conn.run(
-    `if [ -L ${p} ]; then printf 'link %s\\n' "$(readlink ${p})"; elif [ -d ${p} ]; then echo directory; elif [ -f ${p} ]; then echo file; elif [ -e ${p} ]; then echo other; else echo absent; exit 0; fi; ` +
+    `if [ -L ${p} ]; then printf 'link %s\\n' "$(readlink ${p})"; elif [ -d ${p} ]; then echo directory; elif [ -f ${p} ]; then echo ` +
+      `file; elif [ -e ${p} ]; then echo other; else echo absent; exit 0; fi; ` +
       `stat -c '%a %U %G' ${p}; [ -f ${p} ] && [ ! -L ${p} ] && sha256sum ${p} | cut -d' ' -f1; true`,
     { become },
   );

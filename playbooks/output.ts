@@ -101,7 +101,14 @@ export function recap(out: Out, rows: RecapRow[], elapsedMs: number): void {
     const name = paint(bad ? '31' : r.changed ? '33' : '32', r.host.padEnd(w));
     const f = (k: string, v: number, c: string) => paint(v ? c : '0', `${k}=${v}`.padEnd(k.length + 5));
     out.write(
-      `${name} : ${f('ok', r.ok, '32')}${f('changed', r.changed, '33')}${f('unreachable', r.unreachable, '31')}${f('failed', r.failed, '31')}${f('skipped', r.skipped, '36')}${f('ignored', r.ignored, '35')}`.trimEnd(),
+      `${name} : ${[
+        f('ok', r.ok, '32'),
+        f('changed', r.changed, '33'),
+        f('unreachable', r.unreachable, '31'),
+        f('failed', r.failed, '31'),
+        f('skipped', r.skipped, '36'),
+        f('ignored', r.ignored, '35'),
+      ].join('')}`.trimEnd(),
     );
   }
   out.write(`\nelapsed ${(elapsedMs / 1000).toFixed(2)} s`);

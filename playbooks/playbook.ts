@@ -227,12 +227,17 @@ function parseTask(raw: unknown, path: string, problems: string[]): Task | undef
   const label = d.name ? `${path} ("${d.name}")` : path;
   if (unknown.length)
     problems.push(
-      `${label}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: not a task keyword (${TASK_KEYS.join(', ')}) nor a module (${Object.keys(modules).join(', ')})`,
+      `${label}: unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: not a task keyword (${TASK_KEYS.join(', ')}) nor a ` +
+        `module (${Object.keys(modules).join(', ')})`,
     );
   if (mods.length !== 1) {
     if (!unknown.length)
       problems.push(
-        `${label}: ${mods.length ? `several modules (${mods.join(', ')}); one task runs one module` : `no module; modules: ${Object.keys(modules).join(', ')}`}`,
+        `${label}: ${
+          mods.length
+            ? `several modules (${mods.join(', ')}); one task runs one module`
+            : `no module; modules: ${Object.keys(modules).join(', ')}`
+        }`,
       );
     return undefined;
   }

@@ -7,15 +7,15 @@ import { table } from '../lab/progress.ts';
 import { UsageError } from '../lab/validation.ts';
 import {
   type CompareSettings,
-  comparisonText,
   compareRuns,
+  comparisonText,
   defaultSettings,
   type Side,
   writeComparisonFiles,
 } from './compare-runs.ts';
+import { History, HistoryError, historyPath, type RunFilter, type RunRow } from './history.ts';
 import { compareHtml, runHtml } from './html.ts';
 import { utcStamp } from './write.ts';
-import { History, HistoryError, historyPath, type RunFilter, type RunRow } from './history.ts';
 
 const USAGE = `usage: npm run report -- list [--subject S] [--version V] [--lab L] [--since DATE] [--until DATE] [--last N] [--json]
        npm run report -- import DIR…            run folders, or folders of them (reports/)
@@ -57,13 +57,16 @@ function select(h: History, text: string, flag: string): Side {
     const run = h.find(sel);
     if (!run)
       throw new UsageError(
-        `${flag}: no run "${sel}" in the history (${h.path}); \`npm run report -- list\` shows them, \`npm run report -- import DIR\` adds folders`,
+        `${flag}: no run "${sel}" in the history (${h.path}); \`npm run report -- list\` shows them, \`npm run report -- import DIR\` ` +
+          `adds folders`,
       );
     runs = [run];
   } else {
     runs = h.list(sel);
     if (!runs.length)
-      throw new UsageError(`${flag}: no run in the history matches ${text}; \`npm run report -- list\` shows what there is`);
+      throw new UsageError(
+        `${flag}: no run in the history matches ${text}; \`npm run report -- list\` shows what there is`,
+      );
   }
   return h.side(text, runs);
 }
@@ -177,7 +180,8 @@ function importDirs(h: History, dirs: string[]): number {
   const out = h.importDirs(dirs);
   for (const s of out.skipped) console.error(`skipped ${s.dir}: ${s.reason}`);
   console.log(
-    `imported into ${h.path}: ${out.added.length} added, ${out.updated.length} updated, ${out.unchanged.length} unchanged, ${out.skipped.length} skipped`,
+    `imported into ${h.path}: ${out.added.length} added, ${out.updated.length} updated, ${out.unchanged.length} unchanged, ` +
+      `${out.skipped.length} skipped`,
   );
   return 0; // a corrupt folder is reported, never fatal
 }
@@ -186,7 +190,13 @@ function settingsOf(o: Record<string, string | boolean | undefined>): CompareSet
   return {
     alpha: number('alpha', o.alpha as string | undefined, 0.0001, 0.5, defaultSettings.alpha),
     minTrials: number('min-trials', o['min-trials'] as string | undefined, 2, 1000, defaultSettings.minTrials),
-    minChangePercent: number('min-change', o['min-change'] as string | undefined, 0, 1000, defaultSettings.minChangePercent),
+    minChangePercent: number(
+      'min-change',
+      o['min-change'] as string | undefined,
+      0,
+      1000,
+      defaultSettings.minChangePercent,
+    ),
   };
 }
 
@@ -226,7 +236,6 @@ function writeHtml(file: string, text: string): void {
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
-
 
 function compare(h: History, o: Record<string, string | boolean | undefined>, positionals: string[]): number {
   if (positionals.length !== 2)

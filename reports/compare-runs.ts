@@ -139,7 +139,10 @@ function warnings(a: Side, b: Side): string[] {
   differ('lab', (r) => r.lab);
   differ('provider', (r) => r.provider);
   differ('probe interval', (r) => `${r.probeIntervalMs} ms`);
-  for (const [name, s] of [['a', a], ['b', b]] as const) {
+  for (const [name, s] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
     const subjects = new Set(s.runs.map((r) => `${r.subject} ${r.version}`));
     if (subjects.size > 1) out.push(`${name} pools runs of ${[...subjects].join(', ')}`);
   }
@@ -148,8 +151,7 @@ function warnings(a: Side, b: Side): string[] {
 
 /** A family's outages over trials; a measured trial without a takeover counts as +∞ (worse than any outage). */
 function values(ts: TrialRow[], family: Family): number[] {
-  const pick = (t: TrialRow) =>
-    family === 'arp' ? t.arpOutageMs : family === 'ndp' ? t.ndpOutageMs : t.httpOutageMs;
+  const pick = (t: TrialRow) => (family === 'arp' ? t.arpOutageMs : family === 'ndp' ? t.ndpOutageMs : t.httpOutageMs);
   return ts.flatMap((t) => {
     const v = pick(t);
     return v === undefined ? [] : [v === null ? Number.POSITIVE_INFINITY : v];
@@ -201,7 +203,9 @@ function figure(
     return {
       ...out,
       verdict: 'no significant change',
-      why: `p = ${pValue.toPrecision(2)}, but the medians differ by ${Math.round(change)} ms, under ${Math.round(threshold)} ms (${s.minChangePercent} % of a's median, at least 2 probe intervals)`,
+      why:
+        `p = ${pValue.toPrecision(2)}, but the medians differ by ${Math.round(change)} ms, under ${Math.round(threshold)} ms ` +
+        `(${s.minChangePercent} % of a's median, at least 2 probe intervals)`,
     };
   const slower = Number.isFinite(change) ? change > 0 : effect > 0;
   return {
@@ -290,19 +294,22 @@ export function figureTable(c: RunComparison): string[][] {
 }
 
 export function checkTable(c: RunComparison): string[][] {
-  const side = (x: CheckComparison['a']) => `${x.passed} passed, ${x.failed} failed${x.other ? `, ${x.other} other` : ''}`;
+  const side = (x: CheckComparison['a']) =>
+    `${x.passed} passed, ${x.failed} failed${x.other ? `, ${x.other} other` : ''}`;
   return [['check', 'a', 'b', 'change'], ...c.checks.map((k) => [k.check, side(k.a), side(k.b), k.change])];
 }
 
 export function comparisonMarkdown(c: RunComparison): string {
   const who = (s: RunComparison['a']) =>
-    `${s.label}: ${s.subjects.join(', ')} ${s.versions.join(', ')} (${s.runs.length} run${s.runs.length === 1 ? '' : 's'}: ${s.runs.join(', ')})`;
+    `${s.label}: ${s.subjects.join(', ')} ${s.versions.join(', ')} (${s.runs.length} run${s.runs.length === 1 ? '' : 's'}: ` +
+    `${s.runs.join(', ')})`;
   return [
     '# l2lab: runs compared',
     '',
     `- a: ${who(c.a)}`,
     `- b: ${who(c.b)}`,
-    `- Rank test: two-sided, α = ${c.settings.alpha}; a verdict needs ${c.settings.minTrials} trials a side and a change of at least ${c.settings.minChangePercent} % of a's median (and 2 probe intervals).`,
+    `- Rank test: two-sided, α = ${c.settings.alpha}; a verdict needs ${c.settings.minTrials} trials a side and a change of at least ` +
+      `${c.settings.minChangePercent} % of a's median (and 2 probe intervals).`,
     ...c.warnings.map((w) => `- Warning: ${w}.`),
     '',
     `**${c.regressions} regression${c.regressions === 1 ? '' : 's'}, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}.**`,
@@ -311,7 +318,9 @@ export function comparisonMarkdown(c: RunComparison): string {
     '',
     ...(c.figures.length ? markdown(figureTable(c)) : ['(no failover trials on either side)']),
     '',
-    ...c.figures.filter((f) => f.verdict !== 'no significant change').map((f) => `- ${f.fault} ${f.family}: ${f.verdict}: ${f.why}`),
+    ...c.figures
+      .filter((f) => f.verdict !== 'no significant change')
+      .map((f) => `- ${f.fault} ${f.family}: ${f.verdict}: ${f.why}`),
     '',
     '## Checks',
     '',

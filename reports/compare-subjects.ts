@@ -98,7 +98,10 @@ function faultRow(fault: string, all: Trial[]): SubjectFaultRow {
   };
 }
 
-function outage(ts: Trial[], pick: (t: Trial) => { outageMs?: number } | undefined): Spread | 'no takeover' | undefined {
+function outage(
+  ts: Trial[],
+  pick: (t: Trial) => { outageMs?: number } | undefined,
+): Spread | 'no takeover' | undefined {
   if (!ts.some((t) => pick(t))) return undefined;
   return spread(ts.map((t) => pick(t)?.outageMs)) ?? 'no takeover';
 }

@@ -200,7 +200,8 @@ export class History {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION)
       throw new HistoryError(
-        `the run history ${path} was written by a newer l2lab (schema ${version}, this one knows ${SCHEMA_VERSION}); update l2lab or set L2LAB_HISTORY to another file`,
+        `the run history ${path} was written by a newer l2lab (schema ${version}, this one knows ${SCHEMA_VERSION}); update l2lab or ` +
+          `set L2LAB_HISTORY to another file`,
       );
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
@@ -369,12 +370,14 @@ export class History {
 
   checks(runIds: string[]): CheckRow[] {
     return runIds.flatMap((id) =>
-      (this.db.prepare('SELECT run_id, check_id, status, reason FROM checks WHERE run_id = ?').all(id) as {
-        run_id: string;
-        check_id: string;
-        status: string;
-        reason: string | null;
-      }[]).map((c) => ({ runId: c.run_id, check: c.check_id, status: c.status, reason: c.reason })),
+      (
+        this.db.prepare('SELECT run_id, check_id, status, reason FROM checks WHERE run_id = ?').all(id) as {
+          run_id: string;
+          check_id: string;
+          status: string;
+          reason: string | null;
+        }[]
+      ).map((c) => ({ runId: c.run_id, check: c.check_id, status: c.status, reason: c.reason })),
     );
   }
 
@@ -521,6 +524,7 @@ function isComparison(dir: string): boolean {
 
 function isoFloor(v: string, flag: string): string {
   const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new HistoryError(`--${flag} must be a date or time such as 2026-12-01 or 2026-12-01T10:00Z, not "${v}"`);
+  if (Number.isNaN(t))
+    throw new HistoryError(`--${flag} must be a date or time such as 2026-12-01 or 2026-12-01T10:00Z, not "${v}"`);
   return new Date(t).toISOString();
 }

@@ -9,7 +9,7 @@ import { parseHTML } from 'linkedom';
 import type { RunResults, Trial } from '../conformance/model.ts';
 import type { RunComparison, Side } from './compare-runs.ts';
 import { type Comparison, comparisonTable, subjectsTable } from './compare-subjects.ts';
-import { lanes, type TimelinePoint, readPcap, timelinePoint } from './pcap-file.ts';
+import { lanes, readPcap, type TimelinePoint, timelinePoint } from './pcap-file.ts';
 
 const { document } = parseHTML('<!doctype html><html><head></head><body></body></html>');
 
@@ -27,10 +27,12 @@ function svg(options: Plot.PlotOptions): string {
   return (Plot.plot({ ...options, document: document as unknown as Document }) as unknown as Element).outerHTML;
 }
 
-const STYLE = `
+const STYLE =
+  `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; } h3 { margin-bottom: .3em; }
-table { border-collapse: collapse; margin: .5em 0 1em; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; margin: .5em 0 1em; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; ` +
+  `vertical-align: top; }
 th { background: #f6f6f6; } .passed, .good { color: #176f2c; } .failed, .error, .regression, .bad { color: #b3261e; font-weight: 600; }
 .skipped, .info { color: #666; } .improvement { color: #176f2c; font-weight: 600; }
 figure { margin: .5em 0 1.5em; } figcaption { color: #555; font-size: .9em; }
@@ -58,10 +60,12 @@ function table(rows: string[][], cls?: (row: string[], col: number) => string | 
     `<tr>${head!.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>`,
     ...rest.map(
       (r) =>
-        `<tr>${r.map((c, i) => {
-          const k = cls?.(r, i);
-          return `<td${k ? ` class="${k}"` : ''}>${esc(c)}</td>`;
-        }).join('')}</tr>`,
+        `<tr>${r
+          .map((c, i) => {
+            const k = cls?.(r, i);
+            return `<td${k ? ` class="${k}"` : ''}>${esc(c)}</td>`;
+          })
+          .join('')}</tr>`,
     ),
     '</table>',
   ].join('\n');
@@ -87,8 +91,28 @@ function outagePlot(points: OutagePoint[], budgetMs: number | undefined, bySerie
     color: { legend: bySeries, scheme: 'tableau10' },
     marks: [
       Plot.boxX(points, { x: 'ms', y, stroke: '#999', fill: '#eee' }),
-      Plot.dot(points, { x: 'ms', y, stroke: bySeries ? 'series' : 'family', r: 4, strokeWidth: 2, title: (d: OutagePoint) => `${d.ms.toFixed(0)} ms` }),
-      ...(budgetMs ? [Plot.ruleX([budgetMs], { stroke: '#b3261e', strokeDasharray: '5,3' }), Plot.text([budgetMs], { x: (d: number) => d, frameAnchor: 'top', dy: -2, text: () => 'budget', fill: '#b3261e', textAnchor: 'end', dx: -3 })] : []),
+      Plot.dot(points, {
+        x: 'ms',
+        y,
+        stroke: bySeries ? 'series' : 'family',
+        r: 4,
+        strokeWidth: 2,
+        title: (d: OutagePoint) => `${d.ms.toFixed(0)} ms`,
+      }),
+      ...(budgetMs
+        ? [
+            Plot.ruleX([budgetMs], { stroke: '#b3261e', strokeDasharray: '5,3' }),
+            Plot.text([budgetMs], {
+              x: (d: number) => d,
+              frameAnchor: 'top',
+              dy: -2,
+              text: () => 'budget',
+              fill: '#b3261e',
+              textAnchor: 'end',
+              dx: -3,
+            }),
+          ]
+        : []),
     ],
   });
 }
@@ -126,7 +150,14 @@ export function timelinePlot(
       Plot.ruleX([0], { stroke: '#000' }),
       Plot.text([0], { x: (d: number) => d, frameAnchor: 'top', text: () => 'fault', dx: 3, textAnchor: 'start' }),
       Plot.ruleX([budgetMs], { stroke: '#b3261e', strokeDasharray: '5,3' }),
-      Plot.text([budgetMs], { x: (d: number) => d, frameAnchor: 'top', text: () => 'budget', fill: '#b3261e', dx: -3, textAnchor: 'end' }),
+      Plot.text([budgetMs], {
+        x: (d: number) => d,
+        frameAnchor: 'top',
+        text: () => 'budget',
+        fill: '#b3261e',
+        dx: -3,
+        textAnchor: 'end',
+      }),
     ],
   });
 }
@@ -134,7 +165,10 @@ export function timelinePlot(
 const fmt = (v: number | undefined) => (v === undefined ? '-' : `${Math.round(v)} ms`);
 
 function trialSection(dir: string, r: RunResults, t: Trial, names: Map<string, string>): string {
-  const head = `${t.fault} trial ${t.trial}: ${t.passed ? 'passed' : 'failed'}; ARP ${fmt(t.arp?.outageMs)}, NDP ${fmt(t.ndp?.outageMs)}, HTTP ${fmt(t.http?.outageMs)}; ${t.arp?.oldNode ?? t.ndp?.oldNode ?? '?'} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}`;
+  const head =
+    `${t.fault} trial ${t.trial}: ${t.passed ? 'passed' : 'failed'}; ARP ${fmt(t.arp?.outageMs)}, NDP ` +
+    `${fmt(t.ndp?.outageMs)}, HTTP ${fmt(t.http?.outageMs)}; ${t.arp?.oldNode ?? t.ndp?.oldNode ?? '?'} → ` +
+    `${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}`;
   let body: string;
   const path = t.capture ? join(dir, t.capture) : undefined;
   if (!path || !existsSync(path)) body = '<p class="note">No capture for this trial.</p>';
@@ -143,7 +177,12 @@ function trialSection(dir: string, r: RunResults, t: Trial, names: Map<string, s
       const points = readPcap(path)
         .map(timelinePoint)
         .filter((p): p is TimelinePoint => p !== undefined);
-      body = `<figure>${timelinePlot(points, Date.parse(t.faultAt) * 1000, t.budgetMs, names)}<figcaption>${esc(t.capture!)}: ${points.length} frames captured on the client; the prober asks every ${r.probeIntervalMs} ms; its requests are captured as they leave, on the same clock as the answers.${t.problems.length ? ` Problems: ${esc(t.problems.join('; '))}` : ''}</figcaption></figure>`;
+      body =
+        `<figure>${timelinePlot(points, Date.parse(t.faultAt) * 1000, t.budgetMs, names)}<figcaption>${esc(t.capture!)}: ` +
+        `${points.length} frames captured on the client; the prober asks every ${r.probeIntervalMs} ms; its requests are captured as ` +
+        `they leave, on the same clock as the answers.${
+          t.problems.length ? ` Problems: ${esc(t.problems.join('; ' + ''))}` : ''
+        }</figcaption></figure>`;
     } catch (e) {
       body = `<p class="note">The capture ${esc(t.capture!)} cannot be read: ${esc((e as Error).message)}</p>`;
     }
@@ -170,8 +209,15 @@ export function runHtml(dir: string, results?: RunResults): string {
   const faults = [...new Set(trials.filter((x) => x.check === 'failover').map((x) => x.t.fault))];
   const body = [
     `<h1>l2lab: ${esc(r.subject.name)} ${esc(r.subject.version)} on lab ${esc(r.lab.name)}</h1>`,
-    `<p>${esc(r.lab.provider)} lab, ${esc(r.startedAt)} → ${esc(r.finishedAt)}, kernel ${esc(r.environment.kernel)}, l2lab ${esc(r.environment.l2labCommit)}, probes every ${r.probeIntervalMs} ms${r.subject.lease ? `, lease ${r.subject.lease.durationMs} / ${r.subject.lease.renewDeadlineMs} / ${r.subject.lease.retryPeriodMs} ms` : ''}.</p>`,
-    `<p><b>${r.summary.passed} passed, ${r.summary.failed} failed</b>, ${r.summary.skipped} skipped, ${r.summary.info} informational${r.summary.errors ? `, ${r.summary.errors} harness errors` : ''}.</p>`,
+    `<p>${esc(r.lab.provider)} lab, ${esc(r.startedAt)} → ${esc(r.finishedAt)}, kernel ${esc(r.environment.kernel)}, l2lab ` +
+      `${esc(r.environment.l2labCommit)}, probes every ${r.probeIntervalMs} ms${
+        r.subject.lease
+          ? `, lease ${r.subject.lease.durationMs} / ` +
+            `${r.subject.lease.renewDeadlineMs} / ${r.subject.lease.retryPeriodMs} ms`
+          : ''
+      }.</p>`,
+    `<p><b>${r.summary.passed} passed, ${r.summary.failed} failed</b>, ${r.summary.skipped} skipped, ${r.summary.info} ` +
+      `informational${r.summary.errors ? `, ${r.summary.errors} harness errors` : ''}.</p>`,
     '<h2>Checks</h2>',
     table(
       [['check', 'status', 'note'], ...r.checks.map((c) => [c.id, c.status, c.reason ?? c.details[0] ?? ''])],
@@ -189,7 +235,8 @@ export function runHtml(dir: string, results?: RunResults): string {
     body.push(`<h2>Failover: ${esc(fault)}</h2>`);
     body.push(
       points.length
-        ? `<figure class="outages">${outagePlot(points, ts[0]?.budgetMs, false)}<figcaption>Outage per trial (dots) and their spread (box), ${ts.length} trials; the red line is the budget (${ts[0]?.budgetMs} ms).</figcaption></figure>`
+        ? `<figure class="outages">${outagePlot(points, ts[0]?.budgetMs, false)}<figcaption>Outage per trial (dots) and their spread ` +
+            `(box), ${ts.length} trials; the red line is the budget (${ts[0]?.budgetMs} ms).</figcaption></figure>`
         : '<p class="note">No takeover in any trial.</p>',
     );
     for (const t of ts) body.push(trialSection(dir, r, t, names));
@@ -206,9 +253,13 @@ export function runHtml(dir: string, results?: RunResults): string {
 export function compareHtml(c: RunComparison, a: Side, b: Side): string {
   const body = [
     '<h1>l2lab: runs compared</h1>',
-    `<p>a: ${esc(c.a.label)} (${esc(c.a.subjects.join(', '))} ${esc(c.a.versions.join(', '))}; ${c.a.runs.length} run${c.a.runs.length === 1 ? '' : 's'})<br>b: ${esc(c.b.label)} (${esc(c.b.subjects.join(', '))} ${esc(c.b.versions.join(', '))}; ${c.b.runs.length} run${c.b.runs.length === 1 ? '' : 's'})</p>`,
+    `<p>a: ${esc(c.a.label)} (${esc(c.a.subjects.join(', '))} ${esc(c.a.versions.join(', '))}; ${c.a.runs.length} ` +
+      `run${c.a.runs.length === 1 ? '' : 's'})<br>b: ${esc(c.b.label)} (${esc(c.b.subjects.join(', '))} ${esc(c.b.versions.join(', '))}; ` +
+      `${c.b.runs.length} run${c.b.runs.length === 1 ? '' : 's'})</p>`,
     ...c.warnings.map((w) => `<p class="note">Warning: ${esc(w)}.</p>`),
-    `<p><b>${c.regressions} regression${c.regressions === 1 ? '' : 's'}, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}</b> (rank test, α = ${c.settings.alpha}, at least ${c.settings.minTrials} trials a side, a change of at least ${c.settings.minChangePercent} % of a's median).</p>`,
+    `<p><b>${c.regressions} regression${c.regressions === 1 ? '' : 's'}, ${c.improvements} ` +
+      `improvement${c.improvements === 1 ? '' : 's'}</b> (rank test, α = ${c.settings.alpha}, at least ${c.settings.minTrials} trials a ` +
+      `side, a change of at least ${c.settings.minChangePercent} % of a's median).</p>`,
   ];
   const key = (x: { check: string; fault: string }) => `${x.check} ${x.fault}`;
   for (const k of [...new Set(c.figures.map(key))]) {
@@ -227,7 +278,8 @@ export function compareHtml(c: RunComparison, a: Side, b: Side): string {
     body.push(`<h2>${esc(k)}</h2>`);
     if (points.length)
       body.push(
-        `<figure class="outages">${outagePlot(points, budget, true)}<figcaption>Outages per trial, a and b overlaid; the red line is the budget.</figcaption></figure>`,
+        `<figure class="outages">${outagePlot(points, budget, true)}<figcaption>Outages per trial, a and b overlaid; the red line is ` +
+          `the budget.</figcaption></figure>`,
       );
     body.push(
       table(
@@ -235,8 +287,12 @@ export function compareHtml(c: RunComparison, a: Side, b: Side): string {
           ['family', 'a: median / p95 / max (n)', 'b: median / p95 / max (n)', 'p', 'δ', 'verdict', 'why'],
           ...figs.map((f) => [
             f.family,
-            `${f.a.median ?? '∞'} / ${f.a.p95 ?? '∞'} / ${f.a.max ?? '-'} (${f.a.n}${f.a.noTakeover ? `, ${f.a.noTakeover} no takeover` : ''})`,
-            `${f.b.median ?? '∞'} / ${f.b.p95 ?? '∞'} / ${f.b.max ?? '-'} (${f.b.n}${f.b.noTakeover ? `, ${f.b.noTakeover} no takeover` : ''})`,
+            `${f.a.median ?? '∞'} / ${f.a.p95 ?? '∞'} / ${f.a.max ?? '-'} (${f.a.n}${
+              f.a.noTakeover ? `, ${f.a.noTakeover} no takeover` : ''
+            })`,
+            `${f.b.median ?? '∞'} / ${f.b.p95 ?? '∞'} / ${f.b.max ?? '-'} (${f.b.n}${
+              f.b.noTakeover ? `, ${f.b.noTakeover} no takeover` : ''
+            })`,
             f.pValue === undefined ? '-' : f.pValue.toPrecision(2),
             f.effect === undefined ? '-' : f.effect.toFixed(2),
             f.verdict,
@@ -259,12 +315,18 @@ export function compareHtml(c: RunComparison, a: Side, b: Side): string {
           k.change,
         ]),
       ],
-      (row, i) => (i === 3 ? (row[3] === 'newly failing' ? 'regression' : row[3] === 'fixed' ? 'improvement' : undefined) : undefined),
+      (row, i) =>
+        i === 3
+          ? row[3] === 'newly failing'
+            ? 'regression'
+            : row[3] === 'fixed'
+              ? 'improvement'
+              : undefined
+          : undefined,
     ),
   );
   return page(`l2lab compare: ${c.a.label} vs ${c.b.label}`, body);
 }
-
 
 /** Subjects side by side (`--subjects`): per fault every subject's outages overlaid, the tables, links to each run's page. */
 export function subjectsHtml(c: Comparison, runs: { results: RunResults; dir: string }[], here: string): string {
@@ -290,7 +352,8 @@ export function subjectsHtml(c: Comparison, runs: { results: RunResults; dir: st
     body.push(`<h2>Failover: ${esc(fault)}</h2>`);
     if (points.length)
       body.push(
-        `<figure class="outages">${outagePlot(points, undefined, true)}<figcaption>Outage per trial and subject; each subject's budget is in the table below.</figcaption></figure>`,
+        `<figure class="outages">${outagePlot(points, undefined, true)}<figcaption>Outage per trial and subject; each subject's budget ` +
+          `is in the table below.</figcaption></figure>`,
       );
   }
   body.push('<h2>Per subject and fault</h2>', table(comparisonTable(c)), '<h2>Why checks failed</h2><ul>');

@@ -26,7 +26,10 @@ const matrixSchema = z
     skip: z.array(z.string()).optional(),
     subjects: z.array(z.string().min(1)).min(1, 'name at least one subject, e.g. [reference, keepalived:fast]'),
     leases: z.array(leaseText).optional(),
-    versions: z.object({ cilium: z.array(z.string().min(1)).min(1) }).strict().optional(),
+    versions: z
+      .object({ cilium: z.array(z.string().min(1)).min(1) })
+      .strict()
+      .optional(),
     probeInterval: z.number().int().min(5).max(1000).optional(),
   })
   .strict();
@@ -43,7 +46,8 @@ export function loadMatrix(file: string): Matrix {
   const r = matrixSchema.safeParse(raw ?? {});
   if (!r.success)
     throw new MatrixError(
-      `${file}:\n${r.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`).join('\n')}\n(fields: lab, trials, faults, only, skip, subjects, leases, versions.cilium, probeInterval)`,
+      `${file}:\n${r.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`).join('\n')}\n(fields: lab, trials, ` +
+        `faults, only, skip, subjects, leases, versions.cilium, probeInterval)`,
     );
   return r.data;
 }
@@ -107,26 +111,35 @@ export interface Night {
 /** Regressions or broken cells make a night red (for CI); a subject failing its known checks does not. */
 export function nightExitCode(n: Night): number {
   if (n.interrupted) return 130;
-  const bad = n.cells.some((c) => c.status === 'failed' || (c.run?.errors ?? 0) > 0 || (c.compared?.regressions ?? 0) > 0);
+  const bad = n.cells.some(
+    (c) => c.status === 'failed' || (c.run?.errors ?? 0) > 0 || (c.compared?.regressions ?? 0) > 0,
+  );
   return bad ? 1 : 0;
 }
-
 
 /** One night: each cell's status, checks, comparison with the night before, and links. */
 export function nightHtml(n: Night): string {
   const rows = n.cells.map((c) => {
     const status = c.status === 'done' ? `done (${c.run?.passed ?? 0} passed, ${c.run?.failed ?? 0} failed)` : c.status;
     const cmp = c.compared
-      ? `<a href="${esc(c.compared.html)}">${c.compared.regressions} regressions, ${c.compared.improvements} improvements</a> vs ${esc(c.compared.with)}`
+      ? `<a href="${esc(c.compared.html)}">${c.compared.regressions} regressions, ${c.compared.improvements} improvements</a> vs ` +
+        `${esc(c.compared.with)}`
       : c.status === 'done'
         ? 'first night of this cell'
         : '';
-    const cls = c.status === 'failed' || (c.compared?.regressions ?? 0) > 0 ? 'bad' : c.status === 'done' ? 'good' : 'note';
-    return `<tr><td>${esc(c.id)}</td><td class="${cls}">${esc(status)}${c.why ? `<br><span class="note">${esc(c.why)}</span>` : ''}</td><td>${c.html ? `<a href="${esc(c.html)}">report</a>` : '-'}</td><td>${cmp}</td><td>${c.seconds.toFixed(0)} s</td></tr>`;
+    const cls =
+      c.status === 'failed' || (c.compared?.regressions ?? 0) > 0 ? 'bad' : c.status === 'done' ? 'good' : 'note';
+    return `<tr><td>${esc(c.id)}</td><td class="${cls}">${esc(status)}${
+      c.why ? `<br><span class="note">${esc(c.why)}</span>` : ''
+    }</td><td>${
+      c.html ? `<a href="${esc(c.html)}">report</a>` : '-'
+    }</td><td>${cmp}</td><td>${c.seconds.toFixed(0)} s</td></tr>`;
   });
   return page(`l2lab nightly ${n.startedAt}`, [
     `<h1>l2lab nightly: ${esc(n.startedAt)}</h1>`,
-    `<p>Matrix ${esc(n.matrix)}; ${n.cells.length} cells${n.interrupted ? ', <b class="bad">interrupted</b>: the cells after it did not run' : ''}; finished ${esc(n.finishedAt ?? 'not yet')}.</p>`,
+    `<p>Matrix ${esc(n.matrix)}; ${n.cells.length} cells${
+      n.interrupted ? ', <b class="bad">interrupted</b>: the cells after it did not ' + 'run' : ''
+    }; finished ${esc(n.finishedAt ?? 'not yet')}.</p>`,
     '<table><tr><th>cell</th><th>status</th><th>report</th><th>against the previous night</th><th>time</th></tr>',
     ...rows,
     '</table>',
@@ -148,7 +161,9 @@ export function indexHtml(nights: { dir: string; night: Night }[], trends: Trend
   const { document } = parseHTML('<!doctype html><html><head></head><body></body></html>');
   const plots = trends.map((s) => {
     const points = s.runs.flatMap((r) => {
-      const ts = s.trials.filter((t) => t.runId === r.id && t.check === 'failover' && typeof t.arpOutageMs === 'number');
+      const ts = s.trials.filter(
+        (t) => t.runId === r.id && t.check === 'failover' && typeof t.arpOutageMs === 'number',
+      );
       return [...new Set(ts.map((t) => t.fault))].map((fault) => {
         const xs = ts.filter((t) => t.fault === fault).map((t) => t.arpOutageMs as number);
         return { at: new Date(r.startedAt), fault, ms: percentile(xs, 50)! };
@@ -166,7 +181,13 @@ export function indexHtml(nights: { dir: string; night: Night }[], trends: Trend
       color: { legend: true, scheme: 'tableau10' },
       marks: [
         Plot.line(points, { x: 'at', y: 'ms', stroke: 'fault' }),
-        Plot.dot(points, { x: 'at', y: 'ms', stroke: 'fault', r: 3, title: (d: { ms: number }) => `${Math.round(d.ms)} ms` }),
+        Plot.dot(points, {
+          x: 'at',
+          y: 'ms',
+          stroke: 'fault',
+          r: 3,
+          title: (d: { ms: number }) => `${Math.round(d.ms)} ms`,
+        }),
       ],
     }) as unknown as Element;
     return `<h3>${esc(s.cell)}</h3><figure class="trend">${svg.outerHTML}</figure>`;
@@ -178,7 +199,11 @@ export function indexHtml(nights: { dir: string; night: Night }[], trends: Trend
       const regressions = n.cells.reduce((s, c) => s + (c.compared?.regressions ?? 0), 0);
       const failed = n.cells.filter((c) => c.status === 'failed').length;
       const status = n.interrupted ? 'interrupted' : failed ? `${failed} cells failed` : 'complete';
-      return `<tr><td><a href="${esc(relative(root, dir))}/index.html">${esc(n.startedAt)}</a></td><td>${n.cells.length}</td><td class="${regressions ? 'bad' : 'good'}">${regressions}</td><td class="${failed || n.interrupted ? 'bad' : 'good'}">${status}</td></tr>`;
+      return (
+        `<tr><td><a href="${esc(relative(root, dir))}/index.html">${esc(n.startedAt)}</a></td><td>${n.cells.length}</td><td ` +
+        `class="${regressions ? 'bad' : 'good'}">${regressions}</td><td ` +
+        `class="${failed || n.interrupted ? 'bad' : 'good'}">${status}</td></tr>`
+      );
     }),
     '</table>',
     '<h2>Trends</h2>',

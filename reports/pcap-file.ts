@@ -72,8 +72,7 @@ export function timelinePoint(p: Packet): TimelinePoint | undefined {
   const seen = readFrame(f);
   if (seen?.kind === 'arp') {
     // Gratuitous: the sender announces its own address (RFC 5227 §3), as a request or a reply.
-    const lane: Lane =
-      seen.senderIp === seen.targetIp ? 'gratuitous ARP' : seen.op === 1 ? 'ARP request' : 'ARP reply';
+    const lane: Lane = seen.senderIp === seen.targetIp ? 'gratuitous ARP' : seen.op === 1 ? 'ARP request' : 'ARP reply';
     return { t: p.t, lane, mac: seen.srcMac };
   }
   if (seen?.kind === 'na') return { t: p.t, lane: seen.solicited ? 'NA' : 'unsolicited NA', mac: seen.srcMac };

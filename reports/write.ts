@@ -2,11 +2,14 @@
 // check, a testcase per check and per trial, with properties), summary.md, console tables.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as jrb from 'junit-report-builder';
 import type { Builder } from 'junit-report-builder';
+import * as jrb from 'junit-report-builder';
 
 // The package is CommonJS with a default export; loaders disagree on where it lands.
-const builder: Builder = ((jrb as unknown as { default?: Builder }).default?.newBuilder ? (jrb as unknown as { default: Builder }).default : (jrb as unknown as Builder));
+const builder: Builder = (jrb as unknown as { default?: Builder }).default?.newBuilder
+  ? (jrb as unknown as { default: Builder }).default
+  : (jrb as unknown as Builder);
+
 import { formatSpread } from '../conformance/analyze.ts';
 import type { CheckResult, RunResults, Trial } from '../conformance/model.ts';
 
@@ -19,20 +22,38 @@ export function utcStamp(d = new Date()): string {
 }
 
 export function writeJson(dir: string, r: RunResults): void {
-  writeFileSync(join(dir, 'results.json'), JSON.stringify(r, null, 2) + '\n');
+  writeFileSync(join(dir, 'results.json'), `${JSON.stringify(r, null, 2)}\n`);
 }
 
 export function writeJunit(dir: string, r: RunResults): void {
   const b = builder.newBuilder();
   const common: [string, string][] = [
-    ['subject', r.subject.name], ['version', r.subject.version], ['lab', r.lab.name], ['provider', r.lab.provider],
-    ['lease', r.subject.lease ? `${r.subject.lease.durationMs}/${r.subject.lease.renewDeadlineMs}/${r.subject.lease.retryPeriodMs} ms` : 'n/a'],
-    ['kernel', r.environment.kernel], ['l2lab_commit', r.environment.l2labCommit], ['probe_interval_ms', String(r.probeIntervalMs)],
+    ['subject', r.subject.name],
+    ['version', r.subject.version],
+    ['lab', r.lab.name],
+    ['provider', r.lab.provider],
+    [
+      'lease',
+      r.subject.lease
+        ? `${r.subject.lease.durationMs}/${r.subject.lease.renewDeadlineMs}/${r.subject.lease.retryPeriodMs} ms`
+        : 'n/a',
+    ],
+    ['kernel', r.environment.kernel],
+    ['l2lab_commit', r.environment.l2labCommit],
+    ['probe_interval_ms', String(r.probeIntervalMs)],
   ];
   for (const c of r.checks) {
-    const suite = b.testSuite().name(`l2lab.${c.id}`).timestamp(r.startedAt).time(c.durationMs / 1000);
+    const suite = b
+      .testSuite()
+      .name(`l2lab.${c.id}`)
+      .timestamp(r.startedAt)
+      .time(c.durationMs / 1000);
     for (const [k, v] of common) suite.property(k, v);
-    const tc = suite.testCase().className(`l2lab.${c.id}`).name(c.title).time(c.durationMs / 1000);
+    const tc = suite
+      .testCase()
+      .className(`l2lab.${c.id}`)
+      .name(c.title)
+      .time(c.durationMs / 1000);
     mark(tc, c.status, c.reason, c.details.join('\n'));
     for (const t of c.trials) {
       const ttc = suite.testCase().className(`l2lab.${c.id}.${t.fault}`).name(`${t.fault} trial ${t.trial}`);
@@ -46,7 +67,8 @@ export function writeJunit(dir: string, r: RunResults): void {
 type Case = ReturnType<ReturnType<Builder['testSuite']>['testCase']>;
 function mark(tc: Case, status: CheckResult['status'], reason: string | undefined, out: string): void {
   if (status === 'failed') tc.failure(reason ?? 'failed');
-  else if (status === 'error') tc.error(reason ?? 'harness error'); // JUnit's own split: the test broke, not the subject
+  else if (status === 'error')
+    tc.error(reason ?? 'harness error'); // JUnit's own split: the test broke, not the subject
   else if (status === 'skipped') tc.skipped().standardOutput(`skipped: ${reason ?? ''}`);
   if (out) tc.standardOutput(status === 'skipped' ? `skipped: ${reason ?? ''}\n${out}` : out);
 }
@@ -54,11 +76,19 @@ function mark(tc: Case, status: CheckResult['status'], reason: string | undefine
 function trialProps(t: Trial): [string, string][] {
   const f = (x?: number) => (x === undefined ? '' : x.toFixed(1));
   return [
-    ['fault', t.fault], ['budget_ms', String(t.budgetMs)], ['fault_at', t.faultAt],
-    ['old_node', t.arp?.oldNode ?? t.ndp?.oldNode ?? ''], ['new_node', t.arp?.newNode ?? t.ndp?.newNode ?? ''],
-    ['old_mac', t.arp?.oldMac ?? t.ndp?.oldMac ?? ''], ['new_mac', t.arp?.newMac ?? t.ndp?.newMac ?? ''],
-    ['arp_outage_ms', f(t.arp?.outageMs)], ['ndp_outage_ms', f(t.ndp?.outageMs)], ['http_outage_ms', f(t.http?.outageMs)],
-    ['arp_takeover_ms', f(t.arp?.takeoverMs)], ['garp_after_ms', f(t.arp?.announceMs)], ['na_after_ms', f(t.ndp?.announceMs)],
+    ['fault', t.fault],
+    ['budget_ms', String(t.budgetMs)],
+    ['fault_at', t.faultAt],
+    ['old_node', t.arp?.oldNode ?? t.ndp?.oldNode ?? ''],
+    ['new_node', t.arp?.newNode ?? t.ndp?.newNode ?? ''],
+    ['old_mac', t.arp?.oldMac ?? t.ndp?.oldMac ?? ''],
+    ['new_mac', t.arp?.newMac ?? t.ndp?.newMac ?? ''],
+    ['arp_outage_ms', f(t.arp?.outageMs)],
+    ['ndp_outage_ms', f(t.ndp?.outageMs)],
+    ['http_outage_ms', f(t.http?.outageMs)],
+    ['arp_takeover_ms', f(t.arp?.takeoverMs)],
+    ['garp_after_ms', f(t.arp?.announceMs)],
+    ['na_after_ms', f(t.ndp?.announceMs)],
     ['capture', t.capture ?? ''],
   ];
 }
@@ -66,24 +96,55 @@ function trialProps(t: Trial): [string, string][] {
 /** Per fault: median / p95 / max of the ARP, NDP and HTTP outages. */
 export function outageTable(r: RunResults): string[][] {
   const trials = r.checks.flatMap((c) => c.trials);
-  const rows = [['fault', 'trials', 'ARP median/p95/max ms', 'NDP median/p95/max ms', 'HTTP median/p95/max ms', 'budget ms', 'passed']];
+  const rows = [
+    [
+      'fault',
+      'trials',
+      'ARP median/p95/max ms',
+      'NDP median/p95/max ms',
+      'HTTP median/p95/max ms',
+      'budget ms',
+      'passed',
+    ],
+  ];
   for (const fault of [...new Set(trials.map((t) => t.fault))]) {
     const ts = trials.filter((t) => t.fault === fault);
     const fmt = (pick: (t: Trial) => number | undefined) => formatSpread(ts.map(pick));
-    rows.push([fault, String(ts.length), fmt((t) => t.arp?.outageMs), fmt((t) => t.ndp?.outageMs), fmt((t) => t.http?.outageMs), String(ts[0]!.budgetMs), `${ts.filter((t) => t.passed).length}/${ts.length}`]);
+    rows.push([
+      fault,
+      String(ts.length),
+      fmt((t) => t.arp?.outageMs),
+      fmt((t) => t.ndp?.outageMs),
+      fmt((t) => t.http?.outageMs),
+      String(ts[0]!.budgetMs),
+      `${ts.filter((t) => t.passed).length}/${ts.length}`,
+    ]);
   }
   return rows;
 }
 
 export function writeSummary(dir: string, r: RunResults): string {
   const md = [
-    `# l2lab conformance: ${r.subject.name} ${r.subject.version}`, '',
-    `Lab ${r.lab.name} (${r.lab.provider}), ${r.startedAt} → ${r.finishedAt}, kernel ${r.environment.kernel}, l2lab ${r.environment.l2labCommit}, probe every ${r.probeIntervalMs} ms.`,
-    r.subject.lease ? `Lease ${r.subject.lease.durationMs} / ${r.subject.lease.renewDeadlineMs} / ${r.subject.lease.retryPeriodMs} ms (duration / renew deadline / retry period).` : '',
-    '', `**${r.summary.passed} passed, ${r.summary.failed} failed, ${r.summary.skipped} skipped, ${r.summary.info} informational${r.summary.errors ? `, ${r.summary.errors} harness errors` : ''}.**`, '',
-    '| check | status | note |', '| --- | --- | --- |',
+    `# l2lab conformance: ${r.subject.name} ${r.subject.version}`,
+    '',
+    `Lab ${r.lab.name} (${r.lab.provider}), ${r.startedAt} → ${r.finishedAt}, kernel ${r.environment.kernel}, l2lab ` +
+      `${r.environment.l2labCommit}, probe every ${r.probeIntervalMs} ms.`,
+    r.subject.lease
+      ? `Lease ${r.subject.lease.durationMs} / ${r.subject.lease.renewDeadlineMs} / ${r.subject.lease.retryPeriodMs} ms ` +
+        `(duration / renew deadline / retry period).`
+      : '',
+    '',
+    `**${r.summary.passed} passed, ${r.summary.failed} failed, ${r.summary.skipped} skipped, ${r.summary.info} ` +
+      `informational${r.summary.errors ? `, ${r.summary.errors} harness errors` : ''}.**`,
+    '',
+    '| check | status | note |',
+    '| --- | --- | --- |',
     ...r.checks.map((c) => `| ${c.id} | ${c.status} | ${(c.reason ?? c.details[0] ?? '').replace(/\|/g, '\\|')} |`),
-    '', '## Failover outages', '', ...markdownTable(outageTable(r)), '',
+    '',
+    '## Failover outages',
+    '',
+    ...markdownTable(outageTable(r)),
+    '',
   ].join('\n');
   writeFileSync(join(dir, 'summary.md'), md);
   return md;

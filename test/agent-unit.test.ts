@@ -322,7 +322,8 @@ spec: {gatewayClassName: cilium, infrastructure: {labels: {ippool: l2announced}}
   const e = t.throws(
     () =>
       parseManifests(
-        'apiVersion: cilium.io/v2alpha1\nkind: CiliumL2AnnouncementPolicy\nmetadata: {name: x}\nspec: {interfaces: eth1}\n---\nkind: ConfigMap\n',
+        'apiVersion: cilium.io/v2alpha1\nkind: CiliumL2AnnouncementPolicy\nmetadata: {name: x}\nspec: {interfaces: eth1}\n---\nkind: ' +
+          'ConfigMap\n',
         'bad.yaml',
       ),
     { instanceOf: ManifestError },

@@ -145,7 +145,8 @@ async function breakMovesHeal(t: any, fault: (h: string) => Fault, maxMs: number
     t.not(nodeOfMac(fo.newMac), 'node03', `${fam}: never the excluded node`);
     const fromFault = (fo.firstNew! - faultAt) / 1000;
     t.log(
-      `${f.kind} ${fam}: ${nodeOfMac(fo.oldMac)} → ${nodeOfMac(fo.newMac)}, new responder ${fromFault.toFixed(0)} ms after the fault, outage ${fo.outageMs?.toFixed(0)} ms`,
+      `${f.kind} ${fam}: ${nodeOfMac(fo.oldMac)} → ${nodeOfMac(fo.newMac)}, new responder ${fromFault.toFixed(0)} ms after the fault, ` +
+        `outage ${fo.outageMs?.toFixed(0)} ms`,
     );
     t.true(fromFault <= maxMs, `${fam}: new responder ${fromFault.toFixed(0)} ms after the fault (budget ${maxMs} ms)`);
     t.truthy(fo.announcedAt, `${fam}: ${fam === 'arp' ? 'gratuitous ARP' : 'unsolicited NA'} from the new MAC`);
@@ -208,7 +209,8 @@ test.serial('bad configuration is refused with the field and the file named', as
   const r = await netns.exec(lab, 'node01', [
     'sh',
     '-c',
-    `printf 'node: x\\nstore: {etcd: [nope]}\\nmanifests: []\\nlease: {durationMs: 500, renewDeadlineMs: 900}\\n' > /tmp/bad.yaml; node ${repo}/scripts/run.mjs agent --config /tmp/bad.yaml`,
+    `printf 'node: x\\nstore: {etcd: [nope]}\\nmanifests: []\\nlease: {durationMs: 500, renewDeadlineMs: 900}\\n' > /tmp/bad.yaml; node ` +
+      `${repo}/scripts/run.mjs agent --config /tmp/bad.yaml`,
   ]);
   t.is(r.exitCode, 2);
   t.regex(r.stderr, /bad configuration: \/tmp\/bad.yaml: store.etcd\[0\]: an etcd client URL/);

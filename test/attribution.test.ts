@@ -193,17 +193,24 @@ test('no-split-brain judged from nothing fails: no capture, no answer, dropped f
   );
 });
 
-test('a probe interval too short for the prober’s addresses to outlast the answer timeout is refused, naming the flag and the fix', async (t) => {
-  t.is(probeTimingProblem(5, 150), undefined, '31 addresses at 5 ms: 150 ms before one comes round');
-  t.regex(probeTimingProblem(20, 900) ?? '', /--probe-interval 20 ms is too short .* use --probe-interval 30 or more/);
-  // On the VM lab (qemu: 650 ms answer timeout) 5 ms is refused before anything is brought up.
-  const out = join(tmpdir(), `l2l-timing-${process.pid}`);
-  const r = await execa(
-    'node',
-    ['scripts/run.mjs', 'conformance', '--lab', 'labs/vm.yaml', '--probe-interval', '5', '--out', out],
-    { cwd: repo, reject: false },
-  );
-  t.is(r.exitCode, 2, r.stderr);
-  t.regex(r.stderr, /--probe-interval 5 ms is too short for an answer timeout of 650 ms/);
-  t.false(existsSync(out), 'nothing created');
-});
+test(
+  'a probe interval too short for the prober’s addresses to outlast the answer timeout is refused, naming the flag and the ' +
+    'fix',
+  async (t) => {
+    t.is(probeTimingProblem(5, 150), undefined, '31 addresses at 5 ms: 150 ms before one comes round');
+    t.regex(
+      probeTimingProblem(20, 900) ?? '',
+      /--probe-interval 20 ms is too short .* use --probe-interval 30 or more/,
+    );
+    // On the VM lab (qemu: 650 ms answer timeout) 5 ms is refused before anything is brought up.
+    const out = join(tmpdir(), `l2l-timing-${process.pid}`);
+    const r = await execa(
+      'node',
+      ['scripts/run.mjs', 'conformance', '--lab', 'labs/vm.yaml', '--probe-interval', '5', '--out', out],
+      { cwd: repo, reject: false },
+    );
+    t.is(r.exitCode, 2, r.stderr);
+    t.regex(r.stderr, /--probe-interval 5 ms is too short for an answer timeout of 650 ms/);
+    t.false(existsSync(out), 'nothing created');
+  },
+);

@@ -224,7 +224,8 @@ test.serial(
     const labels = await netns.exec(lab, 'cp01', [
       'sh',
       '-c',
-      `ETCDCTL_API=3 etcdctl --endpoints http://${lab.nodes[0]!.interfaces.find((i) => i.name === 'eth0')!.ipv4}:2379 get --prefix /l2lab/nodes/${trial.arp!.oldNode}/labels/`,
+      `ETCDCTL_API=3 etcdctl --endpoints http://${lab.nodes[0]!.interfaces.find((i) => i.name === 'eth0')!.ipv4}:2379 get --prefix ` +
+        `/l2lab/nodes/${trial.arp!.oldNode}/labels/`,
     ]);
     t.regex(labels.stdout, /datacenter\ndc[12]/, 'the undo gave the label back');
 
@@ -247,7 +248,8 @@ test.serial(
 );
 
 test.serial(
-  'externalTrafficPolicy Local (Cilium #46399, #48799): only the backend node answers and the answer follows it; a Local Gateway stays announced',
+  'externalTrafficPolicy Local (Cilium #46399, #48799): only the backend node answers and the answer follows it; a Local Gateway stays ' +
+    'announced',
   async (t) => {
     const r = await suite('reference', ['local-traffic'], []);
     const c = r.checks.find((x) => x.id === 'local-traffic')!;

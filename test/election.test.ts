@@ -234,7 +234,8 @@ test.serial(
     t.true(b.isLeader);
     t.true(
       took <= timing.retryPeriodMs * 1.2 + 100,
-      `took ${took.toFixed(0)} ms after the release (the lease would expire ${timing.durationMs - timing.renewDeadlineMs} ms after the step-down)`,
+      `took ${took.toFixed(0)} ms after the release (the lease would expire ${timing.durationMs - timing.renewDeadlineMs} ms after the ` +
+        `step-down)`,
     );
   },
 );

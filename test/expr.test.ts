@@ -55,7 +55,8 @@ test('filters', (t) => {
 
 test('templates: if/elif/else and for with trim_blocks', (t) => {
   const tpl =
-    '{% for h in groups.workers %}\nserver {{ h }}{{ " last" if loop.last }}\n{% endfor %}\n{% if n > 5 %}\nbig\n{% elif n > 2 %}\nmid\n{% else %}\nsmall\n{% endif %}\n';
+    '{% for h in groups.workers %}\nserver {{ h }}{{ " last" if loop.last }}\n{% endfor %}\n{% if n > 5 %}\nbig\n{% elif n > 2 ' +
+    '%}\nmid\n{% else %}\nsmall\n{% endif %}\n';
   t.is(render(tpl, vars), 'server node01\nserver node02 last\nmid\n');
   t.is(
     render('a{% if n %} b{% endif %}\nc', vars),

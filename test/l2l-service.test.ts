@@ -18,7 +18,8 @@ test.before(async () => {
     [
       'cp /bin/sleep /var/lib/l2lab/l2lworker',
       // The "supervisor": restarts the worker whenever it exits, like the kubelet restarts a container.
-      `printf '%s\\n' "EXEC='sh -c \\"while true; do /var/lib/l2lab/l2lworker 1000; sleep 0.2; done\\"'" ENABLED=yes > /etc/l2lab/services/supervisor.service`,
+      `printf '%s\\n' "EXEC='sh -c \\"while true; do /var/lib/l2lab/l2lworker 1000; sleep 0.2; done\\"'" ENABLED=yes > ` +
+        `/etc/l2lab/services/supervisor.service`,
       "printf 'MATCH=l2lworker\\nWAIT=10\\n' > /etc/l2lab/services/worker.service",
       '/etc/l2lab/bin/l2l-service start supervisor',
     ].join(' && '),
@@ -67,7 +68,8 @@ test.serial('a stop that runs past STOP_TIMEOUT kills the whole service, leaving
     [
       'cp /bin/sleep /var/lib/l2lab/l2lorphan',
       // The main process and its child ignore TERM: only KILL ends them.
-      `printf '%s\\n' "EXEC='sh -c \\"trap \\\\\\"\\\\\\" TERM; /var/lib/l2lab/l2lorphan 1000 & wait\\"'" STOP_TIMEOUT=1 > /etc/l2lab/services/stubborn.service`,
+      `printf '%s\\n' "EXEC='sh -c \\"trap \\\\\\"\\\\\\" TERM; /var/lib/l2lab/l2lorphan 1000 & wait\\"'" STOP_TIMEOUT=1 > ` +
+        `/etc/l2lab/services/stubborn.service`,
       '/etc/l2lab/bin/l2l-service start stubborn',
     ].join(' && '),
   );

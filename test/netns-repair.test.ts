@@ -117,7 +117,10 @@ test.serial('a second lab whose management subnet is taken is refused, and nothi
   t.is(up.exitCode, 1);
   t.regex(
     up.stderr,
-    /management\.ipv4 198\.19\.102\.0\/24 is already routed on this host \(198\.19\.102\.0\/24 dev l2l-trep-br\); choose another management subnet/,
+    new RegExp(
+      String.raw`management\.ipv4 198\.19\.102\.0/24 is already routed on this host ` +
+        String.raw`\(198\.19\.102\.0/24 dev l2l-trep-br\); choose another management subnet`,
+    ),
   );
   t.regex(up.stderr, /Nothing was left behind \(rolled back\)/);
   t.deepEqual(await hostSnapshot('tclash'), { namespaces: [], links: [], mounts: [], processes: [], state: false });

@@ -146,7 +146,8 @@ test.serial('with a loop, when is judged per item and may name it', async (t) =>
       {
         name: 'read',
         command:
-          'test "{{ out.results[0].stdout }} {{ out.results[1].skipped }} {{ nothing.skipped }} {{ bw.failed }} {{ bw.results[1].failed }} {{ bw.results[2].rc }}" = "node01 true true true true 0"',
+          'test "{{ out.results[0].stdout }} {{ out.results[1].skipped }} {{ nothing.skipped }} {{ bw.failed }} {{ bw.results[1].failed ' +
+          '}} {{ bw.results[2].rc }}" = "node01 true true true true 0"',
       },
     ],
     { hosts: 'node01' },
@@ -196,7 +197,8 @@ test.serial('a failed host stops for that host only; any_errors_fatal stops all'
   const { writeFileSync } = await import('node:fs');
   writeFileSync(
     dir,
-    `- hosts: workers\n  any_errors_fatal: true\n  tasks:\n    - name: fail on node01\n      command: test {{ inventory_hostname }} != node01\n    - name: after\n      command: "true"\n`,
+    `- hosts: workers\n  any_errors_fatal: true\n  tasks:\n    - name: fail on node01\n      command: test {{ inventory_hostname }} != ` +
+      `node01\n    - name: after\n      command: "true"\n`,
   );
   const fatal: RunReport = await runPlaybook(loadPlaybook(dir), inv, { out: silent });
   t.false(fatal.ok);
@@ -257,7 +259,8 @@ test.serial("an inventory file for existing hosts (the ssh provider's shape) run
   const pb = join(tmpdir(), `l2l-inv-pb-${process.pid}.yaml`);
   writeFileSync(
     pb,
-    '- hosts: edge\n  tasks:\n    - name: hello\n      copy: { dest: /var/lib/l2lab/inv, content: "{{ role }} {{ inventory_hostname }}" }\n',
+    '- hosts: edge\n  tasks:\n    - name: hello\n      copy: { dest: /var/lib/l2lab/inv, content: "{{ role }} {{ inventory_hostname }}" ' +
+      '}\n',
   );
   const r = await execa('node', ['--import=tsx', 'playbooks/cli.ts', pb, '--inventory', f], {
     cwd: repo,

@@ -180,7 +180,8 @@ test.serial(
     const fo = results.checks.find((c) => c.id === 'failover')!;
     for (const tr of fo.trials)
       t.log(
-        `${tr.fault}: new responder ${tr.arp?.takeoverMs?.toFixed(0)} ms after the fault (budget ${tr.budgetMs} ms, clock ± ${tr.clockUncertaintyMs} ms), ${tr.arp?.oldNode} → ${tr.arp?.newNode}`,
+        `${tr.fault}: new responder ${tr.arp?.takeoverMs?.toFixed(0)} ms after the fault (budget ${tr.budgetMs} ms, clock ± ` +
+          `${tr.clockUncertaintyMs} ms), ${tr.arp?.oldNode} → ${tr.arp?.newNode}`,
       );
     t.true(fo.trials.some((tr) => tr.fault === 'power-off'));
     t.is(results.probeIntervalMs, 50, "emulated VMs: the provider's probe interval");
@@ -193,7 +194,8 @@ test.serial(
 // (test/standins, each validating its input as the real tool does), Debian's own packages for the
 // rest. Everything else is the users' path: playbooks/cluster.yaml over SSH, as `npm run cluster -- up`.
 test.serial(
-  'the cluster path for real with stand-in Kubernetes tools: up twice (the second changes nothing), an upgrade, a worker rebuilt after its token expired',
+  'the cluster path for real with stand-in Kubernetes tools: up twice (the second changes nothing), an upgrade, a worker rebuilt after ' +
+    'its token expired',
   async (t) => {
     const installed = new Set((await sh('cp01', 'dpkg-query -W | cut -f1 | cut -d: -f1')).split('\n'));
     const dir = mkdtempSync(join(tmpdir(), 'l2l-standin-repo-'));
@@ -232,8 +234,9 @@ test.serial(
           sh(
             n,
             `mkdir -p /etc/apt/keyrings && printf '%s\\n' '${repo.key.replace(/'/g, '')}' > /etc/apt/keyrings/l2lab-test-mirror.asc && ` +
-              `{ [ -e /etc/apt/sources.list.l2l-orig ] || mv /etc/apt/sources.list /etc/apt/sources.list.l2l-orig 2>/dev/null || true; } && ` +
-              `rm -f /etc/apt/sources.list.d/*.sources && echo 'deb [signed-by=/etc/apt/keyrings/l2lab-test-mirror.asc] ${http.url}${repo.debian} /' > /etc/apt/sources.list.d/l2lab-test-mirror.list`,
+              `{ [ -e /etc/apt/sources.list.l2l-orig ] || mv /etc/apt/sources.list /etc/apt/sources.list.l2l-orig 2>/dev/null || true; ` +
+              `} && rm -f /etc/apt/sources.list.d/*.sources && echo 'deb [signed-by=/etc/apt/keyrings/l2lab-test-mirror.asc] ` +
+              `${http.url}${repo.debian} /' > /etc/apt/sources.list.d/l2lab-test-mirror.list`,
           ),
         ),
       );
@@ -290,7 +293,8 @@ test.serial(
       // is moved on), and the worker has to join again (defect 8).
       await sh(
         'cp01',
-        `python3 -c "import json,time; p='/var/lib/l2lab-standin/state.json'; s=json.load(open(p)); s['tokens']['${secrets.token.split('.')[0]}']['expires']=time.time()-1; json.dump(s,open(p,'w'))"`,
+        `python3 -c "import json,time; p='/var/lib/l2lab-standin/state.json'; s=json.load(open(p)); ` +
+          `s['tokens']['${secrets.token.split('.')[0]}']['expires']=time.time()-1; json.dump(s,open(p,'w'))"`,
       );
       t.notRegex(await sh('cp01', 'kubeadm token list'), new RegExp(secrets.token.split('.')[0]!));
       await sh('node02', 'kubeadm reset --force >/dev/null && rm -rf /etc/l2lab/cluster');

@@ -18,7 +18,8 @@ export default defineAddressSource({
     const addrs = (gw.status?.addresses ?? []).map((x) => x.value);
     if (!addrs.length)
       throw new AddressError(
-        'Gateway kube-system/central has no address yet (status.addresses is empty): is it PROGRAMMED? (kubectl -n kube-system get gateway central)',
+        'Gateway kube-system/central has no address yet (status.addresses is empty): is it PROGRAMMED? (kubectl -n kube-system get ' +
+          'gateway central)',
       );
     return [
       {

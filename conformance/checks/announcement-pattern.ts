@@ -35,7 +35,9 @@ export function familyPattern(
 export default defineCheck({
   id: 'announcement-pattern',
   title: 'Announcement pattern after a takeover',
-  description: `Informational: one power-off trial watched ${WATCH_MS / 1000} s past the takeover; every gratuitous ARP and unsolicited NA the new holder sends, with their spacing.`,
+  description:
+    `Informational: one power-off trial watched ${WATCH_MS / 1000} s past the takeover; every gratuitous ARP and unsolicited ` +
+    `NA the new holder sends, with their spacing.`,
   features: [],
   async run(ctx) {
     const t = await ctx.trial('power-off', 1, { watchAfterMs: WATCH_MS });
@@ -54,12 +56,18 @@ export default defineCheck({
       const first = p.times[0];
       details.push(
         fo.newNode
-          ? `${what} from ${fo.newNode}: ${announcementPattern(p.times)}${first === undefined ? '' : ` (first ${Math.round(first)} ms after the fault; at ${p.times.map((x) => Math.round(x - first)).join(', ')} ms)`}`
+          ? `${what} from ${fo.newNode}: ${announcementPattern(p.times)}${
+              first === undefined
+                ? ''
+                : ` (first ${Math.round(first)} ms ` +
+                  `after the fault; at ${p.times.map((x) => Math.round(x - first)).join(', ')} ms)`
+            }`
           : `${what}: nobody took over (${t.problems.join('; ')})`,
       );
       if (p.relapse)
         details.push(
-          `${what}: nobody answered for ${Math.round(fo.relapseMs!)} ms from ${Math.round(fo.relapseAtMs!)} ms after the fault (the VIP was lost and taken again); then ${announcementPattern(p.again)}`,
+          `${what}: nobody answered for ${Math.round(fo.relapseMs!)} ms from ${Math.round(fo.relapseAtMs!)} ms after the fault (the VIP ` +
+            `was lost and taken again); then ${announcementPattern(p.again)}`,
         );
     }
     details.push(`capture: ${t.capture}`);

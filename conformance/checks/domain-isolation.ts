@@ -15,7 +15,10 @@ export default defineCheck({
   id: 'domain-isolation',
   title: 'L2 domains: each service answered in its own domain only, by its eligible nodes',
   description:
-    "For every further L2 domain of the lab (a VLAN or a switch of its own, with its pool and policy), its service's address is answered on the domain's NIC by exactly one MAC, a NIC there of a node its policy allows; ARP/NDP for it on the client's other NICs (the lab switch, the other domains) gets no answer; when that node is powered off, another eligible node of the same domain answers within the budget, and still nothing answers elsewhere.",
+    "For every further L2 domain of the lab (a VLAN or a switch of its own, with its pool and policy), its service's address is " +
+    "answered on the domain's NIC by exactly one MAC, a NIC there of a node its policy allows; ARP/NDP for it on the client's other NICs " +
+    '(the lab switch, the other domains) gets no answer; when that node is powered off, another eligible node of the same domain answers ' +
+    'within the budget, and still nothing answers elsewhere.',
   features: [],
   async run(ctx) {
     const lab = ctx.lab;
@@ -59,7 +62,9 @@ export default defineCheck({
             n += who.length;
             if (who.length)
               problems.push(
-                `domain ${d.name}: ${ip} ${family.toUpperCase()} answered on ${where(i)} by ${who.map(nameOf).join(', ')}${step === 'steady' ? '' : ` (${step})`}: announced outside its L2 domain`,
+                `domain ${d.name}: ${ip} ${family.toUpperCase()} answered on ${where(i)} by ${who
+                  .map(nameOf)
+                  .join(', ' + '')}${step === 'steady' ? '' : ` (${step})`}: announced outside its L2 domain`,
               );
           }
         }
@@ -75,11 +80,14 @@ export default defineCheck({
         const foreign = who.filter((m) => !allowed.has(m));
         if (who.length !== 1)
           problems.push(
-            `domain ${d.name}: ${ip} ${family.toUpperCase()}: ${who.length} MACs answer on ${own} (${who.map(nameOf).join(', ') || 'none'})`,
+            `domain ${d.name}: ${ip} ${family.toUpperCase()}: ${who.length} MACs answer on ${own} (${
+              who.map(nameOf).join(', ' + '') || 'none'
+            })`,
           );
         if (foreign.length)
           problems.push(
-            `domain ${d.name}: ${ip} ${family.toUpperCase()} answered by ${foreign.map(nameOf).join(', ')}, not a NIC of a node its policy ${d.policy.name} allows (${[...allowed.values()].map((n) => n.name).join(', ')})`,
+            `domain ${d.name}: ${ip} ${family.toUpperCase()} answered by ${foreign.map(nameOf).join(', ')}, not a NIC of a node its ` +
+              `policy ${d.policy.name} allows (${[...allowed.values()].map((n) => n.name).join(', ')})`,
           );
         holder ??= allowed.get(who[0] ?? '');
       }

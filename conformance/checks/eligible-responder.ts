@@ -5,7 +5,8 @@ export default defineCheck({
   id: 'eligible-responder',
   title: 'Eligible responder',
   description:
-    "Every answer in every capture of the run comes from a node the policy's nodeSelector allows, on its lab-switch interface; the excluded node never answers, before or after any failover.",
+    "Every answer in every capture of the run comes from a node the policy's nodeSelector allows, on its lab-switch interface; the " +
+    'excluded node never answers, before or after any failover.',
   features: ['policy-node-selector'],
   async run(ctx) {
     if (!ctx.captures.length) await ctx.probe('eligible-responder', 1000);

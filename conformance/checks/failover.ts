@@ -25,7 +25,8 @@ export function relapseDetail(t: Trial, probeIntervalMs: number): string {
     .filter((f) => (t[f]?.relapseMs ?? 0) > RELAPSE_PROBES * probeIntervalMs)
     .map(
       (f) =>
-        `; then nobody answered ${f.toUpperCase()} for ${t[f]!.relapseMs!.toFixed(0)} ms from ${t[f]!.relapseAtMs!.toFixed(0)} ms after the fault`,
+        `; then nobody answered ${f.toUpperCase()} for ${t[f]!.relapseMs!.toFixed(0)} ms from ${t[f]!.relapseAtMs!.toFixed(0)} ms after ` +
+        `the fault`,
     )
     .join('');
 }
@@ -36,14 +37,19 @@ function vrrpDetail(t: Trial): string {
   const v = t.arp?.vrrp ?? t.ndp?.vrrp;
   if (!v) return '';
   const f = (x?: number) => x?.toFixed(0) ?? '-';
-  return `; VRRP on the wire: last advertisement of ${v.oldNode ?? '?'} → first of ${v.newNode ?? 'nobody'} ${f(v.switchoverMs)} ms, ${f(v.advertMs)} ms after the fault`;
+  return (
+    `; VRRP on the wire: last advertisement of ${v.oldNode ?? '?'} → first of ${v.newNode ?? 'nobody'} ${f(v.switchoverMs)} ms, ` +
+    `${f(v.advertMs)} ms after the fault`
+  );
 }
 
 export default defineCheck({
   id: 'failover',
   title: 'Failover under faults',
   description:
-    "For each fault (power off, announcing link down, all networking off, announcer process killed, announcer paused, graceful stop), another eligible node answers within the subject's budget; outages for ARP, NDP and HTTP are measured from the client. Each fault is undone and the lab is back to one stable responder before the next trial.",
+    'For each fault (power off, announcing link down, all networking off, announcer process killed, announcer paused, graceful stop), ' +
+    "another eligible node answers within the subject's budget; outages for ARP, NDP and HTTP are measured from the client. Each fault " +
+    'is undone and the lab is back to one stable responder before the next trial.',
   features: [],
   async run(ctx, opts) {
     const trials: Trial[] = [];
@@ -87,7 +93,9 @@ export default defineCheck({
         : undefined,
       details: trials.map(
         (t) =>
-          `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)${relapseDetail(t, ctx.probeIntervalMs)}${vrrpDetail(t)}`,
+          `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ` +
+          `${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ` +
+          `${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)${relapseDetail(t, ctx.probeIntervalMs)}${vrrpDetail(t)}`,
       ),
       figures,
       trials,

@@ -4,7 +4,8 @@ export default defineCheck({
   id: 'gratuitous',
   title: 'Gratuitous ARP and unsolicited NA on takeover',
   description:
-    'In every failover trial the new holder announces itself: a gratuitous ARP (and, where IPv6 is claimed, an unsolicited neighbour advertisement with the Override flag and the target link-layer address, as a receiver needs them) from the new MAC.',
+    'In every failover trial the new holder announces itself: a gratuitous ARP (and, where IPv6 is claimed, an unsolicited neighbour ' +
+    'advertisement with the Override flag and the target link-layer address, as a receiver needs them) from the new MAC.',
   features: ['gratuitous-arp'],
   async run(ctx, opts) {
     let trials = allTrials(opts).filter((t) => t.arp?.newMac || t.ndp?.newMac);

@@ -74,11 +74,13 @@ async function storeLoss(
     `lease store (${cp}) powered off for ${ms(lostFor - powerOnMs)}: ${
       kept === n
         ? `all ${n} VIP addresses stayed answered`
-        : `${stops.length} of ${n} VIP addresses fell silent, from ${ms(Math.min(...stops))} to ${ms(Math.max(...stops))} after the loss${kept ? `; ${kept} stayed answered` : ''}`
+        : `${stops.length} of ${n} VIP addresses fell silent, from ${ms(Math.min(...stops))} to ${ms(Math.max(...stops))} after the ` +
+          `loss${kept ? `; ${kept} stayed answered` : ''}`
     }`,
     silent
       ? `after the power-on began: ${silent} of ${n} VIP addresses still unanswered ${ms(powerOnMs + watchMs)} later`
-      : `after the power-on began (the store back within its ${ms(powerOnMs)}): every VIP address answered again within ${ms(Math.max(...resumes))}`,
+      : `after the power-on began (the store back within its ${ms(powerOnMs)}): every VIP address answered again within ` +
+          `${ms(Math.max(...resumes))}`,
   );
   await ctx.stableHolder(30_000).catch(() => undefined); // the next look at the lab starts from one responder
 }
@@ -87,7 +89,9 @@ export default defineCheck({
   id: 'informational',
   title: 'Informational: fail-back and lease-store loss',
   description:
-    'Reported, not judged: whether the VIP moves back when the old holder returns, and, with the control plane (lease store) powered off for 4 × leaseDuration (at least 5 s; --store-down-s), how long until every VIP falls silent and how long after the store returns until every VIP is answered again (Cilium #40735).',
+    'Reported, not judged: whether the VIP moves back when the old holder returns, and, with the control plane (lease store) powered ' +
+    'off for 4 × leaseDuration (at least 5 s; --store-down-s), how long until every VIP falls silent and how long after the store ' +
+    'returns until every VIP is answered again (Cilium #40735).',
   features: [],
   async run(ctx, opts) {
     const details: string[] = [];
@@ -101,7 +105,8 @@ export default defineCheck({
       figures.failback =
         back === 0 ? 'stays' : back === healed.length ? 'moves back' : `moves back in ${back} of ${healed.length}`;
       details.push(
-        `when the old holder returns (power-off, network-off trials): the VIP ${figures.failback} (${healed.map((t) => `${t.arp!.oldNode}→${t.arp!.newNode}, then ${t.holderAfterHeal}`).join('; ')})`,
+        `when the old holder returns (power-off, network-off trials): the VIP ${figures.failback} ` +
+          `(${healed.map((t) => `${t.arp!.oldNode}→${t.arp!.newNode}, then ${t.holderAfterHeal}`).join('; ')})`,
       );
     }
     const cp = ctx.lab.nodes.find((n) => n.role === 'control-plane');

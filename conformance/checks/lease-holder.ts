@@ -5,7 +5,8 @@ export default defineCheck({
   id: 'lease-holder',
   title: 'The lease holder answers',
   description:
-    "The node that answers ARP/NDP for the Gateway's VIP is the holder of its lease (cilium-l2announce-<namespace>-<service>), as the subject's own record says.",
+    "The node that answers ARP/NDP for the Gateway's VIP is the holder of its lease (cilium-l2announce-<namespace>-<service>), as the " +
+    "subject's own record says.",
   features: ['lease-store'],
   async run(ctx) {
     if (!ctx.subject.holder)

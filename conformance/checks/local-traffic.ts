@@ -9,7 +9,11 @@ import { LOCAL_GATEWAY_SERVICE, LOCAL_SERVICE, localHome, placeBackend } from '.
 export default defineCheck({
   id: 'local-traffic',
   title: 'externalTrafficPolicy Local: only a node with a local backend answers',
-  description: `A LoadBalancer service with externalTrafficPolicy Local (${LOCAL_SERVICE}) has its backend on one eligible node (l2l-backend): only that node answers ARP/NDP for its address. The backend moves to another eligible node: that node answers within the budget, the old one stops, no probe is answered twice; then it moves back. A Gateway whose CiliumGatewayClassConfig sets externalTrafficPolicy Local (${LOCAL_GATEWAY_SERVICE}) is answered by exactly one node throughout.`,
+  description:
+    `A LoadBalancer service with externalTrafficPolicy Local (${LOCAL_SERVICE}) has its backend on one eligible node ` +
+    `(l2l-backend): only that node answers ARP/NDP for its address. The backend moves to another eligible node: that node answers within ` +
+    `the budget, the old one stops, no probe is answered twice; then it moves back. A Gateway whose CiliumGatewayClassConfig sets ` +
+    `externalTrafficPolicy Local (${LOCAL_GATEWAY_SERVICE}) is answered by exactly one node throughout.`,
   features: ['traffic-policy-local'],
   async run(ctx) {
     const svc = ctx.vips.find((v) => v.service === LOCAL_SERVICE);
@@ -17,7 +21,9 @@ export default defineCheck({
     if (!svc || !gw)
       return {
         status: 'skipped',
-        reason: `the subject's address source (${ctx.subject.addresses}) does not name ${svc ? LOCAL_GATEWAY_SERVICE : LOCAL_SERVICE}, so where it is answered cannot be seen`,
+        reason:
+          `the subject's address source (${ctx.subject.addresses}) does not name ${svc ? LOCAL_GATEWAY_SERVICE : LOCAL_SERVICE}, ` +
+          `so where it is answered cannot be seen`,
       };
     const home = localHome(ctx.lab);
     const away = ctx.eligible.find((n) => n.name !== home)?.name;
@@ -41,7 +47,8 @@ export default defineCheck({
         const others = who.filter((m) => m !== macOf(n));
         if (others.length)
           problems.push(
-            `${ip} ${family.toUpperCase()}: ${others.map(name).join(', ')} answered with the backend on ${n} only (no local backend: its traffic is dropped)`,
+            `${ip} ${family.toUpperCase()}: ${others.map(name).join(', ')} answered with the backend on ${n} only (no local backend: ` +
+              `its traffic is dropped)`,
           );
         else if (!who.length) problems.push(`${ip} ${family.toUpperCase()}: nobody answered with the backend on ${n}`);
       }
@@ -50,7 +57,12 @@ export default defineCheck({
         figures[`gateway.${family}.responders`] = who.length;
         if (who.length !== 1)
           problems.push(
-            `${ip} ${family.toUpperCase()} (Gateway ${LOCAL_GATEWAY_SERVICE}, externalTrafficPolicy Local): ${who.length ? `${who.length} nodes answer (${who.map(name).join(', ')})` : 'nobody answers: its backend is the Envoy on every node (Cilium #48799)'}`,
+            `${ip} ${family.toUpperCase()} (Gateway ${LOCAL_GATEWAY_SERVICE}, externalTrafficPolicy Local): ` +
+              `${
+                who.length
+                  ? `${who.length} nodes answer (${who.map(name).join(', ')})`
+                  : 'nobody answers: its backend is the Envoy on every node ' + '(Cilium #48799)'
+              }`,
           );
       }
     };
@@ -68,12 +80,15 @@ export default defineCheck({
         figures[`${step}.${family}_ms`] = ms;
         figures[`${step}.${family}.split_brain_windows`] = twice;
         details.push(
-          `backend to ${to}: ${ip} answered by ${fo.newMac ? name(fo.newMac) : 'nobody new'}${ms === null ? '' : ` after ${ms} ms`}, ${twice} probes answered twice`,
+          `backend to ${to}: ${ip} answered by ${fo.newMac ? name(fo.newMac) : 'nobody new'}${ms === null ? '' : ` after ${ms} ms`}, ` +
+            `${twice} probes answered twice`,
         );
         const F = family.toUpperCase();
         if (ms === null)
           problems.push(
-            `${ip} ${F}: ${to} did not answer within ${budget + 1000} ms of its backend moving there${fo.newMac ? ` (${name(fo.newMac)} did)` : ''}`,
+            `${ip} ${F}: ${to} did not answer within ${budget + 1000} ms of its backend moving there${
+              fo.newMac ? ` (${name(fo.newMac)} did)` : ''
+            }`,
           );
         else if (ms > budget) problems.push(`${ip} ${F}: ${to} answered after ${ms} ms, budget ${budget} ms`);
         if (twice) problems.push(`${ip} ${F}: ${twice} probes answered by two nodes while the backend moved`);

@@ -9,7 +9,8 @@ export default defineCheck({
   id: 'multicast-snooping',
   title: 'NDP answered behind a switch that snoops MLD',
   description:
-    "On a lab switch that snoops multicast (switch.multicastSnooping: a solicitation reaches only the ports that joined the VIP's solicited-node group), every IPv6 VIP is answered by one node, and again after its holder is powered off.",
+    "On a lab switch that snoops multicast (switch.multicastSnooping: a solicitation reaches only the ports that joined the VIP's " +
+    'solicited-node group), every IPv6 VIP is answered by one node, and again after its holder is powered off.',
   features: ['ipv6'],
   async run(ctx, opts) {
     if (!ctx.lab.switch.multicastSnooping)
@@ -40,7 +41,8 @@ export default defineCheck({
         if (!asked.length) problems.push(`${step}: no solicitation for ${ip} went out: nothing was measured`);
         else if (got < asked.length * 0.95)
           problems.push(
-            `${step}: ${ip} answered ${got} of ${asked.length} solicitations behind the snooping switch: its holder does not receive them (has it joined the solicited-node group on its interface? RFC 4861 §7.2.1)`,
+            `${step}: ${ip} answered ${got} of ${asked.length} solicitations behind the snooping switch: its holder does not receive ` +
+              `them (has it joined the solicited-node group on its interface? RFC 4861 §7.2.1)`,
           );
         else if (who.length !== 1) problems.push(`${step}: ${ip} answered by ${who.join(' and ')}`);
       }

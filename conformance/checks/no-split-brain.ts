@@ -9,7 +9,9 @@ export default defineCheck({
   id: 'no-split-brain',
   title: 'No split-brain',
   description:
-    'In no capture of the run is one request answered by two MACs (answers tied to their requests by content) — also right after a paused holder resumes, and when the holder loses its lease store but not the switch. No capture, no answer or dropped frames: not a pass.',
+    'In no capture of the run is one request answered by two MACs (answers tied to their requests by content) — also right after a ' +
+    'paused holder resumes, and when the holder loses its lease store but not the switch. No capture, no answer or dropped frames: not ' +
+    'a pass.',
   features: [],
   async run(ctx) {
     const details: string[] = [];

@@ -7,13 +7,16 @@ export default defineCheck({
   id: 'scale',
   title: 'Scale: 50 VIPs',
   description:
-    'With 50 VIPs, power off the node that holds the most: every VIP is answered again within 1.5× the single-VIP budget; the distribution of leases over nodes is reported.',
+    'With 50 VIPs, power off the node that holds the most: every VIP is answered again within 1.5× the single-VIP budget; the ' +
+    'distribution of leases over nodes is reported.',
   features: ['lease-store'],
   async run(ctx) {
     if (ctx.vips.length < 50)
       return {
         status: 'skipped',
-        reason: `needs 50 VIPs; this run announces ${ctx.vips.length} (pool ${ctx.lab.pool.name} has ${poolSize(ctx.lab)} IPv4 addresses; use a lab whose pool has ≥ 50, e.g. labs/scale.yaml)`,
+        reason:
+          `needs 50 VIPs; this run announces ${ctx.vips.length} (pool ${ctx.lab.pool.name} has ${poolSize(ctx.lab)} IPv4 ` +
+          `addresses; use a lab whose pool has ≥ 50, e.g. labs/scale.yaml)`,
       };
     const vips = ctx.vips.slice(0, 50);
     const v4 = vips.map((v) => v.ipv4!).filter(Boolean);
@@ -67,7 +70,8 @@ export default defineCheck({
       `leases before: ${Object.entries(spread)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}`,
-      `powered off ${busiest} (${moved} VIPs): slowest answered again after ${Number.isFinite(worst) ? worst.toFixed(0) : '∞'} ms (budget 1.5 × single = ${budget} ms)`,
+      `powered off ${busiest} (${moved} VIPs): slowest answered again after ${Number.isFinite(worst) ? worst.toFixed(0) : '∞'} ms ` +
+        `(budget 1.5 × single = ${budget} ms)`,
     ];
     return late.length
       ? { status: 'failed', reason: `${late.length} VIPs late: ${late.slice(0, 5).join(', ')}`, details, figures }

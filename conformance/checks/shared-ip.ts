@@ -11,7 +11,11 @@ const SHARED_SERVICE = 'l2lab-shared/shared';
 export default defineCheck({
   id: 'shared-ip',
   title: 'Shared IP: one answer for services sharing an address',
-  description: `Two more services carry the Gateway's address: one through an LB-IPAM sharing key (lbipam.cilium.io/sharing-key), one as an external IP announced by a policy of its own. Exactly one MAC answers ARP and one NDP for the address; when the holder leaves the second policy alone (label ${NO_SHARED_LABEL}, subjects with node-labels) and when it is powered off, still exactly one node answers, no probe answered by two.`,
+  description:
+    `Two more services carry the Gateway's address: one through an LB-IPAM sharing key (lbipam.cilium.io/sharing-key), one ` +
+    `as an external IP announced by a policy of its own. Exactly one MAC answers ARP and one NDP for the address; when the holder leaves ` +
+    `the second policy alone (label ${NO_SHARED_LABEL}, subjects with node-labels) and when it is powered off, still exactly one node ` +
+    `answers, no probe answered by two.`,
   features: ['ip-sharing'],
   async run(ctx) {
     const v = ctx.main;
@@ -20,12 +24,16 @@ export default defineCheck({
     if (apart)
       return {
         status: 'failed',
-        reason: `${SHARED_SERVICE} got ${[apart.ipv4, apart.ipv6].filter(Boolean).join(' and ')}, not ${v.service}'s ${addr}: the sharing key was not honoured`,
+        reason:
+          `${SHARED_SERVICE} got ${[apart.ipv4, apart.ipv6].filter(Boolean).join(' and ')}, not ${v.service}'s ${addr}: the ` +
+          `sharing key was not honoured`,
       };
     if (!v.shared?.includes(SHARED_SERVICE))
       return {
         status: 'skipped',
-        reason: `the subject's address source (${ctx.subject.addresses}) does not name ${SHARED_SERVICE} on ${addr}, so the sharing cannot be seen`,
+        reason:
+          `the subject's address source (${ctx.subject.addresses}) does not name ${SHARED_SERVICE} on ${addr}, so the sharing ` +
+          `cannot be seen`,
       };
     const details = [`${addr}: ${[v.service, ...v.shared].join(', ')}`];
     const problems: string[] = [];
@@ -68,7 +76,8 @@ export default defineCheck({
         );
         if (twice)
           problems.push(
-            `${ip} ${fam.toUpperCase()}: ${twice} probes answered by two nodes (${who.join(' and ')}) once ${holder} left the policy of one service on the address: one election per service?`,
+            `${ip} ${fam.toUpperCase()}: ${twice} probes answered by two nodes (${who.join(' and ')}) once ${holder} left the policy of ` +
+              `one service on the address: one election per service?`,
           );
       }
     } else if (!ctx.subject.has('node-labels')) details.push('no relabel step: the subject does not claim node-labels');
@@ -80,7 +89,8 @@ export default defineCheck({
     for (const [fam] of families)
       if (t[fam]) figures[`power_off.${fam}.split_brain_windows`] = t[fam]!.splitBrainWindows;
     details.push(
-      `power-off of ${t.arp?.oldNode ?? t.ndp?.oldNode}: ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'} took over${t.problems.length ? ` (${t.problems.join('; ')})` : ''}`,
+      `power-off of ${t.arp?.oldNode ?? t.ndp?.oldNode}: ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'} took ` +
+        `over${t.problems.length ? ` (${t.problems.join('; ')})` : ''}`,
     );
     problems.push(...t.problems.map((p) => `power-off: ${p}`));
     return problems.length

@@ -14,7 +14,9 @@ export default defineCheck({
       .filter((t) => t.http?.outageMs === undefined || t.http.outageMs > t.budgetMs + slack)
       .map(
         (t) =>
-          `${t.fault} #${t.trial}: HTTP ${t.http?.outageMs === undefined ? 'did not recover' : `recovered after ${t.http.outageMs.toFixed(0)} ms`} (budget ${t.budgetMs} + ${slack} ms)`,
+          `${t.fault} #${t.trial}: HTTP ${
+            t.http?.outageMs === undefined ? 'did not recover' : `recovered after ${t.http.outageMs.toFixed(0)} ms`
+          } (budget ${t.budgetMs} + ${slack} ms)`,
       );
     const details = trials.map(
       (t) =>

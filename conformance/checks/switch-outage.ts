@@ -9,7 +9,9 @@ export default defineCheck({
   id: 'switch-outage',
   title: 'Answers again after a switch outage',
   description:
-    'The lab switch goes dark (every port without carrier, as a LAN bounce) for long enough that every lease expires — 4 × leaseDuration, at least 5 s; 60 s without a lease; --switch-down-s — then comes back: within the budget exactly one eligible node answers, and keeps answering (Cilium #48626).',
+    'The lab switch goes dark (every port without carrier, as a LAN bounce) for long enough that every lease expires — 4 × ' +
+    'leaseDuration, at least 5 s; 60 s without a lease; --switch-down-s — then comes back: within the budget exactly one eligible node ' +
+    'answers, and keeps answering (Cilium #48626).',
   features: [],
   async run(ctx, opts) {
     const outageMs = opts.switchDownMs ?? switchOutageMs(ctx.subject.lease);
@@ -60,10 +62,12 @@ export default defineCheck({
       const who = responders(events, ip, family, tailFrom);
       if (backMs !== undefined && (who.length !== 1 || tail.length < requests - 1))
         problems.push(
-          `${label}: not answering steadily at the end (${tail.length} of ${requests} requests, by ${who.map((m) => ctx.nodeOfMac(m)).join(' and ') || 'nobody'})`,
+          `${label}: not answering steadily at the end (${tail.length} of ${requests} requests, by ` +
+            `${who.map((m) => ctx.nodeOfMac(m)).join(' and ') || 'nobody'})`,
         );
       details.push(
-        `${label}: ${backMs === undefined ? 'no answer' : `answered ${backMs.toFixed(0)} ms after the switch came back`}, then by ${who.map((m) => ctx.nodeOfMac(m)).join(', ') || 'nobody'}`,
+        `${label}: ${backMs === undefined ? 'no answer' : `answered ${backMs.toFixed(0)} ms after the switch came back`}, then by ` +
+          `${who.map((m) => ctx.nodeOfMac(m)).join(', ') || 'nobody'}`,
       );
     }
     return problems.length

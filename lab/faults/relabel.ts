@@ -24,7 +24,8 @@ export function leavePolicy(lab: Lab, node: string): string {
     if (!matches(sel, rest)) return `${k}-`;
   }
   throw new Error(
-    `relabel: removing none of ${node}'s labels (${Object.keys(labels).join(', ') || 'none'}) takes it out of policy.nodeSelector; give a nodeSelector with matchLabels or an In/Exists expression on a label the node has`,
+    `relabel: removing none of ${node}'s labels (${Object.keys(labels).join(', ') || 'none'}) takes it out of policy.nodeSelector; give ` +
+      `a nodeSelector with matchLabels or an In/Exists expression on a label the node has`,
   );
 }
 
@@ -39,7 +40,8 @@ async function label(io: Primitives, lab: Lab, node: string, arg: string): Promi
 export default defineFault({
   kind: 'relabel',
   description:
-    "a node label set (KEY=VALUE) or removed (KEY-) as kubectl label; in a trial, so that the holder leaves the policy's nodeSelector; undo gives back the lab file's label",
+    "a node label set (KEY=VALUE) or removed (KEY-) as kubectl label; in a trial, so that the holder leaves the policy's nodeSelector; " +
+    "undo gives back the lab file's label",
   args: [
     { name: 'label', help: 'KEY- removes a label, KEY=VALUE sets one (as kubectl label)', example: 'datacenter-' },
   ],

@@ -12,7 +12,9 @@ function target(lab: Lab, name: string): { iface: string; machines: string[] } {
   const d = lab.domains.find((x) => x.name === name);
   if (!d)
     throw new Error(
-      `switch-down takes "switch" (the lab switch)${lab.domains.length ? ` or an L2 domain (${lab.domains.map((x) => x.name).join(', ')})` : ''}, not "${name}"`,
+      `switch-down takes "switch" (the lab switch)${
+        lab.domains.length ? ` or an L2 domain (${lab.domains.map((x) => x.name).join(', ' + '')})` : ''
+      }, not "${name}"`,
     );
   return { iface: d.interface, machines: [...d.nodes, lab.client.name] };
 }
@@ -20,7 +22,8 @@ function target(lab: Lab, name: string): { iface: string; machines: string[] } {
 export default defineFault({
   kind: 'switch-down',
   description:
-    'the lab switch, or one L2 domain (its switch or VLAN), goes dark (a LAN bounce): every port loses carrier, nodes and client alike, until undone',
+    'the lab switch, or one L2 domain (its switch or VLAN), goes dark (a LAN bounce): every port loses carrier, nodes and client alike, ' +
+    'until undone',
   scope: 'switch',
   args: [],
   params: z.strictObject({}),

@@ -104,7 +104,8 @@ export class NetnsProvider implements Provider {
         throw new Error(`${(e as Error).message}\nNothing was left behind (rolled back).`, { cause: e });
       }
       throw new Error(
-        `${(e as Error).message}\nlab:up did not finish, so the lab may be incomplete: \`npm run lab:up -- --lab ${lab.file}\` repairs it; \`npm run lab:down -- --lab ${lab.file}\` removes all of it.`,
+        `${(e as Error).message}\nlab:up did not finish, so the lab may be incomplete: \`npm run lab:up -- --lab ${lab.file}\` repairs ` +
+          `it; \`npm run lab:down -- --lab ${lab.file}\` removes all of it.`,
         { cause: e },
       );
     }
@@ -655,7 +656,8 @@ function preflight(): void {
   const missing = REQUIRED.filter(([cmd]) => !path.some((d) => existsSync(join(d, cmd))));
   if (missing.length)
     throw new Error(
-      `missing on this machine: ${missing.map(([c, p]) => `${c} (Debian package ${p})`).join(', ')}. Run \`npm run setup\` to install them.`,
+      `missing on this machine: ${missing.map(([c, p]) => `${c} (Debian package ${p})`).join(', ')}. Run \`npm run setup\` to install ` +
+        `them.`,
     );
 }
 
@@ -756,7 +758,9 @@ async function vlanPreflight(lab: Lab): Promise<void> {
   await run(['modprobe', '8021q'], { check: false });
   if (existsSync('/proc/net/vlan')) return;
   throw new Error(
-    `domains[${i}].vlan: this kernel (${release()}) has no 802.1Q VLAN support (CONFIG_VLAN_8021Q; modprobe 8021q failed), so the netns provider cannot build VLAN ${lab.domains[i]!.vlan}; give the domain a switch of its own (switch: true instead of vlan), or use provider: vagrant (the VMs' Debian kernel has it)`,
+    `domains[${i}].vlan: this kernel (${release()}) has no 802.1Q VLAN support (CONFIG_VLAN_8021Q; modprobe 8021q failed), so the netns ` +
+      `provider cannot build VLAN ${lab.domains[i]!.vlan}; give the domain a switch of its own (switch: true instead of vlan), or use ` +
+      `provider: vagrant (the VMs' Debian kernel has it)`,
   );
 }
 
@@ -893,7 +897,8 @@ async function checkRouteFree(lab: Lab): Promise<void> {
   });
   if (clash)
     throw new Error(
-      `management.ipv4 ${lab.management.ipv4} is already routed on this host (${clash.dst} dev ${clash.dev}); choose another management subnet in the lab file`,
+      `management.ipv4 ${lab.management.ipv4} is already routed on this host (${clash.dst} dev ${clash.dev}); choose another management ` +
+        `subnet in the lab file`,
     );
 }
 

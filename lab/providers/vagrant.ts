@@ -143,7 +143,9 @@ export class VagrantProvider implements Provider {
       const down = hosts(lab).filter((h) => !off.has(h.name) && states.get(domain(lab.name, h.name)) !== 'running');
       if (down.length)
         await apply(
-          `vagrant up ${down.map((h) => h.name).join(' ')} (${lab.vagrant.provider}${lab.vagrant.driver === 'qemu' ? ', software emulation: minutes' : ''})`,
+          `vagrant up ${down.map((h) => h.name).join(' ')} (${lab.vagrant.provider}${
+            lab.vagrant.driver === 'qemu' ? ', software ' + 'emulation: minutes' : ''
+          })`,
           () => this.vagrant(lab, ['up', ...down.map((h) => h.name)], progress, bootTimeoutMs(lab) * 2),
         );
 
@@ -156,7 +158,8 @@ export class VagrantProvider implements Provider {
       );
     } catch (e) {
       throw new Error(
-        `${(e as Error).message}\nlab:up did not finish: \`npm run lab:up -- --lab ${lab.file}\` picks up where it stopped; \`npm run lab:down -- --lab ${lab.file}\` removes every VM, disk and network of the lab.`,
+        `${(e as Error).message}\nlab:up did not finish: \`npm run lab:up -- --lab ${lab.file}\` picks up where it stopped; \`npm run ` +
+          `lab:down -- --lab ${lab.file}\` removes every VM, disk and network of the lab.`,
         { cause: e },
       );
     }
@@ -232,10 +235,12 @@ export class VagrantProvider implements Provider {
           const script = [
             'set -eu',
             'install -d -m 0700 /root/.ssh',
-            `printf '%s\\n' '${publicKey(`${files(lab.name).key}.pub`)}' > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys`,
+            `printf '%s\\n' '${publicKey(`${files(lab.name).key}.pub`)}' > /root/.ssh/authorized_keys && chmod 600 ` +
+              `/root/.ssh/authorized_keys`,
             `cat > /etc/ssh/l2lab_host_ed25519_key <<'L2L_KEY'\n${key.trim()}\nL2L_KEY`,
             'chmod 600 /etc/ssh/l2lab_host_ed25519_key',
-            "printf 'HostKey /etc/ssh/l2lab_host_ed25519_key\\nPermitRootLogin prohibit-password\\nUseDNS no\\n' > /etc/ssh/sshd_config.d/l2lab.conf",
+            "printf 'HostKey /etc/ssh/l2lab_host_ed25519_key\\nPermitRootLogin prohibit-password\\nUseDNS no\\n' > " +
+              '/etc/ssh/sshd_config.d/l2lab.conf',
             'sshd -t && systemctl restart ssh',
           ].join('\n');
           const r = await first.execCommand('sudo sh -s', { stdin: script });
@@ -311,7 +316,8 @@ export class VagrantProvider implements Provider {
       if ((current.get(path) ?? '').trimEnd() === content.trimEnd()) continue;
       await apply(`${h.name}: ${path}`, () =>
         sh(
-          `mkdir -p /etc/l2lab/bin /etc/l2lab/services && cat > ${path}.l2l-tmp && chmod ${path.includes('/bin/') ? 755 : 644} ${path}.l2l-tmp && mv ${path}.l2l-tmp ${path}` +
+          `mkdir -p /etc/l2lab/bin /etc/l2lab/services && cat > ${path}.l2l-tmp && chmod ${path.includes('/bin/') ? 755 : 644} ` +
+            `${path}.l2l-tmp && mv ${path}.l2l-tmp ${path}` +
             (path.endsWith('.service')
               ? ' && systemctl daemon-reload && systemctl enable l2lab-boot.service 2>/dev/null'
               : ''),
@@ -325,7 +331,8 @@ export class VagrantProvider implements Provider {
       await apply(`${h.name}: Node ${runtime.nodeVersion}`, async () => {
         await c.putFile(runtime.node, '/usr/local/bin/node.l2l-tmp');
         await sh(
-          'chmod 755 /usr/local/bin/node.l2l-tmp && mv /usr/local/bin/node.l2l-tmp /usr/local/bin/node && ln -sf /usr/local/bin/node /usr/bin/node',
+          'chmod 755 /usr/local/bin/node.l2l-tmp && mv /usr/local/bin/node.l2l-tmp /usr/local/bin/node && ln -sf /usr/local/bin/node ' +
+            '/usr/bin/node',
         );
       });
     const root = shq(runtime.root);
@@ -336,7 +343,8 @@ export class VagrantProvider implements Provider {
       await apply(`${h.name}: l2lab runtime ${runtime.id} in ${RUNTIME_DIR}, at ${runtime.root}`, async () => {
         await c.putFile(runtime.tar, '/var/tmp/l2l-runtime.tar');
         await sh(
-          `set -e; rm -rf ${RUNTIME_DIR}; mkdir -p ${RUNTIME_DIR} /var/lib/l2lab ${shq(dirname(runtime.root))}; tar -xf /var/tmp/l2l-runtime.tar -C ${RUNTIME_DIR}; rm -f /var/tmp/l2l-runtime.tar; ` +
+          `set -e; rm -rf ${RUNTIME_DIR}; mkdir -p ${RUNTIME_DIR} /var/lib/l2lab ${shq(dirname(runtime.root))}; tar -xf ` +
+            `/var/tmp/l2l-runtime.tar -C ${RUNTIME_DIR}; rm -f /var/tmp/l2l-runtime.tar; ` +
             `[ -L ${root} ] || rm -rf ${root}; ln -sfn ${RUNTIME_DIR} ${root}; echo ${runtime.id} > /var/lib/l2lab/runtime.id`,
         );
       });
@@ -679,7 +687,8 @@ async function convergeNetworks(
     ...spec.domainNetworks.map((d) => isolated(d.name, d.bridge)),
     [
       spec.management.name,
-      `<network>\n  <name>${spec.management.name}</name>\n${lab.vagrant.nat ? "  <forward mode='nat'/>\n" : ''}  <bridge name='${names.prefix(lab.name)}mg' stp='off' delay='0'/>\n` +
+      `<network>\n  <name>${spec.management.name}</name>\n${lab.vagrant.nat ? "  <forward mode='nat'/>\n" : ''}  <bridge ` +
+        `name='${names.prefix(lab.name)}mg' stp='off' delay='0'/>\n` +
         `  <ip address='${mg.hostAddress}' netmask='${mask}'>\n    <dhcp>\n${leases}\n    </dhcp>\n  </ip>\n</network>\n`,
     ],
   ];

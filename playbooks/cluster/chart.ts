@@ -57,7 +57,10 @@ export interface ChartRender {
   config: Record<string, string>;
 }
 
-/** `helm template cilium <chart> -n kube-system -f values.yaml`; a helm error (schema, a template's fail) comes back as helm's own words, with the version. */
+/**
+ * `helm template cilium <chart> -n kube-system -f values.yaml`; a helm error (schema, a template's fail) comes back as helm's own
+ * words, with the version.
+ */
 export async function renderChart(version: string, valuesYaml: string): Promise<ChartRender> {
   const chart = chartOf(version);
   if (!chart) throw new ChartError(`no vendored chart for Cilium ${version}; vendored: ${chartVersions().join(', ')}`);
@@ -121,6 +124,7 @@ export function configProblems(config: Record<string, string>, wanted: Wanted[],
     .filter((w) => config[w.key] !== w.value)
     .map(
       (w) =>
-        `Cilium ${version}'s chart renders ${w.key}=${config[w.key] === undefined ? '(absent)' : JSON.stringify(config[w.key])}, the lab needs ${JSON.stringify(w.value)} (from ${w.from})`,
+        `Cilium ${version}'s chart renders ${w.key}=${config[w.key] === undefined ? '(absent)' : JSON.stringify(config[w.key])}, the ` +
+        `lab needs ${JSON.stringify(w.value)} (from ${w.from})`,
     );
 }

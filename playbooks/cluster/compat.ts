@@ -21,13 +21,17 @@ export function checkCompat(cilium: string, gatewayAPI: string): Compat {
     return {
       ok: false,
       known: true,
-      message: `Cilium ${cilium} with Gateway API ${gatewayAPI}: known bad — Gateway API v1.4 CRDs break the operator of Cilium < 1.20 (the tutorial saw the Gateway get no address with 1.19). Use Cilium ≥ 1.20 (e.g. 1.20.0-pre.1), or older Gateway API CRDs.`,
+      message:
+        `Cilium ${cilium} with Gateway API ${gatewayAPI}: known bad — Gateway API v1.4 CRDs break the operator of Cilium < 1.20 ` +
+        `(the tutorial saw the Gateway get no address with 1.19). Use Cilium ≥ 1.20 (e.g. 1.20.0-pre.1), or older Gateway API CRDs.`,
     };
   if (atLeast(c, [1, 20, 0]) && g[0] === 1 && g[1] === 4)
     return { ok: true, known: true, message: `Cilium ${cilium} with Gateway API ${gatewayAPI}: the tutorial's pair` };
   return {
     ok: true,
     known: false,
-    message: `Cilium ${cilium} with Gateway API ${gatewayAPI}: not a known pair; proceeding (check Cilium's documentation for the supported Gateway API version)`,
+    message:
+      `Cilium ${cilium} with Gateway API ${gatewayAPI}: not a known pair; proceeding (check Cilium's documentation for the ` +
+      `supported Gateway API version)`,
   };
 }

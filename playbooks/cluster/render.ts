@@ -59,7 +59,8 @@ export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' |
   const cp = lab.nodes.find((n) => n.role === 'control-plane')!.name;
   const transcript = [
     `[${cp}] kubeadm init --config kubeadm-init.yaml            # skipPhases: addon/kube-proxy`,
-    `[${cp}] kubectl -n kube-system delete ds kube-proxy --ignore-not-found; kubectl -n kube-system delete cm kube-proxy --ignore-not-found`,
+    `[${cp}] kubectl -n kube-system delete ds kube-proxy --ignore-not-found; kubectl -n kube-system delete cm kube-proxy ` +
+      `--ignore-not-found`,
     ...lab.nodes
       .filter((n) => n.role === 'worker')
       .map((n) => `[${n.name}] kubeadm join --config kubeadm-join-${n.name}.yaml`),

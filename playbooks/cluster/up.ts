@@ -43,7 +43,8 @@ export async function clusterUp(
 ): Promise<ClusterResult> {
   if (!capabilitiesOf(lab.provider).ownKernel)
     throw new ClusterError(
-      `lab ${lab.name} uses the ${lab.provider} provider, whose machines share this host's kernel: Kubernetes needs VMs. Use a lab file with provider: vagrant (labs/cilium.yaml)`,
+      `lab ${lab.name} uses the ${lab.provider} provider, whose machines share this host's kernel: Kubernetes needs VMs. Use a lab file ` +
+        `with provider: vagrant (labs/cilium.yaml)`,
     );
   const want = opts.ciliumVersion ? { ...lab, versions: { ...lab.versions, cilium: opts.ciliumVersion } } : lab;
   const secrets = await ensureClusterSecrets(lab.name);

@@ -45,7 +45,9 @@ async function apply(conn: Connection, a: Args, check: boolean, lock?: string): 
     // The age of the last update, and whether a package source changed since (a source added or
     // pointed elsewhere: the lists do not know it yet, however recent they are).
     const age = await conn.run(
-      `s=/var/lib/apt/periodic/update-success-stamp; [ -e $s ] || s=/var/cache/apt/pkgcache.bin; if [ -e $s ]; then echo $(( $(date +%s) - $(stat -c %Y $s) )); find /etc/apt/sources.list /etc/apt/sources.list.d -maxdepth 1 -type f -newer $s 2>/dev/null | head -1; else echo -1; fi`,
+      `s=/var/lib/apt/periodic/update-success-stamp; [ -e $s ] || s=/var/cache/apt/pkgcache.bin; if [ -e $s ]; then echo $(( $(date ` +
+        `+%s) - $(stat -c %Y $s) )); find /etc/apt/sources.list /etc/apt/sources.list.d -maxdepth 1 -type f -newer $s 2>/dev/null | ` +
+        `head -1; else echo -1; fi`,
     );
     const [secsText, newerSource] = age.stdout.trim().split('\n');
     const secs = Number(secsText);

@@ -25,7 +25,8 @@ export default defineModule({
     if (which.rc !== 0) return failed(`kubectl not found on ${ctx.host.name}; install it first (cluster playbooks)`);
     if ((await ctx.conn.run(`[ -r ${q(a.kubeconfig)} ]`, { become: ctx.become })).rc !== 0)
       return failed(
-        `kubeconfig ${a.kubeconfig} not found on ${ctx.host.name}; is this the control plane (kubeadm init done)? Set kubeconfig to another file`,
+        `kubeconfig ${a.kubeconfig} not found on ${ctx.host.name}; is this the control plane (kubeadm init done)? Set kubeconfig to ` +
+          `another file`,
       );
     const stdin =
       a.definition === undefined
@@ -36,7 +37,9 @@ export default defineModule({
             ? a.definition.map((d) => stringify(d)).join('---\n')
             : stringify(a.definition);
     const source = a.src !== undefined ? `-f ${q(a.src)}${a.src.endsWith('/') ? ' -R' : ''}` : '-f -';
-    const common = `--kubeconfig ${q(a.kubeconfig)}${a.namespace ? ` -n ${q(a.namespace)}` : ''} --server-side --field-manager=${q(a.field_manager)}${a.force_conflicts ? ' --force-conflicts' : ''} ${source}`;
+    const common =
+      `--kubeconfig ${q(a.kubeconfig)}${a.namespace ? ` -n ${q(a.namespace)}` : ''} --server-side ` +
+      `--field-manager=${q(a.field_manager)}${a.force_conflicts ? ' --force-conflicts' : ''} ${source}`;
     const diff = await ctx.conn.run(`kubectl diff ${common}`, { stdin, become: ctx.become });
     if (diff.rc > 1) return failed(`kubectl diff failed (rc ${diff.rc}): ${diff.stderr.trim()}`, { rc: diff.rc });
     const changed = diff.rc === 1;

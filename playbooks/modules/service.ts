@@ -5,6 +5,7 @@ import { q } from '../connection.ts';
 import { defineModule, failed } from '../module.ts';
 
 const L2L = '/etc/l2lab/bin/l2l-service';
+const VERB = { started: 'start', stopped: 'stop', restarted: 'restart', reloaded: 'reload' } as const;
 
 export default defineModule({
   name: 'service',
@@ -22,9 +23,11 @@ export default defineModule({
     const def = `/etc/l2lab/services/${a.name}.service`;
     // l2lab's own service definitions win on every machine (VMs run systemd too); else systemd's units.
     const probe =
-      `if [ -f ${q(def)} ]; then echo l2l; ${L2L} status ${n} >/dev/null 2>&1 && echo running || echo stopped; grep -q '^ENABLED=yes' ${q(def)} && echo enabled || echo disabled; ` +
+      `if [ -f ${q(def)} ]; then echo l2l; ${L2L} status ${n} >/dev/null 2>&1 && echo running || echo stopped; grep -q '^ENABLED=yes' ` +
+      `${q(def)} && echo enabled || echo disabled; ` +
       (pid1
-        ? `elif systemctl cat ${n} >/dev/null 2>&1; then echo systemd; systemctl is-active -q ${n} && echo running || echo stopped; systemctl is-enabled -q ${n} && echo enabled || echo disabled; `
+        ? `elif systemctl cat ${n} >/dev/null 2>&1; then echo systemd; systemctl is-active -q ${n} && echo running || echo stopped; ` +
+          `systemctl is-enabled -q ${n} && echo enabled || echo disabled; `
         : '') +
       'else exit 4; fi';
     const r = await ctx.conn.run(probe, { become: ctx.become });
@@ -32,7 +35,9 @@ export default defineModule({
     if (r.rc === 4 && ctx.check)
       return {
         changed: true,
-        msg: `would ${({ started: 'start', stopped: 'stop', restarted: 'restart', reloaded: 'reload' } as const)[a.state ?? 'started']}${a.enabled ? ' and enable' : ''} ${a.name} (not installed yet: from an earlier task's package?)`,
+        msg:
+          `would ${VERB[a.state ?? 'started']}${a.enabled ? ' and enable' : ''} ${a.name} ` +
+          "(not installed yet: from an earlier task's package?)",
       };
     if (r.rc === 4)
       return failed(

@@ -37,7 +37,9 @@ export default defineModule({
       a.port !== undefined
         ? `port ${a.host}:${a.port} ${a.state}`
         : a.path !== undefined
-          ? `${a.path} ${a.state === 'started' ? 'present' : a.state === 'stopped' ? 'absent' : a.state}${a.search_regex ? ` matching /${a.search_regex}/` : ''}`
+          ? `${a.path} ${a.state === 'started' ? 'present' : a.state === 'stopped' ? 'absent' : a.state}${
+              a.search_regex ? ` matching /${a.search_regex}/` : ''
+            }`
           : `command ${JSON.stringify(a.command)} succeeding`;
     if (r.rc !== 0)
       return failed(`timed out after ${a.timeout} s waiting for ${what}`, { elapsed: (Date.now() - started) / 1000 });

@@ -27,7 +27,8 @@ export interface StandinRepo {
 }
 
 const wrapper = (tool: string) =>
-  `#!/bin/sh\n# Stand-in, not the real ${tool}: l2lab's test double (test/standins/${tool}.py).\nexec /usr/bin/python3 ${LIB}/${tool}.py "$@"\n`;
+  `#!/bin/sh\n# Stand-in, not the real ${tool}: l2lab's test double (test/standins/${tool}.py).\nexec /usr/bin/python3 ` +
+  `${LIB}/${tool}.py "$@"\n`;
 
 async function deb(
   out: string,
@@ -45,7 +46,8 @@ async function deb(
   mkdirSync(join(root, 'DEBIAN'), { recursive: true });
   writeFileSync(
     join(root, 'DEBIAN', 'control'),
-    `Package: ${name}\nVersion: ${version}\nArchitecture: ${name === 'l2lab-standin-lib' ? 'all' : 'amd64'}\nMaintainer: l2lab tests <tests@l2lab.invalid>\n${depends.length ? `Depends: ${depends.join(', ')}\n` : ''}Description: ${description}\n`,
+    `Package: ${name}\nVersion: ${version}\nArchitecture: ${name === 'l2lab-standin-lib' ? 'all' : 'amd64'}\nMaintainer: l2lab tests ` +
+      `<tests@l2lab.invalid>\n${depends.length ? `Depends: ${depends.join(', ')}\n` : ''}Description: ${description}\n`,
   );
   await execa('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', root, join(out, `${name}_${version}.deb`)]);
 }
@@ -145,11 +147,20 @@ export async function buildStandinRepo(
       ...bin('kubelet'),
       '/usr/lib/systemd/system/kubelet.service': {
         mode: 0o644,
-        text: '[Unit]\nDescription=kubelet: The Kubernetes Node Agent\nDocumentation=https://kubernetes.io/docs/\nWants=network-online.target\nAfter=network-online.target\n\n[Service]\nExecStart=/usr/bin/kubelet\nRestart=always\nStartLimitInterval=0\nRestartSec=10\n\n[Install]\nWantedBy=multi-user.target\n',
+        text:
+          '[Unit]\nDescription=kubelet: The Kubernetes Node ' +
+          'Agent\nDocumentation=https://kubernetes.io/docs/\nWants=network-online.target\nAfter=network-online.target\n\n' +
+          '[Service]\nExecStart=/usr/bin/kubelet\nRestart=always\nStartLimitInterval=0\nRestartSec=10\n\n' +
+          '[Install]\nWantedBy=multi-user.target\n',
       },
       '/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf': {
         mode: 0o644,
-        text: '[Service]\nEnvironment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"\nEnvironment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"\nEnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env\nEnvironmentFile=-/etc/default/kubelet\nExecStart=\nExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS\n',
+        text:
+          '[Service]\nEnvironment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf ' +
+          '--kubeconfig=/etc/kubernetes/kubelet.conf"\n' +
+          'Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"\n' +
+          'EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env\nEnvironmentFile=-/etc/default/kubelet\nExecStart=\n' +
+          'ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS\n',
       },
     },
     'Stand-in for the kubelet (l2lab tests)',
