@@ -166,9 +166,9 @@ export interface NaShape {
   override: boolean;
   targetLinkAddr: boolean;
 }
-const FULL: NaShape = { override: true, targetLinkAddr: true };
+export const FULL_NA: NaShape = { override: true, targetLinkAddr: true };
 
-function na(myMac: string, target: string, solicited: boolean, shape: NaShape = FULL): Buffer {
+function na(myMac: string, target: string, solicited: boolean, shape: NaShape = FULL_NA): Buffer {
   const m = Buffer.alloc(shape.targetLinkAddr ? 32 : 24);
   m[0] = ND_NA;
   m[4] = (solicited ? 0x40 : 0) | (shape.override ? 0x20 : 0); // S, O (override: we are the address's owner now)
@@ -193,7 +193,7 @@ export function neighborAdvert(myMac: string, vip: string, askerMac: string, ask
 }
 
 /** Unsolicited NA to all nodes (override set): IPv6's gratuitous ARP. */
-export function unsolicitedNeighborAdvert(myMac: string, vip: string, shape: NaShape = FULL): Buffer {
+export function unsolicitedNeighborAdvert(myMac: string, vip: string, shape: NaShape = FULL_NA): Buffer {
   return ether('33:33:00:00:00:01', myMac, ETH_IPV6, ipv6Packet(vip, 'ff02::1', na(myMac, vip, false, shape)));
 }
 

@@ -11,6 +11,7 @@ import type { Log } from './log.ts';
 import type { Metrics } from './metrics.ts';
 import {
   arpReply,
+  FULL_NA,
   gratuitousArp,
   ipv6Bytes,
   type NaShape,
@@ -36,7 +37,7 @@ export class Responder {
     private readonly metrics: Metrics,
     private readonly log: Log,
     private readonly answerDelayMs = 0,
-    private readonly naShape: NaShape = { override: true, targetLinkAddr: true },
+    private readonly naShape: NaShape = FULL_NA,
     /** Join each held IPv6 VIP's solicited-node group on the interface (off only in a broken fixture). */
     private readonly joinGroups = true,
   ) {
@@ -54,10 +55,13 @@ export class Responder {
     if (!this.joinGroups || isIPv4(vip) || this.joined.has(vip) === join) return;
     const group = solicitedNodeGroup(vip);
     try {
-      if (join) this.groups?.addMembership(group, `::%${this.iface}`);
-      else this.groups?.dropMembership(group, `::%${this.iface}`);
-      if (join) this.joined.add(vip);
-      else this.joined.delete(vip);
+      if (join) {
+        this.groups?.addMembership(group, `::%${this.iface}`);
+        this.joined.add(vip);
+      } else {
+        this.groups?.dropMembership(group, `::%${this.iface}`);
+        this.joined.delete(vip);
+      }
       this.log(join ? 'group_joined' : 'group_left', { interface: this.iface, vip, group });
     } catch (e) {
       this.log('group_failed', { interface: this.iface, vip, group, error: (e as Error).message });

@@ -2,8 +2,8 @@
 // both cores are kept busy (a CPU hog: the prober and the responders starve), the prober at 5 ms,
 // and a scripted outage of known length. Not CI: minutes of work, and the verdict is a count.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { answers } from '../conformance/analyze.ts';
 import { buildBundles } from '../conformance/bundles.ts';
+import { scriptedSilence, withinBounds } from '../conformance/calibrate.ts';
 import { Context } from '../conformance/context.ts';
 import { Prober } from '../conformance/prober.ts';
 import { loadSubject } from '../conformance/subject.ts';
@@ -154,32 +154,8 @@ export async function benchAttribution(trials: number): Promise<AttributionBench
     );
     const calibration: AttributionBench['calibration'] = [];
     for (const scriptedMs of [750, 750, 750]) {
-      const pause = { kind: 'pause' as const, node: 'node03', process: 'static' };
-      const at = { pauseSent: 0, pauseDone: 0, resumeSent: 0, resumeDone: 0 };
-      const w = await ctx.probe(`calibrate-${scriptedMs}`, scriptedMs + 1000, {
-        during: async () => {
-          at.pauseSent = Date.now();
-          await ctx.inject(pause);
-          at.pauseDone = Date.now();
-          await new Promise((r) => setTimeout(r, scriptedMs));
-          at.resumeSent = Date.now();
-          await ctx.undo(pause);
-          at.resumeDone = Date.now();
-        },
-      });
-      const a = answers(w.events, '198.18.0.100', 'arp').map((e) => e.t);
-      let gap = 0;
-      for (let i = 1; i < a.length; i++)
-        if (a[i - 1]! >= w.faultAt - 50_000) gap = Math.max(gap, (a[i]! - a[i - 1]!) / 1000);
-      const leastMs = at.resumeSent - at.pauseDone;
-      const mostMs = at.resumeDone - at.pauseSent;
-      calibration.push({
-        scriptedMs,
-        leastMs,
-        mostMs,
-        measuredMs: Math.round(gap * 10) / 10,
-        withinOneInterval: gap >= leastMs - 20 - 2 && gap <= mostMs + 20 + 2,
-      });
+      const c = await scriptedSilence(ctx, 'node03', 'static', '198.18.0.100', scriptedMs);
+      calibration.push({ ...c, withinOneInterval: withinBounds(c, 20, 1) });
     }
     return { soak, prober: probeFig, calibration };
   } finally {

@@ -86,6 +86,18 @@ export class Attributor {
   }
 }
 
+/**
+ * Why `sources` addresses in turn at `intervalMs` cannot tie answers to requests, if they cannot: an
+ * address comes round again after (sources - 1) intervals, and an answer due within the answer
+ * timeout must not be taken for the next request from it.
+ */
+export function rotationProblem(sources: number, intervalMs: number, answerTimeoutMs: number): string | undefined {
+  const roundMs = (sources - 1) * intervalMs;
+  return roundMs >= answerTimeoutMs
+    ? undefined
+    : `${sources} source addresses at ${intervalMs} ms come round after ${roundMs} ms, before the ${answerTimeoutMs} ms answer timeout`;
+}
+
 /** attributeAnswers: an Attributor over events in capture order. */
 export function attributeAnswers(events: ProbeEvent[]): ProbeEvent[] {
   const a = new Attributor();
@@ -144,30 +156,38 @@ export function duplicates(events: ProbeEvent[], vip: string, family: Family): n
  * client's neighbour cache cannot use, once per flaw and sender. An unsolicited NA without the
  * Override flag does not replace a cached MAC, one without the target link-layer address carries
  * none (RFC 4861 §7.2.5-7.2.6; Cilium before 1.19.5/1.20.0, cilium/cilium #46079); a solicited NA
- * to a multicast solicitation (the prober's are) must carry it (§7.2.4).
+ * to a multicast solicitation (the prober's are) must carry it (§7.2.4). Announcements and
+ * answers apart: gratuitous judges the first, a trial the second.
  */
-export function naFlaws(events: ProbeEvent[], vip: string, from: number, name: (mac: string) => string): string[] {
-  const out = new Set<string>();
+export function naFlaws(
+  events: ProbeEvent[],
+  vip: string,
+  from: number,
+  name: (mac: string) => string,
+): { announcements: string[]; answers: string[] } {
+  const announcements = new Set<string>();
+  const answers = new Set<string>();
   for (const e of events) {
     if (e.vip !== vip || e.t < from || e.override === undefined) continue;
     const who = name(e.mac!);
     if (e.kind === 'unsolicited-na') {
       if (!e.override)
-        out.add(
-          `unsolicited NA from ${who} without the Override flag: a neighbour cache holding the old MAC keeps it (RFC 4861 §7.2.5-7.2.6)`,
+        announcements.add(
+          `unsolicited NA from ${who} without the Override flag: a neighbour cache holding the old MAC keeps it ` +
+            '(RFC 4861 §7.2.5-7.2.6)',
         );
       if (!e.tlla)
-        out.add(
-          `unsolicited NA from ${who} without the target link-layer address option: it carries no MAC to update a cache with (RFC 4861 ` +
-            `§7.2.6)`,
+        announcements.add(
+          `unsolicited NA from ${who} without the target link-layer address option: it carries no MAC to update a cache ` +
+            'with (RFC 4861 §7.2.6)',
         );
     } else if (e.kind === 'na' && !e.forClient && !e.tlla)
-      out.add(
-        `solicited NA from ${who} without the target link-layer address option, in answer to a multicast solicitation (RFC 4861 §7.2.4: ` +
-          `MUST)`,
+      answers.add(
+        `solicited NA from ${who} without the target link-layer address option, in answer to a multicast ` +
+          'solicitation (RFC 4861 §7.2.4: MUST)',
       );
   }
-  return [...out];
+  return { announcements: [...announcements], answers: [...answers] };
 }
 
 const VIRTUAL_MAC = /^00:00:5e:00:0[12]:[0-9a-f]{2}$/;
@@ -252,15 +272,12 @@ export function attributeVirtualMacs(events: ProbeEvent[], sources: ReadonlyMap<
     const prev = answer ? lastAnswer.get(e.vip) : undefined;
     const carried = prev && e.t - prev.t <= prev.intervalUs ? prev.mac : undefined;
     let mac = masterAt(e.vip, e.t, carried);
-    if (answer && e.req !== undefined) {
-      const first = firstOf.get(e.req);
-      if (first !== undefined) mac = others(e.vip, e.t, first)[0] ?? mac;
-      else if (mac) {
-        firstOf.set(e.req, mac);
-        const interval = adverts.get(e.vip)?.[advertsUpTo(e.vip, e.t) - 1]?.intervalMs ?? 1000;
-        lastAnswer.set(e.vip, { t: e.t, mac, intervalUs: interval * 1000 });
-      }
-    } else if (answer && mac) {
+    // A second answer to one request is another router's; a first one (or one to the client's own
+    // kernel) names the master, and answers go on from it.
+    const first = answer && e.req !== undefined ? firstOf.get(e.req) : undefined;
+    if (first !== undefined) mac = others(e.vip, e.t, first)[0] ?? mac;
+    else if (answer && mac) {
+      if (e.req !== undefined) firstOf.set(e.req, mac);
       const interval = adverts.get(e.vip)?.[advertsUpTo(e.vip, e.t) - 1]?.intervalMs ?? 1000;
       lastAnswer.set(e.vip, { t: e.t, mac, intervalUs: interval * 1000 });
     }
@@ -337,11 +354,7 @@ export function failover(events: ProbeEvent[], vip: string, family: Family, faul
         relapse = { from: ends[k - 1]!, to: ends[k]! };
   }
   // Answers to requests sent after the takeover only: the old holder's late answer to an earlier one is no hand-on.
-  const askedAt = new Map(
-    events
-      .filter((e) => e.vip === vip && e.kind === requestKind(family) && e.req !== undefined)
-      .map((e) => [e.req!, e.t]),
-  );
+  const askedAt = new Map(requestsOf(events, vip, family).map((a) => [a.req, a.t]));
   const handed =
     firstNew &&
     all.find((e) => e.req !== undefined && (askedAt.get(e.req) ?? -Infinity) > firstNew.t && e.mac !== firstNew.mac);

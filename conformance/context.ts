@@ -140,10 +140,10 @@ export class Context {
   }
 
   /** Who answered the watched address in a settle probe, and how many of its requests went unanswered. */
-  private answering(events: ProbeEvent[]): { who: string[]; missed: number } {
+  private answering(events: ProbeEvent[]): { who: string[]; asked: number; missed: number } {
     const { ip, family } = this.watched;
     const asked = requestsOf(events, ip, family);
-    return { who: responders(events, ip, family), missed: asked.length - answeredCount(asked) };
+    return { who: responders(events, ip, family), asked: asked.length, missed: asked.length - answeredCount(asked) };
   }
 
   /** The node answering for the main VIP, once exactly one answers every request of a short probe. */
@@ -153,8 +153,8 @@ export class Context {
     let last = '';
     while (Date.now() < end) {
       const { events } = await this.probe('settle', this.settleMs, { keep: false });
-      const { who, missed } = this.answering(events);
-      if (who.length === 1 && missed <= 1 && events.some((e) => e.vip === ip && e.req !== undefined)) {
+      const { who, asked, missed } = this.answering(events);
+      if (who.length === 1 && asked > 0 && missed <= 1) {
         const node = this.nodeOfMac(who[0])!;
         this.healed(node.split('/')[0]!);
         return node;

@@ -52,7 +52,10 @@ export interface FamilyFailover {
   splitBrainWindows: number;
   /** Requests one MAC answered more than once: no split-brain, reported apart. */
   duplicates?: number;
-  /** NDP: what a receiver's neighbour cache could not use (no Override flag, no target link-layer address), with the RFC section. */
+  /**
+   * NDP: the new holder's unsolicited NAs a receiver's neighbour cache could not use (no Override
+   * flag, no target link-layer address), with the RFC section.
+   */
   naFlaws?: string[];
   /**
    * After the takeover, the longest time the client's requests went unanswered (ms) and when it

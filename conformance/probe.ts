@@ -22,7 +22,15 @@ import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import pcap from 'pcap';
-import { Attributor, attributeVirtualMacs, BASELINE_STALL_MS, baselineOf, isVirtualMac, settledAt } from './analyze.ts';
+import {
+  Attributor,
+  attributeVirtualMacs,
+  BASELINE_STALL_MS,
+  baselineOf,
+  isVirtualMac,
+  rotationProblem,
+  settledAt,
+} from './analyze.ts';
 import type { ProbeEvent, ProbeResult } from './events.ts';
 import { arpProbe, nsProbe, readFrame } from './frames.ts';
 
@@ -82,11 +90,9 @@ if (v6.size && !from6.length) {
 // An answer is told from its request by the address it goes to: a source comes round again only
 // after the answer timeout, or a late answer would be taken for the next request's.
 const sources = Math.min(...[from4, from6].filter((l) => l.length).map((l) => l.length));
-if (!values['any-answer'] && (sources - 1) * interval < answerTimeout) {
-  process.stderr.write(
-    `probe: ${sources} source addresses at --interval-ms ${interval} come round after ${(sources - 1) * interval} ms, before ` +
-      `--answer-timeout-ms ${answerTimeout}; probe less often\n`,
-  );
+const rotation = values['any-answer'] ? undefined : rotationProblem(sources, interval, answerTimeout);
+if (rotation) {
+  process.stderr.write(`probe: ${rotation}; probe less often\n`);
   process.exit(2);
 }
 

@@ -10,7 +10,7 @@ import { shq } from '../lab/quote.ts';
 import { ifaceOf, switchNic } from '../lab/state.ts';
 import type { Lab } from '../lab/types.ts';
 import type { Vip } from './addresses/index.ts';
-import { BASELINE_STALL_MS, type Family } from './analyze.ts';
+import { BASELINE_STALL_MS, type Family, rotationProblem } from './analyze.ts';
 import type { Baseline, ProbeEvent, ProbeResult } from './events.ts';
 import { InterruptedError } from './fault-session.ts';
 import { linkLocalOf } from './frames.ts';
@@ -50,11 +50,11 @@ export const eventsFileOf = (pcapFile: string): string => pcapFile.replace(/\.pc
  * after the answer timeout (probe.ts refuses otherwise). What is wrong with this interval, if anything.
  */
 export function probeTimingProblem(intervalMs: number, answerTimeoutMs: number): string | undefined {
-  const rounds = PROBER_HOST_PARTS.last - PROBER_HOST_PARTS.first;
-  if (rounds * intervalMs >= answerTimeoutMs) return undefined;
+  const sources = PROBER_HOST_PARTS.last - PROBER_HOST_PARTS.first + 1;
+  if (!rotationProblem(sources, intervalMs, answerTimeoutMs)) return undefined;
   return (
-    `--probe-interval ${intervalMs} ms is too short for an answer timeout of ${answerTimeoutMs} ms: the prober's ${rounds + 1} ` +
-    `addresses would come round before an answer is due; use --probe-interval ${Math.ceil(answerTimeoutMs / rounds)} or more`
+    `--probe-interval ${intervalMs} ms is too short for an answer timeout of ${answerTimeoutMs} ms: the prober's ${sources} ` +
+    `addresses would come round before an answer is due; use --probe-interval ${Math.ceil(answerTimeoutMs / (sources - 1))} or more`
   );
 }
 

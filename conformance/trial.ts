@@ -91,11 +91,9 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
     }
     if (family === 'ndp') {
       const flaws = naFlaws(i.events, vip, i.faultAt, (m) => i.nodeOfMac(m) ?? m);
-      if (flaws.length) {
-        r.naFlaws = flaws;
-        // A solicited NA without the MAC leaves a client that asked unable to reach the VIP (gratuitous judges announcements).
-        problems.push(...flaws.filter((f) => f.startsWith('solicited')).map((f) => `NDP: ${f}`));
-      }
+      if (flaws.announcements.length) r.naFlaws = flaws.announcements; // gratuitous judges them
+      // A solicited NA without the MAC leaves a client that asked unable to reach the VIP.
+      problems.push(...flaws.answers.map((f) => `NDP: ${f}`));
     }
     return r;
   };

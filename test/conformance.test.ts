@@ -8,43 +8,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { answers } from '../conformance/analyze.ts';
 import { buildBundles } from '../conformance/bundles.ts';
+import { scriptedSilence, withinBounds } from '../conformance/calibrate.ts';
 import { Context } from '../conformance/context.ts';
 import type { ProbeResult } from '../conformance/events.ts';
-import type { RunResults } from '../conformance/model.ts';
+import type { FaultName, RunResults } from '../conformance/model.ts';
 import { eventsFileOf } from '../conformance/prober.ts';
 import { loadSubject } from '../conformance/subject.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { loadLab } from '../lab/labfile.ts';
-import { labFile, netns, quiet, repo } from './helpers.ts';
+import { FAST_LEASE, fixture, labFile, netns, quickSuite, quiet, repo } from './helpers.ts';
 
 const file = labFile('tconf', 108);
 const lab = loadLab(file);
-const fast = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
-const fixture = (n: string) => join(repo, 'test', 'fixtures', 'subjects', `${n}.yaml`);
+const fast = FAST_LEASE;
 const out = () => mkdtempSync(join(tmpdir(), 'l2l-report-'));
 const statusOf = (r: RunResults) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
-
-async function suite(
-  subject: string,
-  only: string[],
-  faults: RunResults['checks'][number]['trials'][number]['fault'][] = ['power-off'],
-) {
-  return (
-    await runSuite({
-      lab,
-      subject,
-      trials: 1,
-      faults,
-      only,
-      probeIntervalMs: 20,
-      lease: fast,
-      progress: () => {},
-      outDir: out(),
-    })
-  ).results;
-}
+const suite = (subject: string, only: string[], faults?: FaultName[]) => quickSuite(lab, subject, only, faults);
 
 test.before(async () => {
   await buildBundles();
@@ -371,32 +351,9 @@ test.serial('calibration: a scripted outage of known length is measured within �
     () => {},
   );
   for (const outageMs of [300, 700]) {
-    const pause = { kind: 'pause' as const, node: 'node03', process: 'static' };
-    // The pause and resume commands take their own time (tens of ms on a loaded CI machine): the
-    // outage really lasted between (resume sent − pause done) and (resume done − pause sent).
-    const at = { pauseSent: 0, pauseDone: 0, resumeSent: 0, resumeDone: 0 };
-    const { events, faultAt } = await ctx.probe(`calibrate-${outageMs}`, outageMs + 1000, {
-      during: async () => {
-        at.pauseSent = Date.now();
-        await ctx.inject(pause);
-        at.pauseDone = Date.now();
-        await new Promise((r) => setTimeout(r, outageMs));
-        at.resumeSent = Date.now();
-        await ctx.undo(pause);
-        at.resumeDone = Date.now();
-      },
-    });
-    const a = answers(events, '198.18.0.100', 'arp').map((e) => e.t);
-    let gap = 0;
-    for (let i = 1; i < a.length; i++)
-      if (a[i - 1]! >= faultAt - 50_000) gap = Math.max(gap, (a[i]! - a[i - 1]!) / 1000);
-    const least = at.resumeSent - at.pauseDone;
-    const most = at.resumeDone - at.pauseSent;
-    t.log(`scripted ${outageMs} ms outage (really ${least}–${most} ms) measured as ${gap.toFixed(1)} ms`);
-    t.true(
-      gap >= least - 2 * 20 - 2 && gap <= most + 2 * 20 + 2, // ±2 probe intervals, +2 ms for Date.now()'s resolution
-      `measured ${gap.toFixed(1)} ms for an outage of ${least}–${most} ms`,
-    );
+    const c = await scriptedSilence(ctx, 'node03', 'static', '198.18.0.100', outageMs);
+    t.log(`scripted ${outageMs} ms outage (really ${c.leastMs}–${c.mostMs} ms) measured as ${c.measuredMs} ms`);
+    t.true(withinBounds(c, 20, 2), `measured ${c.measuredMs} ms for an outage of ${c.leastMs}–${c.mostMs} ms`); // ±2 probe intervals
   }
 });
 

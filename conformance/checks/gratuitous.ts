@@ -30,8 +30,7 @@ export default defineCheck({
         if (fo.announceMs === undefined) problems.push(`${t.fault} #${t.trial}: no ${f.what} from ${fo.newNode}`);
         else if (fo.takeoverMs !== undefined) late.push(fo.announceMs - fo.takeoverMs);
         // An announcement a receiver cannot use is no announcement: clients keep the dead node's MAC.
-        for (const flaw of fo.naFlaws?.filter((x) => x.startsWith('unsolicited')) ?? [])
-          if (!problems.includes(flaw)) problems.push(flaw);
+        for (const flaw of fo.naFlaws ?? []) if (!problems.includes(flaw)) problems.push(flaw);
       }
       // Announcing late (after the new responder already answered) is reported with its delay, not as missing.
       figures[`${f.key}.announce_after_takeover_max_ms`] = late.length ? Math.round(Math.max(...late)) : null;

@@ -52,12 +52,11 @@ export default defineCheck({
     // Not answered now: a takeover would show nothing more (and wait out its retries for a holder).
     if (problems.length) return { status: 'failed', reason: problems.join('; '), details, figures };
     // After a takeover the new holder must have joined too: the failover check's power-off trial, or one of its own.
-    const trial =
-      allTrials(opts).find((t) => t.fault === 'power-off' && t.ndp) ??
-      (await ctx.trial('power-off', 1).catch(() => undefined));
-    if (!trial?.ndp?.newNode)
+    // A subject that cannot be judged fails there; a harness error stays one (check-runner).
+    const trial = allTrials(opts).find((t) => t.fault === 'power-off' && t.ndp) ?? (await ctx.trial('power-off', 1));
+    if (!trial.ndp?.newNode)
       problems.push(
-        `after its holder was powered off no other node answered NDP${trial ? ` (${trial.problems.join('; ') || 'no takeover'})` : ''}`,
+        `after its holder was powered off no other node answered NDP (${trial.problems.join('; ') || 'no takeover'})`,
       );
     else
       details.push(

@@ -127,10 +127,10 @@ export class NetnsProvider implements Provider {
       if (!existsSync(key)) await apply(`host key of ${n.name}`, () => ensureKey(key, `${n.name}.${lab.name}.l2lab`));
     }
     await this.convergeManagement(lab, obs, apply);
-    await this.convergeSwitch(lab, obs, apply);
+    const querierRestarted = await this.convergeSwitch(lab, obs, apply);
     // Machines are independent of each other: converge them in parallel.
     await Promise.all([...lab.nodes, lab.client].map((h) => this.convergeHost(lab, h, obs, apply)));
-    if (lab.switch.multicastSnooping) await waitForSnooping(lab);
+    if (lab.switch.multicastSnooping && querierRestarted) await waitForSnooping(lab);
     const knownHosts = `${lab.nodes
       .map((n) => knownHostsLine(mgmt(n).ipv4, publicKey(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`))))
       .join('\n')}\n`;
@@ -159,22 +159,15 @@ export class NetnsProvider implements Provider {
     if (!link?.flags.includes('UP')) await apply(`${br} up`, () => run(['ip', 'link', 'set', br, 'up']));
   }
 
-  private async convergeSwitch(lab: Lab, obs: Observed, apply: Apply): Promise<void> {
+  /** Returns whether the lab switch's querier (re)started: a snooping bridge new, switched to snooping, or brought up. */
+  private async convergeSwitch(lab: Lab, obs: Observed, apply: Apply): Promise<boolean> {
+    let restarted = false;
     const ns = names.switchNs(lab.name);
     if (!obs.namespaces.has(ns)) {
       await apply(`switch namespace ${ns}`, async () => {
         await run(['ip', 'netns', 'add', ns]);
         // The switch is pure L2: no IPv6 of its own on any port, so it adds nothing to captures.
-        await run([
-          'ip',
-          'netns',
-          'exec',
-          ns,
-          'sysctl',
-          '-qw',
-          'net.ipv6.conf.all.disable_ipv6=1',
-          'net.ipv6.conf.default.disable_ipv6=1',
-        ]);
+        await sysctl(ns, 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
       });
       obs.links.set(ns, new Map());
     }
@@ -193,11 +186,16 @@ export class NetnsProvider implements Provider {
           await run(['ip', '-n', ns, 'link', 'add', b.name, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
           await setSnooping(ns, b.name, snoop);
         });
-      else if (b.name === names.switchBridge && (await snooping(ns, b.name)) !== snoop)
+      else if (b.name === names.switchBridge && (await snooping(ns, b.name)) !== snoop) {
         await apply(`${b.what}: multicast snooping ${snoop ? 'on' : 'off'}`, () => setSnooping(ns, b.name, snoop));
-      if (!have?.flags.includes('UP'))
+        restarted ||= snoop;
+      }
+      if (!have?.flags.includes('UP')) {
         await apply(`${b.what} up`, () => run(['ip', '-n', ns, 'link', 'set', b.name, 'up']));
+        restarted ||= snoop;
+      }
     }
+    return restarted;
   }
 
   private async convergeHost(lab: Lab, h: LabHost, obs: Observed, apply: Apply): Promise<void> {
@@ -211,20 +209,15 @@ export class NetnsProvider implements Provider {
     const eth1 = switchNic(h);
     if (!links.has(SWITCH_INTERFACE)) {
       await apply(`${h.name}: sysctls`, () =>
-        run([
-          'ip',
-          'netns',
-          'exec',
+        sysctl(
           ns,
-          'sysctl',
-          '-qw',
           'net.ipv6.conf.all.accept_dad=0',
           'net.ipv6.conf.default.accept_dad=0',
           'net.ipv6.conf.default.accept_ra=0',
           // Addresses survive a power cycle (NICs down, then up), as a configured machine gets them back at boot.
           'net.ipv6.conf.all.keep_addr_on_down=1',
           'net.ipv6.conf.default.keep_addr_on_down=1',
-        ]),
+        ),
       );
       await apply(`${h.name}: eth1 on the lab switch (${eth1.mac})`, async () => {
         await run(['ip', '-n', sw, 'link', 'del', h.name], { check: false }); // a stale port from a half-built run
@@ -661,6 +654,9 @@ function preflight(): void {
     );
 }
 
+/** Kernel settings inside a namespace. */
+const sysctl = (ns: string, ...settings: string[]) => run(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', ...settings]);
+
 /** Whether a bridge snoops multicast now. */
 async function snooping(ns: string, bridge: string): Promise<boolean> {
   const r = await run(['ip', 'netns', 'exec', ns, 'cat', `/sys/class/net/${bridge}/bridge/multicast_snooping`]);
@@ -675,17 +671,7 @@ async function snooping(ns: string, bridge: string): Promise<boolean> {
  */
 async function setSnooping(ns: string, bridge: string, on: boolean): Promise<void> {
   const v = on ? '1' : '0';
-  if (on)
-    await run([
-      'ip',
-      'netns',
-      'exec',
-      ns,
-      'sysctl',
-      '-qw',
-      `net.ipv6.conf.${bridge}.accept_dad=0`,
-      `net.ipv6.conf.${bridge}.disable_ipv6=0`,
-    ]);
+  if (on) await sysctl(ns, `net.ipv6.conf.${bridge}.accept_dad=0`, `net.ipv6.conf.${bridge}.disable_ipv6=0`);
   await run([
     'ip',
     '-n',
@@ -732,12 +718,8 @@ async function waitForSnooping(lab: Lab): Promise<void> {
       const exited = new Promise<void>((resolve) => cap.on('exit', () => resolve()));
       await listening;
       // fe80::ffff:fffe: its group ff02::1:ffff:fffe is nobody's (lab MACs never end in ff:ff:fe).
-      await run(
-        ['ip', 'netns', 'exec', sw, 'ndisc6', '-1', '-r', '3', '-w', '50', 'fe80::ffff:fffe', names.switchBridge],
-        {
-          check: false,
-        },
-      );
+      const ndisc6 = ['ndisc6', '-1', '-r', '3', '-w', '50', 'fe80::ffff:fffe', names.switchBridge];
+      await run(['ip', 'netns', 'exec', sw, ...ndisc6], { check: false });
       if (!out.includes('who has')) await sleep(100); // a flooded copy is on its way out by then
       cap.kill('SIGINT');
       await exited;

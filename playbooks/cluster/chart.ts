@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { repoRoot } from '../../lab/paths.ts';
 import type { Lab } from '../../lab/types.ts';
-import { clusterSubnets } from './kubeadm.ts';
+import { isDualStack, seconds } from './values.ts';
 
 export const CHARTS_DIR = join(repoRoot, 'playbooks', 'files', 'cilium', 'charts');
 export const HELM = join(repoRoot, '.tools', 'helm');
@@ -96,11 +96,9 @@ export interface Wanted {
   from: string;
 }
 
-const seconds = (ms: number) => `${ms / 1000}s`;
-
 /** What the lab needs to find in the rendered cilium-config. */
 export function wantedConfig(lab: Lab, rateLimit: { qps: number; burst: number }): Wanted[] {
-  const dual = clusterSubnets(lab).pods.length > 1;
+  const dual = isDualStack(lab);
   return [
     { key: 'kube-proxy-replacement', value: 'true', from: "the tutorial's cluster has no kube-proxy" },
     { key: 'enable-l2-announcements', value: 'true', from: 'L2 announcements (the policy)' },

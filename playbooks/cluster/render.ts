@@ -14,6 +14,8 @@ import { ciliumValues } from './values.ts';
 
 export interface Rendered {
   files: Record<string, string>;
+  /** Cilium's Helm values, as cilium-values.yaml has them. */
+  values: Record<string, unknown>;
   problems: string[];
   notes: string[];
   transcript: string[];
@@ -82,7 +84,7 @@ export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' |
     `[${cp}] kubectl -n kube-system get gateway central -o jsonpath='{.status.addresses[0].value}'   # an address from ${lab.pool.name}`,
   ];
   files['transcript.txt'] = `${transcript.join('\n')}\n`;
-  return { files, problems, notes, transcript };
+  return { files, values, problems, notes, transcript };
 }
 
 /**
@@ -98,11 +100,10 @@ export async function renderCiliumChart(lab: Lab, r: Rendered): Promise<Rendered
     );
     return r;
   }
-  const values = ciliumValues(lab);
   try {
-    const c = await renderChart(version, helmYaml(values));
+    const c = await renderChart(version, r.files['cilium-values.yaml']!);
     r.files['cilium-manifests.yaml'] = c.manifests;
-    const rate = values.k8sClientRateLimit as { qps: number; burst: number };
+    const rate = r.values.k8sClientRateLimit as { qps: number; burst: number };
     const problems = configProblems(c.config, wantedConfig(lab, rate), version);
     r.problems.push(...problems);
     if (!problems.length)

@@ -5,7 +5,11 @@ import type { Lab } from '../../lab/types.ts';
 import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from '../../lab/types.ts';
 import { clusterSubnets } from './kubeadm.ts';
 
-const seconds = (ms: number) => `${ms / 1000}s`;
+/** A duration as Cilium's Helm values and cilium-config spell it: 1500 → "1.5s". */
+export const seconds = (ms: number) => `${ms / 1000}s`;
+
+/** A dual-stack cluster: pods (and Cilium) get IPv6 too, where the lab switch has it. */
+export const isDualStack = (lab: Lab): boolean => clusterSubnets(lab).pods.length > 1;
 
 export function ciliumValues(lab: Lab, services = 1): Record<string, unknown> {
   const cp = lab.nodes.find((n) => n.role === 'control-plane');
@@ -15,7 +19,7 @@ export function ciliumValues(lab: Lab, services = 1): Record<string, unknown> {
   // (renewals per second = services / retryPeriod), with headroom for everything else.
   const renewalsPerSecond = Math.ceil(services / (lab.lease.retryPeriodMs / 1000));
   const qps = Math.max(10, renewalsPerSecond * 2);
-  const dual = clusterSubnets(lab).pods.length > 1;
+  const dual = isDualStack(lab);
   return {
     kubeProxyReplacement: true,
     k8sServiceHost: apiHost,
