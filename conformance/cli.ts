@@ -10,6 +10,7 @@ import { repoRoot } from '../lab/paths.ts';
 import { table } from '../lab/progress.ts';
 import { UsageError } from '../lab/validation.ts';
 import { clusterUp } from '../playbooks/cluster/up.ts';
+import { upgradeProblem } from '../playbooks/cluster/versions.ts';
 import { compareInTurn, comparisonText, writeComparisonFiles } from '../reports/compare-runs.ts';
 import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../reports/compare-subjects.ts';
 import { runHtml, subjectsHtml } from '../reports/html.ts';
@@ -94,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError(
       `--cilium-versions compares Cilium versions: use it with --subject cilium (not ${values.subject})`,
     );
+  const upgrade = versions && upgradeProblem(lab, versions);
+  if (upgrade) throw new UsageError(`--cilium-versions: ${upgrade}`);
   const subjects = list(values.subjects);
   if (subjects && (versions || argv.some((a) => a === '--subject' || a === '-s' || a.startsWith('--subject='))))
     throw new UsageError('--subjects runs each subject in turn: leave out --subject and --cilium-versions');
@@ -148,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
     if (subjects) progress(`subject ${subject} (${runs.length + 1} of ${subjects.length})`);
     if (v) {
       progress(`Cilium ${v}: upgrading the cluster in place (npm run cluster -- upgrade)`);
-      if (!(await clusterUp(lab, { ciliumVersion: v, tags: ['cilium'] })).ok)
+      if (!(await clusterUp(lab, { ciliumVersion: v, tags: ['gateway-api', 'cilium'] })).ok)
         throw new Error(
           `upgrading Cilium to ${v} failed (above); the reports so far: ${runs.map((r) => r.dir).join(', ') || 'none'}`,
         );

@@ -1,34 +1,15 @@
-// The lab's CiliumLoadBalancerIPPool as the suite reads it — its own reading, from Cilium's
-// documentation, not the reference announcer's IPAM (a bug there must not hide itself): a block
-// is a CIDR or a start/stop range, and since Cilium 1.16 every address of a CIDR is allocatable
-// unless allowFirstLastIPs: No (lab pools do not set it; cilium/cilium#33151).
-import { cidrRange, type Family, formatIp, parseCidr, parseIp } from '../lab/ip.ts';
+// The lab's CiliumLoadBalancerIPPool as the suite reads it — Cilium's documented reading of the
+// lab file's blocks (lab/pool.ts), not the reference announcer's IPAM (a bug there must not hide itself).
+import { type Family, formatIp, parseIp } from '../lab/ip.ts';
+import { blockRanges, ipv4Count } from '../lab/pool.ts';
 import type { Lab } from '../lab/types.ts';
 
-export interface PoolRange {
-  family: Family;
-  first: bigint;
-  last: bigint;
-}
+export type { PoolRange } from '../lab/pool.ts';
 
-export function poolRanges(lab: Lab): PoolRange[] {
-  return lab.pool.blocks.flatMap((b): PoolRange[] => {
-    if (b.cidr) {
-      const c = parseCidr(b.cidr, false);
-      return typeof c === 'string' ? [] : [cidrRange(c)];
-    }
-    const s = parseIp(b.start ?? '');
-    const e = parseIp(b.stop ?? b.start ?? '');
-    return s && e && s.family === e.family ? [{ family: s.family, first: s.value, last: e.value }] : [];
-  });
-}
+export const poolRanges = (lab: Lab) => blockRanges(lab.pool.blocks);
 
 /** IPv4 addresses the lab's pool can hand out. */
-export function poolSize(lab: Lab): number {
-  return poolRanges(lab)
-    .filter((r) => r.family === 4)
-    .reduce((n, r) => n + Number(r.last - r.first + 1n), 0);
-}
+export const poolSize = (lab: Lab): number => ipv4Count(lab.pool.blocks);
 
 export function inPool(lab: Lab, ip: string): boolean {
   const p = parseIp(ip);

@@ -125,10 +125,11 @@ export const labFileSchema = z.strictObject({
   versions: z
     .strictObject({
       kubernetes: z.string().default('1.34'),
-      cilium: z.string().default('1.20.0-pre.1'),
-      gatewayAPI: z.string().default('v1.4.1'),
+      cilium: z.string().default('1.20.0'),
+      /** Unset: the pair from Cilium's row in playbooks/files/cilium/versions.yaml. */
+      gatewayAPI: z.string().optional(),
     })
-    .default({ kubernetes: '1.34', cilium: '1.20.0-pre.1', gatewayAPI: 'v1.4.1' }),
+    .default({ kubernetes: '1.34', cilium: '1.20.0' }),
   vagrant: z
     .strictObject({
       box: z.string().default('l2lab/debian12'),

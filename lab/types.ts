@@ -89,7 +89,8 @@ export interface Lab {
   };
   /** Further L2 domains (VLANs, switches); empty for a one-switch lab. */
   domains: Domain[];
-  versions: { kubernetes: string; cilium: string; gatewayAPI: string };
+  /** gatewayAPI unset: the cluster path takes the pair from its version table. */
+  versions: { kubernetes: string; cilium: string; gatewayAPI?: string };
   /** VM defaults for the vagrant provider. */
   vagrant: {
     box: string;

@@ -20,6 +20,7 @@ import { $, type ProcessPromise } from 'zx';
 import { loadSubject } from '../conformance/subject.ts';
 import { findLab } from '../lab/lab.ts';
 import { repoRoot } from '../lab/paths.ts';
+import { upgradeProblem } from '../playbooks/cluster/versions.ts';
 import { compareRuns, writeComparisonFiles } from '../reports/compare-runs.ts';
 import { History, historyPath } from '../reports/history.ts';
 import { compareHtml, runHtml } from '../reports/html.ts';
@@ -77,6 +78,8 @@ for (const s of matrix.subjects)
   }
 if (matrix.versions && !matrix.subjects.includes('cilium'))
   problems.push('versions.cilium: the subjects do not include cilium');
+const upgrade = matrix.versions && upgradeProblem(lab, matrix.versions.cilium);
+if (upgrade) problems.push(`versions.cilium: ${upgrade}`);
 if (problems.length) fail(`${values.matrix}:\n  ${problems.join('\n  ')}`);
 
 const root = resolve(values.out ?? join(repoRoot, 'reports', 'nightly'));

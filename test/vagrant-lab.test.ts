@@ -240,7 +240,10 @@ test.serial(
           ),
         ),
       );
-      const first = await run('cluster up');
+      // The tutorial's pair first (Cilium 1.20.0-pre.1, Gateway API v1.4.1), then the upgrade to the
+      // stable 1.20.0, which takes Gateway API v1.6.1: CRDs before Cilium.
+      const tutorial = { ciliumVersion: '1.20.0-pre.1' };
+      const first = await run('cluster up', tutorial);
       t.regex(first.text, /Installed Cilium version/);
       t.regex(first.text, /Cilium install \(the lab file's version/);
       // What it built, read back through the stand-in API: nodes with both families, the Gateway.
@@ -271,7 +274,7 @@ test.serial(
         /NotFound/,
       );
 
-      const second = await run('cluster up again');
+      const second = await run('cluster up again', tutorial);
       t.deepEqual(
         second.recap.filter((h) => h.changed).map((h) => h.host),
         [],
@@ -279,9 +282,25 @@ test.serial(
       );
 
       // The tutorial's upgrade: cilium upgrade, then the rollout restarts — cilium-envoy too (defect 7).
-      const up = await run('cilium upgrade', { ciliumVersion: '1.20.1', tags: ['cilium'] });
+      const crdVersions = async () =>
+        JSON.parse(await kubectl('get crd tlsroutes.gateway.networking.k8s.io -o json')).spec.versions.map(
+          (v: { name: string; served: boolean }) => `${v.name}${v.served ? '' : '(unserved)'}`,
+        );
+      t.deepEqual(await crdVersions(), ['v1alpha2', 'v1alpha3'], 'v1.4.1: the experimental TLSRoute');
+      const up = await run('cilium upgrade', { ciliumVersion: '1.20.0', tags: ['gateway-api', 'cilium'] });
       t.regex(up.text, /Cilium upgrade in place/);
-      t.regex(await sh('cp01', 'KUBECONFIG=/etc/kubernetes/admin.conf cilium version'), /running\): 1\.20\.1/);
+      t.regex(await sh('cp01', 'KUBECONFIG=/etc/kubernetes/admin.conf cilium version'), /running\): 1\.20\.0$/m);
+      t.deepEqual(
+        await crdVersions(),
+        ['v1', 'v1alpha2(unserved)', 'v1alpha3(unserved)'],
+        'v1.6.1 before Cilium 1.20.0',
+      );
+      const gw2 = JSON.parse(await kubectl('-n kube-system get gateway central -o json'));
+      t.is(
+        gw2.status.addresses.length,
+        2,
+        "1.20.0's operator found what it needs served: the Gateway keeps its addresses",
+      );
       for (const w of ['ds cilium', 'ds cilium-envoy', 'deploy cilium-operator'])
         t.regex(
           await kubectl(`-n kube-system get ${w} -o jsonpath='{.spec.template.metadata.annotations}'`),
@@ -298,7 +317,7 @@ test.serial(
       );
       t.notRegex(await sh('cp01', 'kubeadm token list'), new RegExp(secrets.token.split('.')[0]!));
       await sh('node02', 'kubeadm reset --force >/dev/null && rm -rf /etc/l2lab/cluster');
-      const rejoin = await run('rebuilt worker joins', { ciliumVersion: '1.20.1' });
+      const rejoin = await run('rebuilt worker joins', { ciliumVersion: '1.20.0' });
       t.deepEqual(
         rejoin.recap
           .filter((h) => h.changed)

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { repoRoot } from '../../lab/paths.ts';
 import type { Lab } from '../../lab/types.ts';
-import { isDualStack, seconds } from './values.ts';
+import { announcedServicesMax, isDualStack, seconds } from './values.ts';
 
 export const CHARTS_DIR = join(repoRoot, 'playbooks', 'files', 'cilium', 'charts');
 export const HELM = join(repoRoot, '.tools', 'helm');
@@ -110,7 +110,7 @@ export function wantedConfig(lab: Lab, rateLimit: { qps: number; burst: number }
     {
       key: 'k8s-client-qps',
       value: String(rateLimit.qps),
-      from: 'lease renewals per second (services ÷ lease.retryPeriod)',
+      from: `lease renewals per second: ${announcedServicesMax(lab)} services (the pools' IPv4 addresses) ÷ lease.retryPeriod, twice`,
     },
     { key: 'k8s-client-burst', value: String(rateLimit.burst), from: 'twice the QPS' },
   ];

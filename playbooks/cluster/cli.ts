@@ -14,6 +14,7 @@ import { UsageError } from '../../lab/validation.ts';
 import { parseExtraVars } from '../extra-vars.ts';
 import { renderCiliumChart, renderCluster } from './render.ts';
 import { ClusterError, clusterUp } from './up.ts';
+import { withCilium } from './versions.ts';
 
 const USAGE = `usage: npm run cluster -- render [--lab FILE] [--out DIR]
        npm run cluster -- up [--lab FILE] [--check] [--cilium-version V] [-e KEY=VALUE]...
@@ -52,9 +53,7 @@ async function main(argv: string[]): Promise<number> {
   const lab = findLab({ lab: values.lab });
   switch (cmd) {
     case 'render': {
-      const want = values['cilium-version']
-        ? { ...lab, versions: { ...lab.versions, cilium: values['cilium-version'] } }
-        : lab;
+      const want = values['cilium-version'] ? withCilium(lab, values['cilium-version']) : lab;
       const r = await renderCiliumChart(want, renderCluster(want));
       mkdirSync(values.out!, { recursive: true });
       for (const [name, text] of Object.entries(r.files)) writeFileSync(join(values.out!, name), text);
@@ -70,7 +69,12 @@ async function main(argv: string[]): Promise<number> {
       if (!values['cilium-version'])
         throw new UsageError(`upgrade needs --cilium-version V (such as 1.20.0)\n${USAGE}`);
       return (
-        await clusterUp(lab, { check: values.check, ciliumVersion: values['cilium-version'], tags: ['cilium'], vars })
+        await clusterUp(lab, {
+          check: values.check,
+          ciliumVersion: values['cilium-version'],
+          tags: ['gateway-api', 'cilium'],
+          vars,
+        })
       ).ok
         ? 0
         : 1;

@@ -1,21 +1,24 @@
-// Everything the cluster path applies,
-// rendered from the lab file and checked offline — the tutorial's objects against the real CRD
-// schemas, Cilium's values against its chart, the version pair against the known-bad table —
-// plus a transcript of the commands it would run (the tutorial's, in order). Nothing is run.
+// Everything the cluster path applies, rendered from the lab file and checked offline — the
+// tutorial's objects against the real CRD schemas of the Gateway API that goes with the Cilium
+// version, Cilium's values against its own chart, the version pair against the version table
+// (playbooks/files/cilium/versions.yaml) — plus a transcript of the commands it would run (the
+// tutorial's, in order). Nothing is run.
 import { stringify } from 'yaml';
 import type { Lab } from '../../lab/types.ts';
 import { ChartError, chartOf, chartVersions, configProblems, helmYaml, renderChart, wantedConfig } from './chart.ts';
-import { checkCompat } from './compat.ts';
 import { kubeadmInit, kubeadmJoin } from './kubeadm.ts';
 import { tutorialObjects } from './manifests.ts';
 import type { ClusterSecrets } from './secrets.ts';
 import { validateCiliumValues, validateObject } from './validate.ts';
 import { ciliumValues } from './values.ts';
+import { checkPairing, ciliumRow, defectsOf, gatewayApiBundles, gatewayApiFiles, gatewayApiFor } from './versions.ts';
 
 export interface Rendered {
   files: Record<string, string>;
   /** Cilium's Helm values, as cilium-values.yaml has them. */
   values: Record<string, unknown>;
+  /** The Gateway API the cluster path installs (the lab file's, else the version table's pair); undefined: not known. */
+  gatewayAPI: string | undefined;
   problems: string[];
   notes: string[];
   transcript: string[];
@@ -27,15 +30,31 @@ export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' |
   const values = ciliumValues(lab);
   const problems: string[] = [],
     notes: string[] = [];
-  for (const o of objects) {
-    const p = validateObject(o);
-    if (p === undefined)
-      notes.push(`${o.kind} ${o.metadata.name}: built-in kind, not checked offline (no API server here)`);
-    else problems.push(...p);
+  const cilium = lab.versions.cilium.replace(/^v/, '');
+  const gatewayAPI = gatewayApiFor(lab.versions);
+  if (!gatewayAPI)
+    problems.push(
+      `versions.gatewayAPI: Cilium ${cilium} is not in l2lab's version table, so its Gateway API is not known: set ` +
+        `versions.gatewayAPI in the lab file (vendored: ${gatewayApiBundles().join(', ')})`,
+    );
+  else {
+    const pairing = checkPairing(cilium, gatewayAPI);
+    (pairing.ok ? notes : problems).push(pairing.message);
+    for (const o of objects) {
+      const p = validateObject(o, gatewayAPI);
+      if (p === undefined)
+        notes.push(`${o.kind} ${o.metadata.name}: built-in kind, not checked offline (no API server here)`);
+      else problems.push(...p);
+    }
   }
-  problems.push(...validateCiliumValues(values));
-  const compat = checkCompat(lab.versions.cilium, lab.versions.gatewayAPI);
-  (compat.ok ? notes : problems).push(compat.message);
+  notes.push(...(ciliumRow(cilium)?.notes ?? []));
+  for (const d of defectsOf(cilium))
+    notes.push(
+      `Cilium ${cilium} has a known defect (${d.issue}, fixed in ${d.fixedIn.join(' and ')}), which check ${d.check} catches: ${d.what}`,
+    );
+  // Each vendored chart carries its own values.schema.json, which helm applies (renderCiliumChart);
+  // the 1.20.0-dev schema is only a fallback for a version without one.
+  if (!chartOf(cilium)) problems.push(...validateCiliumValues(values));
   const files: Record<string, string> = {
     'kubeadm-init.yaml': kubeadmInit(lab, secrets?.token),
     ...Object.fromEntries(
@@ -49,15 +68,6 @@ export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' |
     'cilium-values.yaml': helmYaml(values),
     'tutorial-objects.yaml': objects.map((o) => stringify(o)).join('---\n'),
   };
-  const crds = [
-    'standard/gateway.networking.k8s.io_gatewayclasses.yaml',
-    'standard/gateway.networking.k8s.io_gateways.yaml',
-    'standard/gateway.networking.k8s.io_grpcroutes.yaml',
-    'standard/gateway.networking.k8s.io_httproutes.yaml',
-    'standard/gateway.networking.k8s.io_referencegrants.yaml',
-    'standard/gateway.networking.k8s.io_backendtlspolicies.yaml',
-    'experimental/gateway.networking.k8s.io_tlsroutes.yaml',
-  ];
   const cp = lab.nodes.find((n) => n.role === 'control-plane')!.name;
   const transcript = [
     `[${cp}] kubeadm init --config kubeadm-init.yaml            # skipPhases: addon/kube-proxy`,
@@ -74,8 +84,8 @@ export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' |
             .map(([k, v]) => `${k}=${v}`)
             .join(' ')} --overwrite`,
       ),
-    ...crds.map(
-      (c) => `[${cp}] kubectl apply --server-side -f playbooks/files/gateway-api-${lab.versions.gatewayAPI}/${c}`,
+    ...gatewayApiFiles(gatewayAPI ?? '').map(
+      (c) => `[${cp}] kubectl apply --server-side -f playbooks/files/gateway-api-${gatewayAPI}/${c}`,
     ),
     `[${cp}] cilium install -f cilium-values.yaml --version=${lab.versions.cilium}`,
     `[${cp}] cilium status --wait`,
@@ -84,7 +94,7 @@ export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' |
     `[${cp}] kubectl -n kube-system get gateway central -o jsonpath='{.status.addresses[0].value}'   # an address from ${lab.pool.name}`,
   ];
   files['transcript.txt'] = `${transcript.join('\n')}\n`;
-  return { files, values, problems, notes, transcript };
+  return { files, values, gatewayAPI, problems, notes, transcript };
 }
 
 /**

@@ -13,6 +13,7 @@ import { findPlaybook, loadPlaybook } from '../playbook.ts';
 import { runPlaybook } from '../runner.ts';
 import { renderCiliumChart, renderCluster } from './render.ts';
 import { ensureClusterSecrets } from './secrets.ts';
+import { gatewayApiFiles, withCilium } from './versions.ts';
 
 /** Bad input (lab, versions): exit 2. */
 export class ClusterError extends Error {}
@@ -46,7 +47,7 @@ export async function clusterUp(
       `lab ${lab.name} uses the ${lab.provider} provider, whose machines share this host's kernel: Kubernetes needs VMs. Use a lab file ` +
         `with provider: vagrant (labs/cilium.yaml)`,
     );
-  const want = opts.ciliumVersion ? { ...lab, versions: { ...lab.versions, cilium: opts.ciliumVersion } } : lab;
+  const want = opts.ciliumVersion ? withCilium(lab, opts.ciliumVersion) : lab;
   const secrets = await ensureClusterSecrets(lab.name);
   const r = await renderCiliumChart(want, renderCluster(want, secrets));
   if (!opts.out) report(r);
@@ -67,6 +68,8 @@ export async function clusterUp(
     extraVars: {
       ...opts.vars,
       cluster_dir: dir,
+      gateway_api_version: r.gatewayAPI,
+      gateway_api_crds: gatewayApiFiles(r.gatewayAPI!),
       kubeadm_token: secrets.token,
       ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}),
     },

@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../../lab/paths.ts';
 import type { K8sObject } from './manifests.ts';
+import { gatewayApiFiles } from './versions.ts';
 
 const FILES = join(repoRoot, 'playbooks', 'files');
 
@@ -16,24 +17,27 @@ interface Crd {
   versions: { name: string; schema: Record<string, unknown> }[];
 }
 
-function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.yaml') ? [join(dir, e.name)] : [],
-  );
-}
-
-let crds: Crd[] | undefined;
-export function loadCrds(): Crd[] {
-  if (crds) return crds;
-  crds = [];
-  for (const f of walk(FILES))
+const cache = new Map<string, Crd[]>();
+/**
+ * Cilium's CRDs and those of one vendored Gateway API bundle (the files the cluster path applies
+ * for it), each with the versions it serves.
+ */
+export function loadCrds(gatewayAPI: string): Crd[] {
+  const hit = cache.get(gatewayAPI);
+  if (hit) return hit;
+  const cilium = readdirSync(join(FILES, 'cilium'))
+    .filter((f) => f.startsWith('cilium') && f.endsWith('.yaml'))
+    .map((f) => join(FILES, 'cilium', f));
+  const files = [...cilium, ...gatewayApiFiles(gatewayAPI).map((f) => join(FILES, `gateway-api-${gatewayAPI}`, f))];
+  const crds: Crd[] = [];
+  for (const f of files)
     for (const doc of parseAllDocuments(readFileSync(f, 'utf8'))) {
       const o = doc.toJS() as {
         kind?: string;
         spec?: {
           group: string;
           names: { kind: string };
-          versions: { name: string; schema?: { openAPIV3Schema: Record<string, unknown> } }[];
+          versions: { name: string; served?: boolean; schema?: { openAPIV3Schema: Record<string, unknown> } }[];
         };
       };
       if (o?.kind !== 'CustomResourceDefinition' || !o.spec) continue;
@@ -41,10 +45,11 @@ export function loadCrds(): Crd[] {
         group: o.spec.group,
         kind: o.spec.names.kind,
         versions: o.spec.versions
-          .filter((v) => v.schema)
+          .filter((v) => v.schema && v.served !== false)
           .map((v) => ({ name: v.name, schema: v.schema!.openAPIV3Schema })),
       });
     }
+  cache.set(gatewayAPI, crds);
   return crds;
 }
 
@@ -78,9 +83,9 @@ function describe(errors: ErrorObject[] | null | undefined): string[] {
 }
 
 /** Problems of one object against its CRD; [] when valid. Objects of built-in kinds are not checked here. */
-export function validateObject(o: K8sObject): string[] | undefined {
+export function validateObject(o: K8sObject, gatewayAPI: string): string[] | undefined {
   const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
-  const crd = loadCrds().find((c) => c.group === group && c.kind === o.kind);
+  const crd = loadCrds(gatewayAPI).find((c) => c.group === group && c.kind === o.kind);
   if (!crd) return undefined;
   const v = crd.versions.find((x) => x.name === version);
   if (!v)

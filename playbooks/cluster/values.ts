@@ -1,5 +1,6 @@
 // Cilium's Helm values for the lab, as the tutorial sets them, plus what a lab needs.
 
+import { ipv4Count } from '../../lab/pool.ts';
 import { switchNic } from '../../lab/state.ts';
 import type { Lab } from '../../lab/types.ts';
 import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from '../../lab/types.ts';
@@ -11,7 +12,14 @@ export const seconds = (ms: number) => `${ms / 1000}s`;
 /** A dual-stack cluster: pods (and Cilium) get IPv6 too, where the lab switch has it. */
 export const isDualStack = (lab: Lab): boolean => clusterSubnets(lab).pods.length > 1;
 
-export function ciliumValues(lab: Lab, services = 1): Record<string, unknown> {
+/**
+ * The most services the lab's L2 policies can announce, each one a lease its holder renews: every
+ * IPv4 address of the lab's pools (the main one and each domain's) can go to a service.
+ */
+export const announcedServicesMax = (lab: Lab): number =>
+  Math.max(1, ipv4Count([...lab.pool.blocks, ...lab.domains.flatMap((d) => d.pool.blocks)]));
+
+export function ciliumValues(lab: Lab, services = announcedServicesMax(lab)): Record<string, unknown> {
   const cp = lab.nodes.find((n) => n.role === 'control-plane');
   if (!cp) throw new Error('the lab has no control-plane node');
   const apiHost = switchNic(cp).ipv4;

@@ -1,8 +1,11 @@
 # Stand-in, not the real tool: cilium-cli for l2lab's tests (version, install, upgrade, status). Output
 # shapes from cilium-cli's cli/version.go and its install/status commands; it acts on the stand-in
 # cluster: install registers Cilium's CRDs and workloads, refuses a second install as Helm does,
-# and upgrade refuses a cluster without a release. The Gateway API controller starts only where the
-# Gateway API CRDs were there first (as Cilium's operator checks at start).
+# and upgrade refuses a cluster without a release. The operator's Gateway API controller follows
+# l2lab's version table (playbooks/files/cilium/versions.yaml, shipped beside this file as JSON):
+# it starts only when every group/version the version's operator requires is served when it starts,
+# and the operator crash-loops where an optional one is listed but not served (cilium/cilium#45139).
+import json
 import os
 import sys
 import time
@@ -52,6 +55,41 @@ def workloads(st, version):
         st['crds'].setdefault(gk, {'versions': {v: {} for v in versions}})
 
 
+def version_row(version):
+    """The version table's row, as playbooks/cluster/versions.ts ciliumRow finds it."""
+    here = os.path.join(os.path.dirname(os.path.realpath(__file__)), 'cilium-versions.json')
+    with open(os.environ.get('L2LAB_STANDIN_VERSIONS') or here) as f:
+        rows = json.load(f)['cilium']
+    if version in rows:
+        return rows[version]
+    if '-' in version:
+        return None
+    num = lambda v: tuple(int(x) for x in v.split('.'))
+    same = [k for k in rows if '-' not in k and k.split('.')[:2] == version.split('.')[:2] and num(k) < num(version)]
+    return rows[max(same, key=num)] if same else None
+
+
+def operator_gateway(st, version):
+    """What the operator decides when it starts: 'ok', 'off' (a required group/version not served), or
+    the error it crash-loops with."""
+    def crd(gvr):
+        group, ver, plural = gvr.split('/')
+        c = next((c for k, c in st['crds'].items() if k.split('/')[0] == group and c.get('plural') == plural), None)
+        return (c is not None and ver in c.get('listed', [])), (c is not None and ver in c['versions'])
+    row = version_row(version)
+    if row is None:  # not in the table: the kinds alone, as before the table
+        return 'ok' if all(f'gateway.networking.k8s.io/{k}' in st['crds'] for k in GATEWAY_CRDS) else 'off'
+    if not all(crd(r)[1] for r in row['operator']['requires']):
+        return 'off'
+    for o in row['operator'].get('optional', []):
+        listed, served = crd(o)
+        if listed and not served:
+            group, ver, plural = o.split('/')
+            return (f'failed to create gateway controller: failed to setup reconciler: no matches for kind '
+                    f'"{plural}" in version "{group}/{ver}"')
+    return 'ok'
+
+
 def install(argv, upgrade):
     f, _ = flags(argv, {'version', 'values', 'set', 'namespace', 'wait-duration'}, bools={'wait', 'dry-run'})
     kubeconfig_needed()
@@ -72,10 +110,10 @@ def install(argv, upgrade):
             else:
                 print('🔮 Auto-detected kube-proxy has not been installed\nℹ️  Cilium will fully replace all '
                       'functionalities of kube-proxy')
-        gw_crds = all(f'gateway.networking.k8s.io/{k}' in st['crds'] for k in GATEWAY_CRDS)
         # The operator restarts on an upgrade (the playbook's rollout restart), so it looks again then.
-        st['cilium'] = {'version': version, 'values': vals,
-                        'gatewayCRDsAtStart': gw_crds or bool((st.get('cilium') or {}).get('gatewayCRDsAtStart'))}
+        gateway = operator_gateway(st, version)
+        st['cilium'] = {'version': version, 'values': vals, 'gatewayCRDsAtStart': gateway == 'ok',
+                        **({'operatorCrash': gateway} if gateway not in ('ok', 'off') else {})}
         workloads(st, version)
         reconcile(st)
 
@@ -84,6 +122,8 @@ def ready(st):
     c = st.get('cilium')
     if not c:
         return 'cilium not installed'
+    if c.get('operatorCrash'):
+        return f'cilium-operator: CrashLoopBackOff: {c["operatorCrash"]}'
     v = c['values']
     fams = [4] + ([6] if (v.get('ipv6') or {}).get('enabled') else [])
     if (v.get('ipam') or {}).get('mode') == 'kubernetes':

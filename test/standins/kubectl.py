@@ -11,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from l2lstandin import (BUILTIN, CLUSTER_SCOPED, SHORT, Store, die, flags, key, load_yaml_docs, one, qualified,
-                        read_state, reconcile, resource_name, served)
+                        read_state, reconcile, resource_name, safe_upgrades_denial, served)
 
 FLAGS = {'kubeconfig', 'namespace', 'n', 'f', 'filename', 'o', 'output', 'p', 'patch', 'type', 'for', 'timeout',
          'field-manager', 'l', 'selector'}
@@ -91,6 +91,13 @@ def apply(f, diff_only):
                 die(f'Error from server (BadRequest): error when creating "{src}": {kind} in version '
                     f'"{av.rpartition("/")[2]}" cannot be handled as a {kind}: strict decoding error: unknown field '
                     f'"{bad}"', 2 if diff_only else 1)
+            denial = safe_upgrades_denial(st, obj) if kind == 'CustomResourceDefinition' else None
+            if denial:
+                die(f'Error from server (Invalid): error when applying patch:\nto:\nResource: '
+                    f'"apiextensions.k8s.io/v1, Resource=customresourcedefinitions", Name: "{name}"\nfor: "{src}": '
+                    f'customresourcedefinitions.apiextensions.k8s.io "{name}" is forbidden: ValidatingAdmissionPolicy '
+                    f"'safe-upgrades.gateway.networking.k8s.io' with binding 'safe-upgrades.gateway.networking.k8s.io' "
+                    f'denied request: {denial}', 2 if diff_only else 1)
             k = key(kind, ns_of(obj, f), name)
             old = st['objects'].get(k)
             want = json.loads(json.dumps(obj))
@@ -111,6 +118,8 @@ def apply(f, diff_only):
             if kind == 'CustomResourceDefinition':
                 spec = want['spec']
                 st['crds'][f'{spec["group"]}/{spec["names"]["kind"]}'] = {
+                    'plural': spec['names']['plural'],
+                    'listed': [v['name'] for v in spec['versions']],
                     'versions': {v['name']: (v.get('schema') or {}).get('openAPIV3Schema', {})
                                  for v in spec['versions'] if v.get('served', True)}}
             print(f'{qualified(kind)}/{name} serverside-applied')

@@ -16,7 +16,7 @@ import time
 
 import yaml
 
-STATE = '/var/lib/l2lab-standin'  # the control plane's "etcd"
+STATE = os.environ.get('L2LAB_STANDIN_STATE', '/var/lib/l2lab-standin')  # the control plane's "etcd"
 LOCK = os.path.join(STATE, '.lock')
 K8S_VERSION = os.environ.get('L2LAB_STANDIN_K8S', 'v1.34.2')
 
@@ -77,9 +77,11 @@ BUILTIN = {
     'apps/v1': {'Deployment': 'deployments', 'DaemonSet': 'daemonsets'},
     'coordination.k8s.io/v1': {'Lease': 'leases'},
     'apiextensions.k8s.io/v1': {'CustomResourceDefinition': 'customresourcedefinitions'},
+    'admissionregistration.k8s.io/v1': {'ValidatingAdmissionPolicy': 'validatingadmissionpolicies',
+                                        'ValidatingAdmissionPolicyBinding': 'validatingadmissionpolicybindings'},
 }
 CLUSTER_SCOPED = {'Namespace', 'Node', 'CustomResourceDefinition', 'GatewayClass', 'CiliumLoadBalancerIPPool',
-                  'CiliumL2AnnouncementPolicy'}
+                  'CiliumL2AnnouncementPolicy', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'}
 SHORT = {'ds': 'DaemonSet', 'daemonset': 'DaemonSet', 'daemonsets': 'DaemonSet', 'deploy': 'Deployment',
          'deployment': 'Deployment', 'deployments': 'Deployment', 'cm': 'ConfigMap', 'configmap': 'ConfigMap',
          'node': 'Node', 'nodes': 'Node', 'no': 'Node', 'lease': 'Lease', 'leases': 'Lease', 'svc': 'Service',
@@ -341,3 +343,35 @@ def reconcile(state):
         gw.setdefault('status', {})['conditions'] = [
             {'type': t, 'status': s, 'reason': t if s == 'True' else 'Pending', 'message': '',
              'lastTransitionTime': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} for t, s in conds.items()]
+
+
+# ---- Gateway API's safe-upgrades ValidatingAdmissionPolicy (in the v1.5+ CRD bundles) ----------
+# The real API server evaluates its CEL; the stand-in evaluates the same two rules, reading the
+# version patterns from the stored policy itself: a gateway.networking.k8s.io CRD must carry a
+# bundle-version that no pattern matches (CEL matches() is an unanchored RE2 search), unless it is
+# a release candidate; and an experimental CRD may not replace a standard one.
+BUNDLE = 'gateway.networking.k8s.io/bundle-version'
+CHANNEL = 'gateway.networking.k8s.io/channel'
+
+
+def safe_upgrades_denial(state, crd):
+    import re
+    name = 'safe-upgrades.gateway.networking.k8s.io'
+    vap = state['objects'].get(key('ValidatingAdmissionPolicy', '', name))
+    if not vap or key('ValidatingAdmissionPolicyBinding', '', name) not in state['objects']:
+        return None
+    if crd['spec'].get('group') != 'gateway.networking.k8s.io':
+        return None
+    ann = crd['metadata'].get('annotations') or {}
+    old = state['objects'].get(key('CustomResourceDefinition', '', crd['metadata']['name']))
+    old_ann = ((old or {}).get('metadata') or {}).get('annotations') or {}
+    checks = vap['spec']['validations']
+    if old and ann.get(CHANNEL) != 'standard' and old_ann.get(CHANNEL) != 'experimental':
+        return checks[0]['message']
+    version = ann.get(BUNDLE)
+    patterns = re.findall(r"matches\(object\.metadata\.annotations\['gateway\.networking\.k8s\.io/bundle-version'\], '([^']+)'\)",
+                          checks[1]['expression'])
+    refused = [p.replace('\\\\', '\\') for p in patterns if p != '-(rc)']
+    if version is None or (not re.search('-(rc)', version) and any(re.search(p, version) for p in refused)):
+        return checks[1]['message']
+    return None

@@ -9,6 +9,7 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeF
 import { createServer, type Server } from 'node:http';
 import { join, normalize } from 'node:path';
 import { execa } from 'execa';
+import { versionTable } from '../../playbooks/cluster/versions.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
 const LIB = '/usr/lib/l2lab-standins';
@@ -131,7 +132,13 @@ export async function buildStandinRepo(
     'l2lab-standin-lib',
     version,
     ['python3', 'python3-yaml', 'openssl'],
-    Object.fromEntries(['l2lstandin', 'kubeadm', 'kubelet', 'kubectl', 'cilium'].map((t) => [`${LIB}/${t}.py`, py(t)])),
+    {
+      ...Object.fromEntries(
+        ['l2lstandin', 'kubeadm', 'kubelet', 'kubectl', 'cilium'].map((t) => [`${LIB}/${t}.py`, py(t)]),
+      ),
+      // The stand-in operator follows l2lab's version table, as the cluster path does.
+      [`${LIB}/cilium-versions.json`]: { text: JSON.stringify(versionTable()), mode: 0o644 },
+    },
     "l2lab's stand-ins for Kubernetes tools (tests only)",
   );
   const bin = (tool: string) => ({ [`/usr/bin/${tool}`]: { text: wrapper(tool), mode: 0o755 } });

@@ -1,0 +1,118 @@
+// The stand-in Kubernetes tools (test/standins) follow the real artifacts: run here on this host
+// against a throw-away store, the stand-in operator starts its Gateway controller only when the
+// vendored CRDs serve what l2lab's version table says that Cilium's operator checks, and the
+// Gateway API bundles' own safe-upgrades policy refuses going back to older CRDs.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { loadLab } from '../lab/labfile.ts';
+import { helmYaml } from '../playbooks/cluster/chart.ts';
+import { tutorialObjects } from '../playbooks/cluster/manifests.ts';
+import { ciliumValues } from '../playbooks/cluster/values.ts';
+import { gatewayApiFiles, versionTable } from '../playbooks/cluster/versions.ts';
+import { repo } from './helpers.ts';
+
+const lab = loadLab(join(repo, 'labs', 'cilium.yaml'));
+const STANDINS = join(repo, 'test', 'standins');
+
+/** A fresh stand-in cluster in a temporary directory; `run` calls a stand-in tool against it. */
+function cluster() {
+  const dir = mkdtempSync(join(tmpdir(), 'l2l-standin-'));
+  writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n');
+  writeFileSync(join(dir, 'versions.json'), JSON.stringify(versionTable()));
+  writeFileSync(
+    join(dir, 'state.json'),
+    JSON.stringify({ objects: {}, tokens: {}, cilium: null, crds: {}, cluster: { name: 'kubernetes' } }),
+  );
+  writeFileSync(join(dir, 'values.yaml'), helmYaml(ciliumValues(lab)));
+  writeFileSync(
+    join(dir, 'objects.yaml'),
+    tutorialObjects(lab)
+      .map((o) => `---\n${JSON.stringify(o)}\n`)
+      .join(''),
+  );
+  const env = {
+    L2LAB_STANDIN_STATE: dir,
+    L2LAB_STANDIN_VERSIONS: join(dir, 'versions.json'),
+    KUBECONFIG: join(dir, 'kubeconfig'),
+  };
+  const run = (tool: string, ...args: string[]) =>
+    execa('python3', [join(STANDINS, `${tool}.py`), ...args], { env, reject: false });
+  const crds = async (g: string) => {
+    for (const f of gatewayApiFiles(g)) {
+      const r = await run(
+        'kubectl',
+        'apply',
+        '--server-side',
+        '-f',
+        join(repo, 'playbooks', 'files', `gateway-api-${g}`, f),
+      );
+      if (r.exitCode) return r;
+    }
+    return undefined;
+  };
+  const gateway = async () =>
+    JSON.parse((await run('kubectl', '-n', 'kube-system', 'get', 'gateway', 'central', '-o', 'json')).stdout) as {
+      status?: { addresses?: unknown[]; conditions?: { type: string; status: string }[] };
+    };
+  return { dir, run, crds, gateway, done: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+for (const [cilium, g, programmed] of [
+  ['1.20.0', 'v1.6.1', true],
+  ['1.20.0', 'v1.4.1', false],
+  ['1.20.0-pre.1', 'v1.4.1', true],
+] as const)
+  test(`stand-in operator: Cilium ${cilium} on Gateway API ${g} ${programmed ? 'programs' : 'never programs'} the Gateway`, async (t) => {
+    const c = cluster();
+    try {
+      t.is(await c.crds(g), undefined);
+      const install = await c.run('cilium', 'install', '--version', cilium, '-f', join(c.dir, 'values.yaml'));
+      t.is(install.exitCode, 0, install.stderr);
+      const apply = await c.run('kubectl', 'apply', '--server-side', '-f', join(c.dir, 'objects.yaml'));
+      t.is(apply.exitCode, 0, apply.stderr);
+      const gw = await c.gateway();
+      t.is(
+        gw.status?.conditions?.find((x) => x.type === 'Programmed')?.status ?? 'Unknown',
+        programmed ? 'True' : 'Unknown',
+      );
+      t.is(gw.status?.addresses?.length ?? 0, programmed ? 2 : 0);
+    } finally {
+      c.done();
+    }
+  });
+
+test('stand-in operator: Cilium 1.19.6 on Gateway API v1.6.1 crash-loops (TLSRoute v1alpha2 listed, not served)', async (t) => {
+  const c = cluster();
+  try {
+    t.is(await c.crds('v1.6.1'), undefined);
+    t.is((await c.run('cilium', 'install', '--version', '1.19.6', '-f', join(c.dir, 'values.yaml'))).exitCode, 0);
+    const status = await c.run('cilium', 'status');
+    t.not(status.exitCode, 0);
+    t.regex(
+      status.stderr,
+      /CrashLoopBackOff: .*no matches for kind "tlsroutes" in version "gateway\.networking\.k8s\.io\/v1alpha2"/,
+    );
+  } finally {
+    c.done();
+  }
+});
+
+test("stand-in API server: after v1.6.1 the bundle's safe-upgrades policy refuses v1.4.1 CRDs, as the real one does", async (t) => {
+  const c = cluster();
+  try {
+    t.is(await c.crds('v1.4.1'), undefined, 'no policy yet: v1.4.1 goes in');
+    t.is(await c.crds('v1.6.1'), undefined, 'an upgrade is allowed');
+    t.is(await c.crds('v1.6.1'), undefined, 'the same bundle again is allowed');
+    const back = await c.crds('v1.4.1');
+    t.truthy(back);
+    t.regex(
+      back!.stderr,
+      /ValidatingAdmissionPolicy 'safe-upgrades[^']*' .*denied request: Installing CRDs with version before v1\.5\.0/,
+    );
+  } finally {
+    c.done();
+  }
+});
