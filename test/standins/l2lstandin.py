@@ -89,7 +89,8 @@ SHORT = {'ds': 'DaemonSet', 'daemonset': 'DaemonSet', 'daemonsets': 'DaemonSet',
          'gatewayclass': 'GatewayClass', 'crd': 'CustomResourceDefinition', 'ns': 'Namespace'}
 GROUP_OF = {'DaemonSet': 'apps', 'Deployment': 'apps', 'Lease': 'coordination.k8s.io',
             'CustomResourceDefinition': 'apiextensions.k8s.io', 'Gateway': 'gateway.networking.k8s.io',
-            'GatewayClass': 'gateway.networking.k8s.io'}
+            'GatewayClass': 'gateway.networking.k8s.io', 'ValidatingAdmissionPolicy': 'admissionregistration.k8s.io',
+            'ValidatingAdmissionPolicyBinding': 'admissionregistration.k8s.io'}
 
 
 def served(state, api_version, kind):
