@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
+import { parseAllDocuments } from 'yaml';
 import { loadLab } from '../lab/labfile.ts';
 import {
   CHARTS_DIR,
@@ -15,6 +17,8 @@ import {
   renderChart,
   wantedConfig,
 } from '../playbooks/cluster/chart.ts';
+import { chartFlags } from '../playbooks/cluster/cilium-cli.ts';
+import { renderCiliumChart, renderCluster } from '../playbooks/cluster/render.ts';
 import { ciliumValues } from '../playbooks/cluster/values.ts';
 import { repo } from './helpers.ts';
 
@@ -77,4 +81,66 @@ test("a value the chart's schema refuses reaches the user as helm's own message,
   await t.throwsAsync(renderChart('9.9.9', ''), {
     message: /no vendored chart for Cilium 9\.9\.9; vendored: 1\.19\.6, 1\.20\.0-pre\.1, 1\.20\.0, 1\.21\.0-pre\.0/,
   });
+});
+
+// What `cilium install` really renders: cilium-cli's additions (cilium-cli/install/helm.go,
+// autodetect.go) and the API versions served once the Gateway API CRDs are in.
+test('render adds what cilium-cli adds on install, and renders with the Gateway API the cluster serves', async (t) => {
+  const r = await renderCiliumChart(lab, renderCluster(lab));
+  t.deepEqual(r.problems, []);
+  const config = parseAllDocuments(r.files['cilium-manifests.yaml']!)
+    .map((d) => d.toJS())
+    .find((d) => d?.kind === 'ConfigMap' && d.metadata.name === 'cilium-config').data;
+  t.like(config, { 'cluster-name': 'l2lab-cilium', 'routing-mode': 'tunnel', 'tunnel-protocol': 'vxlan' });
+  t.true(r.notes.some((n) => /^cilium-cli v0\.18\.9 adds on install .*cluster\.name=l2lab-cilium/.test(n)));
+  t.false('cluster' in r.values, 'cilium-values.yaml stays l2lab’s own: cilium-cli adds the rest itself');
+  // Single-stack: the chart makes GatewayClass cilium (gatewayClass.create auto) only because the
+  // API server serves gateway.networking.k8s.io/v1 GatewayClass; dual-stack labs make their own.
+  const v4 = {
+    ...lab,
+    nodes: lab.nodes.map((n) => ({ ...n, interfaces: n.interfaces.map(({ ipv6: _, ...i }) => i) })),
+  } as typeof lab;
+  const kinds = (m: string) => parseAllDocuments(m).map((d) => (d.toJS() as { kind?: string } | null)?.kind);
+  t.true(
+    kinds((await renderCiliumChart(v4, renderCluster(v4))).files['cilium-manifests.yaml']!).includes('GatewayClass'),
+  );
+  t.false(
+    kinds((await renderChart('1.20.0', helmYaml(ciliumValues(v4)))).manifests).includes('GatewayClass'),
+    'offline, no',
+  );
+  t.false(kinds(r.files['cilium-manifests.yaml']!).includes('GatewayClass'), 'dual-stack: gatewayClass.create false');
+});
+
+test('-e for mirrors: the chart from a repository or a directory, every image from a registry', async (t) => {
+  const sources = {
+    chartRepository: 'http://mirror.example/cilium-charts',
+    imageRegistry: 'mirror.example:5000/cilium',
+  };
+  const r = await renderCiliumChart(lab, renderCluster(lab, undefined, sources));
+  t.deepEqual(r.problems, []);
+  const images = [...r.files['cilium-manifests.yaml']!.matchAll(/^\s*image: "?([^"\s]+)"?$/gm)].map((m) => m[1]!);
+  t.true(images.length >= 3, images.join(' '));
+  for (const i of images) t.true(i.startsWith('mirror.example:5000/cilium/'), i);
+  t.regex(
+    r.transcript.join('\n'),
+    /cilium install -f cilium-values\.yaml --version=1\.20\.0 --repository http:\/\/mirror\.example\/cilium-charts/,
+  );
+  t.deepEqual(chartFlags({ chartDirectory: '/srv/charts/cilium' }), ['--chart-directory', '/srv/charts/cilium']);
+  for (const [flag, why] of [
+    ['cilium_chart_repository=ftp://x', /an http\(s\):\/\/ or oci:\/\/ URL/],
+    ['cilium_chart_directory=charts/cilium', /an absolute path on the control plane/],
+    ['cilium_image_registry=Bad Registry', /a registry host/],
+  ] as const) {
+    const cli = await execa(
+      'node',
+      [join(repo, 'scripts/run.mjs'), 'cluster', 'render', '--lab', 'labs/cilium.yaml', '-e', flag],
+      {
+        cwd: repo,
+        reject: false,
+      },
+    );
+    t.is(cli.exitCode, 2, flag);
+    t.regex(cli.stderr, why);
+    t.regex(cli.stderr, new RegExp(`-e ${flag.split('=')[0]}`));
+  }
 });

@@ -58,10 +58,10 @@ export interface ChartRender {
 }
 
 /**
- * `helm template cilium <chart> -n kube-system -f values.yaml`; a helm error (schema, a template's fail) comes back as helm's own
- * words, with the version.
+ * `helm template cilium <chart> -n kube-system -f values.yaml [--api-versions G/V/Kind …]`; a helm error
+ * (schema, a template's fail) comes back as helm's own words, with the version.
  */
-export async function renderChart(version: string, valuesYaml: string): Promise<ChartRender> {
+export async function renderChart(version: string, valuesYaml: string, apiVersions: string[] = []): Promise<ChartRender> {
   const chart = chartOf(version);
   if (!chart) throw new ChartError(`no vendored chart for Cilium ${version}; vendored: ${chartVersions().join(', ')}`);
   if (!existsSync(HELM)) throw new ChartError(`helm is not installed (${HELM}): run npm run setup`);
@@ -71,7 +71,16 @@ export async function renderChart(version: string, valuesYaml: string): Promise<
     const manifests = await new Promise<string>((resolve, reject) =>
       execFile(
         HELM,
-        ['template', 'cilium', chart, '--namespace', 'kube-system', '-f', join(dir, 'values.yaml')],
+        [
+          'template',
+          'cilium',
+          chart,
+          '--namespace',
+          'kube-system',
+          '-f',
+          join(dir, 'values.yaml'),
+          ...apiVersions.flatMap((a) => ['--api-versions', a]),
+        ],
         { maxBuffer: 64 << 20, env: { PATH: process.env.PATH ?? '', HOME: dir } },
         (err, stdout, stderr) =>
           err

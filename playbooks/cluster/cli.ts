@@ -13,14 +13,17 @@ import { LabFileError } from '../../lab/labfile.ts';
 import { UsageError } from '../../lab/validation.ts';
 import { parseExtraVars } from '../extra-vars.ts';
 import { renderCiliumChart, renderCluster } from './render.ts';
-import { ClusterError, clusterUp } from './up.ts';
+import { ClusterError, ciliumSources, clusterUp } from './up.ts';
 import { withCilium } from './versions.ts';
 
-const USAGE = `usage: npm run cluster -- render [--lab FILE] [--out DIR]
+const USAGE = `usage: npm run cluster -- render [--lab FILE] [--out DIR] [--cilium-version V] [-e KEY=VALUE]...
        npm run cluster -- up [--lab FILE] [--check] [--cilium-version V] [-e KEY=VALUE]...
        npm run cluster -- upgrade --cilium-version V [--lab FILE] [-e KEY=VALUE]...
   -e: kubernetes_apt_url, kubernetes_apt_key_url, cilium_cli_url (mirrors of pkgs.k8s.io and
-      cilium-cli's releases), as in playbooks/cluster.yaml`;
+      cilium-cli's releases), as in playbooks/cluster.yaml; cilium_chart_repository (a Helm
+      repository, http(s):// or oci://) or cilium_chart_directory (a chart directory on the control
+      plane) for Cilium's chart; cilium_image_registry (a registry holding Cilium's images under
+      their upstream names)`;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -54,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'render': {
       const want = values['cilium-version'] ? withCilium(lab, values['cilium-version']) : lab;
-      const r = await renderCiliumChart(want, renderCluster(want));
+      const r = await renderCiliumChart(want, renderCluster(want, undefined, ciliumSources(vars)));
       mkdirSync(values.out!, { recursive: true });
       for (const [name, text] of Object.entries(r.files)) writeFileSync(join(values.out!, name), text);
       console.log(`rendered ${Object.keys(r.files).length} files into ${values.out}/ (nothing was applied)`);

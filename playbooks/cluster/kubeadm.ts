@@ -51,7 +51,7 @@ export function kubeadmInit(lab: Lab, token?: string): string {
     apiVersion: 'kubeadm.k8s.io/v1beta4',
     kind: 'ClusterConfiguration',
     kubernetesVersion: version,
-    clusterName: `l2lab-${lab.name}`,
+    clusterName: kubeadmClusterName(lab),
     controlPlaneEndpoint: `${switchIp(cp)}:6443`,
     networking: {
       podSubnet: clusterSubnets(lab).pods.join(','),
@@ -80,3 +80,6 @@ export function kubeadmJoin(
     nodeRegistration: { name: node.name, kubeletExtraArgs: [{ name: 'node-ip', value: nodeIps(node) }] },
   });
 }
+
+/** kubeadm's clusterName: the kubeconfig's cluster, which cilium-cli reads as the Cilium cluster name. */
+export const kubeadmClusterName = (lab: Pick<Lab, 'name'>) => `l2lab-${lab.name}`;

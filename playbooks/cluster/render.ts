@@ -5,13 +5,30 @@
 // tutorial's, in order). Nothing is run.
 import { stringify } from 'yaml';
 import type { Lab } from '../../lab/types.ts';
+import {
+  CILIUM_CLI_VERSION,
+  type CiliumSources,
+  chartFlags,
+  ciliumCliAdditions,
+  imageValues,
+  mergeValues,
+  withCliAdditions,
+} from './cilium-cli.ts';
 import { ChartError, chartOf, chartVersions, configProblems, helmYaml, renderChart, wantedConfig } from './chart.ts';
 import { kubeadmInit, kubeadmJoin } from './kubeadm.ts';
 import { tutorialObjects } from './manifests.ts';
 import type { ClusterSecrets } from './secrets.ts';
 import { validateCiliumValues, validateObject } from './validate.ts';
 import { ciliumValues } from './values.ts';
-import { checkPairing, ciliumRow, defectsOf, gatewayApiBundles, gatewayApiFiles, gatewayApiFor } from './versions.ts';
+import {
+  checkPairing,
+  ciliumRow,
+  defectsOf,
+  gatewayApiBundles,
+  gatewayApiFiles,
+  gatewayApiFor,
+  servedApiVersions,
+} from './versions.ts';
 
 export interface Rendered {
   files: Record<string, string>;
@@ -19,15 +36,23 @@ export interface Rendered {
   values: Record<string, unknown>;
   /** The Gateway API the cluster path installs (the lab file's, else the version table's pair); undefined: not known. */
   gatewayAPI: string | undefined;
+  /** Where cilium-cli takes the chart and images from (-e); empty: upstream. */
+  sources: CiliumSources;
   problems: string[];
   notes: string[];
   transcript: string[];
 }
 
 /** With secrets, the join configurations are complete (else they keep placeholders: a dry run). */
-export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' | 'caHash'>): Rendered {
+export function renderCluster(
+  lab: Lab,
+  secrets?: Pick<ClusterSecrets, 'token' | 'caHash'>,
+  sources: CiliumSources = {},
+): Rendered {
   const objects = tutorialObjects(lab);
-  const values = ciliumValues(lab);
+  const values = sources.imageRegistry
+    ? mergeValues(ciliumValues(lab), imageValues(sources.imageRegistry))
+    : ciliumValues(lab);
   const problems: string[] = [],
     notes: string[] = [];
   const cilium = lab.versions.cilium.replace(/^v/, '');
@@ -87,14 +112,16 @@ export function renderCluster(lab: Lab, secrets?: Pick<ClusterSecrets, 'token' |
     ...gatewayApiFiles(gatewayAPI ?? '').map(
       (c) => `[${cp}] kubectl apply --server-side -f playbooks/files/gateway-api-${gatewayAPI}/${c}`,
     ),
-    `[${cp}] cilium install -f cilium-values.yaml --version=${lab.versions.cilium}`,
+    `[${cp}] cilium install -f cilium-values.yaml --version=${lab.versions.cilium}${chartFlags(sources)
+      .map((f) => ` ${f}`)
+      .join('')}`,
     `[${cp}] cilium status --wait`,
     `[${cp}] kubectl apply --server-side -f tutorial-objects.yaml`,
     `[${cp}] kubectl -n kube-system wait gateway/central --for=condition=Programmed --timeout=300s`,
     `[${cp}] kubectl -n kube-system get gateway central -o jsonpath='{.status.addresses[0].value}'   # an address from ${lab.pool.name}`,
   ];
   files['transcript.txt'] = `${transcript.join('\n')}\n`;
-  return { files, values, gatewayAPI, problems, notes, transcript };
+  return { files, values, gatewayAPI, sources, problems, notes, transcript };
 }
 
 /**
@@ -111,8 +138,28 @@ export async function renderCiliumChart(lab: Lab, r: Rendered): Promise<Rendered
     return r;
   }
   try {
-    const c = await renderChart(version, r.files['cilium-values.yaml']!);
+    // What `cilium install` renders: l2lab's values plus cilium-cli's additions, with the API versions
+    // the cluster serves by then (the Gateway API CRDs go in first).
+    const additions = ciliumCliAdditions(lab, r.values);
+    const c = await renderChart(
+      version,
+      helmYaml(withCliAdditions(r.values, additions)),
+      r.gatewayAPI ? servedApiVersions(r.gatewayAPI) : [],
+    );
     r.files['cilium-manifests.yaml'] = c.manifests;
+    r.notes.push(
+      `cilium-cli ${CILIUM_CLI_VERSION} adds on install (rendered in cilium-manifests.yaml): ` +
+        additions.map((a) => `${a.key}=${a.value} (${a.why})`).join('; '),
+    );
+    if (r.sources.imageRegistry) {
+      const elsewhere = [...new Set([...c.manifests.matchAll(/^\s*image: "?([^"\s]+)"?$/gm)].map((m) => m[1]!))].filter(
+        (i) => !i.startsWith(`${r.sources.imageRegistry!.replace(/\/$/, '')}/`),
+      );
+      if (elsewhere.length)
+        r.problems.push(
+          `-e cilium_image_registry=${r.sources.imageRegistry}: the chart still pulls ${elsewhere.join(', ')} from elsewhere`,
+        );
+    }
     const rate = r.values.k8sClientRateLimit as { qps: number; burst: number };
     const problems = configProblems(c.config, wantedConfig(lab, rate), version);
     r.problems.push(...problems);

@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { stateDir } from '../../lab/names.ts';
 import { capabilitiesOf } from '../../lab/providers/catalog.ts';
 import { getProvider } from '../../lab/providers/index.ts';
+import { shq } from '../../lab/quote.ts';
 import type { Lab } from '../../lab/types.ts';
 import { inventoryFromStatus } from '../inventory.ts';
 import type { RecapRow } from '../output.ts';
 import { findPlaybook, loadPlaybook } from '../playbook.ts';
 import { runPlaybook } from '../runner.ts';
 import { renderCiliumChart, renderCluster } from './render.ts';
+import { CILIUM_CLI_VERSION, type CiliumSources, chartFlags, sourcesProblem } from './cilium-cli.ts';
 import { ensureClusterSecrets } from './secrets.ts';
 import { gatewayApiFiles, withCilium } from './versions.ts';
 
@@ -28,6 +30,22 @@ export interface ClusterResult {
   ok: boolean;
   /** Per host: ok, changed, failed, … (a second run that changes nothing has changed 0 everywhere). */
   recap: RecapRow[];
+}
+
+/**
+ * Where cilium-cli takes the chart and images from, from `-e` (cilium_chart_repository,
+ * cilium_chart_directory, cilium_image_registry); bad values are a ClusterError (exit 2).
+ */
+export function ciliumSources(vars: Record<string, unknown>): CiliumSources {
+  const str = (k: string) => (typeof vars[k] === 'string' && vars[k] ? (vars[k] as string) : undefined);
+  const s: CiliumSources = {
+    ...(str('cilium_chart_repository') ? { chartRepository: str('cilium_chart_repository')! } : {}),
+    ...(str('cilium_chart_directory') ? { chartDirectory: str('cilium_chart_directory')! } : {}),
+    ...(str('cilium_image_registry') ? { imageRegistry: str('cilium_image_registry')! } : {}),
+  };
+  const problem = sourcesProblem(s);
+  if (problem) throw new ClusterError(problem);
+  return s;
 }
 
 /** Renders into the lab's state directory with real join secrets, then runs the cluster playbook. */
@@ -48,8 +66,9 @@ export async function clusterUp(
         `with provider: vagrant (labs/cilium.yaml)`,
     );
   const want = opts.ciliumVersion ? withCilium(lab, opts.ciliumVersion) : lab;
+  const sources = ciliumSources(opts.vars ?? {});
   const secrets = await ensureClusterSecrets(lab.name);
-  const r = await renderCiliumChart(want, renderCluster(want, secrets));
+  const r = await renderCiliumChart(want, renderCluster(want, secrets, sources));
   if (!opts.out) report(r);
   if (r.problems.length)
     throw new ClusterError(
@@ -70,6 +89,8 @@ export async function clusterUp(
       cluster_dir: dir,
       gateway_api_version: r.gatewayAPI,
       gateway_api_crds: gatewayApiFiles(r.gatewayAPI!),
+      cilium_cli_version: CILIUM_CLI_VERSION,
+      cilium_chart_flags: chartFlags(sources).map(shq).join(' '),
       kubeadm_token: secrets.token,
       ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}),
     },

@@ -92,21 +92,29 @@ export function gatewayApiFor(versions: { cilium: string; gatewayAPI?: string | 
   return versions.gatewayAPI ?? ciliumRow(versions.cilium)?.gatewayAPI;
 }
 
-/** Per group/version/resource of a vendored bundle: does a CRD list it, and does it serve it. */
-export function bundleVersions(g: string): Map<string, { served: boolean }> {
-  const out = new Map<string, { served: boolean }>();
+/** Per group/version/resource of a vendored bundle: its kind, and whether a CRD serves it (or only lists it). */
+export function bundleVersions(g: string): Map<string, { served: boolean; kind: string }> {
+  const out = new Map<string, { served: boolean; kind: string }>();
   for (const f of gatewayApiFiles(g))
     for (const doc of parseAllDocuments(readFileSync(join(FILES, `gateway-api-${g}`, f), 'utf8'))) {
       const o = doc.toJS() as {
         kind?: string;
-        spec?: { group: string; names: { plural: string }; versions: { name: string; served: boolean }[] };
+        spec?: {
+          group: string;
+          names: { plural: string; kind: string };
+          versions: { name: string; served: boolean }[];
+        };
       } | null;
       if (o?.kind !== 'CustomResourceDefinition' || !o.spec) continue;
       for (const v of o.spec.versions)
-        out.set(`${o.spec.group}/${v.name}/${o.spec.names.plural}`, { served: v.served });
+        out.set(`${o.spec.group}/${v.name}/${o.spec.names.plural}`, { served: v.served, kind: o.spec.names.kind });
     }
   return out;
 }
+
+/** What the API server serves once the bundle is in, as helm's --api-versions spells it (group/version/Kind). */
+export const servedApiVersions = (g: string): string[] =>
+  [...bundleVersions(g)].filter(([, v]) => v.served).map(([gvr, v]) => `${gvr.slice(0, gvr.lastIndexOf('/'))}/${v.kind}`);
 
 export interface Pairing {
   /** False: the pair cannot work; refuse before anything is installed. */

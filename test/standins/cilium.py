@@ -91,7 +91,8 @@ def operator_gateway(st, version):
 
 
 def install(argv, upgrade):
-    f, _ = flags(argv, {'version', 'values', 'set', 'namespace', 'wait-duration'}, bools={'wait', 'dry-run'})
+    f, _ = flags(argv, {'version', 'values', 'set', 'namespace', 'wait-duration', 'repository', 'chart-directory'},
+                 bools={'wait', 'dry-run'})
     kubeconfig_needed()
     version = (one(f, 'version') or DEFAULT).lstrip('v')
     vals = values_of(f)
