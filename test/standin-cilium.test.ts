@@ -2,13 +2,14 @@
 // against a throw-away store, the stand-in operator starts its Gateway controller only when the
 // vendored CRDs serve what l2lab's version table says that Cilium's operator checks, and the
 // Gateway API bundles' own safe-upgrades policy refuses going back to older CRDs.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { loadLab } from '../lab/labfile.ts';
-import { helmYaml } from '../playbooks/cluster/chart.ts';
+import { CHARTS_DIR, chartVersions, HELM, helmYaml } from '../playbooks/cluster/chart.ts';
 import { tutorialObjects } from '../playbooks/cluster/manifests.ts';
 import { ciliumValues } from '../playbooks/cluster/values.ts';
 import { gatewayApiFiles, versionTable } from '../playbooks/cluster/versions.ts';
@@ -33,7 +34,15 @@ function cluster() {
       .map((o) => `---\n${JSON.stringify(o)}\n`)
       .join(''),
   );
+  // cilium-cli reads a chart directory (--chart-directory): the vendored chart, unpacked.
+  const charts = join(dir, 'charts');
+  mkdirSync(charts);
+  for (const v of chartVersions()) {
+    mkdirSync(join(charts, v));
+    execFileSync('tar', ['-xzf', join(CHARTS_DIR, `cilium-${v}.tgz`), '-C', join(charts, v)]);
+  }
   const env = {
+    L2LAB_STANDIN_HELM: HELM,
     L2LAB_STANDIN_STATE: dir,
     L2LAB_STANDIN_VERSIONS: join(dir, 'versions.json'),
     KUBECONFIG: join(dir, 'kubeconfig'),
@@ -57,7 +66,17 @@ function cluster() {
     JSON.parse((await run('kubectl', '-n', 'kube-system', 'get', 'gateway', 'central', '-o', 'json')).stdout) as {
       status?: { addresses?: unknown[]; conditions?: { type: string; status: string }[] };
     };
-  return { dir, run, crds, gateway, done: () => rmSync(dir, { recursive: true, force: true }) };
+  const install = (version: string, ...more: string[]) =>
+    run(
+      'cilium',
+      'install',
+      '--chart-directory',
+      join(charts, version, 'cilium'),
+      '-f',
+      join(dir, 'values.yaml'),
+      ...more,
+    );
+  return { dir, run, crds, gateway, install, done: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 for (const [cilium, g, programmed] of [
@@ -69,7 +88,7 @@ for (const [cilium, g, programmed] of [
     const c = cluster();
     try {
       t.is(await c.crds(g), undefined);
-      const install = await c.run('cilium', 'install', '--version', cilium, '-f', join(c.dir, 'values.yaml'));
+      const install = await c.install(cilium);
       t.is(install.exitCode, 0, install.stderr);
       const apply = await c.run('kubectl', 'apply', '--server-side', '-f', join(c.dir, 'objects.yaml'));
       t.is(apply.exitCode, 0, apply.stderr);
@@ -88,7 +107,7 @@ test('stand-in operator: Cilium 1.19.6 on Gateway API v1.6.1 crash-loops (TLSRou
   const c = cluster();
   try {
     t.is(await c.crds('v1.6.1'), undefined);
-    t.is((await c.run('cilium', 'install', '--version', '1.19.6', '-f', join(c.dir, 'values.yaml'))).exitCode, 0);
+    t.is((await c.install('1.19.6')).exitCode, 0);
     const status = await c.run('cilium', 'status');
     t.not(status.exitCode, 0);
     t.regex(
@@ -112,6 +131,48 @@ test("stand-in API server: after v1.6.1 the bundle's safe-upgrades policy refuse
       back!.stderr,
       /ValidatingAdmissionPolicy 'safe-upgrades[^']*' .*denied request: Installing CRDs with version before v1\.5\.0/,
     );
+  } finally {
+    c.done();
+  }
+});
+
+test('stand-in cilium-cli renders the real chart with the real helm: the agents read the rendered cilium-config', async (t) => {
+  const c = cluster();
+  try {
+    t.is(await c.crds('v1.6.1'), undefined);
+    t.is((await c.install('1.20.0')).exitCode, 0);
+    const state = JSON.parse(readFileSync(join(c.dir, 'state.json'), 'utf8'));
+    t.like(state.cilium.config, {
+      'cluster-name': 'kubernetes',
+      'routing-mode': 'tunnel',
+      'enable-l2-announcements': 'true',
+      'enable-ipv6': 'true',
+      'l2-announcements-lease-duration': '15s',
+    });
+    t.regex(readFileSync(join(c.dir, 'cilium-manifests.yaml'), 'utf8'), /kind: DaemonSet/);
+    // helm's own refusal reaches the user, as cilium-cli passes it on.
+    writeFileSync(join(c.dir, 'values.yaml'), helmYaml({ ...ciliumValues(lab), l2announcements: { enabled: 'yes' } }));
+    const bad = await c.run(
+      'cilium',
+      'upgrade',
+      '--chart-directory',
+      join(c.dir, 'charts', '1.20.0', 'cilium'),
+      '-f',
+      join(c.dir, 'values.yaml'),
+    );
+    t.not(bad.exitCode, 0);
+    t.regex(bad.stderr, /^Error: Unable to install Cilium: .*l2announcements\/enabled/s);
+    const none = await c.run(
+      'cilium',
+      'upgrade',
+      '--version',
+      '1.20.0',
+      '--repository',
+      'file:///x',
+      '-f',
+      join(c.dir, 'values.yaml'),
+    );
+    t.regex(none.stderr, /could not find protocol handler for: file/);
   } finally {
     c.done();
   }

@@ -214,7 +214,11 @@ test.serial(
       const t0 = Date.now();
       const r = await clusterUp(lab, {
         ...opts,
-        vars: { kubernetes_apt_url: `${http.url}${repo.kubernetes}`, cilium_cli_url: `${http.url}${repo.ciliumCli}` },
+        vars: {
+          kubernetes_apt_url: `${http.url}${repo.kubernetes}`,
+          cilium_cli_url: `${http.url}${repo.ciliumCli}`,
+          cilium_chart_repository: `${http.url}${repo.charts}`,
+        },
         out: { write: (l) => lines.push(l) },
       });
       t.log(

@@ -1,6 +1,9 @@
 # Stand-in, not the real tool: cilium-cli for l2lab's tests (version, install, upgrade, status). Output
 # shapes from cilium-cli's cli/version.go and its install/status commands; it acts on the stand-in
-# cluster: install registers Cilium's CRDs and workloads, refuses a second install as Helm does,
+# cluster: install renders Cilium's real chart with the real helm (the chart from --chart-directory or
+# the --repository, as cilium-cli resolves it; l2lab's values under cilium-cli's own additions; the
+# API versions the store serves), keeps the rendered cilium-config, which the agents and operator
+# read, and registers Cilium's CRDs and workloads; it refuses a second install as Helm does,
 # and upgrade refuses a cluster without a release. The operator's Gateway API controller follows
 # l2lab's version table (playbooks/files/cilium/versions.yaml, shipped beside this file as JSON):
 # it starts only when every group/version the version's operator requires is served when it starts,
@@ -12,7 +15,7 @@ import time
 
 sys.path.insert(0, '/usr/lib/l2lab-standins')
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from l2lstandin import Store, die, flags, load_yaml_docs, one, read_state, reconcile
+from l2lstandin import STATE, Store, die, flags, key, load_yaml_docs, one, read_state, reconcile
 
 CLI = 'v0.18.9'
 DEFAULT = 'v1.18.3'
@@ -90,11 +93,97 @@ def operator_gateway(st, version):
     return 'ok'
 
 
+HELM_REPOSITORY = 'https://helm.cilium.io'
+
+
+def helm_bin():
+    return os.environ.get('L2LAB_STANDIN_HELM') or os.path.join(os.path.dirname(os.path.realpath(__file__)), 'helm')
+
+
+def chart_of(f, version):
+    """The chart as cilium-cli resolves it (internal/helm ResolveHelmChartVersion): a --chart-directory,
+    else the --repository (default helm.cilium.io), pulled once into ~/.cache/cilium-cli."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    import yaml
+    if one(f, 'chart-directory'):
+        return one(f, 'chart-directory')
+    repo = (one(f, 'repository') or HELM_REPOSITORY).rstrip('/')
+    if not repo.startswith(('http://', 'https://')):
+        die(f'Error: Unable to install Cilium: could not find protocol handler for: {repo.split(":")[0]} '
+            '(the stand-in reads http(s) repositories only)')
+    cache = os.path.join(os.path.expanduser('~/.cache'), 'cilium-cli')
+    os.makedirs(cache, exist_ok=True)
+    tgz = os.path.join(cache, f'cilium-{version}.tgz')
+    if os.path.exists(tgz):
+        return tgz
+    try:
+        with urllib.request.urlopen(f'{repo}/index.yaml', timeout=30) as r:
+            index = yaml.safe_load(r.read())
+        entry = next((e for e in index.get('entries', {}).get('cilium', []) if e.get('version') == version), None)
+        if entry is None:
+            die(f'Error: Unable to install Cilium: chart "cilium" version "{version}" not found in {repo} repository')
+        with urllib.request.urlopen(urllib.parse.urljoin(f'{repo}/', entry['urls'][0]), timeout=60) as r:
+            data = r.read()
+    except (urllib.error.URLError, OSError) as e:
+        die(f'Error: Unable to install Cilium: looks like "{repo}" is not a valid chart repository or cannot be '
+            f'reached: {e}')
+    with open(tgz + '.part', 'wb') as out:
+        out.write(data)
+    os.rename(tgz + '.part', tgz)
+    return tgz
+
+
+def cli_values(st, vals):
+    """l2lab's values under what cilium-cli v0.18 adds for a cluster of no special kind (install/helm.go,
+    autodetect.go): one operator replica, the kubeconfig's cluster name, the tunnel datapath."""
+    import copy
+    out = copy.deepcopy(vals)
+    out.setdefault('operator', {}).setdefault('replicas', 1)
+    out.setdefault('cluster', {}).setdefault('name', st['cluster']['name'].replace('_', '-').replace('.', '-'))
+    if 'routingMode' not in out:
+        out['routingMode'] = 'tunnel'
+        out.setdefault('tunnelProtocol', 'vxlan')
+    return out
+
+
+def render(st, f, version, vals):
+    """helm template of the chart with the merged values and the API versions the store serves; helm's
+    own error reaches the user as cilium-cli passes it on. Returns (manifests, cilium-config)."""
+    import subprocess
+    import tempfile
+    import yaml
+    chart = chart_of(f, version)
+    api = [f'{k.split("/")[0]}/{v}/{k.split("/")[1]}' for k, c in st['crds'].items() for v in c['versions']]
+    with tempfile.NamedTemporaryFile('w', suffix='.yaml') as tf:
+        yaml.safe_dump(cli_values(st, vals), tf)
+        tf.flush()
+        r = subprocess.run([helm_bin(), 'template', 'cilium', chart, '--namespace', 'kube-system', '-f', tf.name,
+                            *[x for a in api for x in ('--api-versions', a)]],
+                           capture_output=True, text=True, env={'PATH': os.environ.get('PATH', ''), 'HOME': '/tmp'})
+    if r.returncode:
+        die(f'Error: Unable to install Cilium: {r.stderr.strip().removeprefix("Error: ")}')
+    docs = [d for d in yaml.safe_load_all(r.stdout) if d]
+    config = next((d.get('data') or {} for d in docs if d.get('kind') == 'ConfigMap'
+                   and d['metadata']['name'] == 'cilium-config'), None)
+    if config is None:
+        die('Error: Unable to install Cilium: the chart rendered no ConfigMap cilium-config')
+    return r.stdout, docs, config
+
+
 def install(argv, upgrade):
     f, _ = flags(argv, {'version', 'values', 'set', 'namespace', 'wait-duration', 'repository', 'chart-directory'},
                  bools={'wait', 'dry-run'})
     kubeconfig_needed()
     version = (one(f, 'version') or DEFAULT).lstrip('v')
+    if one(f, 'chart-directory'):  # cilium-cli takes the version from the chart then
+        import yaml
+        try:
+            with open(os.path.join(one(f, 'chart-directory'), 'Chart.yaml')) as cf:
+                version = str(yaml.safe_load(cf)['version'])
+        except OSError as e:
+            die(f'Error: Unable to install Cilium: failed to load Helm chart directory {one(f, "chart-directory")}: {e}')
     vals = values_of(f)
     with Store() as st:
         if 'cluster' not in st:
@@ -111,9 +200,16 @@ def install(argv, upgrade):
             else:
                 print('🔮 Auto-detected kube-proxy has not been installed\nℹ️  Cilium will fully replace all '
                       'functionalities of kube-proxy')
+        manifests, docs, config = render(st, f, version, vals)
+        with open(os.path.join(STATE, 'cilium-manifests.yaml'), 'w') as out:
+            out.write(manifests)
+        # What Helm creates besides the workloads that the cluster path reads: GatewayClass cilium.
+        for d in docs:
+            if d.get('kind') == 'GatewayClass':
+                st['objects'][key('GatewayClass', '', d['metadata']['name'])] = d
         # The operator restarts on an upgrade (the playbook's rollout restart), so it looks again then.
         gateway = operator_gateway(st, version)
-        st['cilium'] = {'version': version, 'values': vals, 'gatewayCRDsAtStart': gateway == 'ok',
+        st['cilium'] = {'version': version, 'values': vals, 'config': config, 'gatewayCRDsAtStart': gateway == 'ok',
                         **({'operatorCrash': gateway} if gateway not in ('ok', 'off') else {})}
         workloads(st, version)
         reconcile(st)
@@ -125,9 +221,9 @@ def ready(st):
         return 'cilium not installed'
     if c.get('operatorCrash'):
         return f'cilium-operator: CrashLoopBackOff: {c["operatorCrash"]}'
-    v = c['values']
-    fams = [4] + ([6] if (v.get('ipv6') or {}).get('enabled') else [])
-    if (v.get('ipam') or {}).get('mode') == 'kubernetes':
+    config = c['config']  # what the agents read: the rendered cilium-config
+    fams = [4] + ([6] if config.get('enable-ipv6') == 'true' else [])
+    if config.get('ipam') == 'kubernetes':
         for o in st['objects'].values():
             if o['kind'] != 'Node':
                 continue

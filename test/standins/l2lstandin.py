@@ -278,22 +278,17 @@ def selects(selector, labels):
 
 
 def reconcile(state):
-    """Cilium's operator, as far as the cluster path sees it: GatewayClass `cilium`, each Gateway's
-    LoadBalancer service and its addresses from a pool (both families where the class asks), Programmed."""
+    """Cilium's operator, as far as the cluster path sees it: each Gateway of a class it controls (the
+    chart makes GatewayClass `cilium`, or the lab does) gets a LoadBalancer service with addresses from
+    a pool (both families where the class asks) and is Programmed."""
     c = state.get('cilium')
     objs = state['objects']
     if not c:
         return
-    values = c.get('values') or {}
-    gw_api = values.get('gatewayAPI') or {}
-    if not gw_api.get('enabled') or not c.get('gatewayCRDsAtStart'):
+    config = c['config']  # the rendered cilium-config, as the operator reads it
+    if config.get('enable-gateway-api') != 'true' or not c.get('gatewayCRDsAtStart'):
         return  # the operator checks the Gateway API CRDs when it starts, and only then
-    create = str((gw_api.get('gatewayClass') or {}).get('create', 'auto')).lower()
-    if create in ('auto', 'true') and key('GatewayClass', '', 'cilium') not in objs:
-        objs[key('GatewayClass', '', 'cilium')] = {
-            'apiVersion': 'gateway.networking.k8s.io/v1', 'kind': 'GatewayClass', 'metadata': {'name': 'cilium'},
-            'spec': {'controllerName': 'io.cilium/gateway-controller'}}
-    v6 = bool((values.get('ipv6') or {}).get('enabled'))
+    v6 = config.get('enable-ipv6') == 'true'
     taken = {a for o in objs.values() if o['kind'] == 'Service'
              for a in (x.get('ip') for x in (o.get('status', {}).get('loadBalancer', {}).get('ingress') or [])) if a}
     for gk, gw in list(objs.items()):

@@ -1,7 +1,8 @@
 // Stand-in package sources for the cluster path on VMs that cannot download Kubernetes: a signed
 // flat apt repository with packages kubelet, kubeadm and kubectl (the stand-ins of this folder,
 // at the lab file's pinned version), a cilium-cli release (tarball + .sha256sum, as GitHub serves
-// it) and a Debian mirror subset (the packages the cluster path installs that the box lacks, from
+// it), a Helm repository of Cilium's vendored charts, the real helm (in a package of its own) and a
+// Debian mirror subset (the packages the cluster path installs that the box lacks, from
 // this host's apt). Served over HTTP on the lab's management network only. Used by tests only:
 // the real path downloads from pkgs.k8s.io, GitHub and Debian.
 import { createHash } from 'node:crypto';
@@ -9,6 +10,7 @@ import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeF
 import { createServer, type Server } from 'node:http';
 import { join, normalize } from 'node:path';
 import { execa } from 'execa';
+import { chartOf, chartVersions, HELM } from '../../playbooks/cluster/chart.ts';
 import { versionTable } from '../../playbooks/cluster/versions.ts';
 
 const HERE = new URL('.', import.meta.url).pathname;
@@ -23,6 +25,8 @@ export interface StandinRepo {
   ciliumCli: string;
   /** The Debian subset (flat). */
   debian: string;
+  /** A Helm repository of Cilium's vendored charts (index.yaml + the .tgz files). */
+  charts: string;
   /** The repositories' signing key, ASCII-armoured. */
   key: string;
 }
@@ -36,8 +40,9 @@ async function deb(
   name: string,
   version: string,
   depends: string[],
-  files: Record<string, { text: string; mode: number }>,
+  files: Record<string, { text: string | Buffer; mode: number }>,
   description: string,
+  compression: 'gzip' | 'none' = 'gzip',
 ): Promise<void> {
   const root = join(out, '.build', name);
   for (const [path, f] of Object.entries(files)) {
@@ -50,7 +55,7 @@ async function deb(
     `Package: ${name}\nVersion: ${version}\nArchitecture: ${name === 'l2lab-standin-lib' ? 'all' : 'amd64'}\nMaintainer: l2lab tests ` +
       `<tests@l2lab.invalid>\n${depends.length ? `Depends: ${depends.join(', ')}\n` : ''}Description: ${description}\n`,
   );
-  await execa('dpkg-deb', ['--root-owner-group', '-Zgzip', '--build', root, join(out, `${name}_${version}.deb`)]);
+  await execa('dpkg-deb', ['--root-owner-group', `-Z${compression}`, '--build', root, join(out, `${name}_${version}.deb`)]);
 }
 
 /** A flat repository's index, Release and signatures, signed with the test key. */
@@ -127,11 +132,22 @@ export async function buildStandinRepo(
   mkdirSync(k8s, { recursive: true });
   const version = `${opts.kubernetesVersion}-1.1`; // pkgs.k8s.io's revision scheme
   const py = (t: string) => ({ text: readFileSync(join(HERE, `${t}.py`), 'utf8'), mode: 0o644 });
+  // The stand-in cilium-cli renders Cilium's real chart with the real helm, as cilium-cli does with
+  // the helm library built into it: the helm `npm run setup` installed (.tools/helm), uncompressed.
+  await deb(
+    k8s,
+    'l2lab-standin-helm',
+    version,
+    [],
+    { [`${LIB}/helm`]: { text: readFileSync(HELM), mode: 0o755 } },
+    'The real helm, for the stand-in cilium-cli (l2lab tests)',
+    'none',
+  );
   await deb(
     k8s,
     'l2lab-standin-lib',
     version,
-    ['python3', 'python3-yaml', 'openssl'],
+    ['python3', 'python3-yaml', 'openssl', 'l2lab-standin-helm'],
     {
       ...Object.fromEntries(
         ['l2lstandin', 'kubeadm', 'kubelet', 'kubectl', 'cilium'].map((t) => [`${LIB}/${t}.py`, py(t)]),
@@ -185,6 +201,13 @@ export async function buildStandinRepo(
     `${createHash('sha256').update(tgz).digest('hex')}  cilium-linux-amd64.tar.gz\n`,
   );
 
+  // A Helm repository of Cilium's vendored charts (what cilium-cli's --repository reads), indexed by
+  // the real helm with relative URLs.
+  const charts = join(dir, 'charts');
+  mkdirSync(charts, { recursive: true });
+  for (const v of chartVersions()) await execa('cp', [chartOf(v)!, charts]);
+  await execa(HELM, ['repo', 'index', charts], { env: { PATH: process.env.PATH ?? '', HOME: charts } });
+
   const debian = join(dir, 'debian');
   mkdirSync(debian, { recursive: true });
   const debianPackages = await debianSubset(debian, opts.debian, opts.installedOnVms);
@@ -194,6 +217,7 @@ export async function buildStandinRepo(
     kubernetes: 'kubernetes/',
     ciliumCli: `cilium-cli/${opts.ciliumCliVersion}`,
     debian: 'debian/',
+    charts: 'charts',
     key,
     debianPackages,
   };
