@@ -198,3 +198,30 @@ test('cluster CLI: -e takes KEY=VALUE (mirrors of the package sources); a netns 
   t.regex(netnsLab.stderr, /Kubernetes needs VMs/);
   t.regex((await cli('--help')).stdout, /kubernetes_apt_url, kubernetes_apt_key_url, cilium_cli_url/);
 });
+
+test("the app is the tutorial's: the Deployment real kubectl 1.35.2 generates from its command, scaled to 2", async (t) => {
+  // `kubectl create deployment myapp --image=nginx:latest` (the tutorial), generated offline by the
+  // real kubectl that `npm run setup` installs; l2lab adds only the replicas of the tutorial's
+  // `kubectl scale --replicas 2` and the pod name written into index.html at start.
+  const real = JSON.parse(
+    (
+      await execa(
+        join(repo, '.tools', 'kubectl'),
+        ['create', 'deployment', 'myapp', '--image=nginx:latest', '--dry-run=client', '-o', 'json'],
+        { env: { KUBECONFIG: '/dev/null' } },
+      )
+    ).stdout,
+  );
+  const ours = tutorialObjects(lab).find((o) => o.kind === 'Deployment')! as any;
+  t.is(ours.apiVersion, real.apiVersion);
+  t.like(ours.metadata, real.metadata);
+  t.deepEqual(ours.spec.selector, real.spec.selector);
+  t.deepEqual(ours.spec.template.metadata.labels, real.spec.template.metadata.labels);
+  const [c] = real.spec.template.spec.containers;
+  t.like(ours.spec.template.spec.containers[0], { name: c.name, image: c.image });
+  t.is(ours.spec.replicas, 2);
+  // `kubectl expose deployment myapp --name myservice --port 80`: the deployment's selector, port 80 to 80.
+  const svc = tutorialObjects(lab).find((o) => o.kind === 'Service')! as any;
+  t.deepEqual(svc.spec.selector, real.spec.selector.matchLabels);
+  t.like(svc.spec.ports[0], { port: 80, targetPort: 80, protocol: 'TCP' });
+});

@@ -61,7 +61,11 @@ export interface ChartRender {
  * `helm template cilium <chart> -n kube-system -f values.yaml [--api-versions G/V/Kind …]`; a helm error
  * (schema, a template's fail) comes back as helm's own words, with the version.
  */
-export async function renderChart(version: string, valuesYaml: string, apiVersions: string[] = []): Promise<ChartRender> {
+export async function renderChart(
+  version: string,
+  valuesYaml: string,
+  apiVersions: string[] = [],
+): Promise<ChartRender> {
   const chart = chartOf(version);
   if (!chart) throw new ChartError(`no vendored chart for Cilium ${version}; vendored: ${chartVersions().join(', ')}`);
   if (!existsSync(HELM)) throw new ChartError(`helm is not installed (${HELM}): run npm run setup`);

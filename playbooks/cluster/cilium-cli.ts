@@ -21,8 +21,12 @@ export interface CliAddition {
 /** The values cilium-cli adds on install, each with its reason; those the user's values set are left out. */
 export function ciliumCliAdditions(lab: Pick<Lab, 'name'>, values: Record<string, unknown>): CliAddition[] {
   const has = (path: string) =>
-    path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), values) !==
-    undefined;
+    path
+      .split('.')
+      .reduce<unknown>(
+        (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+        values,
+      ) !== undefined;
   const tunnel = !has('routingMode');
   const all: CliAddition[] = [
     { key: 'operator.replicas', value: 1, why: 'cilium-cli sets one operator replica' },
@@ -33,7 +37,11 @@ export function ciliumCliAdditions(lab: Pick<Lab, 'name'>, values: Record<string
     },
     ...(tunnel
       ? [
-          { key: 'routingMode', value: 'tunnel', why: 'the datapath cilium-cli picks for a cluster of no special kind' },
+          {
+            key: 'routingMode',
+            value: 'tunnel',
+            why: 'the datapath cilium-cli picks for a cluster of no special kind',
+          },
           { key: 'tunnelProtocol', value: 'vxlan', why: 'with the tunnel datapath' },
         ]
       : []),
@@ -85,7 +93,7 @@ export function sourcesProblem(s: CiliumSources): string | undefined {
     return `-e cilium_chart_repository=${s.chartRepository}: an http(s):// or oci:// URL, e.g. http://mirror/cilium-charts`;
   if (s.chartDirectory && !s.chartDirectory.startsWith('/'))
     return `-e cilium_chart_directory=${s.chartDirectory}: an absolute path on the control plane, e.g. /srv/charts/cilium`;
-  if (s.imageRegistry && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/.test(s.imageRegistry))
+  if (s.imageRegistry && !/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/.test(s.imageRegistry))
     return `-e cilium_image_registry=${s.imageRegistry}: a registry host with an optional path, e.g. mirror.example:5000/cilium`;
   return undefined;
 }

@@ -5,6 +5,7 @@
 // tutorial's, in order). Nothing is run.
 import { stringify } from 'yaml';
 import type { Lab } from '../../lab/types.ts';
+import { ChartError, chartOf, chartVersions, configProblems, helmYaml, renderChart, wantedConfig } from './chart.ts';
 import {
   CILIUM_CLI_VERSION,
   type CiliumSources,
@@ -14,7 +15,6 @@ import {
   mergeValues,
   withCliAdditions,
 } from './cilium-cli.ts';
-import { ChartError, chartOf, chartVersions, configProblems, helmYaml, renderChart, wantedConfig } from './chart.ts';
 import { kubeadmInit, kubeadmJoin } from './kubeadm.ts';
 import { tutorialObjects } from './manifests.ts';
 import type { ClusterSecrets } from './secrets.ts';

@@ -12,8 +12,8 @@ import { inventoryFromStatus } from '../inventory.ts';
 import type { RecapRow } from '../output.ts';
 import { findPlaybook, loadPlaybook } from '../playbook.ts';
 import { runPlaybook } from '../runner.ts';
-import { renderCiliumChart, renderCluster } from './render.ts';
 import { CILIUM_CLI_VERSION, type CiliumSources, chartFlags, sourcesProblem } from './cilium-cli.ts';
+import { renderCiliumChart, renderCluster } from './render.ts';
 import { ensureClusterSecrets } from './secrets.ts';
 import { gatewayApiFiles, withCilium } from './versions.ts';
 

@@ -114,7 +114,9 @@ export function bundleVersions(g: string): Map<string, { served: boolean; kind: 
 
 /** What the API server serves once the bundle is in, as helm's --api-versions spells it (group/version/Kind). */
 export const servedApiVersions = (g: string): string[] =>
-  [...bundleVersions(g)].filter(([, v]) => v.served).map(([gvr, v]) => `${gvr.slice(0, gvr.lastIndexOf('/'))}/${v.kind}`);
+  [...bundleVersions(g)]
+    .filter(([, v]) => v.served)
+    .map(([gvr, v]) => `${gvr.slice(0, gvr.lastIndexOf('/'))}/${v.kind}`);
 
 export interface Pairing {
   /** False: the pair cannot work; refuse before anything is installed. */

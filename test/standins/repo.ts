@@ -55,7 +55,13 @@ async function deb(
     `Package: ${name}\nVersion: ${version}\nArchitecture: ${name === 'l2lab-standin-lib' ? 'all' : 'amd64'}\nMaintainer: l2lab tests ` +
       `<tests@l2lab.invalid>\n${depends.length ? `Depends: ${depends.join(', ')}\n` : ''}Description: ${description}\n`,
   );
-  await execa('dpkg-deb', ['--root-owner-group', `-Z${compression}`, '--build', root, join(out, `${name}_${version}.deb`)]);
+  await execa('dpkg-deb', [
+    '--root-owner-group',
+    `-Z${compression}`,
+    '--build',
+    root,
+    join(out, `${name}_${version}.deb`),
+  ]);
 }
 
 /** A flat repository's index, Release and signatures, signed with the test key. */
