@@ -332,6 +332,13 @@ test.serial(
       );
       t.regex(await sh('cp01', 'kubeadm token list'), new RegExp(secrets.token.split('.')[0]!));
       t.regex(await sh('node02', 'systemctl is-active kubelet'), /^active/);
+      // The default pair (1.20.0, Gateway API v1.6.1) is idempotent too.
+      const again = await run('cluster up again at 1.20.0', { ciliumVersion: '1.20.0' });
+      t.deepEqual(
+        again.recap.filter((h) => h.changed).map((h) => h.host),
+        [],
+        'nothing changes at 1.20.0 either',
+      );
       t.true(
         http.requests.some((r) => r.includes('InRelease')),
         'the VMs read the stand-in repositories',
