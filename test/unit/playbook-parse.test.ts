@@ -1,5 +1,5 @@
 import test from 'ava';
-import { PlaybookError, parsePlaybook } from '../playbooks/playbook.ts';
+import { PlaybookError, parsePlaybook } from '../../playbooks/playbook.ts';
 
 const problems = (yaml: string) => {
   try {

@@ -1,11 +1,11 @@
 // The capture analysis, as pure functions on made-up probe events: a new holder that falls silent
 // after its takeover (lease flapping) is seen, and a steady one is not.
 import test from 'ava';
-import { baselineOf, failover } from '../conformance/analyze.ts';
-import { announcementPattern, familyPattern } from '../conformance/checks/announcement-pattern.ts';
-import type { ProbeEvent } from '../conformance/events.ts';
-import { analyzeTrial } from '../conformance/trial.ts';
-import { captured, type Made } from './probe-events.ts';
+import { baselineOf, failover } from '../../conformance/analyze.ts';
+import { announcementPattern, familyPattern } from '../../conformance/checks/announcement-pattern.ts';
+import type { ProbeEvent } from '../../conformance/events.ts';
+import { analyzeTrial } from '../../conformance/trial.ts';
+import { captured, type Made } from '../probe-events.ts';
 
 const A = '02:4c:00:00:01:02',
   B = '02:4c:00:00:01:03',

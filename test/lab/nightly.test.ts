@@ -10,9 +10,9 @@ import test from 'ava';
 import { execa } from 'execa';
 import { chromium } from 'playwright-core';
 import { stringify } from 'yaml';
-import { loadLab } from '../lab/labfile.ts';
-import type { Night } from '../reports/nightly.ts';
-import { labFile, netns, quiet, repo } from './helpers.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import type { Night } from '../../reports/nightly.ts';
+import { labFile, netns, quiet, repo } from '../helpers.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'l2l-nightly-'));
 const labPath = labFile('tnight', 115);

@@ -3,11 +3,11 @@
 // joins its VIPs' groups and is answered, after a failover too; one that never joins (Cilium
 // before #46332) is not, and the check says why.
 import test from 'ava';
-import { buildBundles } from '../conformance/bundles.ts';
-import { loadLab } from '../lab/labfile.ts';
-import * as names from '../lab/names.ts';
-import { run } from '../lab/sys.ts';
-import { fixture, labFile, netns, quickSuite, quiet } from './helpers.ts';
+import { buildBundles } from '../../conformance/bundles.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import * as names from '../../lab/names.ts';
+import { run } from '../../lab/sys.ts';
+import { fixture, labFile, netns, quickSuite, quiet } from '../helpers.ts';
 
 const lab = loadLab(
   labFile('tsnoop', 117, (d) => {

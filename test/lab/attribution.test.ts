@@ -7,15 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { neighborAdvert, unsolicitedNeighborAdvert } from '../agent/packets.ts';
-import { answeredCount, attributeVirtualMacs, duplicates, requestsOf, splitBrain } from '../conformance/analyze.ts';
-import { judgeSplitBrain } from '../conformance/checks/no-split-brain.ts';
-import type { ProbeEvent, ProbeResult } from '../conformance/events.ts';
-import { readFrame } from '../conformance/frames.ts';
-import { probeTimingProblem } from '../conformance/prober.ts';
-import { analyzeTrial } from '../conformance/trial.ts';
-import { repo } from './helpers.ts';
-import { captured, type Made } from './probe-events.ts';
+import { neighborAdvert, unsolicitedNeighborAdvert } from '../../agent/packets.ts';
+import { answeredCount, attributeVirtualMacs, duplicates, requestsOf, splitBrain } from '../../conformance/analyze.ts';
+import { judgeSplitBrain } from '../../conformance/checks/no-split-brain.ts';
+import type { ProbeEvent, ProbeResult } from '../../conformance/events.ts';
+import { readFrame } from '../../conformance/frames.ts';
+import { probeTimingProblem } from '../../conformance/prober.ts';
+import { analyzeTrial } from '../../conformance/trial.ts';
+import { repo } from '../helpers.ts';
+import { captured, type Made } from '../probe-events.ts';
 
 const A = '02:4c:00:00:01:02',
   B = '02:4c:00:00:01:03',

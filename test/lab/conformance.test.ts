@@ -8,16 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { buildBundles } from '../conformance/bundles.ts';
-import { scriptedSilence, withinBounds } from '../conformance/calibrate.ts';
-import { Context } from '../conformance/context.ts';
-import type { ProbeResult } from '../conformance/events.ts';
-import type { FaultName, RunResults } from '../conformance/model.ts';
-import { eventsFileOf } from '../conformance/prober.ts';
-import { loadSubject } from '../conformance/subject.ts';
-import { runSuite } from '../conformance/suite.ts';
-import { loadLab } from '../lab/labfile.ts';
-import { FAST_LEASE, fixture, labFile, netns, quickSuite, quiet, repo } from './helpers.ts';
+import { buildBundles } from '../../conformance/bundles.ts';
+import { scriptedSilence, withinBounds } from '../../conformance/calibrate.ts';
+import { Context } from '../../conformance/context.ts';
+import type { ProbeResult } from '../../conformance/events.ts';
+import type { FaultName, RunResults } from '../../conformance/model.ts';
+import { eventsFileOf } from '../../conformance/prober.ts';
+import { loadSubject } from '../../conformance/subject.ts';
+import { runSuite } from '../../conformance/suite.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import { FAST_LEASE, fixture, labFile, netns, quickSuite, quiet, repo } from '../helpers.ts';
 
 const file = labFile('tconf', 108);
 const lab = loadLab(file);
@@ -58,7 +58,7 @@ test.serial('the reference announcer passes, and the report is complete', async 
     subject: 'reference',
     trials: 1,
     faults: ['power-off', 'graceful-stop'],
-    // one L2 domain and a flooding switch here: test/domains.test.ts, test/snooping.test.ts
+    // one L2 domain and a flooding switch here: test/lab/domains.test.ts, test/lab/snooping.test.ts
     skip: ['informational', 'scale', 'domain-isolation', 'multicast-snooping'],
     probeIntervalMs: 20,
     lease: fast,

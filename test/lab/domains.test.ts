@@ -4,9 +4,9 @@
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { buildBundles } from '../conformance/bundles.ts';
-import { loadLab } from '../lab/labfile.ts';
-import { fixture, labFile, netns, quickSuite, quiet, repo } from './helpers.ts';
+import { buildBundles } from '../../conformance/bundles.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import { fixture, labFile, netns, quickSuite, quiet, repo } from '../helpers.ts';
 
 const lab = loadLab(labFile('tdom', 116, () => {}, 'labs/domains.yaml'));
 const suite = (subject: string, only: string[]) => quickSuite(lab, subject, only);

@@ -5,14 +5,14 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { defineCheck } from '../conformance/check.ts';
-import { runChecks } from '../conformance/check-runner.ts';
-import { Context } from '../conformance/context.ts';
-import { SubjectFailure } from '../conformance/errors.ts';
-import type { ProbeEvent, ProbeResult } from '../conformance/events.ts';
-import { features } from '../conformance/model.ts';
-import { loadSubject } from '../conformance/subject.ts';
-import { afterLeaseExpiry, atNextRetry } from '../lab/faults/fault.ts';
+import { defineCheck } from '../../conformance/check.ts';
+import { runChecks } from '../../conformance/check-runner.ts';
+import { Context } from '../../conformance/context.ts';
+import { SubjectFailure } from '../../conformance/errors.ts';
+import type { ProbeEvent, ProbeResult } from '../../conformance/events.ts';
+import { features } from '../../conformance/model.ts';
+import { loadSubject } from '../../conformance/subject.ts';
+import { afterLeaseExpiry, atNextRetry } from '../../lab/faults/fault.ts';
 import {
   checkFault,
   FaultError,
@@ -22,14 +22,14 @@ import {
   sameFault,
   trialFaultKinds,
   undoFault,
-} from '../lab/faults/index.ts';
-import { leavePolicy } from '../lab/faults/relabel.ts';
-import { loadLab } from '../lab/labfile.ts';
-import { stateDir } from '../lab/names.ts';
-import type { Capabilities, ExecResult, Provider } from '../lab/provider.ts';
-import { readFaults, switchNic } from '../lab/state.ts';
-import type { Lab } from '../lab/types.ts';
-import { labFile } from './helpers.ts';
+} from '../../lab/faults/index.ts';
+import { leavePolicy } from '../../lab/faults/relabel.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import { stateDir } from '../../lab/names.ts';
+import type { Capabilities, ExecResult, Provider } from '../../lab/provider.ts';
+import { readFaults, switchNic } from '../../lab/state.ts';
+import type { Lab } from '../../lab/types.ts';
+import { labFile } from '../helpers.ts';
 
 const lab = loadLab(labFile('tfake', 120));
 const lease = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };

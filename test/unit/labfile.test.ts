@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { parse, stringify } from 'yaml';
-import { cidrRange, formatIp, parseCidr, parseIp } from '../lab/ip.ts';
-import { LabFileError, loadLab, parseLab } from '../lab/labfile.ts';
-import { matches } from '../lab/selector.ts';
-import { repo } from './helpers.ts';
+import { cidrRange, formatIp, parseCidr, parseIp } from '../../lab/ip.ts';
+import { LabFileError, loadLab, parseLab } from '../../lab/labfile.ts';
+import { matches } from '../../lab/selector.ts';
+import { repo } from '../helpers.ts';
 
 const defaultText = readFileSync(join(repo, 'lab.yaml'), 'utf8');
 

@@ -8,9 +8,9 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { type Inventory, inventoryFromStatus } from '../playbooks/inventory.ts';
-import { netns, quiet, testLab } from './helpers.ts';
-import { play } from './pb-helpers.ts';
+import { type Inventory, inventoryFromStatus } from '../../playbooks/inventory.ts';
+import { netns, quiet, testLab } from '../helpers.ts';
+import { play } from '../pb-helpers.ts';
 
 const lab = testLab('tmod', 105);
 let inv: Inventory;

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { condition, evaluate, render, UndefinedError } from '../playbooks/expr.ts';
+import { condition, evaluate, render, UndefinedError } from '../../playbooks/expr.ts';
 
 const vars = {
   name: 'node01',

@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
-import { loadSubject } from '../conformance/subject.ts';
-import { loadLab } from '../lab/labfile.ts';
-import { tutorialObjects } from '../playbooks/cluster/manifests.ts';
-import { renderCluster } from '../playbooks/cluster/render.ts';
-import { ensureClusterSecrets } from '../playbooks/cluster/secrets.ts';
-import { validateCiliumValues, validateObject } from '../playbooks/cluster/validate.ts';
-import { ciliumValues } from '../playbooks/cluster/values.ts';
-import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
-import { repo } from './helpers.ts';
+import { loadSubject } from '../../conformance/subject.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import { tutorialObjects } from '../../playbooks/cluster/manifests.ts';
+import { renderCluster } from '../../playbooks/cluster/render.ts';
+import { ensureClusterSecrets } from '../../playbooks/cluster/secrets.ts';
+import { validateCiliumValues, validateObject } from '../../playbooks/cluster/validate.ts';
+import { ciliumValues } from '../../playbooks/cluster/values.ts';
+import { findPlaybook, loadPlaybook } from '../../playbooks/playbook.ts';
+import { repo } from '../helpers.ts';
 
 const lab = loadLab(join(repo, 'lab.yaml'));
 /** The Gateway API the default Cilium (1.20.0) pairs with. */

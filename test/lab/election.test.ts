@@ -4,9 +4,9 @@
 
 import { performance } from 'node:perf_hooks';
 import test, { type ExecutionContext } from 'ava';
-import { type ElectionTiming, LeaseElector } from '../agent/election.ts';
-import { EtcdStore, type LeaseStore } from '../agent/store.ts';
-import { startEtcd } from './etcd-helper.ts';
+import { type ElectionTiming, LeaseElector } from '../../agent/election.ts';
+import { EtcdStore, type LeaseStore } from '../../agent/store.ts';
+import { startEtcd } from '../etcd-helper.ts';
 
 const timing: ElectionTiming = { durationMs: 600, renewDeadlineMs: 300, retryPeriodMs: 100 };
 let etcd: Awaited<ReturnType<typeof startEtcd>>;

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
-import { loadLab } from '../lab/labfile.ts';
-import { renderCiliumChart, renderCluster } from '../playbooks/cluster/render.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import { renderCiliumChart, renderCluster } from '../../playbooks/cluster/render.ts';
 import {
   bundleVersions,
   checkPairing,
@@ -16,8 +16,8 @@ import {
   knownCiliumVersions,
   upgradeProblem,
   withCilium,
-} from '../playbooks/cluster/versions.ts';
-import { repo } from './helpers.ts';
+} from '../../playbooks/cluster/versions.ts';
+import { repo } from '../helpers.ts';
 
 const lab = loadLab(join(repo, 'labs', 'cilium.yaml'));
 

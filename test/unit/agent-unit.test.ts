@@ -1,8 +1,8 @@
 // Pure parts of the announcer: frames, allocation, policy.
 import test from 'ava';
-import { allocate, poolSpans, serviceKey } from '../agent/ipam.ts';
-import type { Policy, Pool, Service } from '../agent/manifests.ts';
-import { leaseName, ManifestError, parseManifests } from '../agent/manifests.ts';
+import { allocate, poolSpans, serviceKey } from '../../agent/ipam.ts';
+import type { Policy, Pool, Service } from '../../agent/manifests.ts';
+import { leaseName, ManifestError, parseManifests } from '../../agent/manifests.ts';
 import {
   arpReply,
   arpRequest,
@@ -11,9 +11,9 @@ import {
   neighborSolicit,
   parseFrame,
   unsolicitedNeighborAdvert,
-} from '../agent/packets.ts';
-import { announcements, byAddress, hasLocalBackend, policyInterfaces } from '../agent/policy.ts';
-import { solicitedNodeGroup } from '../agent/responder.ts';
+} from '../../agent/packets.ts';
+import { announcements, byAddress, hasLocalBackend, policyInterfaces } from '../../agent/policy.ts';
+import { solicitedNodeGroup } from '../../agent/responder.ts';
 
 const A = '02:4c:00:00:01:01',
   B = '02:4c:00:00:01:c8';

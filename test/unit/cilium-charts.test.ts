@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
-import { loadLab } from '../lab/labfile.ts';
+import { loadLab } from '../../lab/labfile.ts';
 import {
   CHARTS_DIR,
   chartVersions,
@@ -16,11 +16,11 @@ import {
   helmYaml,
   renderChart,
   wantedConfig,
-} from '../playbooks/cluster/chart.ts';
-import { chartFlags } from '../playbooks/cluster/cilium-cli.ts';
-import { renderCiliumChart, renderCluster } from '../playbooks/cluster/render.ts';
-import { ciliumValues } from '../playbooks/cluster/values.ts';
-import { repo } from './helpers.ts';
+} from '../../playbooks/cluster/chart.ts';
+import { chartFlags } from '../../playbooks/cluster/cilium-cli.ts';
+import { renderCiliumChart, renderCluster } from '../../playbooks/cluster/render.ts';
+import { ciliumValues } from '../../playbooks/cluster/values.ts';
+import { repo } from '../helpers.ts';
 
 const lab = loadLab(join(repo, 'labs', 'cilium.yaml'));
 

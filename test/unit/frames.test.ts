@@ -10,8 +10,8 @@ import {
   neighborSolicit,
   parseFrame,
   unsolicitedNeighborAdvert,
-} from '../agent/packets.ts';
-import { arpProbe, nsProbe, readFrame } from '../conformance/frames.ts';
+} from '../../agent/packets.ts';
+import { arpProbe, nsProbe, readFrame } from '../../conformance/frames.ts';
 
 const PROBER = '02:4c:00:00:01:fe',
   HOLDER = '02:4c:00:00:01:02';

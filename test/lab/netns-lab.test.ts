@@ -4,12 +4,12 @@
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { injectFault, undoFault } from '../lab/faults/index.ts';
-import { connect, isConnectionLost } from '../lab/ssh.ts';
-import { sshBanner } from '../lab/state.ts';
-import { ipJson, run } from '../lab/sys.ts';
-import type { LabStatus } from '../lab/types.ts';
-import { arping, eventually, hostSnapshot, labPids, netns, ping6, quiet, repo, running, testLab } from './helpers.ts';
+import { injectFault, undoFault } from '../../lab/faults/index.ts';
+import { connect, isConnectionLost } from '../../lab/ssh.ts';
+import { sshBanner } from '../../lab/state.ts';
+import { ipJson, run } from '../../lab/sys.ts';
+import type { LabStatus } from '../../lab/types.ts';
+import { arping, eventually, hostSnapshot, labPids, netns, ping6, quiet, repo, running, testLab } from '../helpers.ts';
 
 const lab = testLab('tlab', 101);
 const eth1 = (name: string) =>

@@ -3,8 +3,8 @@
 // netns node; the faults go through the provider exactly as the suite injects them.
 
 import test from 'ava';
-import { injectFault, undoFault } from '../lab/faults/index.ts';
-import { netns, quiet, testLab } from './helpers.ts';
+import { injectFault, undoFault } from '../../lab/faults/index.ts';
+import { netns, quiet, testLab } from '../helpers.ts';
 
 const lab = testLab('tsvc', 112);
 const sh = async (cmd: string) => (await netns.exec(lab, 'node01', ['sh', '-c', cmd])).stdout.trim();

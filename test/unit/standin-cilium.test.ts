@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { loadLab } from '../lab/labfile.ts';
-import { CHARTS_DIR, chartVersions, HELM, helmYaml } from '../playbooks/cluster/chart.ts';
-import { tutorialObjects } from '../playbooks/cluster/manifests.ts';
-import { ciliumValues } from '../playbooks/cluster/values.ts';
-import { gatewayApiFiles, versionTable } from '../playbooks/cluster/versions.ts';
-import { repo } from './helpers.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import { CHARTS_DIR, chartVersions, HELM, helmYaml } from '../../playbooks/cluster/chart.ts';
+import { tutorialObjects } from '../../playbooks/cluster/manifests.ts';
+import { ciliumValues } from '../../playbooks/cluster/values.ts';
+import { gatewayApiFiles, versionTable } from '../../playbooks/cluster/versions.ts';
+import { repo } from '../helpers.ts';
 
 const lab = loadLab(join(repo, 'labs', 'cilium.yaml'));
 const STANDINS = join(repo, 'test', 'standins');

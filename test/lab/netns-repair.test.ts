@@ -4,10 +4,10 @@
 import { spawn } from 'node:child_process';
 import test from 'ava';
 import { execa } from 'execa';
-import { loadLab } from '../lab/labfile.ts';
-import { run } from '../lab/sys.ts';
-import type { LabStatus } from '../lab/types.ts';
-import { hostSnapshot, labFile, netns, quiet, repo } from './helpers.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import { run } from '../../lab/sys.ts';
+import type { LabStatus } from '../../lab/types.ts';
+import { hostSnapshot, labFile, netns, quiet, repo } from '../helpers.ts';
 
 const file = labFile('trep', 102);
 const lab = loadLab(file);
