@@ -9,6 +9,12 @@ import type { CheckResult } from './model.ts';
 
 export async function runChecks(ctx: Context, checks: Check[], opts: SuiteOptions): Promise<CheckResult[]> {
   const results = opts.results;
+  // The failover check's first trials watch as long as the checks that read them need.
+  for (const c of checks)
+    if (c.readsTrial) {
+      const { fault, watchAfterMs } = c.readsTrial;
+      opts.trialWatchMs = { ...opts.trialWatchMs, [fault]: Math.max(opts.trialWatchMs?.[fault] ?? 0, watchAfterMs) };
+    }
   for (const c of checks) {
     if (ctx.faults.isInterrupted) break;
     const t0 = Date.now();

@@ -26,6 +26,11 @@ export interface SuiteOptions {
   stabilityMs?: number;
   /** Results of the checks that ran before (later checks read the failover trials). */
   results: CheckResult[];
+  /**
+   * Per fault, how long the failover check's first trial keeps watching after the takeover, so
+   * that a later check can read that trial instead of running one of its own (Check.readsTrial).
+   */
+  trialWatchMs?: Record<string, number>;
 }
 
 export interface Check {
@@ -33,7 +38,18 @@ export interface Check {
   title: string;
   description: string;
   features: Feature[];
+  /**
+   * The first failover trial of this fault, watched this long after the takeover, is what the
+   * check reads: the failover check watches that long when this check runs, and the check runs a
+   * trial of its own only where failover ran none.
+   */
+  readsTrial?: { fault: FaultName; watchAfterMs: number };
   run(ctx: Context, opts: SuiteOptions): Promise<Outcome>;
+}
+
+/** The failover check's first trial of `fault` if it was watched at least `watchAfterMs` after the takeover. */
+export function watchedTrial(opts: SuiteOptions, fault: FaultName, watchAfterMs: number): Trial | undefined {
+  return allTrials(opts).find((t) => t.fault === fault && t.trial === 1 && (t.watchAfterMs ?? 0) >= watchAfterMs);
 }
 
 export const defineCheck = (c: Check): Check => c;

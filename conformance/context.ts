@@ -295,6 +295,7 @@ export class Context {
     const trial: Trial = {
       ...t,
       capture: probe.file,
+      ...(watchAfterMs ? { watchAfterMs } : {}),
       ...(this.prober.clock ? { clockUncertaintyMs: Math.round(this.prober.clock.uncertaintyMs) } : {}),
     };
     this.healing = trial;

@@ -93,6 +93,8 @@ export interface Trial {
   capture?: string; // .pcap of this trial, relative to the report folder
   /** VM clients: the fault is timed on this machine and mapped to the client's clock, within ± this. */
   clockUncertaintyMs?: number;
+  /** How long the capture kept watching after the failover had played out (stability period, announcements). */
+  watchAfterMs?: number;
 }
 
 /** error: the harness failed (the check threw), which says nothing about the subject. */

@@ -1,7 +1,7 @@
 // How a subject announces a takeover over time — kube-vip repeats a gratuitous ARP every 3 s,
 // MetalLB sends a burst, Cilium one — which decides whether a client that missed the first one
 // recovers (informational: reported, not judged; gratuitous judges that there is one).
-import { defineCheck } from '../check.ts';
+import { defineCheck, watchedTrial } from '../check.ts';
 import type { FamilyFailover } from '../model.ts';
 import { RELAPSE_PROBES } from './failover.ts';
 
@@ -36,11 +36,13 @@ export default defineCheck({
   id: 'announcement-pattern',
   title: 'Announcement pattern after a takeover',
   description:
-    `Informational: one power-off trial watched ${WATCH_MS / 1000} s past the takeover; every gratuitous ARP and unsolicited ` +
-    `NA the new holder sends, with their spacing.`,
+    `Informational: one power-off trial watched ${WATCH_MS / 1000} s past the takeover (the failover check's first, where it ran ` +
+    `one); every gratuitous ARP and unsolicited NA the new holder sends, with their spacing.`,
   features: [],
-  async run(ctx) {
-    const t = await ctx.trial('power-off', 1, { watchAfterMs: WATCH_MS });
+  readsTrial: { fault: 'power-off', watchAfterMs: WATCH_MS },
+  async run(ctx, opts) {
+    const reused = watchedTrial(opts, 'power-off', WATCH_MS);
+    const t = reused ?? (await ctx.trial('power-off', 1, { watchAfterMs: WATCH_MS }));
     const figures: Record<string, number | string | null> = {};
     const details: string[] = [];
     const families: [string, string, FamilyFailover | undefined][] = [
@@ -70,7 +72,7 @@ export default defineCheck({
             `was lost and taken again); then ${announcementPattern(p.again)}`,
         );
     }
-    details.push(`capture: ${t.capture}`);
+    details.push(`capture: ${t.capture}${reused ? " (the failover check's power-off trial #1)" : ''}`);
     return { status: 'info', details, figures };
   },
 });

@@ -57,7 +57,10 @@ export default defineCheck({
     for (const fault of faultsFor(opts.faults, (f) => ctx.subject.has(f)))
       for (let i = 1; i <= opts.trials; i++)
         // The first trial of each fault watches the new holder for a stability period: a takeover must last.
-        trials.push(await ctx.trial(fault, i, i === 1 ? { stabilityMs } : {}));
+        // It also watches as long as a later check that reads it needs (announcement-pattern).
+        trials.push(
+          await ctx.trial(fault, i, i === 1 ? { stabilityMs, watchAfterMs: opts.trialWatchMs?.[fault] ?? 0 } : {}),
+        );
     await ctx.settleHeal(); // the last trial's heal is judged too
     const figures: Record<string, number | null> = {};
     for (const fault of new Set(trials.map((t) => t.fault))) {

@@ -2,7 +2,7 @@
 // Cilium #48419: one election per service, so two nodes answered for a shared address.
 import type { Fault } from '../../lab/types.ts';
 import { type Family, responders, splitBrain } from '../analyze.ts';
-import { defineCheck } from '../check.ts';
+import { allTrials, defineCheck } from '../check.ts';
 import { NO_SHARED_LABEL } from '../shared-setup.ts';
 
 /** Where the suite's sharing services live (announcer-manifests.yaml.j2): after kube-system, so the Gateway comes first on the address. */
@@ -14,10 +14,10 @@ export default defineCheck({
   description:
     `Two more services carry the Gateway's address: one through an LB-IPAM sharing key (lbipam.cilium.io/sharing-key), one ` +
     `as an external IP announced by a policy of its own. Exactly one MAC answers ARP and one NDP for the address; when the holder leaves ` +
-    `the second policy alone (label ${NO_SHARED_LABEL}, subjects with node-labels) and when it is powered off, still exactly one node ` +
-    `answers, no probe answered by two.`,
+    `the second policy alone (label ${NO_SHARED_LABEL}, subjects with node-labels) and when it is powered off (the failover ` +
+    `check's power-off trials, where it ran them), still exactly one node answers, no probe answered by two.`,
   features: ['ip-sharing'],
-  async run(ctx) {
+  async run(ctx, opts) {
     const v = ctx.main;
     const addr = [v.ipv4, v.ipv6].filter(Boolean).join(' and ');
     const apart = ctx.vips.find((o) => o.service === SHARED_SERVICE);
@@ -84,15 +84,23 @@ export default defineCheck({
     // Two holders stay two after the label is back (each keeps its lease): no trial can start from there.
     if (problems.length) return { status: 'failed', reason: problems.join('; '), details, figures };
 
-    const t = await ctx.trial('power-off', 1);
-    await ctx.settleHeal();
+    // The failover check's power-off trials ran on this address with the sharing services in place:
+    // they are the evidence, where it ran them; else one trial of its own.
+    const earlier = allTrials(opts).filter((x) => x.fault === 'power-off');
+    const trials = earlier.length ? earlier : [await ctx.trial('power-off', 1)];
+    if (!earlier.length) await ctx.settleHeal();
     for (const [fam] of families)
-      if (t[fam]) figures[`power_off.${fam}.split_brain_windows`] = t[fam]!.splitBrainWindows;
-    details.push(
-      `power-off of ${t.arp?.oldNode ?? t.ndp?.oldNode}: ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'} took ` +
-        `over${t.problems.length ? ` (${t.problems.join('; ')})` : ''}`,
-    );
-    problems.push(...t.problems.map((p) => `power-off: ${p}`));
+      figures[`power_off.${fam}.split_brain_windows`] = trials.reduce(
+        (n, x) => n + (x[fam]?.splitBrainWindows ?? 0),
+        0,
+      );
+    for (const t of trials) {
+      details.push(
+        `power-off${earlier.length ? ` #${t.trial} (failover check)` : ''} of ${t.arp?.oldNode ?? t.ndp?.oldNode}: ` +
+          `${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'} took over${t.problems.length ? ` (${t.problems.join('; ')})` : ''}`,
+      );
+      problems.push(...t.problems.map((p) => `power-off${earlier.length ? ` #${t.trial}` : ''}: ${p}`));
+    }
     return problems.length
       ? { status: 'failed', reason: problems.join('; '), details, figures }
       : { status: 'passed', details, figures };

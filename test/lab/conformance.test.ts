@@ -75,11 +75,15 @@ test.serial('the reference announcer passes, and the report is complete', async 
   // A new holder that lost the VIP and took it again (CI once: a burst 3 s later) is reported apart.
   t.log(pattern.details.join('\n'));
   t.regex(String(pattern.figures['arp.pattern']), /^3 in \d+ ms, every \d+ ms/);
+  // It reads the failover check's first power-off trial (watched 6 s for it) instead of a trial of its own.
+  t.regex(pattern.details.join('\n'), /capture: .*power-off-1\.pcap \(the failover check's power-off trial #1\)/);
+  t.true((r.checks.find((c) => c.id === 'failover')!.trials[0]!.watchAfterMs ?? 0) >= 6000);
   // Two more services on the Gateway's address: still one answer, also when one of them moves.
   t.regex(
     r.checks.find((c) => c.id === 'shared-ip')!.details!.join('\n'),
     /left policy l2lab-shared: .* 0 probes answered twice/,
   );
+  t.regex(r.checks.find((c) => c.id === 'shared-ip')!.details!.join('\n'), /power-off #1 \(failover check\) of node0\d/);
   t.is(r.schema, 'l2lab.conformance/v1');
   t.is(r.vips[0]!.ipv4, '198.18.0.100');
   const trial = r.checks.find((c) => c.id === 'failover')!.trials[0]!;
