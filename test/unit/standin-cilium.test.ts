@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { loadLab } from '../../lab/labfile.ts';
 import { CHARTS_DIR, chartVersions, HELM, helmYaml } from '../../playbooks/cluster/chart.ts';
@@ -19,8 +19,9 @@ const lab = loadLab(join(repo, 'labs', 'cilium.yaml'));
 const STANDINS = join(repo, 'test', 'standins');
 
 /** A fresh stand-in cluster in a temporary directory; `run` calls a stand-in tool against it. */
-function cluster() {
+function cluster(t: ExecutionContext) {
   const dir = mkdtempSync(join(tmpdir(), 'l2l-standin-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n');
   writeFileSync(join(dir, 'versions.json'), JSON.stringify(versionTable()));
   writeFileSync(
@@ -76,7 +77,7 @@ function cluster() {
       join(dir, 'values.yaml'),
       ...more,
     );
-  return { dir, run, crds, gateway, install, done: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, run, crds, gateway, install };
 }
 
 for (const [cilium, g, programmed] of [
@@ -85,95 +86,79 @@ for (const [cilium, g, programmed] of [
   ['1.20.0-pre.1', 'v1.4.1', true],
 ] as const)
   test(`stand-in operator: Cilium ${cilium} on Gateway API ${g} ${programmed ? 'programs' : 'never programs'} the Gateway`, async (t) => {
-    const c = cluster();
-    try {
-      t.is(await c.crds(g), undefined);
-      const install = await c.install(cilium);
-      t.is(install.exitCode, 0, install.stderr);
-      const apply = await c.run('kubectl', 'apply', '--server-side', '-f', join(c.dir, 'objects.yaml'));
-      t.is(apply.exitCode, 0, apply.stderr);
-      const gw = await c.gateway();
-      t.is(
-        gw.status?.conditions?.find((x) => x.type === 'Programmed')?.status ?? 'Unknown',
-        programmed ? 'True' : 'Unknown',
-      );
-      t.is(gw.status?.addresses?.length ?? 0, programmed ? 2 : 0);
-    } finally {
-      c.done();
-    }
+    const c = cluster(t);
+    t.is(await c.crds(g), undefined);
+    const install = await c.install(cilium);
+    t.is(install.exitCode, 0, install.stderr);
+    const apply = await c.run('kubectl', 'apply', '--server-side', '-f', join(c.dir, 'objects.yaml'));
+    t.is(apply.exitCode, 0, apply.stderr);
+    const gw = await c.gateway();
+    t.is(
+      gw.status?.conditions?.find((x) => x.type === 'Programmed')?.status ?? 'Unknown',
+      programmed ? 'True' : 'Unknown',
+    );
+    t.is(gw.status?.addresses?.length ?? 0, programmed ? 2 : 0);
   });
 
 test('stand-in operator: Cilium 1.19.6 on Gateway API v1.6.1 crash-loops (TLSRoute v1alpha2 listed, not served)', async (t) => {
-  const c = cluster();
-  try {
-    t.is(await c.crds('v1.6.1'), undefined);
-    t.is((await c.install('1.19.6')).exitCode, 0);
-    const status = await c.run('cilium', 'status');
-    t.not(status.exitCode, 0);
-    t.regex(
-      status.stderr,
-      /CrashLoopBackOff: .*no matches for kind "tlsroutes" in version "gateway\.networking\.k8s\.io\/v1alpha2"/,
-    );
-  } finally {
-    c.done();
-  }
+  const c = cluster(t);
+  t.is(await c.crds('v1.6.1'), undefined);
+  t.is((await c.install('1.19.6')).exitCode, 0);
+  const status = await c.run('cilium', 'status');
+  t.not(status.exitCode, 0);
+  t.regex(
+    status.stderr,
+    /CrashLoopBackOff: .*no matches for kind "tlsroutes" in version "gateway\.networking\.k8s\.io\/v1alpha2"/,
+  );
 });
 
 test("stand-in API server: after v1.6.1 the bundle's safe-upgrades policy refuses v1.4.1 CRDs, as the real one does", async (t) => {
-  const c = cluster();
-  try {
-    t.is(await c.crds('v1.4.1'), undefined, 'no policy yet: v1.4.1 goes in');
-    t.is(await c.crds('v1.6.1'), undefined, 'an upgrade is allowed');
-    t.is(await c.crds('v1.6.1'), undefined, 'the same bundle again is allowed');
-    const back = await c.crds('v1.4.1');
-    t.truthy(back);
-    t.regex(
-      back!.stderr,
-      /ValidatingAdmissionPolicy 'safe-upgrades[^']*' .*denied request: Installing CRDs with version before v1\.5\.0/,
-    );
-  } finally {
-    c.done();
-  }
+  const c = cluster(t);
+  t.is(await c.crds('v1.4.1'), undefined, 'no policy yet: v1.4.1 goes in');
+  t.is(await c.crds('v1.6.1'), undefined, 'an upgrade is allowed');
+  t.is(await c.crds('v1.6.1'), undefined, 'the same bundle again is allowed');
+  const back = await c.crds('v1.4.1');
+  t.truthy(back);
+  t.regex(
+    back!.stderr,
+    /ValidatingAdmissionPolicy 'safe-upgrades[^']*' .*denied request: Installing CRDs with version before v1\.5\.0/,
+  );
 });
 
 test('stand-in cilium-cli renders the real chart with the real helm: the agents read the rendered cilium-config', async (t) => {
-  const c = cluster();
-  try {
-    t.is(await c.crds('v1.6.1'), undefined);
-    t.is((await c.install('1.20.0')).exitCode, 0);
-    const state = JSON.parse(readFileSync(join(c.dir, 'state.json'), 'utf8'));
-    t.like(state.cilium.config, {
-      'cluster-name': 'kubernetes',
-      'routing-mode': 'tunnel',
-      'enable-l2-announcements': 'true',
-      'enable-ipv6': 'true',
-      'l2-announcements-lease-duration': '15s',
-    });
-    t.regex(readFileSync(join(c.dir, 'cilium-manifests.yaml'), 'utf8'), /kind: DaemonSet/);
-    // helm's own refusal reaches the user, as cilium-cli passes it on.
-    writeFileSync(join(c.dir, 'values.yaml'), helmYaml({ ...ciliumValues(lab), l2announcements: { enabled: 'yes' } }));
-    const bad = await c.run(
-      'cilium',
-      'upgrade',
-      '--chart-directory',
-      join(c.dir, 'charts', '1.20.0', 'cilium'),
-      '-f',
-      join(c.dir, 'values.yaml'),
-    );
-    t.not(bad.exitCode, 0);
-    t.regex(bad.stderr, /^Error: Unable to install Cilium: .*l2announcements\/enabled/s);
-    const none = await c.run(
-      'cilium',
-      'upgrade',
-      '--version',
-      '1.20.0',
-      '--repository',
-      'file:///x',
-      '-f',
-      join(c.dir, 'values.yaml'),
-    );
-    t.regex(none.stderr, /could not find protocol handler for: file/);
-  } finally {
-    c.done();
-  }
+  const c = cluster(t);
+  t.is(await c.crds('v1.6.1'), undefined);
+  t.is((await c.install('1.20.0')).exitCode, 0);
+  const state = JSON.parse(readFileSync(join(c.dir, 'state.json'), 'utf8'));
+  t.like(state.cilium.config, {
+    'cluster-name': 'kubernetes',
+    'routing-mode': 'tunnel',
+    'enable-l2-announcements': 'true',
+    'enable-ipv6': 'true',
+    'l2-announcements-lease-duration': '15s',
+  });
+  t.regex(readFileSync(join(c.dir, 'cilium-manifests.yaml'), 'utf8'), /kind: DaemonSet/);
+  // helm's own refusal reaches the user, as cilium-cli passes it on.
+  writeFileSync(join(c.dir, 'values.yaml'), helmYaml({ ...ciliumValues(lab), l2announcements: { enabled: 'yes' } }));
+  const bad = await c.run(
+    'cilium',
+    'upgrade',
+    '--chart-directory',
+    join(c.dir, 'charts', '1.20.0', 'cilium'),
+    '-f',
+    join(c.dir, 'values.yaml'),
+  );
+  t.not(bad.exitCode, 0);
+  t.regex(bad.stderr, /^Error: Unable to install Cilium: .*l2announcements\/enabled/s);
+  const none = await c.run(
+    'cilium',
+    'upgrade',
+    '--version',
+    '1.20.0',
+    '--repository',
+    'file:///x',
+    '-f',
+    join(c.dir, 'values.yaml'),
+  );
+  t.regex(none.stderr, /could not find protocol handler for: file/);
 });
