@@ -83,7 +83,10 @@ test.serial('the reference announcer passes, and the report is complete', async 
     r.checks.find((c) => c.id === 'shared-ip')!.details!.join('\n'),
     /left policy l2lab-shared: .* 0 probes answered twice/,
   );
-  t.regex(r.checks.find((c) => c.id === 'shared-ip')!.details!.join('\n'), /power-off #1 \(failover check\) of node0\d/);
+  t.regex(
+    r.checks.find((c) => c.id === 'shared-ip')!.details!.join('\n'),
+    /power-off #1 \(failover check\) of node0\d/,
+  );
   t.is(r.schema, 'l2lab.conformance/v1');
   t.is(r.vips[0]!.ipv4, '198.18.0.100');
   const trial = r.checks.find((c) => c.id === 'failover')!.trials[0]!;
