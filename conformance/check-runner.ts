@@ -1,6 +1,7 @@
 // Runs checks in order against a context: a missing feature skips (never passes), a check that
 // throws is a harness error (reported apart from the subject's failures), and an interrupted run
 // stops at once.
+import { MissingPrimitive } from '../lab/faults/index.ts';
 import type { Check, SuiteOptions } from './check.ts';
 import type { Context } from './context.ts';
 import { SubjectFailure } from './errors.ts';
@@ -53,6 +54,17 @@ export async function runChecks(ctx: Context, checks: Check[], opts: SuiteOption
     } catch (e) {
       await ctx.faults.undoAll();
       if (e instanceof InterruptedError || ctx.faults.isInterrupted) break;
+      if (e instanceof MissingPrimitive) {
+        // The lab cannot do what the check needs: skipped, never passed, and no harness error.
+        results.push({
+          ...base,
+          status: 'skipped',
+          reason: `not possible here: ${e.message}`,
+          durationMs: Date.now() - t0,
+        });
+        ctx.progress(`${c.id}: skipped — ${e.message}`);
+        continue;
+      }
       const subject = e instanceof SubjectFailure;
       results.push({
         ...base,

@@ -2,7 +2,15 @@
 
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { describeFault, FaultError, faultPlugin, faultPlugins, injectFault, undoFault } from './faults/index.ts';
+import {
+  describeFault,
+  FaultError,
+  faultPlugin,
+  faultPlugins,
+  injectFault,
+  MissingPrimitive,
+  undoFault,
+} from './faults/index.ts';
 import { findLab } from './lab.ts';
 import { LabFileError } from './labfile.ts';
 import { consoleProgress, table } from './progress.ts';
@@ -226,7 +234,12 @@ function toFault(kind: string | undefined, node: string, words: string[], values
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    if (e instanceof LabFileError || e instanceof UsageError || e instanceof FaultError) {
+    if (
+      e instanceof LabFileError ||
+      e instanceof UsageError ||
+      e instanceof FaultError ||
+      e instanceof MissingPrimitive
+    ) {
       console.error(`error: ${e.message}`);
       process.exit(2);
     }

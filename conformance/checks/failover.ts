@@ -1,12 +1,35 @@
-import { faultPlugin } from '../../lab/faults/index.ts';
+import { faultPlugin, type Primitive } from '../../lab/faults/index.ts';
 import { spread } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 import type { Feature, Trial } from '../model.ts';
 import { RELAPSE_PROBES } from '../trial.ts';
 
-/** The faults a subject can be put through: a trial whose features it does not claim (graceful stop needs graceful-release) is left out. */
-export function faultsFor(faults: string[], has: (f: Feature) => boolean): string[] {
-  return faults.filter((f) => (faultPlugin(f).trial?.needs ?? []).every((n) => has(n as Feature)));
+/**
+ * The faults a subject can be put through here: a trial whose features the subject does not claim
+ * (graceful stop needs graceful-release), or whose provider primitive the lab lacks (power on
+ * machines l2lab did not build), is left out, with the reason.
+ */
+export function faultsFor(
+  faults: string[],
+  has: (f: Feature) => boolean,
+  can: (p: Primitive) => boolean = () => true,
+): { run: string[]; left: string[] } {
+  const run: string[] = [],
+    left: string[] = [];
+  for (const f of faults) {
+    const p = faultPlugin(f);
+    const features = (p.trial?.needs ?? []).filter((n) => !has(n as Feature));
+    const primitives = p.primitives.filter((x) => !can(x));
+    if (!features.length && !primitives.length) run.push(f);
+    else
+      left.push(
+        `${f}: skipped (${[
+          ...(features.length ? [`the subject does not claim ${features.join(', ')}`] : []),
+          ...(primitives.length ? [`the provider has no ${primitives.join(', ')} primitive`] : []),
+        ].join('; ')})`,
+      );
+  }
+  return { run, left };
 }
 
 /**
@@ -54,7 +77,13 @@ export default defineCheck({
   async run(ctx, opts) {
     const trials: Trial[] = [];
     const stabilityMs = opts.stabilityMs ?? ctx.subject.lease?.durationMs ?? ctx.subject.budgetMs('power-off');
-    for (const fault of faultsFor(opts.faults, (f) => ctx.subject.has(f)))
+    const { run, left } = faultsFor(
+      opts.faults,
+      (f) => ctx.subject.has(f),
+      (p) => !!ctx.provider[p],
+    );
+    if (!run.length) return { status: 'skipped', reason: `no fault can be run: ${left.join('; ')}`, details: left };
+    for (const fault of run)
       for (let i = 1; i <= opts.trials; i++)
         // The first trial of each fault watches the new holder for a stability period: a takeover must last.
         // It also watches as long as a later check that reads it needs (announcement-pattern).
@@ -94,12 +123,15 @@ export default defineCheck({
       reason: failed.length
         ? failed.map((t) => `${t.fault} #${t.trial}: ${t.problems.join('; ')}`).join(' | ')
         : undefined,
-      details: trials.map(
-        (t) =>
-          `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ` +
-          `${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ` +
-          `${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)${relapseDetail(t, ctx.probeIntervalMs)}${vrrpDetail(t)}`,
-      ),
+      details: [
+        ...left,
+        ...trials.map(
+          (t) =>
+            `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ` +
+            `${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ` +
+            `${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)${relapseDetail(t, ctx.probeIntervalMs)}${vrrpDetail(t)}`,
+        ),
+      ],
       figures,
       trials,
     };

@@ -13,12 +13,16 @@ export interface ExecResult {
   exitCode: number;
 }
 
-/** What a fault may do to a lab machine: the provider primitives. */
+/**
+ * What a fault may do to a lab machine: the provider primitives. Power and carrier are optional
+ * (machines l2lab did not build may have neither): a fault declares those it needs, and one whose
+ * primitive the provider lacks is refused before it starts (lab:fault) or skipped (the suite).
+ */
 export interface Primitives {
   /** Power cut (off) or boot (on; returns once the machine is reachable again). */
-  power(lab: Lab, host: string, on: boolean): Promise<void>;
+  power?(lab: Lab, host: string, on: boolean): Promise<void>;
   /** The cable of one NIC: unplugged (the machine sees no carrier) or plugged back. */
-  carrier(lab: Lab, host: string, iface: string, up: boolean): Promise<void>;
+  carrier?(lab: Lab, host: string, iface: string, up: boolean): Promise<void>;
   exec(lab: Lab, host: string, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** A moment on a machine's own clock (ms since the epoch) on this machine's clock; absent where they share one. */
   hostTime?(lab: Lab, host: string, ms: number): Promise<number>;
@@ -46,9 +50,32 @@ export const afterLeaseExpiry = (lease: Lease, slackMs: number) =>
 /** The holder lets go (a graceful release, a lost link it notices): the next retry takes over. */
 export const atNextRetry = (lease: Lease, slackMs: number) => Math.round(jitteredRetry(lease) + slackMs);
 
+/** The optional primitives a fault can need (exec every provider has). */
+export type Primitive = 'power' | 'carrier';
+
+/** A fault needs a primitive the provider lacks: not a harness error — the fault cannot be done here. */
+export class MissingPrimitive extends Error {
+  constructor(
+    readonly kind: string,
+    readonly primitive: Primitive,
+  ) {
+    super(`fault ${kind} needs the provider primitive "${primitive}", which this lab's provider does not have`);
+    this.name = 'MissingPrimitive';
+  }
+}
+
+/** The primitive, or MissingPrimitive naming the fault that needs it. */
+export function primitive<K extends Primitive>(io: Primitives, k: K, kind: string): NonNullable<Primitives[K]> {
+  const f = io[k];
+  if (!f) throw new MissingPrimitive(kind, k);
+  return f.bind(io) as NonNullable<Primitives[K]>;
+}
+
 export interface FaultPlugin<P extends Record<string, string | undefined> = Record<string, string | undefined>> {
   kind: string;
   description: string;
+  /** The optional provider primitives it uses (power, carrier). */
+  primitives: Primitive[];
   /** Words lab:fault takes after NODE, in order (e.g. the interface); each is a parameter. */
   args: { name: keyof P & string; help: string; example?: string }[];
   /** Parameters lab:fault takes as --NAME VALUE; they do not tell two faults in force apart. */

@@ -4,6 +4,7 @@ import { serviceCall } from './service.ts';
 
 export default defineFault({
   kind: 'graceful-stop',
+  primitives: [],
   description: 'the announcer stopped with SIGTERM: it may release its leases on the way out',
   args: [{ name: 'process', help: 'a process (service) name' }],
   params: z.strictObject({ process: z.string().min(1) }),

@@ -3,7 +3,7 @@
 import { readFaults, writeFaults } from '../state.ts';
 import type { Lab } from '../types.ts';
 import { issueLines } from '../validation.ts';
-import type { Fault, FaultPlugin, Held, Primitives } from './fault.ts';
+import { type Fault, type FaultPlugin, type Held, MissingPrimitive, type Primitives } from './fault.ts';
 import gracefulStop from './graceful-stop.ts';
 import linkDown from './link-down.ts';
 import networkOff from './network-off.ts';
@@ -13,7 +13,8 @@ import processStop from './process-stop.ts';
 import relabel from './relabel.ts';
 import switchDown from './switch-down.ts';
 
-export type { Fault, FaultPlugin, Held, Lease, Primitives } from './fault.ts';
+export type { Fault, FaultPlugin, Held, Lease, Primitive, Primitives } from './fault.ts';
+export { MissingPrimitive } from './fault.ts';
 
 export const faultPlugins: FaultPlugin[] = [
   powerOff,
@@ -69,6 +70,8 @@ export function sameFault(a: Fault, b: Fault): boolean {
 /** Injects and records the fault; returns when it took effect (ms, this machine's clock), where known. */
 export async function injectFault(io: Primitives, lab: Lab, f: Fault): Promise<number | undefined> {
   const { plugin, params } = checkFault(f);
+  const lacking = plugin.primitives.find((p) => !io[p]);
+  if (lacking) throw new MissingPrimitive(f.kind, lacking); // before anything is touched
   const at = await plugin.inject(io, lab, f.node, params);
   writeFaults(lab, [...readFaults(lab).filter((x) => !sameFault(x, f)), f]);
   return at;

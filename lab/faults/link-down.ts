@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { SWITCH_INTERFACE } from '../types.ts';
-import { atNextRetry, defineFault } from './fault.ts';
+import { atNextRetry, defineFault, primitive } from './fault.ts';
 
 export default defineFault({
   kind: 'link-down',
+  primitives: ['carrier'],
   description:
     'the cable of one NIC pulled: the node sees no carrier and keeps its configuration; in a trial, the announcing link',
   args: [{ name: 'iface', help: 'the interface (eth0 or eth1)' }],
@@ -14,8 +15,8 @@ export default defineFault({
   trial: { params: () => ({ iface: SWITCH_INTERFACE }) },
   held: (p) => ({ unplugged: [p.iface] }),
   inject: async (io, lab, node, p) => {
-    await io.carrier(lab, node, p.iface, false);
+    await primitive(io, 'carrier', 'link-down')(lab, node, p.iface, false);
     return undefined;
   },
-  undo: (io, lab, node, p) => io.carrier(lab, node, p.iface, true),
+  undo: (io, lab, node, p) => primitive(io, 'carrier', 'link-down')(lab, node, p.iface, true),
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { findHost } from '../state.ts';
 import { type Lab, MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from '../types.ts';
-import { afterLeaseExpiry, defineFault } from './fault.ts';
+import { afterLeaseExpiry, defineFault, primitive } from './fault.ts';
 
 const nics = (lab: Lab, node: string) =>
   findHost(lab, node)
@@ -10,6 +10,7 @@ const nics = (lab: Lab, node: string) =>
 
 export default defineFault({
   kind: 'network-off',
+  primitives: ['carrier'],
   description: 'every cable of the node pulled (switch and management): it runs on, alone',
   args: [],
   params: z.strictObject({}),
@@ -20,10 +21,10 @@ export default defineFault({
   held: () => ({ unplugged: [MANAGEMENT_INTERFACE, SWITCH_INTERFACE] }),
   // The switch first: the fault counts from the moment the announcing link goes.
   inject: async (io, lab, node) => {
-    for (const i of nics(lab, node)) await io.carrier(lab, node, i, false);
+    for (const i of nics(lab, node)) await primitive(io, 'carrier', 'network-off')(lab, node, i, false);
     return undefined;
   },
   undo: async (io, lab, node) => {
-    for (const i of nics(lab, node).reverse()) await io.carrier(lab, node, i, true);
+    for (const i of nics(lab, node).reverse()) await primitive(io, 'carrier', 'network-off')(lab, node, i, true);
   },
 });

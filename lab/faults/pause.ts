@@ -4,6 +4,7 @@ import { serviceCall } from './service.ts';
 
 export default defineFault({
   kind: 'pause',
+  primitives: [],
   description: 'a node service frozen (SIGSTOP to its process tree); undo resumes it (SIGCONT)',
   args: [{ name: 'process', help: 'a process (service) name' }],
   params: z.strictObject({ process: z.string().min(1) }),

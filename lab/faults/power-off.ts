@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { afterLeaseExpiry, defineFault } from './fault.ts';
+import { afterLeaseExpiry, defineFault, primitive } from './fault.ts';
 
 export default defineFault({
   kind: 'power-off',
+  primitives: ['power'],
   description:
     'power cut: every process of the node at once, its NICs lose carrier; undo boots it (disk kept, /run empty)',
   args: [],
@@ -12,8 +13,8 @@ export default defineFault({
   trial: { params: () => ({}), waitReady: true },
   held: () => ({ powerOff: true }),
   inject: async (io, lab, node) => {
-    await io.power(lab, node, false);
+    await primitive(io, 'power', 'power-off')(lab, node, false);
     return undefined;
   },
-  undo: (io, lab, node) => io.power(lab, node, true),
+  undo: (io, lab, node) => primitive(io, 'power', 'power-off')(lab, node, true),
 });

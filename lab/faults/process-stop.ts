@@ -4,6 +4,7 @@ import { serviceCall } from './service.ts';
 
 export default defineFault({
   kind: 'process-stop',
+  primitives: [],
   description:
     'a node service stopped (SIGTERM, or SIGKILL to its whole process tree: a crash); in a trial, the announcer killed',
   args: [{ name: 'process', help: 'a process (service) name' }],

@@ -39,6 +39,7 @@ async function label(io: Primitives, lab: Lab, node: string, arg: string): Promi
 
 export default defineFault({
   kind: 'relabel',
+  primitives: [],
   description:
     "a node label set (KEY=VALUE) or removed (KEY-) as kubectl label; in a trial, so that the holder leaves the policy's nodeSelector; " +
     "undo gives back the lab file's label",

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Lab } from '../types.ts';
 import { SWITCH_INTERFACE } from '../types.ts';
-import { afterLeaseExpiry, defineFault } from './fault.ts';
+import { afterLeaseExpiry, defineFault, primitive } from './fault.ts';
 
 /**
  * What goes dark: "switch" is the lab switch (every machine's eth1); a further L2 domain's name is
@@ -21,6 +21,7 @@ function target(lab: Lab, name: string): { iface: string; machines: string[] } {
 
 export default defineFault({
   kind: 'switch-down',
+  primitives: ['carrier'],
   description:
     'the lab switch, or one L2 domain (its switch or VLAN), goes dark (a LAN bounce): every port loses carrier, nodes and client alike, ' +
     'until undone',
@@ -39,11 +40,11 @@ export default defineFault({
   }),
   inject: async (io, lab, node) => {
     const t = target(lab, node);
-    for (const h of t.machines) await io.carrier(lab, h, t.iface, false);
+    for (const h of t.machines) await primitive(io, 'carrier', 'switch-down')(lab, h, t.iface, false);
     return undefined;
   },
   undo: async (io, lab, node) => {
     const t = target(lab, node);
-    for (const h of t.machines) await io.carrier(lab, h, t.iface, true);
+    for (const h of t.machines) await primitive(io, 'carrier', 'switch-down')(lab, h, t.iface, true);
   },
 });

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { defineCheck } from '../../conformance/check.ts';
 import { runChecks } from '../../conformance/check-runner.ts';
+import announcementPattern from '../../conformance/checks/announcement-pattern.ts';
+import failover from '../../conformance/checks/failover.ts';
 import { Context } from '../../conformance/context.ts';
 import { SubjectFailure } from '../../conformance/errors.ts';
 import type { ProbeEvent, ProbeResult } from '../../conformance/events.ts';
@@ -19,6 +21,7 @@ import {
   faultPlugins,
   heldOn,
   injectFault,
+  MissingPrimitive,
   sameFault,
   trialFaultKinds,
   undoFault,
@@ -352,5 +355,41 @@ test.serial(
     );
     t.regex(r[0]!.reason!, /not supported: subject fake does not claim ipv6/);
     t.regex(r[2]!.reason!, /^harness error: x is undefined/);
+  },
+);
+
+test.serial(
+  'a provider without a power primitive: power-off is refused before anything is done, and checks that need it are skipped',
+  async (t) => {
+    const p = new FakeProvider(['node01', 'node02'], 300);
+    (p as { power?: unknown }).power = undefined; // machines l2lab did not build: no power switch
+    // lab:fault's path: refused, nothing recorded, nothing touched.
+    await t.throwsAsync(injectFault(p, lab, { kind: 'power-off', node: 'node01' }), {
+      instanceOf: MissingPrimitive,
+      message: 'fault power-off needs the provider primitive "power", which this lab\'s provider does not have',
+    });
+    t.deepEqual(readFaults(lab), []);
+    t.deepEqual(p.calls, []);
+    // The suite: failover leaves power-off out with the reason; with nothing left it is skipped, never
+    // passed; a check that runs a power-off trial of its own is skipped, not a harness error.
+    const ctx = context(p);
+    const r = await runChecks(ctx, [failover, announcementPattern], {
+      trials: 1,
+      faults: ['power-off'],
+      results: [],
+    });
+    t.like(r[0], { id: 'failover', status: 'skipped' });
+    t.regex(r[0]!.reason!, /power-off: skipped \(the provider has no power primitive\)/);
+    t.like(r[1], { id: 'announcement-pattern', status: 'skipped' });
+    t.regex(r[1]!.reason!, /^not possible here: fault power-off needs the provider primitive "power"/);
+    t.deepEqual(p.calls, []);
+    // link-down needs carrier, which it has: that trial still runs.
+    const r2 = await runChecks(ctx, [failover], { trials: 1, faults: ['power-off', 'link-down'], results: [] });
+    t.is(r2[0]!.status, 'passed', r2[0]!.reason);
+    t.true(r2[0]!.details.includes('power-off: skipped (the provider has no power primitive)'));
+    t.deepEqual(
+      r2[0]!.trials.map((x) => x.fault),
+      ['link-down'],
+    );
   },
 );
