@@ -92,3 +92,10 @@ export function writeProviderName(lab: string, provider: string): void {
 export function providerOf(lab: string): string | undefined {
   return readIf(providerFile(lab))?.trim() || undefined;
 }
+
+/** Where a lab that is up keeps its resolved lab file: `--name` finds it there, whatever the provider. */
+export const labJsonFile = (name: string) => join(names.stateDir(name), 'lab.json');
+const labJsonText = (lab: Lab) => `${JSON.stringify(lab, null, 2)}\n`;
+/** The saved lab differs from this one (or there is none): a provider's up saves it. */
+export const labJsonStale = (lab: Lab) => readIf(labJsonFile(lab.name)) !== labJsonText(lab);
+export const saveLabJson = (lab: Lab) => writeAtomic(labJsonFile(lab.name), labJsonText(lab), 0o644);

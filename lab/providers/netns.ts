@@ -32,7 +32,18 @@ import {
   type UpResult,
 } from '../provider.ts';
 import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
-import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, switchNic, writeAtomic } from '../state.ts';
+import {
+  findHost,
+  ifaceOf,
+  labJsonStale,
+  mgmt,
+  readFaults,
+  readIf,
+  saveLabJson,
+  sshBanner,
+  switchNic,
+  writeAtomic,
+} from '../state.ts';
 import { ipJson, run, sleep, waitFor } from '../sys.ts';
 import {
   type HostInterface,
@@ -138,9 +149,7 @@ export class NetnsProvider implements Provider {
       await apply('known_hosts (pinned host keys)', async () =>
         writeAtomic(join(dir, 'ssh', 'known_hosts'), knownHosts, 0o600),
       );
-    const labJson = `${JSON.stringify(lab, null, 2)}\n`;
-    if (readIf(join(dir, 'lab.json')) !== labJson)
-      await apply('lab.json (resolved lab file)', async () => writeAtomic(join(dir, 'lab.json'), labJson, 0o644));
+    if (labJsonStale(lab)) await apply('lab.json (resolved lab file)', async () => saveLabJson(lab));
   }
 
   private async convergeManagement(lab: Lab, obs: Observed, apply: Apply): Promise<void> {

@@ -34,10 +34,12 @@ import { connectEndpoint, ensureKey, isConnectionLost, knownHostsLine, publicKey
 import {
   findHost,
   ifaceOf,
+  labJsonStale,
   mgmt,
   providerOf,
   readFaults,
   readIf,
+  saveLabJson,
   sshBanner,
   switchNic,
   writeAtomic,
@@ -114,6 +116,7 @@ export class VagrantProvider implements Provider {
       const specText = `${JSON.stringify(spec, null, 2)}\n`;
       if (readIf(f.spec) !== specText)
         await apply('VM spec for the Vagrantfile', async () => writeAtomic(f.spec, specText, 0o644));
+      if (labJsonStale(lab)) await apply('lab.json (resolved lab file)', async () => saveLabJson(lab));
       if (lab.vagrant.provider === 'libvirt') await convergeNetworks(lab, spec, apply);
 
       // Boot what is off, except machines a power-off fault keeps off (lab:up leaves faults alone).

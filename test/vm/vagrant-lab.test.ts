@@ -11,6 +11,7 @@ import { buildBundles } from '../../conformance/bundles.ts';
 import { runSuite } from '../../conformance/suite.ts';
 import { injectFault, undoFault } from '../../lab/faults/index.ts';
 import { loadLab } from '../../lab/labfile.ts';
+import { repoRoot } from '../../lab/paths.ts';
 import { getProvider } from '../../lab/providers/index.ts';
 import { connect } from '../../lab/ssh.ts';
 import { ensureClusterSecrets } from '../../playbooks/cluster/secrets.ts';
@@ -76,6 +77,13 @@ test.serial(
     t.false(/inet/.test(br.stdout), br.stdout);
     const again = await vagrant.up(lab, quiet);
     t.deepEqual(again.changes, []);
+    // A VM lab that is up is found by its name too (lab:status/ssh/fault/down --name).
+    const st = await execa('node', [join(repoRoot, 'scripts/run.mjs'), 'lab', 'status', '--name', lab.name, '--json'], {
+      cwd: repoRoot,
+      reject: false,
+    });
+    t.is(st.exitCode, 0, st.stderr);
+    t.is(JSON.parse(st.stdout).provider, 'vagrant');
   },
 );
 
