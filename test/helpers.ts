@@ -1,7 +1,8 @@
 // Shared test helpers: throw-away labs derived from the default lab file, and host snapshots.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import test from 'ava';
 import type { FaultName, RunResults } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { derivedLabFile, type RawLabFile } from '../lab/derive.ts';
@@ -107,4 +108,15 @@ export async function eventually(check: () => Promise<boolean>, ms: number): Pro
     await new Promise((r) => setTimeout(r, 50));
   } while (Date.now() < end);
   return false;
+}
+
+/**
+ * Unit tests keep lab state under a temporary base (L2LAB_STATE_BASE), not /var/lib: no root
+ * needed, nothing left on the host. Call at the top of the file; the base goes when the file ends.
+ */
+export function temporaryStateBase(): string {
+  const base = mkdtempSync(join(tmpdir(), 'l2l-state-'));
+  process.env.L2LAB_STATE_BASE = base;
+  test.after.always(() => rmSync(base, { recursive: true, force: true }));
+  return base;
 }

@@ -9,13 +9,16 @@ import { execa } from 'execa';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadSubject } from '../../conformance/subject.ts';
 import { loadLab } from '../../lab/labfile.ts';
+import { stateDir } from '../../lab/names.ts';
 import { tutorialObjects } from '../../playbooks/cluster/manifests.ts';
 import { renderCluster } from '../../playbooks/cluster/render.ts';
 import { ensureClusterSecrets } from '../../playbooks/cluster/secrets.ts';
 import { validateCiliumValues, validateObject } from '../../playbooks/cluster/validate.ts';
 import { ciliumValues } from '../../playbooks/cluster/values.ts';
 import { findPlaybook, loadPlaybook } from '../../playbooks/playbook.ts';
-import { repo } from '../helpers.ts';
+import { repo, temporaryStateBase } from '../helpers.ts';
+
+temporaryStateBase();
 
 const lab = loadLab(join(repo, 'lab.yaml'));
 /** The Gateway API the default Cilium (1.20.0) pairs with. */
@@ -174,7 +177,7 @@ test('join secrets: workers get the token kubeadm init creates and the hash of t
     });
     t.false(/\{\{/.test(r.files['kubeadm-join-node01.yaml']!), 'no placeholders left');
   } finally {
-    rmSync(`/var/lib/l2l-${name}`, { recursive: true, force: true });
+    rmSync(stateDir(name), { recursive: true, force: true });
   }
 });
 

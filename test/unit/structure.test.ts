@@ -32,7 +32,9 @@ import { stateDir } from '../../lab/names.ts';
 import type { Capabilities, ExecResult, Provider } from '../../lab/provider.ts';
 import { readFaults, switchNic } from '../../lab/state.ts';
 import type { Lab } from '../../lab/types.ts';
-import { labFile } from '../helpers.ts';
+import { labFile, temporaryStateBase } from '../helpers.ts';
+
+temporaryStateBase();
 
 const lab = loadLab(labFile('tfake', 120));
 const lease = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
