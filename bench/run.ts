@@ -1,4 +1,4 @@
-// npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance,attribution,naming,history]: every benchmark side by
+// npm run bench [-- --runs N] [--trials N] [--only lab,playbook,conformance,suite,attribution,naming,history]: every benchmark side by
 // side in one run.
 import { parseArgs } from 'node:util';
 import { benchAttribution, printAttribution } from './attribution.ts';
@@ -7,6 +7,7 @@ import { benchHistory, printHistory } from './history.ts';
 import { benchLab, benchLabScale, printLab, printLabScale } from './lab.ts';
 import { benchNaming, printNaming } from './naming.ts';
 import { benchPlaybook, printPlaybook } from './playbook.ts';
+import { benchSuiteTime, printSuiteTime } from './suite-time.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +27,7 @@ const benches = {
   'lab-scale': async () => printLabScale(await benchLabScale(Math.min(runs, 3))),
   playbook: async () => printPlaybook(await benchPlaybook(runs)),
   conformance: async () => printConformance(await benchConformance(trials)),
+  suite: async () => printSuiteTime(await benchSuiteTime()),
   // --trials sets the soak's power-offs per subject (the figure: 50)
   attribution: async () => printAttribution(await benchAttribution(trials)),
   naming: async () => printNaming(benchNaming(runs)),
