@@ -9,10 +9,11 @@ import { defineCheck } from '../../conformance/check.ts';
 import { runChecks } from '../../conformance/check-runner.ts';
 import announcementPattern from '../../conformance/checks/announcement-pattern.ts';
 import failover from '../../conformance/checks/failover.ts';
+import staleCache from '../../conformance/checks/stale-cache.ts';
 import { Context } from '../../conformance/context.ts';
 import { SubjectFailure } from '../../conformance/errors.ts';
 import type { ProbeEvent, ProbeResult } from '../../conformance/events.ts';
-import { features } from '../../conformance/model.ts';
+import { type CheckResult, features, type Trial } from '../../conformance/model.ts';
 import { loadSubject } from '../../conformance/subject.ts';
 import { afterLeaseExpiry, atNextRetry } from '../../lab/faults/fault.ts';
 import {
@@ -395,3 +396,36 @@ test.serial(
     );
   },
 );
+
+test('stale-cache: HTTP late on an emulated lab is reported, not judged; HTTP that never comes back fails everywhere', async (t) => {
+  const trial = (outageMs?: number) =>
+    ({
+      fault: 'graceful-stop',
+      trial: 1,
+      budgetMs: 2200,
+      http: { outageMs, before: 'pod/a', after: 'pod/b' },
+    }) as Trial;
+  const judge = (extraSlackMs: number, outageMs?: number) =>
+    staleCache.run({ subject: { extraSlackMs } } as unknown as Context, {
+      trials: 1,
+      faults: ['graceful-stop'],
+      results: [{ trials: [trial(outageMs)] } as unknown as CheckResult],
+    });
+  // A real CPU: 3994 ms against 2200 + 300 ms fails, saying by how much it may take.
+  t.like(await judge(0, 3994), {
+    status: 'failed',
+    reason: 'graceful-stop #1: HTTP recovered after 3994 ms (budget 2200 + 300 ms)',
+  });
+  // Emulated VMs (500 ms more processing slack): the prober's timeout is longer, and the time is a detail.
+  const emulated = await judge(500, 3994);
+  t.is(emulated.status, 'passed');
+  t.regex(
+    emulated.details!.join('\n'),
+    /3994 ms.*over the budget \(2200 \+ 800 ms\) under emulation: reported, not judged/,
+  );
+  t.like(await judge(500, undefined), {
+    status: 'failed',
+    reason: 'graceful-stop #1: HTTP did not recover (budget 2200 + 800 ms)',
+  });
+  t.like(await judge(0, 2400), { status: 'passed' });
+});
