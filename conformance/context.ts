@@ -289,6 +289,7 @@ export class Context {
       excludedMacs: new Set(this.excluded.map((h) => this.switchMac(h))),
       nodeOfMac: (m) => this.nodeOfMac(m),
       silenceLimitMs: Math.max(RELAPSE_PROBES * this.probeIntervalMs, this.prober.answerTimeoutMs),
+      emulated: this.subject.extraSlackMs > 0,
       ...(opts.stabilityMs ? { stabilityMs: opts.stabilityMs } : {}),
     });
     // heal → returns is seen by the next look at the lab: the next trial's own baseline, or settleHeal.
