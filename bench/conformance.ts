@@ -13,6 +13,7 @@ import { loadLab } from '../lab/labfile.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import type { Lab } from '../lab/types.ts';
+import { fullSuite } from './suite-time.ts';
 
 export interface ConformanceBench {
   fullSuiteMs: number;
@@ -55,16 +56,7 @@ export async function benchConformance(trials: number): Promise<ConformanceBench
   await buildBundles();
   try {
     const t0 = performance.now();
-    const full = await runSuite({
-      lab,
-      subject: 'reference',
-      trials: 3,
-      faults: ['power-off', 'link-down', 'network-off', 'process-stop', 'pause', 'graceful-stop'],
-      probeIntervalMs: 20,
-      lease: fast,
-      progress: () => {},
-      outDir: '/tmp/l2l-bench-full',
-    });
+    const full = await fullSuite(lab, '/tmp/l2l-bench-full');
     const fullSuiteMs = performance.now() - t0;
     log(`full suite: ${(fullSuiteMs / 1000).toFixed(0)} s`);
     // The reference announcer still runs: the prober at 5 ms and at 20 ms, one after the other.

@@ -7,11 +7,25 @@ import { derivedLabFile as labFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
+import type { Lab } from '../lab/types.ts';
 
 export interface SuiteTime {
   totalMs: number;
   checks: { id: string; ms: number; status: string }[];
 }
+
+/** The default suite on a lab: the reference announcer, fast leases, 3 trials of every fault, every check. */
+export const fullSuite = (lab: Lab, outDir: string) =>
+  runSuite({
+    lab,
+    subject: 'reference',
+    trials: 3,
+    faults: ['power-off', 'link-down', 'network-off', 'process-stop', 'pause', 'graceful-stop'],
+    probeIntervalMs: 20,
+    lease: { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 },
+    progress: () => {},
+    outDir,
+  });
 
 export async function benchSuiteTime(): Promise<SuiteTime> {
   const lab = loadLab(labFile('lsuite', 251));
@@ -20,16 +34,7 @@ export async function benchSuiteTime(): Promise<SuiteTime> {
   await buildBundles();
   try {
     const t0 = performance.now();
-    const { results } = await runSuite({
-      lab,
-      subject: 'reference',
-      trials: 3,
-      faults: ['power-off', 'link-down', 'network-off', 'process-stop', 'pause', 'graceful-stop'],
-      probeIntervalMs: 20,
-      lease: { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 },
-      progress: () => {},
-      outDir: '/tmp/l2l-bench-suite',
-    });
+    const { results } = await fullSuite(lab, '/tmp/l2l-bench-suite');
     return {
       totalMs: performance.now() - t0,
       checks: results.checks.map((c) => ({ id: c.id, ms: c.durationMs, status: c.status })),

@@ -50,6 +50,14 @@ export class Context {
     this.faults = new FaultSession(lab, provider, subject, progress);
   }
 
+  /**
+   * The lab reports emulation (a processing slack beyond a real CPU's): how long things take there
+   * is a fact about the emulator, so timing is reported, not judged, where a check says so.
+   */
+  get emulated(): boolean {
+    return this.subject.extraSlackMs > 0;
+  }
+
   get captures() {
     return this.prober.captures;
   }
@@ -289,7 +297,7 @@ export class Context {
       excludedMacs: new Set(this.excluded.map((h) => this.switchMac(h))),
       nodeOfMac: (m) => this.nodeOfMac(m),
       silenceLimitMs: Math.max(RELAPSE_PROBES * this.probeIntervalMs, this.prober.answerTimeoutMs),
-      emulated: this.subject.extraSlackMs > 0,
+      emulated: this.emulated,
       ...(opts.stabilityMs ? { stabilityMs: opts.stabilityMs } : {}),
     });
     // heal → returns is seen by the next look at the lab: the next trial's own baseline, or settleHeal.

@@ -1,6 +1,6 @@
 // Faults during a run: every fault injected is remembered until undone, so that a failed check,
 // an error or Ctrl-C leaves the lab as it was.
-import { faultPlugin, injectFault, MissingPrimitive, undoFault } from '../lab/faults/index.ts';
+import { faultPlugin, injectFault, needPrimitives, undoFault } from '../lab/faults/index.ts';
 import type { Provider } from '../lab/provider.ts';
 import { mgmt } from '../lab/state.ts';
 import type { Fault, Lab } from '../lab/types.ts';
@@ -31,8 +31,7 @@ export class FaultSession {
   async inject(f: Fault): Promise<number | undefined> {
     if (this.interrupted) throw new InterruptedError();
     // A primitive this lab lacks: nothing was done, nothing to undo (the check is skipped).
-    const lacking = faultPlugin(f.kind).primitives.find((p) => !this.provider[p]);
-    if (lacking) throw new MissingPrimitive(f.kind, lacking);
+    needPrimitives(this.provider, f.kind);
     this.active.push(f); // before the call: undoAll undoes it even while the call runs
     const call = injectFault(this.provider, this.lab, f);
     this.inflight = call.catch(() => undefined);

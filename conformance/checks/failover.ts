@@ -12,7 +12,7 @@ import { RELAPSE_PROBES } from '../trial.ts';
 export function faultsFor(
   faults: string[],
   has: (f: Feature) => boolean,
-  can: (p: Primitive) => boolean = () => true,
+  can: (p: Primitive) => boolean,
 ): { run: string[]; left: string[] } {
   const run: string[] = [],
     left: string[] = [];

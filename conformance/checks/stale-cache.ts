@@ -12,10 +12,8 @@ export default defineCheck({
     if (!trials.length) trials = [await ctx.trial('power-off', 1)];
     // The HTTP prober's interval and timeout; its timeout grows by the lab's processing slack.
     const slack = 300 + ctx.subject.extraSlackMs;
-    // On a lab that reports emulation (a processing slack beyond a real CPU's), how long the HTTP
-    // path takes is a fact about the emulator, not the subject: the time is reported there, not
-    // judged; that HTTP comes back at all still is.
-    const emulated = ctx.subject.extraSlackMs > 0;
+    // On an emulated lab the HTTP time is reported, not judged; that HTTP comes back at all still is.
+    const emulated = ctx.emulated;
     const late = (t: (typeof trials)[number]) => t.http?.outageMs !== undefined && t.http.outageMs > t.budgetMs + slack;
     const problems = trials
       .filter((t) => t.http?.outageMs === undefined || (late(t) && !emulated))

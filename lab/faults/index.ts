@@ -67,11 +67,16 @@ export function sameFault(a: Fault, b: Fault): boolean {
   return (p?.args ?? []).every((x) => a[x.name] === b[x.name]);
 }
 
+/** MissingPrimitive if the provider lacks a primitive the fault kind needs. */
+export function needPrimitives(io: Primitives, kind: string): void {
+  const lacking = faultPlugin(kind).primitives.find((p) => !io[p]);
+  if (lacking) throw new MissingPrimitive(kind, lacking);
+}
+
 /** Injects and records the fault; returns when it took effect (ms, this machine's clock), where known. */
 export async function injectFault(io: Primitives, lab: Lab, f: Fault): Promise<number | undefined> {
   const { plugin, params } = checkFault(f);
-  const lacking = plugin.primitives.find((p) => !io[p]);
-  if (lacking) throw new MissingPrimitive(f.kind, lacking); // before anything is touched
+  needPrimitives(io, f.kind); // before anything is touched
   const at = await plugin.inject(io, lab, f.node, params);
   writeFaults(lab, [...readFaults(lab).filter((x) => !sameFault(x, f)), f]);
   return at;

@@ -64,14 +64,10 @@ export function mergeValues(a: Record<string, unknown>, b: Record<string, unknow
 
 /** `values` with the additions put in (the user's values win, as in cilium-cli). */
 export function withCliAdditions(values: Record<string, unknown>, additions: CliAddition[]): Record<string, unknown> {
-  const out = structuredClone(values);
-  for (const a of additions) {
-    const keys = a.key.split('.');
-    let o = out;
-    for (const k of keys.slice(0, -1)) o = (o[k] ??= {}) as Record<string, unknown>;
-    o[keys.at(-1)!] ??= a.value;
-  }
-  return out;
+  const added = additions.map(
+    (a) => a.key.split('.').reduceRight<unknown>((inner, k) => ({ [k]: inner }), a.value) as Record<string, unknown>,
+  );
+  return mergeValues(added.reduce(mergeValues, {}), values);
 }
 
 /**
@@ -98,9 +94,12 @@ export function sourcesProblem(s: CiliumSources): string | undefined {
   return undefined;
 }
 
+/** What every image from the registry starts with. */
+export const imagePrefix = (registry: string) => `${registry.replace(/\/$/, '')}/`;
+
 /** The image repositories of the chart's images that a lab runs (agent, operator, Envoy), at the registry. */
 export function imageValues(registry: string): Record<string, unknown> {
-  const at = (name: string) => `${registry.replace(/\/$/, '')}/${name}`;
+  const at = (name: string) => `${imagePrefix(registry)}${name}`;
   return {
     image: { repository: at('cilium') },
     operator: { image: { repository: at('operator') } },

@@ -3,6 +3,7 @@
 // service `myservice`. Plain objects; the playbooks apply them, validate.ts checks them.
 import type { Lab } from '../../lab/types.ts';
 import { clusterSubnets } from './kubeadm.ts';
+import { ciliumRow } from './versions.ts';
 
 export type K8sObject = {
   apiVersion: string;
@@ -15,8 +16,10 @@ export type K8sObject = {
 export const HOSTNAME = 'myservice.findichgut.net';
 
 export function tutorialObjects(lab: Lab): K8sObject[] {
+  // The pool's and policy's apiVersions of the lab's Cilium version (the version table), else the tutorial's.
+  const row = ciliumRow(lab.versions.cilium);
   const pool: K8sObject = {
-    apiVersion: 'cilium.io/v2',
+    apiVersion: row?.pool ?? 'cilium.io/v2',
     kind: 'CiliumLoadBalancerIPPool',
     metadata: { name: lab.pool.name },
     spec: {
@@ -25,7 +28,7 @@ export function tutorialObjects(lab: Lab): K8sObject[] {
     },
   };
   const policy: K8sObject = {
-    apiVersion: 'cilium.io/v2alpha1',
+    apiVersion: row?.policy ?? 'cilium.io/v2alpha1',
     kind: 'CiliumL2AnnouncementPolicy',
     metadata: { name: lab.policy.name },
     spec: {

@@ -11,6 +11,7 @@ import {
   type CiliumSources,
   chartFlags,
   ciliumCliAdditions,
+  imagePrefix,
   imageValues,
   mergeValues,
   withCliAdditions,
@@ -153,7 +154,7 @@ export async function renderCiliumChart(lab: Lab, r: Rendered): Promise<Rendered
     );
     if (r.sources.imageRegistry) {
       const elsewhere = [...new Set([...c.manifests.matchAll(/^\s*image: "?([^"\s]+)"?$/gm)].map((m) => m[1]!))].filter(
-        (i) => !i.startsWith(`${r.sources.imageRegistry!.replace(/\/$/, '')}/`),
+        (i) => !i.startsWith(imagePrefix(r.sources.imageRegistry!)),
       );
       if (elsewhere.length)
         r.problems.push(

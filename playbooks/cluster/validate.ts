@@ -7,7 +7,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../../lab/paths.ts';
 import type { K8sObject } from './manifests.ts';
-import { gatewayApiFiles } from './versions.ts';
+import { bundleCrds, crdDocs } from './versions.ts';
 
 const FILES = join(repoRoot, 'playbooks', 'files');
 
@@ -27,28 +27,14 @@ export function loadCrds(gatewayAPI: string): Crd[] {
   if (hit) return hit;
   const cilium = readdirSync(join(FILES, 'cilium'))
     .filter((f) => f.startsWith('cilium') && f.endsWith('.yaml'))
-    .map((f) => join(FILES, 'cilium', f));
-  const files = [...cilium, ...gatewayApiFiles(gatewayAPI).map((f) => join(FILES, `gateway-api-${gatewayAPI}`, f))];
-  const crds: Crd[] = [];
-  for (const f of files)
-    for (const doc of parseAllDocuments(readFileSync(f, 'utf8'))) {
-      const o = doc.toJS() as {
-        kind?: string;
-        spec?: {
-          group: string;
-          names: { kind: string };
-          versions: { name: string; served?: boolean; schema?: { openAPIV3Schema: Record<string, unknown> } }[];
-        };
-      };
-      if (o?.kind !== 'CustomResourceDefinition' || !o.spec) continue;
-      crds.push({
-        group: o.spec.group,
-        kind: o.spec.names.kind,
-        versions: o.spec.versions
-          .filter((v) => v.schema && v.served !== false)
-          .map((v) => ({ name: v.name, schema: v.schema!.openAPIV3Schema })),
-      });
-    }
+    .flatMap((f) => crdDocs(join(FILES, 'cilium', f)));
+  const crds = [...cilium, ...bundleCrds(gatewayAPI)].map(({ spec }) => ({
+    group: spec.group,
+    kind: spec.names.kind,
+    versions: spec.versions
+      .filter((v) => v.schema && v.served !== false)
+      .map((v) => ({ name: v.name, schema: v.schema!.openAPIV3Schema })),
+  }));
   cache.set(gatewayAPI, crds);
   return crds;
 }

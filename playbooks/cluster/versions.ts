@@ -92,24 +92,41 @@ export function gatewayApiFor(versions: { cilium: string; gatewayAPI?: string | 
   return versions.gatewayAPI ?? ciliumRow(versions.cilium)?.gatewayAPI;
 }
 
+/** A CustomResourceDefinition as the vendored files spell it (what the checks here read of it). */
+export interface CrdDoc {
+  spec: {
+    group: string;
+    names: { plural: string; kind: string };
+    versions: { name: string; served: boolean; schema?: { openAPIV3Schema: Record<string, unknown> } }[];
+  };
+}
+
+const crdCache = new Map<string, CrdDoc[]>();
+/** The CRDs of a vendored Gateway API bundle (the files the cluster path applies), parsed once. */
+export function bundleCrds(g: string): CrdDoc[] {
+  const hit = crdCache.get(g);
+  if (hit) return hit;
+  const crds = gatewayApiFiles(g).flatMap((f) => crdDocs(join(FILES, `gateway-api-${g}`, f)));
+  crdCache.set(g, crds);
+  return crds;
+}
+
+/** The CustomResourceDefinitions in one YAML file (other documents, such as policies, left out). */
+export function crdDocs(file: string): CrdDoc[] {
+  return parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => d.toJS() as (Partial<CrdDoc> & { kind?: string }) | null)
+    .filter((o): o is CrdDoc & { kind: string } => o?.kind === 'CustomResourceDefinition' && !!o.spec);
+}
+
 /** Per group/version/resource of a vendored bundle: its kind, and whether a CRD serves it (or only lists it). */
 export function bundleVersions(g: string): Map<string, { served: boolean; kind: string }> {
-  const out = new Map<string, { served: boolean; kind: string }>();
-  for (const f of gatewayApiFiles(g))
-    for (const doc of parseAllDocuments(readFileSync(join(FILES, `gateway-api-${g}`, f), 'utf8'))) {
-      const o = doc.toJS() as {
-        kind?: string;
-        spec?: {
-          group: string;
-          names: { plural: string; kind: string };
-          versions: { name: string; served: boolean }[];
-        };
-      } | null;
-      if (o?.kind !== 'CustomResourceDefinition' || !o.spec) continue;
-      for (const v of o.spec.versions)
-        out.set(`${o.spec.group}/${v.name}/${o.spec.names.plural}`, { served: v.served, kind: o.spec.names.kind });
-    }
-  return out;
+  return new Map(
+    bundleCrds(g).flatMap(({ spec }) =>
+      spec.versions.map(
+        (v) => [`${spec.group}/${v.name}/${spec.names.plural}`, { served: v.served, kind: spec.names.kind }] as const,
+      ),
+    ),
+  );
 }
 
 /** What the API server serves once the bundle is in, as helm's --api-versions spells it (group/version/Kind). */

@@ -406,7 +406,7 @@ test('stale-cache: HTTP late on an emulated lab is reported, not judged; HTTP th
       http: { outageMs, before: 'pod/a', after: 'pod/b' },
     }) as Trial;
   const judge = (extraSlackMs: number, outageMs?: number) =>
-    staleCache.run({ subject: { extraSlackMs } } as unknown as Context, {
+    staleCache.run({ subject: { extraSlackMs }, emulated: extraSlackMs > 0 } as unknown as Context, {
       trials: 1,
       faults: ['graceful-stop'],
       results: [{ trials: [trial(outageMs)] } as unknown as CheckResult],
