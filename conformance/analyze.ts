@@ -419,12 +419,15 @@ export interface SettleWanted {
   announce: Family[];
   /** Wait for HTTP (this VIP) to answer after the takeover. */
   http?: string;
+  /** Answered again by anyone, the last responder too (the lab back after an outage), instead of a takeover. */
+  anyone?: boolean;
 }
 
 /**
  * When a failover has played out (µs), or undefined while it has not: every VIP answered by a
- * MAC other than its last responder before the fault, announced by it where wanted, and HTTP
- * answering again after that. A window may end a little after this instead of at its limit.
+ * MAC other than its last responder before the fault (by anyone, with `anyone`), announced by it
+ * where wanted, and HTTP answering again after that. A window may end a little after this
+ * instead of at its limit.
  */
 export function settledAt(
   events: ProbeEvent[],
@@ -435,6 +438,12 @@ export function settledAt(
   let at = faultAt;
   for (const vip of vips) {
     const family: Family = vip.includes(':') ? 'ndp' : 'arp';
+    if (want.anyone) {
+      const first = answers(events, vip, family, faultAt)[0];
+      if (!first) return undefined;
+      at = Math.max(at, first.t);
+      continue;
+    }
     const fo = failover(events, vip, family, faultAt);
     if (fo.firstNew === undefined) return undefined;
     at = Math.max(at, fo.firstNew);

@@ -26,6 +26,8 @@ export type Progress = (message: string) => void;
 // A trial watches this long past its budget: a late responder still gets a figure, and HTTP
 // (which stale-cache allows budget + 300 ms) has time to come back.
 const AFTER_BUDGET_MS = 1000;
+// A node's power-on or restart, beyond the subject's ready wait: the most a fault waits for the last one's undo.
+const HEAL_ALLOWANCE_MS = 30_000;
 
 export class Context {
   readonly prober: Prober;
@@ -99,13 +101,16 @@ export class Context {
   }
 
   /** One probe window of the subject's VIPs (the main one unless `vips`), in the families it claims. */
-  probe(
+  async probe(
     name: string,
     durationMs: number,
     opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle' | 'duringMs' | 'iface'>> & {
       http?: boolean;
+      /** The last trial's node may still be coming back (a trial's own window: its fault waits for it). */
+      whileHealing?: boolean;
     } = {},
   ): Promise<Window> {
+    if (!opts.whileHealing) await this.faults.healed();
     return this.prober.probe(name, durationMs, {
       ipv4: this.subject.has('ipv4'),
       ipv6: this.subject.has('ipv6'),
@@ -175,6 +180,7 @@ export class Context {
 
   /** The subject's own record of who holds a lease (its holder command, on the control plane); '' if nobody. */
   async leaseHolder(lease: string): Promise<string> {
+    await this.faults.healed();
     const cp = controlPlane(this.lab);
     const cmd = String(render(this.subject.holder!.command, { lease, management_ipv4: mgmt(cp).ipv4 }));
     const r = await this.provider.exec(this.lab, cp.name, ['sh', '-c', cmd]);
@@ -253,36 +259,49 @@ export class Context {
     // A subject that fails back does so a while after the last heal (keepalived, 1 s adverts: CI
     // timed one of five power-offs below 250 ms: the preemption, not the fault): wait until it has.
     if (this.subject.failback && this.healing) await this.settled(this.subject.budgetMs('power-off'));
+    // The last trial's node may still be booting (its undo runs in the background, see below):
+    // this window starts meanwhile, and its fault waits until that node is ready. Whatever the
+    // node does once back is in this window's capture, before the fault, and judged there.
+    let fault: Fault | undefined;
     for (let attempt = 1; !probe; attempt++) {
       // The client's neighbour entry must point at the current holder when the fault hits (it may
       // still name a former holder, whose node serves the VIP too): resolve it afresh now, then
       // never touch it again — what follows is what a client with a stale cache sees.
       for (const ip of [this.main.ipv4, this.main.ipv6].filter(Boolean))
         await this.provider.exec(this.lab, this.lab.client.name, ['ip', 'neigh', 'del', ip!, 'dev', SWITCH_INTERFACE]);
-      let fault: Fault | undefined;
+      const whileHealing = this.faults.isHealing;
       try {
         probe = await this.probe(`${kind}-${n}`, windowMs, {
           http: true,
+          whileHealing,
+          // How long the fault may wait for that node: its power-on and the subject's ready wait.
+          duringMs: whileHealing ? HEAL_ALLOWANCE_MS + (this.subject.ready?.timeoutS ?? 0) * 1000 : 0,
           // ten probes: split-brain right after the takeover
           settle: { announce, tailMs: Math.max(200, 10 * this.probeIntervalMs, watchAfterMs) },
           during: async (baseline) => {
             holder = this.holderIn(baseline);
+            await this.faults.healed(); // the last trial's node is ready again
             this.healed(holder); // the previous trial's lab is back at one responder
             fault = this.trialFault(kind, holder);
             this.progress(
               `${kind} #${n}: ${holder} holds the VIP; injecting, waiting up to ${budgetMs} ms for another node to answer`,
             );
-            return this.inject(fault);
+            const at = Date.now(); // the fault's moment, unless the provider knows it better
+            return (await this.inject(fault)) ?? at;
           },
         });
       } catch (e) {
+        if (fault) await this.faults.undoIfActive(fault);
+        fault = undefined;
         if (!(e instanceof NotSettled) || attempt >= 3) throw e;
         await this.settleHeal(); // not one stable responder yet: wait for it, then again
         await this.stableHolder();
-      } finally {
-        if (fault) await this.faults.undoIfActive(fault);
       }
     }
+    // heal: on a real CPU the node comes back while the next window starts (prober start and
+    // baseline, about 0.6 s a trial); on an emulated lab first (a booting VM starves the prober).
+    if (this.emulated) await this.faults.undoIfActive(fault!);
+    else this.faults.undoInBackground(fault!);
     const t = analyzeTrial({
       fault: kind,
       trial: n,

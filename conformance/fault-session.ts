@@ -19,6 +19,8 @@ export class FaultSession {
   private interrupted = false;
   private inflight?: Promise<unknown>;
   private undoing?: Promise<void>;
+  /** An undo still running while the run goes on (undoInBackground). */
+  private healing?: Promise<void>;
 
   constructor(
     readonly lab: Lab,
@@ -29,6 +31,8 @@ export class FaultSession {
 
   /** Injects; returns when it took effect on this machine's clock (ms), where the provider knows. */
   async inject(f: Fault): Promise<number | undefined> {
+    if (this.interrupted) throw new InterruptedError();
+    await this.healed(); // the lab is back from the last fault before the next one
     if (this.interrupted) throw new InterruptedError();
     // A primitive this lab lacks: nothing was done, nothing to undo (the check is skipped).
     needPrimitives(this.provider, f.kind);
@@ -53,6 +57,33 @@ export class FaultSession {
     // heal → returns: a node that was powered off or lost its announcer is back only when the
     // subject says it is ready there (minutes on emulated VMs), not when its process started.
     if (faultPlugin(f.kind).trial?.waitReady) await this.waitReady(f.node);
+  }
+
+  /**
+   * Undoes f while the caller goes on (the next trial's prober starts and takes its baseline as
+   * the node boots): the next injection, and whatever else acts on the lab, waits for it (healed).
+   */
+  undoInBackground(f: Fault): void {
+    if (!this.active.includes(f)) return;
+    const p = this.undo(f);
+    p.catch(() => undefined); // its failure surfaces where it is awaited
+    this.healing = p;
+  }
+
+  /** Whether an undo is still running in the background. */
+  get isHealing(): boolean {
+    return this.healing !== undefined;
+  }
+
+  /** Waits for an undo running in the background; its failure is thrown here. */
+  async healed(): Promise<void> {
+    const p = this.healing;
+    if (!p) return;
+    try {
+      await p;
+    } finally {
+      if (this.healing === p) this.healing = undefined;
+    }
   }
 
   /** Undoes f if it is still in force (a trial's finally). */
@@ -80,6 +111,7 @@ export class FaultSession {
   undoAll(): Promise<void> {
     this.undoing ??= (async () => {
       await this.inflight; // an injection still running would otherwise land after its undo
+      await this.healed().catch((e: Error) => this.progress(`could not undo a fault: ${e.message}`));
       for (const f of [...this.active].reverse()) {
         try {
           await this.undo(f);

@@ -13,7 +13,8 @@
 // --end-file: once it appears, holding a time (µs since the epoch, this clock), the capture ends
 // then instead (the window after a fault is counted from the fault, known only once injected).
 // A second time in it is the fault's: with --settle-tail-ms the capture ends that long after the
-// failover has played out (analyze.ts settledAt; --announce, --http), if that comes first.
+// failover has played out (analyze.ts settledAt; --announce, --http; --settle-anyone: answered
+// again by anyone, the last responder too), if that comes first.
 // --baseline-file: written once --baseline-ms of requests have had --answer-timeout-ms to be
 // answered, with who answered each VIP so far (the host injects the fault on that node).
 
@@ -50,6 +51,7 @@ const { values } = parseArgs({
     'baseline-file': { type: 'string' },
     'baseline-ms': { type: 'string', default: '300' },
     'settle-tail-ms': { type: 'string' },
+    'settle-anyone': { type: 'boolean', default: false }, // settled once answered again, by anyone
     announce: { type: 'string', default: '' }, // families: arp,ndp
     http: { type: 'string' },
     'http-host': { type: 'string', default: 'myservice.findichgut.net' },
@@ -326,7 +328,11 @@ const endPoll =
         // Once the failover has played out, a short tail (split-brain right after the takeover) and done.
         const watch = setInterval(() => {
           const announce = values.announce!.split(',').filter((f): f is 'arp' | 'ndp' => f === 'arp' || f === 'ndp');
-          const done = settledAt(named(), faultAt, vips, { announce, http: values.http });
+          const done = settledAt(named(), faultAt, vips, {
+            announce,
+            http: values.http,
+            anyone: values['settle-anyone'],
+          });
           if (done === undefined) return;
           clearInterval(watch);
           clearTimeout(limit);

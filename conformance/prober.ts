@@ -37,7 +37,7 @@ export interface ProbeOptions {
   /** How long `during` itself may take (a fault held for a while before it is undone), beyond the usual allowance. */
   duringMs?: number;
   /** End the window shortly (tailMs) after the failover has played out, instead of at its limit. */
-  settle?: { announce: Family[]; tailMs: number };
+  settle?: { announce: Family[]; tailMs: number; anyone?: boolean };
   /** false: a settle probe, not kept as a capture. */
   keep?: boolean;
 }
@@ -171,7 +171,13 @@ export class Prober {
           ]
         : []),
       ...(handshake && o.settle
-        ? ['--settle-tail-ms', String(o.settle.tailMs), '--announce', o.settle.announce.join(',')]
+        ? [
+            '--settle-tail-ms',
+            String(o.settle.tailMs),
+            '--announce',
+            o.settle.announce.join(','),
+            ...(o.settle.anyone ? ['--settle-anyone'] : []),
+          ]
         : []),
       '--answer-timeout-ms',
       String(this.answerTimeoutMs),

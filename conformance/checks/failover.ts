@@ -72,7 +72,8 @@ export default defineCheck({
   description:
     'For each fault (power off, announcing link down, all networking off, announcer process killed, announcer paused, graceful stop), ' +
     "another eligible node answers within the subject's budget; outages for ARP, NDP and HTTP are measured from the client. Each fault " +
-    'is undone and the lab is back to one stable responder before the next trial.',
+    'is undone and the lab is back to one stable responder before the next trial (the next window may start while the node boots; ' +
+    'its fault waits until the subject is ready there).',
   features: [],
   async run(ctx, opts) {
     const trials: Trial[] = [];

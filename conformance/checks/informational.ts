@@ -3,8 +3,8 @@ import { answers } from '../analyze.ts';
 import { allTrials, defineCheck } from '../check.ts';
 import type { Context } from '../context.ts';
 
-/** How long the lease store stays down: every lease long expired (4 × leaseDuration, at least 5 s); --store-down-s. */
-export const storeOutageMs = (lease?: { durationMs: number }) => Math.max(5000, 4 * (lease?.durationMs ?? 15_000));
+/** How long the lease store stays down: every lease long expired (4 × leaseDuration, at least 3 s); --store-down-s. */
+export const storeOutageMs = (lease?: { durationMs: number }) => Math.max(3000, 4 * (lease?.durationMs ?? 15_000));
 
 /**
  * The control plane (lease store) powered off for minutes, then back, in one capture of every VIP:
@@ -20,7 +20,8 @@ async function storeLoss(
   figures: Record<string, number | string | null>,
 ): Promise<void> {
   const outageMs = downMs ?? storeOutageMs(ctx.subject.lease);
-  const watchMs = ctx.subject.budgetMs('power-off') + 2000; // leases re-acquired after the store returns
+  // Leases re-acquired after the store returns: the window ends a second after every VIP is answered again.
+  const watchMs = ctx.subject.budgetMs('power-off') + 2000;
   const off: Fault = { kind: 'power-off', node: cp };
   ctx.progress(`informational: the lease store (${cp}) goes down for ${outageMs} ms, then comes back`);
   // Durations on this machine's clock (the same on every clock): the window's moment is the end of
@@ -33,6 +34,7 @@ async function storeLoss(
     ({ events, faultAt: back } = await ctx.probe('store-down', watchMs, {
       vips: ctx.vips,
       duringMs: outageMs,
+      settle: { announce: [], tailMs: 1000, anyone: true },
       during: async () => {
         const t0 = Date.now();
         await ctx.inject(off);
@@ -90,7 +92,7 @@ export default defineCheck({
   title: 'Informational: fail-back and lease-store loss',
   description:
     'Reported, not judged: whether the VIP moves back when the old holder returns, and, with the control plane (lease store) powered ' +
-    'off for 4 × leaseDuration (at least 5 s; --store-down-s), how long until every VIP falls silent and how long after the store ' +
+    'off for 4 × leaseDuration (at least 3 s; --store-down-s), how long until every VIP falls silent and how long after the store ' +
     'returns until every VIP is answered again (Cilium #40735).',
   features: [],
   async run(ctx, opts) {

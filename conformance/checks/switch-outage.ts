@@ -1,17 +1,20 @@
 import { answers, type Family, responders, splitBrain } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
 
-/** Long enough for every lease to expire while the switch is dark; a minute for subjects without one. */
+/** Long enough for every lease to expire while the switch is dark (4 leases, at least 3 s); a minute for subjects without one. */
 export const switchOutageMs = (lease?: { durationMs: number }) =>
-  lease ? Math.max(5000, 4 * lease.durationMs) : 60_000;
+  lease ? Math.max(3000, 4 * lease.durationMs) : 60_000;
+
+/** After the first answer, how long the one answering node must keep answering: a lease lost and won again shows. */
+export const steadyMs = (lease?: { durationMs: number }) => Math.max(1000, lease?.durationMs ?? 0);
 
 export default defineCheck({
   id: 'switch-outage',
   title: 'Answers again after a switch outage',
   description:
     'The lab switch goes dark (every port without carrier, as a LAN bounce) for long enough that every lease expires — 4 × ' +
-    'leaseDuration, at least 5 s; 60 s without a lease; --switch-down-s — then comes back: within the budget exactly one eligible node ' +
-    'answers, and keeps answering (Cilium #48626).',
+    'leaseDuration, at least 3 s; 60 s without a lease; --switch-down-s — then comes back: within the budget exactly one eligible node ' +
+    'answers, and keeps answering for a lease duration (at least 1 s) after its first answer (Cilium #48626).',
   features: [],
   async run(ctx, opts) {
     const outageMs = opts.switchDownMs ?? switchOutageMs(ctx.subject.lease);
@@ -21,9 +24,12 @@ export default defineCheck({
     ctx.progress(
       `switch-outage: the switch goes dark for ${outageMs} ms, then someone must answer within ${budget} ms`,
     );
-    const watchMs = budget + 1000;
+    const steady = steadyMs(ctx.subject.lease);
+    const watchMs = budget + steady;
     const { events, faultAt } = await ctx.probe('switch-outage', watchMs, {
       duringMs: outageMs,
+      // The window ends once every address is answered again and then watched for `steady`.
+      settle: { announce: [], tailMs: steady, anyone: true },
       // The window is counted from the moment the switch is back.
       during: async () => {
         await ctx.inject(fault);
@@ -35,7 +41,8 @@ export default defineCheck({
     const problems: string[] = [];
     const details: string[] = [];
     const figures: Record<string, number | null> = { outage_ms: outageMs, budget_ms: budget };
-    const tailFrom = faultAt + (watchMs - 500) * 1000;
+    // Steady: the window's last half second (the tail after the first answers, or the limit).
+    const tailFrom = (events.at(-1)?.t ?? faultAt) - 500_000;
     for (const [family, ip] of [
       ['arp', ctx.main.ipv4],
       ['ndp', ctx.main.ipv6],

@@ -1,7 +1,7 @@
 // The capture analysis, as pure functions on made-up probe events: a new holder that falls silent
 // after its takeover (lease flapping) is seen, and a steady one is not.
 import test from 'ava';
-import { baselineOf, failover } from '../../conformance/analyze.ts';
+import { baselineOf, failover, settledAt } from '../../conformance/analyze.ts';
 import { announcementPattern, familyPattern } from '../../conformance/checks/announcement-pattern.ts';
 import type { ProbeEvent } from '../../conformance/events.ts';
 import { analyzeTrial } from '../../conformance/trial.ts';
@@ -99,4 +99,16 @@ test('the baseline counts only requests whose answers have had time: a stalled c
   const b = baselineOf(captured(half), [VIP], ms(600), 150).baseline[VIP]!;
   t.is(b.requests, 20);
   t.is(b.answers, 10);
+});
+
+test('settled: after a takeover, the new MAC; after an outage (anyone), the first answer again, the old holder too', (t) => {
+  // A answers until 500 ms, nobody until 800, then B.
+  const ev = capture(1500);
+  t.is(settledAt(ev, ms(500), [VIP], { announce: [] }), ms(801), 'a takeover: B');
+  t.is(settledAt(ev, ms(500), [VIP], { announce: ['arp'] }), ms(802), 'and B announced itself');
+  // A's outage from 500 ms: back at 800 ms as A itself. Only `anyone` calls that settled.
+  const back = capture(1500).map((e) => (e.mac === B ? { ...e, mac: A } : e));
+  t.is(settledAt(back, ms(500), [VIP], { announce: [] }), undefined);
+  t.is(settledAt(back, ms(500), [VIP], { announce: [], anyone: true }), ms(801));
+  t.is(settledAt(capture(400), ms(500), [VIP], { announce: [], anyone: true }), undefined, 'never answered again');
 });

@@ -62,6 +62,11 @@ class FakeProvider implements Provider {
   /** A broken subject: once the old holder is powered on again, it answers too (never one responder after the heal). */
   answersAgainAfterHeal = false;
   private healedAt = Infinity; // µs
+  /** How long a power-on takes (a boot), and whether it fails. */
+  powerOnMs = 0;
+  powerOnFails = false;
+  /** When each prober window started and each power call ended (ms): what overlapped what. */
+  readonly timeline: { what: string; at: number }[] = [];
   constructor(
     readonly eligible: string[],
     readonly takeoverMs: number,
@@ -86,6 +91,9 @@ class FakeProvider implements Provider {
   }
   async power(_lab: Lab, host: string, on: boolean) {
     this.calls.push(`power ${host} ${on ? 'on' : 'off'}`);
+    if (on) await new Promise((r) => setTimeout(r, this.powerOnMs));
+    if (on && this.powerOnFails) throw new Error(`${host} did not boot`);
+    this.timeline.push({ what: `power ${host} ${on ? 'on' : 'off'}`, at: Date.now() });
     if (!on) this.lose(host);
     else this.healedAt = Date.now() * 1000;
   }
@@ -116,6 +124,7 @@ class FakeProvider implements Provider {
     const arg = (k: string) => argv[argv.indexOf(k) + 1]!;
     const vip = arg('--vip');
     const startedAt = Date.now() * 1000;
+    this.timeline.push({ what: 'window', at: Date.now() });
     const endedAt = argv.includes('--end-file')
       ? await new Promise<number>((r) => {
           this.pending = r;
@@ -303,6 +312,33 @@ test.serial(
       /after the fault was undone: no single stable responder for 198\.18\.0\.100 within \d+ ms \(answered by node02 and node01\)/,
     );
     t.is(trial.holderAfterHeal, undefined);
+  },
+);
+
+test.serial(
+  'back-to-back trials: the next window starts while the last node boots; its fault waits for the boot; a failed boot fails it',
+  async (t) => {
+    const p = new FakeProvider(['node01', 'node02'], 200);
+    p.powerOnMs = 600;
+    const ctx = context(p);
+    const first = await ctx.trial('power-off', 1);
+    const second = await ctx.trial('power-off', 2);
+    t.true(first.passed && second.passed, [...first.problems, ...second.problems].join('; '));
+    const at = (what: string) => p.timeline.filter((e) => e.what === what).map((e) => e.at);
+    const [, window2] = at('window');
+    const [on1] = at('power node01 on');
+    t.true(window2! < on1!, 'the second window started before node01 had booted');
+    t.deepEqual(p.calls.slice(0, 3), ['power node01 off', 'power node01 on', 'power node02 off']);
+    t.true(at('power node02 off')[0]! >= on1!, 'the second fault waited for the boot');
+    t.is(second.arp?.oldNode, 'node02');
+    // A boot that fails (node02's, running now): the next trial says so and injects nothing.
+    p.powerOnFails = true;
+    const calls = p.calls.length;
+    await t.throwsAsync(ctx.trial('power-off', 3), { message: /node02 did not boot/ });
+    t.false(p.calls.slice(calls).includes('power node01 off'), 'no fault while the last node is not back');
+    p.powerOnFails = false;
+    await ctx.faults.undoAll();
+    t.deepEqual(readFaults(lab), []);
   },
 );
 
