@@ -34,6 +34,8 @@ export class Context {
   readonly faults: FaultSession;
   /** The last trial, until the lab has been seen back at one stable responder after its heal. */
   private healing?: Trial;
+  /** How long the lab may take to show one stable responder (after an install, a heal). */
+  stableTimeoutMs = 15_000;
 
   constructor(
     readonly lab: Lab,
@@ -160,7 +162,7 @@ export class Context {
   }
 
   /** The node answering for the main VIP, once exactly one answers every request of a short probe. */
-  async stableHolder(timeoutMs = 15_000): Promise<string> {
+  async stableHolder(timeoutMs = this.stableTimeoutMs): Promise<string> {
     const end = Date.now() + timeoutMs;
     const { ip } = this.watched;
     let last = '';

@@ -15,7 +15,7 @@ import time
 
 sys.path.insert(0, '/usr/lib/l2lab-standins')
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from l2lstandin import STATE, Store, die, flags, key, load_yaml_docs, one, read_state, reconcile
+from l2lstandin import yaml_docs, STATE, Store, die, flags, key, load_yaml_docs, one, read_state, reconcile
 
 CLI = 'v0.18.9'
 DEFAULT = 'v1.18.3'
@@ -164,7 +164,7 @@ def render(st, f, version, vals):
                            capture_output=True, text=True, env={'PATH': os.environ.get('PATH', ''), 'HOME': '/tmp'})
     if r.returncode:
         die(f'Error: Unable to install Cilium: {r.stderr.strip().removeprefix("Error: ")}')
-    docs = [d for d in yaml.safe_load_all(r.stdout) if d]
+    docs = yaml_docs(r.stdout)
     config = next((d.get('data') or {} for d in docs if d.get('kind') == 'ConfigMap'
                    and d['metadata']['name'] == 'cilium-config'), None)
     if config is None:

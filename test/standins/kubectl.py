@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from l2lstandin import (BUILTIN, CLUSTER_SCOPED, SHORT, Store, die, flags, key, load_yaml_docs, one, qualified,
+from l2lstandin import (BUILTIN, yaml_docs, CLUSTER_SCOPED, SHORT, Store, die, flags, key, load_yaml_docs, one, qualified,
                         read_state, reconcile, resource_name, safe_upgrades_denial, served)
 
 FLAGS = {'kubeconfig', 'namespace', 'n', 'f', 'filename', 'o', 'output', 'p', 'patch', 'type', 'for', 'timeout',
@@ -58,7 +58,7 @@ def load(f):
     for p in files:
         if p == '-':
             import yaml
-            docs += [(d, 'STDIN') for d in yaml.safe_load_all(sys.stdin) if d]
+            docs += [(d, 'STDIN') for d in yaml_docs(sys.stdin)]
         else:
             docs += [(d, p) for d in load_yaml_docs(p)]
     return docs

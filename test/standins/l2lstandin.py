@@ -26,10 +26,18 @@ def die(msg, code=1):
     sys.exit(code)
 
 
+# libyaml's loader where PyYAML has it (Debian's does): ten times faster on the CRD bundles.
+SAFE_LOADER = getattr(yaml, 'CSafeLoader', yaml.SafeLoader)
+
+
+def yaml_docs(stream):
+    return [d for d in yaml.load_all(stream, Loader=SAFE_LOADER) if d is not None]
+
+
 def load_yaml_docs(path):
     try:
         with open(path) as f:
-            return [d for d in yaml.safe_load_all(f) if d is not None]
+            return yaml_docs(f)
     except FileNotFoundError:
         die(f'open {path}: no such file or directory')
     except yaml.YAMLError as e:
@@ -52,7 +60,7 @@ class Store:
         if exc[0] is None:
             tmp = os.path.join(STATE, f'.state.{os.getpid()}')
             with open(tmp, 'w') as f:
-                json.dump(self.data, f, indent=1, sort_keys=True)
+                json.dump(self.data, f, sort_keys=True)
             os.rename(tmp, os.path.join(STATE, 'state.json'))
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         return False

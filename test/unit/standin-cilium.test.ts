@@ -48,8 +48,10 @@ function cluster(t: ExecutionContext) {
     L2LAB_STANDIN_VERSIONS: join(dir, 'versions.json'),
     KUBECONFIG: join(dir, 'kubeconfig'),
   };
+  // Debian's python3 with its python3-yaml (scripts/install.sh), as the stand-ins run on the VMs
+  // (repo.ts), not whatever python3 comes first on PATH (a pyenv shim costs 0.25 s a call).
   const run = (tool: string, ...args: string[]) =>
-    execa('python3', [join(STANDINS, `${tool}.py`), ...args], { env, reject: false });
+    execa('/usr/bin/python3', [join(STANDINS, `${tool}.py`), ...args], { env, reject: false });
   const crds = async (g: string) => {
     for (const f of gatewayApiFiles(g)) {
       const r = await run(

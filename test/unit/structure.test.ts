@@ -62,6 +62,7 @@ class FakeProvider implements Provider {
   /** A broken subject: once the old holder is powered on again, it answers too (never one responder after the heal). */
   answersAgainAfterHeal = false;
   private healedAt = Infinity; // µs
+  private tailMs?: number; // the open window's settle tail
   /** How long a power-on takes (a boot), and whether it fails. */
   powerOnMs = 0;
   powerOnFails = false;
@@ -116,13 +117,17 @@ class FakeProvider implements Provider {
     }
     const end = /^printf '%s' '(\d+)( \d+)?' > /.exec(argv[2] ?? '');
     if (argv[0] === 'sh' && end) {
-      this.pending?.(Number(end[1]));
+      // With the fault's moment: the window ends a settle tail after the takeover, as probe.ts does.
+      const faultAt = end[2] ? Number(end[2]) : undefined;
+      const moved = faultAt === undefined ? undefined : this.moves.find((m) => m.at >= faultAt);
+      this.pending?.(Math.min(Number(end[1]), moved && this.tailMs ? moved.at + this.tailMs * 1000 : Infinity));
       return ok();
     }
     if (argv[0] === 'ip') return ok();
     if (!argv[1]?.endsWith('probe.mjs')) throw new Error(`the fake cannot run ${argv.join(' ')}`);
     const arg = (k: string) => argv[argv.indexOf(k) + 1]!;
     const vip = arg('--vip');
+    this.tailMs = argv.includes('--settle-tail-ms') ? Number(arg('--settle-tail-ms')) : undefined;
     const startedAt = Date.now() * 1000;
     this.timeline.push({ what: 'window', at: Date.now() });
     const endedAt = argv.includes('--end-file')
@@ -303,6 +308,7 @@ test.serial(
     const p = new FakeProvider(['node01', 'node02'], 300);
     p.answersAgainAfterHeal = true;
     const ctx = context(p);
+    ctx.stableTimeoutMs = 2000;
     const trial = await ctx.trial('power-off', 1);
     t.true(trial.passed, 'the failover itself held');
     await ctx.settleHeal();
