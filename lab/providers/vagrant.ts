@@ -248,6 +248,8 @@ export class VagrantProvider implements Provider {
             // The machine's name, set here rather than by Vagrant (config.vm.hostname), whose Debian
             // guest capability restarts the network to do it: about 50 s per VM under emulation.
             `echo ${h.name} > /etc/hostname && hostname ${h.name}`,
+            // l2lab's box has no /etc/hosts (Vagrant's capability wrote one): localhost, and the name.
+            "[ -e /etc/hosts ] || printf '127.0.0.1 localhost\\n::1 localhost ip6-localhost ip6-loopback\\n' > /etc/hosts",
             `sed -i '/^127\\.0\\.1\\.1[[:space:]]/d' /etc/hosts && printf '127.0.1.1 ${h.name}\\n' >> /etc/hosts`,
           ].join('\n');
           const r = await first.execCommand('sudo sh -s', { stdin: script });

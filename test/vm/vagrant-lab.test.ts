@@ -203,7 +203,7 @@ test.serial(
 // rest. Everything else is the users' path: playbooks/cluster.yaml over SSH, as `npm run cluster -- up`.
 test.serial(
   'the cluster path for real with stand-in Kubernetes tools: up twice (the second changes nothing), an upgrade, a worker rebuilt after ' +
-    'its token expired',
+    'its token expired (nothing else changes at the new version)',
   async (t) => {
     const installed = new Set((await sh('cp01', 'dpkg-query -W | cut -f1 | cut -d: -f1')).split('\n'));
     const dir = mkdtempSync(join(tmpdir(), 'l2l-standin-repo-'));
@@ -329,24 +329,19 @@ test.serial(
       );
       t.notRegex(await sh('cp01', 'kubeadm token list'), new RegExp(secrets.token.split('.')[0]!));
       await sh('node02', 'kubeadm reset --force >/dev/null && rm -rf /etc/l2lab/cluster');
+      // This run at the default pair (1.20.0, Gateway API v1.6.1) is also its idempotency check:
+      // nothing changes but the new token on cp01 and the join on node02.
       const rejoin = await run('rebuilt worker joins', { ciliumVersion: '1.20.0' });
       t.deepEqual(
         rejoin.recap
           .filter((h) => h.changed)
-          .map((h) => h.host)
+          .map((h) => `${h.host}=${h.host === 'cp01' ? h.changed : 'some'}`)
           .sort(),
-        ['cp01', 'node02'],
-        'a new token on the control plane, the join on node02',
+        ['cp01=1', 'node02=some'],
+        'a new token on the control plane and nothing else there, the join on node02, nothing on node01',
       );
       t.regex(await sh('cp01', 'kubeadm token list'), new RegExp(secrets.token.split('.')[0]!));
       t.regex(await sh('node02', 'systemctl is-active kubelet'), /^active/);
-      // The default pair (1.20.0, Gateway API v1.6.1) is idempotent too.
-      const again = await run('cluster up again at 1.20.0', { ciliumVersion: '1.20.0' });
-      t.deepEqual(
-        again.recap.filter((h) => h.changed).map((h) => h.host),
-        [],
-        'nothing changes at 1.20.0 either',
-      );
       t.true(
         http.requests.some((r) => r.includes('InRelease')),
         'the VMs read the stand-in repositories',
