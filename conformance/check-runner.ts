@@ -41,7 +41,7 @@ export async function runChecks(ctx: Context, checks: Check[], opts: SuiteOption
     ctx.progress(`${c.id}: ${c.title}`);
     try {
       const o = await c.run(ctx, opts);
-      await ctx.faults.healed(); // a fault the check undid in the background is undone before the next check
+      await ctx.faults.undone(); // a fault the check undid in the background is undone before the next check
       await ctx.settleHeal(); // a trial the check ran is back at one responder before the next check
       results.push({
         ...base,

@@ -109,10 +109,10 @@ export class Context {
     opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle' | 'duringMs' | 'iface'>> & {
       http?: boolean;
       /** The last trial's node may still be coming back (a trial's own window: its fault waits for it). */
-      whileHealing?: boolean;
+      whileUndoing?: boolean;
     } = {},
   ): Promise<Window> {
-    if (!opts.whileHealing) await this.faults.healed();
+    if (!opts.whileUndoing) await this.faults.undone();
     return this.prober.probe(name, durationMs, {
       ipv4: this.subject.has('ipv4'),
       ipv6: this.subject.has('ipv6'),
@@ -190,7 +190,7 @@ export class Context {
 
   /** The subject's own record of who holds a lease (its holder command, on the control plane); '' if nobody. */
   async leaseHolder(lease: string): Promise<string> {
-    await this.faults.healed();
+    await this.faults.undone();
     const cp = controlPlane(this.lab);
     const cmd = String(render(this.subject.holder!.command, { lease, management_ipv4: mgmt(cp).ipv4 }));
     const r = await this.provider.exec(this.lab, cp.name, ['sh', '-c', cmd]);
@@ -279,18 +279,18 @@ export class Context {
       // never touch it again — what follows is what a client with a stale cache sees.
       for (const ip of [this.main.ipv4, this.main.ipv6].filter(Boolean))
         await this.provider.exec(this.lab, this.lab.client.name, ['ip', 'neigh', 'del', ip!, 'dev', SWITCH_INTERFACE]);
-      const whileHealing = this.faults.isHealing;
+      const whileUndoing = this.faults.isUndoing;
       try {
         probe = await this.probe(`${kind}-${n}`, windowMs, {
           http: true,
-          whileHealing,
+          whileUndoing,
           // How long the fault may wait for that node: its power-on and the subject's ready wait.
-          duringMs: whileHealing ? HEAL_ALLOWANCE_MS + (this.subject.ready?.timeoutS ?? 0) * 1000 : 0,
+          duringMs: whileUndoing ? HEAL_ALLOWANCE_MS + (this.subject.ready?.timeoutS ?? 0) * 1000 : 0,
           // ten probes: split-brain right after the takeover
           settle: { announce, tailMs: Math.max(200, 10 * this.probeIntervalMs, watchAfterMs) },
           during: async (baseline) => {
             holder = this.holderIn(baseline);
-            await this.faults.healed(); // the last trial's node is ready again
+            await this.faults.undone(); // the last trial's node is ready again
             this.healed(holder); // the previous trial's lab is back at one responder
             fault = this.trialFault(kind, holder);
             this.progress(

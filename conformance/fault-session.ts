@@ -20,7 +20,7 @@ export class FaultSession {
   private inflight?: Promise<unknown>;
   private undoing?: Promise<void>;
   /** An undo still running while the run goes on (undoInBackground). */
-  private healing?: Promise<void>;
+  private pendingUndo?: Promise<void>;
 
   constructor(
     readonly lab: Lab,
@@ -32,7 +32,7 @@ export class FaultSession {
   /** Injects; returns when it took effect on this machine's clock (ms), where the provider knows. */
   async inject(f: Fault): Promise<number | undefined> {
     if (this.interrupted) throw new InterruptedError();
-    await this.healed(); // the lab is back from the last fault before the next one
+    await this.undone(); // the lab is back from the last fault before the next one
     if (this.interrupted) throw new InterruptedError();
     // A primitive this lab lacks: nothing was done, nothing to undo (the check is skipped).
     needPrimitives(this.provider, f.kind);
@@ -61,28 +61,28 @@ export class FaultSession {
 
   /**
    * Undoes f while the caller goes on (the next trial's prober starts and takes its baseline as
-   * the node boots): the next injection, and whatever else acts on the lab, waits for it (healed).
+   * the node boots): the next injection, and whatever else acts on the lab, waits for it (undone).
    */
   undoInBackground(f: Fault): void {
     if (!this.active.includes(f)) return;
     const p = this.undo(f);
     p.catch(() => undefined); // its failure surfaces where it is awaited
-    this.healing = p;
+    this.pendingUndo = p;
   }
 
   /** Whether an undo is still running in the background. */
-  get isHealing(): boolean {
-    return this.healing !== undefined;
+  get isUndoing(): boolean {
+    return this.pendingUndo !== undefined;
   }
 
   /** Waits for an undo running in the background; its failure is thrown here. */
-  async healed(): Promise<void> {
-    const p = this.healing;
+  async undone(): Promise<void> {
+    const p = this.pendingUndo;
     if (!p) return;
     try {
       await p;
     } finally {
-      if (this.healing === p) this.healing = undefined;
+      if (this.pendingUndo === p) this.pendingUndo = undefined;
     }
   }
 
@@ -111,7 +111,7 @@ export class FaultSession {
   undoAll(): Promise<void> {
     this.undoing ??= (async () => {
       await this.inflight; // an injection still running would otherwise land after its undo
-      await this.healed().catch((e: Error) => this.progress(`could not undo a fault: ${e.message}`));
+      await this.undone().catch((e: Error) => this.progress(`could not undo a fault: ${e.message}`));
       for (const f of [...this.active].reverse()) {
         try {
           await this.undo(f);

@@ -14,7 +14,8 @@ export default defineCheck({
   description:
     'The lab switch goes dark (every port without carrier, as a LAN bounce) for long enough that every lease expires — 4 × ' +
     'leaseDuration, at least 3 s; 60 s without a lease; --switch-down-s — then comes back: within the budget exactly one eligible node ' +
-    'answers, and keeps answering for a lease duration (at least 1 s) after its first answer (Cilium #48626).',
+    'answers, and is answering steadily (one node, every request of the last half second) a lease duration (at least 1 s) after ' +
+    'its first answer, when the window ends (Cilium #48626).',
   features: [],
   async run(ctx, opts) {
     const outageMs = opts.switchDownMs ?? switchOutageMs(ctx.subject.lease);
