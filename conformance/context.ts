@@ -15,7 +15,7 @@ import { FaultSession } from './fault-session.ts';
 import type { Trial } from './model.ts';
 import { type ProbeOptions, Prober, type Window } from './prober.ts';
 import type { Subject } from './subject.ts';
-import { analyzeTrial, RELAPSE_PROBES } from './trial.ts';
+import { analyzeTrial, NOT_JUDGED, RELAPSE_PROBES } from './trial.ts';
 
 export type { Vip };
 
@@ -60,6 +60,12 @@ export class Context {
    */
   get emulated(): boolean {
     return this.subject.extraSlackMs > 0;
+  }
+
+  /** A time over its budget: a problem on a real CPU, a note on an emulated lab (structural verdicts stay). */
+  late(problems: string[], notes: string[], message: string): void {
+    if (this.emulated) notes.push(`${message} ${NOT_JUDGED}`);
+    else problems.push(message);
   }
 
   get captures() {

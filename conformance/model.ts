@@ -90,6 +90,8 @@ export interface Trial {
   holderAfterHeal?: string;
   passed: boolean;
   problems: string[];
+  /** Measured and reported, not judged (a time over its budget on an emulated lab). */
+  notes?: string[];
   capture?: string; // .pcap of this trial, relative to the report folder
   /** VM clients: the fault is timed on this machine and mapped to the client's clock, within ± this. */
   clockUncertaintyMs?: number;

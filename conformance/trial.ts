@@ -7,6 +7,9 @@ import type { FamilyFailover, Trial } from './model.ts';
 /** Unanswered probes in a row after the takeover that count as losing the VIP again (at least the answer timeout). */
 export const RELAPSE_PROBES = 5;
 
+/** A time over its budget on an emulated lab: how long the emulator took is no fact about the subject. */
+export const NOT_JUDGED = '(emulated lab: reported, not judged)';
+
 export interface TrialInput {
   fault: string;
   trial: number;
@@ -29,14 +32,16 @@ export interface TrialInput {
   /** How long after the takeover this trial meant to watch (the stability period), if longer than usual. */
   stabilityMs?: number;
   /**
-   * The lab reports emulation (a processing slack beyond a real CPU's): a silence of the new holder
-   * is reported (relapseMs), not judged — emulated CPUs stall for that long; a hand-on still fails.
+   * The lab reports emulation (a processing slack beyond a real CPU's): a takeover over the budget
+   * and a silence of the new holder are reported (notes, relapseMs), not judged — emulated CPUs
+   * stall for that long; who answers, a hand-on and split-brain still fail.
    */
   emulated?: boolean;
 }
 
 export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
   const problems: string[] = [];
+  const notes: string[] = [];
   const fam = (family: Family, vip?: string): FamilyFailover | undefined => {
     if (!vip) return undefined;
     const fo = failover(i.events, vip, family, i.faultAt);
@@ -70,8 +75,11 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
       problems.push(`${label}: ${i.holder} was not answering before the fault (${r.oldNode ?? 'nobody'} was)`);
     if (r.takeoverMs === undefined)
       problems.push(`${label}: no other node answered within ${i.windowMs} ms (budget ${i.budgetMs} ms)`);
-    else if (r.takeoverMs > i.budgetMs)
-      problems.push(`${label}: new responder after ${r.takeoverMs.toFixed(0)} ms, budget ${i.budgetMs} ms`);
+    else if (r.takeoverMs > i.budgetMs) {
+      const late = `${label}: new responder after ${r.takeoverMs.toFixed(0)} ms, budget ${i.budgetMs} ms`;
+      if (i.emulated) notes.push(`${late} ${NOT_JUDGED}`);
+      else problems.push(late);
+    }
     if (r.splitBrainWindows) problems.push(`${label}: ${r.splitBrainWindows} requests answered by two MACs`);
     // A takeover must last: the new holder neither falls silent nor hands the VIP on while watched.
     if (fo.handedOn) {
@@ -121,5 +129,6 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
     excludedAnswered,
     passed: problems.length === 0,
     problems,
+    ...(notes.length ? { notes } : {}),
   };
 }

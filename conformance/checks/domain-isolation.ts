@@ -131,7 +131,9 @@ export default defineCheck({
             `domain ${d.name}: ${ip} ${family.toUpperCase()}: ${to} took over, not a node of the domain its policy allows`,
           );
         else if (ms > budget)
-          problems.push(
+          ctx.late(
+            problems,
+            details,
             `domain ${d.name}: ${ip} ${family.toUpperCase()}: taken over after ${ms} ms, budget ${budget} ms`,
           );
       }

@@ -71,7 +71,8 @@ export default defineCheck({
   title: 'Failover under faults',
   description:
     'For each fault (power off, announcing link down, all networking off, announcer process killed, announcer paused, graceful stop), ' +
-    "another eligible node answers within the subject's budget; outages for ARP, NDP and HTTP are measured from the client. Each fault " +
+    "another eligible node answers within the subject's budget (on an emulated lab that time is reported, not judged; who answers, " +
+    'split-brain and a hand-on still are); outages for ARP, NDP and HTTP are measured from the client. Each fault ' +
     'is undone and the lab is back to one stable responder before the next trial (the next window may start while the node boots; ' +
     'its fault waits until the subject is ready there).',
   features: [],
@@ -130,7 +131,9 @@ export default defineCheck({
           (t) =>
             `${t.fault} #${t.trial}: ${t.arp?.oldNode ?? t.ndp?.oldNode} → ${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}; ARP ` +
             `${t.arp?.takeoverMs?.toFixed(0) ?? '-'} ms, NDP ${t.ndp?.takeoverMs?.toFixed(0) ?? '-'} ms, HTTP outage ` +
-            `${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)${relapseDetail(t, ctx.probeIntervalMs)}${vrrpDetail(t)}`,
+            `${t.http?.outageMs?.toFixed(0) ?? '-'} ms (budget ${t.budgetMs} ms)${relapseDetail(t, ctx.probeIntervalMs)}${vrrpDetail(t)}${
+              t.notes?.length ? `; ${t.notes.join('; ')}` : ''
+            }`,
         ),
       ],
       figures,

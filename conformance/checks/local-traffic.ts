@@ -90,7 +90,8 @@ export default defineCheck({
               fo.newMac ? ` (${name(fo.newMac)} did)` : ''
             }`,
           );
-        else if (ms > budget) problems.push(`${ip} ${F}: ${to} answered after ${ms} ms, budget ${budget} ms`);
+        else if (ms > budget)
+          ctx.late(problems, details, `${ip} ${F}: ${to} answered after ${ms} ms, budget ${budget} ms`);
         if (twice) problems.push(`${ip} ${F}: ${twice} probes answered by two nodes while the backend moved`);
       }
     };

@@ -56,7 +56,7 @@ export default defineCheck({
       if (backMs === undefined)
         problems.push(`${label}: nobody answered for ${ip} within ${watchMs} ms of the switch coming back`);
       else if (backMs > budget)
-        problems.push(`${label}: answered again after ${backMs.toFixed(0)} ms, budget ${budget} ms`);
+        ctx.late(problems, details, `${label}: answered again after ${backMs.toFixed(0)} ms, budget ${budget} ms`);
       const split = splitBrain(
         events.filter((e) => e.t >= faultAt),
         ip,

@@ -4,7 +4,7 @@ import test from 'ava';
 import { baselineOf, failover, settledAt } from '../../conformance/analyze.ts';
 import { announcementPattern, familyPattern } from '../../conformance/checks/announcement-pattern.ts';
 import type { ProbeEvent } from '../../conformance/events.ts';
-import { analyzeTrial } from '../../conformance/trial.ts';
+import { analyzeTrial, type TrialInput } from '../../conformance/trial.ts';
 import { captured, type Made } from '../probe-events.ts';
 
 const A = '02:4c:00:00:01:02',
@@ -25,22 +25,23 @@ function capture(until: number, silent?: [number, number]): ProbeEvent[] {
   return captured(ev).sort((a, b) => a.t - b.t);
 }
 
-const trialOf = (events: ProbeEvent[], emulated = false) =>
-  analyzeTrial({
-    emulated,
-    fault: 'power-off',
-    trial: 1,
-    events,
-    faultAt: ms(500),
-    holder: 'a',
-    budgetMs: 2000,
-    windowMs: 5000,
-    vip: { ipv4: VIP },
-    families: { arp: true, ndp: false, http: false },
-    excludedMacs: new Set(),
-    nodeOfMac: (m) => (m === A ? 'a' : m === B ? 'b' : undefined),
-    silenceLimitMs: 150,
-  });
+const inputOf = (events: ProbeEvent[], emulated = false, budgetMs = 2000): TrialInput => ({
+  emulated,
+  fault: 'power-off',
+  trial: 1,
+  events,
+  faultAt: ms(500),
+  holder: 'a',
+  budgetMs,
+  windowMs: 5000,
+  vip: { ipv4: VIP },
+  families: { arp: true, ndp: false, http: false },
+  excludedMacs: new Set(),
+  nodeOfMac: (m) => (m === A ? 'a' : m === B ? 'b' : undefined),
+  silenceLimitMs: 150,
+});
+const trialOf = (events: ProbeEvent[], emulated = false, budgetMs = 2000) =>
+  analyzeTrial(inputOf(events, emulated, budgetMs));
 
 test('a new holder that keeps the VIP: the longest silence after its takeover is one probe interval', (t) => {
   const tr = trialOf(capture(4000));
@@ -70,6 +71,20 @@ test('a new holder that loses the VIP and takes it again: the silence and its st
   const emulated = trialOf(capture(5000, [1500, 4200]), true);
   t.is(emulated.arp!.relapseMs, 2720);
   t.true(emulated.passed, emulated.problems.join('; '));
+});
+
+test('a takeover over its budget fails on a real CPU; an emulated lab reports it; who answers is judged on both', (t) => {
+  const real = trialOf(capture(4000), false, 200);
+  t.false(real.passed);
+  t.deepEqual(real.problems, ['ARP: new responder after 301 ms, budget 200 ms']);
+  const emulated = trialOf(capture(4000), true, 200);
+  t.true(emulated.passed, emulated.problems.join('; '));
+  t.deepEqual(emulated.notes, ['ARP: new responder after 301 ms, budget 200 ms (emulated lab: reported, not judged)']);
+  t.is(trialOf(capture(4000), true).notes, undefined, 'within the budget: nothing to note');
+  // the node that answered before the fault is not the one hit: a structural verdict, judged under emulation too
+  const wrong = analyzeTrial({ ...inputOf(capture(4000), true, 200), holder: 'b' });
+  t.false(wrong.passed);
+  t.regex(wrong.problems.join('; '), /b was not answering before the fault \(a was\)/);
 });
 
 test('requests that go unanswered up to the end of the capture are a silence too', (t) => {
