@@ -1,33 +1,72 @@
 // What a VM needs to run l2lab's own programs (agent, prober, test backend): this host's Node
-// binary and the built bundles with their runtime packages, at the same path as on the host, so
+// binary, those programs' bundles and the packages they load, at the same path as on the host, so
 // subjects, playbooks and the suite use one command line on every provider. The netns lab sees
 // the host's files directly; VMs get this tarball (content-addressed: copied only when it changed).
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { execa } from 'execa';
 import { VAGRANT_HOME } from './box.ts';
 import { repoRoot } from './paths.ts';
 
-/** Production packages the bundles never load at run time (the build's and the nightly script's). */
-const BUILD_ONLY = ['esbuild', '@esbuild', 'tsx'];
+/** The bundles lab machines run (scripts/run.mjs entries): the rest runs on this host only. */
+export const MACHINE_PROGRAMS = ['agent', 'probe', 'backend'] as const;
+
+/** The packages an esbuild bundle (packages external) imports, by name (`@scope/name` or `name`). */
+export function bareImports(code: string): string[] {
+  const names = new Set<string>();
+  // statements at the start of a line (esbuild's output), and dynamic imports anywhere
+  const statements = /^import\s*(?:[^;]*?\sfrom\s*)?["']([^"']+)["']/gm;
+  const dynamic = /(?<![\w$.])import\(\s*["']([^"']+)["']\s*\)/g;
+  for (const m of [...code.matchAll(statements), ...code.matchAll(dynamic)]) {
+    const spec = m[1]!;
+    if (spec.startsWith('node:') || spec.startsWith('.') || spec.startsWith('/')) continue;
+    const parts = spec.split('/');
+    names.add(spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+  }
+  return [...names].sort();
+}
 
 /**
- * The top-level packages the bundles may load: npm's own production tree (no devDependencies:
- * the linter, the test runner, the browser driver, the type checker — half of node_modules).
+ * The top-level node_modules entries that hold `names` and everything they depend on, resolved as
+ * Node does (a package's own nested node_modules first, then its parents'). A nested node_modules
+ * travels with its package; a package missing from the tree is an error naming it (run npm ci).
  */
-async function runtimePackages(): Promise<string[]> {
-  const r = await execa('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: repoRoot, reject: false });
-  const dirs = r.stdout
-    .split('\n')
-    .map((l) => relative(repoRoot, l.trim()))
-    // top level only (a nested node_modules goes with its package), scoped packages by their scope
-    .filter((d) => /^node_modules\/(@[^/]+\/)?[^/]+$/.test(d))
-    .filter((d) => !BUILD_ONLY.some((b) => d === `node_modules/${b}` || d.startsWith(`node_modules/${b}/`)));
-  if (!dirs.length)
-    throw new Error(`npm ls --omit=dev found no packages in ${repoRoot} (exit ${r.exitCode}): run npm ci`);
-  return [...new Set(dirs)].sort();
+export function packageClosure(root: string, names: string[]): string[] {
+  const seen = new Set<string>();
+  const resolve = (from: string, name: string): string | undefined => {
+    for (let d = from; ; d = dirname(d)) {
+      const p = join(d, 'node_modules', name);
+      if (existsSync(join(p, 'package.json'))) return p;
+      if (d === root || d === dirname(d)) return undefined;
+    }
+  };
+  const walk = (dir: string) => {
+    if (seen.has(dir)) return;
+    seen.add(dir);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
+    // optional ones only where installed (another platform's binaries are not)
+    for (const n of Object.keys(pkg.dependencies ?? {})) {
+      const r = resolve(dir, n);
+      if (!r) throw new Error(`${relative(root, dir)} depends on ${n}, which is not installed in ${root}: run npm ci`);
+      walk(r);
+    }
+    for (const n of Object.keys(pkg.optionalDependencies ?? {})) {
+      const r = resolve(dir, n);
+      if (r) walk(r);
+    }
+  };
+  for (const n of names) {
+    const r = resolve(root, n);
+    if (!r) throw new Error(`a bundle imports ${n}, which is not installed in ${root}: run npm ci`);
+    walk(r);
+  }
+  return [
+    ...new Set(
+      [...seen].map((d) => /^node_modules\/(?:@[^/]+\/)?[^/]+/.exec(relative(root, d).split('\\').join('/'))![0]),
+    ),
+  ].sort();
 }
 
 export interface Runtime {
@@ -39,36 +78,35 @@ export interface Runtime {
 }
 
 export async function runtimeBundle(): Promise<Runtime> {
-  const dist = join(repoRoot, 'dist');
-  if (!existsSync(dist))
-    throw new Error(`no bundles in ${dist}; run \`node scripts/run.mjs build\` (npm run setup does)`);
+  const bundles = MACHINE_PROGRAMS.map((p) => `dist/${p}.mjs`);
+  const missing = bundles.filter((b) => !existsSync(join(repoRoot, b)));
+  if (missing.length)
+    throw new Error(
+      `no bundle ${missing.join(', ')} in ${repoRoot}; run \`node scripts/run.mjs build\` (npm run setup does)`,
+    );
+  const code = bundles.map((b) => readFileSync(join(repoRoot, b), 'utf8'));
+  const files = [
+    'package.json',
+    'scripts/run.mjs',
+    ...bundles,
+    ...packageClosure(repoRoot, bareImports(code.join('\n'))),
+  ];
+  // Named by what it holds: Node's version, the lock file, the list of files and the bundles' code.
   const h = createHash('sha256')
     .update(process.version)
-    .update(readFileSync(join(repoRoot, 'package-lock.json')));
-  for (const f of readdirSync(dist)
-    .filter((f) => f.endsWith('.mjs'))
-    .sort())
-    h.update(f).update(readFileSync(join(dist, f)));
-  h.update(readFileSync(join(repoRoot, 'scripts', 'run.mjs'))).update('production packages only');
+    .update(readFileSync(join(repoRoot, 'package-lock.json')))
+    .update(readFileSync(join(repoRoot, 'scripts', 'run.mjs')))
+    .update(files.join('\n'));
+  for (const c of code) h.update(c);
   const id = h.digest('hex').slice(0, 16);
   const dir = join(VAGRANT_HOME, 'l2lab-runtime');
   const tar = join(dir, `${id}.tar`);
   if (!existsSync(tar)) {
     mkdirSync(dir, { recursive: true });
     const tmp = `${tar}.${process.pid}.tmp`;
-    await execa('tar', [
-      '-cf',
-      tmp,
-      '-C',
-      repoRoot,
-      '--exclude=*.tmp',
-      'package.json',
-      'scripts/run.mjs',
-      'dist',
-      ...(await runtimePackages()),
-    ]);
+    await execa('tar', ['-cf', tmp, '-C', repoRoot, '--exclude=*.tmp', ...files]);
     renameSync(tmp, tar);
-    // Earlier runtimes are never used again (a lab:up copies the current one): 100+ MB each.
+    // Earlier runtimes are never used again (a lab:up copies the current one).
     for (const f of readdirSync(dir))
       if (f.endsWith('.tar') && f !== `${id}.tar`) rmSync(join(dir, f), { force: true });
   }
