@@ -10,6 +10,7 @@ import { loadSubject } from '../conformance/subject.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { derivedLabFile as labFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
+import { labDown } from '../lab/lifecycle.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
@@ -61,7 +62,7 @@ export async function benchAttribution(trials: number): Promise<AttributionBench
   const lab = loadLab(labFile('lbattr', 251));
   const p = getProvider(lab.provider);
   const log = (m: string) => process.stderr.write(`  ${m}\n`);
-  await p.down(lab.name, silentProgress);
+  await labDown(lab.name, silentProgress, p);
   await buildBundles();
   try {
     const soak: AttributionBench['soak'] = [];
@@ -159,7 +160,7 @@ export async function benchAttribution(trials: number): Promise<AttributionBench
     }
     return { soak, prober: probeFig, calibration };
   } finally {
-    await p.down(lab.name, silentProgress);
+    await labDown(lab.name, silentProgress, p);
   }
 }
 

@@ -10,6 +10,7 @@ import { Prober } from '../conformance/prober.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { derivedLabFile as labFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
+import { labDown } from '../lab/lifecycle.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import type { Lab } from '../lab/types.ts';
@@ -50,7 +51,7 @@ async function proberHolds(lab: Lab, vip: Vip, intervalMs: number): Promise<Conf
 export async function benchConformance(trials: number): Promise<ConformanceBench> {
   const lab = loadLab(labFile('lbench', 250));
   const p = getProvider(lab.provider);
-  await p.down(lab.name, silentProgress);
+  await labDown(lab.name, silentProgress, p);
   const fast = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
   const log = (m: string) => process.stderr.write(`  ${m}\n`);
   await buildBundles();
@@ -104,7 +105,7 @@ export async function benchConformance(trials: number): Promise<ConformanceBench
     const switchOutageMs = full.results.checks.find((c) => c.id === 'switch-outage')?.durationMs ?? 0;
     return { fullSuiteMs, fullSuite: full.results.summary, switchOutageMs, rows, prober };
   } finally {
-    await p.down(lab.name, silentProgress);
+    await labDown(lab.name, silentProgress, p);
   }
 }
 

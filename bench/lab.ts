@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { derivedLabFile as labFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
+import { labDown, labUp } from '../lab/lifecycle.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import { fmt, type Summary, summarize } from './stats.ts';
@@ -22,7 +23,7 @@ export async function benchLab(runs: number): Promise<Record<string, Summary>> {
     execa('node', ['scripts/run.mjs', 'lab', ...a, '--lab', file, '--quiet'], {
       cwd: new URL('..', import.meta.url).pathname,
     });
-  await p.down(lab.name, silentProgress);
+  await labDown(lab.name, silentProgress, p);
   const r: Record<string, number[]> = {
     'up (cold)': [],
     'up (nothing to change)': [],
@@ -33,14 +34,14 @@ export async function benchLab(runs: number): Promise<Record<string, Summary>> {
   try {
     for (let i = 0; i < runs; i++) {
       process.stderr.write(`  lab run ${i + 1}/${runs}\r`);
-      r['up (cold)']!.push(await time(() => p.up(lab, silentProgress)));
-      r['up (nothing to change)']!.push(await time(() => p.up(lab, silentProgress)));
-      r.down!.push(await time(() => p.down(lab.name, silentProgress)));
+      r['up (cold)']!.push(await time(() => labUp(lab, silentProgress, p)));
+      r['up (nothing to change)']!.push(await time(() => labUp(lab, silentProgress, p)));
+      r.down!.push(await time(() => labDown(lab.name, silentProgress, p)));
       r['CLI lab:up (cold)']!.push(await time(() => cli('up')));
       r['CLI lab:down']!.push(await time(() => cli('down')));
     }
   } finally {
-    await p.down(lab.name, silentProgress);
+    await labDown(lab.name, silentProgress, p);
   }
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, summarize(v)]));
 }
@@ -81,16 +82,16 @@ export async function benchLabScale(runs: number): Promise<Record<string, Summar
     for (let i = 0; i < runs; i++)
       for (const { n, lab } of labs) {
         process.stderr.write(`  lab scale run ${i + 1}/${runs} (${n} nodes)\r`);
-        await p.down(lab.name, silentProgress);
+        await labDown(lab.name, silentProgress, p);
         let t = performance.now();
-        await p.up(lab, silentProgress);
+        await labUp(lab, silentProgress, p);
         (r[`up ${n} nodes`] ??= []).push(performance.now() - t);
         t = performance.now();
-        await p.down(lab.name, silentProgress);
+        await labDown(lab.name, silentProgress, p);
         (r[`down ${n} nodes`] ??= []).push(performance.now() - t);
       }
   } finally {
-    for (const { lab } of labs) await p.down(lab.name, silentProgress);
+    for (const { lab } of labs) await labDown(lab.name, silentProgress, p);
   }
   return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, summarize(v)]));
 }

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { derivedLabFile as labFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
+import { labDown, labUp } from '../lab/lifecycle.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
@@ -36,8 +37,8 @@ export async function benchPlaybook(runs: number): Promise<{ rows: Record<string
   const file = labFile('lbench', 250);
   const lab = loadLab(file);
   const p = getProvider(lab.provider);
-  await p.down(lab.name, silentProgress);
-  await p.up(lab, silentProgress);
+  await labDown(lab.name, silentProgress, p);
+  await labUp(lab, silentProgress, p);
   const time = async (fn: () => Promise<unknown>) => {
     const t = performance.now();
     await fn();
@@ -98,7 +99,7 @@ export async function benchPlaybook(runs: number): Promise<{ rows: Record<string
     }
     return { rows: Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, summarize(v)])), ansible: haveAnsible };
   } finally {
-    await p.down(lab.name, silentProgress);
+    await labDown(lab.name, silentProgress, p);
   }
 }
 

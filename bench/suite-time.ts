@@ -5,6 +5,7 @@ import { buildBundles } from '../conformance/bundles.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { derivedLabFile as labFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
+import { labDown } from '../lab/lifecycle.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import type { Lab } from '../lab/types.ts';
@@ -30,7 +31,7 @@ export const fullSuite = (lab: Lab, outDir: string) =>
 export async function benchSuiteTime(): Promise<SuiteTime> {
   const lab = loadLab(labFile('lsuite', 251));
   const p = getProvider(lab.provider);
-  await p.down(lab.name, silentProgress);
+  await labDown(lab.name, silentProgress, p);
   await buildBundles();
   try {
     const t0 = performance.now();
@@ -40,7 +41,7 @@ export async function benchSuiteTime(): Promise<SuiteTime> {
       checks: results.checks.map((c) => ({ id: c.id, ms: c.durationMs, status: c.status })),
     };
   } finally {
-    await p.down(lab.name, silentProgress);
+    await labDown(lab.name, silentProgress, p);
   }
 }
 

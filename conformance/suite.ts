@@ -4,6 +4,7 @@
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { labUp } from '../lab/lifecycle.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { silentProgress } from '../lab/progress.ts';
 import type { Provider } from '../lab/provider.ts';
@@ -222,7 +223,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   if (timing) throw new UsageError(timing); // before anything is brought up or installed
 
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
-  await provider.up(req.lab, silentProgress);
+  await labUp(req.lab, silentProgress, provider);
   const version = await subjectVersion(subject, req.lab, provider);
   const stamp = utcStamp(started);
   const dir =

@@ -13,10 +13,10 @@ import {
 } from './faults/index.ts';
 import { findLab } from './lab.ts';
 import { LabFileError } from './labfile.ts';
+import { labDown, labUp } from './lifecycle.ts';
 import { consoleProgress, table } from './progress.ts';
 import { getProvider } from './providers/index.ts';
 import { opensshArgs } from './ssh.ts';
-import { providerOf } from './state.ts';
 import type { Fault, LabStatus } from './types.ts';
 import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from './types.ts';
 import { vagrantSpec, writeVagrantSpec } from './vagrant.ts';
@@ -110,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
       const provider = getProvider(lab.provider);
       const progress = consoleProgress(`[${lab.name}]`, values.quiet);
       progress.info(`lab:up ${lab.file} (provider ${provider.name}, ${lab.nodes.length} nodes + ${lab.client.name})`);
-      const r = await provider.up(lab, progress);
+      const r = await labUp(lab, progress, provider);
       const status = await provider.status(lab);
       if (values.json) {
         console.log(JSON.stringify(status, null, 2));
@@ -145,8 +145,7 @@ async function main(argv: string[]): Promise<number> {
         return 0;
       }
       const name = values.name ?? findLab(values).name;
-      const provider = getProvider(providerOf(name) ?? 'netns');
-      const r = await provider.down(name, consoleProgress(`[${name}]`, values.quiet));
+      const r = await labDown(name, consoleProgress(`[${name}]`, values.quiet));
       console.log(
         r.removed.length
           ? `lab ${name} is down: removed ${r.removed.length} items in ${(r.elapsedMs / 1000).toFixed(2)} s`

@@ -15,7 +15,38 @@ export const mgmtVeth = (lab: string, index: number) => `l2l-${lab}-m${index}`;
  */
 export const stateBase = () => process.env.L2LAB_STATE_BASE ?? '/var/lib';
 export const stateDir = (lab: string) => `${stateBase()}/l2l-${lab}`;
-export const nodeDir = (lab: string, host: string) => `${stateDir(lab)}/nodes/${host}`;
+/**
+ * Every file a lab keeps on this host, in one place (as containerlab's TopoPaths): the lifecycle,
+ * the providers, faults, inventories and the cluster path read their paths from here.
+ */
+export function labPaths(lab: string) {
+  const dir = stateDir(lab);
+  return {
+    dir,
+    ssh: `${dir}/ssh`,
+    /** The lab's own SSH key: root on every machine accepts it. */
+    clientKey: `${dir}/ssh/id_ed25519`,
+    hostKeys: `${dir}/ssh/hosts`,
+    /** A machine's host key, made here and pinned in knownHosts before the machine exists. */
+    hostKey: (host: string) => `${dir}/ssh/hosts/${host}_ed25519`,
+    knownHosts: `${dir}/ssh/known_hosts`,
+    /** The resolved lab file: `--name` finds a lab that is up by it. */
+    labJson: `${dir}/lab.json`,
+    /** Faults in force (lab:fault), kept until undone. */
+    faults: `${dir}/faults.json`,
+    /** Which provider built the lab: lab:down by name asks it. */
+    provider: `${dir}/provider`,
+    /** A machine's private state (netns: its /etc overlay, its init's PID). */
+    node: (host: string) => `${dir}/nodes/${host}`,
+    /** The cluster path's secrets and rendered files. */
+    cluster: `${dir}/cluster`,
+    /** Held while apt runs on a lab whose machines share this host's packages. */
+    aptLock: `${dir}/apt.lock`,
+    /** A provider's own files (vagrant's VM spec and dotfile, libvirt network definitions). */
+    own: (file: string) => `${dir}/${file}`,
+  };
+}
+export type LabPaths = ReturnType<typeof labPaths>;
 /** Empty mount points on the host that nodes bind their private state and logs onto. */
 export const sharedMountPoints = ['/var/lib/l2lab', '/var/log/l2lab'];
 export const sshUser = 'root';

@@ -1,9 +1,11 @@
 // A provider builds and runs a lab's machines. Small verb-based interface (as kind's
-// providers): plan/apply inside `up`, `down` by name only (works after a crash), `status`
-// as the contract, `exec` for host-side work, and the primitives faults are made of
-// (power, carrier, hostTime: lab/faults/ holds the fault kinds, providers know none).
+// providers): `converge` inside the shared lifecycle (lab/lifecycle.ts owns the state directory,
+// keys, lab.json, validation and rollback), `remove` by name only (works after a crash), `status`
+// as the contract, `exec` for host-side work, and the primitives faults are made of (power,
+// carrier, hostTime: lab/faults/ holds the fault kinds, providers know none).
 import type { ExecResult, Primitives } from './faults/fault.ts';
-import type { Lab, LabStatus } from './types.ts';
+import type { LabPaths } from './names.ts';
+import type { Fault, Lab, LabStatus } from './types.ts';
 
 export type { ExecResult };
 
@@ -35,13 +37,25 @@ export interface DownResult {
   elapsedMs: number;
 }
 
+/** What the lifecycle hands a provider's converge. */
+export interface ConvergeContext {
+  paths: LabPaths;
+  progress: Progress;
+  /** Makes one change, named: a progress line, the recap's list; a failure names the step. */
+  apply(what: string, fn: () => Promise<unknown>): Promise<void>;
+  /** Faults in force: lab:up leaves them alone (a machine powered off stays off, a pulled cable out). */
+  faults: Fault[];
+}
+
 export interface Provider extends Primitives {
   readonly name: string;
   readonly capabilities: Capabilities;
-  /** Converges the lab to the lab file: creates what is missing, repairs what differs. Idempotent. */
-  up(lab: Lab, progress: Progress): Promise<UpResult>;
-  /** Removes everything of the lab named, also what a crashed or half-built run left. */
-  down(labName: string, progress: Progress): Promise<DownResult>;
+  /** Before anything of the lab is made: the tools it needs, its base images. Throws what to install. */
+  preflight?(lab: Lab, progress: Progress): Promise<void>;
+  /** Converges machines and links to the lab file: creates what is missing, repairs what differs. Idempotent. */
+  converge(lab: Lab, ctx: ConvergeContext): Promise<void>;
+  /** Removes every machine and link of the lab named, also what a crashed or half-built run left; returns what went. */
+  remove(labName: string, ctx: { paths: LabPaths; progress: Progress }): Promise<string[]>;
   /** With probe: false, from the lab's state only (no link or sshd probes): fast, for inventories. */
   status(lab: Lab, opts?: { probe?: boolean }): Promise<LabStatus>;
   /** Runs argv on a lab machine (nodes and client) as root, without SSH. */

@@ -1,8 +1,7 @@
-// State every provider keeps on the host, under /var/lib/l2l-<lab>: faults in force, the
+// State every lab keeps on the host (paths: names.labPaths): faults in force, the
 // provider that built the lab (so lab:down by name finds it), and small shared helpers.
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
-import { join } from 'node:path';
 import * as names from './names.ts';
 import {
   type Fault,
@@ -44,7 +43,7 @@ export function ifaceOf(h: LabHost, iface: string): HostInterface {
   return i;
 }
 
-export const faultsFile = (lab: Lab) => join(names.stateDir(lab.name), 'faults.json');
+export const faultsFile = (lab: Lab) => names.labPaths(lab.name).faults;
 export function readFaults(lab: Lab): Fault[] {
   const t = readIf(faultsFile(lab));
   return t ? (JSON.parse(t) as Fault[]) : [];
@@ -83,7 +82,7 @@ export function sshBanner(addr: string, timeoutMs: number): Promise<boolean> {
   });
 }
 
-const providerFile = (lab: string) => join(names.stateDir(lab), 'provider');
+const providerFile = (lab: string) => names.labPaths(lab).provider;
 /** Records which provider built the lab, for lab:down by name. */
 export function writeProviderName(lab: string, provider: string): void {
   writeAtomic(providerFile(lab), `${provider}\n`, 0o644);
@@ -94,7 +93,7 @@ export function providerOf(lab: string): string | undefined {
 }
 
 /** Where a lab that is up keeps its resolved lab file: `--name` finds it there, whatever the provider. */
-export const labJsonFile = (name: string) => join(names.stateDir(name), 'lab.json');
+export const labJsonFile = (name: string) => names.labPaths(name).labJson;
 const labJsonText = (lab: Lab) => `${JSON.stringify(lab, null, 2)}\n`;
 /** The saved lab differs from this one (or there is none): a provider's up saves it. */
 export const labJsonStale = (lab: Lab) => readIf(labJsonFile(lab.name)) !== labJsonText(lab);

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { stateDir } from '../lab/names.ts';
+import { labPaths } from '../lab/names.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { capabilitiesOf } from '../lab/providers/catalog.ts';
 import { matches } from '../lab/selector.ts';
@@ -83,7 +83,7 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
     source: `lab ${s.lab}`,
     hosts,
     groups,
-    ...(caps.sharedPackages ? { sharedHost: { lockFile: `${stateDir(s.lab)}/apt.lock` } } : {}),
+    ...(caps.sharedPackages ? { sharedHost: { lockFile: labPaths(s.lab).aptLock } } : {}),
   };
 }
 

@@ -22,28 +22,8 @@ import { heldOn } from '../faults/index.ts';
 import { type Cidr, cidrRange, overlaps, parseCidr } from '../ip.ts';
 import * as names from '../names.ts';
 import { nodeFilesDir } from '../paths.ts';
-import {
-  type Capabilities,
-  type DownResult,
-  type ExecResult,
-  type Progress,
-  type Provider,
-  ProviderError,
-  type UpResult,
-} from '../provider.ts';
-import { ensureKey, knownHostsLine, publicKey } from '../ssh.ts';
-import {
-  findHost,
-  ifaceOf,
-  labJsonStale,
-  mgmt,
-  readFaults,
-  readIf,
-  saveLabJson,
-  sshBanner,
-  switchNic,
-  writeAtomic,
-} from '../state.ts';
+import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../provider.ts';
+import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, switchNic, writeAtomic } from '../state.ts';
 import { ipJson, run, sleep, waitFor } from '../sys.ts';
 import {
   type HostInterface,
@@ -90,66 +70,21 @@ export class NetnsProvider implements Provider {
   readonly name = 'netns';
   readonly capabilities: Capabilities = providerCapabilities.netns!;
 
-  async up(lab: Lab, progress: Progress): Promise<UpResult> {
-    const started = Date.now();
+  async preflight(lab: Lab): Promise<void> {
     preflight();
     await vlanPreflight(lab);
-    const obs = await observe(lab);
-    const fresh = obs.namespaces.size === 0 && !existsSync(names.stateDir(lab.name));
-    const changes: string[] = [];
-    const apply: Apply = async (what, fn) => {
-      progress.step(what);
-      try {
-        await fn();
-      } catch (e) {
-        throw new ProviderError(this.name, what, e);
-      }
-      changes.push(what);
-    };
-    try {
-      await this.converge(lab, obs, apply);
-    } catch (e) {
-      if (fresh) {
-        progress.info('lab:up failed on a new lab; removing what it created');
-        await this.down(lab.name, { step: () => {}, info: () => {} }).catch(() => {});
-        throw new Error(`${(e as Error).message}\nNothing was left behind (rolled back).`, { cause: e });
-      }
-      throw new Error(
-        `${(e as Error).message}\nlab:up did not finish, so the lab may be incomplete: \`npm run lab:up -- --lab ${lab.file}\` repairs ` +
-          `it; \`npm run lab:down -- --lab ${lab.file}\` removes all of it.`,
-        { cause: e },
-      );
-    }
-    return { changes, elapsedMs: Date.now() - started };
   }
 
-  private async converge(lab: Lab, obs: Observed, apply: Apply): Promise<void> {
-    const dir = names.stateDir(lab.name);
-    if (!existsSync(dir))
-      await apply(`state directory ${dir}`, async () =>
-        mkdirSync(join(dir, 'ssh', 'hosts'), { recursive: true, mode: 0o700 }),
-      );
+  async converge(lab: Lab, ctx: ConvergeContext): Promise<void> {
+    const { apply } = ctx;
+    const obs = await observe(lab);
     for (const m of names.sharedMountPoints)
       if (!existsSync(m)) await apply(`mount point ${m}`, async () => mkdirSync(m, { recursive: true }));
-    const clientKey = join(dir, 'ssh', 'id_ed25519');
-    if (!existsSync(clientKey)) await apply('client SSH key', () => ensureKey(clientKey, `l2lab-${lab.name}`));
-    for (const n of lab.nodes) {
-      const key = join(dir, 'ssh', 'hosts', `${n.name}_ed25519`);
-      if (!existsSync(key)) await apply(`host key of ${n.name}`, () => ensureKey(key, `${n.name}.${lab.name}.l2lab`));
-    }
     await this.convergeManagement(lab, obs, apply);
     const querierRestarted = await this.convergeSwitch(lab, obs, apply);
     // Machines are independent of each other: converge them in parallel.
-    await Promise.all([...lab.nodes, lab.client].map((h) => this.convergeHost(lab, h, obs, apply)));
+    await Promise.all([...lab.nodes, lab.client].map((h) => this.convergeHost(lab, h, obs, ctx)));
     if (lab.switch.multicastSnooping && querierRestarted) await waitForSnooping(lab);
-    const knownHosts = `${lab.nodes
-      .map((n) => knownHostsLine(mgmt(n).ipv4, publicKey(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`))))
-      .join('\n')}\n`;
-    if (readIf(join(dir, 'ssh', 'known_hosts')) !== knownHosts)
-      await apply('known_hosts (pinned host keys)', async () =>
-        writeAtomic(join(dir, 'ssh', 'known_hosts'), knownHosts, 0o600),
-      );
-    if (labJsonStale(lab)) await apply('lab.json (resolved lab file)', async () => saveLabJson(lab));
   }
 
   private async convergeManagement(lab: Lab, obs: Observed, apply: Apply): Promise<void> {
@@ -207,7 +142,8 @@ export class NetnsProvider implements Provider {
     return restarted;
   }
 
-  private async convergeHost(lab: Lab, h: LabHost, obs: Observed, apply: Apply): Promise<void> {
+  private async convergeHost(lab: Lab, h: LabHost, obs: Observed, ctx: ConvergeContext): Promise<void> {
+    const { apply } = ctx;
     const ns = names.hostNs(lab.name, h.name);
     const sw = names.switchNs(lab.name);
     if (!obs.namespaces.has(ns)) {
@@ -254,7 +190,7 @@ export class NetnsProvider implements Provider {
         run(['ip', '-n', ns, 'link', 'set', SWITCH_INTERFACE, 'address', eth1.mac]),
       );
     }
-    const held = heldOn(readFaults(lab), h.name, lab); // deliberate faults, not drift
+    const held = heldOn(ctx.faults, h.name, lab); // deliberate faults, not drift
     const unplugged = (iface: string) => held.unplugged.includes(iface);
     const port = obs.links.get(sw)?.get(h.name);
     if (!port || port.master !== names.switchBridge || (!port.flags.includes('UP') && !unplugged(SWITCH_INTERFACE)))
@@ -309,7 +245,7 @@ export class NetnsProvider implements Provider {
     }
     if (poweredOff) return;
 
-    if (h.role !== 'client') await this.convergeNodeFiles(lab, h, obs.inits.get(h.name), apply);
+    if (h.role !== 'client') await this.convergeNodeFiles(lab, h, obs.inits.get(h.name), ctx);
     else
       await this.writeNodeFile(
         lab,
@@ -411,16 +347,16 @@ export class NetnsProvider implements Provider {
     }
   }
 
-  private async convergeNodeFiles(lab: Lab, h: LabHost, init: number | undefined, apply: Apply): Promise<void> {
-    const dir = names.stateDir(lab.name);
-    const hostKey = join(dir, 'ssh', 'hosts', `${h.name}_ed25519`);
+  private async convergeNodeFiles(lab: Lab, h: LabHost, init: number | undefined, ctx: ConvergeContext): Promise<void> {
+    const { paths, apply } = ctx;
+    const hostKey = paths.hostKey(h.name);
     const files: [string, string, number][] = [
       ['/etc/l2lab/bin/l2l-service', readFileSync(join(NODE_FILES, 'l2l-service'), 'utf8'), 0o755],
       ['/etc/l2lab/bin/l2l-label', readFileSync(join(NODE_FILES, 'l2l-label'), 'utf8'), 0o755],
       ['/etc/l2lab/bin/l2l-backend', readFileSync(join(NODE_FILES, 'l2l-backend'), 'utf8'), 0o755],
       ['/etc/l2lab/ssh/ssh_host_ed25519_key', readFileSync(hostKey, 'utf8'), 0o600],
       ['/etc/l2lab/ssh/ssh_host_ed25519_key.pub', readFileSync(`${hostKey}.pub`, 'utf8'), 0o644],
-      ['/etc/l2lab/ssh/authorized_keys', readFileSync(join(dir, 'ssh', 'id_ed25519.pub'), 'utf8'), 0o600],
+      ['/etc/l2lab/ssh/authorized_keys', readFileSync(`${paths.clientKey}.pub`, 'utf8'), 0o600],
       ['/etc/l2lab/ssh/sshd_config', sshdConfig(mgmt(h).ipv4), 0o644],
       [
         '/etc/l2lab/services/sshd.service',
@@ -444,7 +380,7 @@ export class NetnsProvider implements Provider {
     if (!path.startsWith('/etc/')) throw new Error(`node files live under /etc, not ${path}`);
     const target = init
       ? `/proc/${init}/root${path}`
-      : join(names.nodeDir(lab.name, h.name), 'etc-upper', path.slice('/etc/'.length));
+      : join(names.labPaths(lab.name).node(h.name), 'etc-upper', path.slice('/etc/'.length));
     if (readIf(target) === content && (statSync(target).mode & 0o777) === mode) return;
     await apply(`${h.name}: ${path}`, async () => {
       mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
@@ -452,8 +388,7 @@ export class NetnsProvider implements Provider {
     });
   }
 
-  async down(labName: string, progress: Progress): Promise<DownResult> {
-    const started = Date.now();
+  async remove(labName: string, { progress }: { progress: Progress }): Promise<string[]> {
     const removed: string[] = [];
     const p = names.prefix(labName);
     const namespaces = (await ipJson<{ name: string }[]>(['netns', 'list']))
@@ -491,14 +426,8 @@ export class NetnsProvider implements Provider {
       progress.step(`link ${l}`);
       removed.push(`link ${l}`);
     }
-    const dir = names.stateDir(labName);
-    if (existsSync(dir)) {
-      rmSync(dir, { recursive: true, force: true });
-      progress.step(`state ${dir}`);
-      removed.push(`directory ${dir}`);
-    }
     // The shared mount points go with the last lab (rmdir only if empty; never other files).
-    const otherLabs = readdirSync('/var/lib').some((d) => d.startsWith('l2l-'));
+    const otherLabs = readdirSync(names.stateBase()).some((d) => d.startsWith('l2l-') && d !== `l2l-${labName}`);
     if (!otherLabs)
       for (const m of names.sharedMountPoints) {
         try {
@@ -508,17 +437,17 @@ export class NetnsProvider implements Provider {
           /* absent or not empty */
         }
       }
-    return { removed, elapsedMs: Date.now() - started };
+    return removed;
   }
 
   async status(lab: Lab, opts: { probe?: boolean } = {}): Promise<LabStatus> {
     const probe = opts.probe ?? true;
     const obs = await observe(lab, probe);
-    const dir = names.stateDir(lab.name);
+    const paths = names.labPaths(lab.name);
     const hostKeys = new Map(
       lab.nodes.map((n) => [
         n.name,
-        readIf(join(dir, 'ssh', 'hosts', `${n.name}_ed25519.pub`))
+        readIf(`${paths.hostKey(n.name)}.pub`)
           ?.trim()
           .split(/\s+/)
           .slice(0, 2)
@@ -566,8 +495,8 @@ export class NetnsProvider implements Provider {
       management: { ...lab.management, bridge: names.mgmtBridge(lab.name) },
       ssh: {
         user: names.sshUser,
-        identityFile: join(dir, 'ssh', 'id_ed25519'),
-        knownHostsFile: join(dir, 'ssh', 'known_hosts'),
+        identityFile: paths.clientKey,
+        knownHostsFile: paths.knownHosts,
       },
       nodes,
       client,
@@ -576,7 +505,7 @@ export class NetnsProvider implements Provider {
       domains: lab.domains,
       lease: lab.lease,
       versions: lab.versions,
-      faults: existsSync(dir) ? readFaults(lab) : [],
+      faults: existsSync(paths.dir) ? readFaults(lab) : [],
     };
   }
 
@@ -783,7 +712,7 @@ async function observe(lab: Lab, withLinks = true): Promise<Observed> {
 
 /** The node's init PID if it is alive and really inside the node's network namespace. */
 function liveInit(lab: Lab, h: LabHost): number | undefined {
-  const t = readIf(join(names.nodeDir(lab.name, h.name), 'init.pid'));
+  const t = readIf(join(names.labPaths(lab.name).node(h.name), 'init.pid'));
   const pid = Number(t?.trim());
   if (!pid) return undefined;
   try {
@@ -819,7 +748,7 @@ async function nsExec(init: number, argv: string[]): Promise<string> {
 
 /** Starts the node's init (boot.sh → tini) detached, and waits until it is up. */
 async function boot(lab: Lab, h: LabHost): Promise<number> {
-  const dir = names.nodeDir(lab.name, h.name);
+  const dir = names.labPaths(lab.name).node(h.name);
   mkdirSync(dir, { recursive: true });
   const pidFile = join(dir, 'init.pid');
   rmSync(pidFile, { force: true });

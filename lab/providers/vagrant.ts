@@ -10,7 +10,7 @@
 //   - Faults are the hypervisor's: power off = destroy (a power cut, not a shutdown), link
 //     down = the NIC's carrier; process faults through l2l-service on the machine.
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { NodeSSH } from 'node-ssh';
@@ -19,32 +19,11 @@ import { heldOn } from '../faults/index.ts';
 import { type Hypervisor, hypervisors, type PowerState } from '../hypervisor.ts';
 import * as names from '../names.ts';
 import { nodeFilesDir, repoRoot } from '../paths.ts';
-import {
-  type Capabilities,
-  type DownResult,
-  type ExecResult,
-  type Progress,
-  type Provider,
-  ProviderError,
-  type UpResult,
-} from '../provider.ts';
+import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../provider.ts';
 import { shq } from '../quote.ts';
 import { type Runtime, runtimeBundle } from '../runtime.ts';
-import { connectEndpoint, ensureKey, isConnectionLost, knownHostsLine, publicKey, type SshEndpoint } from '../ssh.ts';
-import {
-  findHost,
-  ifaceOf,
-  labJsonStale,
-  mgmt,
-  providerOf,
-  readFaults,
-  readIf,
-  saveLabJson,
-  sshBanner,
-  switchNic,
-  writeAtomic,
-  writeProviderName,
-} from '../state.ts';
+import { connectEndpoint, isConnectionLost, publicKey, type SshEndpoint } from '../ssh.ts';
+import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, switchNic, writeAtomic } from '../state.ts';
 import { run, waitFor } from '../sys.ts';
 import { type HostStatus, type Lab, type LabHost, type LabStatus, MANAGEMENT_INTERFACE } from '../types.ts';
 import { type VagrantSpec, vagrantSpec } from '../vagrant.ts';
@@ -52,19 +31,12 @@ import { providerCapabilities } from './catalog.ts';
 
 /** Where the l2lab runtime lives on a VM; the checkout's path (as on the host) links to it. */
 const RUNTIME_DIR = '/opt/l2lab/runtime';
+/** The lab's paths, with this provider's own files: the VM spec the Vagrantfile reads, Vagrant's dotfile. */
 const files = (lab: string) => {
-  const dir = names.stateDir(lab);
-  return {
-    dir,
-    spec: join(dir, 'vagrant.json'),
-    dotfile: join(dir, 'vagrant'),
-    ssh: join(dir, 'ssh'),
-    key: join(dir, 'ssh', 'id_ed25519'),
-    knownHosts: join(dir, 'ssh', 'known_hosts'),
-  };
+  const p = names.labPaths(lab);
+  return { ...p, spec: p.own('vagrant.json'), dotfile: p.own('vagrant') };
 };
 const domain = (lab: string, host: string) => `${names.prefix(lab)}${host}`;
-const hostKeyFile = (lab: string, host: string) => join(files(lab).ssh, 'hosts', `${host}_ed25519`);
 /** Under TCG a boot takes minutes; with KVM seconds. */
 const bootTimeoutMs = (lab: Lab) => (lab.vagrant.driver === 'qemu' ? 15 : 3) * 60_000;
 
@@ -78,95 +50,60 @@ export class VagrantProvider implements Provider {
     return hypervisors[lab.vagrant.provider];
   }
 
-  async up(lab: Lab, progress: Progress): Promise<UpResult> {
-    const started = Date.now();
-    const changes: string[] = [];
-    const apply = async (what: string, fn: () => Promise<unknown>) => {
-      progress.step(what);
-      try {
-        await fn();
-      } catch (e) {
-        throw new ProviderError(this.name, what, e);
-      }
-      changes.push(what);
-    };
-    try {
-      await preflight(lab);
-      if (lab.vagrant.provider === 'libvirt') await ensureLibvirt();
-      await ensureBox(lab.vagrant.box, (m) => progress.info(m));
-      const f = files(lab.name);
-      if (!existsSync(f.dir))
-        await apply(`state directory ${f.dir}`, async () =>
-          mkdirSync(join(f.ssh, 'hosts'), { recursive: true, mode: 0o700 }),
-        );
-      if (providerOf(lab.name) !== this.name)
-        await apply('provider recorded (for lab:down)', async () => writeProviderName(lab.name, this.name));
-      if (!existsSync(f.key)) await apply('client SSH key', () => ensureKey(f.key, `l2lab-${lab.name}`));
-      for (const h of hosts(lab))
-        if (!existsSync(hostKeyFile(lab.name, h.name)))
-          await apply(`host key of ${h.name}`, () =>
-            ensureKey(hostKeyFile(lab.name, h.name), `${h.name}.${lab.name}.l2lab`),
-          );
-      const known = `${hosts(lab)
-        .map((h) => knownHostsLine(mgmt(h).ipv4, publicKey(`${hostKeyFile(lab.name, h.name)}.pub`)))
-        .join('\n')}\n`;
-      if (readIf(f.knownHosts) !== known)
-        await apply('known_hosts (pinned host keys)', async () => writeAtomic(f.knownHosts, known, 0o600));
-      const spec = vagrantSpec(lab);
-      const specText = `${JSON.stringify(spec, null, 2)}\n`;
-      if (readIf(f.spec) !== specText)
-        await apply('VM spec for the Vagrantfile', async () => writeAtomic(f.spec, specText, 0o644));
-      if (labJsonStale(lab)) await apply('lab.json (resolved lab file)', async () => saveLabJson(lab));
-      if (lab.vagrant.provider === 'libvirt') await convergeNetworks(lab, spec, apply);
+  async preflight(lab: Lab, progress: Progress): Promise<void> {
+    await preflight(lab);
+    if (lab.vagrant.provider === 'libvirt') await ensureLibvirt();
+    await ensureBox(lab.vagrant.box, (m) => progress.info(m));
+  }
 
-      // Boot what is off, except machines a power-off fault keeps off (lab:up leaves faults alone).
-      const faults = readFaults(lab);
-      const off = new Set(
-        hosts(lab)
-          .filter((h) => heldOn(faults, h.name, lab).powerOff)
-          .map((h) => h.name),
-      );
-      const states = await this.hv(lab).states(names.prefix(lab.name));
-      // A vagrant up killed half-way leaves domains without their NICs: those are rebuilt.
-      for (const h of hosts(lab)) {
-        const dom = domain(lab.name, h.name);
-        if (!states.has(dom) || off.has(h.name)) continue;
-        const macs = await this.hv(lab).macs(dom);
-        const missing = h.interfaces.filter((i) => !macs.includes(i.mac));
-        if (missing.length)
-          await apply(
-            `${h.name}: rebuild (VM lacks ${missing.map((i) => `${i.name} ${i.mac}`).join(', ')})`,
-            async () => {
-              await this.hv(lab).remove(dom);
-              rmSync(join(files(lab.name).dotfile, 'machines', h.name), { recursive: true, force: true });
-              states.delete(dom);
-            },
-          );
-      }
-      const down = hosts(lab).filter((h) => !off.has(h.name) && states.get(domain(lab.name, h.name)) !== 'running');
-      if (down.length)
+  async converge(lab: Lab, ctx: ConvergeContext): Promise<void> {
+    const { apply, faults, progress } = ctx;
+    const f = files(lab.name);
+    const spec = vagrantSpec(lab);
+    const specText = `${JSON.stringify(spec, null, 2)}\n`;
+    if (readIf(f.spec) !== specText)
+      await apply('VM spec for the Vagrantfile', async () => writeAtomic(f.spec, specText, 0o644));
+    if (lab.vagrant.provider === 'libvirt') await convergeNetworks(lab, spec, apply);
+
+    // Boot what is off, except machines a power-off fault keeps off (lab:up leaves faults alone).
+    const off = new Set(
+      hosts(lab)
+        .filter((h) => heldOn(faults, h.name, lab).powerOff)
+        .map((h) => h.name),
+    );
+    const states = await this.hv(lab).states(names.prefix(lab.name));
+    // A vagrant up killed half-way leaves domains without their NICs: those are rebuilt.
+    for (const h of hosts(lab)) {
+      const dom = domain(lab.name, h.name);
+      if (!states.has(dom) || off.has(h.name)) continue;
+      const macs = await this.hv(lab).macs(dom);
+      const missing = h.interfaces.filter((i) => !macs.includes(i.mac));
+      if (missing.length)
         await apply(
-          `vagrant up ${down.map((h) => h.name).join(' ')} (${lab.vagrant.provider}${
-            lab.vagrant.driver === 'qemu' ? ', software ' + 'emulation: minutes' : ''
-          })`,
-          () => this.vagrant(lab, ['up', ...down.map((h) => h.name)], progress, bootTimeoutMs(lab) * 2),
+          `${h.name}: rebuild (VM lacks ${missing.map((i) => `${i.name} ${i.mac}`).join(', ')})`,
+          async () => {
+            await this.hv(lab).remove(dom);
+            rmSync(join(f.dotfile, 'machines', h.name), { recursive: true, force: true });
+            states.delete(dom);
+          },
         );
-
-      const runtime = await runtimeBundle();
-      // A machine whose management cable a fault has pulled cannot be reached: it is configured once the fault is undone.
-      await Promise.all(
-        hosts(lab)
-          .filter((h) => !off.has(h.name) && !heldOn(faults, h.name, lab).unplugged.includes(MANAGEMENT_INTERFACE))
-          .map((h) => this.configure(lab, h, runtime, apply)),
-      );
-    } catch (e) {
-      throw new Error(
-        `${(e as Error).message}\nlab:up did not finish: \`npm run lab:up -- --lab ${lab.file}\` picks up where it stopped; \`npm run ` +
-          `lab:down -- --lab ${lab.file}\` removes every VM, disk and network of the lab.`,
-        { cause: e },
-      );
     }
-    return { changes, elapsedMs: Date.now() - started };
+    const down = hosts(lab).filter((h) => !off.has(h.name) && states.get(domain(lab.name, h.name)) !== 'running');
+    if (down.length)
+      await apply(
+        `vagrant up ${down.map((h) => h.name).join(' ')} (${lab.vagrant.provider}${
+          lab.vagrant.driver === 'qemu' ? ', software ' + 'emulation: minutes' : ''
+        })`,
+        () => this.vagrant(lab, ['up', ...down.map((h) => h.name)], progress, bootTimeoutMs(lab) * 2),
+      );
+
+    const runtime = await runtimeBundle();
+    // A machine whose management cable a fault has pulled cannot be reached: it is configured once the fault is undone.
+    await Promise.all(
+      hosts(lab)
+        .filter((h) => !off.has(h.name) && !heldOn(faults, h.name, lab).unplugged.includes(MANAGEMENT_INTERFACE))
+        .map((h) => this.configure(lab, h, runtime, apply)),
+    );
   }
 
   /** Runs vagrant with the lab's spec; its output becomes progress lines, its failure names the VM. */
@@ -234,11 +171,11 @@ export class VagrantProvider implements Provider {
             readFileSync(join(process.env.VAGRANT_HOME ?? '/var/lib/l2l-vagrant', 'insecure_private_key'), 'utf8'),
         );
         try {
-          const key = readFileSync(hostKeyFile(lab.name, h.name), 'utf8');
+          const key = readFileSync(files(lab.name).hostKey(h.name), 'utf8');
           const script = [
             'set -eu',
             'install -d -m 0700 /root/.ssh',
-            `printf '%s\\n' '${publicKey(`${files(lab.name).key}.pub`)}' > /root/.ssh/authorized_keys && chmod 600 ` +
+            `printf '%s\\n' '${publicKey(`${files(lab.name).clientKey}.pub`)}' > /root/.ssh/authorized_keys && chmod 600 ` +
               `/root/.ssh/authorized_keys`,
             `cat > /etc/ssh/l2lab_host_ed25519_key <<'L2L_KEY'\n${key.trim()}\nL2L_KEY`,
             'chmod 600 /etc/ssh/l2lab_host_ed25519_key',
@@ -365,8 +302,8 @@ export class VagrantProvider implements Provider {
       host: mgmt(h).ipv4,
       port: 22,
       user: names.sshUser,
-      identityFile: files(lab.name).key,
-      hostKey: publicKey(`${hostKeyFile(lab.name, h.name)}.pub`),
+      identityFile: files(lab.name).clientKey,
+      hostKey: publicKey(`${files(lab.name).hostKey(h.name)}.pub`),
     };
   }
 
@@ -395,8 +332,7 @@ export class VagrantProvider implements Provider {
     );
   }
 
-  async down(labName: string, progress: Progress): Promise<DownResult> {
-    const started = Date.now();
+  async remove(labName: string, { progress }: { progress: Progress }): Promise<string[]> {
     await this.close(); // connections to machines about to be destroyed
     const f = files(labName);
     const spec = readIf(f.spec) ? (JSON.parse(readIf(f.spec)!) as VagrantSpec) : undefined;
@@ -407,11 +343,7 @@ export class VagrantProvider implements Provider {
       progress.step(`${hv.name}: remove ${names.prefix(labName)}*`);
       removed.push(...(await hv.sweep(names.prefix(labName))));
     }
-    if (existsSync(f.dir)) {
-      rmSync(f.dir, { recursive: true, force: true });
-      removed.push(`state directory ${f.dir}`);
-    }
-    return { removed, elapsedMs: Date.now() - started };
+    return removed;
   }
 
   async status(lab: Lab, opts: { probe?: boolean } = {}): Promise<LabStatus> {
@@ -424,7 +356,7 @@ export class VagrantProvider implements Provider {
     const hostStatus = async (h: LabHost): Promise<HostStatus> => {
       const dom = domain(lab.name, h.name);
       const powered = states.get(dom) === 'running' || states.get(dom) === 'paused';
-      const key = readIf(`${hostKeyFile(lab.name, h.name)}.pub`)
+      const key = readIf(`${files(lab.name).hostKey(h.name)}.pub`)
         ?.trim()
         .split(/\s+/)
         .slice(0, 2)
@@ -470,7 +402,7 @@ export class VagrantProvider implements Provider {
         network: `${names.prefix(lab.name)}mgmt`,
         bridge: `${names.prefix(lab.name)}mg`,
       },
-      ssh: { user: names.sshUser, identityFile: f.key, knownHostsFile: f.knownHosts },
+      ssh: { user: names.sshUser, identityFile: f.clientKey, knownHostsFile: f.knownHosts },
       nodes: all.slice(0, -1),
       client: all.at(-1)!,
       pool: lab.pool,
@@ -705,7 +637,7 @@ async function convergeNetworks(
     const info = await virsh(['net-info', name], false);
     if (info.exitCode !== 0) {
       await apply(`libvirt network ${name}`, async () => {
-        const file = join(names.stateDir(lab.name), `${name}.xml`);
+        const file = names.labPaths(lab.name).own(`${name}.xml`);
         writeAtomic(file, xml, 0o644);
         await virsh(['net-define', file]);
       });

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stateDir } from '../../lab/names.ts';
+import { labPaths } from '../../lab/names.ts';
 import { run } from '../../lab/sys.ts';
 
 export interface ClusterSecrets {
@@ -20,7 +20,7 @@ const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const tokenPart = (n: number) => [...randomBytes(n)].map((b) => TOKEN_ALPHABET[b % TOKEN_ALPHABET.length]).join('');
 
 export async function ensureClusterSecrets(lab: string): Promise<ClusterSecrets> {
-  const dir = join(stateDir(lab), 'cluster', 'pki');
+  const dir = join(labPaths(lab).cluster, 'pki');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caCert = join(dir, 'ca.crt'),
     caKey = join(dir, 'ca.key'),

@@ -3,7 +3,7 @@
 // --cilium-versions (an upgrade in place before each run).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stateDir } from '../../lab/names.ts';
+import { labPaths } from '../../lab/names.ts';
 import { capabilitiesOf } from '../../lab/providers/catalog.ts';
 import { getProvider } from '../../lab/providers/index.ts';
 import { shq } from '../../lab/quote.ts';
@@ -74,7 +74,7 @@ export async function clusterUp(
     throw new ClusterError(
       `the rendered cluster configuration has ${r.problems.length} problem(s) (above); fix the lab file`,
     );
-  const dir = join(stateDir(lab.name), 'cluster');
+  const dir = labPaths(lab.name).cluster;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const [name, text] of Object.entries(r.files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
   const status = await getProvider(lab.provider).status(lab, { probe: false });

@@ -12,6 +12,7 @@ import type { ProbeEvent } from '../../conformance/events.ts';
 import { Prober } from '../../conformance/prober.ts';
 import { injectFault, undoFault } from '../../lab/faults/index.ts';
 import { loadLab } from '../../lab/labfile.ts';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { switchNic } from '../../lab/state.ts';
 import type { Fault, Lab } from '../../lab/types.ts';
 import { inventoryFromStatus } from '../../playbooks/inventory.ts';
@@ -51,8 +52,8 @@ async function holder(): Promise<string> {
 
 test.before(async () => {
   await buildBundles();
-  await netns.down(lab.name, quiet);
-  await netns.up(lab, quiet);
+  await labDown(lab.name, quiet, netns);
+  await labUp(lab, quiet, netns);
   const inv = inventoryFromStatus(await netns.status(lab, { probe: false }));
   const r = await runPlaybook(loadPlaybook(findPlaybook('announcer')), inv, {
     out: { write: () => {} },
@@ -67,7 +68,7 @@ test.before(async () => {
   await holder();
 });
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 
 test.serial(

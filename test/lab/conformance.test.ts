@@ -17,6 +17,7 @@ import { eventsFileOf } from '../../conformance/prober.ts';
 import { loadSubject } from '../../conformance/subject.ts';
 import { runSuite } from '../../conformance/suite.ts';
 import { loadLab } from '../../lab/labfile.ts';
+import { labDown } from '../../lab/lifecycle.ts';
 import { FAST_LEASE, fixture, labFile, netns, quickSuite, quiet, repo } from '../helpers.ts';
 
 const file = labFile('tconf', 108);
@@ -28,10 +29,10 @@ const suite = (subject: string, only: string[], faults?: FaultName[]) => quickSu
 
 test.before(async () => {
   await buildBundles();
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 
 test.serial(
@@ -383,7 +384,7 @@ test.serial('scale: 50 VIPs move within 1.5× the budget when their holder is po
     t.is(c.figures.vips, 50);
     t.true((c.figures.moved as number) > 0);
   } finally {
-    await netns.down(big.name, quiet);
+    await labDown(big.name, quiet, netns);
   }
 });
 

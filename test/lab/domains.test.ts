@@ -6,6 +6,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { buildBundles } from '../../conformance/bundles.ts';
 import { loadLab } from '../../lab/labfile.ts';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { fixture, labFile, netns, quickSuite, quiet, repo } from '../helpers.ts';
 
 const lab = loadLab(labFile('tdom', 116, () => {}, 'labs/domains.yaml'));
@@ -13,14 +14,14 @@ const suite = (subject: string, only: string[]) => quickSuite(lab, subject, only
 
 test.before(async () => {
   await buildBundles();
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 
 test.serial('each domain is its own L2 segment: NICs, addresses and labels where the lab file says', async (t) => {
-  await netns.up(lab, quiet);
+  await labUp(lab, quiet, netns);
   const s = await netns.status(lab, { probe: true });
   t.is(s.state, 'up');
   const nics = (h: string) =>
@@ -58,7 +59,7 @@ test.serial('switch-down takes one L2 domain dark, and only it; lab:up leaves it
     t.true(up('node02', 'eth2') && up('node02', 'eth1'), 'red and the lab switch untouched');
     t.not((await ping('198.18.200.14')).exitCode, 0, 'nothing across blue');
     t.is((await ping('198.18.100.13')).exitCode, 0, 'red still carries');
-    t.deepEqual((await netns.up(lab, quiet)).changes, [], 'lab:up leaves the dark domain alone');
+    t.deepEqual((await labUp(lab, quiet, netns)).changes, [], 'lab:up leaves the dark domain alone');
   } finally {
     t.is((await cli('undo', 'switch-down', 'blue')).exitCode, 0);
   }

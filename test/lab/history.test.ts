@@ -12,6 +12,7 @@ import { buildBundles } from '../../conformance/bundles.ts';
 import type { CheckResult, RunResults, Trial } from '../../conformance/model.ts';
 import { runSuite } from '../../conformance/suite.ts';
 import { loadLab } from '../../lab/labfile.ts';
+import { labDown } from '../../lab/lifecycle.ts';
 import { compareInTurn, compareRuns, type Side } from '../../reports/compare-runs.ts';
 import { History } from '../../reports/history.ts';
 import { labFile, netns, quiet, repo } from '../helpers.ts';
@@ -280,7 +281,7 @@ test.serial(
   'real runs: the slower lease and the slower adverts are regressions, the same settings twice are not',
   async (t) => {
     await buildBundles();
-    t.teardown(() => netns.down(lab.name, quiet));
+    t.teardown(() => labDown(lab.name, quiet, netns));
     const path = join(scratch, 'real.sqlite');
     const run = (subject: string, lease?: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number }) =>
       runSuite({

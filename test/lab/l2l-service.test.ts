@@ -4,6 +4,7 @@
 
 import test from 'ava';
 import { injectFault, undoFault } from '../../lab/faults/index.ts';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { netns, quiet, testLab } from '../helpers.ts';
 
 const lab = testLab('tsvc', 112);
@@ -12,8 +13,8 @@ const pid = () => sh('pgrep -o -x l2lworker || true');
 const state = async (p: string) => await sh(`awk '{print $3}' /proc/${p}/stat`);
 
 test.before(async () => {
-  await netns.down(lab.name, quiet);
-  await netns.up(lab, quiet);
+  await labDown(lab.name, quiet, netns);
+  await labUp(lab, quiet, netns);
   await sh(
     [
       'cp /bin/sleep /var/lib/l2lab/l2lworker',
@@ -26,7 +27,7 @@ test.before(async () => {
   );
 });
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 
 test.serial(

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { injectFault, undoFault } from '../../lab/faults/index.ts';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { connect, isConnectionLost } from '../../lab/ssh.ts';
 import { sshBanner } from '../../lab/state.ts';
 import { ipJson, run } from '../../lab/sys.ts';
@@ -17,12 +18,12 @@ const eth1 = (name: string) =>
 let seenPids: number[] = [];
 
 test.before(async () => {
-  await netns.down(lab.name, quiet); // a previous run that died
-  await netns.up(lab, quiet);
+  await labDown(lab.name, quiet, netns); // a previous run that died
+  await labUp(lab, quiet, netns);
 });
 
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 
 test.serial('status JSON matches the lab file', async (t) => {
@@ -163,7 +164,7 @@ test.serial(
     t.true(await arping(lab, eth1('node02').ipv4), 'the other nodes keep running');
 
     // lab:up leaves a deliberate fault alone.
-    const again = await netns.up(lab, quiet);
+    const again = await labUp(lab, quiet, netns);
     t.deepEqual(again.changes, []);
 
     await undoFault(netns, lab, { kind: 'power-off', node: 'node01' });
@@ -195,7 +196,7 @@ test.serial('link down on eth1 cuts the switch but not management; link up resto
   const ipv6 = (await netns.exec(lab, 'node02', ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth1', 'scope', 'global']))
     .stdout;
   t.true(ipv6.includes(eth1('node02').ipv6!), 'a pulled cable keeps the configuration');
-  t.deepEqual((await netns.up(lab, quiet)).changes, [], 'lab:up leaves the pulled cable alone');
+  t.deepEqual((await labUp(lab, quiet, netns)).changes, [], 'lab:up leaves the pulled cable alone');
   await undoFault(netns, lab, { kind: 'link-down', node: 'node02', iface: 'eth1' });
   t.true(await arping(lab, eth1('node02').ipv4));
 });
@@ -269,7 +270,7 @@ test.serial(
     t.deepEqual(down.sort(), ['eth0', 'eth1']);
     t.regex((await cli('list')).stdout, /every cable of node02 pulled \(network off\)/);
     t.true(
-      (await netns.up(lab, quiet)).changes.every((c) => !c.includes('node02')),
+      (await labUp(lab, quiet, netns)).changes.every((c) => !c.includes('node02')),
       'lab:up leaves the fault alone',
     );
     t.is((await cli('undo', 'network-off', 'node02')).exitCode, 0);
@@ -294,7 +295,7 @@ test.serial(
       [false, false, false, false, false],
     );
     t.false(await arping(lab, node01), 'no ARP across a dark switch');
-    t.deepEqual((await netns.up(lab, quiet)).changes, [], 'lab:up leaves the dark switch alone');
+    t.deepEqual((await labUp(lab, quiet, netns)).changes, [], 'lab:up leaves the dark switch alone');
     t.is((await cli('undo', 'switch-down', 'switch')).exitCode, 0);
     t.true(await eventually(() => arping(lab, node01), 3000), 'ARP again once it is back');
     t.deepEqual((await netns.status(lab)).faults, []);
@@ -304,10 +305,10 @@ test.serial(
 test.serial('down leaves nothing: namespaces, links, mounts, processes, state', async (t) => {
   seenPids = await labPids(lab.name);
   t.true(seenPids.length > 10);
-  const r = await netns.down(lab.name, quiet);
+  const r = await labDown(lab.name, quiet, netns);
   t.true(r.removed.length > 5);
   t.deepEqual(await hostSnapshot(lab.name), { namespaces: [], links: [], mounts: [], processes: [], state: false });
   t.deepEqual(seenPids.filter(running), []);
-  const again = await netns.down(lab.name, quiet);
+  const again = await labDown(lab.name, quiet, netns);
   t.deepEqual(again.removed, [], 'a second down has nothing to do');
 });

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import test from 'ava';
 import { execa } from 'execa';
 import { loadLab } from '../../lab/labfile.ts';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { run } from '../../lab/sys.ts';
 import type { LabStatus } from '../../lab/types.ts';
 import { hostSnapshot, labFile, netns, quiet, repo } from '../helpers.ts';
@@ -15,10 +16,10 @@ const cli = (...args: string[]) =>
   execa('node', ['--import=tsx', 'lab/cli.ts', ...args], { cwd: repo, reject: false, env: { CI: 'true' } });
 
 test.before(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 
 test.serial('lab:up killed mid-way, then lab:up finishes the lab, then lab:down removes all of it', async (t) => {
@@ -68,7 +69,7 @@ test.serial('a second lab:up changes nothing and says so; drift is repaired', as
   await run(['ip', '-n', 'l2l-trep-node03', 'addr', 'del', '198.18.0.14/24', 'dev', 'eth1']);
   const init = Number((await run(['cat', '/var/lib/l2l-trep/nodes/node01/init.pid'])).stdout);
   process.kill(init, 'SIGKILL');
-  const repaired = await netns.up(lab, quiet);
+  const repaired = await labUp(lab, quiet, netns);
   t.true(
     repaired.changes.some((c) => c.includes('node02: eth1 on the lab switch')),
     repaired.changes.join('\n'),
@@ -76,7 +77,7 @@ test.serial('a second lab:up changes nothing and says so; drift is repaired', as
   t.true(repaired.changes.includes('node03: 198.18.0.14/24 on eth1'));
   t.true(repaired.changes.includes('node01: boot'));
   t.is((await netns.status(lab)).state, 'up');
-  t.deepEqual((await netns.up(lab, quiet)).changes, []);
+  t.deepEqual((await labUp(lab, quiet, netns)).changes, []);
 });
 
 test.serial('status and ssh through the CLI', async (t) => {

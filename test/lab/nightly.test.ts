@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { chromium } from 'playwright-core';
 import { stringify } from 'yaml';
 import { loadLab } from '../../lab/labfile.ts';
+import { labDown } from '../../lab/lifecycle.ts';
 import type { Night } from '../../reports/nightly.ts';
 import { labFile, netns, quiet, repo } from '../helpers.ts';
 
@@ -20,7 +21,7 @@ const lab = loadLab(labPath);
 const out = join(scratch, 'nightly');
 const env = { L2LAB_HISTORY: join(scratch, 'history.sqlite') };
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
   rmSync(scratch, { recursive: true, force: true });
 });
 

@@ -11,6 +11,7 @@ import type { RunResults } from '../../conformance/model.ts';
 import { loadSubject } from '../../conformance/subject.ts';
 import { installPlan, runSuite } from '../../conformance/suite.ts';
 import { loadLab } from '../../lab/labfile.ts';
+import { labDown } from '../../lab/lifecycle.ts';
 import { inventoryFromStatus } from '../../playbooks/inventory.ts';
 import { loadPlaybook } from '../../playbooks/playbook.ts';
 import { runPlaybook } from '../../playbooks/runner.ts';
@@ -47,11 +48,11 @@ let before: string[] = []; // another lab's (a developer's) daemons are not this
 
 test.before(async () => {
   await buildBundles();
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
   before = await daemons();
 });
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 
 /** Every peer fails the same way under a crash: its VIP stays on the killed node, whose kernel keeps answering. */
@@ -172,7 +173,7 @@ test.serial('side by side, a subject whose install fails is reported and the oth
 });
 
 test.serial('lab:down leaves nothing of the peers behind: no process, no macvlan, no state', async (t) => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
   const left = await hostSnapshot(lab.name);
   t.deepEqual(left, { namespaces: [], links: [], mounts: [], processes: [], state: false });
   t.deepEqual(

@@ -8,6 +8,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { injectFault, undoFault } from '../../lab/faults/index.ts';
 import { loadLab } from '../../lab/labfile.ts';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { type Inventory, inventoryFromStatus, selectHosts } from '../../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../../playbooks/playbook.ts';
 import { type RunReport, runPlaybook } from '../../playbooks/runner.ts';
@@ -20,12 +21,12 @@ let inv: Inventory;
 const silent = { write: () => {} };
 
 test.before(async () => {
-  await netns.down(lab.name, quiet);
-  await netns.up(lab, quiet);
+  await labDown(lab.name, quiet, netns);
+  await labUp(lab, quiet, netns);
   inv = inventoryFromStatus(await netns.status(lab));
 });
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 
 test.serial('inventory groups come from roles and labels; host patterns', (t) => {

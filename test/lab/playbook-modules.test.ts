@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { type Inventory, inventoryFromStatus } from '../../playbooks/inventory.ts';
 import { netns, quiet, testLab } from '../helpers.ts';
 import { play } from '../pb-helpers.ts';
@@ -18,12 +19,12 @@ const sh = async (host: string, cmd: string) => (await netns.exec(lab, host, ['s
 const one = { hosts: 'node01' };
 
 test.before(async () => {
-  await netns.down(lab.name, quiet);
-  await netns.up(lab, quiet);
+  await labDown(lab.name, quiet, netns);
+  await labUp(lab, quiet, netns);
   inv = inventoryFromStatus(await netns.status(lab));
 });
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 
 /** first run changes, second does not, and the check-mode run before them changed nothing. */

@@ -5,6 +5,7 @@
 import test from 'ava';
 import { buildBundles } from '../../conformance/bundles.ts';
 import { loadLab } from '../../lab/labfile.ts';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
 import * as names from '../../lab/names.ts';
 import { run } from '../../lab/sys.ts';
 import { fixture, labFile, netns, quickSuite, quiet } from '../helpers.ts';
@@ -18,14 +19,14 @@ const suite = (subject: string) => quickSuite(lab, subject, ['multicast-snooping
 
 test.before(async () => {
   await buildBundles();
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 test.after.always(async () => {
-  await netns.down(lab.name, quiet);
+  await labDown(lab.name, quiet, netns);
 });
 
 test.serial('the lab switch snoops MLD with a querier; lab:up waits until it filters', async (t) => {
-  await netns.up(lab, quiet);
+  await labUp(lab, quiet, netns);
   const sw = names.switchNs(lab.name);
   const sys = (f: string) =>
     run(['ip', 'netns', 'exec', sw, 'cat', `/sys/class/net/${names.switchBridge}/bridge/${f}`]);

@@ -75,11 +75,9 @@ class FakeProvider implements Provider {
     this.holder = eligible[0]!;
   }
 
-  async up() {
-    return { changes: [], elapsedMs: 0 };
-  }
-  async down() {
-    return { removed: [], elapsedMs: 0 };
+  async converge() {}
+  async remove() {
+    return [];
   }
   async status(): Promise<never> {
     throw new Error('not in the fake');

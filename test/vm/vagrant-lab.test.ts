@@ -11,6 +11,7 @@ import { buildBundles } from '../../conformance/bundles.ts';
 import { runSuite } from '../../conformance/suite.ts';
 import { injectFault, undoFault } from '../../lab/faults/index.ts';
 import { loadLab } from '../../lab/labfile.ts';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { repoRoot } from '../../lab/paths.ts';
 import { getProvider } from '../../lab/providers/index.ts';
 import { connect } from '../../lab/ssh.ts';
@@ -34,11 +35,11 @@ const leftovers = async () =>
 
 test.before(async (t) => {
   await buildBundles(); // the runtime copied to the VMs is dist/
-  await vagrant.down(lab.name, quiet);
+  await labDown(lab.name, quiet, vagrant);
   const t0 = Date.now();
   const lines: string[] = [];
   try {
-    await vagrant.up(lab, { step: (m) => lines.push(`+ ${m}`), info: (m) => lines.push(m) });
+    await labUp(lab, { step: (m) => lines.push(`+ ${m}`), info: (m) => lines.push(m) }, vagrant);
   } catch (e) {
     throw new Error(`${(e as Error).message}\n--- last progress lines:\n${lines.slice(-30).join('\n')}`);
   }
@@ -47,7 +48,7 @@ test.before(async (t) => {
 
 test.after.always(async () => {
   await vagrant.close?.();
-  await vagrant.down(lab.name, quiet);
+  await labDown(lab.name, quiet, vagrant);
 });
 
 test.serial(
@@ -75,7 +76,7 @@ test.serial(
     // The lab switch carries nothing of the host: no address of the host on it.
     const br = await execa('ip', ['-o', 'addr', 'show', 'dev', 'l2l-tvm-sw'], { reject: false });
     t.false(/inet/.test(br.stdout), br.stdout);
-    const again = await vagrant.up(lab, quiet);
+    const again = await labUp(lab, quiet, vagrant);
     t.deepEqual(again.changes, []);
     // A VM lab that is up is found by its name too (lab:status/ssh/fault/down --name).
     const st = await execa('node', [join(repoRoot, 'scripts/run.mjs'), 'lab', 'status', '--name', lab.name, '--json'], {
@@ -124,7 +125,7 @@ test.serial('power-off is a power cut (the domain is off at once); power on boot
     t.false(s.nodes.find((n) => n.name === 'node02')!.powered);
     t.is(s.state, 'degraded');
     // lab:up leaves a powered-off machine alone while the fault is in force.
-    await vagrant.up(lab, quiet);
+    await labUp(lab, quiet, vagrant);
     t.regex((await virsh('domstate', 'l2l-tvm-node02')).stdout, /shut off/);
   } finally {
     const t1 = Date.now();
@@ -354,6 +355,6 @@ test.serial(
 );
 
 test.serial('lab:down removes every VM, disk and network of the lab', async (t) => {
-  await vagrant.down(lab.name, quiet);
+  await labDown(lab.name, quiet, vagrant);
   t.deepEqual(await leftovers(), []);
 });
