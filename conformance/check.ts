@@ -1,5 +1,8 @@
 // A check is data (id, title, description, the features it needs) plus one function, as the
 // Gateway API conformance tests are. A check whose features the subject lacks is skipped.
+import type { Progress, Provider } from '../lab/provider.ts';
+import type { Lab } from '../lab/types.ts';
+import type { Vip } from './addresses/index.ts';
 import type { Context } from './context.ts';
 import type { CheckResult, CheckStatus, FaultName, Feature, Trial } from './model.ts';
 
@@ -33,11 +36,31 @@ export interface SuiteOptions {
   trialWatchMs?: Record<string, number>;
 }
 
+/**
+ * What a check needs installed beside the subject (containerlab's pre-deploy hook): a variable the
+ * subject's install playbook reads — subject files pass it on, e.g. `announcer_shared: "{{ shared }}"`
+ * — set when the check is selected, the subject claims the check's features and the lab has room;
+ * `off` otherwise. The suite names no check: it asks each one's setup.
+ */
+export interface CheckSetup {
+  variable: string;
+  off: unknown;
+  /** Whether the lab has room for it (a large enough pool, a node for a backend); default yes. */
+  fits?(lab: Lab): boolean;
+  /** The variable's value; `main` is the main VIP, undefined before the subject has chosen it. */
+  value(lab: Lab, main?: Vip): unknown;
+  /** The value names the main VIP: where the subject chooses it, the suite installs, reads it, installs again. */
+  needsMain?: boolean;
+  /** After the install: what the check places on the lab (a backend on a node). */
+  afterInstall?(x: { lab: Lab; provider: Provider; progress: Progress['info'] }): Promise<void>;
+}
+
 export interface Check {
   id: string;
   title: string;
   description: string;
   features: Feature[];
+  setup?: CheckSetup;
   /**
    * The first failover trial of this fault, watched this long after the takeover, is what the
    * check reads: the failover check watches that long when this check runs, and the check runs a

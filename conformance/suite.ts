@@ -21,15 +21,14 @@ import { runPlaybook } from '../playbooks/runner.ts';
 import { History, historyPath } from '../reports/history.ts';
 import { utcStamp, writeJson, writeJunit, writeSummary } from '../reports/write.ts';
 import { type AddressSource, addressSource, mergeShared, type Vip } from './addresses/index.ts';
+import type { Check } from './check.ts';
 import { runChecks } from './check-runner.ts';
 import { checks } from './checks/index.ts';
 import { answerTimeoutOf, Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
-import { LOCAL_SERVICE, localHome, placeBackend } from './local-setup.ts';
 import type { FaultName, RunResults } from './model.ts';
-import { inPool, poolSize } from './pool.ts';
+import { inPool } from './pool.ts';
 import { probeTimingProblem } from './prober.ts';
-import { SHARING_KEY, type SharedSetup, sharedSetup } from './shared-setup.ts';
 import { type Lease, loadSubject, type Subject } from './subject.ts';
 
 export interface SuiteRequest {
@@ -76,27 +75,38 @@ async function subjectVersion(s: Subject, lab: Lab, provider: Provider): Promise
   return r.stdout.trim().split('\n')[0] || 'unknown';
 }
 
-/** The subject's install playbook and its variables for these VIPs (undefined: it installs none). */
+/**
+ * The subject's install playbook and its variables for these VIPs (undefined: it installs none);
+ * `setup` holds what the checks set up beside the subject (Check.setup: variable → value).
+ */
 export function installPlan(
   subject: Subject,
   vips: Pick<Vip, 'service' | 'ipv4' | 'ipv6'>[],
-  extraServices = 0,
-  shared: SharedSetup | false = false,
-  local = false,
+  setup: Record<string, unknown> = offSetup(),
 ): { file: string; vars: Record<string, unknown> } | undefined {
   if (!subject.install) return undefined;
   const vars = renderDeep(subject.install.vars, {
+    ...setup,
     lease: subject.lease ?? {},
     repo: repoRoot,
     vips,
-    extra_services: extraServices,
-    shared,
-    local,
   }) as Record<string, unknown>;
   const file = subject.install.playbook.includes('/')
     ? join(dirname(subject.file), subject.install.playbook)
     : findPlaybook(subject.install.playbook);
   return { file, vars };
+}
+
+/** Every check's setup variable at its `off` value: a subject file may name them all. */
+function offSetup(): Record<string, unknown> {
+  return Object.fromEntries(checks.flatMap((c) => (c.setup ? [[c.setup.variable, c.setup.off]] : [])));
+}
+
+/** The checks this run sets up: selected, their features claimed by the subject, room for them in the lab. */
+export function setupChecks(subject: Subject, lab: Lab, selected: (id: string) => boolean): Check[] {
+  return checks.filter(
+    (c) => c.setup && selected(c.id) && c.features.every((f) => subject.has(f)) && (c.setup.fits?.(lab) ?? true),
+  );
 }
 
 async function install(
@@ -110,14 +120,11 @@ async function install(
   if (subject.install) {
     req.progress(`subject ${subject.name} ${version}: installing with playbook ${subject.install.playbook}`);
     const selected = (id: string) => (!req.only?.length || req.only.includes(id)) && !req.skip?.includes(id);
-    // The scale check needs 50 VIPs: 49 services beside the Gateway, where the pool has room.
-    const wantScale = selected('scale') && poolSize(req.lab) >= 50;
-    // The shared-ip check: services that share the Gateway's address (shared-ip.ts says how).
-    const wantShared = subject.has('ip-sharing') && selected('shared-ip');
-    // The local-traffic check: a service and a Gateway with externalTrafficPolicy Local (local-setup.ts).
-    const wantLocal = subject.has('traffic-policy-local') && selected('local-traffic') && !!localHome(req.lab);
-    const play = async (shared: SharedSetup | false) => {
-      const { file, vars } = installPlan(subject, planned, wantScale ? 49 : 0, shared, wantLocal)!;
+    const setups = setupChecks(subject, req.lab, selected);
+    const play = async (main?: Vip) => {
+      const setup = offSetup();
+      for (const c of setups) setup[c.setup!.variable] = c.setup!.value(req.lab, main);
+      const { file, vars } = installPlan(subject, planned, setup)!;
       const inv = inventoryFromStatus(await provider.status(req.lab, { probe: false }));
       const lines: string[] = [];
       const r = await runPlaybook(loadPlaybook(file), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
@@ -126,21 +133,23 @@ async function install(
           `installing ${subject.name} failed:\n${lines.filter((l) => /fatal|FAILED|UNREACHABLE/.test(l)).join('\n')}`,
         );
     };
-    if (!wantShared) await play(false);
-    else if (planned[0]) await play(sharedSetup(req.lab, planned[0]));
+    if (planned[0] || !setups.some((c) => c.setup!.needsMain)) await play(planned[0]);
     else {
-      // The Gateway's address is the subject's to choose: install, read it back, then add the
-      // service that carries it as an external IP.
-      await play({ sharingKey: SHARING_KEY });
+      // The main VIP's address is the subject's to choose: install, read it back, install again
+      // with what the checks set up around it.
+      await play();
       const [main] = await source.find(req.lab, provider);
-      req.progress(`subject ${subject.name}: adding the services that share ${main!.ipv4 ?? main!.ipv6}`);
-      await play(sharedSetup(req.lab, main!));
+      req.progress(
+        `subject ${subject.name}: setting up ${setups.map((c) => c.id).join(', ')} around ${main!.ipv4 ?? main!.ipv6}`,
+      );
+      await play(main);
     }
-    if (wantLocal) {
-      const home = localHome(req.lab)!;
-      req.progress(`subject ${subject.name}: the backend of ${LOCAL_SERVICE} on ${home}`);
-      await placeBackend(req.lab, provider, LOCAL_SERVICE, [home]);
-    }
+    for (const c of setups)
+      await c.setup!.afterInstall?.({
+        lab: req.lab,
+        provider,
+        progress: (m: string) => req.progress(`subject ${subject.name}: ${c.id}: ${m}`),
+      });
   }
   if (subject.run) {
     // A plain command line: the suite makes it the subject's node service and starts it (l2l-service: start/stop/pause).

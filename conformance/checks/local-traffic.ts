@@ -15,6 +15,18 @@ export default defineCheck({
     `the budget, the old one stops, no probe is answered twice; then it moves back. A Gateway whose CiliumGatewayClassConfig sets ` +
     `externalTrafficPolicy Local (${LOCAL_GATEWAY_SERVICE}) is answered by exactly one node throughout.`,
   features: ['traffic-policy-local'],
+  // A service and a Gateway with externalTrafficPolicy Local (local-setup.ts), the backend on one eligible node.
+  setup: {
+    variable: 'local',
+    off: false,
+    fits: (lab) => !!localHome(lab),
+    value: () => true,
+    async afterInstall({ lab, provider, progress }) {
+      const home = localHome(lab)!;
+      progress(`the backend of ${LOCAL_SERVICE} on ${home}`);
+      await placeBackend(lab, provider, LOCAL_SERVICE, [home]);
+    },
+  },
   async run(ctx) {
     const svc = ctx.vips.find((v) => v.service === LOCAL_SERVICE);
     const gw = ctx.vips.find((v) => v.service === LOCAL_GATEWAY_SERVICE);

@@ -3,7 +3,7 @@
 import type { Fault } from '../../lab/types.ts';
 import { type Family, responders, splitBrain } from '../analyze.ts';
 import { allTrials, defineCheck } from '../check.ts';
-import { NO_SHARED_LABEL } from '../shared-setup.ts';
+import { NO_SHARED_LABEL, SHARING_KEY, sharedSetup } from '../shared-setup.ts';
 
 /** Where the suite's sharing services live (announcer-manifests.yaml.j2): after kube-system, so the Gateway comes first on the address. */
 const SHARED_SERVICE = 'l2lab-shared/shared';
@@ -17,6 +17,14 @@ export default defineCheck({
     `the second policy alone (label ${NO_SHARED_LABEL}, subjects with node-labels) and when it is powered off (the failover ` +
     `check's power-off trials, where it ran them), still exactly one node answers, no probe answered by two.`,
   features: ['ip-sharing'],
+  // The sharing services carry the main VIP's address (shared-setup.ts says how); before the subject
+  // has chosen it, only the sharing key (the suite installs again once it is known).
+  setup: {
+    variable: 'shared',
+    off: false,
+    needsMain: true,
+    value: (lab, main) => (main ? sharedSetup(lab, main) : { sharingKey: SHARING_KEY }),
+  },
   async run(ctx, opts) {
     const v = ctx.main;
     const addr = [v.ipv4, v.ipv6].filter(Boolean).join(' and ');
