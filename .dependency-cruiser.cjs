@@ -1,6 +1,6 @@
 // Room boundaries, checked in `npm test` (npm run deps). Data flows one way:
 // lab file → lab → inventory/playbooks → subject → conformance checks → reports.
-const code = '^(lab|playbooks|agent|conformance|reports|scripts)/';
+const code = '^(lab|playbooks|agent|conformance|reports|results|scripts)/';
 module.exports = {
   forbidden: [
     { name: 'no-cycles', severity: 'error', comment: 'a cycle makes two modules one; split out what both need', from: {}, to: { circular: true } },
@@ -9,7 +9,8 @@ module.exports = {
     { name: 'agent-loads-no-provider', severity: 'error', comment: 'the agent starts on every node: no VM provider, SSH client or box builder behind it', from: { path: '^agent/' }, to: { path: '^lab/(providers/(index|netns|vagrant)|box|hypervisor)\\.ts$|node_modules/(node-ssh|ssh2)/', reachable: true } },
     { name: 'checks-judge-independently', severity: 'error', comment: "the suite never judges with the subject's own code: its frames, pools and names are its own (a bug in the agent must not hide itself)", from: { path: '^conformance/' }, to: { path: '^agent/' } },
     { name: 'playbooks-below-conformance', severity: 'error', from: { path: '^playbooks/' }, to: { path: '^(conformance|reports|bench|test)/' } },
-    { name: 'reports-read-results', severity: 'error', comment: 'reports are views of results.json', from: { path: '^reports/' }, to: { path: '^(lab/providers|playbooks|agent|bench|test)/' } },
+    { name: 'reports-read-results', severity: 'error', comment: 'reports are views of results.json (results/): they read no suite code but its frame decoder, for captures', from: { path: '^reports/' }, to: { path: '^(lab/providers|playbooks|agent|bench|test)/|^conformance/(?!frames\\.ts$)' } },
+    { name: 'results-stand-alone', severity: 'error', comment: 'the results contract (schema, statistics) depends on no room: the suite, reports and bench all read it', from: { path: '^results/' }, to: { path: '^(lab|playbooks|agent|conformance|reports|bench|test)/' } },
     { name: 'no-test-code-in-the-product', severity: 'error', from: { path: code }, to: { path: '^(test|bench)/' } },
     { name: 'bench-is-not-a-test', severity: 'error', comment: 'shared helpers belong in the product, not in test/', from: { path: '^bench/' }, to: { path: '^test/' } },
     { name: 'resolvable', severity: 'error', from: {}, to: { couldNotResolve: true } },

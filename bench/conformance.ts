@@ -3,7 +3,6 @@
 // keepalived, side by side, measured in the same run on the same lab.
 import { performance } from 'node:perf_hooks';
 import type { Vip } from '../conformance/addresses/index.ts';
-import { formatSpread } from '../conformance/analyze.ts';
 import { buildBundles } from '../conformance/bundles.ts';
 import type { RunResults, Trial } from '../conformance/model.ts';
 import { Prober } from '../conformance/prober.ts';
@@ -14,6 +13,7 @@ import { labDown } from '../lab/lifecycle.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import type { Lab } from '../lab/types.ts';
+import { formatSpread } from '../results/stats.ts';
 import { fullSuite } from './suite-time.ts';
 
 export interface ConformanceBench {

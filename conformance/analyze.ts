@@ -391,29 +391,6 @@ export function httpOutage(
   return { outageMs: next && last ? (next.t - faultAt) / 1000 : undefined, before: last?.node, after: next?.node };
 }
 
-export function percentile(xs: number[], p: number): number | undefined {
-  if (!xs.length) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
-
-/** Median, p95 and max of the figures present (ms, rounded); undefined when there are none. */
-export function spread(xs: (number | undefined)[]): { median: number; p95: number; max: number } | undefined {
-  const v = xs.filter((x): x is number => x !== undefined);
-  if (!v.length) return undefined;
-  return {
-    median: Math.round(percentile(v, 50)!),
-    p95: Math.round(percentile(v, 95)!),
-    max: Math.round(Math.max(...v)),
-  };
-}
-
-/** "median / p95 / max", or "-" without figures: how tables show a spread. */
-export function formatSpread(xs: (number | undefined)[]): string {
-  const s = spread(xs);
-  return s ? `${s.median} / ${s.p95} / ${s.max}` : '-';
-}
-
 export interface SettleWanted {
   /** Families whose new responder must also have announced itself (gratuitous ARP, unsolicited NA: what the subject claims). */
   announce: Family[];

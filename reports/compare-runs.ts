@@ -5,8 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kruskalTest from '@stdlib/stats-kruskal-test';
 import ranks from '@stdlib/stats-ranks';
-import { percentile } from '../conformance/analyze.ts';
 import { table } from '../lab/progress.ts';
+import { percentile } from '../results/stats.ts';
 import { type CheckRow, type RunRow, runRows, type TrialRow } from './history.ts';
 import { markdown } from './write.ts';
 

@@ -3,8 +3,8 @@
 // and which checks failed). Pure: run results in, tables and files out.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spread } from '../conformance/analyze.ts';
-import type { RunResults, Trial } from '../conformance/model.ts';
+import type { RunResults, Trial } from '../results/schema.ts';
+import { spread } from '../results/stats.ts';
 import { markdown } from './write.ts';
 
 type Spread = ReturnType<typeof spread>;

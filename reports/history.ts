@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { z } from 'zod';
 import { repoRoot } from '../lab/paths.ts';
+import { type RunResults, runResultsSchema } from '../results/schema.ts';
 
 export const defaultHistoryPath = join(repoRoot, 'reports', 'history.sqlite');
 
@@ -88,51 +88,10 @@ export interface ImportOutcome {
   skipped: { dir: string; reason: string }[];
 }
 
-// Only what the history reads is validated: a results.json from an older or newer l2lab keeps
-// importing as long as these fields are there.
-const familySchema = z.object({ outageMs: z.number().optional() }).passthrough().optional();
-const resultsSchema = z.object({
-  schema: z.literal('l2lab.conformance/v1'),
-  startedAt: z.string().min(1),
-  finishedAt: z.string().min(1),
-  subject: z.object({
-    name: z.string().min(1),
-    version: z.string(),
-    features: z.array(z.string()),
-    lease: z
-      .object({ durationMs: z.number(), renewDeadlineMs: z.number(), retryPeriodMs: z.number() })
-      .optional()
-      .nullable(),
-  }),
-  lab: z.object({ name: z.string(), provider: z.string() }),
-  environment: z.object({ kernel: z.string(), l2labCommit: z.string() }),
-  probeIntervalMs: z.number(),
-  checks: z.array(
-    z.object({
-      id: z.string(),
-      status: z.string(),
-      reason: z.string().optional(),
-      trials: z.array(
-        z.object({
-          fault: z.string(),
-          trial: z.number(),
-          budgetMs: z.number(),
-          passed: z.boolean(),
-          arp: familySchema,
-          ndp: familySchema,
-          http: z.object({ outageMs: z.number().optional() }).passthrough().optional(),
-        }),
-      ),
-    }),
-  ),
-  summary: z.object({
-    passed: z.number(),
-    failed: z.number(),
-    skipped: z.number(),
-    errors: z.number().optional(),
-  }),
-});
-type Parsed = z.infer<typeof resultsSchema>;
+// results.json is read through its one schema (results/schema.ts): a file from an older l2lab
+// imports with defaults for what it did not write.
+const resultsSchema = runResultsSchema;
+type Parsed = RunResults;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (

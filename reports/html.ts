@@ -2,11 +2,11 @@
 // and per trial the packet timeline drawn from its capture (who answered when, the fault, the
 // budget), so a person sees the failover instead of reading it. Observable Plot renders the SVG
 // here, into linkedom's document; the file needs no network and no script to be read.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
-import type { RunResults, Trial } from '../conformance/model.ts';
+import { type RunResults, readResults, type Trial } from '../results/schema.ts';
 import type { RunComparison, Side } from './compare-runs.ts';
 import { type Comparison, comparisonTable, subjectsTable } from './compare-subjects.ts';
 import { lanes, readPcap, type TimelinePoint, timelinePoint } from './pcap-file.ts';
@@ -202,8 +202,7 @@ function macNames(r: RunResults): Map<string, string> {
 
 /** A run's page; its results are read from the folder unless the caller has them. */
 export function runHtml(dir: string, results?: RunResults): string {
-  const r = results ?? (JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResults);
-  if (r.schema !== 'l2lab.conformance/v1') throw new Error(`${dir}/results.json: schema ${r.schema}, not an l2lab run`);
+  const r = results ?? readResults(join(dir, 'results.json'));
   const names = macNames(r);
   const trials = r.checks.flatMap((c) => c.trials.map((t) => ({ check: c.id, t })));
   const faults = [...new Set(trials.filter((x) => x.check === 'failover').map((x) => x.t.fault))];

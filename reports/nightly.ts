@@ -7,7 +7,7 @@ import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { percentile } from '../conformance/analyze.ts';
+import { percentile } from '../results/stats.ts';
 import type { RunRow, TrialRow } from './history.ts';
 import { esc, page } from './html.ts';
 

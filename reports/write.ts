@@ -10,8 +10,8 @@ const builder: Builder = (jrb as unknown as { default?: Builder }).default?.newB
   ? (jrb as unknown as { default: Builder }).default
   : (jrb as unknown as Builder);
 
-import { formatSpread } from '../conformance/analyze.ts';
-import type { CheckResult, RunResults, Trial } from '../conformance/model.ts';
+import type { CheckResult, RunResults, Trial } from '../results/schema.ts';
+import { formatSpread } from '../results/stats.ts';
 
 /** A moment as report folders are named: 20261203T140517Z (UTC, to the second). */
 export function utcStamp(d = new Date()): string {

@@ -38,7 +38,7 @@ function newestSource(dir) {
 }
 
 const sources = Math.max(
-  ...['lab', 'playbooks', 'agent', 'conformance', 'reports']
+  ...['lab', 'playbooks', 'agent', 'conformance', 'reports', 'results']
     .map((d) => join(root, d))
     .filter(existsSync)
     .map(newestSource),

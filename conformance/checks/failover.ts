@@ -1,5 +1,5 @@
 import { faultPlugin, type Primitive } from '../../lab/faults/index.ts';
-import { spread } from '../analyze.ts';
+import { spread } from '../../results/stats.ts';
 import { defineCheck } from '../check.ts';
 import type { Feature, Trial } from '../model.ts';
 import { RELAPSE_PROBES } from '../trial.ts';
