@@ -10,6 +10,7 @@ module.exports = {
     { name: 'checks-judge-independently', severity: 'error', comment: "the suite never judges with the subject's own code: its frames, pools and names are its own (a bug in the agent must not hide itself)", from: { path: '^conformance/' }, to: { path: '^agent/' } },
     { name: 'playbooks-below-conformance', severity: 'error', from: { path: '^playbooks/' }, to: { path: '^(conformance|reports|bench|test)/' } },
     { name: 'reports-read-results', severity: 'error', comment: 'reports are views of results.json (results/): they read no suite code but its frame decoder, for captures', from: { path: '^reports/' }, to: { path: '^(lab/providers|playbooks|agent|bench|test)/|^conformance/(?!frames\\.ts$)' } },
+    { name: 'suite-returns-results', severity: 'error', comment: 'the suite returns results; its command line writes and indexes them (reports/write.ts writeRun)', from: { path: '^conformance/', pathNot: '^conformance/cli\\.ts$' }, to: { path: '^reports/' } },
     { name: 'results-stand-alone', severity: 'error', comment: 'the results contract (schema, statistics) depends on no room: the suite, reports and bench all read it', from: { path: '^results/' }, to: { path: '^(lab|playbooks|agent|conformance|reports|bench|test)/' } },
     { name: 'no-test-code-in-the-product', severity: 'error', from: { path: code }, to: { path: '^(test|bench)/' } },
     { name: 'bench-is-not-a-test', severity: 'error', comment: 'shared helpers belong in the product, not in test/', from: { path: '^bench/' }, to: { path: '^test/' } },

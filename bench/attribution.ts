@@ -79,7 +79,6 @@ export async function benchAttribution(trials: number): Promise<AttributionBench
           probeIntervalMs: 20,
           progress: () => {},
           outDir: `/tmp/l2l-bench-soak-${subject.replace(':', '-')}`,
-          history: false,
         });
         const ts = results.checks.flatMap((c) => c.trials);
         const outages = ts
@@ -111,7 +110,6 @@ export async function benchAttribution(trials: number): Promise<AttributionBench
       lease: { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 },
       progress: () => {},
       outDir: '/tmp/l2l-bench-attr-ref',
-      history: false,
     });
     const vip = ref.results.vips[0]!;
     const prober = new Prober(lab, p, '/tmp/l2l-bench-attr-prober', 5);
@@ -142,7 +140,6 @@ export async function benchAttribution(trials: number): Promise<AttributionBench
       probeIntervalMs: 20,
       progress: () => {},
       outDir: '/tmp/l2l-bench-attr-static',
-      history: false,
     });
     const ctx = new Context(
       lab,

@@ -14,7 +14,7 @@ import { upgradeProblem } from '../playbooks/cluster/versions.ts';
 import { compareInTurn, comparisonText, writeComparisonFiles } from '../reports/compare-runs.ts';
 import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../reports/compare-subjects.ts';
 import { runHtml, subjectsHtml } from '../reports/html.ts';
-import { outageTable, utcStamp } from '../reports/write.ts';
+import { outageTable, utcStamp, writeRun } from '../reports/write.ts';
 import { buildBundles } from './bundles.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { RunResults } from './model.ts';
@@ -194,6 +194,7 @@ async function main(argv: string[]): Promise<number> {
       continue;
     }
     const { results, dir } = run;
+    writeRun(dir, results, { progress }); // the folder is the result; the history indexes it
     console.log(
       `\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} ` +
         `(${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,

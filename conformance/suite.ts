@@ -18,8 +18,7 @@ import { render, renderDeep } from '../playbooks/expr.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
 import { runPlaybook } from '../playbooks/runner.ts';
-import { History, historyPath } from '../reports/history.ts';
-import { utcStamp, writeJson, writeJunit, writeSummary } from '../reports/write.ts';
+import { utcStamp } from '../results/folder.ts';
 import { type AddressSource, addressSource, mergeShared, type Vip } from './addresses/index.ts';
 import type { Check } from './check.ts';
 import { runChecks } from './check-runner.ts';
@@ -49,8 +48,6 @@ export interface SuiteRequest {
   storeDownMs?: number;
   /** failover: how long the first trial of each fault watches the new holder (ms); default the lease duration. */
   stabilityMs?: number;
-  /** The run history to index the run in: a file, false for none; default: historyPath() (reports/history.sqlite). */
-  history?: string | false;
   /** Aborted (Ctrl-C): no new fault starts, the one in force is undone, runSuite throws InterruptedError. */
   signal?: AbortSignal;
 }
@@ -201,25 +198,6 @@ async function removeLeftoverVips(lab: Lab, provider: Provider): Promise<void> {
   );
 }
 
-/** The run folder is the result; a history that cannot take it is said, never fatal. */
-function indexRun(req: SuiteRequest, dir: string): void {
-  const path = req.history === undefined ? historyPath() : req.history;
-  if (!path) return;
-  try {
-    const h = History.open(path);
-    try {
-      const o = h.add(dir);
-      if (o.skipped.length) throw new Error(o.skipped[0]!.reason);
-    } finally {
-      h.close();
-    }
-  } catch (e) {
-    req.progress(
-      `the run history ${path} did not take this run (${(e as Error).message}); \`npm run report -- import ${dir}\` adds it later`,
-    );
-  }
-}
-
 export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults; dir: string }> {
   const started = new Date();
   const provider = getProvider(req.lab.provider);
@@ -322,9 +300,5 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
       errors: count('error'),
     },
   };
-  writeJson(dir, out);
-  writeJunit(dir, out);
-  writeSummary(dir, out);
-  indexRun(req, dir);
   return { results: out, dir };
 }

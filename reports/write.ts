@@ -12,14 +12,9 @@ const builder: Builder = (jrb as unknown as { default?: Builder }).default?.newB
 
 import type { CheckResult, RunResults, Trial } from '../results/schema.ts';
 import { formatSpread } from '../results/stats.ts';
+import { History, historyPath } from './history.ts';
 
-/** A moment as report folders are named: 20261203T140517Z (UTC, to the second). */
-export function utcStamp(d = new Date()): string {
-  return d
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-}
+export { utcStamp } from '../results/folder.ts';
 
 export function writeJson(dir: string, r: RunResults): void {
   writeFileSync(join(dir, 'results.json'), `${JSON.stringify(r, null, 2)}\n`);
@@ -162,4 +157,34 @@ export function markdown(rows: string[][]): string[] {
     `| ${rows[0]!.map(() => '---').join(' | ')} |`,
     ...rows.slice(1).map((r) => `| ${r.map(cell).join(' | ')} |`),
   ];
+}
+
+/**
+ * A run folder's files from its results (results.json, junit.xml, summary.md), then the run
+ * indexed in the history: the history file given, none with false, by default historyPath().
+ * A history that cannot take the run is said through `progress`, never fatal: the folder is the result.
+ */
+export function writeRun(
+  dir: string,
+  r: RunResults,
+  opts: { history?: string | false; progress?: (m: string) => void } = {},
+): void {
+  writeJson(dir, r);
+  writeJunit(dir, r);
+  writeSummary(dir, r);
+  const path = opts.history === undefined ? historyPath() : opts.history;
+  if (!path) return;
+  try {
+    const h = History.open(path);
+    try {
+      const o = h.add(dir);
+      if (o.skipped.length) throw new Error(o.skipped[0]!.reason);
+    } finally {
+      h.close();
+    }
+  } catch (e) {
+    opts.progress?.(
+      `the run history ${path} did not take this run (${(e as Error).message}); \`npm run report -- import ${dir}\` adds it later`,
+    );
+  }
 }

@@ -30,7 +30,7 @@ export const fixture = (name: string): string => join(repo, 'test', 'fixtures', 
 /** Leases of 1 / 0.5 / 0.2 s: a failover within about a second. */
 export const FAST_LEASE = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
 
-/** One conformance run on a test lab: fast leases, 20 ms probes, one trial per fault, a fresh report folder, no history. */
+/** One conformance run on a test lab: fast leases, 20 ms probes, one trial per fault; captures in a fresh folder, nothing written. */
 export async function quickSuite(
   lab: Lab,
   subject: string,
@@ -47,7 +47,6 @@ export async function quickSuite(
     lease: FAST_LEASE,
     progress: () => {},
     outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
-    history: false,
   });
   return results;
 }

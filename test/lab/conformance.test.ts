@@ -18,6 +18,8 @@ import { loadSubject } from '../../conformance/subject.ts';
 import { runSuite } from '../../conformance/suite.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown } from '../../lab/lifecycle.ts';
+import { writeRun } from '../../reports/write.ts';
+import { readResults } from '../../results/schema.ts';
 import { FAST_LEASE, fixture, labFile, netns, quickSuite, quiet, repo } from '../helpers.ts';
 
 const file = labFile('tconf', 108);
@@ -92,6 +94,9 @@ test.serial('the reference announcer passes, and the report is complete', async 
   t.is(r.vips[0]!.ipv4, '198.18.0.100');
   const trial = r.checks.find((c) => c.id === 'failover')!.trials[0]!;
   t.true(trial.arp!.takeoverMs! < trial.budgetMs && trial.arp!.newNode !== trial.arp!.oldNode);
+  // the suite returns results; the CLI writes the folder (writeRun), as here, without a history
+  writeRun(dir, r, { history: false });
+  t.deepEqual(readResults(join(dir, 'results.json')), r, 'results.json reads back through the one schema as written');
   const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
   t.regex(junit, /<testsuite name="l2lab.failover"/);
   t.regex(junit, /<property name="arp_outage_ms" value="\d+/);

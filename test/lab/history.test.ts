@@ -15,6 +15,7 @@ import { loadLab } from '../../lab/labfile.ts';
 import { labDown } from '../../lab/lifecycle.ts';
 import { compareInTurn, compareRuns, type Side } from '../../reports/compare-runs.ts';
 import { History } from '../../reports/history.ts';
+import { writeRun as writeRunFolder } from '../../reports/write.ts';
 import { labFile, netns, quiet, repo } from '../helpers.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'l2l-history-'));
@@ -283,8 +284,12 @@ test.serial(
     await buildBundles();
     t.teardown(() => labDown(lab.name, quiet, netns));
     const path = join(scratch, 'real.sqlite');
-    const run = (subject: string, lease?: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number }) =>
-      runSuite({
+    // as the CLI does: the suite returns the results, writeRun writes the folder and indexes it
+    const run = async (
+      subject: string,
+      lease?: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number },
+    ) => {
+      const r = await runSuite({
         lab,
         subject,
         trials: 5,
@@ -293,8 +298,10 @@ test.serial(
         lease,
         progress: () => {},
         outDir: mkdtempSync(join(scratch, 'run-')),
-        history: path,
       });
+      writeRunFolder(r.dir, r.results, { history: path });
+      return r;
+    };
     const fast = { durationMs: 1000, renewDeadlineMs: 500, retryPeriodMs: 200 };
     const slow = { durationMs: 2000, renewDeadlineMs: 1000, retryPeriodMs: 400 };
     const a1 = await run('reference', fast);
