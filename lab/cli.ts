@@ -16,10 +16,10 @@ import { LabFileError } from './labfile.ts';
 import { labDown, labUp } from './lifecycle.ts';
 import { consoleProgress, table } from './progress.ts';
 import { getProvider } from './providers/index.ts';
+import { vagrantSpec, writeVagrantSpec } from './providers/vagrant/spec.ts';
 import { opensshArgs } from './ssh.ts';
 import type { Fault, LabStatus } from './types.ts';
 import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from './types.ts';
-import { vagrantSpec, writeVagrantSpec } from './vagrant.ts';
 import { UsageError } from './validation.ts';
 
 const common = {

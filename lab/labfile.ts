@@ -7,6 +7,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { type Cidr, cidrRange, formatIp, inCidr, nthAddress, overlaps, parseCidr, parseIp, type Range } from './ip.ts';
 import { providerCapabilities, providerNames } from './providers/catalog.ts';
+import { vagrantSchema, validateVagrant, vmSchema } from './providers/vagrant/config.ts';
 import { matches, selectorSchema } from './selector.ts';
 import {
   type Domain,
@@ -29,14 +30,6 @@ const labels = z.record(
   z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/, 'a Kubernetes label key'),
   z.string().max(63),
 );
-
-/** Per-machine VM settings for the vagrant provider (ignored by netns). */
-const vmSchema = z.strictObject({
-  box: z.string().optional(),
-  boxVersion: z.string().optional(),
-  cpus: z.number().int().min(1).max(64).optional(),
-  memory: z.number().int().min(256).max(262144).optional(), // MiB
-});
 
 const hostSchema = z.strictObject({
   name: z.string(),
@@ -130,20 +123,7 @@ export const labFileSchema = z.strictObject({
       gatewayAPI: z.string().optional(),
     })
     .default({ kubernetes: '1.34', cilium: '1.20.0' }),
-  vagrant: z
-    .strictObject({
-      box: z.string().default('l2lab/debian12'),
-      boxVersion: z.string().optional(),
-      /** libvirt only: see resolveLab's message for virtualbox. */
-      provider: z.string().default('libvirt'),
-      /** libvirt: kvm, or qemu (software emulation, where KVM is unusable). */
-      driver: z.enum(['kvm', 'qemu']).default('kvm'),
-      cpus: z.number().int().min(1).max(64).default(2),
-      memory: z.number().int().min(256).default(2048),
-      /** Management network with NAT to the host's uplink (package downloads on users' machines). Off: SSH only, no route out. */
-      nat: z.boolean().default(false),
-    })
-    .default({ box: 'l2lab/debian12', provider: 'libvirt', driver: 'kvm', cpus: 2, memory: 2048, nat: false }),
+  vagrant: vagrantSchema, // the vagrant provider's own settings (lab/providers/vagrant/config.ts)
   lease: z
     .strictObject({
       duration: duration.default('15s'),
@@ -278,15 +258,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   if (!providerNames().includes(raw.provider))
     report('provider', `unknown provider "${raw.provider}"; valid providers: ${providerNames().join(', ')}`);
 
-  if (raw.vagrant.provider !== 'libvirt')
-    report(
-      'vagrant.provider',
-      raw.vagrant.provider === 'virtualbox'
-        ? "virtualbox is not supported: l2lab's box boots only under libvirt (it starts the kernel directly, and its interface names " +
-            "and SSH address come from libvirt's network). Use provider: libvirt — driver: kvm, or driver: qemu where KVM is unusable " +
-            '(slow, but any Linux host runs it)'
-        : `unknown Vagrant provider "${raw.vagrant.provider}"; the one supported is libvirt (driver: kvm or qemu)`,
-    );
+  validateVagrant(raw.vagrant, report);
   const sw4 = checkedCidr('switch.ipv4', raw.switch.ipv4, 4, report);
   const sw6 = checkedCidr('switch.ipv6', raw.switch.ipv6, 6, report);
   const mg4 = checkedCidr('management.ipv4', raw.management.ipv4, 4, report);

@@ -15,7 +15,7 @@ const entries = {
   conformance: 'conformance/cli.ts',
   backend: 'agent/backend-main.ts',
   cluster: 'playbooks/cluster/cli.ts',
-  box: 'lab/box.ts',
+  box: 'lab/providers/vagrant/box.ts',
   report: 'reports/cli.ts',
 };
 const [name, ...args] = process.argv.slice(2);

@@ -1,22 +1,13 @@
 // Provider names and what their machines are like, without loading any provider: the lab
 // file, inventories and the cluster path read this; providers/index.ts builds them.
 import type { Capabilities } from '../provider.ts';
+import { capabilities as netns } from './netns/about.ts';
+import { capabilities as vagrant } from './vagrant/about.ts';
 
+/** One entry per provider, from its folder's about.ts (light: no provider code loads with it). */
 export const providerCapabilities: Record<string, Capabilities> = {
-  netns: {
-    sharedFilesystem: true,
-    checkoutOnMachines: true,
-    sharedPackages: true,
-    ownKernel: false,
-    clientManagement: false,
-  },
-  vagrant: {
-    sharedFilesystem: false,
-    checkoutOnMachines: true,
-    sharedPackages: false,
-    ownKernel: true,
-    clientManagement: true,
-  },
+  netns: netns,
+  vagrant: vagrant,
 };
 
 export const providerNames = (): string[] => Object.keys(providerCapabilities);

@@ -1,8 +1,8 @@
 // Provider registry: the lab file's `provider` names one of these (names: catalog.ts).
 import type { Provider } from '../provider.ts';
 import { capabilitiesOf } from './catalog.ts';
-import { NetnsProvider } from './netns.ts';
-import { VagrantProvider } from './vagrant.ts';
+import { NetnsProvider } from './netns/index.ts';
+import { VagrantProvider } from './vagrant/index.ts';
 
 const registry: Record<string, () => Provider> = {
   netns: () => new NetnsProvider(),

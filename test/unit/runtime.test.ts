@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { bareImports, MACHINE_PROGRAMS, packageClosure } from '../../lab/runtime.ts';
+import { bareImports, MACHINE_PROGRAMS, packageClosure } from '../../lab/providers/vagrant/runtime.ts';
 import { repo } from '../helpers.ts';
 
 test("a bundle's imports: statements and dynamic imports, by package; built-ins, paths and look-alikes are not", (t) => {

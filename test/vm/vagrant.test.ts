@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { VAGRANT_HOME, vagrantEnv } from '../../lab/box.ts';
 import { loadLab } from '../../lab/labfile.ts';
-import { domainNicLines } from '../../lab/providers/vagrant.ts';
-import { vagrantSpec, writeVagrantSpec } from '../../lab/vagrant.ts';
+import { VAGRANT_HOME, vagrantEnv } from '../../lab/providers/vagrant/box.ts';
+import { domainNicLines } from '../../lab/providers/vagrant/index.ts';
+import { vagrantSpec, writeVagrantSpec } from '../../lab/providers/vagrant/spec.ts';
 import { labFile, repo } from '../helpers.ts';
 
 const lab = loadLab(

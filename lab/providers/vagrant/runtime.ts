@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { execa } from 'execa';
+import { repoRoot } from '../../paths.ts';
 import { VAGRANT_HOME } from './box.ts';
-import { repoRoot } from './paths.ts';
 
 /** The bundles lab machines run (scripts/run.mjs entries): the rest runs on this host only. */
 export const MACHINE_PROGRAMS = ['agent', 'probe', 'backend'] as const;

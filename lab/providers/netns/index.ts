@@ -18,13 +18,13 @@ import {
 } from 'node:fs';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
-import { heldOn } from '../faults/index.ts';
-import { type Cidr, cidrRange, overlaps, parseCidr } from '../ip.ts';
-import * as names from '../names.ts';
-import { nodeFilesDir } from '../paths.ts';
-import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../provider.ts';
-import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, switchNic, writeAtomic } from '../state.ts';
-import { ipJson, run, sleep, waitFor } from '../sys.ts';
+import { heldOn } from '../../faults/index.ts';
+import { type Cidr, cidrRange, overlaps, parseCidr } from '../../ip.ts';
+import * as names from '../../names.ts';
+import { nodeFilesDir } from '../../paths.ts';
+import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
+import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, switchNic, writeAtomic } from '../../state.ts';
+import { ipJson, run, sleep, waitFor } from '../../sys.ts';
 import {
   type HostInterface,
   type HostStatus,
@@ -33,8 +33,8 @@ import {
   type LabStatus,
   MANAGEMENT_INTERFACE,
   SWITCH_INTERFACE,
-} from '../types.ts';
-import { providerCapabilities } from './catalog.ts';
+} from '../../types.ts';
+import { capabilities } from './about.ts';
 
 const NODE_FILES = nodeFilesDir;
 const REQUIRED: [string, string][] = [
@@ -68,7 +68,7 @@ type Apply = (what: string, fn: () => Promise<unknown>) => Promise<void>;
 
 export class NetnsProvider implements Provider {
   readonly name = 'netns';
-  readonly capabilities: Capabilities = providerCapabilities.netns!;
+  readonly capabilities: Capabilities = capabilities;
 
   async preflight(lab: Lab): Promise<void> {
     preflight();

@@ -4,11 +4,11 @@
 // NIC that Vagrant adds is for SSH only.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { prefix } from '../../names.ts';
+import { switchNic } from '../../state.ts';
+import type { Lab } from '../../types.ts';
+import { MANAGEMENT_INTERFACE } from '../../types.ts';
 import { LIBVIRT_POOL } from './box.ts';
-import { prefix } from './names.ts';
-import { switchNic } from './state.ts';
-import type { Lab } from './types.ts';
-import { MANAGEMENT_INTERFACE } from './types.ts';
 
 export interface VagrantMachine {
   name: string;

@@ -14,20 +14,20 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { NodeSSH } from 'node-ssh';
-import { ensureBox, ensureLibvirt, VAGRANT_HOME, vagrantEnv } from '../box.ts';
-import { heldOn } from '../faults/index.ts';
-import { type Hypervisor, hypervisors, type PowerState } from '../hypervisor.ts';
-import * as names from '../names.ts';
-import { nodeFilesDir, repoRoot } from '../paths.ts';
-import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../provider.ts';
-import { shq } from '../quote.ts';
-import { type Runtime, runtimeBundle } from '../runtime.ts';
-import { connectEndpoint, isConnectionLost, publicKey, type SshEndpoint } from '../ssh.ts';
-import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, switchNic, writeAtomic } from '../state.ts';
-import { run, waitFor } from '../sys.ts';
-import { type HostStatus, type Lab, type LabHost, type LabStatus, MANAGEMENT_INTERFACE } from '../types.ts';
-import { type VagrantSpec, vagrantSpec } from '../vagrant.ts';
-import { providerCapabilities } from './catalog.ts';
+import { heldOn } from '../../faults/index.ts';
+import * as names from '../../names.ts';
+import { nodeFilesDir, repoRoot } from '../../paths.ts';
+import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
+import { shq } from '../../quote.ts';
+import { connectEndpoint, isConnectionLost, publicKey, type SshEndpoint } from '../../ssh.ts';
+import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, switchNic, writeAtomic } from '../../state.ts';
+import { run, waitFor } from '../../sys.ts';
+import { type HostStatus, type Lab, type LabHost, type LabStatus, MANAGEMENT_INTERFACE } from '../../types.ts';
+import { capabilities } from './about.ts';
+import { ensureBox, ensureLibvirt, VAGRANT_HOME, vagrantEnv } from './box.ts';
+import { type Hypervisor, hypervisors, type PowerState } from './hypervisor.ts';
+import { type Runtime, runtimeBundle } from './runtime.ts';
+import { type VagrantSpec, vagrantSpec } from './spec.ts';
 
 /** Where the l2lab runtime lives on a VM; the checkout's path (as on the host) links to it. */
 const RUNTIME_DIR = '/opt/l2lab/runtime';
@@ -42,7 +42,7 @@ const bootTimeoutMs = (lab: Lab) => (lab.vagrant.driver === 'qemu' ? 15 : 3) * 6
 
 export class VagrantProvider implements Provider {
   readonly name = 'vagrant';
-  readonly capabilities: Capabilities = providerCapabilities.vagrant!;
+  readonly capabilities: Capabilities = capabilities;
   private conns = new Map<string, Promise<NodeSSH>>();
   private offsets = new Map<string, number>();
 
