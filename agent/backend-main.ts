@@ -1,7 +1,7 @@
 // The test backend alone (for subjects other than the reference announcer, e.g. keepalived).
 //   node dist/backend.mjs --node NAME [--port 80] [--hostname myservice.findichgut.net]
 import { parseArgs } from 'node:util';
-import { startBackend } from './http.ts';
+import { startBackend } from './test-backend.ts';
 
 const { values } = parseArgs({
   options: {

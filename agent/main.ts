@@ -6,10 +6,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
-import { run } from '../lab/sys.ts';
+import { run } from '../lab/command.ts';
 import { type AgentConfig, ConfigError, loadConfig } from './config.ts';
 import { LeaseElector } from './election.ts';
-import { startBackend } from './http.ts';
 import { type Allocation, allocate, serviceKey } from './ipam.ts';
 import { hasCarrier, watchCarrier } from './link.ts';
 import { jsonLog, type Log } from './log.ts';
@@ -18,6 +17,7 @@ import { Metrics } from './metrics.ts';
 import { type Announcement, announcements, type Backends, byAddress } from './policy.ts';
 import { Responder } from './responder.ts';
 import { EtcdStore, type LeaseStore } from './store.ts';
+import { startBackend } from './test-backend.ts';
 
 function readManifests(files: string[]): Manifests {
   const all: Manifests = { pools: [], policies: [], services: [] };

@@ -2,9 +2,9 @@
 // that are always undone (fault-session.ts), and every capture of the run so far. Trials are
 // analysed by trial.ts; this file only orchestrates: break → moves → heal → returns.
 import { faultPlugin } from '../lab/faults/index.ts';
+import { controlPlane, mgmt, switchNic } from '../lab/hosts.ts';
 import type { Provider } from '../lab/provider.ts';
 import { matches } from '../lab/selector.ts';
-import { controlPlane, mgmt, switchNic } from '../lab/state.ts';
 import { type Fault, type Lab, type LabHost, SWITCH_INTERFACE } from '../lab/types.ts';
 import { render } from '../playbooks/expr.ts';
 import type { Vip } from './addresses/index.ts';

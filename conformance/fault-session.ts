@@ -1,8 +1,8 @@
 // Faults during a run: every fault injected is remembered until undone, so that a failed check,
 // an error or Ctrl-C leaves the lab as it was.
 import { faultPlugin, injectFault, needPrimitives, undoFault } from '../lab/faults/index.ts';
+import { mgmt } from '../lab/hosts.ts';
 import type { Provider } from '../lab/provider.ts';
-import { mgmt } from '../lab/state.ts';
 import type { Fault, Lab } from '../lab/types.ts';
 import { render } from '../playbooks/expr.ts';
 import { SubjectFailure } from './errors.ts';

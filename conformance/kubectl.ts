@@ -1,6 +1,7 @@
 // Kubernetes on the control plane, with the cluster admin's kubeconfig (cilium subject).
+
+import { controlPlane } from '../lab/hosts.ts';
 import type { Provider } from '../lab/provider.ts';
-import { controlPlane } from '../lab/state.ts';
 import type { Lab } from '../lab/types.ts';
 
 export class KubectlError extends Error {}

@@ -1,9 +1,10 @@
 // The local-traffic check's services, as a subject's install gets them (playbook variable
 // `local`): a LoadBalancer service with externalTrafficPolicy Local whose backend the lab places
 // (l2l-backend), and a Gateway whose class's config asks for Local.
+
+import { controlPlane } from '../lab/hosts.ts';
 import type { Provider } from '../lab/provider.ts';
 import { matches } from '../lab/selector.ts';
-import { controlPlane } from '../lab/state.ts';
 import type { Lab } from '../lab/types.ts';
 
 export const LOCAL_SERVICE = 'l2lab-local/local';

@@ -3,11 +3,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ifaceOf, switchNic } from '../lab/hosts.ts';
 import { PROBER_HOST_PARTS, proberAddresses } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { ExecResult, Provider } from '../lab/provider.ts';
 import { shq } from '../lab/quote.ts';
-import { ifaceOf, switchNic } from '../lab/state.ts';
 import type { Lab } from '../lab/types.ts';
 import type { Vip } from './addresses/index.ts';
 import { BASELINE_STALL_MS, type Family, rotationProblem } from './analyze.ts';
@@ -47,7 +47,7 @@ export const eventsFileOf = (pcapFile: string): string => pcapFile.replace(/\.pc
 
 /**
  * Each answer names its request by the address it goes to: an address may come round again only
- * after the answer timeout (probe.ts refuses otherwise). What is wrong with this interval, if anything.
+ * after the answer timeout (prober-process.ts refuses otherwise). What is wrong with this interval, if anything.
  */
 export function probeTimingProblem(intervalMs: number, answerTimeoutMs: number): string | undefined {
   const sources = PROBER_HOST_PARTS.last - PROBER_HOST_PARTS.first + 1;
@@ -266,7 +266,7 @@ export class Prober {
    * fails if the prober exits first.
    */
   private async baseline(file: string, running: Promise<ExecResult>, baselineMs: number): Promise<Baseline> {
-    // The prober waits for its requests' answers before it writes the baseline (probe.ts).
+    // The prober waits for its requests' answers before it writes the baseline (prober-process.ts).
     const limit = (PROBER_START_TIMEOUT_MS + baselineMs + this.answerTimeoutMs + BASELINE_STALL_MS) / 10;
     const wait =
       `i=0; while [ ! -e ${shq(file)} ]; do i=$((i+1)); [ $i -gt ${limit} ] && exit 1; sleep 0.01; done; cat ${shq(file)}; ` +

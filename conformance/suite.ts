@@ -4,6 +4,7 @@
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
+import { controlPlane } from '../lab/hosts.ts';
 import { labUp } from '../lab/lifecycle.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { silentProgress } from '../lab/progress.ts';
@@ -11,7 +12,6 @@ import type { Provider } from '../lab/provider.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import { shq } from '../lab/quote.ts';
 import { matches } from '../lab/selector.ts';
-import { controlPlane } from '../lab/state.ts';
 import { type Lab, SWITCH_INTERFACE } from '../lab/types.ts';
 import { UsageError } from '../lab/validation.ts';
 import { render, renderDeep } from '../playbooks/expr.ts';

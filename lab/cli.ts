@@ -11,13 +11,14 @@ import {
   MissingPrimitive,
   undoFault,
 } from './faults/index.ts';
-import { findLab } from './lab.ts';
+import { findLab } from './find-lab.ts';
 import { LabFileError } from './labfile.ts';
 import { labDown, labUp } from './lifecycle.ts';
-import { consoleProgress, table } from './progress.ts';
+import { consoleProgress } from './progress.ts';
 import { getProvider } from './providers/index.ts';
 import { vagrantSpec, writeVagrantSpec } from './providers/vagrant/spec.ts';
 import { opensshArgs } from './ssh.ts';
+import { table } from './table.ts';
 import type { Fault, LabStatus } from './types.ts';
 import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from './types.ts';
 import { UsageError } from './validation.ts';

@@ -3,21 +3,14 @@
 // lab file — is made here, the same for every provider; a provider converges machines and links
 // only. A first `up` that fails is rolled back; a later one says how to repair or remove the lab.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { readIf, writeAtomic } from './files.ts';
+import { mgmt } from './hosts.ts';
 import { labPaths } from './names.ts';
 import type { DownResult, Progress, UpResult } from './provider.ts';
 import { ProviderError } from './provider.ts';
 import { getProvider } from './providers/index.ts';
 import { ensureKey, knownHostsLine, publicKey } from './ssh.ts';
-import {
-  labJsonStale,
-  mgmt,
-  providerOf,
-  readFaults,
-  readIf,
-  saveLabJson,
-  writeAtomic,
-  writeProviderName,
-} from './state.ts';
+import { labJsonStale, providerOf, readFaults, saveLabJson, writeProviderName } from './state.ts';
 import { type Lab, type LabHost, MANAGEMENT_INTERFACE } from './types.ts';
 
 const silent: Progress = { step: () => {}, info: () => {} };

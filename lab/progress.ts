@@ -18,15 +18,3 @@ export function consoleProgress(label: string, quiet = false): Progress {
 }
 
 export const silentProgress: Progress = { step: () => {}, info: () => {} };
-
-export function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows
-    .map((r) =>
-      r
-        .map((cell, c) => cell.padEnd(widths[c]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}

@@ -1,8 +1,10 @@
 // SSH to lab nodes: per-lab keys, pinned host keys (known_hosts written by l2lab), never
 // blind acceptance. Used by lab:ssh (OpenSSH client) and by the playbook engine (node-ssh).
+
 import { existsSync, readFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { NodeSSH } from 'node-ssh';
-import { run } from './sys.ts';
+import { run } from './command.ts';
 import type { HostStatus, LabStatus } from './types.ts';
 
 export async function ensureKey(path: string, comment: string): Promise<boolean> {
@@ -139,4 +141,18 @@ export function isConnectionLost(e: unknown, conn: { isConnected(): boolean }): 
     err?.level === 'client-socket' ||
     ['ECONNRESET', 'EPIPE', 'ECONNABORTED'].includes(err?.code ?? '')
   );
+}
+
+/** True when an SSH server answers with its banner at addr:22. */
+export function sshBanner(addr: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = tcpConnect({ host: addr, port: 22 });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('error', () => done(false));
+    s.once('data', (d) => done(d.toString().startsWith('SSH-')));
+  });
 }

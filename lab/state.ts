@@ -1,47 +1,8 @@
-// State every lab keeps on the host (paths: names.labPaths): faults in force, the
-// provider that built the lab (so lab:down by name finds it), and small shared helpers.
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+// State every lab keeps on this host (paths: names.labPaths): faults in force, the provider that
+// built the lab (so lab:down by name finds it), the resolved lab file (so --name finds it).
+import { readIf, writeAtomic } from './files.ts';
 import * as names from './names.ts';
-import {
-  type Fault,
-  type HostInterface,
-  type Lab,
-  type LabHost,
-  MANAGEMENT_INTERFACE,
-  SWITCH_INTERFACE,
-} from './types.ts';
-
-export function mgmt(h: LabHost): HostInterface {
-  const i = h.interfaces.find((x) => x.name === MANAGEMENT_INTERFACE);
-  if (!i) throw new Error(`${h.name} has no management interface`);
-  return i;
-}
-
-/** A machine's NIC on the lab switch (every machine has one). */
-export function switchNic(h: LabHost): HostInterface {
-  return h.interfaces.find((x) => x.name === SWITCH_INTERFACE)!;
-}
-
-/** The control plane (the lab file requires one): it runs the lease store, or the API server. */
-export function controlPlane(lab: Lab): LabHost {
-  return lab.nodes.find((n) => n.role === 'control-plane')!;
-}
-
-export function findHost(lab: Lab, name: string): LabHost {
-  const h = [...lab.nodes, lab.client].find((x) => x.name === name);
-  if (!h)
-    throw new Error(
-      `no machine "${name}" in lab ${lab.name}; machines: ${[...lab.nodes, lab.client].map((x) => x.name).join(', ')}`,
-    );
-  return h;
-}
-
-export function ifaceOf(h: LabHost, iface: string): HostInterface {
-  const i = h.interfaces.find((x) => x.name === iface);
-  if (!i) throw new Error(`${h.name} has no interface ${iface}; it has ${h.interfaces.map((x) => x.name).join(', ')}`);
-  return i;
-}
+import type { Fault, Lab } from './types.ts';
 
 export const faultsFile = (lab: Lab) => names.labPaths(lab.name).faults;
 export function readFaults(lab: Lab): Fault[] {
@@ -51,35 +12,6 @@ export function readFaults(lab: Lab): Fault[] {
 
 export function writeFaults(lab: Lab, faults: Fault[]): void {
   writeAtomic(faultsFile(lab), `${JSON.stringify(faults, null, 2)}\n`, 0o644);
-}
-
-export function readIf(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-export function writeAtomic(path: string, content: string, mode: number): void {
-  const tmp = `${path}.l2l-tmp`;
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
-}
-
-/** True when an SSH server answers with its banner at addr:22. */
-export function sshBanner(addr: string, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = tcpConnect({ host: addr, port: 22 });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once('error', () => done(false));
-    s.once('data', (d) => done(d.toString().startsWith('SSH-')));
-  });
 }
 
 const providerFile = (lab: string) => names.labPaths(lab).provider;

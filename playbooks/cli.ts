@@ -2,7 +2,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { findLab } from '../lab/lab.ts';
+import { findLab } from '../lab/find-lab.ts';
 import { LabFileError } from '../lab/labfile.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import { UsageError } from '../lab/validation.ts';

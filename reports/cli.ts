@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../lab/paths.ts';
-import { table } from '../lab/progress.ts';
+import { table } from '../lab/table.ts';
 import { UsageError } from '../lab/validation.ts';
 import {
   type CompareSettings,

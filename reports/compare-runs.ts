@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kruskalTest from '@stdlib/stats-kruskal-test';
 import ranks from '@stdlib/stats-ranks';
-import { table } from '../lab/progress.ts';
+import { table } from '../lab/table.ts';
 import { percentile } from '../results/stats.ts';
 import { type CheckRow, type RunRow, runRows, type TrialRow } from './history.ts';
 import { markdown } from './write.ts';

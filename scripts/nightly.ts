@@ -18,7 +18,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { $, type ProcessPromise } from 'zx';
 import { loadSubject } from '../conformance/subject.ts';
-import { findLab } from '../lab/lab.ts';
+import { findLab } from '../lab/find-lab.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { upgradeProblem } from '../playbooks/cluster/versions.ts';
 import { compareRuns, writeComparisonFiles } from '../reports/compare-runs.ts';

@@ -11,7 +11,7 @@ const entries = {
   lab: 'lab/cli.ts',
   playbook: 'playbooks/cli.ts',
   agent: 'agent/main.ts',
-  probe: 'conformance/probe.ts',
+  probe: 'conformance/prober-process.ts',
   conformance: 'conformance/cli.ts',
   backend: 'agent/backend-main.ts',
   cluster: 'playbooks/cluster/cli.ts',

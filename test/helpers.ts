@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import test from 'ava';
 import type { FaultName, RunResults } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
+import { run } from '../lab/command.ts';
 import { derivedLabFile, type RawLabFile } from '../lab/derive.ts';
 import { loadLab } from '../lab/labfile.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
-import { run } from '../lab/sys.ts';
 import type { Lab } from '../lab/types.ts';
 
 export const repo = new URL('..', import.meta.url).pathname;

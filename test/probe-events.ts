@@ -1,6 +1,6 @@
 // Probe events as the prober records them, for the analysis tests: each request goes out from
 // the next of the prober's addresses, each answer is sent to the address of the request it
-// answers, and the two are tied by content in capture order (the array's), as probe.ts ties them.
+// answers, and the two are tied by content in capture order (the array's), as prober-process.ts ties them.
 import { attributeAnswers } from '../conformance/analyze.ts';
 import type { ProbeEvent } from '../conformance/events.ts';
 

@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import { controlPlane, mgmt } from '../../lab/state.ts';
+import { controlPlane, mgmt } from '../../lab/hosts.ts';
 import { AddressError, defineAddressSource, GATEWAY_SERVICE, type Vip } from './source.ts';
 
 const PREFIX = '/l2lab/ipam/';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { findHost } from '../state.ts';
+import { findHost } from '../hosts.ts';
 import { type Lab, MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from '../types.ts';
 import { afterLeaseExpiry, defineFault, primitive } from './fault.ts';
 

@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { findLab } from '../../lab/lab.ts';
+import { findLab } from '../../lab/find-lab.ts';
 import { LabFileError } from '../../lab/labfile.ts';
 import { UsageError } from '../../lab/validation.ts';
 import { parseExtraVars } from '../extra-vars.ts';

@@ -4,7 +4,7 @@
 // tutorial's pool has an IPv6 block, and its checks are ARP and NDP): pod and service subnets of
 // both families, node IPs of both families.
 import { stringify } from 'yaml';
-import { switchNic } from '../../lab/state.ts';
+import { switchNic } from '../../lab/hosts.ts';
 import type { Lab, LabHost } from '../../lab/types.ts';
 
 const switchIp = (h: LabHost) => switchNic(h).ipv4;

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { run } from '../../lab/command.ts';
 import { labPaths } from '../../lab/names.ts';
-import { run } from '../../lab/sys.ts';
 
 export interface ClusterSecrets {
   dir: string;

@@ -1,7 +1,7 @@
 // Cilium's Helm values for the lab, as the tutorial sets them, plus what a lab needs.
 
+import { switchNic } from '../../lab/hosts.ts';
 import { ipv4Count } from '../../lab/pool.ts';
-import { switchNic } from '../../lab/state.ts';
 import type { Lab } from '../../lab/types.ts';
 import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from '../../lab/types.ts';
 import { clusterSubnets } from './kubeadm.ts';

@@ -4,11 +4,10 @@
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
+import { ipJson, run } from '../../lab/command.ts';
 import { injectFault, undoFault } from '../../lab/faults/index.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
-import { connect, isConnectionLost } from '../../lab/ssh.ts';
-import { sshBanner } from '../../lab/state.ts';
-import { ipJson, run } from '../../lab/sys.ts';
+import { connect, isConnectionLost, sshBanner } from '../../lab/ssh.ts';
 import type { LabStatus } from '../../lab/types.ts';
 import { arping, eventually, hostSnapshot, labPids, netns, ping6, quiet, repo, running, testLab } from '../helpers.ts';
 

@@ -4,9 +4,9 @@
 import { spawn } from 'node:child_process';
 import test from 'ava';
 import { execa } from 'execa';
+import { run } from '../../lab/command.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
-import { run } from '../../lab/sys.ts';
 import type { LabStatus } from '../../lab/types.ts';
 import { hostSnapshot, labFile, netns, quiet, repo } from '../helpers.ts';
 

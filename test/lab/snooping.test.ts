@@ -4,10 +4,10 @@
 // before #46332) is not, and the check says why.
 import test from 'ava';
 import { buildBundles } from '../../conformance/bundles.ts';
+import { run } from '../../lab/command.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
 import * as names from '../../lab/names.ts';
-import { run } from '../../lab/sys.ts';
 import { fixture, labFile, netns, quickSuite, quiet } from '../helpers.ts';
 
 const lab = loadLab(

@@ -2,7 +2,7 @@
 // for every provider; a failed first up is rolled back, a later one is kept and says how to repair.
 import { existsSync, readFileSync } from 'node:fs';
 import test from 'ava';
-import { findLab } from '../../lab/lab.ts';
+import { findLab } from '../../lab/find-lab.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { labPaths } from '../../lab/names.ts';

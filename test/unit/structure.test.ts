@@ -28,10 +28,11 @@ import {
   undoFault,
 } from '../../lab/faults/index.ts';
 import { leavePolicy } from '../../lab/faults/relabel.ts';
+import { switchNic } from '../../lab/hosts.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { stateDir } from '../../lab/names.ts';
 import type { Capabilities, ExecResult, Provider } from '../../lab/provider.ts';
-import { readFaults, switchNic } from '../../lab/state.ts';
+import { readFaults } from '../../lab/state.ts';
 import type { Lab } from '../../lab/types.ts';
 import { labFile, temporaryStateBase } from '../helpers.ts';
 
@@ -115,7 +116,7 @@ class FakeProvider implements Provider {
     }
     const end = /^printf '%s' '(\d+)( \d+)?' > /.exec(argv[2] ?? '');
     if (argv[0] === 'sh' && end) {
-      // With the fault's moment: the window ends a settle tail after the takeover, as probe.ts does.
+      // With the fault's moment: the window ends a settle tail after the takeover, as prober-process.ts does.
       const faultAt = end[2] ? Number(end[2]) : undefined;
       const moved = faultAt === undefined ? undefined : this.moves.find((m) => m.at >= faultAt);
       this.pending?.(Math.min(Number(end[1]), moved && this.tailMs ? moved.at + this.tailMs * 1000 : Infinity));

@@ -18,13 +18,16 @@ import {
 } from 'node:fs';
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
+import { ipJson, run, sleep, waitFor } from '../../command.ts';
 import { heldOn } from '../../faults/index.ts';
+import { readIf, writeAtomic } from '../../files.ts';
+import { findHost, ifaceOf, mgmt, switchNic } from '../../hosts.ts';
 import { type Cidr, cidrRange, overlaps, parseCidr } from '../../ip.ts';
 import * as names from '../../names.ts';
 import { nodeFilesDir } from '../../paths.ts';
 import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
-import { findHost, ifaceOf, mgmt, readFaults, readIf, sshBanner, switchNic, writeAtomic } from '../../state.ts';
-import { ipJson, run, sleep, waitFor } from '../../sys.ts';
+import { sshBanner } from '../../ssh.ts';
+import { readFaults } from '../../state.ts';
 import {
   type HostInterface,
   type HostStatus,

@@ -3,7 +3,7 @@
 // sweep of everything named l2l-<lab>- for lab:down after a crash. One small interface, one
 // implementation per Vagrant provider.
 import { existsSync } from 'node:fs';
-import { run } from '../../sys.ts';
+import { run } from '../../command.ts';
 
 export type PowerState = 'running' | 'paused' | 'off';
 

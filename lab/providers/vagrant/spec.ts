@@ -4,8 +4,8 @@
 // NIC that Vagrant adds is for SSH only.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { switchNic } from '../../hosts.ts';
 import { prefix } from '../../names.ts';
-import { switchNic } from '../../state.ts';
 import type { Lab } from '../../types.ts';
 import { MANAGEMENT_INTERFACE } from '../../types.ts';
 import { LIBVIRT_POOL } from './box.ts';

@@ -1,0 +1,33 @@
+// A lab's machines as the lab model names them: the control plane, a machine by name, its NICs.
+import { type HostInterface, type Lab, type LabHost, MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from './types.ts';
+
+export function mgmt(h: LabHost): HostInterface {
+  const i = h.interfaces.find((x) => x.name === MANAGEMENT_INTERFACE);
+  if (!i) throw new Error(`${h.name} has no management interface`);
+  return i;
+}
+
+/** A machine's NIC on the lab switch (every machine has one). */
+export function switchNic(h: LabHost): HostInterface {
+  return h.interfaces.find((x) => x.name === SWITCH_INTERFACE)!;
+}
+
+/** The control plane (the lab file requires one): it runs the lease store, or the API server. */
+export function controlPlane(lab: Lab): LabHost {
+  return lab.nodes.find((n) => n.role === 'control-plane')!;
+}
+
+export function findHost(lab: Lab, name: string): LabHost {
+  const h = [...lab.nodes, lab.client].find((x) => x.name === name);
+  if (!h)
+    throw new Error(
+      `no machine "${name}" in lab ${lab.name}; machines: ${[...lab.nodes, lab.client].map((x) => x.name).join(', ')}`,
+    );
+  return h;
+}
+
+export function ifaceOf(h: LabHost, iface: string): HostInterface {
+  const i = h.interfaces.find((x) => x.name === iface);
+  if (!i) throw new Error(`${h.name} has no interface ${iface}; it has ${h.interfaces.map((x) => x.name).join(', ')}`);
+  return i;
+}
