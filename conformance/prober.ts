@@ -3,8 +3,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PROBER_HOST_PARTS, proberAddresses } from '../lab/addresses.ts';
 import { ifaceOf, switchNic } from '../lab/hosts.ts';
-import { PROBER_HOST_PARTS, proberAddresses } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { ExecResult, Provider } from '../lab/provider.ts';
 import { shq } from '../lab/quote.ts';
