@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { buildBundles } from '../../conformance/bundles.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
-import { fixture, labFile, netns, quickSuite, quiet, repo } from '../helpers.ts';
+import { eventually, fixture, labFile, netns, quickSuite, quiet, repo } from '../helpers.ts';
 
 const lab = loadLab(labFile('tdom', 116, () => {}, 'labs/domains.yaml'));
 const suite = (subject: string, only: string[]) => quickSuite(lab, subject, only);
@@ -63,7 +63,8 @@ test.serial('switch-down takes one L2 domain dark, and only it; lab:up leaves it
   } finally {
     t.is((await cli('undo', 'switch-down', 'blue')).exitCode, 0);
   }
-  t.is((await ping('198.18.200.14')).exitCode, 0, 'blue back');
+  // carrier back on every port of blue: the client's failed neighbour entry resolves again (CI once: not within one 1 s ping)
+  t.true(await eventually(async () => (await ping('198.18.200.14')).exitCode === 0, 5000), 'blue back');
 });
 
 test.serial(
