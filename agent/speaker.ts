@@ -76,7 +76,7 @@ export class Speaker {
       await run(['ip', 'addr', 'del', isIPv4(v) ? `${v}/32` : `${v}/128`, 'dev', 'lo'], { check: false });
   }
 
-  /** Every eligible node accepts traffic for the VIPs (on lo, never announced by the kernel); only the lease holder answers ARP/NDP for them. */
+  /** Every eligible node accepts traffic for the VIPs (on lo, never announced by the kernel); only the holder answers ARP/NDP. */
   private async acceptOnLo(vips: string[]): Promise<void> {
     for (const v of vips.filter((x) => !this.onLo.has(x))) {
       await run([
