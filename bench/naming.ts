@@ -1,7 +1,8 @@
 // Naming virtual-MAC answers (VRRP subjects): the prober names its whole capture again whenever
 // new events arrive, so the cost must grow with the capture's length, not its square.
-import { attributeVirtualMacs } from '../conformance/analyze.ts';
+
 import type { ProbeEvent } from '../conformance/events.ts';
+import { attributeVirtualMacs } from '../conformance/vrrp.ts';
 
 export interface NamingBench {
   rows: { events: number; ms: number }[];

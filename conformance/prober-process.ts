@@ -23,17 +23,10 @@ import { get as httpGet } from 'node:http';
 import { isIPv4 } from 'node:net';
 import { parseArgs } from 'node:util';
 import pcap from 'pcap';
-import {
-  Attributor,
-  attributeVirtualMacs,
-  BASELINE_STALL_MS,
-  baselineOf,
-  isVirtualMac,
-  rotationProblem,
-  settledAt,
-} from './analyze.ts';
+import { Attributor, BASELINE_STALL_MS, baselineOf, rotationProblem, settledAt } from './analyze.ts';
 import type { ProbeEvent, ProbeResult } from './events.ts';
 import { arpProbe, nsProbe, readFrame } from './frames.ts';
+import { attributeVirtualMacs, isVirtualMac } from './vrrp.ts';
 
 export type { ProbeEvent, ProbeResult } from './events.ts';
 

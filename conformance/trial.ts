@@ -1,8 +1,9 @@
 // What one failover trial's capture says, as a pure function: who answered before and after
 // the fault, when, split-brain, and whether it held within the budget.
-import { duplicates, type Family, failover, httpOutage, naFlaws, splitBrain, vrrpSwitchover } from './analyze.ts';
+import { duplicates, type Family, failover, httpOutage, naFlaws, splitBrain } from './analyze.ts';
 import type { ProbeEvent } from './events.ts';
 import type { FamilyFailover, Trial } from './model.ts';
+import { vrrpSwitchover } from './vrrp.ts';
 
 /** Unanswered probes in a row after the takeover that count as losing the VIP again (at least the answer timeout). */
 export const RELAPSE_PROBES = 5;

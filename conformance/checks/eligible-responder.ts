@@ -1,5 +1,5 @@
-import { isVirtualMac } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
+import { isVirtualMac } from '../vrrp.ts';
 
 export default defineCheck({
   id: 'eligible-responder',

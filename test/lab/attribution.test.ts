@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { neighborAdvert, unsolicitedNeighborAdvert } from '../../agent/packets.ts';
-import { answeredCount, attributeVirtualMacs, duplicates, requestsOf, splitBrain } from '../../conformance/analyze.ts';
+import { answeredCount, duplicates, requestsOf, splitBrain } from '../../conformance/analyze.ts';
 import { judgeSplitBrain } from '../../conformance/checks/no-split-brain.ts';
 import type { ProbeEvent, ProbeResult } from '../../conformance/events.ts';
 import { readFrame } from '../../conformance/frames.ts';
 import { probeTimingProblem } from '../../conformance/prober.ts';
 import { analyzeTrial } from '../../conformance/trial.ts';
+import { attributeVirtualMacs } from '../../conformance/vrrp.ts';
 import { repo } from '../helpers.ts';
 import { captured, type Made } from '../probe-events.ts';
 

@@ -2,9 +2,10 @@
 // byte, apart from any implementation), node names for the virtual MACs that VRRP routers share,
 // and the protocol's own clock around a fault. Pure: no namespaces.
 import test from 'ava';
-import { attributeVirtualMacs, failover, splitBrain, vrrpSwitchover } from '../../conformance/analyze.ts';
+import { failover, splitBrain } from '../../conformance/analyze.ts';
 import type { ProbeEvent } from '../../conformance/events.ts';
 import { linkLocalOf, readFrame } from '../../conformance/frames.ts';
+import { attributeVirtualMacs, vrrpSwitchover } from '../../conformance/vrrp.ts';
 import { captured, type Made } from '../probe-events.ts';
 
 const A = '02:4c:00:00:01:02',
