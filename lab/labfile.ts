@@ -31,17 +31,7 @@ import {
   SWITCH_INTERFACE,
 } from './types.ts';
 
-export { DOMAIN_NAME_MAX } from './labfile/domains.ts';
-export {
-  durationMs,
-  LAB_NAME_MAX,
-  type LabFile,
-  LabFileError,
-  type LabProblem,
-  labFileSchema,
-  MAX_NODES,
-  NODE_NAME_MAX,
-} from './labfile/schema.ts';
+export { LabFileError } from './labfile/schema.ts';
 
 /** Reads, validates and resolves a lab file; throws LabFileError listing every problem. */
 export function loadLab(file: string): Lab {

@@ -1,5 +1,6 @@
 // State every lab keeps on this host (paths: names.labPaths): faults in force, the provider that
 // built the lab (so lab:down by name finds it), the resolved lab file (so --name finds it).
+import { existsSync } from 'node:fs';
 import { readIf, writeAtomic } from './files.ts';
 import * as names from './names.ts';
 import type { Fault, Lab } from './types.ts';
@@ -30,3 +31,21 @@ const labJsonText = (lab: Lab) => `${JSON.stringify(lab, null, 2)}\n`;
 /** The saved lab differs from this one (or there is none): a provider's up saves it. */
 export const labJsonStale = (lab: Lab) => readIf(labJsonFile(lab.name)) !== labJsonText(lab);
 export const saveLabJson = (lab: Lab) => writeAtomic(labJsonFile(lab.name), labJsonText(lab), 0o644);
+
+/** What every provider's status says the same way: the lab file's parts, the SSH files, the faults in force. */
+export function commonStatus(lab: Lab, provider: string) {
+  const paths = names.labPaths(lab.name);
+  return {
+    schema: 'l2lab.status/v1' as const,
+    lab: lab.name,
+    provider,
+    file: lab.file,
+    ssh: { user: names.sshUser, identityFile: paths.clientKey, knownHostsFile: paths.knownHosts },
+    pool: lab.pool,
+    policy: lab.policy,
+    domains: lab.domains,
+    lease: lab.lease,
+    versions: lab.versions,
+    faults: existsSync(paths.dir) ? readFaults(lab) : [],
+  };
+}

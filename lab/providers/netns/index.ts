@@ -27,7 +27,7 @@ import * as names from '../../names.ts';
 import { nodeFilesDir } from '../../paths.ts';
 import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
 import { sshBanner } from '../../ssh.ts';
-import { readFaults } from '../../state.ts';
+import { commonStatus } from '../../state.ts';
 import {
   type HostInterface,
   type HostStatus,
@@ -489,26 +489,12 @@ export class NetnsProvider implements Provider {
         ? 'degraded'
         : 'down';
     return {
-      schema: 'l2lab.status/v1',
-      lab: lab.name,
-      provider: this.name,
-      file: lab.file,
+      ...commonStatus(lab, this.name),
       state,
       switch: { ...lab.switch, namespace: names.switchNs(lab.name), bridge: names.switchBridge },
       management: { ...lab.management, bridge: names.mgmtBridge(lab.name) },
-      ssh: {
-        user: names.sshUser,
-        identityFile: paths.clientKey,
-        knownHostsFile: paths.knownHosts,
-      },
       nodes,
       client,
-      pool: lab.pool,
-      policy: lab.policy,
-      domains: lab.domains,
-      lease: lab.lease,
-      versions: lab.versions,
-      faults: existsSync(paths.dir) ? readFaults(lab) : [],
     };
   }
 

@@ -23,7 +23,7 @@ import { nodeFilesDir, repoRoot } from '../../paths.ts';
 import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
 import { shq } from '../../quote.ts';
 import { connectEndpoint, isConnectionLost, publicKey, type SshEndpoint, sshBanner } from '../../ssh.ts';
-import { readFaults } from '../../state.ts';
+import { commonStatus, readFaults } from '../../state.ts';
 import { type HostStatus, type Lab, type LabHost, type LabStatus, MANAGEMENT_INTERFACE } from '../../types.ts';
 import { capabilities } from './about.ts';
 import { ensureBox, ensureLibvirt, VAGRANT_HOME, vagrantEnv } from './box.ts';
@@ -393,10 +393,7 @@ export class VagrantProvider implements Provider {
         ? 'degraded'
         : 'down';
     return {
-      schema: 'l2lab.status/v1',
-      lab: lab.name,
-      provider: this.name,
-      file: lab.file,
+      ...commonStatus(lab, this.name),
       state,
       switch: { ...lab.switch, network: `${names.prefix(lab.name)}switch` },
       management: {
@@ -404,14 +401,8 @@ export class VagrantProvider implements Provider {
         network: `${names.prefix(lab.name)}mgmt`,
         bridge: `${names.prefix(lab.name)}mg`,
       },
-      ssh: { user: names.sshUser, identityFile: f.clientKey, knownHostsFile: f.knownHosts },
       nodes: all.slice(0, -1),
       client: all.at(-1)!,
-      pool: lab.pool,
-      policy: lab.policy,
-      domains: lab.domains,
-      lease: lab.lease,
-      versions: lab.versions,
       faults,
     };
   }
