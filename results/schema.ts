@@ -116,8 +116,11 @@ export const runResultsSchema = z.object({
     .array(
       z.object({
         service: z.string(),
+        labels: z.record(z.string(), z.string()).optional(),
         ipv4: z.string().optional(),
         ipv6: z.string().optional(),
+        /** Other services on exactly these addresses (a sharing key): one VIP, probed once. */
+        shared: z.array(z.string()).optional(),
         domain: z.string().optional(),
       }),
     )
