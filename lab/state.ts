@@ -32,8 +32,8 @@ const labJsonText = (lab: Lab) => `${JSON.stringify(lab, null, 2)}\n`;
 export const labJsonStale = (lab: Lab) => readIf(labJsonFile(lab.name)) !== labJsonText(lab);
 export const saveLabJson = (lab: Lab) => writeAtomic(labJsonFile(lab.name), labJsonText(lab), 0o644);
 
-/** What every provider's status says the same way: the lab file's parts, the SSH files, the faults in force. */
-export function commonStatus(lab: Lab, provider: string) {
+/** What every provider's status says the same way: the lab file's parts, the SSH files, the faults in force (read here unless given). */
+export function commonStatus(lab: Lab, provider: string, faults?: Fault[]) {
   const paths = names.labPaths(lab.name);
   return {
     schema: 'l2lab.status/v1' as const,
@@ -46,6 +46,6 @@ export function commonStatus(lab: Lab, provider: string) {
     domains: lab.domains,
     lease: lab.lease,
     versions: lab.versions,
-    faults: existsSync(paths.dir) ? readFaults(lab) : [],
+    faults: faults ?? (existsSync(paths.dir) ? readFaults(lab) : []),
   };
 }

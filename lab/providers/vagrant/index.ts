@@ -393,7 +393,7 @@ export class VagrantProvider implements Provider {
         ? 'degraded'
         : 'down';
     return {
-      ...commonStatus(lab, this.name),
+      ...commonStatus(lab, this.name, faults),
       state,
       switch: { ...lab.switch, network: `${names.prefix(lab.name)}switch` },
       management: {
@@ -403,7 +403,6 @@ export class VagrantProvider implements Provider {
       },
       nodes: all.slice(0, -1),
       client: all.at(-1)!,
-      faults,
     };
   }
 
