@@ -3,18 +3,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { planCampaign } from '../campaign/plan.ts';
+import { runCampaign } from '../campaign/run.ts';
 import { trialFaultKinds } from '../lab/faults/index.ts';
 import { findLab } from '../lab/find-lab.ts';
 import { LabFileError } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import { table } from '../lab/table.ts';
 import { UsageError } from '../lab/validation.ts';
-import { clusterUp } from '../playbooks/cluster/up.ts';
-import { upgradeProblem } from '../playbooks/cluster/versions.ts';
 import { compareInTurn, comparisonText, writeComparisonFiles } from '../reports/compare-runs.ts';
 import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../reports/compare-subjects.ts';
 import { runHtml, subjectsHtml } from '../reports/html.ts';
 import { outageTable, utcStamp, writeRun } from '../reports/write.ts';
+import type { Cell } from '../results/night.ts';
 import { buildBundles } from './bundles.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { RunResults } from './model.ts';
@@ -26,7 +27,8 @@ const USAGE =
                                [--faults ${trialFaultKinds().join(',')}] [--probe-interval MS] [--out DIR]
                                [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS] [--switch-down-s S] ` +
   `[--store-down-s S] [--stability-s S]
-                               [--cilium-versions A,B,…]   subject cilium: upgrade in place to each version, one report each
+                               [--versions A,B,…]          move the subject to each version in turn (its version axis), one report each
+                               [--cilium-versions A,B,…]   the same as --subject cilium --versions A,B,…
                                [--subjects A,B,…]          one run per subject on the same lab, then one comparison`;
 
 function int(flag: string, v: string | undefined, min: number, max = Infinity): number | undefined {
@@ -37,6 +39,27 @@ function int(flag: string, v: string | undefined, min: number, max = Infinity): 
       `--${flag} must be a whole number from ${min}${max < Infinity ? ` to ${max}` : ''}, not "${v}"`,
     );
   return n;
+}
+
+/** One run's recap: its checks, the outage table, the counts and where the report is. */
+function printRun(results: RunResults, dir: string, t0: number): void {
+  console.log(
+    `\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} ` +
+      `(${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
+  );
+  console.log(
+    table([
+      ['CHECK', 'STATUS', 'NOTE'],
+      ...results.checks.map((c) => [c.id, c.status, (c.reason ?? c.details[0] ?? '').slice(0, 110)]),
+    ]),
+  );
+  const outages = outageTable(results);
+  if (outages.length > 1) console.log(`\n${table(outages)}`);
+  console.log(
+    `\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ` +
+      `${results.summary.info} informational${results.summary.errors ? `, ${results.summary.errors} harness errors` : ''}`,
+  );
+  console.log(`report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -58,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
         'lease-duration': { type: 'string' },
         'lease-renew-deadline': { type: 'string' },
         'lease-retry-period': { type: 'string' },
+        versions: { type: 'string' },
         'cilium-versions': { type: 'string' },
         subjects: { type: 'string' },
         'switch-down-s': { type: 'string' },
@@ -87,30 +111,48 @@ async function main(argv: string[]): Promise<number> {
     renewDeadlineMs: int('lease-renew-deadline', values['lease-renew-deadline'], 20),
     retryPeriodMs: int('lease-retry-period', values['lease-retry-period'], 10),
   };
+  const seconds = (flag: 'switch-down-s' | 'store-down-s' | 'stability-s') =>
+    values[flag] === undefined ? undefined : int(flag, values[flag], 1, 3600)! * 1000;
   const lab = findLab({ lab: values.lab });
   const t0 = Date.now();
   const progress = (m: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${m}\n`);
-  const versions = list(values['cilium-versions']);
-  if (versions && values.subject !== 'cilium')
+  if (values.versions && values['cilium-versions'])
+    throw new UsageError('--cilium-versions is --subject cilium --versions: give one of them');
+  const versionsFlag = values['cilium-versions'] ? '--cilium-versions' : '--versions';
+  const versions = list(values.versions ?? values['cilium-versions']);
+  if (values['cilium-versions'] && values.subject !== 'cilium')
     throw new UsageError(
       `--cilium-versions compares Cilium versions: use it with --subject cilium (not ${values.subject})`,
     );
-  const upgrade = versions && upgradeProblem(lab, versions);
-  if (upgrade) throw new UsageError(`--cilium-versions: ${upgrade}`);
   const subjects = list(values.subjects);
   if (subjects && (versions || argv.some((a) => a === '--subject' || a === '-s' || a.startsWith('--subject='))))
-    throw new UsageError('--subjects runs each subject in turn: leave out --subject and --cilium-versions');
+    throw new UsageError(
+      '--subjects runs each subject in turn: leave out --subject and --versions (--cilium-versions)',
+    );
   if (subjects && subjects.length < 2)
     throw new UsageError('--subjects needs two or more subjects, e.g. reference,keepalived');
   if (subjects && values.out)
     throw new UsageError(
       '--subjects writes one report folder per subject and a comparison under reports/; leave out --out',
     );
-  // Every name checked before the first run starts; a file's subject is shown by its name.
-  const subjectName = new Map((subjects ?? []).map((s) => [s, loadSubject(s, lab.lease).name]));
   if (versions && versions.length > 1 && values.out)
     throw new UsageError(
-      '--cilium-versions with several versions writes one report folder per version under reports/; leave out --out',
+      `${versionsFlag} with several versions writes one report folder per version under reports/; leave out --out`,
+    );
+  // Every subject and version checked before the first run starts (campaign/plan.ts).
+  const single = subjects ? undefined : loadSubject(values.subject!, lab.lease);
+  const plan = planCampaign(
+    {
+      subjects: subjects ?? [values.subject!],
+      ...(single && versions ? { versions: { [single.name.split(':')[0]!]: versions } } : {}),
+    },
+    lab,
+  );
+  if (plan.problems.length)
+    throw new UsageError(
+      plan.problems
+        .map((p) => p.replace(/^(subjects|versions\.[^:]+): /, (_, f) => (f === 'subjects' ? '' : `${versionsFlag}: `)))
+        .join('\n'),
     );
   // The CLI owns the signals: Ctrl-C aborts the run, which undoes the fault in force and ends
   // with exit 130; a second Ctrl-C must not leave a fault behind.
@@ -126,9 +168,6 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   await buildBundles();
   const runs: { version: string; failed: number; dir: string; passed: number; results: RunResults }[] = [];
-  const cells: { version?: string; subject: string }[] = subjects
-    ? subjects.map((subject) => ({ subject }))
-    : (versions ?? [undefined]).map((version) => ({ version, subject: values.subject! }));
   const notRun: { subject: string; error: string }[] = [];
   const writeSubjects = (note?: string) => {
     const comparison = compareSubjects(runs, notRun, note);
@@ -147,71 +186,26 @@ async function main(argv: string[]): Promise<number> {
     for (const n of notRun) console.log(`not run: ${n.subject}: ${n.error.split('\n')[0]}`);
     console.log(`\ncomparison: ${dir}/ (comparison.md, comparison.json, comparison.html)`);
   };
-  for (const { version: v, subject } of cells) {
-    if (subjects) progress(`subject ${subject} (${runs.length + 1} of ${subjects.length})`);
-    if (v) {
-      progress(`Cilium ${v}: upgrading the cluster in place (npm run cluster -- upgrade)`);
-      if (!(await clusterUp(lab, { ciliumVersion: v, tags: ['gateway-api', 'cilium'] })).ok)
-        throw new Error(
-          `upgrading Cilium to ${v} failed (above); the reports so far: ${runs.map((r) => r.dir).join(', ') || 'none'}`,
-        );
-    }
-    let run: Awaited<ReturnType<typeof runSuite>>;
-    try {
-      run = await runSuite({
-        lab,
-        subject,
-        trials: int('trials', values.trials, 1, 100)!,
-        faults,
-        only: list(values.only),
-        skip: list(values.skip),
-        probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000),
-        outDir: values.out,
-        switchDownMs:
-          values['switch-down-s'] === undefined
-            ? undefined
-            : int('switch-down-s', values['switch-down-s'], 1, 3600)! * 1000,
-        storeDownMs:
-          values['store-down-s'] === undefined
-            ? undefined
-            : int('store-down-s', values['store-down-s'], 1, 3600)! * 1000,
-        stabilityMs:
-          values['stability-s'] === undefined ? undefined : int('stability-s', values['stability-s'], 1, 3600)! * 1000,
-        lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)),
-        progress,
-        signal: abort.signal,
-      });
-    } catch (e) {
-      // Side by side, one subject that cannot run loses neither the runs before it nor the ones after.
-      if (!subjects) throw e;
-      if (e instanceof InterruptedError) {
-        if (runs.length || notRun.length)
-          writeSubjects(`interrupted: ${subject} and the subjects after it did not run`);
-        throw e;
-      }
-      notRun.push({ subject: subjectName.get(subject) ?? subject, error: (e as Error).message });
-      progress(`subject ${subject}: the run failed (${(e as Error).message.split('\n')[0]}); going on with the next`);
-      continue;
-    }
-    const { results, dir } = run;
+  const runCell = async (cell: Cell): Promise<RunResults> => {
+    if (subjects) progress(`subject ${cell.subject} (${runs.length + notRun.length + 1} of ${subjects.length})`);
+    const { results, dir } = await runSuite({
+      lab,
+      subject: cell.subject,
+      trials: int('trials', values.trials, 1, 100)!,
+      faults,
+      only: list(values.only),
+      skip: list(values.skip),
+      probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000),
+      outDir: values.out,
+      switchDownMs: seconds('switch-down-s'),
+      storeDownMs: seconds('store-down-s'),
+      stabilityMs: seconds('stability-s'),
+      lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)),
+      progress,
+      signal: abort.signal,
+    });
     writeRun(dir, results, { progress }); // the folder is the result; the history indexes it
-    console.log(
-      `\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} ` +
-        `(${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
-    );
-    console.log(
-      table([
-        ['CHECK', 'STATUS', 'NOTE'],
-        ...results.checks.map((c) => [c.id, c.status, (c.reason ?? c.details[0] ?? '').slice(0, 110)]),
-      ]),
-    );
-    const outages = outageTable(results);
-    if (outages.length > 1) console.log(`\n${table(outages)}`);
-    console.log(
-      `\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ` +
-        `${results.summary.info} informational${results.summary.errors ? `, ${results.summary.errors} harness errors` : ''}`,
-    );
-    console.log(`report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`);
+    printRun(results, dir, t0);
     runs.push({
       version: results.subject.version,
       failed: results.summary.failed + results.summary.errors,
@@ -219,6 +213,32 @@ async function main(argv: string[]): Promise<number> {
       dir,
       results,
     });
+    return results;
+  };
+  const outcomes = await runCampaign({
+    lab,
+    cells: plan.cells,
+    subjects: plan.subjects,
+    run: runCell,
+    stopped: () => (abort.signal.aborted ? 'interrupted' : undefined),
+    progress,
+    // Side by side, one subject that cannot run loses neither the runs before it nor the ones after.
+    keepGoing: subjects !== undefined,
+    onCell: (o) => {
+      if (o.status === 'failed')
+        notRun.push({ subject: plan.subjects.get(o.cell.subject)?.name ?? o.cell.subject, error: String(o.why) });
+    },
+  });
+  const interrupted = outcomes.find((o) => o.status === 'interrupted' || o.status === 'not run');
+  const failed = outcomes.find((o) => o.status === 'failed');
+  if (interrupted) {
+    if (subjects && (runs.length || notRun.length))
+      writeSubjects(`interrupted: ${interrupted.cell.subject} and the subjects after it did not run`);
+    throw interrupted.error ?? new InterruptedError();
+  }
+  if (failed && !subjects) {
+    if (runs.length) progress(`the reports so far: ${runs.map((r) => r.dir).join(', ')}`);
+    throw failed.error;
   }
   if (subjects) {
     writeSubjects();
@@ -228,7 +248,7 @@ async function main(argv: string[]): Promise<number> {
   let regressions = 0;
   if (runs.length > 1) {
     console.log(
-      `\nCilium versions compared:\n${table([
+      `\n${plan.cells[0]!.subject} versions compared:\n${table([
         ['VERSION', 'PASSED', 'FAILED', 'REPORT'],
         ...runs.map((r) => [r.version, String(r.passed), String(r.failed), r.dir]),
       ])}`,
@@ -237,7 +257,8 @@ async function main(argv: string[]): Promise<number> {
     // are in the history too).
     const stamp = utcStamp();
     compareInTurn(runs, (r) => `${r.subject} ${r.version}`).forEach((c, i) => {
-      const dir = join(repoRoot, 'reports', `${stamp}-cilium-${runs[i]!.version}-vs-${runs[i + 1]!.version}`);
+      const name = runs[i]!.results.subject.name.replace(/[:/]/g, '-');
+      const dir = join(repoRoot, 'reports', `${stamp}-${name}-${runs[i]!.version}-vs-${runs[i + 1]!.version}`);
       writeComparisonFiles(dir, c);
       console.log(`\n${comparisonText(c)}\ncomparison: ${dir}/ (compare.md, compare.json)`);
       regressions += c.regressions;

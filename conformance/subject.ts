@@ -11,6 +11,7 @@ import type { Lease } from '../lab/types.ts';
 import { issueLines } from '../lab/validation.ts';
 import { addressSourceNames } from './addresses/index.ts';
 import { type FaultName, type Feature, features } from './model.ts';
+import { versionAxisNames } from './versions/index.ts';
 
 const leaseSchema = z.strictObject({
   durationMs: z.number().int().positive(),
@@ -60,6 +61,11 @@ export const subjectSchema = z.strictObject({
    * Gateway's status (Kubernetes).
    */
   addresses: z.enum(addressSourceNames()).default('pool-first'),
+  /**
+   * The versions it can be moved through on a running lab (conformance/versions/): what `--versions` and the nightly matrix's
+   * `versions.<subject>` move along between runs. Without one, a subject runs at the version installed.
+   */
+  versions: z.enum(versionAxisNames()).optional(),
   /** Named settings of the same subject (`--subject NAME:VARIANT`): playbook vars and budgets on top of the defaults. */
   variants: z
     .record(

@@ -1,112 +1,12 @@
-// The nightly matrix: its file (validated, every error at once), the cells it expands to, what a
-// night records, and the pages: one per night, and an index with each cell's trend over the nights.
-// The runner (scripts/nightly.ts) runs the cells; everything here is data in, data or HTML out.
-import { readFileSync } from 'node:fs';
+// The nightly pages: one per night, and an index with each cell's trend over the nights; the
+// night's exit code. Data in (results/night.ts), HTML out; the runner is campaign/night.ts.
 import { relative } from 'node:path';
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
-import { parse } from 'yaml';
-import { z } from 'zod';
+import type { Night } from '../results/night.ts';
 import { percentile } from '../results/stats.ts';
 import type { RunRow, TrialRow } from './history.ts';
 import { esc, page } from './html.ts';
-
-export class MatrixError extends Error {}
-
-const leaseText = z
-  .string()
-  .regex(/^\d+\/\d+\/\d+$/, 'a lease is "duration/renewDeadline/retryPeriod" in ms, e.g. 1000/500/200');
-
-const matrixSchema = z
-  .object({
-    lab: z.string().optional(),
-    trials: z.number().int().min(1).max(100).default(5),
-    faults: z.array(z.string()).min(1).optional(),
-    only: z.array(z.string()).optional(),
-    skip: z.array(z.string()).optional(),
-    subjects: z.array(z.string().min(1)).min(1, 'name at least one subject, e.g. [reference, keepalived:fast]'),
-    leases: z.array(leaseText).optional(),
-    versions: z
-      .object({ cilium: z.array(z.string().min(1)).min(1) })
-      .strict()
-      .optional(),
-    probeInterval: z.number().int().min(5).max(1000).optional(),
-  })
-  .strict();
-export type Matrix = z.infer<typeof matrixSchema>;
-
-/** Reads a matrix file; every problem in it is reported together, each with its field. */
-export function loadMatrix(file: string): Matrix {
-  let raw: unknown;
-  try {
-    raw = parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new MatrixError(`${file}: ${(e as Error).message}`);
-  }
-  const r = matrixSchema.safeParse(raw ?? {});
-  if (!r.success)
-    throw new MatrixError(
-      `${file}:\n${r.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`).join('\n')}\n(fields: lab, trials, ` +
-        `faults, only, skip, subjects, leases, versions.cilium, probeInterval)`,
-    );
-  return r.data;
-}
-
-export interface Cell {
-  /** A name for folders and pages: subject, version and lease. */
-  id: string;
-  subject: string;
-  version?: string;
-  lease?: string;
-}
-
-/**
- * Subjects × Cilium versions (the cilium subject only) × leases (lease-based subjects only), in
- * the file's order. A subject without a lease runs once, whatever the leases.
- */
-export function cells(m: Matrix, leaseBased: (subject: string) => boolean): Cell[] {
-  const out: Cell[] = [];
-  for (const subject of m.subjects) {
-    const versions = subject === 'cilium' && m.versions?.cilium ? m.versions.cilium : [undefined];
-    const leases = leaseBased(subject) && m.leases?.length ? m.leases : [undefined];
-    for (const version of versions)
-      for (const lease of leases)
-        out.push({
-          id: [subject.replace(/[:/]/g, '-'), version, lease && `lease-${lease.replace(/\//g, '-')}`]
-            .filter(Boolean)
-            .join('-'),
-          subject,
-          ...(version ? { version } : {}),
-          ...(lease ? { lease } : {}),
-        });
-  }
-  return out;
-}
-
-export type CellStatus = 'done' | 'failed' | 'interrupted' | 'not run';
-
-export interface CellOutcome extends Cell {
-  status: CellStatus;
-  /** The conformance run's exit code (1: checks failed — a measurement, not a failed cell). */
-  exitCode?: number;
-  why?: string;
-  run?: { name: string; dir: string; passed: number; failed: number; errors: number };
-  /** report.html of the run, relative to the night's folder. */
-  html?: string;
-  /** Against the previous night's matching run. */
-  compared?: { with: string; regressions: number; improvements: number; html: string; markdown: string };
-  seconds: number;
-}
-
-export interface Night {
-  schema: 'l2lab.nightly/v1';
-  startedAt: string;
-  finishedAt?: string;
-  matrix: string;
-  cells: CellOutcome[];
-  /** Set when Ctrl-C or a stop ended the night early. */
-  interrupted?: boolean;
-}
 
 /** Regressions or broken cells make a night red (for CI); a subject failing its known checks does not. */
 export function nightExitCode(n: Night): number {

@@ -38,7 +38,7 @@ function newestSource(dir) {
 }
 
 const sources = Math.max(
-  ...['lab', 'playbooks', 'agent', 'conformance', 'reports', 'results']
+  ...['lab', 'playbooks', 'agent', 'conformance', 'reports', 'results', 'campaign']
     .map((d) => join(root, d))
     .filter(existsSync)
     .map(newestSource),

@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 import { stringify } from 'yaml';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown } from '../../lab/lifecycle.ts';
-import type { Night } from '../../reports/nightly.ts';
+import type { Night } from '../../results/night.ts';
 import { labFile, netns, quiet, repo } from '../helpers.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'l2l-nightly-'));

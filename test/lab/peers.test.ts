@@ -135,7 +135,7 @@ test('--subjects is refused before anything runs when it cannot work, naming the
     [['--subjects', 'reference'], /--subjects needs two or more subjects, e\.g\. reference,keepalived/],
     [['--subjects', 'reference,nope'], /no subject "nope": built-in subjects are .*frr.*ucarp/],
     [['--subjects', 'reference,frr:slow'], /no variant "slow"; variants: fast/],
-    [['--subjects', 'reference,ucarp', '--subject', 'frr'], /leave out --subject and --cilium-versions/],
+    [['--subjects', 'reference,ucarp', '--subject', 'frr'], /leave out --subject and --versions/],
     [['--subjects', 'reference,ucarp', '--out', '/tmp/x'], /writes one report folder per subject .* leave out --out/],
   ];
   for (const [args, message] of cases) {
