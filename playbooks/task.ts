@@ -119,6 +119,9 @@ async function runModule(task: Task, env: ExecEnv, iv: Record<string, unknown>):
   return result;
 }
 
+/** What `register` keeps: the result with `changed` and `failed` always set, as Ansible's (so `when: x.failed` works after a success). */
+const registered = (r: ModuleResult): ModuleResult => ({ ...r, changed: !!r.changed, failed: !!r.failed });
+
 function statusOf(task: Task, r: ModuleResult): Status {
   if (r.failed) return task.ignoreErrors ? 'ignored' : 'failed';
   return r.skipped ? 'skipped' : r.changed ? 'changed' : 'ok';
@@ -150,7 +153,7 @@ export async function executeTask(task: Task, env: ExecEnv): Promise<{ status: S
   /** The whole task failed before any module ran. */
   const fail = (msg: string): { status: Status; records: Rec[] } => {
     const f = failure(msg);
-    if (task.register) env.registered[task.register] = f.result;
+    if (task.register) env.registered[task.register] = registered(f.result);
     return { status: f.status, records: [f.rec] };
   };
   const why = (e: unknown, where: string) => explain(task, e, where);
@@ -171,7 +174,7 @@ export async function executeTask(task: Task, env: ExecEnv): Promise<{ status: S
       const no = falseWhen(v);
       if (no) {
         const r = { changed: false, skipped: true, msg: no };
-        if (task.register) env.registered[task.register] = r;
+        if (task.register) env.registered[task.register] = registered(r);
         return { status: 'skipped', records: [rec('skipped', r)] };
       }
     } catch (e) {
@@ -197,7 +200,7 @@ export async function executeTask(task: Task, env: ExecEnv): Promise<{ status: S
 
   if (!items) {
     const r = await once(v);
-    if (task.register) env.registered[task.register] = r.result;
+    if (task.register) env.registered[task.register] = registered(r.result);
     return { status: r.status, records: [r.rec] };
   }
   const results: ModuleResult[] = [];

@@ -3,6 +3,7 @@ import type { Module } from '../module.ts';
 import apt from './apt.ts';
 import command from './command.ts';
 import copy from './copy.ts';
+import fail from './fail.ts';
 import file from './file.ts';
 import get_url from './get_url.ts';
 import kubectl_apply from './kubectl_apply.ts';
@@ -19,6 +20,7 @@ export const modules: Record<string, Module> = Object.fromEntries(
     apt,
     command,
     copy,
+    fail,
     file,
     get_url,
     kubectl_apply,

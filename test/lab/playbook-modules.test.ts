@@ -256,6 +256,32 @@ test.serial('wait_for: port, path, command, and a timeout that fails', async (t)
   t.regex(late.text, /timed out after 0.3 s waiting for \/nonexistent present/);
 });
 
+test.serial('fail: with when, a failed wait ends the host with the log it registered; skipped otherwise', async (t) => {
+  const tasks = (path: string) => [
+    { name: 'up', wait_for: { path, timeout: 0.3 }, register: 'up', ignore_errors: true },
+    { name: 'log', shell: 'echo agent: bind failed', register: 'log', changed_when: false, when: 'up.failed' },
+    { name: 'why', fail: { msg: 'did not come up; its log:\n{{ log.stdout }}' }, when: 'up.failed' },
+    { name: 'after', command: 'true' },
+  ];
+  const down = await play(inv, tasks('/nonexistent'), one);
+  t.false(down.ok, down.text);
+  const why = down.report.records.find((r) => r.task === 'why')!;
+  t.is(why.status, 'failed');
+  t.is(why.msg, 'did not come up; its log:\nagent: bind failed');
+  t.false(
+    down.report.records.some((r) => r.task === 'after'),
+    'the host stops at the failure',
+  );
+  const checked = await play(inv, tasks('/nonexistent'), { ...one, check: true });
+  t.false(checked.ok, 'it changes nothing, so it fails in check mode too');
+  const fine = await play(inv, tasks('/etc/hostname'), one);
+  t.true(fine.ok, fine.text);
+  t.is(fine.report.records.find((r) => r.task === 'why')!.status, 'skipped');
+  await t.throwsAsync(play(inv, [{ name: 'b', fail: { message: 'x' } }], one), {
+    message: /\("b"\)\.fail: unknown argument message \(arguments: msg\)/,
+  });
+});
+
 test.serial('get_url: from the controller (path, file://, http on loopback) with checksum', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'l2l-url-'));
   const body = 'artifact v1\n';
