@@ -19,7 +19,7 @@ export interface SuiteOptions {
   faults: FaultName[];
   /** How long switch-outage keeps the switch dark (ms); by default from the subject's lease. */
   switchDownMs?: number;
-  /** How long informational keeps the lease store down (ms); by default 4 × leaseDuration, at least 5 s. */
+  /** How long store-outage keeps the lease store down (ms); by default 4 × leaseDuration, at least 5 s. */
   storeDownMs?: number;
   /**
    * How long the first trial of each fault watches the new holder after its takeover (ms); it must

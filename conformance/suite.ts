@@ -44,7 +44,7 @@ export interface SuiteRequest {
   progress: Progress;
   /** switch-outage: how long the switch stays dark (ms); by default from the subject's lease. */
   switchDownMs?: number;
-  /** informational: how long the lease store stays down (ms). */
+  /** store-outage: how long the lease store stays down (ms). */
   storeDownMs?: number;
   /** failover: how long the first trial of each fault watches the new holder (ms); default the lease duration. */
   stabilityMs?: number;

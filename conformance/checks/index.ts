@@ -6,7 +6,6 @@ import eligibleResponder from './eligible-responder.ts';
 import failover from './failover.ts';
 import gratuitous from './gratuitous.ts';
 import http from './http.ts';
-import informational from './informational.ts';
 import leaseHolder from './lease-holder.ts';
 import localTraffic from './local-traffic.ts';
 import managementSilent from './management-silent.ts';
@@ -17,6 +16,7 @@ import scale from './scale.ts';
 import sharedIp from './shared-ip.ts';
 import singleResponder from './single-responder.ts';
 import staleCache from './stale-cache.ts';
+import storeOutage from './store-outage.ts';
 import switchOutage from './switch-outage.ts';
 
 export const checks: Check[] = [
@@ -37,5 +37,5 @@ export const checks: Check[] = [
   domainIsolation,
   multicastSnooping,
   scale,
-  informational,
+  storeOutage,
 ];

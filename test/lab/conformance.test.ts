@@ -40,8 +40,8 @@ test.after.always(async () => {
 test.serial(
   'lease store lost: every VIP falls silent after renewDeadline, and answers resume once it is back',
   async (t) => {
-    const r = await suite('reference', ['informational'], []);
-    const f = r.checks.find((c) => c.id === 'informational')!.figures;
+    const r = await suite('reference', ['store-outage'], []);
+    const f = r.checks.find((c) => c.id === 'store-outage')!.figures;
     t.log(JSON.stringify(f));
     t.true((f['store_down.outage_ms'] as number) >= 4000, 'down for 4 × leaseDuration (1 s leases)');
     t.is(f['store_down.still_answered'], 0, 'a holder that cannot renew stops answering');
@@ -62,7 +62,7 @@ test.serial('the reference announcer passes, and the report is complete', async 
     trials: 1,
     faults: ['power-off', 'graceful-stop'],
     // one L2 domain and a flooding switch here: test/lab/domains.test.ts, test/lab/snooping.test.ts
-    skip: ['informational', 'scale', 'domain-isolation', 'multicast-snooping'],
+    skip: ['store-outage', 'scale', 'domain-isolation', 'multicast-snooping'],
     probeIntervalMs: 20,
     lease: fast,
     progress: () => {},

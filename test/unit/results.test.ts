@@ -34,6 +34,14 @@ test('an older results.json reads with defaults for what it did not write', (t) 
   t.deepEqual(r.lab.nodes, []);
   t.deepEqual(r.vips, []);
   t.like(r.summary, { info: 0, errors: 0 });
+  const renamed = parseResults(
+    JSON.stringify({ ...older, checks: [...older.checks, { id: 'informational', status: 'info', trials: [] }] }),
+  );
+  t.deepEqual(
+    renamed.checks.map((c) => c.id),
+    ['failover', 'store-outage'],
+    'a renamed check reads under its name of today',
+  );
 });
 
 test('a file that is not l2lab results: the error names the file and the field', (t) => {

@@ -23,7 +23,7 @@ async function storeLoss(
   // Leases re-acquired after the store returns: the window ends a second after every VIP is answered again.
   const watchMs = ctx.subject.budgetMs('power-off') + 2000;
   const off: Fault = { kind: 'power-off', node: cp };
-  ctx.progress(`informational: the lease store (${cp}) goes down for ${outageMs} ms, then comes back`);
+  ctx.progress(`store-outage: the lease store (${cp}) goes down for ${outageMs} ms, then comes back`);
   // Durations on this machine's clock (the same on every clock): the window's moment is the end of
   // the power-on; the store came back during it (the node boots, etcd starts, then it is reachable).
   let lostFor = 0; // from the power cut to the end of the power-on
@@ -88,8 +88,8 @@ async function storeLoss(
 }
 
 export default defineCheck({
-  id: 'informational',
-  title: 'Informational: fail-back and lease-store loss',
+  id: 'store-outage',
+  title: 'Lease-store outage and fail-back (reported, not judged)',
   description:
     'Reported, not judged: whether the VIP moves back when the old holder returns, and, with the control plane (lease store) powered ' +
     'off for 4 × leaseDuration (at least 3 s; --store-down-s), how long until every VIP falls silent and how long after the store ' +
