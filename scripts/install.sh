@@ -36,7 +36,25 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Install scripts only for what needs one (package.json allowScripts); better-sqlite3 compiles
+  # SQLite from source here (its prebuilt binaries are on GitHub, out of reach): a minute of the
+  # two cores, so its build is kept in /var/cache/l2l-build, keyed by the locked package and Node's ABI.
+  npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
+  npm rebuild --loglevel=error esbuild pcap
+  sqlite_key=$(node -e 'const l=require("./package-lock.json").packages["node_modules/better-sqlite3"];
+    const h=require("node:crypto").createHash("sha256").update(l.integrity).digest("hex").slice(0,16);
+    console.log(`better-sqlite3-${l.version}-${h}-node${process.versions.modules}-${process.platform}-${process.arch}.node`)')
+  sqlite_cache=/var/cache/l2l-build/$sqlite_key
+  sqlite_addon=node_modules/better-sqlite3/build/Release/better_sqlite3.node
+  sqlite_works() { node -e 'new (require("better-sqlite3"))(":memory:").close()' 2>/dev/null; }
+  if [ -f "$sqlite_cache" ] && mkdir -p "$(dirname "$sqlite_addon")" && cp "$sqlite_cache" "$sqlite_addon" && sqlite_works; then
+    say "better-sqlite3: the build in $sqlite_cache"
+  else
+    say "better-sqlite3: building SQLite (about a minute; kept in /var/cache/l2l-build)"
+    npm rebuild --loglevel=error better-sqlite3
+    sqlite_works || { say "better-sqlite3 does not load after its build"; exit 1; }
+    mkdir -p /var/cache/l2l-build && cp "$sqlite_addon" "$sqlite_cache.tmp" && mv "$sqlite_cache.tmp" "$sqlite_cache"
+  fi
 else
   say "npm dependencies: up to date"
 fi
