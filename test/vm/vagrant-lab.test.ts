@@ -168,7 +168,9 @@ test.serial(
       faults: ['power-off', 'link-down', 'graceful-stop', 'process-stop'],
       // announcement-pattern: one more power cycle, store-outage; domain-isolation: one L2 domain
       // (labs/vm-domains.yaml has more); local-traffic: its two more VIPs, probed at once with the
-      // Gateway's every 50 ms, left the emulated responder missing requests (CI: 31 of 42 answered)
+      // Gateway's every 50 ms, left the emulated responder missing requests (CI: 31 of 42 answered);
+      // shared-ip: a second install and a relabel trial (over a minute emulated) of what no VM
+      // primitive touches — its two-step setup and verdicts run on the netns lab (conformance.test).
       skip: [
         'store-outage',
         'scale',
@@ -176,6 +178,7 @@ test.serial(
         'domain-isolation',
         'multicast-snooping',
         'local-traffic',
+        'shared-ip',
       ],
       // the probe interval: the provider's for emulated VMs (50 ms)
       progress: (m) => progress.push(m),
