@@ -113,6 +113,14 @@ async function main(argv: string[]): Promise<number> {
   };
   const seconds = (flag: 'switch-down-s' | 'store-down-s' | 'stability-s') =>
     values[flag] === undefined ? undefined : int(flag, values[flag], 1, 3600)! * 1000;
+  // Every number read before the first run: a bad one is bad input (exit 2), not a failed cell.
+  const numbers = {
+    trials: int('trials', values.trials, 1, 100)!,
+    probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000),
+    switchDownMs: seconds('switch-down-s'),
+    storeDownMs: seconds('store-down-s'),
+    stabilityMs: seconds('stability-s'),
+  };
   const lab = findLab({ lab: values.lab });
   const t0 = Date.now();
   const progress = (m: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${m}\n`);
@@ -191,15 +199,11 @@ async function main(argv: string[]): Promise<number> {
     const { results, dir } = await runSuite({
       lab,
       subject: cell.subject,
-      trials: int('trials', values.trials, 1, 100)!,
+      ...numbers,
       faults,
       only: list(values.only),
       skip: list(values.skip),
-      probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000),
       outDir: values.out,
-      switchDownMs: seconds('switch-down-s'),
-      storeDownMs: seconds('store-down-s'),
-      stabilityMs: seconds('stability-s'),
       lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)),
       progress,
       signal: abort.signal,

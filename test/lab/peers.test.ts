@@ -137,6 +137,8 @@ test('--subjects is refused before anything runs when it cannot work, naming the
     [['--subjects', 'reference,frr:slow'], /no variant "slow"; variants: fast/],
     [['--subjects', 'reference,ucarp', '--subject', 'frr'], /leave out --subject and --versions/],
     [['--subjects', 'reference,ucarp', '--out', '/tmp/x'], /writes one report folder per subject .* leave out --out/],
+    // a bad number is bad input before any run, not a cell that failed (no comparison written)
+    [['--subjects', 'reference,ucarp', '--trials', '0'], /--trials must be a whole number from 1 to 100, not "0"/],
   ];
   for (const [args, message] of cases) {
     const r = await cli(...args);
