@@ -12,6 +12,7 @@ import { inventoryFromStatus } from '../inventory.ts';
 import type { RecapRow } from '../output.ts';
 import { findPlaybook, loadPlaybook } from '../playbook.ts';
 import { runPlaybook } from '../runner.ts';
+import type { TaskRecord } from '../task.ts';
 import { CILIUM_CLI_VERSION, type CiliumSources, chartFlags, sourcesProblem } from './cilium-cli.ts';
 import { renderCiliumChart, renderCluster } from './render.ts';
 import { ensureClusterSecrets } from './secrets.ts';
@@ -30,6 +31,8 @@ export interface ClusterResult {
   ok: boolean;
   /** Per host: ok, changed, failed, … (a second run that changes nothing has changed 0 everywhere). */
   recap: RecapRow[];
+  /** Every task on every host, with its duration: where the time went. */
+  records: TaskRecord[];
 }
 
 /**
@@ -95,5 +98,5 @@ export async function clusterUp(
       ...(opts.ciliumVersion ? { cilium_version: opts.ciliumVersion } : {}),
     },
   });
-  return { ok: !report2.recap.some((h) => h.failed || h.unreachable), recap: report2.recap };
+  return { ok: !report2.recap.some((h) => h.failed || h.unreachable), recap: report2.recap, records: report2.records };
 }

@@ -233,8 +233,15 @@ test.serial(
         },
         out: { write: (l) => lines.push(l) },
       });
+      // Where the time went: the slowest tasks (one host each, the slowest of them).
+      const slowest = [...r.records]
+        .sort((a, b) => b.durationMs - a.durationMs)
+        .filter((x, i, all) => all.findIndex((y) => y.task === x.task) === i)
+        .slice(0, 6)
+        .map((x) => `${x.task} ${(x.durationMs / 1000).toFixed(0)} s`);
       t.log(
-        `${label}: ${((Date.now() - t0) / 1000).toFixed(0)} s, changed ${r.recap.map((h) => `${h.host}=${h.changed}`).join(' ')}`,
+        `${label}: ${((Date.now() - t0) / 1000).toFixed(0)} s, changed ${r.recap.map((h) => `${h.host}=${h.changed}`).join(' ')}; ` +
+          `slowest: ${slowest.join(', ')}`,
       );
       t.true(
         r.ok,
