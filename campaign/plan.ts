@@ -8,7 +8,7 @@ import type { Cell } from '../results/night.ts';
 export interface CampaignInput {
   /** Built-in names, NAME:VARIANT or subject files, in the order they run. */
   subjects: string[];
-  /** Per subject (its name without a variant): the versions to move it through, in order. */
+  /** Per subject (its name without a variant, or as given): the versions to move it through, in order. */
   versions?: Record<string, string[]>;
   /** "duration/renewDeadline/retryPeriod" in ms: each lease-based subject runs once per lease. */
   leases?: string[];
@@ -35,7 +35,7 @@ export function planCampaign(input: CampaignInput, lab: Lab): Plan {
       problems.push(`subjects: ${(e as Error).message}`);
     }
   for (const [name, versions] of Object.entries(input.versions ?? {})) {
-    const subject = [...subjects.values()].find((s) => baseName(s) === name);
+    const subject = subjects.get(name) ?? [...subjects.values()].find((s) => baseName(s) === name);
     if (!subject) {
       // A subject that did not load is reported already; it may be the one named here.
       if (subjects.size === input.subjects.length)
@@ -53,7 +53,9 @@ export function planCampaign(input: CampaignInput, lab: Lab): Plan {
   for (const given of input.subjects) {
     const subject = subjects.get(given);
     if (!subject) continue;
-    const versions = (subject.versions && input.versions?.[baseName(subject)]) || [undefined];
+    const versions = (subject.versions && (input.versions?.[given] ?? input.versions?.[baseName(subject)])) || [
+      undefined,
+    ];
     const leases = subject.lease && input.leases?.length ? input.leases : [undefined];
     for (const version of versions)
       for (const lease of leases)

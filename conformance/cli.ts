@@ -19,7 +19,7 @@ import type { Cell } from '../results/night.ts';
 import { buildBundles } from './bundles.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { RunResults } from './model.ts';
-import { loadSubject, SubjectError } from './subject.ts';
+import { SubjectError } from './subject.ts';
 import { checkIds, runSuite } from './suite.ts';
 
 const USAGE =
@@ -148,12 +148,8 @@ async function main(argv: string[]): Promise<number> {
       `${versionsFlag} with several versions writes one report folder per version under reports/; leave out --out`,
     );
   // Every subject and version checked before the first run starts (campaign/plan.ts).
-  const single = subjects ? undefined : loadSubject(values.subject!, lab.lease);
   const plan = planCampaign(
-    {
-      subjects: subjects ?? [values.subject!],
-      ...(single && versions ? { versions: { [single.name.split(':')[0]!]: versions } } : {}),
-    },
+    { subjects: subjects ?? [values.subject!], ...(versions ? { versions: { [values.subject!]: versions } } : {}) },
     lab,
   );
   if (plan.problems.length)

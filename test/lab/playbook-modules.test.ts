@@ -272,8 +272,9 @@ test.serial('fail: with when, a failed wait ends the host with the log it regist
     down.report.records.some((r) => r.task === 'after'),
     'the host stops at the failure',
   );
-  const checked = await play(inv, tasks('/nonexistent'), { ...one, check: true });
+  const checked = await play(inv, [{ name: 'why', fail: { msg: 'stop here' } }], { ...one, check: true });
   t.false(checked.ok, 'it changes nothing, so it fails in check mode too');
+  t.is(checked.report.records.find((r) => r.task === 'why')?.msg, 'stop here');
   const fine = await play(inv, tasks('/etc/hostname'), one);
   t.true(fine.ok, fine.text);
   t.is(fine.report.records.find((r) => r.task === 'why')!.status, 'skipped');
