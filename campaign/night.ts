@@ -135,7 +135,8 @@ export async function runNight(o: NightOptions): Promise<{ night: Night; dir: st
         html: `${cell.id}/report.html`,
         seconds,
       };
-      // The previous night's matching run: same cell (subject, lease, version) on the same lab, from a night before this one.
+      // The previous night's matching run: same cell (subject, lease, version) on the same lab, from
+      // a night before this one (never this night's own run, whatever clock stamped it).
       const previous = h
         .list({
           subject: cell.subject,
@@ -143,7 +144,13 @@ export async function runNight(o: NightOptions): Promise<{ night: Night; dir: st
           ...(cell.lease ? { lease: cell.lease } : {}),
           ...(cell.version ? { version: cell.version } : {}),
         })
-        .filter((r) => r.dir.startsWith(`${root}/`) && r.dir.endsWith(`/${cell.id}`) && r.startedAt < night.startedAt)
+        .filter(
+          (r) =>
+            r.dir.startsWith(`${root}/`) &&
+            !r.dir.startsWith(`${nightDir}/`) &&
+            r.dir.endsWith(`/${cell.id}`) &&
+            r.startedAt < night.startedAt,
+        )
         .pop();
       if (previous) {
         const a = h.side(previous.name, [previous]);

@@ -312,12 +312,17 @@ export class History {
     return (this.db.prepare(sql).all(args) as DbRun[]).map(toRow).reverse();
   }
 
-  /** A run by its id, its folder name or its folder path. */
+  /**
+   * A run by its folder path, else its id or folder name (the newest of that name). A path names
+   * one folder: nightly cells share their folder names night after night, and the run at a path not
+   * indexed yet is not another night's run of the same name.
+   */
   find(ref: string): RunRow | undefined {
-    const abs = resolve(ref);
+    const byDir = this.db.prepare('SELECT * FROM runs WHERE dir = ?').get(resolve(ref)) as DbRun | undefined;
+    if (byDir || ref.includes('/')) return byDir && toRow(byDir);
     const row = this.db
-      .prepare('SELECT * FROM runs WHERE id = ? OR name = ? OR dir = ? ORDER BY started_at DESC LIMIT 1')
-      .get(ref, basename(ref), abs) as DbRun | undefined;
+      .prepare('SELECT * FROM runs WHERE id = ? OR name = ? ORDER BY started_at DESC LIMIT 1')
+      .get(ref, ref) as DbRun | undefined;
     return row && toRow(row);
   }
 

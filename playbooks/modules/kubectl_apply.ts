@@ -1,5 +1,7 @@
-// kubectl_apply: server-side apply of a manifest (file, directory or inline definition) on a
-// node with kubectl; reports changed only when `kubectl diff` sees a change.
+// kubectl_apply: server-side apply of a manifest (file, directory, list of files or inline
+// definition) on a node with kubectl; reports changed only when `kubectl diff` sees a change. A
+// list is one diff and one apply, in its order (`-f a -f b`), as a bundle file is: under emulation
+// each kubectl call costs seconds.
 
 import { stringify } from 'yaml';
 import { z } from 'zod';
@@ -9,7 +11,7 @@ import { defineModule, failed } from '../module.ts';
 export default defineModule({
   name: 'kubectl_apply',
   args: z.strictObject({
-    src: z.string().optional(),
+    src: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     definition: z
       .union([z.string(), z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))])
       .optional(),
@@ -20,7 +22,7 @@ export default defineModule({
   }),
   async run(ctx, a) {
     if ((a.src === undefined) === (a.definition === undefined))
-      return failed('give either src (a file or directory on the host) or definition');
+      return failed('give either src (a file, a directory or a list of files on the host) or definition');
     const which = await ctx.conn.run('command -v kubectl');
     if (which.rc !== 0) return failed(`kubectl not found on ${ctx.host.name}; install it first (cluster playbooks)`);
     if ((await ctx.conn.run(`[ -r ${q(a.kubeconfig)} ]`, { become: ctx.become })).rc !== 0)
@@ -36,7 +38,8 @@ export default defineModule({
           : Array.isArray(a.definition)
             ? a.definition.map((d) => stringify(d)).join('---\n')
             : stringify(a.definition);
-    const source = a.src !== undefined ? `-f ${q(a.src)}${a.src.endsWith('/') ? ' -R' : ''}` : '-f -';
+    const srcs = a.src === undefined ? [] : [a.src].flat();
+    const source = srcs.length ? srcs.map((f) => `-f ${q(f)}${f.endsWith('/') ? ' -R' : ''}`).join(' ') : '-f -';
     const common =
       `--kubeconfig ${q(a.kubeconfig)}${a.namespace ? ` -n ${q(a.namespace)}` : ''} --server-side ` +
       `--field-manager=${q(a.field_manager)}${a.force_conflicts ? ' --force-conflicts' : ''} ${source}`;
@@ -45,7 +48,7 @@ export default defineModule({
     const changed = diff.rc === 1;
     const result = {
       changed,
-      ...(ctx.diff && changed ? { diff: [{ path: a.src ?? 'definition', unified: diff.stdout }] } : {}),
+      ...(ctx.diff && changed ? { diff: [{ path: srcs.join(' ') || 'definition', unified: diff.stdout }] } : {}),
     };
     if (!changed || ctx.check) return result;
     const r = await ctx.conn.run(`kubectl apply ${common}`, { stdin, become: ctx.become });

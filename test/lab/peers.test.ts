@@ -1,13 +1,12 @@
 // The field's real failover stacks as subjects (Debian's packages, real daemons on the netns lab):
 // each installs idempotently, passes or fails the checks it should for the reason it should, and
-// lab:down leaves nothing of it behind. Then the same runs side by side in one comparison.
+// lab:down leaves nothing of it behind. Then two of them side by side in one comparison, through the CLI.
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { buildBundles } from '../../conformance/bundles.ts';
-import type { RunResults } from '../../conformance/model.ts';
 import { loadSubject } from '../../conformance/subject.ts';
 import { installPlan, runSuite } from '../../conformance/suite.ts';
 import { loadLab } from '../../lab/labfile.ts';
@@ -15,12 +14,11 @@ import { labDown } from '../../lab/lifecycle.ts';
 import { inventoryFromStatus } from '../../playbooks/inventory.ts';
 import { loadPlaybook } from '../../playbooks/playbook.ts';
 import { runPlaybook } from '../../playbooks/runner.ts';
-import { compareSubjects, comparisonTable } from '../../reports/compare-subjects.ts';
-import { hostSnapshot, labFile, netns, quiet, repo } from '../helpers.ts';
+import { type Comparison, comparisonTable } from '../../reports/compare-subjects.ts';
+import { hostSnapshot, labFile, labPids, netns, quiet, repo } from '../helpers.ts';
 
 const lab = loadLab(labFile('tpeer', 113));
 const PROBE_MS = 20;
-const runs: { results: RunResults; dir: string }[] = [];
 
 /**
  * The peers' daemons in this machine's own PID namespace. A node's processes live in the node's
@@ -68,7 +66,7 @@ for (const p of peers)
   test.serial(
     `${p.subject}: installs idempotently, fails over after a power cut, and a crash leaves two nodes answering`,
     async (t) => {
-      const { results: r, dir } = await runSuite({
+      const { results: r } = await runSuite({
         lab,
         subject: p.subject,
         trials: 1,
@@ -78,7 +76,6 @@ for (const p of peers)
         progress: () => {},
         outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
       });
-      runs.push({ results: r, dir });
       const status = Object.fromEntries(r.checks.map((c) => [c.id, c]));
       t.is(status['single-responder']!.status, 'passed', status['single-responder']!.reason);
       const failover = status.failover!;
@@ -112,22 +109,6 @@ for (const p of peers)
     },
   );
 
-test.serial('the runs side by side: one row per subject and fault, VRRP clocks where VRRP is spoken', (t) => {
-  t.is(runs.length, peers.length, 'every subject ran');
-  const c = compareSubjects(runs);
-  t.deepEqual(
-    c.subjects.map((s) => s.subject),
-    peers.map((p) => p.subject),
-  );
-  const rows = comparisonTable(c);
-  const row = (subject: string, fault: string) => rows.find((r) => r[0] === subject && r[1] === fault)!;
-  t.is(row('keepalived:fast', 'power-off')[2], '1/1');
-  t.regex(row('frr:fast', 'power-off')[6]!, /^\d+ \/ \d+ \/ \d+$/, 'VRRP switchover column');
-  t.is(row('ucarp:fast', 'power-off')[4], '-', 'ucarp claims no IPv6: no NDP figure, not "no takeover"');
-  for (const p of peers) t.true(Number(row(p.subject, 'process-stop')[7]) > 0, `${p.subject}: requests answered twice`);
-  t.true(c.subjects.every((s) => s.failedChecks.some((f) => f.id === 'failover')));
-});
-
 test('--subjects is refused before anything runs when it cannot work, naming the fix', async (t) => {
   const cli = (...a: string[]) =>
     execa('node', ['--import=tsx', 'conformance/cli.ts', ...a], { cwd: repo, reject: false, env: { CI: 'true' } });
@@ -147,34 +128,78 @@ test('--subjects is refused before anything runs when it cannot work, naming the
   }
 });
 
-test.serial('side by side, a subject whose install fails is reported and the others still run', async (t) => {
-  const r = await execa(
-    'node',
-    [
-      join(repo, 'scripts', 'run.mjs'),
-      'conformance',
-      '--lab',
-      lab.file,
-      '--subjects',
-      `${join(repo, 'test', 'fixtures', 'subjects', 'install-fails.yaml')},keepalived:fast`,
-      '--only',
-      'single-responder',
-    ],
-    { reject: false, env: { CI: 'true' } },
-  );
-  const dirs = [...r.stdout.matchAll(/^(?:report|comparison): (\S+)\/ /gm)].map((m) => m[1]!);
-  t.teardown(() => {
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
-  t.is(r.exitCode, 1, 'a subject did not run');
-  t.regex(r.stdout, /not run: install-fails: installing install-fails failed/);
-  t.regex(r.stdout, /keepalived:fast +v[\d.]+ +1 +0/);
-  const md = readFileSync(join(dirs.at(-1)!, 'comparison.md'), 'utf8');
-  t.regex(md, /Not run:\n- \*\*install-fails\*\*: installing install-fails failed/);
-  t.regex(md, /\| keepalived:fast \|/);
-});
+// Through the CLI, as a user runs it: a subject that cannot install, then two peers side by side
+// (VRRP spoken and not, IPv6 claimed and not); its own runs, so no other test's runs are needed.
+test.serial(
+  'side by side: one row per subject and fault, VRRP clocks where VRRP is spoken; a subject whose install fails ' +
+    'is reported and the others still run',
+  async (t) => {
+    const r = await execa(
+      'node',
+      [
+        join(repo, 'scripts', 'run.mjs'),
+        'conformance',
+        '--lab',
+        lab.file,
+        '--subjects',
+        `${join(repo, 'test', 'fixtures', 'subjects', 'install-fails.yaml')},keepalived:fast,ucarp:fast`,
+        '--only',
+        'single-responder,failover',
+        '--faults',
+        'power-off,process-stop',
+        '--trials',
+        '1',
+        '--probe-interval',
+        String(PROBE_MS),
+      ],
+      { reject: false, env: { CI: 'true' } },
+    );
+    const dirs = [...r.stdout.matchAll(/^(?:report|comparison): (\S+)\/ /gm)].map((m) => m[1]!);
+    t.teardown(() => {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    });
+    t.is(r.exitCode, 1, 'a subject did not run');
+    t.regex(r.stdout, /not run: install-fails: installing install-fails failed/);
+    const md = readFileSync(join(dirs.at(-1)!, 'comparison.md'), 'utf8');
+    t.regex(md, /Not run:\n- \*\*install-fails\*\*: installing install-fails failed/);
+    t.regex(md, /\| keepalived:fast \|/);
+    const c = JSON.parse(readFileSync(join(dirs.at(-1)!, 'comparison.json'), 'utf8')) as Comparison;
+    t.deepEqual(
+      c.subjects.map((s) => s.subject),
+      ['keepalived:fast', 'ucarp:fast'],
+    );
+    const rows = comparisonTable(c);
+    const row = (subject: string, fault: string) => rows.find((x) => x[0] === subject && x[1] === fault)!;
+    t.is(row('keepalived:fast', 'power-off')[2], '1/1');
+    t.regex(row('keepalived:fast', 'power-off')[6]!, /^\d+ \/ \d+ \/ \d+$/, 'VRRP switchover column');
+    t.is(row('ucarp:fast', 'power-off')[4], '-', 'ucarp claims no IPv6: no NDP figure, not "no takeover"');
+    for (const s of ['keepalived:fast', 'ucarp:fast'])
+      t.true(Number(row(s, 'process-stop')[7]) > 0, `${s}: requests answered twice`);
+    t.true(c.subjects.every((s) => s.failedChecks.some((f) => f.id === 'failover')));
+  },
+);
 
 test.serial('lab:down leaves nothing of the peers behind: no process, no macvlan, no state', async (t) => {
+  // Its own peer to remove when run alone (the tests before leave the last one's daemons running).
+  const peerDaemons = async () =>
+    (await labPids(lab.name)).filter((pid) => {
+      try {
+        return DAEMON.test(readFileSync(`/proc/${pid}/comm`, 'utf8').trim());
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+  if (!(await peerDaemons()).length)
+    await runSuite({
+      lab,
+      subject: 'pacemaker:fast',
+      trials: 1,
+      faults: [],
+      only: ['single-responder'],
+      progress: () => {},
+      outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
+    });
+  t.true((await peerDaemons()).length > 0, "a peer's daemons in the lab to stop");
   await labDown(lab.name, quiet, netns);
   const left = await hostSnapshot(lab.name);
   t.deepEqual(left, { namespaces: [], links: [], mounts: [], processes: [], state: false });
