@@ -1,5 +1,5 @@
 // npm run box:build: a Debian 12 libvirt box for the Vagrant path, made locally from Debian
-// packages only (debootstrap), so VM labs run on machines without internet access to box
+// packages only (mmdebstrap), so VM labs run on machines without internet access to box
 // registries. Direct kernel boot (the box's own kernel and initrd, root=/dev/vda) needs no boot
 // loader; `driver: qemu` in the lab file runs it under software emulation where KVM is unusable.
 
@@ -88,6 +88,8 @@ const PACKAGES = [
   'tcpdump',
   'iputils-ping',
 ];
+/** The tool that makes the root file system (it decides what else gets installed). */
+const BOOTSTRAP = 'mmdebstrap minbase, no recommends';
 /** Daemons the packages enable that l2lab runs itself, with its own configuration (l2l-service). */
 const DISABLED_UNITS = [
   'etcd.service',
@@ -117,7 +119,7 @@ const BOOT_SETUP = [
  * box, so that a box built from another list (an older l2lab) is rebuilt, not silently used.
  */
 export const BOX_CONTENT = createHash('sha256')
-  .update(JSON.stringify([PACKAGES, DISABLED_UNITS, BOOT_SETUP]))
+  .update(JSON.stringify([BOOTSTRAP, PACKAGES, DISABLED_UNITS, BOOT_SETUP]))
   .digest('hex')
   .slice(0, 12);
 const CONTENT_STAMP = join(VAGRANT_HOME, 'l2lab-debian12.content');
@@ -172,9 +174,16 @@ export async function buildBox(
   mkdirSync(WORK, { recursive: true });
   if (!opts.reuseRootfs || !existsSync(join(rootfs, 'etc', 'debian_version'))) {
     rmSync(rootfs, { recursive: true, force: true });
-    await step(`debootstrap bookworm (${PACKAGES.join(', ')})`, [
-      'debootstrap',
+    // mmdebstrap, not debootstrap: one apt run instead of package after package (measured on a
+    // fresh machine: debootstrap 301 s, mmdebstrap 207 s). No Recommends, as debootstrap. The
+    // kernel's first initramfs is built with MODULES=list already (Debian's default, most, took
+    // 72 s to make one that BOOT_SETUP replaces), and dpkg skips its fsyncs (a throw-away tree).
+    await step(`mmdebstrap bookworm (${PACKAGES.join(', ')})`, [
+      'mmdebstrap',
       '--variant=minbase',
+      '--aptopt=APT::Install-Recommends "false"',
+      '--dpkgopt=force-unsafe-io',
+      '--setup-hook=mkdir -p "$1/etc/initramfs-tools/conf.d" && printf "MODULES=list\\n" > "$1/etc/initramfs-tools/conf.d/l2lab"',
       `--include=${PACKAGES.join(',')}`,
       'bookworm',
       rootfs,
@@ -255,11 +264,12 @@ export async function buildBox(
       '',
     ].join('\n'),
   );
+  // Not compressed: the box never leaves this machine, and gzip of the image took 40 s.
   await step(`box archive ${out}`, [
     'tar',
     '-C',
     dir,
-    '-czf',
+    '-cf',
     out,
     'metadata.json',
     'Vagrantfile',

@@ -69,6 +69,12 @@ export function packageClosure(root: string, names: string[]): string[] {
   ].sort();
 }
 
+/**
+ * What no program loads at run time: type declarations, TypeScript sources, source maps, docs. Half
+ * of the packages' files (3411 → 1693, 23 → 8.4 MB), each one copied and unpacked by an emulated CPU.
+ */
+const NOT_RUN = ['*.ts', '*.cts', '*.mts', '*.map', '*.md'];
+
 export interface Runtime {
   id: string;
   tar: string;
@@ -77,7 +83,8 @@ export interface Runtime {
   root: string;
 }
 
-export async function runtimeBundle(): Promise<Runtime> {
+/** What the runtime tarball holds (paths under the checkout) and the patterns it leaves out. */
+export function runtimeFiles(): { files: string[]; exclude: string[]; code: string[] } {
   const bundles = MACHINE_PROGRAMS.map((p) => `dist/${p}.mjs`);
   const missing = bundles.filter((b) => !existsSync(join(repoRoot, b)));
   if (missing.length)
@@ -91,12 +98,18 @@ export async function runtimeBundle(): Promise<Runtime> {
     ...bundles,
     ...packageClosure(repoRoot, bareImports(code.join('\n'))),
   ];
+  return { files, exclude: ['*.tmp', ...NOT_RUN], code };
+}
+
+export async function runtimeBundle(): Promise<Runtime> {
+  const { files, exclude, code } = runtimeFiles();
   // Named by what it holds: Node's version, the lock file, the list of files and the bundles' code.
   const h = createHash('sha256')
     .update(process.version)
     .update(readFileSync(join(repoRoot, 'package-lock.json')))
     .update(readFileSync(join(repoRoot, 'scripts', 'run.mjs')))
-    .update(files.join('\n'));
+    .update(files.join('\n'))
+    .update(exclude.join('\n'));
   for (const c of code) h.update(c);
   const id = h.digest('hex').slice(0, 16);
   const dir = join(VAGRANT_HOME, 'l2lab-runtime');
@@ -104,7 +117,7 @@ export async function runtimeBundle(): Promise<Runtime> {
   if (!existsSync(tar)) {
     mkdirSync(dir, { recursive: true });
     const tmp = `${tar}.${process.pid}.tmp`;
-    await execa('tar', ['-cf', tmp, '-C', repoRoot, '--exclude=*.tmp', ...files]);
+    await execa('tar', ['-cf', tmp, '-C', repoRoot, ...exclude.map((x) => `--exclude=${x}`), ...files]);
     renameSync(tmp, tar);
     // Earlier runtimes are never used again (a lab:up copies the current one).
     for (const f of readdirSync(dir))
