@@ -165,7 +165,9 @@ test.serial(
       lab,
       subject: 'reference',
       trials: 1,
-      faults: ['power-off', 'link-down', 'graceful-stop', 'process-stop'],
+      // process-stop (a crash: the lease runs out, as after a power cut) is judged on the netns lab;
+      // here it cost 39 s of restart under emulation and proved what power-off proves.
+      faults: ['power-off', 'link-down', 'graceful-stop'],
       // announcement-pattern: one more power cycle, store-outage; domain-isolation: one L2 domain
       // (labs/vm-domains.yaml has more); local-traffic: its two more VIPs, probed at once with the
       // Gateway's every 50 ms, left the emulated responder missing requests (CI: 31 of 42 answered);
