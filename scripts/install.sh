@@ -11,11 +11,12 @@ command -v apt-get >/dev/null || { say "needs a Debian or Ubuntu machine (apt-ge
 
 # The lab: iproute2 (ip, bridge), util-linux (unshare, nsenter), tini (node init), OpenSSH.
 # Capture and probes: tcpdump, libpcap-dev + build-essential + python3 (the pcap addon), arping, ndisc6.
-# HTML reports: chromium (the tests open them headless). Subjects and stores: etcd, keepalived; the peer announcers ucarp, vip-manager, Pacemaker + Corosync (IPaddr2 from resource-agents), FRR (vrrpd). Tests: iputils-ping, procps, psmisc, curl, python3-yaml (the stand-in Kubernetes tools, test/standins). Cluster secrets: openssl. VM labs: vagrant, vagrant-libvirt, libvirt, qemu (TCG works where KVM does not), dnsmasq, mmdebstrap (npm run box:build).
+# HTML reports: chromium (the tests open them headless). Subjects and stores: etcd, keepalived; the peer announcers ucarp, vip-manager, Pacemaker + Corosync (IPaddr2 from resource-agents), FRR (vrrpd). Tests: iputils-ping, procps, psmisc, curl, python3-yaml (the stand-in Kubernetes tools, test/standins). Cluster secrets: openssl. VM labs: vagrant, vagrant-libvirt, libvirt, qemu (TCG works where KVM does not), dnsmasq, mmdebstrap and its Recommends (npm run box:build; the packages are installed without Recommends, and the box was measured with them).
 packages=(iproute2 util-linux tini openssh-server openssh-client tcpdump libpcap-dev build-essential python3 python3-yaml
   arping ndisc6 kmod etcd-server etcd-client keepalived
   ucarp vip-manager pacemaker pacemaker-cli-utils corosync resource-agents frr iputils-ping procps psmisc curl openssl ca-certificates
   vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base mmdebstrap
+  arch-test fakechroot uidmap libdistro-info-perl
   chromium)
 missing=()
 for p in "${packages[@]}"; do
