@@ -1,0 +1,42 @@
+// The conformance Context's one judgement of its own: a time over its budget is a problem on a
+// real CPU and a note on a lab that reports emulation (the VM lab under qemu's TCG), whose slack
+// comes from the provider itself. Structural verdicts never go through late().
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { Context } from '../../conformance/context.ts';
+import { loadSubject } from '../../conformance/subject.ts';
+import { NOT_JUDGED } from '../../conformance/trial.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import { repoRoot } from '../../lab/paths.ts';
+import { getProvider } from '../../lab/providers/index.ts';
+
+function contextOn(labFile: string, t: { teardown(f: () => void): void }): Context {
+  const lab = loadLab(join(repoRoot, labFile));
+  const provider = getProvider(lab.provider);
+  const subject = loadSubject('reference', lab.lease, undefined, provider.timingSlackMs?.(lab));
+  const dir = mkdtempSync(join(tmpdir(), 'l2l-context-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return new Context(lab, provider, subject, [], dir, provider.probeIntervalMs?.(lab) ?? 20, () => {});
+}
+
+test('late: a problem on the netns lab (a real CPU)', (t) => {
+  const ctx = contextOn('lab.yaml', t);
+  t.false(ctx.emulated);
+  const problems: string[] = [];
+  const notes: string[] = [];
+  ctx.late(problems, notes, 'answered again after 2500 ms, budget 2200 ms');
+  t.deepEqual(problems, ['answered again after 2500 ms, budget 2200 ms']);
+  t.deepEqual(notes, []);
+});
+
+test("late: a note on the VM lab under software emulation (the provider's own report), never a problem", (t) => {
+  const ctx = contextOn('labs/vm.yaml', t);
+  t.true(ctx.emulated, 'labs/vm.yaml runs qemu without KVM: the vagrant provider reports a slack');
+  const problems: string[] = [];
+  const notes: string[] = [];
+  ctx.late(problems, notes, 'answered again after 2500 ms, budget 2200 ms');
+  t.deepEqual(problems, []);
+  t.deepEqual(notes, [`answered again after 2500 ms, budget 2200 ms ${NOT_JUDGED}`]);
+});
