@@ -1,7 +1,7 @@
 // The conformance Context's one judgement of its own: a time over its budget is a problem on a
-// real CPU and a note on a lab that reports emulation (the VM lab under qemu's TCG), whose slack
-// comes from the provider itself. Structural verdicts never go through late().
-import { mkdtempSync, rmSync } from 'node:fs';
+// real CPU (netns, VMs under KVM) and a note on a lab whose provider reports the emulation slack
+// (the VM lab under qemu's TCG). Structural verdicts never go through late().
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -13,7 +13,7 @@ import { repoRoot } from '../../lab/paths.ts';
 import { getProvider } from '../../lab/providers/index.ts';
 
 function contextOn(labFile: string, t: { teardown(f: () => void): void }): Context {
-  const lab = loadLab(join(repoRoot, labFile));
+  const lab = loadLab(labFile.startsWith('/') ? labFile : join(repoRoot, labFile));
   const provider = getProvider(lab.provider);
   const subject = loadSubject('reference', lab.lease, undefined, provider.timingSlackMs?.(lab));
   const dir = mkdtempSync(join(tmpdir(), 'l2l-context-'));
@@ -39,4 +39,21 @@ test("late: a note on the VM lab under software emulation (the provider's own re
   ctx.late(problems, notes, 'answered again after 2500 ms, budget 2200 ms');
   t.deepEqual(problems, []);
   t.deepEqual(notes, [`answered again after 2500 ms, budget 2200 ms ${NOT_JUDGED}`]);
+});
+
+test('late: a problem on VMs under KVM (no emulation: no extra slack, timing judged)', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'l2l-kvm-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'kvm.yaml');
+  const text = readFileSync(join(repoRoot, 'labs', 'vm.yaml'), 'utf8');
+  t.regex(text, /^ {2}driver: qemu$/m);
+  writeFileSync(file, text.replace(/^ {2}driver: qemu$/m, '  driver: kvm'));
+  const ctx = contextOn(file, t);
+  t.is(ctx.subject.extraSlackMs, 0, "KVM's slack is the default one");
+  t.false(ctx.emulated);
+  const problems: string[] = [];
+  const notes: string[] = [];
+  ctx.late(problems, notes, 'answered again after 2500 ms, budget 2200 ms');
+  t.deepEqual(problems, ['answered again after 2500 ms, budget 2200 ms']);
+  t.deepEqual(notes, []);
 });
