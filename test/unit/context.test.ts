@@ -21,24 +21,25 @@ function contextOn(labFile: string, t: { teardown(f: () => void): void }): Conte
   return new Context(lab, provider, subject, [], dir, provider.probeIntervalMs?.(lab) ?? 20, () => {});
 }
 
+const LATE = 'answered again after 2500 ms, budget 2200 ms';
+
+/** What late() makes of one time over its budget on this context: problems and notes. */
+function judged(ctx: Context): { problems: string[]; notes: string[] } {
+  const out = { problems: [] as string[], notes: [] as string[] };
+  ctx.late(out.problems, out.notes, LATE);
+  return out;
+}
+
 test('late: a problem on the netns lab (a real CPU)', (t) => {
   const ctx = contextOn('lab.yaml', t);
   t.false(ctx.emulated);
-  const problems: string[] = [];
-  const notes: string[] = [];
-  ctx.late(problems, notes, 'answered again after 2500 ms, budget 2200 ms');
-  t.deepEqual(problems, ['answered again after 2500 ms, budget 2200 ms']);
-  t.deepEqual(notes, []);
+  t.deepEqual(judged(ctx), { problems: [LATE], notes: [] });
 });
 
 test("late: a note on the VM lab under software emulation (the provider's own report), never a problem", (t) => {
   const ctx = contextOn('labs/vm.yaml', t);
   t.true(ctx.emulated, 'labs/vm.yaml runs qemu without KVM: the vagrant provider reports a slack');
-  const problems: string[] = [];
-  const notes: string[] = [];
-  ctx.late(problems, notes, 'answered again after 2500 ms, budget 2200 ms');
-  t.deepEqual(problems, []);
-  t.deepEqual(notes, [`answered again after 2500 ms, budget 2200 ms ${NOT_JUDGED}`]);
+  t.deepEqual(judged(ctx), { problems: [], notes: [`${LATE} ${NOT_JUDGED}`] });
 });
 
 test('late: a problem on VMs under KVM (no emulation: no extra slack, timing judged)', (t) => {
@@ -51,9 +52,5 @@ test('late: a problem on VMs under KVM (no emulation: no extra slack, timing jud
   const ctx = contextOn(file, t);
   t.is(ctx.subject.extraSlackMs, 0, "KVM's slack is the default one");
   t.false(ctx.emulated);
-  const problems: string[] = [];
-  const notes: string[] = [];
-  ctx.late(problems, notes, 'answered again after 2500 ms, budget 2200 ms');
-  t.deepEqual(problems, ['answered again after 2500 ms, budget 2200 ms']);
-  t.deepEqual(notes, []);
+  t.deepEqual(judged(ctx), { problems: [LATE], notes: [] });
 });

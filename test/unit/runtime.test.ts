@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { bareImports, MACHINE_PROGRAMS, packageClosure, runtimeFiles } from '../../lab/providers/vagrant/runtime.ts';
+import {
+  bareImports,
+  MACHINE_PROGRAMS,
+  packageClosure,
+  packRuntime,
+  runtimeFiles,
+} from '../../lab/providers/vagrant/runtime.ts';
 import { repo } from '../helpers.ts';
 
 test("a bundle's imports: statements and dynamic imports, by package; built-ins, paths and look-alikes are not", (t) => {
@@ -70,11 +76,11 @@ test("the VMs' runtime from this checkout: every package the machine programs im
 
 test("the VMs' runtime leaves out what nothing loads, and every package the programs import still loads from it", async (t) => {
   await execa('node', [join(repo, 'scripts', 'run.mjs'), 'build']);
-  const { files, exclude, code } = runtimeFiles();
+  const runtime = runtimeFiles();
   const dir = mkdtempSync(join(tmpdir(), 'l2l-runtime-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const tar = join(dir, 'runtime.tar');
-  await execa('tar', ['-cf', tar, '-C', repo, ...exclude.map((x) => `--exclude=${x}`), ...files]);
+  await packRuntime(tar, runtime);
   const listed = (await execa('tar', ['-tf', tar])).stdout.split('\n');
   t.deepEqual(
     listed.filter((f) => /\.(ts|map|md)$/.test(f)),
@@ -82,7 +88,7 @@ test("the VMs' runtime leaves out what nothing loads, and every package the prog
     'no type declarations, sources, maps or docs',
   );
   await execa('tar', ['-xf', tar, '-C', dir]);
-  const imports = bareImports(code.join('\n'));
+  const imports = bareImports(runtime.code.join('\n'));
   const load = await execa(
     'node',
     ['--input-type=module', '-e', `for (const n of ${JSON.stringify(imports)}) await import(n);`],

@@ -101,6 +101,11 @@ export function runtimeFiles(): { files: string[]; exclude: string[]; code: stri
   return { files, exclude: ['*.tmp', ...NOT_RUN], code };
 }
 
+/** Packs the runtime's files, without what it leaves out, into a tarball (lab:up, and its test). */
+export async function packRuntime(tar: string, r: { files: string[]; exclude: string[] }): Promise<void> {
+  await execa('tar', ['-cf', tar, '-C', repoRoot, ...r.exclude.map((x) => `--exclude=${x}`), ...r.files]);
+}
+
 export async function runtimeBundle(): Promise<Runtime> {
   const { files, exclude, code } = runtimeFiles();
   // Named by what it holds: Node's version, the lock file, the list of files and the bundles' code.
@@ -117,7 +122,7 @@ export async function runtimeBundle(): Promise<Runtime> {
   if (!existsSync(tar)) {
     mkdirSync(dir, { recursive: true });
     const tmp = `${tar}.${process.pid}.tmp`;
-    await execa('tar', ['-cf', tmp, '-C', repoRoot, ...exclude.map((x) => `--exclude=${x}`), ...files]);
+    await packRuntime(tmp, { files, exclude });
     renameSync(tmp, tar);
     // Earlier runtimes are never used again (a lab:up copies the current one).
     for (const f of readdirSync(dir))
