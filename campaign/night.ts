@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { findLab } from '../lab/find-lab.ts';
+import { LabFileError } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { Lab } from '../lab/types.ts';
 import { compareRuns, writeComparisonFiles } from '../reports/compare-runs.ts';
@@ -76,7 +77,16 @@ export async function runNight(o: NightOptions): Promise<{ night: Night; dir: st
   const historyFile = historyPath();
   if (!historyFile)
     throw new MatrixError('the nightly runner compares through the run history: unset L2LAB_HISTORY=off');
-  const lab = findLab({ lab: matrix.lab });
+  let lab: Lab;
+  try {
+    lab = findLab({ lab: matrix.lab });
+  } catch (e) {
+    // The matrix names the lab: its field, not a --lab flag the nightly runner does not have.
+    const why = e instanceof LabFileError ? e.problems.map((p) => p.message).join('; ') : (e as Error).message;
+    throw new MatrixError(
+      `${o.matrixFile}: lab: ${matrix.lab}: ${why.replace(/; pass an existing file with --lab FILE/, '')}`,
+    );
+  }
   const plan = planCampaign(matrix, lab);
   if (plan.problems.length) throw new MatrixError(`${o.matrixFile}:\n  ${plan.problems.join('\n  ')}`);
 

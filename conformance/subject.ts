@@ -125,7 +125,13 @@ export function loadSubject(
     throw new SubjectError(
       `no subject "${nameOrFile}": built-in subjects are ${builtinSubjects().join(', ')}; or give a subject file (YAML)`,
     );
-  const r = subjectSchema.safeParse(parse(readFileSync(file, 'utf8')));
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new SubjectError(`${file}: not a YAML subject file: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const r = subjectSchema.safeParse(doc);
   if (!r.success) throw new SubjectError(`${file}: ${issueLines(r.error).join('; ')}`);
   const { variants, ...base } = r.data;
   let s = base;

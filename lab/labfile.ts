@@ -19,6 +19,7 @@ import {
   NODE_NAME_MAX,
   zodProblems,
 } from './labfile/schema.ts';
+import { leaseProblems } from './lease.ts';
 import { providerCapabilities, providerNames } from './providers/catalog.ts';
 import { validateVagrant } from './providers/vagrant/config.ts';
 import { matches } from './selector.ts';
@@ -256,25 +257,12 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
 
   const resolvedDomains = finishDomains(raw, domains, hosts, report);
 
-  // Lease: the holder must stop before anyone can take over (renewDeadline < duration), and
-  // retries must fit in the renew deadline, as client-go's leader election demands.
   const lease = {
     durationMs: durationMs(raw.lease.duration),
     renewDeadlineMs: durationMs(raw.lease.renewDeadline),
     retryPeriodMs: durationMs(raw.lease.retryPeriod),
   };
-  if (lease.renewDeadlineMs >= lease.durationMs)
-    report(
-      'lease.renewDeadline',
-      `${raw.lease.renewDeadline} must be shorter than lease.duration (${raw.lease.duration}), or two nodes could answer at once`,
-    );
-  if (lease.retryPeriodMs * 1.2 >= lease.renewDeadlineMs)
-    report(
-      'lease.retryPeriod',
-      `${raw.lease.retryPeriod} × 1.2 (jitter) must be shorter than lease.renewDeadline (${raw.lease.renewDeadline})`,
-    );
-  if (lease.retryPeriodMs < 20)
-    report('lease.retryPeriod', `${raw.lease.retryPeriod} is below 20ms; use at least 20ms`);
+  for (const p of leaseProblems(lease)) report(`lease.${p.field}`, p.message);
 
   return {
     name: raw.name,

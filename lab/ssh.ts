@@ -6,6 +6,7 @@ import { connect as tcpConnect } from 'node:net';
 import { NodeSSH } from 'node-ssh';
 import { run } from './command.ts';
 import type { HostStatus, LabStatus } from './types.ts';
+import { UsageError } from './validation.ts';
 
 export async function ensureKey(path: string, comment: string): Promise<boolean> {
   if (existsSync(path) && existsSync(`${path}.pub`)) return false;
@@ -26,7 +27,9 @@ export function knownHostsLine(address: string, hostKey: string): string {
 function sshTarget(status: LabStatus, nodeName: string): { node: HostStatus; ssh: NonNullable<HostStatus['ssh']> } {
   const node = [...status.nodes, status.client].find((n) => n.name === nodeName);
   if (!node)
-    throw new Error(`no node "${nodeName}" in lab ${status.lab}; nodes: ${status.nodes.map((n) => n.name).join(', ')}`);
+    throw new UsageError(
+      `no node "${nodeName}" in lab ${status.lab}; nodes: ${status.nodes.map((n) => n.name).join(', ')}`,
+    );
   if (!node.ssh) throw new Error(`node ${nodeName} has no SSH endpoint`);
   return { node, ssh: node.ssh };
 }

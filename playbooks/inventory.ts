@@ -109,7 +109,21 @@ const fileSchema = z.strictObject({
 
 /** An inventory file for existing hosts (the ssh provider). */
 export function inventoryFromFile(file: string): Inventory {
-  const raw = fileSchema.safeParse(parse(readFileSync(file, 'utf8')));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InventoryError(
+      `--inventory ${file}: cannot read it (${(e as NodeJS.ErrnoException).code}); give an inventory file`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (e) {
+    throw new InventoryError(`${file}: not YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const raw = fileSchema.safeParse(doc);
   if (!raw.success) throw new InventoryError(`${file}: ${issueLines(raw.error).join('; ')}`);
   const hosts: Record<string, InventoryHost> = {};
   for (const [name, h] of Object.entries(raw.data.hosts))

@@ -146,14 +146,20 @@ export class HistoryError extends Error {}
 export class History {
   private readonly db: Database.Database;
 
-  private constructor(readonly path: string) {
+  private constructor(
+    readonly path: string,
+    readOnly: boolean,
+  ) {
     try {
-      this.db = new Database(path);
+      // Read-only commands never write the file; a history not made yet reads as an empty one.
+      this.db = readOnly
+        ? existsSync(path)
+          ? new Database(path, { readonly: true, fileMustExist: true })
+          : new Database(':memory:')
+        : new Database(path);
     } catch (e) {
       throw new HistoryError(`cannot open the run history ${path}: ${(e as Error).message}`);
     }
-    // Several l2lab processes (a nightly matrix, a person listing) may share one history.
-    this.db.pragma('journal_mode = WAL');
     this.db.pragma('busy_timeout = 10000');
     this.db.pragma('foreign_keys = ON');
     const version = this.db.pragma('user_version', { simple: true }) as number;
@@ -162,12 +168,15 @@ export class History {
         `the run history ${path} was written by a newer l2lab (schema ${version}, this one knows ${SCHEMA_VERSION}); update l2lab or ` +
           `set L2LAB_HISTORY to another file`,
       );
+    if (readOnly && existsSync(path)) return;
+    // Several l2lab processes (a nightly matrix, a person listing) may share one history.
+    this.db.pragma('journal_mode = WAL');
     this.db.exec(SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
-  static open(path = historyPath() ?? defaultHistoryPath): History {
-    return new History(path);
+  static open(path = historyPath() ?? defaultHistoryPath, opts: { readOnly?: boolean } = {}): History {
+    return new History(path, opts.readOnly ?? false);
   }
 
   close(): void {

@@ -9,12 +9,12 @@ import type { RunRow, TrialRow } from './history.ts';
 import { esc, page } from './html.ts';
 
 /** Regressions or broken cells make a night red (for CI); a subject failing its known checks does not. */
+/** 1 for a regression against the night before, 3 for a cell without a verdict (a failed cell,
+ * harness errors), 130 when stopped: a subject's known failing checks are findings, not a bad night. */
 export function nightExitCode(n: Night): number {
   if (n.interrupted) return 130;
-  const bad = n.cells.some(
-    (c) => c.status === 'failed' || (c.run?.errors ?? 0) > 0 || (c.compared?.regressions ?? 0) > 0,
-  );
-  return bad ? 1 : 0;
+  if (n.cells.some((c) => (c.compared?.regressions ?? 0) > 0)) return 1;
+  return n.cells.some((c) => c.status === 'failed' || (c.run?.errors ?? 0) > 0) ? 3 : 0;
 }
 
 /** One night: each cell's status, checks, comparison with the night before, and links. */

@@ -1,24 +1,34 @@
 #!/usr/bin/env node
-// Runs one of l2lab's command lines from its bundle in dist/ (plain JavaScript: starts in a
-// quarter of the time tsx needs), rebuilding the bundle first when any source is newer.
-//   node scripts/run.mjs lab|playbook [ARGS...]
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+// Runs one of l2lab's programs from its bundle in dist/ (plain JavaScript: starts in a quarter
+// of the time tsx needs), rebuilding the bundle first when any source is newer.
+//   node scripts/run.mjs l2lab|agent|probe|backend [ARGS...]
+// l2lab is the command line (bin/l2lab.mjs); agent, probe and backend run on lab machines. The old
+// names (lab, playbook, conformance, cluster, box, report) are l2lab's verbs: `run.mjs lab up` is
+// `l2lab lab up`.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entries = {
-  lab: 'lab/cli.ts',
-  playbook: 'playbooks/cli.ts',
+  l2lab: 'cli/l2lab.ts',
   agent: 'agent/main.ts',
   probe: 'conformance/prober-process.ts',
-  conformance: 'conformance/cli.ts',
   backend: 'agent/backend-main.ts',
-  cluster: 'playbooks/cluster/cli.ts',
-  box: 'lab/providers/vagrant/box.ts',
-  report: 'reports/cli.ts',
 };
-const [name, ...args] = process.argv.slice(2);
+const verbs = {
+  lab: ['lab'],
+  playbook: ['playbook'],
+  conformance: ['test'],
+  cluster: ['cluster'],
+  box: ['box'],
+  report: ['report'],
+};
+let [name, ...args] = process.argv.slice(2);
+if (name in verbs) {
+  args = [...verbs[name], ...args];
+  name = 'l2lab';
+}
 if (!(name in entries) && name !== 'build') {
   console.error(
     `usage: node scripts/run.mjs ${Object.keys(entries).join('|')} [ARGS...]   (or: build — every bundle, now)`,
@@ -38,21 +48,46 @@ function newestSource(dir) {
 }
 
 const sources = Math.max(
-  ...['lab', 'playbooks', 'agent', 'conformance', 'reports', 'results', 'campaign']
+  ...['cli', 'lab', 'playbooks', 'agent', 'conformance', 'reports', 'results', 'campaign']
     .map((d) => join(root, d))
     .filter(existsSync)
     .map(newestSource),
 );
+
+/** Chunks no entry reaches any more and older than ten minutes (a process may still load them). */
+function pruneChunks() {
+  const dist = join(root, 'dist');
+  const chunks = join(dist, 'chunks');
+  if (!existsSync(chunks)) return;
+  const reached = new Set();
+  const visit = (file) => {
+    for (const m of readFileSync(file, 'utf8').matchAll(/[A-Za-z0-9_]+-[A-Z0-9]{8}\.mjs/g))
+      if (!reached.has(m[0])) {
+        reached.add(m[0]);
+        if (existsSync(join(chunks, m[0]))) visit(join(chunks, m[0]));
+      }
+  };
+  for (const e of readdirSync(dist)) if (e.endsWith('.mjs')) visit(join(dist, e));
+  for (const c of readdirSync(chunks))
+    if (!reached.has(c) && Date.now() - statSync(join(chunks, c)).mtimeMs > 600_000)
+      rmSync(join(chunks, c), { force: true });
+}
 
 async function ensureBuilt(entry) {
   const out = join(root, 'dist', `${entry}.mjs`);
   if (existsSync(out) && statSync(out).mtimeMs >= sources) return out;
   const { build } = await import('esbuild');
   mkdirSync(join(root, 'dist'), { recursive: true });
-  const tmp = `${out}.${process.pid}.tmp`; // concurrent runs each build, then rename: never a half-written bundle
+  // Concurrent runs each build, then rename: never a half-written bundle. The command line is
+  // split into chunks named by their content (each verb loads only its own code and packages);
+  // the programs lab machines run stay one file each.
+  const tmpName = `${entry}.${process.pid}.tmp`;
+  const split = entry === 'l2lab';
   await build({
-    entryPoints: [join(root, entries[entry])],
-    outfile: tmp,
+    entryPoints: { [tmpName]: join(root, entries[entry]) },
+    outdir: join(root, 'dist'),
+    outExtension: { '.js': '.mjs' },
+    ...(split ? { splitting: true, chunkNames: 'chunks/[name]-[hash]' } : {}),
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -61,7 +96,8 @@ async function ensureBuilt(entry) {
     logLevel: 'warning',
     sourcemap: 'inline',
   });
-  renameSync(tmp, out);
+  renameSync(join(root, 'dist', `${tmpName}.mjs`), out);
+  if (split) pruneChunks();
   return out;
 }
 

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { execa } from 'execa';
 import type { FaultName, RunResults } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { run } from '../lab/command.ts';
@@ -13,6 +14,11 @@ import { getProvider } from '../lab/providers/index.ts';
 import type { Lab } from '../lab/types.ts';
 
 export const repo = new URL('..', import.meta.url).pathname;
+
+/** The l2lab command as users run it: bin/l2lab.mjs, from its bundle. */
+export const L2LAB = join(repo, 'bin', 'l2lab.mjs');
+export const l2lab = (args: string[], env: Record<string, string> = {}) =>
+  execa('node', [L2LAB, ...args], { cwd: repo, reject: false, env: { CI: 'true', ...env } });
 
 /** A copy of the default lab with its own name and management subnet, so test files can run side by side. */
 export const labFile = derivedLabFile;

@@ -16,7 +16,7 @@ import { labDown } from '../../lab/lifecycle.ts';
 import { compareInTurn, compareRuns, type Side } from '../../reports/compare-runs.ts';
 import { History } from '../../reports/history.ts';
 import { writeRun as writeRunFolder } from '../../reports/write.ts';
-import { labFile, netns, quiet, repo } from '../helpers.ts';
+import { L2LAB, labFile, netns, quiet, repo } from '../helpers.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'l2l-history-'));
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
@@ -78,7 +78,7 @@ function digest(dir: string): string {
 }
 
 const report = (history: string, ...args: string[]) =>
-  execa('node', [join(repo, 'scripts/run.mjs'), 'report', ...args], {
+  execa('node', [L2LAB, 'report', ...args], {
     env: { L2LAB_HISTORY: history },
     reject: false,
   });
@@ -218,13 +218,13 @@ test('bad selections and runs are refused with the fix', async (t) => {
   t.regex(badKey.stderr, /a: "subjekt=reference" is not key=value with a key from subject, version, lab/);
   const missing = await report(path, 'compare', 'nope', 'subject=x');
   t.is(missing.exitCode, 2);
-  t.regex(missing.stderr, /a: no run "nope" in the history .* `npm run report -- list` shows them/);
+  t.regex(missing.stderr, /a: no run "nope" in the history .* `l2lab report list` shows them/);
   const since = await report(path, 'list', '--since', 'yesterday-ish');
   t.is(since.exitCode, 2);
   t.regex(since.stderr, /--since must be a date or time such as 2026-12-01/);
   const verb = await report(path, 'lsit');
   t.is(verb.exitCode, 2);
-  t.regex(verb.stderr, /unknown command "lsit": list, import, compare or html/);
+  t.regex(verb.stderr, /unknown command 'lsit'/);
 });
 
 test('rank test on its own: identical samples give no change; a shift under 25 % is not a regression', (t) => {

@@ -1,4 +1,4 @@
-// The nightly runner (scripts/nightly.ts, zx) on the netns lab: a bad matrix is refused with every
+// The nightly runner (`l2lab nightly`, zx) on the netns lab: a bad matrix is refused with every
 // field named; a night of two cells, each a real conformance process, and the index page with
 // their trends in headless Chromium; a night with a broken cell that is then interrupted keeps what
 // was done and leaves the lab without a fault. Comparing with the night before is unit-tested
@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown } from '../../lab/lifecycle.ts';
 import type { Night } from '../../results/night.ts';
-import { labFile, netns, quiet, repo } from '../helpers.ts';
+import { L2LAB, labFile, netns, quiet, repo } from '../helpers.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'l2l-nightly-'));
 const labPath = labFile('tnight', 115);
@@ -33,7 +33,7 @@ function matrix(name: string, doc: Record<string, unknown>): string {
 }
 
 const nightly = (file: string) =>
-  execa('node', ['--import', 'tsx', join(repo, 'scripts/nightly.ts'), '--matrix', file, '--out', out], {
+  execa('node', [L2LAB, 'nightly', '--matrix', file, '--out', out], {
     cwd: repo,
     env,
     reject: false,
@@ -119,7 +119,7 @@ test.serial(
       subjects: [join(repo, 'test/fixtures/subjects/install-fails.yaml'), 'reference', 'keepalived:fast'],
       leases: ['3000/1500/500'],
     });
-    const child = spawn('node', ['--import', 'tsx', join(repo, 'scripts/nightly.ts'), '--matrix', file, '--out', out], {
+    const child = spawn('node', [L2LAB, 'nightly', '--matrix', file, '--out', out], {
       cwd: repo,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -15,7 +15,7 @@ import { inventoryFromStatus } from '../../playbooks/inventory.ts';
 import { loadPlaybook } from '../../playbooks/playbook.ts';
 import { runPlaybook } from '../../playbooks/runner.ts';
 import { type Comparison, comparisonTable } from '../../reports/compare-subjects.ts';
-import { hostSnapshot, labFile, labPids, netns, quiet, repo } from '../helpers.ts';
+import { hostSnapshot, L2LAB, l2lab, labFile, labPids, netns, quiet, repo } from '../helpers.ts';
 
 const lab = loadLab(labFile('tpeer', 113));
 const PROBE_MS = 20;
@@ -110,8 +110,7 @@ for (const p of peers)
   );
 
 test('--subjects is refused before anything runs when it cannot work, naming the fix', async (t) => {
-  const cli = (...a: string[]) =>
-    execa('node', ['--import=tsx', 'conformance/cli.ts', ...a], { cwd: repo, reject: false, env: { CI: 'true' } });
+  const cli = (...a: string[]) => l2lab(['test', ...a]);
   const cases: [string[], RegExp][] = [
     [['--subjects', 'reference'], /--subjects needs two or more subjects, e\.g\. reference,keepalived/],
     [['--subjects', 'reference,nope'], /no subject "nope": built-in subjects are .*frr.*ucarp/],
@@ -137,8 +136,8 @@ test.serial(
     const r = await execa(
       'node',
       [
-        join(repo, 'scripts', 'run.mjs'),
-        'conformance',
+        L2LAB,
+        'test',
         '--lab',
         lab.file,
         '--subjects',
@@ -158,7 +157,7 @@ test.serial(
     t.teardown(() => {
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     });
-    t.is(r.exitCode, 1, 'a subject did not run');
+    t.is(r.exitCode, 3, 'a subject did not run: no verdict for it, a harness error');
     t.regex(r.stdout, /not run: install-fails: installing install-fails failed/);
     const md = readFileSync(join(dirs.at(-1)!, 'comparison.md'), 'utf8');
     t.regex(md, /Not run:\n- \*\*install-fails\*\*: installing install-fails failed/);

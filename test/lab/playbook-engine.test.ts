@@ -1,18 +1,16 @@
 // The engine over the whole default lab: idempotent re-runs, --limit/--tags, handlers once,
 // unreachable hosts apart from failures, any_errors_fatal, register/when/loop, CLI + JSON.
 
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { execa } from 'execa';
 import { injectFault, undoFault } from '../../lab/faults/index.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { type Inventory, inventoryFromStatus, selectHosts } from '../../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../../playbooks/playbook.ts';
 import { type RunReport, runPlaybook } from '../../playbooks/runner.ts';
-import { labFile, netns, quiet, repo } from '../helpers.ts';
+import { l2lab, labFile, netns, quiet } from '../helpers.ts';
 import { play } from '../pb-helpers.ts';
 
 const file = labFile('teng', 106);
@@ -210,21 +208,17 @@ test.serial('a failed host stops for that host only; any_errors_fatal stops all'
 });
 
 test.serial(
-  'unreachable hosts are reported apart from failures, naming host and address; CLI exit 4 and JSON',
+  'unreachable hosts are reported apart from failures, naming host and address; CLI exit 3 (harness) and JSON',
   async (t) => {
     await injectFault(netns, lab, { kind: 'power-off', node: 'node03' });
     try {
-      const json = join(tmpdir(), `l2l-pb-${process.pid}.json`);
-      const r = await execa('node', ['--import=tsx', 'playbooks/cli.ts', 'base', '--lab', file, '--json', json], {
-        cwd: repo,
-        reject: false,
-        env: { CI: 'true' },
-      });
-      t.is(r.exitCode, 4, r.stderr);
-      t.regex(r.stdout, /fatal: \[node03\] UNREACHABLE! host node03 unreachable at root@198\.19\.106\.14:22/);
-      t.regex(r.stdout, /PLAY RECAP \*+\ncp01 +: ok=\d+ +changed=0 +unreachable=0 +failed=0/);
-      t.regex(r.stdout, /node03 +: ok=0 +changed=0 +unreachable=1 +failed=0/);
-      const report = JSON.parse(readFileSync(json, 'utf8')) as RunReport;
+      const r = await l2lab(['playbook', 'base', '--lab', file, '--json']);
+      t.is(r.exitCode, 3, r.stderr);
+      // --json: the play's lines on stderr, the report alone on stdout.
+      t.regex(r.stderr, /fatal: \[node03\] UNREACHABLE! host node03 unreachable at root@198\.19\.106\.14:22/);
+      t.regex(r.stderr, /PLAY RECAP \*+\ncp01 +: ok=\d+ +changed=0 +unreachable=0 +failed=0/);
+      t.regex(r.stderr, /node03 +: ok=0 +changed=0 +unreachable=1 +failed=0/);
+      const report = JSON.parse(r.stdout) as RunReport;
       t.is(report.schema, 'l2lab.playbook/v1');
       t.true(report.records.every((x) => typeof x.durationMs === 'number' && x.host && x.task));
       t.is(report.recap.find((x) => x.host === 'node03')!.unreachable, 1);
@@ -263,11 +257,7 @@ test.serial("an inventory file for existing hosts (the ssh provider's shape) run
     '- hosts: edge\n  tasks:\n    - name: hello\n      copy: { dest: /var/lib/l2lab/inv, content: "{{ role }} {{ inventory_hostname }}" ' +
       '}\n',
   );
-  const r = await execa('node', ['--import=tsx', 'playbooks/cli.ts', pb, '--inventory', f], {
-    cwd: repo,
-    reject: false,
-    env: { CI: 'true' },
-  });
+  const r = await l2lab(['playbook', pb, '--inventory', f]);
   t.is(r.exitCode, 0, r.stdout + r.stderr);
   t.is((await netns.exec(lab, 'node02', ['cat', '/var/lib/l2lab/inv'])).stdout, 'edge node02');
   writeFileSync(
@@ -277,17 +267,13 @@ test.serial("an inventory file for existing hosts (the ssh provider's shape) run
       hosts: { ...inventory.hosts, node01: { ...inventory.hosts.node01, hostKey: 'ssh-ed25519 !!' } },
     }),
   );
-  const bad = await execa('node', ['--import=tsx', 'playbooks/cli.ts', pb, '--inventory', f], {
-    cwd: repo,
-    reject: false,
-  });
+  const bad = await l2lab(['playbook', pb, '--inventory', f]);
   t.is(bad.exitCode, 2);
   t.regex(bad.stderr, /hosts\.node01\.hostKey: a public host key/);
 });
 
 test.serial('CLI: bad playbook and bad flags exit 2 with the reason', async (t) => {
-  const cli = (...a: string[]) =>
-    execa('node', ['--import=tsx', 'playbooks/cli.ts', ...a], { cwd: repo, reject: false });
+  const cli = (...a: string[]) => l2lab(['playbook', ...a]);
   const none = await cli('nosuch', '--lab', file);
   t.is(none.exitCode, 2);
   t.regex(none.stderr, /no playbook "nosuch"/);

@@ -188,7 +188,7 @@ const bad: [string, (doc: any) => void, string, RegExp][] = [
       d.lease.renewDeadline = '15s';
     },
     'lease.renewDeadline',
-    /shorter than lease.duration/,
+    /shorter than the lease duration/,
   ],
   [
     'bad duration',

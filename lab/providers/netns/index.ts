@@ -4,6 +4,7 @@
 //   switch = a Linux bridge inside its own network namespace, so the host's network is not
 //           part of the lab switch; the management bridge is on the host, for SSH.
 // `up` observes what exists, then creates or repairs only what differs (idempotent).
+
 import { spawn } from 'node:child_process';
 import {
   closeSync,
@@ -37,6 +38,7 @@ import {
   MANAGEMENT_INTERFACE,
   SWITCH_INTERFACE,
 } from '../../types.ts';
+import { UsageError } from '../../validation.ts';
 import { capabilities } from './about.ts';
 
 const NODE_FILES = nodeFilesDir;
@@ -805,7 +807,7 @@ async function checkRouteFree(lab: Lab): Promise<void> {
     return typeof c !== 'string' && overlaps(cidrRange(c), mgmt);
   });
   if (clash)
-    throw new Error(
+    throw new UsageError(
       `management.ipv4 ${lab.management.ipv4} is already routed on this host (${clash.dst} dev ${clash.dev}); choose another management ` +
         `subnet in the lab file`,
     );

@@ -7,7 +7,6 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 
 export const BOX_NAME = 'l2lab/debian12';
@@ -362,19 +361,10 @@ async function removeBaseVolumes(): Promise<void> {
     ]);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { out: { type: 'string' }, 'reuse-rootfs': { type: 'boolean' }, add: { type: 'boolean', default: true } },
-  });
+/** Builds l2lab's Debian box (and adds it to vagrant unless add is false); the time it took. */
+export async function boxBuild(o: { out?: string; reuseRootfs?: boolean; add?: boolean }): Promise<string> {
   const t0 = Date.now();
-  const box = await buildBox(values.out, { reuseRootfs: values['reuse-rootfs'] });
-  if (values.add) await addBox(box);
-  console.log(`box ${BOX_NAME}: ${box} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-}
-
-if (process.argv[1]?.endsWith('box.mjs') || process.argv[1]?.endsWith('box.ts')) {
-  main().catch((e: unknown) => {
-    console.error(`error: ${(e as Error).message}`);
-    process.exit(1);
-  });
+  const box = await buildBox(o.out, { reuseRootfs: o.reuseRootfs });
+  if (o.add ?? true) await addBox(box);
+  return `box ${BOX_NAME}: ${box} (${((Date.now() - t0) / 1000).toFixed(0)} s)`;
 }

@@ -1,35 +1,52 @@
-// npm run conformance -- [options]: lab up, subject installed, checks, report, summary.
+// l2lab test [options] (npm run conformance): the subject installed, the checks, the report, the recap;
+// with --subjects or --versions, a campaign of runs and their comparison.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { planCampaign } from '../campaign/plan.ts';
-import { runCampaign } from '../campaign/run.ts';
-import { trialFaultKinds } from '../lab/faults/index.ts';
-import { findLab } from '../lab/find-lab.ts';
-import { LabFileError } from '../lab/labfile.ts';
-import { repoRoot } from '../lab/paths.ts';
-import { table } from '../lab/table.ts';
-import { UsageError } from '../lab/validation.ts';
-import { compareInTurn, comparisonText, writeComparisonFiles } from '../reports/compare-runs.ts';
-import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../reports/compare-subjects.ts';
-import { runHtml, subjectsHtml } from '../reports/html.ts';
-import { outageTable, utcStamp, writeRun } from '../reports/write.ts';
-import type { Cell } from '../results/night.ts';
-import { buildBundles } from './bundles.ts';
-import { InterruptedError } from './fault-session.ts';
-import type { RunResults } from './model.ts';
-import { SubjectError } from './subject.ts';
-import { checkIds, runSuite } from './suite.ts';
+import { planCampaign } from '../../campaign/plan.ts';
+import { runCampaign } from '../../campaign/run.ts';
+import { buildBundles } from '../../conformance/bundles.ts';
+import { checks } from '../../conformance/checks/index.ts';
+import { InterruptedError } from '../../conformance/fault-session.ts';
+import type { RunResults } from '../../conformance/model.ts';
+import { runSuite } from '../../conformance/suite.ts';
+import { trialFaultKinds } from '../../lab/faults/index.ts';
+import { findLab } from '../../lab/find-lab.ts';
+import { leaseProblems } from '../../lab/lease.ts';
+import { repoRoot } from '../../lab/paths.ts';
+import { table } from '../../lab/table.ts';
+import type { Lease } from '../../lab/types.ts';
+import { UsageError } from '../../lab/validation.ts';
+import { compareInTurn, comparisonText, writeComparisonFiles } from '../../reports/compare-runs.ts';
+import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../../reports/compare-subjects.ts';
+import { runHtml, subjectsHtml } from '../../reports/html.ts';
+import { outageTable, utcStamp, writeRun } from '../../reports/write.ts';
+import type { Cell } from '../../results/night.ts';
+import { EXIT, type ExitCode } from '../exit.ts';
 
-const USAGE =
-  `usage: npm run conformance -- [--lab FILE] [--subject NAME[:VARIANT]|FILE] [--trials N] [--only ID,…] [--skip ID,…]
-                               [--faults ${trialFaultKinds().join(',')}] [--probe-interval MS] [--out DIR]
-                               [--lease-duration MS --lease-renew-deadline MS --lease-retry-period MS] [--switch-down-s S] ` +
-  `[--store-down-s S] [--stability-s S]
-                               [--versions A,B,…]          move the subject to each version in turn (its version axis), one report each
-                               [--cilium-versions A,B,…]   the same as --subject cilium --versions A,B,…
-                               [--subjects A,B,…]          one run per subject on the same lab, then one comparison`;
+import { DEFAULT_TRIALS } from '../help.ts';
+
+export interface TestOptions {
+  lab?: string;
+  subject?: string;
+  trials?: string;
+  only?: string;
+  skip?: string;
+  faults?: string;
+  probeInterval?: string;
+  out?: string;
+  leaseDuration?: string;
+  leaseRenewDeadline?: string;
+  leaseRetryPeriod?: string;
+  versions?: string;
+  ciliumVersions?: string;
+  subjects?: string;
+  switchDownS?: string;
+  storeDownS?: string;
+  stabilityS?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
 
 function int(flag: string, v: string | undefined, min: number, max = Infinity): number | undefined {
   if (v === undefined) return undefined;
@@ -62,41 +79,8 @@ function printRun(results: RunResults, dir: string, t0: number): void {
   console.log(`report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`);
 }
 
-async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        lab: { type: 'string', short: 'l' },
-        subject: { type: 'string', short: 's', default: 'reference' },
-        trials: { type: 'string', default: '3' },
-        only: { type: 'string' },
-        skip: { type: 'string' },
-        faults: { type: 'string' },
-        'probe-interval': { type: 'string' }, // default: the provider's (20 ms, 50 ms on emulated VMs)
-        out: { type: 'string' },
-        'lease-duration': { type: 'string' },
-        'lease-renew-deadline': { type: 'string' },
-        'lease-retry-period': { type: 'string' },
-        versions: { type: 'string' },
-        'cilium-versions': { type: 'string' },
-        subjects: { type: 'string' },
-        'switch-down-s': { type: 'string' },
-        'store-down-s': { type: 'string' },
-        'stability-s': { type: 'string' }, // how long the first trial of each fault watches the new holder
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.replace(/\. To specify.*$/s, '')}\n${USAGE}`);
-  }
-  if (values.help) {
-    console.log(`${USAGE}\nchecks: ${checkIds().join(', ')}`);
-    return 0;
-  }
+/** The suite once, or a campaign (--subjects, --versions): runs, reports, comparisons. */
+export async function testCommand(values: TestOptions): Promise<ExitCode> {
   const list = (s?: string) =>
     s
       ?.split(',')
@@ -107,33 +91,38 @@ async function main(argv: string[]): Promise<number> {
     if (!trialFaultKinds().includes(f))
       throw new UsageError(`--faults: unknown fault "${f}"; faults: ${trialFaultKinds().join(', ')}`);
   const lease = {
-    durationMs: int('lease-duration', values['lease-duration'], 50),
-    renewDeadlineMs: int('lease-renew-deadline', values['lease-renew-deadline'], 20),
-    retryPeriodMs: int('lease-retry-period', values['lease-retry-period'], 10),
+    durationMs: int('lease-duration', values.leaseDuration, 1),
+    renewDeadlineMs: int('lease-renew-deadline', values.leaseRenewDeadline, 1),
+    retryPeriodMs: int('lease-retry-period', values.leaseRetryPeriod, 1),
   };
-  const seconds = (flag: 'switch-down-s' | 'store-down-s' | 'stability-s') =>
-    values[flag] === undefined ? undefined : int(flag, values[flag], 1, 3600)! * 1000;
+  const seconds = (flag: string, v: string | undefined) =>
+    v === undefined ? undefined : int(flag, v, 1, 3600)! * 1000;
   // Every number read before the first run: a bad one is bad input (exit 2), not a failed cell.
   const numbers = {
-    trials: int('trials', values.trials, 1, 100)!,
-    probeIntervalMs: int('probe-interval', values['probe-interval'], 5, 1000),
-    switchDownMs: seconds('switch-down-s'),
-    storeDownMs: seconds('store-down-s'),
-    stabilityMs: seconds('stability-s'),
+    trials: int('trials', values.trials ?? String(DEFAULT_TRIALS), 1, 100)!,
+    probeIntervalMs: int('probe-interval', values.probeInterval, 5, 1000),
+    switchDownMs: seconds('switch-down-s', values.switchDownS),
+    storeDownMs: seconds('store-down-s', values.storeDownS),
+    stabilityMs: seconds('stability-s', values.stabilityS),
   };
+  const known = checks.map((c) => c.id);
+  for (const flag of ['only', 'skip'] as const)
+    for (const id of list(values[flag]) ?? [])
+      if (!known.includes(id)) throw new UsageError(`--${flag}: unknown check "${id}"; checks: ${known.join(', ')}`);
   const lab = findLab({ lab: values.lab });
+  const leaseOverride = Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)) as Partial<Lease>;
   const t0 = Date.now();
   const progress = (m: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${m}\n`);
-  if (values.versions && values['cilium-versions'])
+  if (values.versions && values.ciliumVersions)
     throw new UsageError('--cilium-versions is --subject cilium --versions: give one of them');
-  const versionsFlag = values['cilium-versions'] ? '--cilium-versions' : '--versions';
-  const versions = list(values.versions ?? values['cilium-versions']);
-  if (values['cilium-versions'] && values.subject !== 'cilium')
+  const versionsFlag = values.ciliumVersions ? '--cilium-versions' : '--versions';
+  const versions = list(values.versions ?? values.ciliumVersions);
+  if (values.ciliumVersions && (values.subject ?? 'cilium') !== 'cilium')
     throw new UsageError(
       `--cilium-versions compares Cilium versions: use it with --subject cilium (not ${values.subject})`,
     );
   const subjects = list(values.subjects);
-  if (subjects && (versions || argv.some((a) => a === '--subject' || a === '-s' || a.startsWith('--subject='))))
+  if (subjects && (versions || values.subject))
     throw new UsageError(
       '--subjects runs each subject in turn: leave out --subject and --versions (--cilium-versions)',
     );
@@ -148,10 +137,33 @@ async function main(argv: string[]): Promise<number> {
       `${versionsFlag} with several versions writes one report folder per version under reports/; leave out --out`,
     );
   // Every subject and version checked before the first run starts (campaign/plan.ts).
+  const subject = values.subject ?? (values.ciliumVersions ? 'cilium' : 'reference');
   const plan = planCampaign(
-    { subjects: subjects ?? [values.subject!], ...(versions ? { versions: { [values.subject!]: versions } } : {}) },
+    { subjects: subjects ?? [subject], ...(versions ? { versions: { [subject]: versions } } : {}) },
     lab,
   );
+  // A lease flag on a subject without a lease would change nothing: say so rather than ignore it.
+  const leaseless = [...plan.subjects.values()].filter((s) => !s.lease).map((s) => s.name);
+  if (Object.keys(leaseOverride).length && leaseless.length)
+    plan.problems.push(
+      `subjects: ${leaseless.join(', ')} ${leaseless.length === 1 ? 'has' : 'have'} no lease (not lease-based): ` +
+        `leave out the --lease-* flags${subjects ? ' or run the lease-based subjects on their own' : ''}`,
+    );
+  // The flags follow the lab file's rules, applied to the lease they make with it.
+  const leaseFlag = {
+    duration: 'lease-duration',
+    renewDeadline: 'lease-renew-deadline',
+    retryPeriod: 'lease-retry-period',
+  };
+  const leaseErrors =
+    Object.keys(leaseOverride).length && !leaseless.length ? leaseProblems({ ...lab.lease, ...leaseOverride }) : [];
+  if (leaseErrors.length)
+    throw new UsageError(
+      leaseErrors
+        .map((p) => `--${leaseFlag[p.field]}: ${p.message} (with the lab's lease where no flag says)`)
+        .join('\n'),
+    );
+
   if (plan.problems.length)
     throw new UsageError(
       plan.problems
@@ -200,7 +212,7 @@ async function main(argv: string[]): Promise<number> {
       only: list(values.only),
       skip: list(values.skip),
       outDir: values.out,
-      lease: Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)),
+      lease: leaseOverride,
       progress,
       signal: abort.signal,
     });
@@ -243,7 +255,7 @@ async function main(argv: string[]): Promise<number> {
   if (subjects) {
     writeSubjects();
     // A comparison is a measurement: it succeeds when every run did, whatever the subjects scored.
-    return notRun.length || runs.some((r) => r.results.summary.errors) ? 1 : 0;
+    return notRun.length || runs.some((r) => r.results.summary.errors) ? EXIT.harness : EXIT.ok;
   }
   let regressions = 0;
   if (runs.length > 1) {
@@ -264,18 +276,6 @@ async function main(argv: string[]): Promise<number> {
       regressions += c.regressions;
     });
   }
-  return runs.some((r) => r.failed) || regressions ? 1 : 0;
+  if (runs.some((r) => r.results.summary.failed) || regressions) return EXIT.failed;
+  return runs.some((r) => r.results.summary.errors) ? EXIT.harness : EXIT.ok;
 }
-
-main(process.argv.slice(2)).then(
-  (c) => process.exit(c),
-  (e: unknown) => {
-    if (e instanceof InterruptedError) {
-      console.error('interrupted: the faults were undone');
-      process.exit(130);
-    }
-    const bad = e instanceof UsageError || e instanceof LabFileError || e instanceof SubjectError;
-    console.error(`error: ${(e as Error).message}`);
-    process.exit(bad ? 2 : 1);
-  },
-);

@@ -1,0 +1,48 @@
+// l2lab nightly --matrix FILE (npm run nightly --): the nightly runner in zx over campaign/night.ts.
+// It owns the signals and runs each cell as its own `l2lab test` process, so a cell that crashes
+// takes no other cell with it.
+import { join } from 'node:path';
+import { $, type ProcessPromise } from 'zx';
+import { runNight } from '../../campaign/night.ts';
+import { repoRoot } from '../../lab/paths.ts';
+import type { ExitCode } from '../exit.ts';
+
+export async function nightlyCommand(o: { matrix: string; out?: string }): Promise<ExitCode> {
+  let stopping: NodeJS.Signals | undefined;
+  let current: ProcessPromise | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!stopping) console.error(`\nnightly: ${sig}: stopping after the cell running now (its faults are undone)`);
+    stopping = sig;
+    // The cell's process undoes its faults and exits; in a terminal it got the signal already.
+    void current?.kill(sig).catch(() => {});
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const { exitCode } = await runNight({
+    matrixFile: o.matrix,
+    ...(o.out ? { out: o.out } : {}),
+    stopped: () => stopping && `stopped by ${stopping}`,
+    log: (line) => console.log(line),
+    async conformance(args, env) {
+      current = $({
+        nothrow: true,
+        quiet: true,
+        env: { ...process.env, ...env },
+      })`node ${join(repoRoot, 'bin', 'l2lab.mjs')} test ${args}`;
+      let tail = '';
+      current.stdout.on('data', (d: Buffer) => process.stdout.write(d));
+      current.stderr.on('data', (d: Buffer) => {
+        process.stderr.write(d);
+        tail = (tail + d.toString()).slice(-4000);
+      });
+      const done = await current;
+      current = undefined;
+      const lines = tail.trim().split('\n');
+      return {
+        exitCode: done.exitCode ?? undefined,
+        lastError: lines.filter((l) => l.startsWith('error:')).pop() ?? lines.pop(),
+      };
+    },
+  });
+  return exitCode as ExitCode;
+}
