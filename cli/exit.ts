@@ -1,38 +1,14 @@
 // What a command's exit code means, the same for every verb (the README states it once):
 //   0 ok · 1 a check failed or a regression · 2 bad input (nothing created, nothing written)
 //   3 a harness error (l2lab or its machines failed, no verdict) · 130 interrupted (faults undone)
-import { MatrixError } from '../campaign/matrix.ts';
-import { InterruptedError } from '../conformance/fault-session.ts';
-import { SubjectError } from '../conformance/subject.ts';
-import { MissingPrimitive } from '../lab/faults/fault.ts';
-import { FaultError } from '../lab/faults/index.ts';
-import { LabFileError } from '../lab/labfile.ts';
-import { UsageError } from '../lab/validation.ts';
-import { ClusterError } from '../playbooks/cluster/up.ts';
-import { InventoryError } from '../playbooks/inventory.ts';
-import { PlaybookError } from '../playbooks/playbook.ts';
-import { HistoryError } from '../reports/history.ts';
+// Which error is which lives in cli/errors.ts, loaded only when a command fails.
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, harness: 3, interrupted: 130 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** Errors that mean the input was wrong: the user fixes a flag or a file, l2lab did nothing. */
-const badInput = [
-  UsageError,
-  LabFileError,
-  SubjectError,
-  FaultError,
-  MissingPrimitive,
-  PlaybookError,
-  InventoryError,
-  HistoryError,
-  MatrixError,
-  ClusterError,
-];
-
-/** The code for an error; a wrapped one (a rolled-back `lab up`) counts as its cause. */
-export function exitCodeOf(e: unknown): ExitCode {
-  if (e instanceof InterruptedError) return EXIT.interrupted;
-  if (badInput.some((c) => e instanceof c)) return EXIT.usage;
-  return e instanceof Error && e.cause ? exitCodeOf(e.cause) : EXIT.harness;
+/** Where the parser's and the error lines go; the verbs' own output goes to stdout/stderr. */
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
 }

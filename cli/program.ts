@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { checks } from '../conformance/checks/index.ts';
 import { faultPlugins, trialFaultKinds } from '../lab/faults/index.ts';
-import { EXIT } from './exit.ts';
+import { EXIT, type Io } from './exit.ts';
 import { DEFAULT_TRIALS, faultKindsHelp, selectionKeys } from './help.ts';
 
 const lab = () => import('./commands/lab.ts');
@@ -28,7 +28,7 @@ const quiet = () => new Option('-q, --quiet', 'no progress lines');
 const extraVars = () =>
   new Option('-e, --extra-vars <key=value>', 'a playbook variable, repeatable').argParser(collect).default([]);
 
-export function buildProgram(version: string, outcome: Outcome): Command {
+export function buildProgram(version: string, outcome: Outcome, io: Io): Command {
   const done = (p: number | Promise<number>) =>
     Promise.resolve(p).then((code) => {
       outcome.code = code;
@@ -37,6 +37,7 @@ export function buildProgram(version: string, outcome: Outcome): Command {
     .description('Build, provision and measure L2 announcement labs (Cilium L2 announcements and its peers).')
     .version(version, '-V, --version', 'the version of l2lab')
     .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
     .allowExcessArguments(false)
     .showHelpAfterError('(add --help for usage)')
     .addHelpText(
@@ -247,7 +248,7 @@ export function buildProgram(version: string, outcome: Outcome): Command {
     .command('version')
     .description('the version of l2lab')
     .action(() => {
-      console.log(version);
+      io.out(`${version}\n`);
       outcome.code = EXIT.ok;
     });
 
@@ -256,7 +257,7 @@ export function buildProgram(version: string, outcome: Outcome): Command {
     .description('a bash completion script: eval "$(l2lab completion)"')
     .action(async () => {
       const { bashCompletion } = await import('./completion.ts');
-      console.log(bashCompletion(program));
+      io.out(`${bashCompletion(program)}\n`);
       outcome.code = EXIT.ok;
     });
   return program;
