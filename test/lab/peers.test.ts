@@ -1,7 +1,7 @@
 // The field's real failover stacks as subjects (Debian's packages, real daemons on the netns lab):
 // each installs idempotently, passes or fails the checks it should for the reason it should, and
 // lab:down leaves nothing of it behind. Then two of them side by side in one comparison, through the CLI.
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -153,11 +153,12 @@ test.serial(
       ],
       { reject: false, env: { CI: 'true' } },
     );
-    const dirs = [...r.stdout.matchAll(/^(?:report|comparison): (\S+)\/ /gm)].map((m) => m[1]!);
+    const dirs = [...r.stdout.matchAll(/^(?:report|comparison): (\S+?)\/(?:report\.html)? /gm)].map((m) => m[1]!);
     t.teardown(() => {
       for (const d of dirs) rmSync(d, { recursive: true, force: true });
     });
     t.is(r.exitCode, 3, 'a subject did not run: no verdict for it, a harness error');
+    for (const d of dirs.slice(0, -1)) t.true(existsSync(join(d, 'report.html')), `every run writes its page: ${d}`);
     t.regex(r.stdout, /not run: install-fails: installing install-fails failed/);
     const md = readFileSync(join(dirs.at(-1)!, 'comparison.md'), 'utf8');
     t.regex(md, /Not run:\n- \*\*install-fails\*\*: installing install-fails failed/);

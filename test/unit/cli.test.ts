@@ -182,3 +182,18 @@ test('bash completion comes from the command tree: verbs, sub-verbs and their fl
   t.false((await complete('l2lab lab up --')).includes('--name'), 'a hidden flag is not offered');
   t.is(existsSync(L2LAB), true);
 });
+
+test('install profiles: the netns lab by default, the VM stack, browsers and peers on request', async (t) => {
+  const list = async (...a: string[]) =>
+    (await execa('bash', [join(repo, 'scripts', 'install.sh'), ...a, '--list'])).stdout.split(' ');
+  const base = await list();
+  for (const p of ['iproute2', 'tcpdump', 'etcd-server', 'openssh-server']) t.true(base.includes(p), p);
+  for (const p of ['vagrant', 'qemu-system-x86', 'chromium', 'keepalived', 'frr', 'python3-yaml'])
+    t.false(base.includes(p), `${p} only on request`);
+  const vm = await list('--with', 'vm,html');
+  t.true(vm.includes('vagrant') && vm.includes('chromium') && !vm.includes('keepalived'));
+  t.deepEqual((await list('--with', 'all')).sort(), (await list('--with', 'peers,vm,cluster,html')).sort());
+  const bad = await execa('bash', [join(repo, 'scripts', 'install.sh'), '--with', 'vms'], { reject: false });
+  t.is(bad.exitCode, 2);
+  t.regex(bad.stdout + bad.stderr, /--with: unknown part "vms"; parts: peers, vm, cluster, html, all/);
+});
