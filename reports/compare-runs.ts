@@ -56,7 +56,8 @@ export interface CheckComparison {
   check: string;
   a: { passed: number; failed: number; other: number };
   b: { passed: number; failed: number; other: number };
-  change: 'newly failing' | 'fixed' | 'unchanged' | 'only in a' | 'only in b';
+  /** skipped: judged on neither side (a feature the subject lacks, or not run): kept apart from "unchanged". */
+  change: 'newly failing' | 'fixed' | 'unchanged' | 'only in a' | 'only in b' | 'skipped';
 }
 
 export interface RunComparison {
@@ -69,6 +70,10 @@ export interface RunComparison {
   figures: FigureComparison[];
   regressions: number;
   improvements: number;
+  /** Outage figures without a verdict (too few trials): while any is left, "0 regressions" proves nothing. */
+  undecided: number;
+  /** The answer in one line: the counts, or "no verdict" and the command that would give one. */
+  headline: string;
   /** What makes the comparison less than like for like (labs, providers, probe rates that differ). */
   warnings: string[];
 }
@@ -106,6 +111,12 @@ export function compareRuns(a: Side, b: Side, settings = defaultSettings, now = 
     }
   }
   const checks = compareChecks(a, b);
+  const regressions =
+    figures.filter((f) => f.verdict === 'regression').length +
+    checks.filter((c) => c.change === 'newly failing').length;
+  const improvements =
+    figures.filter((f) => f.verdict === 'improvement').length + checks.filter((c) => c.change === 'fixed').length;
+  const undecided = figures.filter((f) => f.verdict === 'too few trials').length;
   const describe = (s: Side) => ({
     label: s.label,
     runs: s.runs.map((r) => r.name),
@@ -121,12 +132,23 @@ export function compareRuns(a: Side, b: Side, settings = defaultSettings, now = 
     checks,
     figures,
     warnings: warnings(a, b),
-    regressions:
-      figures.filter((f) => f.verdict === 'regression').length +
-      checks.filter((c) => c.change === 'newly failing').length,
-    improvements:
-      figures.filter((f) => f.verdict === 'improvement').length + checks.filter((c) => c.change === 'fixed').length,
+    regressions,
+    improvements,
+    undecided,
+    headline: headline(regressions, improvements, undecided, figures.length, settings.minTrials),
   };
+}
+
+function headline(regressions: number, improvements: number, undecided: number, figures: number, min: number): string {
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  const counts = `${plural(regressions, 'regression')}, ${plural(improvements, 'improvement')}`;
+  if (!undecided) return counts;
+  const why =
+    `${undecided} of ${figures} outage figures have too few trials (a verdict needs ${min} a side): measure both sides ` +
+    `with \`l2lab test --trials ${min}\` (or more) and compare again`;
+  return regressions
+    ? `${counts}; ${why}`
+    : `no verdict: ${why}${improvements ? ` (${plural(improvements, 'improvement')} seen)` : ''}`;
 }
 
 function warnings(a: Side, b: Side): string[] {
@@ -139,6 +161,9 @@ function warnings(a: Side, b: Side): string[] {
   differ('lab', (r) => r.lab);
   differ('provider', (r) => r.provider);
   differ('probe interval', (r) => `${r.probeIntervalMs} ms`);
+  const shared = a.runs.filter((r) => b.runs.some((x) => x.id === r.id)).map((r) => r.name);
+  if (shared.length)
+    out.push(`a and b share ${shared.join(', ')}: a run compared with itself shows no change by construction`);
   for (const [name, s] of [
     ['a', a],
     ['b', b],
@@ -259,7 +284,7 @@ function compareChecks(a: Side, b: Side): CheckComparison[] {
     const change: CheckComparison['change'] = !judged(ca)
       ? judged(cb)
         ? 'only in b'
-        : 'unchanged'
+        : 'skipped'
       : !judged(cb)
         ? 'only in a'
         : ca.failed === 0 && cb.failed > 0
@@ -295,7 +320,9 @@ export function figureTable(c: RunComparison): string[][] {
 
 export function checkTable(c: RunComparison): string[][] {
   const side = (x: CheckComparison['a']) =>
-    `${x.passed} passed, ${x.failed} failed${x.other ? `, ${x.other} other` : ''}`;
+    x.passed + x.failed === 0
+      ? 'skipped'
+      : `${x.passed} passed, ${x.failed} failed${x.other ? `, ${x.other} skipped` : ''}`;
   return [['check', 'a', 'b', 'change'], ...c.checks.map((k) => [k.check, side(k.a), side(k.b), k.change])];
 }
 
@@ -312,7 +339,11 @@ export function comparisonMarkdown(c: RunComparison): string {
       `${c.settings.minChangePercent} % of a's median (and 2 probe intervals).`,
     ...c.warnings.map((w) => `- Warning: ${w}.`),
     '',
-    `**${c.regressions} regression${c.regressions === 1 ? '' : 's'}, ${c.improvements} improvement${c.improvements === 1 ? '' : 's'}.**`,
+    `**${c.headline}.**`,
+    '',
+    '## Checks',
+    '',
+    ...markdown(checkTable(c)),
     '',
     '## Outages',
     '',
@@ -321,10 +352,6 @@ export function comparisonMarkdown(c: RunComparison): string {
     ...c.figures
       .filter((f) => f.verdict !== 'no significant change')
       .map((f) => `- ${f.fault} ${f.family}: ${f.verdict}: ${f.why}`),
-    '',
-    '## Checks',
-    '',
-    ...markdown(checkTable(c)),
     '',
   ].join('\n');
 }
@@ -339,14 +366,14 @@ export function comparisonText(c: RunComparison): string {
     `b: ${who(c.b)}`,
     ...c.warnings.map((w) => `warning: ${w}`),
     '',
+    table(checkTable(c)),
+    '',
     ...(c.figures.length ? [table(figureTable(c)), ''] : []),
     ...c.figures
       .filter((f) => f.verdict === 'regression' || f.verdict === 'improvement')
       .map((f) => `${f.verdict}: ${f.check} ${f.fault} ${f.family}: ${f.why}`),
     '',
-    table(checkTable(c)),
-    '',
-    `${plural(c.regressions, 'regression')}, ${plural(c.improvements, 'improvement')}`,
+    c.headline,
   ].join('\n');
 }
 

@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
 import { type RunResults, readResults, type Trial } from '../results/schema.ts';
-import type { RunComparison, Side } from './compare-runs.ts';
+import { checkTable, type RunComparison, type Side } from './compare-runs.ts';
 import { type Comparison, comparisonTable, subjectsTable } from './compare-subjects.ts';
 import { lanes, readPcap, type TimelinePoint, timelinePoint } from './pcap-file.ts';
 
@@ -256,10 +256,24 @@ export function compareHtml(c: RunComparison, a: Side, b: Side): string {
       `run${c.a.runs.length === 1 ? '' : 's'})<br>b: ${esc(c.b.label)} (${esc(c.b.subjects.join(', '))} ${esc(c.b.versions.join(', '))}; ` +
       `${c.b.runs.length} run${c.b.runs.length === 1 ? '' : 's'})</p>`,
     ...c.warnings.map((w) => `<p class="note">Warning: ${esc(w)}.</p>`),
-    `<p><b>${c.regressions} regression${c.regressions === 1 ? '' : 's'}, ${c.improvements} ` +
-      `improvement${c.improvements === 1 ? '' : 's'}</b> (rank test, α = ${c.settings.alpha}, at least ${c.settings.minTrials} trials a ` +
-      `side, a change of at least ${c.settings.minChangePercent} % of a's median).</p>`,
+    `<p class="${c.regressions ? 'failed' : c.undecided ? 'note' : 'passed'}"><b>${esc(c.headline)}</b> (rank test, ` +
+      `α = ${c.settings.alpha}, at least ${c.settings.minTrials} trials a side, a change of at least ` +
+      `${c.settings.minChangePercent} % of a's median).</p>`,
   ];
+  // Checks first: a check newly failing is the plainest regression; skipped ones apart.
+  body.push(
+    '<h2>Checks</h2>',
+    table([['check', 'a', 'b', 'change'], ...checkTable(c).slice(1)], (row, i) =>
+      i === 3
+        ? row[3] === 'newly failing'
+          ? 'regression'
+          : row[3] === 'fixed'
+            ? 'improvement'
+            : undefined
+        : undefined,
+    ),
+  );
+  body.push('<h2>Outages</h2>');
   const key = (x: { check: string; fault: string }) => `${x.check} ${x.fault}`;
   for (const k of [...new Set(c.figures.map(key))]) {
     const figs = c.figures.filter((f) => key(f) === k);
@@ -274,7 +288,7 @@ export function compareHtml(c: RunComparison, a: Side, b: Side): string {
           if (typeof ms === 'number') points.push({ family: f.label, ms, series: label });
         }
     const budget = [...a.trials, ...b.trials].find((t) => key(t) === k)?.budgetMs;
-    body.push(`<h2>${esc(k)}</h2>`);
+    body.push(`<h3>${esc(k)}</h3>`);
     if (points.length)
       body.push(
         `<figure class="outages">${outagePlot(points, budget, true)}<figcaption>Outages per trial, a and b overlaid; the red line is ` +
@@ -302,28 +316,6 @@ export function compareHtml(c: RunComparison, a: Side, b: Side): string {
       ),
     );
   }
-  body.push(
-    '<h2>Checks</h2>',
-    table(
-      [
-        ['check', 'a', 'b', 'change'],
-        ...c.checks.map((k) => [
-          k.check,
-          `${k.a.passed} passed, ${k.a.failed} failed`,
-          `${k.b.passed} passed, ${k.b.failed} failed`,
-          k.change,
-        ]),
-      ],
-      (row, i) =>
-        i === 3
-          ? row[3] === 'newly failing'
-            ? 'regression'
-            : row[3] === 'fixed'
-              ? 'improvement'
-              : undefined
-          : undefined,
-    ),
-  );
   return page(`l2lab compare: ${c.a.label} vs ${c.b.label}`, body);
 }
 

@@ -177,12 +177,11 @@ function settingsOf(o: ReportOptions): CompareSettings {
 }
 
 function htmlCompare(h: History, o: ReportOptions, aRef: string, bRef: string): number {
-  const a = select(h, aRef, 'a');
-  const b = select(h, bRef, 'b');
+  const [a, b] = sides(h, aRef, bRef);
   const c = compareRuns(a, b, settingsOf(o));
   const file = o.out ?? join(repoRoot, 'reports', `${utcStamp()}-compare.html`);
   writeHtml(file, compareHtml(c, a, b));
-  console.log(`${file} (${c.regressions} regressions, ${c.improvements} improvements)`);
+  console.log(`${file} (${c.headline})`);
   return 0;
 }
 
@@ -200,8 +199,25 @@ function writeHtml(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
+/** Two sides that are the same runs compare nothing: refused (sides that only share runs are warned about). */
+function sides(h: History, aRef: string, bRef: string): [Side, Side] {
+  const a = select(h, aRef, 'a');
+  const b = select(h, bRef, 'b');
+  const ids = (s: Side) =>
+    s.runs
+      .map((r) => r.id)
+      .sort()
+      .join(' ');
+  if (ids(a) === ids(b))
+    throw new UsageError(
+      `a and b are the same run${a.runs.length === 1 ? '' : 's'} (${a.runs.map((r) => r.name).join(', ')}): compare two different runs ` +
+        'or selections',
+    );
+  return [a, b];
+}
+
 function compare(h: History, o: ReportOptions, aRef: string, bRef: string): number {
-  const c = compareRuns(select(h, aRef, 'a'), select(h, bRef, 'b'), settingsOf(o));
+  const c = compareRuns(...sides(h, aRef, bRef), settingsOf(o));
   if (o.out !== undefined) writeComparisonFiles(o.out, c);
   if (o.json) console.log(JSON.stringify(c, null, 2));
   else console.log(comparisonText(c));

@@ -171,6 +171,19 @@ test('compare: a slower distribution is a regression (exit 1), a like one is no 
   const few = await report(path, 'compare', 'a-fast', 'c-three');
   t.is(few.exitCode, 0);
   t.regex(few.stdout, /too few trials/);
+  // "0 regressions" would prove nothing: the headline says there is no verdict, and how to get one.
+  t.regex(
+    few.stdout,
+    /^no verdict: 1 of 1 outage figures have too few trials \(a verdict needs 5 a side\).*`l2lab test --trials 5`/m,
+  );
+  t.notRegex(few.stdout, /^0 regressions/m);
+
+  // A run against itself is refused; selections that share runs are warned about.
+  const self = await report(path, 'compare', 'a-fast', 'a-fast');
+  t.is(self.exitCode, 2);
+  t.regex(self.stderr, /a and b are the same run \(a-fast\)/);
+  const overlap = await report(path, 'compare', 'subject=reference,version=1.0', 'a-fast');
+  t.regex(overlap.stdout, /warning: a and b share a-fast: a run compared with itself shows no change by construction/);
 
   // No takeover is worse than any outage, and a check that starts failing is a regression.
   const never = await report(path, 'compare', 'a-fast', 'd-never', '--json');

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
+import { DEFAULT_TRIALS } from '../../cli/help.ts';
 import { main } from '../../cli/main.ts';
+import { defaultSettings } from '../../reports/compare-runs.ts';
 import { L2LAB, l2lab, repo, temporaryStateBase } from '../helpers.ts';
 
 const state = temporaryStateBase();
@@ -80,6 +82,10 @@ test('every verb answers --help with exit 0, naming its own usage', async (t) =>
   const v = await spawned('version');
   t.is(v.exitCode, 0);
   t.regex(v.stdout, /^\d+\.\d+\.\d+$/);
+});
+
+test('two default runs can be compared: the default trial count is what a compare needs for a verdict', (t) => {
+  t.is(DEFAULT_TRIALS, defaultSettings.minTrials);
 });
 
 test('bad input exits 2 naming the flag or field, and creates nothing', async (t) => {
