@@ -17,7 +17,7 @@ import {
 import { join, relative, resolve } from 'node:path';
 import { findLab } from '../lab/find-lab.ts';
 import { LabFileError } from '../lab/labfile.ts';
-import { repoRoot } from '../lab/paths.ts';
+import { dataPaths } from '../lab/paths.ts';
 import type { Lab } from '../lab/types.ts';
 import { compareRuns, writeComparisonFiles } from '../reports/compare-runs.ts';
 import { History, historyPath } from '../reports/history.ts';
@@ -37,7 +37,7 @@ export interface CellProcess {
 
 export interface NightOptions {
   matrixFile: string;
-  /** Where nights go (one folder each, an index, `latest`); default reports/nightly. */
+  /** Where nights go (one folder each, an index, `latest`); default DATA/nightly (lab/paths.ts dataPaths). */
   out?: string;
   /** Runs `conformance ARGS` as its own process, its output shown; resolves when it ends. */
   conformance(args: string[], env: Record<string, string>): Promise<CellProcess>;
@@ -90,7 +90,7 @@ export async function runNight(o: NightOptions): Promise<{ night: Night; dir: st
   const plan = planCampaign(matrix, lab);
   if (plan.problems.length) throw new MatrixError(`${o.matrixFile}:\n  ${plan.problems.join('\n  ')}`);
 
-  const root = resolve(o.out ?? join(repoRoot, 'reports', 'nightly'));
+  const root = resolve(o.out ?? dataPaths().nightly);
   const started = new Date();
   const stamp = utcStamp(started);
   const nightDir = join(root, stamp);
@@ -207,7 +207,7 @@ export async function runNight(o: NightOptions): Promise<{ night: Night; dir: st
   night.finishedAt = new Date().toISOString();
   save();
 
-  // latest → this night, for CI's test reporters (reports/nightly/latest/junit/*.xml).
+  // latest → this night, for CI's test reporters (DATA/nightly/latest/junit/*.xml).
   const latest = join(root, 'latest');
   rmSync(latest, { force: true });
   symlinkSync(stamp, latest);

@@ -5,6 +5,7 @@ import { SubjectError } from '../conformance/subject.ts';
 import { MissingPrimitive } from '../lab/faults/fault.ts';
 import { FaultError } from '../lab/faults/index.ts';
 import { LabFileError } from '../lab/labfile.ts';
+import { DataDirError } from '../lab/paths.ts';
 import { UsageError } from '../lab/validation.ts';
 import { ClusterError } from '../playbooks/cluster/up.ts';
 import { InventoryError } from '../playbooks/inventory.ts';
@@ -15,6 +16,7 @@ import { EXIT, type ExitCode } from './exit.ts';
 /** Errors that mean the input was wrong: the user fixes a flag or a file, l2lab did nothing. */
 const badInput = [
   UsageError,
+  DataDirError,
   LabFileError,
   SubjectError,
   FaultError,

@@ -3,9 +3,11 @@
 // returns its exit code (cli/exit.ts); the parser refuses unknown options and stray arguments.
 // The verbs' code is imported when a verb runs (each bundle chunk loads its own packages): `l2lab
 // --help` and the quick verbs start without the suite, the plots or SQLite.
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { checks } from '../conformance/checks/index.ts';
 import { faultPlugins, trialFaultKinds } from '../lab/faults/index.ts';
+import { dataDir } from '../lab/paths.ts';
 import { EXIT, type Io } from './exit.ts';
 import { DEFAULT_TRIALS, faultKindsHelp, selectionKeys } from './help.ts';
 
@@ -36,6 +38,7 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
   const program = new Command('l2lab')
     .description('Build, provision and measure L2 announcement labs (Cilium L2 announcements and its peers).')
     .version(version, '-V, --version', 'the version of l2lab')
+    .option('--data <dir>', 'where runs, the history and nights go (default: L2LAB_DATA, else ~/.local/share/l2lab)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .allowExcessArguments(false)
@@ -45,6 +48,13 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
       '\nExit codes: 0 ok, 1 a check failed or a regression, 2 bad input (nothing created), 3 a harness error, ' +
         '130 interrupted.',
     );
+
+  // --data, before or after the verb, reaches every room through the environment (lab/paths.ts).
+  program.hook('preAction', () => {
+    const data = program.opts<{ data?: string }>().data;
+    if (data) io.env.L2LAB_DATA = process.env.L2LAB_DATA = resolve(data);
+    if (process.env.L2LAB_DATA) dataDir(); // refused before anything is done, if it is inside the checkout
+  });
 
   const labCmd = program.command('lab').description('build, inspect, fault and remove labs');
   labCmd
@@ -206,7 +216,7 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .command('nightly')
     .description('a matrix of runs, compared with the night before (cron it)')
     .requiredOption('-m, --matrix <file>', 'the matrix (an example: nightly.yaml)')
-    .option('--out <dir>', 'where the nights go (default: reports/nightly)')
+    .option('--out <dir>', 'where the nights go (default: DATA/nightly)')
     .action((o) => done(import('./commands/nightly.ts').then((m) => m.nightlyCommand(o))));
 
   program

@@ -11,7 +11,7 @@ export async function kubectl(lab: Lab, args: string[], provider: Provider): Pro
   const r = await provider.exec(lab, cp.name, ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', ...args]);
   if (r.exitCode !== 0)
     throw new KubectlError(
-      `kubectl ${args.join(' ')} on ${cp.name} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? npm run cluster -- up --lab ` +
+      `kubectl ${args.join(' ')} on ${cp.name} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? l2lab cluster up --lab ` +
         `${lab.file})`,
     );
   return r.stdout;

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { controlPlane } from '../lab/hosts.ts';
 import { labUp } from '../lab/lifecycle.ts';
-import { repoRoot } from '../lab/paths.ts';
+import { dataPaths, repoRoot } from '../lab/paths.ts';
 import { silentProgress } from '../lab/progress.ts';
 import type { Provider } from '../lab/provider.ts';
 import { getProvider } from '../lab/providers/index.ts';
@@ -215,7 +215,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const stamp = utcStamp(started);
   const dir =
     req.outDir ??
-    join(repoRoot, 'reports', `${stamp}-${subject.name.replace(':', '-')}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+    join(dataPaths().runs, `${stamp}-${subject.name.replace(':', '-')}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 
   // One announcer at a time: the subject's install starts its own again, where it belongs.
   await Promise.all(

@@ -61,8 +61,8 @@ export async function labUp(lab: Lab, progress: Progress, provider = getProvider
       throw new Error(`${(e as Error).message}\nNothing was left behind (rolled back).`, { cause: e });
     }
     throw new Error(
-      `${(e as Error).message}\nlab:up did not finish, so the lab may be incomplete: \`npm run lab:up -- --lab ${lab.file}\` ` +
-        `repairs it (it picks up where it stopped); \`npm run lab:down -- --lab ${lab.file}\` removes all of it.`,
+      `${(e as Error).message}\nlab:up did not finish, so the lab may be incomplete: \`l2lab lab up --lab ${lab.file}\` ` +
+        `repairs it (it picks up where it stopped); \`l2lab lab down --lab ${lab.file}\` removes all of it.`,
       { cause: e },
     );
   }

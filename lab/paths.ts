@@ -1,6 +1,6 @@
 // Where the project's own files are, also when running from a bundle in dist/.
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 function findRoot(): string {
@@ -14,3 +14,36 @@ function findRoot(): string {
 export const repoRoot = findRoot();
 export const nodeFilesDir = join(repoRoot, 'lab', 'node');
 export const playbooksDir = join(repoRoot, 'playbooks');
+
+/**
+ * Where run data goes — run folders, the history, nights, comparisons: one directory outside the
+ * source tree, so `git clean` or a new checkout never takes a user's history. `--data DIR` (which
+ * sets L2LAB_DATA), else $XDG_DATA_HOME/l2lab, else ~/.local/share/l2lab.
+ */
+export function dataDir(): string {
+  const home = process.env.HOME ?? '/root';
+  const dir = resolve(
+    process.env.L2LAB_DATA || join(process.env.XDG_DATA_HOME || join(home, '.local', 'share'), 'l2lab'),
+  );
+  const rel = relative(repoRoot, dir);
+  if (!rel || (!rel.startsWith('..') && !isAbsolute(rel)))
+    throw new DataDirError(
+      `the data directory ${dir} lies inside the l2lab checkout ${repoRoot}: run data never goes next to the code; give --data ` +
+        '(or L2LAB_DATA) a folder outside it',
+    );
+  return dir;
+}
+
+/** A data directory that cannot be used: bad input. */
+export class DataDirError extends Error {}
+
+/** The folders of the data directory. */
+export const dataPaths = () => {
+  const d = dataDir();
+  return {
+    runs: join(d, 'runs'),
+    history: join(d, 'history.sqlite'),
+    nightly: join(d, 'nightly'),
+    comparisons: join(d, 'comparisons'),
+  };
+};

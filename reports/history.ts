@@ -6,16 +6,14 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { repoRoot } from '../lab/paths.ts';
+import { dataPaths } from '../lab/paths.ts';
 import { type RunResults, runResultsSchema } from '../results/schema.ts';
-
-export const defaultHistoryPath = join(repoRoot, 'reports', 'history.sqlite');
 
 /** Where the history lives: L2LAB_HISTORY overrides; "off" turns indexing off. */
 export function historyPath(): string | undefined {
   const env = process.env.L2LAB_HISTORY;
   if (env === 'off') return undefined;
-  return env ? resolve(env) : defaultHistoryPath;
+  return env ? resolve(env) : dataPaths().history;
 }
 
 /** One run as the history knows it. */
@@ -175,7 +173,7 @@ export class History {
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }
 
-  static open(path = historyPath() ?? defaultHistoryPath, opts: { readOnly?: boolean } = {}): History {
+  static open(path = historyPath() ?? dataPaths().history, opts: { readOnly?: boolean } = {}): History {
     return new History(path, opts.readOnly ?? false);
   }
 
@@ -240,19 +238,24 @@ export class History {
         });
         return;
       }
-      out[this.insert(dir, parsed.data, sha256(text))].push(dir);
+      const done = this.insert(dir, parsed.data, sha256(text));
+      if (typeof done === 'string') out[done].push(dir);
+      else out.skipped.push({ dir, reason: `a copy of the run in ${done.copyOf} (the same run is indexed once)` });
     };
     // One transaction for the lot: a thousand runs import in a second, not a minute.
     this.db.transaction(() => runDirs.forEach(one))();
     return out;
   }
 
-  private insert(dir: string, r: Parsed, digest: string): 'added' | 'unchanged' | 'updated' {
+  private insert(dir: string, r: Parsed, digest: string): 'added' | 'unchanged' | 'updated' | { copyOf: string } {
     const { run, checks, trials } = runRows(dir, r);
     const old = this.db.prepare('SELECT results_sha256 AS digest, dir FROM runs WHERE id = ?').get(run.id) as
       | { digest: string; dir: string }
       | undefined;
     if (old?.digest === digest && old.dir === dir) return 'unchanged';
+    // A run is who ran what when (its id), not where its folder is: a copy whose original is still
+    // there is the same run, kept once; a folder moved away from its old place moves with it.
+    if (old?.digest === digest && existsSync(join(old.dir, 'results.json'))) return { copyOf: old.dir };
     const write = this.db.transaction(() => {
       this.db.prepare('DELETE FROM runs WHERE id = ?').run(run.id);
       this.db

@@ -184,7 +184,7 @@ export function writeRun(
     }
   } catch (e) {
     opts.progress?.(
-      `the run history ${path} did not take this run (${(e as Error).message}); \`npm run report -- import ${dir}\` adds it later`,
+      `the run history ${path} did not take this run (${(e as Error).message}); \`l2lab report import ${dir}\` adds it later`,
     );
   }
 }

@@ -2,11 +2,19 @@
 // empty, so a handle a failed test left open (a store client, a socket) would hold the whole run
 // until ava's timeout. When every test and hook has finished, the worker exits: with an error
 // naming what is still open, since a leaked handle is a missing cleanup — a failure of its own.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { registerCompletionHandler } from 'ava';
 
-// Test runs never land in the user's run history (reports/history.sqlite); tests of the history
-// name their own file.
+// Test runs never land in the user's run history; tests of the history name their own file. Run
+// folders and comparisons go to a data directory of the worker's own, removed when it ends.
 process.env.L2LAB_HISTORY ??= 'off';
+if (!process.env.L2LAB_DATA) {
+  const data = mkdtempSync(join(tmpdir(), 'l2l-data-'));
+  process.env.L2LAB_DATA = data;
+  process.on('exit', () => rmSync(data, { recursive: true, force: true }));
+}
 
 const expected = new Set(['TTYWrap', 'PipeWrap', 'ProcessWrap']);
 

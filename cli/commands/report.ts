@@ -1,7 +1,7 @@
 // l2lab report list|import|compare|html (npm run report --): the run history read by people and CI.
 import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { repoRoot } from '../../lab/paths.ts';
+import { dataPaths } from '../../lab/paths.ts';
 import { table } from '../../lab/table.ts';
 import { UsageError } from '../../lab/validation.ts';
 import {
@@ -45,16 +45,14 @@ function select(h: History, text: string, flag: string): Side {
     const run = h.find(sel);
     if (!run)
       throw new UsageError(
-        `${flag}: no run "${sel}" in the history (${h.path}); \`npm run report -- list\` shows them, \`npm run report -- import DIR\` ` +
+        `${flag}: no run "${sel}" in the history (${h.path}); \`l2lab report list\` shows them, \`l2lab report import DIR\` ` +
           `adds folders`,
       );
     runs = [run];
   } else {
     runs = h.list(sel);
     if (!runs.length)
-      throw new UsageError(
-        `${flag}: no run in the history matches ${text}; \`npm run report -- list\` shows what there is`,
-      );
+      throw new UsageError(`${flag}: no run in the history matches ${text}; \`l2lab report list\` shows what there is`);
   }
   return h.side(text, runs);
 }
@@ -133,7 +131,7 @@ function list(h: History, o: ReportOptions): number {
     return 0;
   }
   if (!runs.length) {
-    console.log(`no runs in ${h.path} match; \`npm run report -- import reports\` indexes existing run folders`);
+    console.log(`no runs in ${h.path} match; \`l2lab report import DIR\` indexes existing run folders`);
     return 0;
   }
   console.log(
@@ -179,7 +177,7 @@ function settingsOf(o: ReportOptions): CompareSettings {
 function htmlCompare(h: History, o: ReportOptions, aRef: string, bRef: string): number {
   const [a, b] = sides(h, aRef, bRef);
   const c = compareRuns(a, b, settingsOf(o));
-  const file = o.out ?? join(repoRoot, 'reports', `${utcStamp()}-compare.html`);
+  const file = o.out ?? join(dataPaths().comparisons, `${utcStamp()}-compare.html`);
   writeHtml(file, compareHtml(c, a, b));
   console.log(`${file} (${c.headline})`);
   return 0;

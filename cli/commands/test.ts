@@ -13,7 +13,7 @@ import { runSuite } from '../../conformance/suite.ts';
 import { trialFaultKinds } from '../../lab/faults/index.ts';
 import { findLab } from '../../lab/find-lab.ts';
 import { leaseProblems } from '../../lab/lease.ts';
-import { repoRoot } from '../../lab/paths.ts';
+import { dataPaths } from '../../lab/paths.ts';
 import { table } from '../../lab/table.ts';
 import type { Lease } from '../../lab/types.ts';
 import { UsageError } from '../../lab/validation.ts';
@@ -134,11 +134,11 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
     throw new UsageError('--subjects needs two or more subjects, e.g. reference,keepalived');
   if (subjects && values.out)
     throw new UsageError(
-      '--subjects writes one report folder per subject and a comparison under reports/; leave out --out',
+      '--subjects writes one report folder per subject and a comparison in the data directory; leave out --out',
     );
   if (versions && versions.length > 1 && values.out)
     throw new UsageError(
-      `${versionsFlag} with several versions writes one report folder per version under reports/; leave out --out`,
+      `${versionsFlag} with several versions writes one report folder per version in the data directory; leave out --out`,
     );
   // Every subject and version checked before the first run starts (campaign/plan.ts).
   const subject = values.subject ?? (values.ciliumVersions ? 'cilium' : 'reference');
@@ -191,7 +191,7 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
   const notRun: { subject: string; error: string }[] = [];
   const writeSubjects = (note?: string) => {
     const comparison = compareSubjects(runs, notRun, note);
-    const dir = join(repoRoot, 'reports', `${utcStamp()}-subjects`);
+    const dir = join(dataPaths().comparisons, `${utcStamp()}-subjects`);
     mkdirSync(dir, { recursive: true });
     writeComparison(dir, comparison);
     // The subjects overlaid (a page that cannot be drawn loses no data).
@@ -281,7 +281,7 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
     const stamp = utcStamp();
     compareInTurn(runs, (r) => `${r.subject} ${r.version}`).forEach((c, i) => {
       const name = runs[i]!.results.subject.name.replace(/[:/]/g, '-');
-      const dir = join(repoRoot, 'reports', `${stamp}-${name}-${runs[i]!.version}-vs-${runs[i + 1]!.version}`);
+      const dir = join(dataPaths().comparisons, `${stamp}-${name}-${runs[i]!.version}-vs-${runs[i + 1]!.version}`);
       writeComparisonFiles(dir, c);
       console.log(`\n${comparisonText(c)}\ncomparison: ${dir}/ (compare.md, compare.json)`);
       regressions += c.regressions;

@@ -68,7 +68,8 @@ export async function renderChart(
 ): Promise<ChartRender> {
   const chart = chartOf(version);
   if (!chart) throw new ChartError(`no vendored chart for Cilium ${version}; vendored: ${chartVersions().join(', ')}`);
-  if (!existsSync(HELM)) throw new ChartError(`helm is not installed (${HELM}): run npm run setup`);
+  if (!existsSync(HELM))
+    throw new ChartError(`helm is not installed (${HELM}): run bash scripts/install.sh --with cluster`);
   const dir = mkdtempSync(join(tmpdir(), 'l2l-chart-'));
   try {
     writeFileSync(join(dir, 'values.yaml'), valuesYaml);

@@ -82,7 +82,7 @@ export async function clusterUp(
   for (const [name, text] of Object.entries(r.files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
   const status = await getProvider(lab.provider).status(lab, { probe: false });
   if (status.state === 'down')
-    throw new ClusterError(`lab ${lab.name} is down; run npm run lab:up -- --lab ${lab.file} first`);
+    throw new ClusterError(`lab ${lab.name} is down; run l2lab lab up --lab ${lab.file} first`);
   const report2 = await runPlaybook(loadPlaybook(findPlaybook('cluster')), inventoryFromStatus(status), {
     check: opts.check,
     tags: opts.tags,

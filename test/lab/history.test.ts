@@ -2,7 +2,17 @@
 // changed), selections, the rank test's verdicts, the CLI's exit code; then real runs on the netns
 // lab, where a longer lease must show as a regression and the same settings twice as no change.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -99,18 +109,40 @@ test('import indexes run folders, reports corrupt or unfinished ones and skips t
   const before = digest(reports);
   const path = join(scratch, 'import.sqlite');
 
-  const first = await report(path, 'import', reports, join(scratch, 'no-such-folder'));
+  // A folder that is not there is a typo: refused before anything is imported.
+  const typo = await report(path, 'import', reports, join(scratch, 'no-such-folder'));
+  t.is(typo.exitCode, 2);
+  t.regex(typo.stderr, /import: no folder .*no-such-folder/);
+  t.false(existsSync(path), 'nothing written: not even the history file');
+
+  const first = await report(path, 'import', reports);
   t.is(first.exitCode, 0, first.stderr); // a corrupt folder is reported, never fatal
-  t.regex(first.stdout, /2 added, 0 updated, 0 unchanged, 4 skipped/);
+  t.regex(first.stdout, /2 added, 0 updated, 0 unchanged, 3 skipped/);
   t.regex(first.stderr, /000200Z-reference-3: results\.json is not JSON/);
   t.regex(first.stderr, /000300Z-other-4: results\.json is not an l2lab run: schema/);
   t.regex(first.stderr, /000400Z-reference-5: no results\.json \(the run did not finish\)/);
-  t.regex(first.stderr, /no-such-folder: not a folder/);
   t.notRegex(first.stderr, /subjects/);
   t.is(digest(reports), before, 'importing changed a run folder');
 
   const again = await report(path, 'import', reports);
   t.regex(again.stdout, /0 added, 0 updated, 2 unchanged, 3 skipped/);
+
+  // A copy of a run is the same run: indexed once, the copy named; a folder moved follows its run.
+  const copies = join(scratch, 'copies');
+  cpSync(join(reports, '20261101T000000Z-reference-1'), join(copies, '20261101T000000Z-reference-1'), {
+    recursive: true,
+  });
+  const copied = await report(path, 'import', copies);
+  t.regex(copied.stdout, /0 added, 0 updated, 0 unchanged, 1 skipped/);
+  t.regex(
+    copied.stderr,
+    /copies\/20261101T000000Z-reference-1: a copy of the run in .*import\/20261101T000000Z-reference-1/,
+  );
+  const moved = join(scratch, 'moved');
+  mkdirSync(moved);
+  renameSync(join(reports, '20261101T000100Z-keepalived-2'), join(moved, '20261101T000100Z-keepalived-2'));
+  t.regex((await report(path, 'import', moved)).stdout, /0 added, 1 updated/);
+  renameSync(join(moved, '20261101T000100Z-keepalived-2'), join(reports, '20261101T000100Z-keepalived-2'));
 
   const h = History.open(path);
   t.teardown(() => h.close());

@@ -159,6 +159,9 @@ test.serial(
     });
     t.is(r.exitCode, 3, 'a subject did not run: no verdict for it, a harness error');
     for (const d of dirs.slice(0, -1)) t.true(existsSync(join(d, 'report.html')), `every run writes its page: ${d}`);
+    // Run data in the data directory (the test worker's own), none in the source tree.
+    t.true(dirs.length >= 3);
+    for (const d of dirs) t.true(d.startsWith(process.env.L2LAB_DATA!) && !d.startsWith(repo), d);
     t.regex(r.stdout, /not run: install-fails: installing install-fails failed/);
     const md = readFileSync(join(dirs.at(-1)!, 'comparison.md'), 'utf8');
     t.regex(md, /Not run:\n- \*\*install-fails\*\*: installing install-fails failed/);

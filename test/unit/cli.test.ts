@@ -203,3 +203,17 @@ test('install profiles: the netns lab by default, the VM stack, browsers and pee
   t.is(bad.exitCode, 2);
   t.regex(bad.stdout + bad.stderr, /--with: unknown part "vms"; parts: peers, vm, cluster, html, all/);
 });
+
+test('run data goes to the data directory: --data names it, one inside the checkout is refused', async (t) => {
+  const inside = await spawned('report', 'list', '--data', join(repo, 'reports'));
+  t.is(inside.exitCode, 2);
+  t.regex(
+    inside.stderr,
+    /the data directory .*reports lies inside the l2lab checkout .*give --data \(or L2LAB_DATA\) a folder outside it/,
+  );
+  const data = join(scratch, 'data');
+  const list = await spawned('report', 'list', '--data', data);
+  t.is(list.exitCode, 0, list.stderr);
+  t.regex(list.stdout, new RegExp(`no runs in ${history}`), 'L2LAB_HISTORY still names the history');
+  t.false(existsSync(history), 'a read-only verb writes no history');
+});

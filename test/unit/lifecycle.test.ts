@@ -98,7 +98,7 @@ test.serial(
     p.failConverge = true;
     p.calls.length = 0;
     const later = await t.throwsAsync(labUp(lab, quiet, asProvider(p)));
-    t.regex(later!.message, /lab:up did not finish.*npm run lab:up -- --lab .*repairs it.*npm run lab:down -- --lab /s);
+    t.regex(later!.message, /lab:up did not finish.*l2lab lab up --lab .*repairs it.*l2lab lab down --lab /s);
     t.deepEqual(p.calls, ['preflight', 'converge'], 'nothing removed');
     t.true(existsSync(paths.labJson));
     await labDown(lab.name, quiet, asProvider(p));
