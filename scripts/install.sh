@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
 done
 want() { [[ ",$parts," == *",$1,"* || ",$parts," == *",all,"* ]]; }
 for p in ${parts//,/ }; do
-  case "$p" in peers|vm|cluster|html|all) ;; *) say "--with: unknown part \"$p\"; parts: peers, vm, cluster, html, all"; exit 2 ;; esac
+  case "$p" in peers|vm|cluster|html|metrics|all) ;; *) say "--with: unknown part \"$p\"; parts: peers, vm, cluster, html, metrics, all"; exit 2 ;; esac
 done
 
 
@@ -54,8 +54,9 @@ want vm && packages+=(vagrant vagrant-libvirt libvirt-daemon-system libvirt-clie
 # The cluster path's stand-in Kubernetes tools read YAML (test/standins).
 want cluster && packages+=(python3-yaml)
 want html && packages+=(chromium)
+want metrics && packages+=(prometheus)
 skipped=()
-for p in peers vm cluster html; do want "$p" || skipped+=("$p"); done
+for p in peers vm cluster html metrics; do want "$p" || skipped+=("$p"); done
 if [ "$list_only" = 1 ]; then
   echo "${packages[*]}"
   exit 0

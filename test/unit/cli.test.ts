@@ -194,14 +194,14 @@ test('install profiles: the netns lab by default, the VM stack, browsers and pee
     (await execa('bash', [join(repo, 'scripts', 'install.sh'), ...a, '--list'])).stdout.split(' ');
   const base = await list();
   for (const p of ['iproute2', 'tcpdump', 'etcd-server', 'openssh-server']) t.true(base.includes(p), p);
-  for (const p of ['vagrant', 'qemu-system-x86', 'chromium', 'keepalived', 'frr', 'python3-yaml'])
+  for (const p of ['vagrant', 'qemu-system-x86', 'chromium', 'keepalived', 'frr', 'python3-yaml', 'prometheus'])
     t.false(base.includes(p), `${p} only on request`);
   const vm = await list('--with', 'vm,html');
   t.true(vm.includes('vagrant') && vm.includes('chromium') && !vm.includes('keepalived'));
-  t.deepEqual((await list('--with', 'all')).sort(), (await list('--with', 'peers,vm,cluster,html')).sort());
+  t.deepEqual((await list('--with', 'all')).sort(), (await list('--with', 'peers,vm,cluster,html,metrics')).sort());
   const bad = await execa('bash', [join(repo, 'scripts', 'install.sh'), '--with', 'vms'], { reject: false });
   t.is(bad.exitCode, 2);
-  t.regex(bad.stdout + bad.stderr, /--with: unknown part "vms"; parts: peers, vm, cluster, html, all/);
+  t.regex(bad.stdout + bad.stderr, /--with: unknown part "vms"; parts: peers, vm, cluster, html, metrics, all/);
 });
 
 test('run data goes to the data directory: --data names it, one inside the checkout is refused', async (t) => {
