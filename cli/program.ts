@@ -146,6 +146,8 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .option('--switch-down-s <s>', 'switch-outage: how long the switch stays dark')
     .option('--store-down-s <s>', 'store-outage: how long the lease store stays down')
     .option('--stability-s <s>', 'failover: how long the first trial of each fault watches the new holder')
+    .addOption(json())
+    .addOption(quiet())
     .action((o) => done(import('./commands/test.ts').then((m) => m.testCommand(o))));
 
   const clusterCmd = program
@@ -225,6 +227,8 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .description('a matrix of runs, compared with the night before (cron it)')
     .requiredOption('-m, --matrix <file>', 'the matrix (an example: nightly.yaml)')
     .option('--out <dir>', 'where the nights go (default: DATA/nightly)')
+    .addOption(json())
+    .addOption(quiet())
     .action((o) => done(import('./commands/nightly.ts').then((m) => m.nightlyCommand(o))));
 
   program
@@ -242,6 +246,7 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .option('-f, --forks <n>')
     .addOption(extraVars())
     .addOption(json())
+    .addOption(quiet())
     .action((name: string, o) => done(import('./commands/playbook.ts').then((m) => m.playbookCommand(name, o))));
 
   program

@@ -1,5 +1,6 @@
 // The prober from the host's side: runs dist/probe.mjs in the client for one window, with
 // the fault (if any) injected once it captures plus a baseline, and keeps every capture.
+
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { repoRoot } from '../lab/paths.ts';
 import type { ExecResult, Provider } from '../lab/provider.ts';
 import { shq } from '../lab/quote.ts';
 import type { Lab } from '../lab/types.ts';
+import { eventsFileOf } from '../results/folder.ts';
 import type { Vip } from './addresses/index.ts';
 import { BASELINE_STALL_MS, type Family, rotationProblem } from './analyze.ts';
 import type { Baseline, ProbeEvent, ProbeResult } from './events.ts';
@@ -41,9 +43,6 @@ export interface ProbeOptions {
   /** false: a settle probe, not kept as a capture. */
   keep?: boolean;
 }
-
-/** Where a capture's events are saved: beside it, 001-power-off-1.pcap → 001-power-off-1.events.json. */
-export const eventsFileOf = (pcapFile: string): string => pcapFile.replace(/\.pcap$/, '.events.json');
 
 /**
  * Each answer names its request by the address it goes to: an address may come round again only

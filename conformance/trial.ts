@@ -77,7 +77,7 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
     if (r.takeoverMs === undefined)
       problems.push(`${label}: no other node answered within ${i.windowMs} ms (budget ${i.budgetMs} ms)`);
     else if (r.takeoverMs > i.budgetMs) {
-      const late = `${label}: new responder after ${r.takeoverMs.toFixed(0)} ms, budget ${i.budgetMs} ms`;
+      const late = `${label}: takeover ${r.takeoverMs.toFixed(0)} ms (the fault → the new holder's first answer), budget ${i.budgetMs} ms`;
       if (i.emulated) notes.push(`${late} ${NOT_JUDGED}`);
       else problems.push(late);
     }

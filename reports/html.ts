@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
+import { eventsFileOf } from '../results/folder.ts';
 import { type RunResults, readResults, type Trial } from '../results/schema.ts';
+import { percentile } from '../results/stats.ts';
 import { checkTable, type RunComparison, type Side } from './compare-runs.ts';
 import { type Comparison, comparisonTable, subjectsTable } from './compare-subjects.ts';
 import { lanes, readPcap, type TimelinePoint, timelinePoint } from './pcap-file.ts';
@@ -37,6 +39,8 @@ th { background: #f6f6f6; } .passed, .good { color: #176f2c; } .failed, .error, 
 .skipped, .info { color: #666; } .improvement { color: #176f2c; font-weight: 600; }
 figure { margin: .5em 0 1.5em; } figcaption { color: #555; font-size: .9em; }
 details > summary { cursor: pointer; margin: .3em 0; } .note { color: #555; }
+.verdict { font-size: 1.15em; padding: .4em .6em; border-left: 5px solid currentColor; background: #fafafa; }
+.defs { background: #f6f6f6; padding: .4em .6em; font-size: .92em; }
 `;
 
 /** A whole self-contained page: the styles inline, the body as given. */
@@ -94,10 +98,10 @@ function outagePlot(points: OutagePoint[], budgetMs: number | undefined, bySerie
       Plot.dot(points, {
         x: 'ms',
         y,
-        stroke: bySeries ? 'series' : 'family',
+        ...(bySeries ? { stroke: 'series' } : { stroke: '#333', symbol: 'family' }),
         r: 4,
         strokeWidth: 2,
-        title: (d: OutagePoint) => `${d.ms.toFixed(0)} ms`,
+        title: (d: OutagePoint) => `${d.family} outage ${d.ms.toFixed(0)} ms`,
       }),
       ...(budgetMs
         ? [
@@ -122,12 +126,46 @@ interface TimelineDatum extends TimelinePoint {
   who: string;
 }
 
-/** A trial's packets: one row per kind, a tick per frame coloured by who sent it; the fault at 0. */
+/** One colour per machine, the same in every plot of a page: nodes in order, then client and prober. */
+export interface NodeColours {
+  domain: string[];
+  range: string[];
+}
+
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f'];
+
+export function nodeColours(names: string[]): NodeColours {
+  return {
+    domain: names,
+    range: names.map((n, i) => (n === 'client' ? '#555' : n === 'prober' ? '#aaa' : PALETTE[i % PALETTE.length]!)),
+  };
+}
+
+/** What the timeline marks for one family: the figures of the trial, ms after the fault. */
+export interface FamilyMarks {
+  family: 'ARP' | 'NDP';
+  /** The fault → the new holder's first answer. */
+  takeoverMs?: number;
+  /** The old holder's last answer → the new holder's first. */
+  outageMs?: number;
+  /** The new holder's first announcement (gratuitous ARP / unsolicited NA). */
+  announceMs?: number;
+}
+
+const familyLanes = { ARP: ['ARP request', 'ARP reply', 'gratuitous ARP'], NDP: ['NS', 'NA', 'unsolicited NA'] };
+
+/**
+ * A trial's packets: one row per kind (requests and answers), a tick per frame in its sender's
+ * colour; the fault at 0; per family the outage shaded (old holder's last answer → new holder's
+ * first), the takeover and the announcement named.
+ */
 export function timelinePlot(
   points: TimelinePoint[],
   faultAtUs: number,
   budgetMs: number,
   names: Map<string, string>,
+  marks: FamilyMarks[] = [],
+  colours?: NodeColours,
 ): string {
   const data: TimelineDatum[] = points.map((p) => ({
     ...p,
@@ -136,26 +174,74 @@ export function timelinePlot(
   }));
   const used = lanes.filter((l) => data.some((d) => d.lane === l));
   const xs = data.map((d) => d.ms);
+  const others = [...new Set(data.map((d) => d.who))].filter((w) => !colours?.domain.includes(w));
+  const colour = colours
+    ? { domain: [...colours.domain, ...others], range: [...colours.range, ...others.map(() => '#999')] }
+    : { scheme: 'tableau10' as const };
+  const spans = marks.flatMap((m) =>
+    m.takeoverMs !== undefined && m.outageMs !== undefined
+      ? familyLanes[m.family]
+          .filter((l) => used.includes(l as (typeof used)[number]))
+          .map((lane) => ({ lane, x1: m.takeoverMs! - m.outageMs!, x2: m.takeoverMs!, m }))
+      : [],
+  );
+  // Named once, on the first family that has the figures (ARP, else NDP): no label soup.
+  const named = marks.find((m) => m.takeoverMs !== undefined && m.outageMs !== undefined);
+  const label = (x: number, text: string, fill: string, dy: number) =>
+    Plot.text([x], { x: (d: number) => d, frameAnchor: 'top', dy, text: () => text, fill, textAnchor: 'start', dx: 3 });
   return svg({
     className: 'l2l-timeline',
     width: 1000,
-    height: 70 + 26 * used.length,
+    height: 100 + 26 * used.length,
     marginLeft: 120,
     marginRight: 30,
+    marginTop: 48,
     x: { label: 'ms after the fault →', grid: true, domain: [Math.min(0, ...xs), Math.max(budgetMs, ...xs) * 1.02] },
     y: { domain: used, label: null },
-    color: { legend: true, scheme: 'tableau10' },
+    color: { legend: true, ...colour },
     marks: [
+      Plot.barX(spans, {
+        x1: 'x1',
+        x2: 'x2',
+        y: 'lane',
+        fill: '#f4c7c3',
+        fillOpacity: 0.6,
+        title: (d: (typeof spans)[number]) => `${d.m.family} outage ${Math.round(d.m.outageMs!)} ms`,
+      }),
       Plot.tickX(data, { x: 'ms', y: 'lane', stroke: 'who', strokeWidth: 1.2 }),
       Plot.ruleX([0], { stroke: '#000' }),
-      Plot.text([0], { x: (d: number) => d, frameAnchor: 'top', text: () => 'fault', dx: 3, textAnchor: 'start' }),
+      label(0, 'fault', '#000', -44),
+      ...(named
+        ? [
+            Plot.ruleX([named.takeoverMs! - named.outageMs!], { stroke: '#b3261e', strokeDasharray: '2,2' }),
+            label(named.takeoverMs! - named.outageMs!, "old holder's last answer", '#b3261e', -30),
+            Plot.ruleX([named.takeoverMs!], { stroke: '#176f2c' }),
+            label(
+              named.takeoverMs!,
+              `new holder's first answer: takeover ${Math.round(named.takeoverMs!)} ms, outage ${Math.round(named.outageMs!)} ms`,
+              '#176f2c',
+              -16,
+            ),
+          ]
+        : []),
+      ...marks
+        .filter((m) => m.announceMs !== undefined)
+        .map((m) =>
+          Plot.ruleX([m.announceMs!], {
+            y1: familyLanes[m.family].find((l) => used.includes(l as (typeof used)[number])) ?? used[0],
+            stroke: '#6a3d9a',
+            strokeWidth: 2,
+            title: () => `${m.family} announcement ${Math.round(m.announceMs!)} ms after the fault`,
+          }),
+        ),
       Plot.ruleX([budgetMs], { stroke: '#b3261e', strokeDasharray: '5,3' }),
       Plot.text([budgetMs], {
         x: (d: number) => d,
-        frameAnchor: 'top',
+        frameAnchor: 'bottom',
         text: () => 'budget',
         fill: '#b3261e',
         dx: -3,
+        dy: -2,
         textAnchor: 'end',
       }),
     ],
@@ -164,30 +250,68 @@ export function timelinePlot(
 
 const fmt = (v: number | undefined) => (v === undefined ? '-' : `${Math.round(v)} ms`);
 
-function trialSection(dir: string, r: RunResults, t: Trial, names: Map<string, string>): string {
-  const head =
-    `${t.fault} trial ${t.trial}: ${t.passed ? 'passed' : 'failed'}; ARP ${fmt(t.arp?.outageMs)}, NDP ` +
-    `${fmt(t.ndp?.outageMs)}, HTTP ${fmt(t.http?.outageMs)}; ${t.arp?.oldNode ?? t.ndp?.oldNode ?? '?'} → ` +
-    `${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}`;
+/** The figures every page names the same way (table, JSON, JUnit properties, timelines). */
+const DEFINITIONS =
+  '<p class="defs"><b>Takeover</b>: the fault → the new holder\'s first answer. <b>Outage</b>: the old holder\'s last ' +
+  "answer → the new holder's first, what a client waits. Both from the capture on the outside client.</p>";
+
+/** A trial's one-line story: who to whom, takeover and outage per family, HTTP outage. */
+function trialLine(t: Trial): string {
+  const fam = (label: string, f: Trial['arp']) =>
+    f ? `${label} takeover ${fmt(f.takeoverMs)}, outage ${fmt(f.outageMs)}` : undefined;
+  return [
+    `${t.fault} #${t.trial} ${t.passed ? 'passed' : 'failed'}: ${t.arp?.oldNode ?? t.ndp?.oldNode ?? '?'} → ` +
+      `${t.arp?.newNode ?? t.ndp?.newNode ?? 'nobody'}`,
+    fam('ARP', t.arp),
+    fam('NDP', t.ndp),
+    t.http ? `HTTP outage ${fmt(t.http.outageMs)}` : undefined,
+  ]
+    .filter(Boolean)
+    .join('; ');
+}
+
+/** A link to a file of the run folder, relative to where the page is; none if the file is not there. */
+type Linker = (file: string, text: string) => string;
+
+function trialSection(
+  dir: string,
+  r: RunResults,
+  t: Trial,
+  names: Map<string, string>,
+  link: Linker,
+  colours: NodeColours,
+): string {
   let body: string;
   const path = t.capture ? join(dir, t.capture) : undefined;
+  const files = t.capture
+    ? [link(t.capture, 'capture (.pcap)'), link(eventsFileOf(t.capture), "the prober's events (JSON)")]
+        .filter(Boolean)
+        .join(' · ')
+    : '';
   if (!path || !existsSync(path)) body = '<p class="note">No capture for this trial.</p>';
   else {
     try {
       const points = readPcap(path)
         .map(timelinePoint)
         .filter((p): p is TimelinePoint => p !== undefined);
+      const marks: FamilyMarks[] = (['arp', 'ndp'] as const).flatMap((k) =>
+        t[k] ? [{ family: k === 'arp' ? ('ARP' as const) : ('NDP' as const), ...t[k] }] : [],
+      );
       body =
-        `<figure>${timelinePlot(points, Date.parse(t.faultAt) * 1000, t.budgetMs, names)}<figcaption>${esc(t.capture!)}: ` +
-        `${points.length} frames captured on the client; the prober asks every ${r.probeIntervalMs} ms; its requests are captured as ` +
-        `they leave, on the same clock as the answers.${
-          t.problems.length ? ` Problems: ${esc(t.problems.join('; ' + ''))}` : ''
+        `<figure>${timelinePlot(points, Date.parse(t.faultAt) * 1000, t.budgetMs, names, marks, colours)}<figcaption>` +
+        `${points.length} frames captured on the client: requests and answers, a tick per frame in its sender's colour; ` +
+        `the prober asks every ${r.probeIntervalMs} ms, its requests captured as they leave, on the same clock as the answers. ` +
+        `Shaded: the outage; purple: the new holder's announcement.${
+          t.problems.length ? ` Problems: ${esc(t.problems.join('; '))}` : ''
         }</figcaption></figure>`;
     } catch (e) {
       body = `<p class="note">The capture ${esc(t.capture!)} cannot be read: ${esc((e as Error).message)}</p>`;
     }
   }
-  return `<details class="trial" open><summary>${esc(head)}</summary>${body}</details>`;
+  return (
+    `<details class="trial"><summary class="${t.passed ? 'passed' : 'failed'}">${esc(trialLine(t))}</summary>` +
+    `${files ? `<p>${files}</p>` : ''}${body}</details>`
+  );
 }
 
 /** MAC → the node's name; the client's kernel and the suite's prober by theirs (older runs: the MAC). */
@@ -200,29 +324,97 @@ function macNames(r: RunResults): Map<string, string> {
   return names;
 }
 
+/** Per fault × family: trials, takeover median, outage median / p95 / max against the budget. */
+function summaryRows(r: RunResults): string[][] {
+  const rows = [['fault', 'family', 'trials', 'takeover median', 'outage median / p95 / max', 'budget', 'passed']];
+  const trials = r.checks.find((c) => c.id === 'failover')?.trials ?? [];
+  for (const fault of [...new Set(trials.map((t) => t.fault))]) {
+    const ts = trials.filter((t) => t.fault === fault);
+    for (const f of families) {
+      const measured = ts.filter((t) => t[f.key] !== undefined);
+      if (!measured.length) continue;
+      const pick = (k: 'outageMs' | 'takeoverMs') =>
+        measured
+          .map((t) => (t[f.key] as { outageMs?: number; takeoverMs?: number })[k])
+          .filter((x): x is number => x !== undefined);
+      const out = pick('outageMs');
+      const q = (p: number) => fmt(percentile(out, p));
+      rows.push([
+        fault,
+        f.label,
+        String(measured.length),
+        f.key === 'http' ? '-' : fmt(percentile(pick('takeoverMs'), 50)),
+        `${q(50)} / ${q(95)} / ${out.length ? fmt(Math.max(...out)) : '-'}${
+          out.length < measured.length ? ` (${measured.length - out.length} without a takeover)` : ''
+        }`,
+        `${ts[0]!.budgetMs} ms`,
+        `${ts.filter((t) => t.passed).length}/${ts.length}`,
+      ]);
+    }
+  }
+  return rows;
+}
+
+export interface RunPageOptions {
+  /** The folder the page goes to (default: the run folder): links are relative to it. */
+  pageDir?: string;
+}
+
 /** A run's page; its results are read from the folder unless the caller has them. */
-export function runHtml(dir: string, results?: RunResults): string {
+export function runHtml(dir: string, results?: RunResults, opts: RunPageOptions = {}): string {
   const r = results ?? readResults(join(dir, 'results.json'));
   const names = macNames(r);
+  const colours = nodeColours([...r.lab.nodes.map((n) => n.name), 'client', 'prober']);
+  const base = opts.pageDir ?? dir;
+  const link: Linker = (file, text) =>
+    existsSync(join(dir, file)) ? `<a href="${esc(relative(base, join(dir, file)))}">${esc(text)}</a>` : '';
   const trials = r.checks.flatMap((c) => c.trials.map((t) => ({ check: c.id, t })));
   const faults = [...new Set(trials.filter((x) => x.check === 'failover').map((x) => x.t.fault))];
+  const verdict = r.summary.errors
+    ? ['error', `${r.summary.errors} harness errors: no verdict for those checks`]
+    : r.summary.failed
+      ? ['failed', `${r.summary.failed} of ${r.summary.passed + r.summary.failed} checks failed`]
+      : ['passed', `every check judged passed (${r.summary.passed})`];
+  const anchor = (id: string) => `check-${id}`;
   const body = [
     `<h1>l2lab: ${esc(r.subject.name)} ${esc(r.subject.version)} on lab ${esc(r.lab.name)}</h1>`,
+    `<p class="verdict ${verdict[0]}"><b>${esc(verdict[1]!)}</b> · ${r.summary.passed} passed, ${r.summary.failed} failed, ` +
+      `${r.summary.skipped} skipped, ${r.summary.info} informational${r.summary.errors ? `, ${r.summary.errors} harness errors` : ''}</p>`,
     `<p>${esc(r.lab.provider)} lab, ${esc(r.startedAt)} → ${esc(r.finishedAt)}, kernel ${esc(r.environment.kernel)}, l2lab ` +
       `${esc(r.environment.l2labCommit)}, probes every ${r.probeIntervalMs} ms${
         r.subject.lease
           ? `, lease ${r.subject.lease.durationMs} / ` +
             `${r.subject.lease.renewDeadlineMs} / ${r.subject.lease.retryPeriodMs} ms`
           : ''
-      }.</p>`,
-    `<p><b>${r.summary.passed} passed, ${r.summary.failed} failed</b>, ${r.summary.skipped} skipped, ${r.summary.info} ` +
-      `informational${r.summary.errors ? `, ${r.summary.errors} harness errors` : ''}.</p>`,
-    '<h2>Checks</h2>',
-    table(
-      [['check', 'status', 'note'], ...r.checks.map((c) => [c.id, c.status, c.reason ?? c.details[0] ?? ''])],
-      (row, i) => (i === 1 ? row[1] : undefined),
-    ),
+      }. Files: ${['results.json', 'junit.xml', 'summary.md']
+        .map((f) => link(f, f))
+        .filter(Boolean)
+        .join(' · ')}</p>`,
+    DEFINITIONS,
   ];
+  const summary = summaryRows(r);
+  if (summary.length > 1)
+    body.push(
+      '<h2>Failover at a glance</h2>',
+      table(summary, (row, i) =>
+        i === 6 ? (row[6]!.split('/')[0] === row[6]!.split('/')[1] ? 'passed' : 'failed') : undefined,
+      ),
+    );
+  body.push(
+    '<h2>Checks</h2>',
+    [
+      '<table>',
+      '<tr><th>check</th><th>status</th><th>what it asks</th><th>result</th></tr>',
+      ...r.checks.map((c) => {
+        const evidence = c.trials.length ? `<a href="#${anchor(c.id)}">${esc(c.id)}</a>` : esc(c.id);
+        return (
+          `<tr><td>${evidence}</td><td class="${esc(c.status)}">${esc(c.status)}</td><td>${esc(c.description || c.title)}</td>` +
+          `<td>${esc(c.reason ?? c.details[0] ?? '')}</td></tr>`
+        );
+      }),
+      '</table>',
+    ].join('\n'),
+  );
   for (const fault of faults) {
     const ts = trials.filter((x) => x.check === 'failover' && x.t.fault === fault).map((x) => x.t);
     const points = ts.flatMap((t) =>
@@ -231,19 +423,22 @@ export function runHtml(dir: string, results?: RunResults): string {
         return ms === undefined ? [] : [{ family: f.label, ms, series: r.subject.name }];
       }),
     );
-    body.push(`<h2>Failover: ${esc(fault)}</h2>`);
+    body.push(
+      `<h2 id="${fault === faults[0] ? anchor('failover') : `failover-${esc(fault)}`}">Failover: ${esc(fault)}</h2>`,
+    );
     body.push(
       points.length
-        ? `<figure class="outages">${outagePlot(points, ts[0]?.budgetMs, false)}<figcaption>Outage per trial (dots) and their spread ` +
-            `(box), ${ts.length} trials; the red line is the budget (${ts[0]?.budgetMs} ms).</figcaption></figure>`
+        ? `<figure class="outages">${outagePlot(points, ts[0]?.budgetMs, false)}<figcaption>Outage per trial (a mark per ` +
+            `trial, its shape the family) and their spread (box), ${ts.length} trials; the red line is the budget ` +
+            `(${ts[0]?.budgetMs} ms).</figcaption></figure>`
         : '<p class="note">No takeover in any trial.</p>',
     );
-    for (const t of ts) body.push(trialSection(dir, r, t, names));
+    body.push('<p class="note">Each trial below opens to its packet timeline and capture.</p>');
+    for (const t of ts) body.push(trialSection(dir, r, t, names, link, colours));
   }
-  const others = trials.filter((x) => x.check !== 'failover');
-  if (others.length) {
-    body.push('<h2>Other trials</h2>');
-    for (const { check, t } of others) body.push(`<h3>${esc(check)}</h3>`, trialSection(dir, r, t, names));
+  for (const c of r.checks.filter((c) => c.id !== 'failover' && c.trials.length)) {
+    body.push(`<h2 id="${anchor(c.id)}">${esc(c.id)}: trials</h2>`);
+    for (const t of c.trials) body.push(trialSection(dir, r, t, names, link, colours));
   }
   return page(`l2lab ${r.subject.name} ${r.subject.version}`, body);
 }

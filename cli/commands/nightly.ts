@@ -7,7 +7,12 @@ import { runNight } from '../../campaign/night.ts';
 import { repoRoot } from '../../lab/paths.ts';
 import type { ExitCode } from '../exit.ts';
 
-export async function nightlyCommand(o: { matrix: string; out?: string }): Promise<ExitCode> {
+export async function nightlyCommand(o: {
+  matrix: string;
+  out?: string;
+  json?: boolean;
+  quiet?: boolean;
+}): Promise<ExitCode> {
   let stopping: NodeJS.Signals | undefined;
   let current: ProcessPromise | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -18,11 +23,13 @@ export async function nightlyCommand(o: { matrix: string; out?: string }): Promi
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const { exitCode } = await runNight({
+  // With --json the night's record alone goes to stdout, at the end; --quiet keeps only that and errors.
+  const log = (line: string) => (o.quiet ? undefined : o.json ? console.error(line) : console.log(line));
+  const { exitCode, night } = await runNight({
     matrixFile: o.matrix,
     ...(o.out ? { out: o.out } : {}),
     stopped: () => stopping && `stopped by ${stopping}`,
-    log: (line) => console.log(line),
+    log,
     async conformance(args, env) {
       current = $({
         nothrow: true,
@@ -30,9 +37,11 @@ export async function nightlyCommand(o: { matrix: string; out?: string }): Promi
         env: { ...process.env, ...env },
       })`node ${join(repoRoot, 'bin', 'l2lab.mjs')} test ${args}`;
       let tail = '';
-      current.stdout.on('data', (d: Buffer) => process.stdout.write(d));
+      current.stdout.on('data', (d: Buffer) => {
+        if (!o.quiet) (o.json ? process.stderr : process.stdout).write(d);
+      });
       current.stderr.on('data', (d: Buffer) => {
-        process.stderr.write(d);
+        if (!o.quiet) process.stderr.write(d);
         tail = (tail + d.toString()).slice(-4000);
       });
       const done = await current;
@@ -44,5 +53,6 @@ export async function nightlyCommand(o: { matrix: string; out?: string }): Promi
       };
     },
   });
+  if (o.json) console.log(JSON.stringify(night, null, 2));
   return exitCode as ExitCode;
 }

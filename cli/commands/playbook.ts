@@ -19,6 +19,7 @@ export interface PlaybookOptions {
   check?: boolean;
   diff?: boolean;
   json?: boolean;
+  quiet?: boolean;
   forks?: string;
   extraVars?: string[];
 }
@@ -48,8 +49,12 @@ export async function playbookCommand(name: string, o: PlaybookOptions): Promise
       ?.split(',')
       .map((x) => x.trim())
       .filter(Boolean);
-  // With --json, stdout is the JSON report alone: the play's lines go to stderr.
-  const out: Out | undefined = o.json ? { write: (line) => process.stderr.write(`${line}\n`) } : undefined;
+  // With --json, stdout is the JSON report alone: the play's lines go to stderr (or nowhere: --quiet).
+  const out: Out | undefined = o.quiet
+    ? { write: () => {} }
+    : o.json
+      ? { write: (line) => process.stderr.write(`${line}\n`) }
+      : undefined;
   const report = await runPlaybook(pb, inv, {
     check: o.check,
     diff: o.diff,

@@ -226,7 +226,7 @@ function htmlCompare(h: History, o: ReportOptions, aRef: string, bRef: string): 
 
 function renderRun(dir: string, out: string | undefined): number {
   const file = out ?? join(dir, 'report.html');
-  writeHtml(file, runHtml(dir));
+  writeHtml(file, runHtml(dir, undefined, { pageDir: dirname(resolve(file)) }));
   console.log(file);
   return 0;
 }

@@ -59,24 +59,24 @@ function int(flag: string, v: string | undefined, min: number, max = Infinity): 
 }
 
 /** One run's recap: its checks, the outage table, the counts and where the report is. */
-function printRun(results: RunResults, dir: string, t0: number, page: boolean): void {
-  console.log(
+function printRun(results: RunResults, dir: string, t0: number, page: boolean, say: (line: string) => void): void {
+  say(
     `\nl2lab conformance: ${results.subject.name} ${results.subject.version} on lab ${results.lab.name} ` +
       `(${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
   );
-  console.log(
+  say(
     table([
       ['CHECK', 'STATUS', 'NOTE'],
       ...results.checks.map((c) => [c.id, c.status, (c.reason ?? c.details[0] ?? '').slice(0, 110)]),
     ]),
   );
   const outages = outageTable(results);
-  if (outages.length > 1) console.log(`\n${table(outages)}`);
-  console.log(
+  if (outages.length > 1) say(`\n${table(outages)}`);
+  say(
     `\n${results.summary.passed} passed, ${results.summary.failed} failed, ${results.summary.skipped} skipped, ` +
       `${results.summary.info} informational${results.summary.errors ? `, ${results.summary.errors} harness errors` : ''}`,
   );
-  console.log(
+  say(
     page
       ? `report: ${dir}/report.html (and junit.xml, results.json, summary.md, captures *.pcap)`
       : `report: ${dir}/ (junit.xml, results.json, summary.md, captures *.pcap)`,
@@ -116,7 +116,12 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
   const lab = findLab({ lab: values.lab });
   const leaseOverride = Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)) as Partial<Lease>;
   const t0 = Date.now();
-  const progress = (m: string) => process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${m}\n`);
+  const progress = (m: string) => {
+    if (!values.quiet) process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1).padStart(6)}s  ${m}\n`);
+  };
+  // With --json, stdout is the JSON alone (at the end): the recap goes to stderr.
+  const say = (line: string) => (values.json ? console.error(line) : console.log(line));
+  const comparisons: string[] = [];
   if (values.versions && values.ciliumVersions)
     throw new UsageError('--cilium-versions is --subject cilium --versions: give one of them');
   const versionsFlag = values.ciliumVersions ? '--cilium-versions' : '--versions';
@@ -200,10 +205,11 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
     } catch (e) {
       progress(`the HTML pages could not be written: ${(e as Error).message}`);
     }
-    console.log(`\nSubjects compared on lab ${lab.name}:\n${table(subjectsTable(comparison))}`);
-    console.log(`\n${table(comparisonTable(comparison))}`);
-    for (const n of notRun) console.log(`not run: ${n.subject}: ${n.error.split('\n')[0]}`);
-    console.log(`\ncomparison: ${dir}/ (comparison.md, comparison.json, comparison.html)`);
+    say(`\nSubjects compared on lab ${lab.name}:\n${table(subjectsTable(comparison))}`);
+    say(`\n${table(comparisonTable(comparison))}`);
+    for (const n of notRun) say(`not run: ${n.subject}: ${n.error.split('\n')[0]}`);
+    say(`\ncomparison: ${dir}/ (comparison.md, comparison.json, comparison.html)`);
+    comparisons.push(dir);
   };
   const runCell = async (cell: Cell): Promise<RunResults> => {
     if (subjects) progress(`subject ${cell.subject} (${runs.length + notRun.length + 1} of ${subjects.length})`);
@@ -228,7 +234,7 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
       page = false;
       progress(`the HTML page could not be written: ${(e as Error).message}`);
     }
-    printRun(results, dir, t0, page);
+    printRun(results, dir, t0, page, say);
     runs.push({
       version: results.subject.version,
       failed: results.summary.failed + results.summary.errors,
@@ -263,30 +269,39 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
     if (runs.length) progress(`the reports so far: ${runs.map((r) => r.dir).join(', ')}`);
     throw failed.error;
   }
+  const json = () => {
+    if (values.json)
+      console.log(
+        JSON.stringify({ runs: runs.map((r) => ({ dir: r.dir, results: r.results })), notRun, comparisons }, null, 2),
+      );
+  };
   if (subjects) {
     writeSubjects();
+    json();
     // A comparison is a measurement: it succeeds when every run did, whatever the subjects scored.
     return notRun.length || runs.some((r) => r.results.summary.errors) ? EXIT.harness : EXIT.ok;
   }
   let regressions = 0;
   if (runs.length > 1) {
-    console.log(
+    say(
       `\n${plan.cells[0]!.subject} versions compared:\n${table([
         ['VERSION', 'PASSED', 'FAILED', 'REPORT'],
         ...runs.map((r) => [r.version, String(r.passed), String(r.failed), r.dir]),
       ])}`,
     );
-    // Each version against the one before it, as `npm run report -- compare` shows it (the runs
+    // Each version against the one before it, as `l2lab report compare` shows it (the runs
     // are in the history too).
     const stamp = utcStamp();
     compareInTurn(runs, (r) => `${r.subject} ${r.version}`).forEach((c, i) => {
       const name = runs[i]!.results.subject.name.replace(/[:/]/g, '-');
       const dir = join(dataPaths().comparisons, `${stamp}-${name}-${runs[i]!.version}-vs-${runs[i + 1]!.version}`);
       writeComparisonFiles(dir, c);
-      console.log(`\n${comparisonText(c)}\ncomparison: ${dir}/ (compare.md, compare.json)`);
+      say(`\n${comparisonText(c)}\ncomparison: ${dir}/ (compare.md, compare.json)`);
+      comparisons.push(dir);
       regressions += c.regressions;
     });
   }
+  json();
   if (runs.some((r) => r.results.summary.failed) || regressions) return EXIT.failed;
   return runs.some((r) => r.results.summary.errors) ? EXIT.harness : EXIT.ok;
 }

@@ -46,7 +46,9 @@ export default defineCheck({
             const after =
               fo.takeoverMs === undefined
                 ? ''
-                : ` (${(fo.announceMs - fo.takeoverMs).toFixed(0)} ms after the takeover)`;
+                : fo.announceMs >= fo.takeoverMs
+                  ? ` (${(fo.announceMs - fo.takeoverMs).toFixed(0)} ms after the takeover)`
+                  : ` (${(fo.takeoverMs - fo.announceMs).toFixed(0)} ms before the takeover)`;
             return `${f.what} ${fo.announceMs.toFixed(0)} ms after the fault${after}`;
           })
           .join(', '),

@@ -13,12 +13,12 @@ import { scriptedSilence, withinBounds } from '../../conformance/calibrate.ts';
 import { Context } from '../../conformance/context.ts';
 import type { ProbeResult } from '../../conformance/events.ts';
 import type { FaultName, RunResults } from '../../conformance/model.ts';
-import { eventsFileOf } from '../../conformance/prober.ts';
 import { loadSubject } from '../../conformance/subject.ts';
 import { runSuite } from '../../conformance/suite.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown } from '../../lab/lifecycle.ts';
 import { writeRun } from '../../reports/write.ts';
+import { eventsFileOf } from '../../results/folder.ts';
 import { readResults } from '../../results/schema.ts';
 import { FAST_LEASE, fixture, labFile, netns, quickSuite, quiet, repo } from '../helpers.ts';
 

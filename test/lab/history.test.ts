@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
 import { chromium } from 'playwright-core';
@@ -355,15 +355,31 @@ test.serial(
     t.is(cli.exitCode, 1, cli.stdout + cli.stderr);
     t.regex(cli.stdout, /regression: failover power-off arp/);
 
-    // The HTML views of a real run and of the comparison, opened in headless Chromium.
-    const runPage = join(scratch, 'run.html');
-    t.is((await report(path, 'html', a1.dir, '--out', runPage)).exitCode, 0);
-    const seen = await openInChromium(runPage, 'history-run.png');
-    t.deepEqual(seen.problems, [], 'console errors, page errors or requests beyond the file itself');
-    t.is(seen.outagePlots, 1, 'one outage plot per fault');
-    t.is(seen.timelines, 5, 'one packet timeline per trial');
-    t.is(seen.emptySvgs, 0, 'every plot has a size on the page');
-    t.true(seen.legend.includes('node01') && seen.legend.includes('node02'), seen.legend.join(', '));
+    // The HTML views of a real run and of the comparison, opened in headless Chromium: the run's
+    // page as the run wrote it (in its folder), and one rendered elsewhere (--out): links from both.
+    for (const runPage of [join(a1.dir, 'report.html'), join(scratch, 'pages', 'run.html')]) {
+      t.is((await report(path, 'html', a1.dir, '--out', runPage)).exitCode, 0);
+      const seen = await openInChromium(runPage, `history-run-${basename(dirname(runPage))}.png`);
+      t.deepEqual(seen.problems, [], 'console errors, page errors or requests beyond the file itself');
+      t.deepEqual(seen.brokenLinks, [], 'every link resolves to a file of the run (or an anchor of the page)');
+      t.true(
+        seen.links.filter((l) => l.endsWith('.pcap')).length === 5,
+        `a capture per trial: ${seen.links.join(' ')}`,
+      );
+      t.true(seen.links.includes('#check-failover'), 'the failover check links to its evidence');
+      t.is(seen.outagePlots, 1, 'one outage plot per fault');
+      t.is(seen.timelines, 5, 'one packet timeline per trial');
+      t.is(seen.openTrials, 0, 'trials start collapsed: the page answers at a glance');
+      t.is(seen.emptySvgs, 0, 'every plot has a size on the page (trials opened)');
+      t.is(seen.outageSpans, 5, 'every timeline shades its outage');
+      t.true(seen.legend.includes('node01') && seen.legend.includes('node02'), seen.legend.join(', '));
+      t.regex(seen.text, /Takeover: the fault → the new holder's first answer\. Outage: the old holder's last answer/);
+      t.regex(
+        seen.text,
+        /Failover at a glance[\s\S]*power-off\s*ARP\s*5\s*\d+ ms\s*\d+ ms \/ \d+ ms \/ \d+ ms\s*\d+ ms\s*5\/5/,
+      );
+      t.regex(seen.text, /new holder's first answer: takeover \d+ ms, outage \d+ ms/);
+    }
     const comparePage = join(scratch, 'compare.html');
     const html = await report(path, 'html', 'compare', a1.dir, b.dir, '--out', comparePage);
     t.regex(html.stdout, /\([1-9]\d* regressions?,/);
@@ -390,8 +406,27 @@ async function openInChromium(file: string, screenshot: string) {
     await page.goto(`file://${file}`);
     const artefacts = join(repo, 'reports', '.test-artifacts');
     mkdirSync(artefacts, { recursive: true });
-    await page.screenshot({ path: join(artefacts, screenshot), fullPage: true });
+    await page.screenshot({ path: join(artefacts, screenshot), fullPage: true }); // as a person first sees it
+    const links = await page.locator('a[href]').evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? ''));
+    const ids = new Set(await page.locator('[id]').evaluateAll((els) => els.map((e) => e.id)));
+    const brokenLinks = links.filter((l) =>
+      l.startsWith('#') ? !ids.has(l.slice(1)) : /^[a-z]+:/i.test(l) || !existsSync(resolve(dirname(file), l)),
+    );
+    const openTrials = await page.locator('details.trial[open]').count();
+    await page.locator('details.trial').evaluateAll((ds) => {
+      for (const d of ds) d.setAttribute('open', '');
+    });
     return {
+      links,
+      brokenLinks,
+      openTrials,
+      outageSpans: await page
+        .locator('svg.l2l-timeline')
+        .evaluateAll(
+          (svgs) =>
+            svgs.filter((s) => [...s.querySelectorAll('title')].some((x) => /outage \d+ ms/.test(x.textContent ?? '')))
+              .length,
+        ),
       problems,
       outagePlots: await page.locator('svg.l2l-outages').count(),
       timelines: await page.locator('details.trial svg.l2l-timeline').count(),

@@ -76,10 +76,12 @@ test('a new holder that loses the VIP and takes it again: the silence and its st
 test('a takeover over its budget fails on a real CPU; an emulated lab reports it; who answers is judged on both', (t) => {
   const real = trialOf(capture(4000), false, 200);
   t.false(real.passed);
-  t.deepEqual(real.problems, ['ARP: new responder after 301 ms, budget 200 ms']);
+  t.deepEqual(real.problems, ["ARP: takeover 301 ms (the fault → the new holder's first answer), budget 200 ms"]);
   const emulated = trialOf(capture(4000), true, 200);
   t.true(emulated.passed, emulated.problems.join('; '));
-  t.deepEqual(emulated.notes, ['ARP: new responder after 301 ms, budget 200 ms (emulated lab: reported, not judged)']);
+  t.deepEqual(emulated.notes, [
+    "ARP: takeover 301 ms (the fault → the new holder's first answer), budget 200 ms (emulated lab: reported, not judged)",
+  ]);
   t.is(trialOf(capture(4000), true).notes, undefined, 'within the budget: nothing to note');
   // the node that answered before the fault is not the one hit: a structural verdict, judged under emulation too
   const wrong = analyzeTrial({ ...inputOf(capture(4000), true, 200), holder: 'b' });

@@ -352,7 +352,10 @@ test.serial('a trial whose takeover comes after the budget fails, saying by how 
   const ctx = context(p);
   const trial = await ctx.trial('link-down', 1); // budget: the next retry, 740 ms
   t.false(trial.passed);
-  t.regex(trial.problems.join('; '), /ARP: new responder after 10\d\d ms, budget 740 ms/);
+  t.regex(
+    trial.problems.join('; '),
+    /ARP: takeover 10\d\d ms \(the fault → the new holder's first answer\), budget 740 ms/,
+  );
 });
 
 test.serial(
