@@ -129,119 +129,148 @@ function statusOf(task: Task, r: ModuleResult): Status {
 
 /** One task on one host: when, loop, module, changed_when/failed_when, register. */
 export async function executeTask(task: Task, env: ExecEnv): Promise<{ status: Status; records: Rec[] }> {
-  const t0 = Date.now();
-  const base = { task: task.name, path: task.path, host: env.host.name };
-  const rec = (status: Status, r: Partial<ModuleResult>, item?: unknown): Rec => ({
-    ...base,
-    status,
-    changed: !!r.changed,
-    item,
-    msg: r.msg,
-    rc: r.rc,
-    stderr: status === 'failed' || status === 'ignored' ? r.stderr : undefined,
-    stdout: r.stdout,
-    diff: r.diff,
-    startedAt: new Date(t0).toISOString(),
-    durationMs: Date.now() - t0,
-  });
-  /** A failure before the module ran (vars, when, loop): its result and record, as a module's failure would be. */
-  const failure = (msg: string, item?: unknown): { status: Status; result: ModuleResult; rec: Rec } => {
-    const result: ModuleResult = { changed: false, failed: true, msg };
-    const status: Status = task.ignoreErrors ? 'ignored' : 'failed';
-    return { status, result, rec: rec(status, result, item) };
-  };
-  /** The whole task failed before any module ran. */
-  const fail = (msg: string): { status: Status; records: Rec[] } => {
-    const f = failure(msg);
-    if (task.register) env.registered[task.register] = registered(f.result);
-    return { status: f.status, records: [f.rec] };
-  };
-  const why = (e: unknown, where: string) => explain(task, e, where);
-
+  const run = new TaskExecution(task, env);
   let v: Record<string, unknown>;
   try {
     v = taskVars(task, env);
   } catch (e) {
-    return fail(why(e, 'vars'));
+    return run.fail(run.why(e, 'vars'));
   }
-  // With a loop, `when` is judged per item (it may name the item), as in Ansible.
-  const falseWhen = (iv: Record<string, unknown>): string | undefined => {
-    for (const w of task.when) if (!condition(w, iv)) return `when: ${String(w)} is false`;
-    return undefined;
-  };
-  if (task.loop === undefined)
+  if (task.loop === undefined) {
+    let no: string | undefined;
     try {
-      const no = falseWhen(v);
-      if (no) {
-        const r = { changed: false, skipped: true, msg: no };
-        if (task.register) env.registered[task.register] = registered(r);
-        return { status: 'skipped', records: [rec('skipped', r)] };
-      }
+      no = run.falseWhen(v);
     } catch (e) {
-      return fail(why(e, 'when'));
+      return run.fail(run.why(e, 'when'));
     }
-
-  let items: unknown[] | undefined;
-  if (task.loop !== undefined) {
-    try {
-      const l = typeof task.loop === 'string' ? render(task.loop, v) : renderDeep(task.loop, v);
-      if (!Array.isArray(l)) return fail(`loop must be a list, got ${typeof l} (task "${task.name}")`);
-      items = l;
-    } catch (e) {
-      return fail(why(e, 'loop'));
-    }
-  }
-
-  const once = async (iv: Record<string, unknown>, item?: unknown) => {
-    const result = await runModule(task, env, iv);
-    const status = statusOf(task, result);
-    return { status, result, rec: rec(status, result, item) };
-  };
-
-  if (!items) {
-    const r = await once(v);
-    if (task.register) env.registered[task.register] = registered(r.result);
+    if (no) return run.skipped(no);
+    const r = await run.once(v);
+    run.register(r.result);
     return { status: r.status, records: [r.rec] };
   }
-  const results: ModuleResult[] = [];
-  const records: Rec[] = [];
-  let status: Status = 'ok';
-  let skipped = 0;
-  for (const item of items) {
-    const iv = { ...v, [task.loopVar]: item };
-    let no: string | undefined;
-    let whenFailed: ReturnType<typeof failure> | undefined;
-    try {
-      no = falseWhen(iv);
-    } catch (e) {
-      whenFailed = failure(why(e, 'when'), item); // this item fails; the loop goes on as after a module's failure
-    }
-    if (no) {
-      skipped++;
-      results.push({ changed: false, skipped: true, msg: no, [task.loopVar]: item });
-      records.push(rec('skipped', { changed: false, skipped: true, msg: no }, item));
-      continue;
-    }
-    const r = whenFailed ?? (await once(iv, item));
-    results.push({ ...r.result, [task.loopVar]: item });
-    records.push(r.rec);
-    if (r.status === 'failed') {
-      status = 'failed';
-      break;
-    }
-    if (r.status === 'ignored') status = 'ignored';
-    if (r.status === 'changed' && status === 'ok') status = 'changed';
+  let items: unknown[];
+  try {
+    const l = typeof task.loop === 'string' ? render(task.loop, v) : renderDeep(task.loop, v);
+    if (!Array.isArray(l)) return run.fail(`loop must be a list, got ${typeof l} (task "${task.name}")`);
+    items = l;
+  } catch (e) {
+    return run.fail(run.why(e, 'loop'));
   }
-  if (items.length === 0) {
-    status = 'skipped';
-    records.push(rec('skipped', { msg: 'empty loop' }));
-  } else if (skipped === items.length) status = 'skipped';
-  if (task.register)
-    env.registered[task.register] = {
-      changed: results.some((r) => r.changed),
-      failed: results.some((r) => r.failed),
-      ...(items.length > 0 && skipped === items.length ? { skipped: true } : {}),
-      results,
+  return run.loop(v, items);
+}
+
+type Outcome = { status: Status; result: ModuleResult; rec: Rec };
+
+/** One task on one host, as it goes: its records (with timing), its failures, its registered result. */
+class TaskExecution {
+  private readonly t0 = Date.now();
+
+  constructor(
+    private readonly task: Task,
+    private readonly env: ExecEnv,
+  ) {}
+
+  rec(status: Status, r: Partial<ModuleResult>, item?: unknown): Rec {
+    return {
+      task: this.task.name,
+      path: this.task.path,
+      host: this.env.host.name,
+      status,
+      changed: !!r.changed,
+      item,
+      msg: r.msg,
+      rc: r.rc,
+      stderr: status === 'failed' || status === 'ignored' ? r.stderr : undefined,
+      stdout: r.stdout,
+      diff: r.diff,
+      startedAt: new Date(this.t0).toISOString(),
+      durationMs: Date.now() - this.t0,
     };
-  return { status, records };
+  }
+
+  why(e: unknown, where: string): string {
+    return explain(this.task, e, where);
+  }
+
+  register(result: ModuleResult): void {
+    if (this.task.register) this.env.registered[this.task.register] = registered(result);
+  }
+
+  /** A failure before the module ran (vars, when, loop): its result and record, as a module's failure would be. */
+  failure(msg: string, item?: unknown): Outcome {
+    const result: ModuleResult = { changed: false, failed: true, msg };
+    const status: Status = this.task.ignoreErrors ? 'ignored' : 'failed';
+    return { status, result, rec: this.rec(status, result, item) };
+  }
+
+  /** The whole task failed before any module ran. */
+  fail(msg: string): { status: Status; records: Rec[] } {
+    const f = this.failure(msg);
+    this.register(f.result);
+    return { status: f.status, records: [f.rec] };
+  }
+
+  skipped(msg: string): { status: Status; records: Rec[] } {
+    const r = { changed: false, skipped: true, msg };
+    this.register(r);
+    return { status: 'skipped', records: [this.rec('skipped', r)] };
+  }
+
+  /** With a loop, `when` is judged per item (it may name the item), as in Ansible. */
+  falseWhen(iv: Record<string, unknown>): string | undefined {
+    for (const w of this.task.when) if (!condition(w, iv)) return `when: ${String(w)} is false`;
+    return undefined;
+  }
+
+  async once(iv: Record<string, unknown>, item?: unknown): Promise<Outcome> {
+    const result = await runModule(this.task, this.env, iv);
+    const status = statusOf(this.task, result);
+    return { status, result, rec: this.rec(status, result, item) };
+  }
+
+  /** Each item in turn; the first failure ends the loop; registered: every item's result, as Ansible's `results`. */
+  async loop(v: Record<string, unknown>, items: unknown[]): Promise<{ status: Status; records: Rec[] }> {
+    const { task } = this;
+    const results: ModuleResult[] = [];
+    const records: Rec[] = [];
+    let status: Status = 'ok';
+    let skipped = 0;
+    for (const item of items) {
+      const iv = { ...v, [task.loopVar]: item };
+      let no: string | undefined;
+      let whenFailed: Outcome | undefined;
+      try {
+        no = this.falseWhen(iv);
+      } catch (e) {
+        whenFailed = this.failure(this.why(e, 'when'), item); // this item fails; the loop goes on as after a module's failure
+      }
+      if (no) {
+        skipped++;
+        results.push({ changed: false, skipped: true, msg: no, [task.loopVar]: item });
+        records.push(this.rec('skipped', { changed: false, skipped: true, msg: no }, item));
+        continue;
+      }
+      const r = whenFailed ?? (await this.once(iv, item));
+      results.push({ ...r.result, [task.loopVar]: item });
+      records.push(r.rec);
+      if (r.status === 'failed') {
+        status = 'failed';
+        break;
+      }
+      if (r.status === 'ignored') status = 'ignored';
+      if (r.status === 'changed' && status === 'ok') status = 'changed';
+    }
+    if (items.length === 0) {
+      status = 'skipped';
+      records.push(this.rec('skipped', { msg: 'empty loop' }));
+    } else if (skipped === items.length) status = 'skipped';
+    if (task.register)
+      this.env.registered[task.register] = {
+        changed: results.some((r) => r.changed),
+        failed: results.some((r) => r.failed),
+        ...(items.length > 0 && skipped === items.length ? { skipped: true } : {}),
+        results,
+      };
+    return { status, records };
+  }
 }

@@ -416,6 +416,8 @@ async function openInChromium(file: string, screenshot: string) {
     await page.locator('details.trial').evaluateAll((ds) => {
       for (const d of ds) d.setAttribute('open', '');
     });
+    if (openTrials === 0 && (await page.locator('details.trial').count()))
+      await page.screenshot({ path: join(artefacts, screenshot.replace(/\.png$/, '-opened.png')), fullPage: true });
     return {
       links,
       brokenLinks,
