@@ -52,8 +52,9 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
   // --data, before or after the verb, reaches every room through the environment (lab/paths.ts).
   program.hook('preAction', () => {
     const data = program.opts<{ data?: string }>().data;
-    if (data) io.env.L2LAB_DATA = process.env.L2LAB_DATA = resolve(data);
-    if (process.env.L2LAB_DATA) dataDir(); // refused before anything is done, if it is inside the checkout
+    // Refused before anything is done (and before it is set), if it is inside the checkout.
+    if (data) io.env.L2LAB_DATA = process.env.L2LAB_DATA = dataDir(resolve(data));
+    else if (process.env.L2LAB_DATA) dataDir();
   });
 
   const labCmd = program.command('lab').description('build, inspect, fault and remove labs');

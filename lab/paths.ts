@@ -20,10 +20,10 @@ export const playbooksDir = join(repoRoot, 'playbooks');
  * source tree, so `git clean` or a new checkout never takes a user's history. `--data DIR` (which
  * sets L2LAB_DATA), else $XDG_DATA_HOME/l2lab, else ~/.local/share/l2lab.
  */
-export function dataDir(): string {
+export function dataDir(given?: string): string {
   const home = process.env.HOME ?? '/root';
   const dir = resolve(
-    process.env.L2LAB_DATA || join(process.env.XDG_DATA_HOME || join(home, '.local', 'share'), 'l2lab'),
+    given || process.env.L2LAB_DATA || join(process.env.XDG_DATA_HOME || join(home, '.local', 'share'), 'l2lab'),
   );
   const rel = relative(repoRoot, dir);
   if (!rel || (!rel.startsWith('..') && !isAbsolute(rel)))

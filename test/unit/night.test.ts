@@ -40,6 +40,7 @@ function fakeRun(args: string[], outageMs: number, night: Date): void {
   writeFileSync(join(dir, 'junit.xml'), '<testsuites/>\n');
 }
 
+/** A matrix, an out folder and a history of the test's own; the history through L2LAB_HISTORY, so the tests that call it run serially. */
 function setup(t: { teardown(f: () => void): void }) {
   const scratch = mkdtempSync(join(tmpdir(), 'l2l-night-'));
   t.teardown(() => rmSync(scratch, { recursive: true, force: true }));
@@ -71,72 +72,78 @@ test('a cell runs as conformance with the matrix and the cell in its arguments',
   ]);
 });
 
-test('two nights: every cell indexed, rendered and in JUnit; the second compared with the first; latest and the index', async (t) => {
-  const { matrixFile, out } = setup(t);
-  const night = (outageMs: number, started: Date) =>
-    runNight({
+test.serial(
+  'two nights: every cell indexed, rendered and in JUnit; the second compared with the first; latest and the index',
+  async (t) => {
+    const { matrixFile, out } = setup(t);
+    const night = (outageMs: number, started: Date) =>
+      runNight({
+        matrixFile,
+        out,
+        conformance: async (args) => {
+          fakeRun(args, outageMs, started);
+          return { exitCode: 0 };
+        },
+        stopped: () => undefined,
+        log: () => {},
+      });
+    const first = await night(1000, new Date(Date.UTC(2026, 11, 1)));
+    t.is(first.exitCode, 0);
+    t.deepEqual(
+      first.night.cells.map((c) => [c.id, c.status, c.compared]),
+      [
+        ['reference-lease-1000-500-200', 'done', undefined],
+        ['reference-lease-2000-1000-400', 'done', undefined],
+      ],
+    );
+    for (const c of first.night.cells) {
+      t.true(existsSync(join(first.dir, c.html!)), `${c.id}: report.html`);
+      t.true(existsSync(join(first.dir, 'junit', `${c.id}.xml`)), `${c.id}: JUnit`);
+    }
+    t.deepEqual(JSON.parse(readFileSync(join(first.dir, 'night.json'), 'utf8')).cells.length, 2, 'the record on disk');
+
+    // A night's folder is stamped to the second: the second night starts once the stamp moved on.
+    while (utcStamp() === basename(first.dir)) await new Promise((r) => setTimeout(r, 20));
+    const second = await night(2000, new Date(Date.UTC(2026, 11, 2)));
+    t.not(second.dir, first.dir);
+    t.is(readlinkSync(join(out, 'latest')), basename(second.dir));
+    for (const c of second.night.cells) {
+      t.truthy(c.compared, `${c.id}: compared with the night before`);
+      t.regex(c.compared!.with, new RegExp(`/${c.id}$`));
+      t.is(c.compared!.regressions, 1, `${c.id}: 1000 → 2000 ms is a regression`);
+      t.true(existsSync(join(second.dir, c.compared!.html)));
+    }
+    t.is(second.exitCode, 1, 'a regression fails the night');
+    const index = readFileSync(join(out, 'index.html'), 'utf8');
+    t.is(index.match(/class="l2l-trend"/g)?.length, 2, 'a trend per cell');
+  },
+);
+
+test.serial(
+  'a cell that wrote no results fails with its last error; the next cell still runs; a stop ends the night',
+  async (t) => {
+    const { matrixFile, out } = setup(t);
+    let stop: string | undefined;
+    let calls = 0;
+    const r = await runNight({
       matrixFile,
       out,
       conformance: async (args) => {
-        fakeRun(args, outageMs, started);
+        calls++;
+        if (calls === 1) return { exitCode: 3, lastError: 'install failed: agent did not start' };
+        fakeRun(args, 1000, new Date());
+        stop = 'SIGTERM'; // asked while the second cell ran
         return { exitCode: 0 };
       },
-      stopped: () => undefined,
+      stopped: () => stop,
       log: () => {},
     });
-  const first = await night(1000, new Date(Date.UTC(2026, 11, 1)));
-  t.is(first.exitCode, 0);
-  t.deepEqual(
-    first.night.cells.map((c) => [c.id, c.status, c.compared]),
-    [
-      ['reference-lease-1000-500-200', 'done', undefined],
-      ['reference-lease-2000-1000-400', 'done', undefined],
-    ],
-  );
-  for (const c of first.night.cells) {
-    t.true(existsSync(join(first.dir, c.html!)), `${c.id}: report.html`);
-    t.true(existsSync(join(first.dir, 'junit', `${c.id}.xml`)), `${c.id}: JUnit`);
-  }
-  t.deepEqual(JSON.parse(readFileSync(join(first.dir, 'night.json'), 'utf8')).cells.length, 2, 'the record on disk');
-
-  // A night's folder is stamped to the second: the second night starts once the stamp moved on.
-  while (utcStamp() === basename(first.dir)) await new Promise((r) => setTimeout(r, 20));
-  const second = await night(2000, new Date(Date.UTC(2026, 11, 2)));
-  t.not(second.dir, first.dir);
-  t.is(readlinkSync(join(out, 'latest')), basename(second.dir));
-  for (const c of second.night.cells) {
-    t.truthy(c.compared, `${c.id}: compared with the night before`);
-    t.regex(c.compared!.with, new RegExp(`/${c.id}$`));
-    t.is(c.compared!.regressions, 1, `${c.id}: 1000 → 2000 ms is a regression`);
-    t.true(existsSync(join(second.dir, c.compared!.html)));
-  }
-  t.is(second.exitCode, 1, 'a regression fails the night');
-  const index = readFileSync(join(out, 'index.html'), 'utf8');
-  t.is(index.match(/class="l2l-trend"/g)?.length, 2, 'a trend per cell');
-});
-
-test('a cell that wrote no results fails with its last error; the next cell still runs; a stop ends the night', async (t) => {
-  const { matrixFile, out } = setup(t);
-  let stop: string | undefined;
-  let calls = 0;
-  const r = await runNight({
-    matrixFile,
-    out,
-    conformance: async (args) => {
-      calls++;
-      if (calls === 1) return { exitCode: 3, lastError: 'install failed: agent did not start' };
-      fakeRun(args, 1000, new Date());
-      stop = 'SIGTERM'; // asked while the second cell ran
-      return { exitCode: 0 };
-    },
-    stopped: () => stop,
-    log: () => {},
-  });
-  t.like(r.night.cells[0], { status: 'failed', exitCode: 3, why: 'install failed: agent did not start' });
-  t.like(r.night.cells[1], { status: 'done' });
-  t.true(r.night.interrupted);
-  t.is(r.exitCode, 130, 'a stopped night ends as Ctrl-C does');
-  const saved = JSON.parse(readFileSync(join(r.dir, 'night.json'), 'utf8'));
-  t.is(saved.cells.length, 2);
-  t.truthy(saved.finishedAt);
-});
+    t.like(r.night.cells[0], { status: 'failed', exitCode: 3, why: 'install failed: agent did not start' });
+    t.like(r.night.cells[1], { status: 'done' });
+    t.true(r.night.interrupted);
+    t.is(r.exitCode, 130, 'a stopped night ends as Ctrl-C does');
+    const saved = JSON.parse(readFileSync(join(r.dir, 'night.json'), 'utf8'));
+    t.is(saved.cells.length, 2);
+    t.truthy(saved.finishedAt);
+  },
+);

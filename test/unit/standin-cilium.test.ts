@@ -18,6 +18,17 @@ import { repo } from '../helpers.ts';
 const lab = loadLab(join(repo, 'labs', 'cilium.yaml'));
 const STANDINS = join(repo, 'test', 'standins');
 
+// cilium-cli reads a chart directory (--chart-directory): the vendored charts, unpacked once for
+// every test of the file (read only; each test's cluster state is its own).
+const chartsDir = mkdtempSync(join(tmpdir(), 'l2l-charts-'));
+test.before(() => {
+  for (const v of chartVersions()) {
+    mkdirSync(join(chartsDir, v));
+    execFileSync('tar', ['-xzf', join(CHARTS_DIR, `cilium-${v}.tgz`), '-C', join(chartsDir, v)]);
+  }
+});
+test.after.always(() => rmSync(chartsDir, { recursive: true, force: true }));
+
 /** A fresh stand-in cluster in a temporary directory; `run` calls a stand-in tool against it. */
 function cluster(t: ExecutionContext) {
   const dir = mkdtempSync(join(tmpdir(), 'l2l-standin-'));
@@ -35,13 +46,6 @@ function cluster(t: ExecutionContext) {
       .map((o) => `---\n${JSON.stringify(o)}\n`)
       .join(''),
   );
-  // cilium-cli reads a chart directory (--chart-directory): the vendored chart, unpacked.
-  const charts = join(dir, 'charts');
-  mkdirSync(charts);
-  for (const v of chartVersions()) {
-    mkdirSync(join(charts, v));
-    execFileSync('tar', ['-xzf', join(CHARTS_DIR, `cilium-${v}.tgz`), '-C', join(charts, v)]);
-  }
   const env = {
     L2LAB_STANDIN_HELM: HELM,
     L2LAB_STANDIN_STATE: dir,
@@ -52,18 +56,11 @@ function cluster(t: ExecutionContext) {
   // (repo.ts), not whatever python3 comes first on PATH (a pyenv shim costs 0.25 s a call).
   const run = (tool: string, ...args: string[]) =>
     execa('/usr/bin/python3', [join(STANDINS, `${tool}.py`), ...args], { env, reject: false });
+  // The bundle in one apply, as the cluster playbook does (kubectl_apply with a list).
   const crds = async (g: string) => {
-    for (const f of gatewayApiFiles(g)) {
-      const r = await run(
-        'kubectl',
-        'apply',
-        '--server-side',
-        '-f',
-        join(repo, 'playbooks', 'files', `gateway-api-${g}`, f),
-      );
-      if (r.exitCode) return r;
-    }
-    return undefined;
+    const files = gatewayApiFiles(g).flatMap((f) => ['-f', join(repo, 'playbooks', 'files', `gateway-api-${g}`, f)]);
+    const r = await run('kubectl', 'apply', '--server-side', ...files);
+    return r.exitCode ? r : undefined;
   };
   const gateway = async () =>
     JSON.parse((await run('kubectl', '-n', 'kube-system', 'get', 'gateway', 'central', '-o', 'json')).stdout) as {
@@ -74,7 +71,7 @@ function cluster(t: ExecutionContext) {
       'cilium',
       'install',
       '--chart-directory',
-      join(charts, version, 'cilium'),
+      join(chartsDir, version, 'cilium'),
       '-f',
       join(dir, 'values.yaml'),
       ...more,
@@ -146,7 +143,7 @@ test('stand-in cilium-cli renders the real chart with the real helm: the agents 
     'cilium',
     'upgrade',
     '--chart-directory',
-    join(c.dir, 'charts', '1.20.0', 'cilium'),
+    join(chartsDir, '1.20.0', 'cilium'),
     '-f',
     join(c.dir, 'values.yaml'),
   );
