@@ -82,24 +82,15 @@ export interface ReportOptions {
 }
 
 /** The history, opened for one command: read-only commands never write it. */
-function withHistory(readOnly: boolean, f: (h: History) => number): ExitCode {
+function withHistory<T>(readOnly: boolean, f: (h: History) => T): T {
   const path = historyPath();
   if (!path) throw new UsageError('L2LAB_HISTORY=off: there is no history to read; unset it');
   const h = History.open(path, { readOnly });
   try {
-    return f(h) as ExitCode;
+    return f(h);
   } finally {
     h.close();
   }
-}
-
-function withHistoryValue<T>(f: (h: History) => T): T {
-  let out: T | undefined;
-  withHistory(true, (h) => {
-    out = f(h);
-    return EXIT.ok;
-  });
-  return out as T;
 }
 
 export const reportList = (o: ReportOptions) => withHistory(true, (h) => list(h, o));
@@ -120,7 +111,7 @@ function runDir(ref: string | undefined, last: boolean | undefined): string {
   if (ref && last) throw new UsageError('give a RUN or --last, not both');
   if (!ref && !last) throw new UsageError('give a RUN (a run folder, or a run `l2lab report list` shows) or --last');
   if (ref && existsSync(join(ref, 'results.json'))) return ref;
-  const dir = withHistoryValue((h) => (ref ? h.find(ref)?.dir : h.list({ last: 1 }).at(-1)?.dir));
+  const dir = withHistory(true, (h) => (ref ? h.find(ref)?.dir : h.list({ last: 1 }).at(-1)?.dir));
   if (!dir)
     throw new UsageError(
       ref
@@ -139,7 +130,7 @@ export function reportMetrics(ref: string | undefined, o: { last?: boolean; out?
   const text = metricsText(readResults(join(runDir(ref, o.last), 'results.json')));
   if (!o.out) process.stdout.write(text);
   else {
-    writeHtml(o.out, text);
+    writeAtomic(o.out, text);
     console.error(`wrote ${o.out}`);
   }
   return EXIT.ok;
@@ -147,7 +138,7 @@ export function reportMetrics(ref: string | undefined, o: { last?: boolean; out?
 
 /** A run folder renders without the history; a run's name or id is looked up in it. */
 export function reportHtml(ref: string, o: ReportOptions): ExitCode {
-  if (existsSync(join(ref, 'results.json'))) return renderRun(ref, o.out) as ExitCode;
+  if (existsSync(join(ref, 'results.json'))) return renderRun(ref, o.out);
   return withHistory(true, (h) => {
     const dir = h.find(ref)?.dir;
     if (!dir)
@@ -158,7 +149,7 @@ export function reportHtml(ref: string, o: ReportOptions): ExitCode {
   });
 }
 
-function list(h: History, o: ReportOptions): number {
+function list(h: History, o: ReportOptions): ExitCode {
   const runs = h.list({
     subject: o.subject,
     version: o.version,
@@ -197,7 +188,7 @@ function list(h: History, o: ReportOptions): number {
   return 0;
 }
 
-function importDirs(h: History, dirs: string[]): number {
+function importDirs(h: History, dirs: string[]): ExitCode {
   const out = h.importDirs(dirs);
   for (const s of out.skipped) console.error(`skipped ${s.dir}: ${s.reason}`);
   console.log(
@@ -215,25 +206,26 @@ function settingsOf(o: ReportOptions): CompareSettings {
   };
 }
 
-function htmlCompare(h: History, o: ReportOptions, aRef: string, bRef: string): number {
+function htmlCompare(h: History, o: ReportOptions, aRef: string, bRef: string): ExitCode {
   const [a, b] = sides(h, aRef, bRef);
   const c = compareRuns(a, b, settingsOf(o));
   const file = o.out ?? join(dataPaths().comparisons, `${utcStamp()}-compare.html`);
-  writeHtml(file, compareHtml(c, a, b));
+  writeAtomic(file, compareHtml(c, a, b));
   console.log(`${file} (${c.headline})`);
   return 0;
 }
 
-function renderRun(dir: string, out: string | undefined): number {
+function renderRun(dir: string, out: string | undefined): ExitCode {
   const file = out ?? join(dir, 'report.html');
-  writeHtml(file, runHtml(dir, undefined, { pageDir: dirname(resolve(file)) }));
+  writeAtomic(file, runHtml(dir, undefined, { pageDir: dirname(resolve(file)) }));
   console.log(file);
   return 0;
 }
 
-function writeHtml(file: string, text: string): void {
+/** Never a half-written file where a browser or a collector may be reading. */
+function writeAtomic(file: string, text: string): void {
   mkdirSync(dirname(resolve(file)), { recursive: true });
-  const tmp = `${file}.l2l-tmp`; // never a half-written page where a browser may be looking
+  const tmp = `${file}.l2l-tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
@@ -255,7 +247,7 @@ function sides(h: History, aRef: string, bRef: string): [Side, Side] {
   return [a, b];
 }
 
-function compare(h: History, o: ReportOptions, aRef: string, bRef: string): number {
+function compare(h: History, o: ReportOptions, aRef: string, bRef: string): ExitCode {
   const c = compareRuns(...sides(h, aRef, bRef), settingsOf(o));
   if (o.out !== undefined) writeComparisonFiles(o.out, c);
   if (o.json) console.log(JSON.stringify(c, null, 2));
