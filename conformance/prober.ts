@@ -139,6 +139,11 @@ export class Prober {
     const file = keep ? `${String(++this.seq).padStart(3, '0')}-${name}.pcap` : '';
     const baselineMs = o.during ? this.baselineMs : 0;
     const handshake = o.during ? `/tmp/l2l-probe-${process.pid}-${++this.handshakes}` : undefined;
+    // A prober that has already ended never reads (and removes) the end file the host writes.
+    const dropEnd = () =>
+      this.provider
+        .exec(this.lab, this.lab.client.name, ['rm', '-f', `${handshake}.end`, `${handshake}.end.tmp`])
+        .catch(() => undefined);
     const args = [
       'node',
       join(repoRoot, 'dist', 'probe.mjs'), // built before the suite: no rebuild mid-run
@@ -221,6 +226,7 @@ export class Prober {
         // window is discarded, capture and all.
         await endAt(0).catch(() => undefined);
         await running.catch(() => undefined);
+        await dropEnd();
         if (keep)
           await (remote
             ? this.provider.exec(this.lab, this.lab.client.name, ['rm', '-f', join(this.outDir, file)])
@@ -246,11 +252,13 @@ export class Prober {
       throw new Error(
         `the prober started ${((result.startedAt - faultAt) / 1000).toFixed(0)} ms after the fault; cannot measure this trial`,
       );
-    if (faultAt && result.ended === 'limit')
+    if (faultAt && result.ended === 'limit') {
+      await dropEnd();
       throw new Error(
         `the prober stopped ${((result.endedAt - faultAt) / 1000).toFixed(0)} ms after the fault, short of the ${durationMs} ms window ` +
           `(the injection took over ${INJECT_ALLOWANCE_MS / 1000} s?); cannot measure this trial`,
       );
+    }
     if (keep) {
       // Beside the .pcap, what the suite read from it: every event (each answer naming its
       // request), why the capture ended, and libpcap's counts of frames received and dropped.

@@ -7,14 +7,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerCompletionHandler } from 'ava';
 
+// Every temporary file a test makes (os.tmpdir(): run folders, derived lab files, playbooks) goes
+// to a directory of the worker's own, removed when the worker ends — failed or not: a CI machine
+// had 1188 of them left in /tmp after a day. L2LAB_KEEP_TMP=1 keeps it, to read a failure's files.
+const scratch = mkdtempSync(join(tmpdir(), 'l2l-test-'));
+process.env.TMPDIR = scratch;
+if (!process.env.L2LAB_KEEP_TMP) process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+else process.stderr.write(`test worker: temporary files kept in ${scratch}\n`);
+
 // Test runs never land in the user's run history; tests of the history name their own file. Run
-// folders and comparisons go to a data directory of the worker's own, removed when it ends.
+// folders and comparisons go to a data directory of the worker's own, inside the scratch directory.
 process.env.L2LAB_HISTORY ??= 'off';
-if (!process.env.L2LAB_DATA) {
-  const data = mkdtempSync(join(tmpdir(), 'l2l-data-'));
-  process.env.L2LAB_DATA = data;
-  process.on('exit', () => rmSync(data, { recursive: true, force: true }));
-}
+process.env.L2LAB_DATA ??= mkdtempSync(join(scratch, 'l2l-data-'));
 
 const expected = new Set(['TTYWrap', 'PipeWrap', 'ProcessWrap']);
 
