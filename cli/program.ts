@@ -62,7 +62,7 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .command('up')
     .description('build or repair the lab (idempotent)')
     .addOption(labFile())
-    .addOption(labName().hideHelp())
+    .addOption(new Option('--name <lab>', 'repair a lab that is up as it was built (works when its file has moved)'))
     .addOption(json())
     .addOption(quiet())
     .action((o) => done(lab().then((m) => m.labUpCommand(o))));
@@ -170,9 +170,13 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .action((o) => done(cluster().then((m) => m.clusterRender(o))));
   clusterOpts(clusterCmd.command('up').description('render, make the join secrets, run playbooks/cluster.yaml'))
     .option('-C, --check', 'check mode: report what would change')
+    .addOption(json())
+    .addOption(quiet())
     .action((o) => done(cluster().then((m) => m.clusterUpCommand(o))));
   clusterOpts(clusterCmd.command('upgrade').description('Cilium in place to another version (--cilium-version)'))
     .option('-C, --check', 'check mode')
+    .addOption(json())
+    .addOption(quiet())
     .action((o) => done(cluster().then((m) => m.clusterUpgrade(o))));
 
   const reportCmd = program.command('report').description('the run history: list, import, compare, HTML');
@@ -254,10 +258,11 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .command('box')
     .description("l2lab's Debian box for VM labs")
     .command('build')
-    .description('build the box (mmdebstrap) and add it to vagrant')
+    .description('build the box (mmdebstrap) and add it to vagrant, unless the installed one is current')
     .option('--out <file>', 'where the box goes')
     .option('--reuse-rootfs', 'keep the root file system built before')
     .option('--no-add', 'do not add it to vagrant')
+    .option('--force', 'build it even when the installed box is current')
     .action((o) =>
       done(
         import('../lab/providers/vagrant/box.ts').then(async (m) => {

@@ -58,6 +58,14 @@ export function checkIds(): string[] {
   return checks.map((c) => c.id);
 }
 
+/** --only and --skip name checks that exist: the first that does not, as bad input naming the flag. */
+export function checkSelection(sel: { only?: string[]; skip?: string[] }): void {
+  for (const flag of ['only', 'skip'] as const)
+    for (const id of sel[flag] ?? [])
+      if (!checkIds().includes(id))
+        throw new UsageError(`--${flag}: unknown check "${id}"; checks: ${checkIds().join(', ')}`);
+}
+
 /** Services l2lab's lab itself needs on the nodes; every other one belongs to some subject. */
 const LAB_SERVICES = ['sshd', 'etcd'];
 
@@ -202,8 +210,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const started = new Date();
   const provider = getProvider(req.lab.provider);
   const subject = loadSubject(req.subject, req.lab.lease, req.lease, provider.timingSlackMs?.(req.lab));
-  for (const id of [...(req.only ?? []), ...(req.skip ?? [])])
-    if (!checkIds().includes(id)) throw new SuiteError(`unknown check "${id}"; checks: ${checkIds().join(', ')}`);
+  checkSelection(req); // before anything is brought up
   const source = addressSource(subject.addresses);
   const probeIntervalMs = req.probeIntervalMs ?? provider.probeIntervalMs?.(req.lab) ?? 20;
   const timing = probeTimingProblem(probeIntervalMs, answerTimeoutOf(subject));

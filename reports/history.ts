@@ -166,7 +166,7 @@ export class History {
         `the run history ${path} was written by a newer l2lab (schema ${version}, this one knows ${SCHEMA_VERSION}); update l2lab or ` +
           `set L2LAB_HISTORY to another file`,
       );
-    if (readOnly && existsSync(path)) return;
+    if (this.db.readonly) return; // an existing history, read as it is (a missing one is an empty one in memory)
     // Several l2lab processes (a nightly matrix, a person listing) may share one history.
     this.db.pragma('journal_mode = WAL');
     this.db.exec(SCHEMA);

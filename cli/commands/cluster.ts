@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { findLab } from '../../lab/find-lab.ts';
 import { UsageError } from '../../lab/validation.ts';
 import { renderCiliumChart, renderCluster } from '../../playbooks/cluster/render.ts';
-import { ciliumSources, clusterUp } from '../../playbooks/cluster/up.ts';
+import { type ClusterResult, ciliumSources, clusterUp } from '../../playbooks/cluster/up.ts';
 import { knownCiliumVersions, withCilium } from '../../playbooks/cluster/versions.ts';
 import { parseExtraVars } from '../../playbooks/extra-vars.ts';
 import { EXIT, type ExitCode } from '../exit.ts';
+import { playExit, playOut } from './playbook.ts';
 
 /** A Cilium version as its releases are named; the versions the table knows, as a hint. */
 function ciliumVersionFlag(v: string | undefined): string | undefined {
@@ -26,6 +27,7 @@ export interface ClusterOptions {
   ciliumVersion?: string;
   extraVars?: string[];
   json?: boolean;
+  quiet?: boolean;
 }
 
 /** Renders and checks offline; nothing is applied. Exit 1 when the rendered files have problems. */
@@ -60,8 +62,7 @@ export async function clusterUpCommand(o: ClusterOptions): Promise<ExitCode> {
   const vars = parseExtraVars(o.extraVars);
   ciliumVersionFlag(o.ciliumVersion);
   const lab = findLab({ lab: o.lab });
-  const r = await clusterUp(lab, { check: o.check, ciliumVersion: o.ciliumVersion, vars });
-  return r.ok ? EXIT.ok : EXIT.failed;
+  return played(o, await clusterUp(lab, { check: o.check, ciliumVersion: o.ciliumVersion, vars, ...outOf(o) }));
 }
 
 export async function clusterUpgrade(o: ClusterOptions): Promise<ExitCode> {
@@ -73,6 +74,18 @@ export async function clusterUpgrade(o: ClusterOptions): Promise<ExitCode> {
     ciliumVersion: o.ciliumVersion,
     tags: ['gateway-api', 'cilium'],
     vars,
+    ...outOf(o),
   });
-  return r.ok ? EXIT.ok : EXIT.failed;
+  return played(o, r);
+}
+
+const outOf = (o: ClusterOptions) => {
+  const out = playOut(o);
+  return out ? { out } : {};
+};
+
+/** With --json, stdout is {ok, recap, records}: the play's every task on every host, with its duration. */
+function played(o: ClusterOptions, r: ClusterResult): ExitCode {
+  if (o.json) console.log(JSON.stringify(r, null, 2));
+  return playExit(r.recap);
 }

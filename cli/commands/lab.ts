@@ -56,8 +56,7 @@ function printStatus(s: LabStatus): void {
 }
 
 export async function labUpCommand(o: LabOptions): Promise<ExitCode> {
-  if (o.name) throw new UsageError('lab up builds from a lab file: give --lab FILE, not --name');
-  const lab = findLab(o);
+  const lab = findLab(o); // --name: the lab as it was built (recorded in its state), even when its file has moved
   const provider = getProvider(lab.provider);
   // With --json, stdout is the JSON alone: progress goes to stderr either way.
   const progress = consoleProgress(`[${lab.name}]`, o.quiet);

@@ -4,7 +4,7 @@ import { getProvider } from '../../lab/providers/index.ts';
 import { UsageError } from '../../lab/validation.ts';
 import { parseExtraVars } from '../../playbooks/extra-vars.ts';
 import { type Inventory, inventoryFromFile, inventoryFromStatus } from '../../playbooks/inventory.ts';
-import type { Out } from '../../playbooks/output.ts';
+import type { Out, RecapRow } from '../../playbooks/output.ts';
 import { findPlaybook, loadPlaybook } from '../../playbooks/playbook.ts';
 import { runPlaybook } from '../../playbooks/runner.ts';
 import { EXIT, type ExitCode } from '../exit.ts';
@@ -36,7 +36,6 @@ async function inventoryFor(o: PlaybookOptions): Promise<Inventory> {
   return inventoryFromStatus(status);
 }
 
-/** Exit 1 when a task failed, 3 when a host was unreachable (and nothing failed). */
 export async function playbookCommand(name: string, o: PlaybookOptions): Promise<ExitCode> {
   const forks = o.forks === undefined ? undefined : Number(o.forks);
   if (forks !== undefined && (!Number.isInteger(forks) || forks < 1))
@@ -49,12 +48,7 @@ export async function playbookCommand(name: string, o: PlaybookOptions): Promise
       ?.split(',')
       .map((x) => x.trim())
       .filter(Boolean);
-  // With --json, stdout is the JSON report alone: the play's lines go to stderr (or nowhere: --quiet).
-  const out: Out | undefined = o.quiet
-    ? { write: () => {} }
-    : o.json
-      ? { write: (line) => process.stderr.write(`${line}\n`) }
-      : undefined;
+  const out = playOut(o);
   const report = await runPlaybook(pb, inv, {
     check: o.check,
     diff: o.diff,
@@ -66,6 +60,17 @@ export async function playbookCommand(name: string, o: PlaybookOptions): Promise
     ...(out ? { out } : {}),
   });
   if (o.json) console.log(JSON.stringify(report, null, 2));
-  if (report.recap.some((r) => r.failed)) return EXIT.failed;
-  return report.recap.some((r) => r.unreachable) ? EXIT.harness : EXIT.ok;
+  return playExit(report.recap);
+}
+
+/** Where a play's lines go: with --json stdout is the JSON alone (the lines go to stderr), --quiet drops them. */
+export function playOut(o: { json?: boolean; quiet?: boolean }): Out | undefined {
+  if (o.quiet) return { write: () => {} };
+  return o.json ? { write: (line) => process.stderr.write(`${line}\n`) } : undefined;
+}
+
+/** 1 when a task failed, 3 when a host was unreachable (and nothing failed). */
+export function playExit(recap: RecapRow[]): ExitCode {
+  if (recap.some((r) => r.failed)) return EXIT.failed;
+  return recap.some((r) => r.unreachable) ? EXIT.harness : EXIT.ok;
 }

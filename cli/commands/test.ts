@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { planCampaign } from '../../campaign/plan.ts';
 import { runCampaign } from '../../campaign/run.ts';
 import { buildBundles } from '../../conformance/bundles.ts';
-import { checks } from '../../conformance/checks/index.ts';
 import { InterruptedError } from '../../conformance/fault-session.ts';
 import type { RunResults } from '../../conformance/model.ts';
-import { runSuite } from '../../conformance/suite.ts';
+import { checkSelection, runSuite } from '../../conformance/suite.ts';
 import { trialFaultKinds } from '../../lab/faults/index.ts';
 import { findLab } from '../../lab/find-lab.ts';
 import { leaseProblems } from '../../lab/lease.ts';
@@ -109,10 +108,7 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
     storeDownMs: seconds('store-down-s', values.storeDownS),
     stabilityMs: seconds('stability-s', values.stabilityS),
   };
-  const known = checks.map((c) => c.id);
-  for (const flag of ['only', 'skip'] as const)
-    for (const id of list(values[flag]) ?? [])
-      if (!known.includes(id)) throw new UsageError(`--${flag}: unknown check "${id}"; checks: ${known.join(', ')}`);
+  checkSelection({ only: list(values.only), skip: list(values.skip) }); // before any cell of a campaign runs
   const lab = findLab({ lab: values.lab });
   const leaseOverride = Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)) as Partial<Lease>;
   const t0 = Date.now();

@@ -53,30 +53,36 @@ test.serial('lab:up killed mid-way, then lab:up finishes the lab, then lab:down 
   t.deepEqual(await hostSnapshot(lab.name), { namespaces: [], links: [], mounts: [], processes: [], state: false });
 });
 
-test.serial('a second lab:up changes nothing and says so; drift is repaired', async (t) => {
-  const first = await cli('up', '--lab', file);
-  t.is(first.exitCode, 0, first.stderr);
-  t.regex(first.stdout, /is up: \d+ changes/);
-  const second = await cli('up', '--lab', file);
-  t.is(second.exitCode, 0, second.stderr);
-  t.regex(second.stdout, /is up: nothing to change/);
-  t.notRegex(second.stderr, /\[trep\] \+ /, 'no step ran');
+test.serial(
+  'a second lab:up changes nothing and says so; drift is repaired; up by name repairs the lab as it was built',
+  async (t) => {
+    const first = await cli('up', '--lab', file);
+    t.is(first.exitCode, 0, first.stderr);
+    t.regex(first.stdout, /is up: \d+ changes/);
+    const second = await cli('up', '--lab', file);
+    t.is(second.exitCode, 0, second.stderr);
+    t.regex(second.stdout, /is up: nothing to change/);
+    t.notRegex(second.stderr, /\[trep\] \+ /, 'no step ran');
 
-  // Drift: a switch port deleted, a node's init killed, an address removed.
-  await run(['ip', '-n', 'l2l-trep-switch', 'link', 'del', 'node02']);
-  await run(['ip', '-n', 'l2l-trep-node03', 'addr', 'del', '198.18.0.14/24', 'dev', 'eth1']);
-  const init = Number((await run(['cat', '/var/lib/l2l-trep/nodes/node01/init.pid'])).stdout);
-  process.kill(init, 'SIGKILL');
-  const repaired = await labUp(lab, quiet, netns);
-  t.true(
-    repaired.changes.some((c) => c.includes('node02: eth1 on the lab switch')),
-    repaired.changes.join('\n'),
-  );
-  t.true(repaired.changes.includes('node03: 198.18.0.14/24 on eth1'));
-  t.true(repaired.changes.includes('node01: boot'));
-  t.is((await netns.status(lab)).state, 'up');
-  t.deepEqual((await labUp(lab, quiet, netns)).changes, []);
-});
+    // Drift: a switch port deleted, a node's init killed, an address removed.
+    await run(['ip', '-n', 'l2l-trep-switch', 'link', 'del', 'node02']);
+    await run(['ip', '-n', 'l2l-trep-node03', 'addr', 'del', '198.18.0.14/24', 'dev', 'eth1']);
+    const init = Number((await run(['cat', '/var/lib/l2l-trep/nodes/node01/init.pid'])).stdout);
+    process.kill(init, 'SIGKILL');
+    const repaired = await labUp(lab, quiet, netns);
+    t.true(
+      repaired.changes.some((c) => c.includes('node02: eth1 on the lab switch')),
+      repaired.changes.join('\n'),
+    );
+    t.true(repaired.changes.includes('node03: 198.18.0.14/24 on eth1'));
+    t.true(repaired.changes.includes('node01: boot'));
+    t.is((await netns.status(lab)).state, 'up');
+    // By name, as it was built (its file may have moved): repaired, nothing left to change.
+    const byName = await cli('up', '--name', 'trep');
+    t.is(byName.exitCode, 0, byName.stderr);
+    t.regex(byName.stdout, /lab trep is up: nothing to change/);
+  },
+);
 
 test.serial('status and ssh through the CLI', async (t) => {
   const st = await cli('status', '--name', 'trep', '--json');

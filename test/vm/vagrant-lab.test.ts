@@ -16,8 +16,8 @@ import { repoRoot } from '../../lab/paths.ts';
 import { getProvider } from '../../lab/providers/index.ts';
 import { connect } from '../../lab/ssh.ts';
 import { ensureClusterSecrets } from '../../playbooks/cluster/secrets.ts';
-import { clusterUp } from '../../playbooks/cluster/up.ts';
-import { labFile, quiet } from '../helpers.ts';
+import type { ClusterResult } from '../../playbooks/cluster/up.ts';
+import { l2lab, labFile, quiet } from '../helpers.ts';
 import { buildStandinRepo, serve } from '../standins/repo.ts';
 
 const lab = loadLab(labFile('tvm', 111, () => {}, 'labs/vm.yaml'));
@@ -36,6 +36,10 @@ const leftovers = async () =>
 test.before(async (t) => {
   await buildBundles(); // the runtime copied to the VMs is dist/
   await labDown(lab.name, quiet, vagrant);
+  // The box as a user makes it: built when missing or from an older package list, else left as it is.
+  const box = await l2lab(['box', 'build']);
+  if (box.exitCode !== 0) throw new Error(`l2lab box build exited ${box.exitCode}: ${box.stderr}`);
+  t.log(box.stdout.trim());
   const t0 = Date.now();
   const lines: string[] = [];
   try {
@@ -87,6 +91,14 @@ test.serial(
     t.is(JSON.parse(st.stdout).provider, 'vagrant');
   },
 );
+
+test.serial('box build never replaces the box under running VMs: refused (exit 2), the VMs named', async (t) => {
+  const p = await l2lab(['box', 'build', '--force']);
+  t.is(p.exitCode, 2, p.stderr);
+  t.regex(p.stderr, new RegExp(`VM labs run on it \\(.*l2l-${lab.name}-node01`));
+  t.regex(p.stderr, /--no-add/);
+  t.is((await vagrant.status(lab)).state, 'up');
+});
 
 test.serial('the lab switch is one L2 segment: the client resolves a node over ARP and NDP', async (t) => {
   const n1 = lab.nodes[1]!.interfaces.find((i) => i.name === 'eth1')!;
@@ -140,10 +152,16 @@ test.serial('power-off is a power cut (the domain is off at once); power on boot
 });
 
 test.serial('the cluster playbook in check mode runs through on the VMs and changes nothing', async (t) => {
-  const lines: string[] = [];
-  const { ok } = await clusterUp(lab, { check: true, out: { write: (l) => lines.push(l) } });
-  t.true(ok, lines.filter((l) => /fatal|FAILED/.test(l)).join('\n'));
-  const text = lines.join('\n');
+  const p = await l2lab(['cluster', 'up', '--check', '--lab', lab.file]);
+  const text = p.stdout;
+  t.is(
+    p.exitCode,
+    0,
+    `${text
+      .split('\n')
+      .filter((l) => /fatal|FAILED/.test(l))
+      .join('\n')}\n${p.stderr}`,
+  );
   t.regex(text, /would download https:\/\/pkgs\.k8s\.io\/core:\/stable:\/v1\.34\/deb\/Release\.key/);
   t.regex(text, /would update the package cache, install kubelet kubeadm kubectl/);
   t.regex(text, /kubeadm init\]? \*+\nskipping: \[cp01\] \(would run \(check mode\)\)/);
@@ -194,7 +212,7 @@ test.serial(
     const fo = results.checks.find((c) => c.id === 'failover')!;
     for (const tr of fo.trials)
       t.log(
-        `${tr.fault}: new responder ${tr.arp?.takeoverMs?.toFixed(0)} ms after the fault (budget ${tr.budgetMs} ms, clock ± ` +
+        `${tr.fault}: takeover ${tr.arp?.takeoverMs?.toFixed(0)} ms after the fault (budget ${tr.budgetMs} ms, clock ± ` +
           `${tr.clockUncertaintyMs} ms), ${tr.arp?.oldNode} → ${tr.arp?.newNode}`,
       );
     t.true(fo.trials.some((tr) => tr.fault === 'power-off'));
@@ -206,7 +224,7 @@ test.serial(
 // Debian packages cannot be downloaded here: the VMs get them from a signed repository this test
 // builds and serves on the management network — stand-ins for kubelet/kubeadm/kubectl and cilium-cli
 // (test/standins, each validating its input as the real tool does), Debian's own packages for the
-// rest. Everything else is the users' path: playbooks/cluster.yaml over SSH, as `npm run cluster -- up`.
+// rest. Everything else is the users' path: `l2lab cluster up`, playbooks/cluster.yaml over SSH.
 test.serial(
   'the cluster path for real with stand-in Kubernetes tools: up twice (the second changes nothing), an upgrade, a worker rebuilt after ' +
     'its token expired (nothing else changes at the new version)',
@@ -223,18 +241,32 @@ test.serial(
     const http = await serve(dir, host);
     const secrets = await ensureClusterSecrets(lab.name);
     const kubectl = (args: string) => sh('cp01', `kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`);
-    const run = async (label: string, opts: Parameters<typeof clusterUp>[1] = {}) => {
-      const lines: string[] = [];
+    // As a user runs it: `l2lab cluster up|upgrade --json` (the play's lines on stderr, the report on stdout).
+    const run = async (label: string, verb: 'up' | 'upgrade', ciliumVersion: string) => {
       const t0 = Date.now();
-      const r = await clusterUp(lab, {
-        ...opts,
-        vars: {
-          kubernetes_apt_url: `${http.url}${repo.kubernetes}`,
-          cilium_cli_url: `${http.url}${repo.ciliumCli}`,
-          cilium_chart_repository: `${http.url}${repo.charts}`,
-        },
-        out: { write: (l) => lines.push(l) },
-      });
+      const vars = {
+        kubernetes_apt_url: `${http.url}${repo.kubernetes}`,
+        cilium_cli_url: `${http.url}${repo.ciliumCli}`,
+        cilium_chart_repository: `${http.url}${repo.charts}`,
+      };
+      const p = await l2lab([
+        'cluster',
+        verb,
+        '--lab',
+        lab.file,
+        '--cilium-version',
+        ciliumVersion,
+        '--json',
+        ...Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+      ]);
+      const text = p.stderr;
+      const lines = text.split('\n');
+      t.is(
+        p.exitCode,
+        0,
+        `${label} failed:\n${lines.filter((l) => /FAILED|fatal|stdout|stderr|UNREACHABLE|error/.test(l)).join('\n')}`,
+      );
+      const r = JSON.parse(p.stdout) as ClusterResult;
       // Where the time went: the slowest tasks (one host each, the slowest of them).
       const slowest = [...r.records]
         .sort((a, b) => b.durationMs - a.durationMs)
@@ -245,11 +277,8 @@ test.serial(
         `${label}: ${((Date.now() - t0) / 1000).toFixed(0)} s, changed ${r.recap.map((h) => `${h.host}=${h.changed}`).join(' ')}; ` +
           `slowest: ${slowest.join(', ')}`,
       );
-      t.true(
-        r.ok,
-        `${label} failed:\n${lines.filter((l) => /FAILED|fatal|stdout|stderr|UNREACHABLE/.test(l)).join('\n')}`,
-      );
-      return { ...r, text: lines.join('\n') };
+      t.true(r.ok);
+      return { ...r, text };
     };
     try {
       // The VMs' Debian source: the lab's mirror (they have no route out). The box's package lists
@@ -267,8 +296,7 @@ test.serial(
       );
       // The tutorial's pair first (Cilium 1.20.0-pre.1, Gateway API v1.4.1), then the upgrade to the
       // stable 1.20.0, which takes Gateway API v1.6.1: CRDs before Cilium.
-      const tutorial = { ciliumVersion: '1.20.0-pre.1' };
-      const first = await run('cluster up', tutorial);
+      const first = await run('cluster up', 'up', '1.20.0-pre.1');
       t.regex(first.text, /Installed Cilium version/);
       t.regex(first.text, /Cilium install \(the lab file's version/);
       // What it built, read back through the stand-in API: nodes with both families, the Gateway.
@@ -299,7 +327,7 @@ test.serial(
         /NotFound/,
       );
 
-      const second = await run('cluster up again', tutorial);
+      const second = await run('cluster up again', 'up', '1.20.0-pre.1');
       t.deepEqual(
         second.recap.filter((h) => h.changed).map((h) => h.host),
         [],
@@ -312,7 +340,7 @@ test.serial(
           (v: { name: string; served: boolean }) => `${v.name}${v.served ? '' : '(unserved)'}`,
         );
       t.deepEqual(await crdVersions(), ['v1alpha2', 'v1alpha3'], 'v1.4.1: the experimental TLSRoute');
-      const up = await run('cilium upgrade', { ciliumVersion: '1.20.0', tags: ['gateway-api', 'cilium'] });
+      const up = await run('cilium upgrade', 'upgrade', '1.20.0');
       t.regex(up.text, /Cilium upgrade in place/);
       t.regex(await sh('cp01', 'KUBECONFIG=/etc/kubernetes/admin.conf cilium version'), /running\): 1\.20\.0$/m);
       t.deepEqual(
@@ -344,7 +372,7 @@ test.serial(
       await sh('node02', 'kubeadm reset --force >/dev/null && rm -rf /etc/l2lab/cluster');
       // This run at the default pair (1.20.0, Gateway API v1.6.1) is also its idempotency check:
       // nothing changes but the new token on cp01 and the join on node02.
-      const rejoin = await run('rebuilt worker joins', { ciliumVersion: '1.20.0' });
+      const rejoin = await run('rebuilt worker joins', 'up', '1.20.0');
       t.deepEqual(
         rejoin.recap
           .filter((h) => h.changed)

@@ -1,4 +1,4 @@
-// npm run box:build: a Debian 12 libvirt box for the Vagrant path, made locally from Debian
+// l2lab box build: a Debian 12 libvirt box for the Vagrant path, made locally from Debian
 // packages only (mmdebstrap), so VM labs run on machines without internet access to box
 // registries. Direct kernel boot (the box's own kernel and initrd, root=/dev/vda) needs no boot
 // loader; `driver: qemu` in the lab file runs it under software emulation where KVM is unusable.
@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { UsageError } from '../../validation.ts';
 
 export const BOX_NAME = 'l2lab/debian12';
 const WORK = '/var/lib/l2l-box';
@@ -306,33 +307,49 @@ export async function installedBoxes(): Promise<string[]> {
   return names;
 }
 
+/** l2lab's own box: not installed, installed from this package list, or from another (older) one. */
+async function ownBoxState(): Promise<'missing' | 'current' | 'stale'> {
+  // The box directory answers without starting Vagrant (seconds of Ruby); `box list` confirms.
+  const installed =
+    existsSync(join(VAGRANT_HOME, 'boxes', BOX_NAME.replace(/\//g, '-VAGRANTSLASH-'))) ||
+    (await installedBoxes()).includes(BOX_NAME);
+  if (!installed) return 'missing';
+  const stamp = existsSync(CONTENT_STAMP) ? readFileSync(CONTENT_STAMP, 'utf8').trim() : undefined;
+  return stamp === BOX_CONTENT ? 'current' : 'stale';
+}
+
+/** l2lab's VMs on this host: their disks are overlays on the box's base image in the pool. */
+async function labVms(): Promise<string[]> {
+  const domains = await execa('virsh', ['-c', 'qemu:///system', 'list', '--all', '--name'], { reject: false });
+  return String(domains.stdout)
+    .split('\n')
+    .map((d) => d.trim())
+    .filter((d) => d.startsWith('l2l-'));
+}
+
 /**
  * The lab's box is installed; l2lab's own box is built when missing (Debian packages only), and
  * again when it was built from another package list — unless VM labs still run on it.
  */
 export async function ensureBox(name: string, progress: (m: string) => void): Promise<void> {
-  // The box directory answers without starting Vagrant (seconds of Ruby); `box list` confirms.
-  const installed =
-    existsSync(join(VAGRANT_HOME, 'boxes', name.replace(/\//g, '-VAGRANTSLASH-'))) ||
-    (await installedBoxes()).includes(name);
-  if (installed && name !== BOX_NAME) return;
-  if (name !== BOX_NAME)
+  if (name !== BOX_NAME) {
+    if (
+      existsSync(join(VAGRANT_HOME, 'boxes', name.replace(/\//g, '-VAGRANTSLASH-'))) ||
+      (await installedBoxes()).includes(name)
+    )
+      return;
     throw new Error(
       `box "${name}" (lab file vagrant.box) is not installed in ${VAGRANT_HOME}; add it with VAGRANT_HOME=${VAGRANT_HOME} vagrant box ` +
-        `add ${name}, or use the default box ${BOX_NAME} (npm run box:build)`,
+        `add ${name}, or use the default box ${BOX_NAME} (l2lab box build)`,
     );
-  const stamp = existsSync(CONTENT_STAMP) ? readFileSync(CONTENT_STAMP, 'utf8').trim() : undefined;
-  if (installed && stamp === BOX_CONTENT) return;
-  if (installed) {
-    const domains = await execa('virsh', ['-c', 'qemu:///system', 'list', '--all', '--name'], { reject: false });
-    if (
-      String(domains.stdout)
-        .split('\n')
-        .some((d) => d.startsWith('l2l-'))
-    ) {
+  }
+  const state = await ownBoxState();
+  if (state === 'current') return;
+  if (state === 'stale') {
+    if ((await labVms()).length) {
       progress(
         `box ${BOX_NAME} was built from an older package list (the peer subjects' daemons may be missing); VM labs still use it, so it ` +
-          `stays: remove them (npm run lab:down) and run npm run box:build`,
+          `stays: remove them (l2lab lab down) and run l2lab box build`,
       );
       return;
     }
@@ -361,10 +378,34 @@ async function removeBaseVolumes(): Promise<void> {
     ]);
 }
 
-/** Builds l2lab's Debian box (and adds it to vagrant unless add is false); the time it took. */
-export async function boxBuild(o: { out?: string; reuseRootfs?: boolean; add?: boolean }): Promise<string> {
+/**
+ * l2lab box build: the box wanted, from this package list. Built only when it is missing or stale
+ * (or --force, --out, --no-add ask for the file); never added under VM labs that still run on it.
+ */
+export async function boxBuild(o: {
+  out?: string;
+  reuseRootfs?: boolean;
+  add?: boolean;
+  force?: boolean;
+}): Promise<string> {
   const t0 = Date.now();
+  const add = o.add ?? true;
+  if (add) {
+    await ensureLibvirt();
+    const state = await ownBoxState();
+    if (state === 'current' && !o.force && !o.out)
+      return `box ${BOX_NAME} is current (package list ${BOX_CONTENT}): nothing to do (--force builds it again)`;
+    const vms = await labVms();
+    if (vms.length)
+      throw new UsageError(
+        `box ${BOX_NAME}: VM labs run on it (${vms.join(', ')}); take them down first (l2lab lab down --lab FILE), or build ` +
+          'the file only with --no-add',
+      );
+  }
   const box = await buildBox(o.out, { reuseRootfs: o.reuseRootfs });
-  if (o.add ?? true) await addBox(box);
-  return `box ${BOX_NAME}: ${box} (${((Date.now() - t0) / 1000).toFixed(0)} s)`;
+  if (add) {
+    await removeBaseVolumes(); // vagrant-libvirt would go on cloning the old box's image
+    await addBox(box);
+  }
+  return `box ${BOX_NAME}: ${box}${add ? ', added to vagrant' : ''} (${((Date.now() - t0) / 1000).toFixed(0)} s)`;
 }
