@@ -61,10 +61,12 @@ function pruneChunks() {
   if (!existsSync(chunks)) return;
   const reached = new Set();
   const visit = (file) => {
-    for (const m of readFileSync(file, 'utf8').matchAll(/[A-Za-z0-9_]+-[A-Z0-9]{8}\.mjs/g))
-      if (!reached.has(m[0])) {
-        reached.add(m[0]);
-        if (existsSync(join(chunks, m[0]))) visit(join(chunks, m[0]));
+    // Only quoted import paths: an unanchored name pattern backtracks through every long run of
+    // letters in the inline source maps (23 s for one build, measured; 0.2 s is esbuild's).
+    for (const m of readFileSync(file, 'utf8').matchAll(/"\.\/(?:chunks\/)?([A-Za-z0-9_]+-[A-Z0-9]{8}\.mjs)"/g))
+      if (!reached.has(m[1])) {
+        reached.add(m[1]);
+        if (existsSync(join(chunks, m[1]))) visit(join(chunks, m[1]));
       }
   };
   for (const e of readdirSync(dist)) if (e.endsWith('.mjs')) visit(join(dist, e));

@@ -209,6 +209,13 @@ test.serial(
       [],
       progress.join('\n'),
     );
+    // Where the run's time went (the VM tier is most of CI's time).
+    const runS = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000;
+    const checksS = results.checks.reduce((n, c) => n + c.durationMs, 0) / 1000;
+    t.log(
+      `run ${runS.toFixed(0)} s, of it before the checks (lab, install, election) ${(runS - checksS).toFixed(0)} s; ` +
+        results.checks.map((c) => `${c.id} ${(c.durationMs / 1000).toFixed(0)} s`).join(', '),
+    );
     const fo = results.checks.find((c) => c.id === 'failover')!;
     for (const tr of fo.trials)
       t.log(
