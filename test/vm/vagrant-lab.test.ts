@@ -179,6 +179,7 @@ test.serial(
   'the reference announcer passes the conformance checks on the VM lab (power off = VM powered off)',
   async (t) => {
     const progress: string[] = [];
+    const t0 = Date.now();
     const { results } = await runSuite({
       lab,
       subject: 'reference',
@@ -190,8 +191,12 @@ test.serial(
       // (labs/vm-domains.yaml has more); local-traffic: its two more VIPs, probed at once with the
       // Gateway's every 50 ms, left the emulated responder missing requests (CI: 31 of 42 answered);
       // shared-ip: a second install and a relabel trial (over a minute emulated) of what no VM
-      // primitive touches — its two-step setup and verdicts run on the netns lab (conformance.test).
+      // primitive touches — its two-step setup and verdicts run on the netns lab (conformance.test);
+      // switch-outage: every node's carrier down for 4 leases and the re-election after, 66 s here,
+      // of the primitive the failover check's link-down trial already pulls on a VM (its verdicts:
+      // conformance.test, Cilium #48626 and the reference).
       skip: [
+        'switch-outage',
         'store-outage',
         'scale',
         'announcement-pattern',
@@ -201,7 +206,7 @@ test.serial(
         'shared-ip',
       ],
       // the probe interval: the provider's for emulated VMs (50 ms)
-      progress: (m) => progress.push(m),
+      progress: (m) => progress.push(`${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s  ${m}`),
       outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
     });
     t.deepEqual(
@@ -210,6 +215,8 @@ test.serial(
       progress.join('\n'),
     );
     // Where the run's time went (the VM tier is most of CI's time).
+    const firstCheck = progress.findIndex((l) => /single-responder/.test(l));
+    t.log(progress.slice(0, firstCheck < 0 ? 20 : firstCheck + 1).join('\n')); // the setup, timed
     const runS = (Date.parse(results.finishedAt) - Date.parse(results.startedAt)) / 1000;
     const checksS = results.checks.reduce((n, c) => n + c.durationMs, 0) / 1000;
     t.log(
