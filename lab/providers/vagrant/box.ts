@@ -307,13 +307,17 @@ export async function installedBoxes(): Promise<string[]> {
   return names;
 }
 
+/** The box directory answers without starting Vagrant (seconds of Ruby); `box list` confirms. */
+async function boxInstalled(name: string): Promise<boolean> {
+  return (
+    existsSync(join(VAGRANT_HOME, 'boxes', name.replace(/\//g, '-VAGRANTSLASH-'))) ||
+    (await installedBoxes()).includes(name)
+  );
+}
+
 /** l2lab's own box: not installed, installed from this package list, or from another (older) one. */
 async function ownBoxState(): Promise<'missing' | 'current' | 'stale'> {
-  // The box directory answers without starting Vagrant (seconds of Ruby); `box list` confirms.
-  const installed =
-    existsSync(join(VAGRANT_HOME, 'boxes', BOX_NAME.replace(/\//g, '-VAGRANTSLASH-'))) ||
-    (await installedBoxes()).includes(BOX_NAME);
-  if (!installed) return 'missing';
+  if (!(await boxInstalled(BOX_NAME))) return 'missing';
   const stamp = existsSync(CONTENT_STAMP) ? readFileSync(CONTENT_STAMP, 'utf8').trim() : undefined;
   return stamp === BOX_CONTENT ? 'current' : 'stale';
 }
@@ -333,11 +337,7 @@ async function labVms(): Promise<string[]> {
  */
 export async function ensureBox(name: string, progress: (m: string) => void): Promise<void> {
   if (name !== BOX_NAME) {
-    if (
-      existsSync(join(VAGRANT_HOME, 'boxes', name.replace(/\//g, '-VAGRANTSLASH-'))) ||
-      (await installedBoxes()).includes(name)
-    )
-      return;
+    if (await boxInstalled(name)) return;
     throw new Error(
       `box "${name}" (lab file vagrant.box) is not installed in ${VAGRANT_HOME}; add it with VAGRANT_HOME=${VAGRANT_HOME} vagrant box ` +
         `add ${name}, or use the default box ${BOX_NAME} (l2lab box build)`,
