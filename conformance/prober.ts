@@ -140,10 +140,12 @@ export class Prober {
     const baselineMs = o.during ? this.baselineMs : 0;
     const handshake = o.during ? `/tmp/l2l-probe-${process.pid}-${++this.handshakes}` : undefined;
     // A prober that has already ended never reads (and removes) the end file the host writes.
-    const dropEnd = () =>
-      this.provider
-        .exec(this.lab, this.lab.client.name, ['rm', '-f', `${handshake}.end`, `${handshake}.end.tmp`])
-        .catch(() => undefined);
+    const dropEnd = async () => {
+      if (handshake)
+        await this.provider
+          .exec(this.lab, this.lab.client.name, ['rm', '-f', `${handshake}.end`, `${handshake}.end.tmp`])
+          .catch(() => undefined);
+    };
     const args = [
       'node',
       join(repoRoot, 'dist', 'probe.mjs'), // built before the suite: no rebuild mid-run
@@ -239,7 +241,10 @@ export class Prober {
     const out = await running.finally(() => {
       this.endNow = undefined;
     });
-    if (this.interrupted) throw new InterruptedError();
+    if (this.interrupted) {
+      await dropEnd(); // Ctrl-C's end file may come after the prober had read the window's end (a CI run left one)
+      throw new InterruptedError();
+    }
     if (out.exitCode !== 0) throw new Error(`the prober failed (exit ${out.exitCode}): ${out.stderr.trim()}`);
     const result = JSON.parse(out.stdout) as ProbeResult;
     if (remote) {

@@ -17,7 +17,7 @@ import { UsageError } from '../lab/validation.ts';
 import { render, renderDeep } from '../playbooks/expr.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
-import { runPlaybook } from '../playbooks/runner.ts';
+import { runPlaybook, slowestTasks } from '../playbooks/runner.ts';
 import { utcStamp } from '../results/folder.ts';
 import { type AddressSource, addressSource, mergeShared, type Vip } from './addresses/index.ts';
 import type { Check } from './check.ts';
@@ -132,11 +132,16 @@ async function install(
       const { file, vars } = installPlan(subject, planned, setup)!;
       const inv = inventoryFromStatus(await provider.status(req.lab, { probe: false }));
       const lines: string[] = [];
+      const t0 = Date.now();
       const r = await runPlaybook(loadPlaybook(file), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
       if (!r.ok)
         throw new SuiteError(
           `installing ${subject.name} failed:\n${lines.filter((l) => /fatal|FAILED|UNREACHABLE/.test(l)).join('\n')}`,
         );
+      const took = ((Date.now() - t0) / 1000).toFixed(0);
+      req.progress(
+        `subject ${subject.name}: installed in ${took} s; slowest: ${slowestTasks(r.records, 3).join(', ')}`,
+      );
     };
     if (planned[0] || !setups.some((c) => c.setup!.needsMain)) await play(planned[0]);
     else {

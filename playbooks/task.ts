@@ -37,6 +37,15 @@ export interface TaskRecord {
   diff?: ModuleResult['diff'];
 }
 
+/** Where a play's time went: its slowest tasks (each named once, at its slowest host), "task 12 s". */
+export function slowestTasks(records: TaskRecord[], n = 5): string[] {
+  return [...records]
+    .sort((a, b) => b.durationMs - a.durationMs)
+    .filter((x, i, all) => all.findIndex((y) => y.task === x.task) === i)
+    .slice(0, n)
+    .map((x) => `${x.task} ${(x.durationMs / 1000).toFixed(0)} s`);
+}
+
 export interface ExecEnv {
   host: Inventory['hosts'][string];
   conn: Connection;

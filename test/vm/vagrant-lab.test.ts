@@ -17,6 +17,7 @@ import { getProvider } from '../../lab/providers/index.ts';
 import { connect } from '../../lab/ssh.ts';
 import { ensureClusterSecrets } from '../../playbooks/cluster/secrets.ts';
 import type { ClusterResult } from '../../playbooks/cluster/up.ts';
+import { slowestTasks } from '../../playbooks/runner.ts';
 import { l2lab, labFile, quiet } from '../helpers.ts';
 import { buildStandinRepo, serve } from '../standins/repo.ts';
 
@@ -51,8 +52,8 @@ test.before(async (t) => {
 });
 
 test.after.always(async () => {
+  await labDown(lab.name, quiet, vagrant); // first: it may connect (a run of one test, --match, left a socket open)
   await vagrant.close?.();
-  await labDown(lab.name, quiet, vagrant);
 });
 
 test.serial(
@@ -281,12 +282,7 @@ test.serial(
         `${label} failed:\n${lines.filter((l) => /FAILED|fatal|stdout|stderr|UNREACHABLE|error/.test(l)).join('\n')}`,
       );
       const r = JSON.parse(p.stdout) as ClusterResult;
-      // Where the time went: the slowest tasks (one host each, the slowest of them).
-      const slowest = [...r.records]
-        .sort((a, b) => b.durationMs - a.durationMs)
-        .filter((x, i, all) => all.findIndex((y) => y.task === x.task) === i)
-        .slice(0, 6)
-        .map((x) => `${x.task} ${(x.durationMs / 1000).toFixed(0)} s`);
+      const slowest = slowestTasks(r.records, 6);
       t.log(
         `${label}: ${((Date.now() - t0) / 1000).toFixed(0)} s, changed ${r.recap.map((h) => `${h.host}=${h.changed}`).join(' ')}; ` +
           `slowest: ${slowest.join(', ')}`,
