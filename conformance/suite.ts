@@ -17,7 +17,8 @@ import { UsageError } from '../lab/validation.ts';
 import { render, renderDeep } from '../playbooks/expr.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
 import { findPlaybook, loadPlaybook } from '../playbooks/playbook.ts';
-import { runPlaybook, slowestTasks } from '../playbooks/runner.ts';
+import { runPlaybook } from '../playbooks/runner.ts';
+import { slowestTasks } from '../playbooks/task.ts';
 import { utcStamp } from '../results/folder.ts';
 import { type AddressSource, addressSource, mergeShared, type Vip } from './addresses/index.ts';
 import type { Check } from './check.ts';
@@ -60,10 +61,10 @@ export function checkIds(): string[] {
 
 /** --only and --skip name checks that exist: the first that does not, as bad input naming the flag. */
 export function checkSelection(sel: { only?: string[]; skip?: string[] }): void {
+  const known = checkIds();
   for (const flag of ['only', 'skip'] as const)
     for (const id of sel[flag] ?? [])
-      if (!checkIds().includes(id))
-        throw new UsageError(`--${flag}: unknown check "${id}"; checks: ${checkIds().join(', ')}`);
+      if (!known.includes(id)) throw new UsageError(`--${flag}: unknown check "${id}"; checks: ${known.join(', ')}`);
 }
 
 /** Services l2lab's lab itself needs on the nodes; every other one belongs to some subject. */

@@ -9,10 +9,9 @@ import { type Inventory, selectHosts } from './inventory.ts';
 import type { RunShared } from './module.ts';
 import { consoleOut, diffLines, header, hostLine, type Out, type RecapRow, recap } from './output.ts';
 import type { Play, Playbook, Task } from './playbook.ts';
-import { executeTask, type RunOptions, slowestTasks, type TaskRecord } from './task.ts';
+import { executeTask, type RunOptions, type TaskRecord } from './task.ts';
 
 export type { RunOptions, TaskRecord };
-export { slowestTasks };
 
 export interface RunReport {
   schema: 'l2lab.playbook/v1';

@@ -9,7 +9,7 @@ import { type ClusterResult, ciliumSources, clusterUp } from '../../playbooks/cl
 import { knownCiliumVersions, withCilium } from '../../playbooks/cluster/versions.ts';
 import { parseExtraVars } from '../../playbooks/extra-vars.ts';
 import { EXIT, type ExitCode } from '../exit.ts';
-import { playExit, playOut } from './playbook.ts';
+import { playExit, playOut } from '../play.ts';
 
 /** A Cilium version as its releases are named; the versions the table knows, as a hint. */
 function ciliumVersionFlag(v: string | undefined): string | undefined {

@@ -4,10 +4,10 @@ import { getProvider } from '../../lab/providers/index.ts';
 import { UsageError } from '../../lab/validation.ts';
 import { parseExtraVars } from '../../playbooks/extra-vars.ts';
 import { type Inventory, inventoryFromFile, inventoryFromStatus } from '../../playbooks/inventory.ts';
-import type { Out, RecapRow } from '../../playbooks/output.ts';
 import { findPlaybook, loadPlaybook } from '../../playbooks/playbook.ts';
 import { runPlaybook } from '../../playbooks/runner.ts';
-import { EXIT, type ExitCode } from '../exit.ts';
+import type { ExitCode } from '../exit.ts';
+import { playExit, playOut } from '../play.ts';
 
 export interface PlaybookOptions {
   lab?: string;
@@ -61,16 +61,4 @@ export async function playbookCommand(name: string, o: PlaybookOptions): Promise
   });
   if (o.json) console.log(JSON.stringify(report, null, 2));
   return playExit(report.recap);
-}
-
-/** Where a play's lines go: with --json stdout is the JSON alone (the lines go to stderr), --quiet drops them. */
-export function playOut(o: { json?: boolean; quiet?: boolean }): Out | undefined {
-  if (o.quiet) return { write: () => {} };
-  return o.json ? { write: (line) => process.stderr.write(`${line}\n`) } : undefined;
-}
-
-/** 1 when a task failed, 3 when a host was unreachable (and nothing failed). */
-export function playExit(recap: RecapRow[]): ExitCode {
-  if (recap.some((r) => r.failed)) return EXIT.failed;
-  return recap.some((r) => r.unreachable) ? EXIT.harness : EXIT.ok;
 }

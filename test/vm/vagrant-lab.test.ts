@@ -17,7 +17,7 @@ import { getProvider } from '../../lab/providers/index.ts';
 import { connect } from '../../lab/ssh.ts';
 import { ensureClusterSecrets } from '../../playbooks/cluster/secrets.ts';
 import type { ClusterResult } from '../../playbooks/cluster/up.ts';
-import { slowestTasks } from '../../playbooks/runner.ts';
+import { slowestTasks } from '../../playbooks/task.ts';
 import { l2lab, labFile, quiet } from '../helpers.ts';
 import { buildStandinRepo, serve } from '../standins/repo.ts';
 
