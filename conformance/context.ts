@@ -5,7 +5,7 @@ import { faultPlugin } from '../lab/faults/index.ts';
 import { controlPlane, mgmt, switchNic } from '../lab/hosts.ts';
 import type { Provider } from '../lab/provider.ts';
 import { matches } from '../lab/selector.ts';
-import { type Fault, type Lab, type LabHost, SWITCH_INTERFACE } from '../lab/types.ts';
+import type { Fault, Lab, LabHost } from '../lab/types.ts';
 import { render } from '../playbooks/expr.ts';
 import type { Vip } from './addresses/index.ts';
 import { answeredCount, type Family, requestsOf, responders } from './analyze.ts';
@@ -82,8 +82,7 @@ export class Context {
   }
   nodeOfMac(mac?: string): string | undefined {
     for (const h of this.lab.nodes)
-      for (const i of h.interfaces)
-        if (i.mac === mac) return `${h.name}${i.name === SWITCH_INTERFACE ? '' : `/${i.name}`}`;
+      for (const i of h.interfaces) if (i.mac === mac) return `${h.name}${i.network === 'switch' ? '' : `/${i.name}`}`;
     return mac;
   }
   get main(): Vip {
@@ -279,12 +278,13 @@ export class Context {
     // this window starts meanwhile, and its fault waits until that node is ready. Whatever the
     // node does once back is in this window's capture, before the fault, and judged there.
     let fault: Fault | undefined;
+    const clientNic = switchNic(this.lab.client).name;
     for (let attempt = 1; !probe; attempt++) {
       // The client's neighbour entry must point at the current holder when the fault hits (it may
       // still name a former holder, whose node serves the VIP too): resolve it afresh now, then
       // never touch it again — what follows is what a client with a stale cache sees.
       for (const ip of [this.main.ipv4, this.main.ipv6].filter(Boolean))
-        await this.provider.exec(this.lab, this.lab.client.name, ['ip', 'neigh', 'del', ip!, 'dev', SWITCH_INTERFACE]);
+        await this.provider.exec(this.lab, this.lab.client.name, ['ip', 'neigh', 'del', ip!, 'dev', clientNic]);
       const whileUndoing = this.faults.isUndoing;
       try {
         probe = await this.probe(`${kind}-${n}`, windowMs, {

@@ -4,7 +4,7 @@
 import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
-import { controlPlane } from '../lab/hosts.ts';
+import { controlPlane, switchNic } from '../lab/hosts.ts';
 import { labUp } from '../lab/lifecycle.ts';
 import { dataPaths, repoRoot } from '../lab/paths.ts';
 import { silentProgress } from '../lab/progress.ts';
@@ -12,7 +12,7 @@ import type { Provider } from '../lab/provider.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import { shq } from '../lab/quote.ts';
 import { matches } from '../lab/selector.ts';
-import { type Lab, SWITCH_INTERFACE } from '../lab/types.ts';
+import type { Lab } from '../lab/types.ts';
 import { UsageError } from '../lab/validation.ts';
 import { render, renderDeep } from '../playbooks/expr.ts';
 import { inventoryFromStatus } from '../playbooks/inventory.ts';
@@ -204,10 +204,11 @@ async function removeLeftoverVips(lab: Lab, provider: Provider): Promise<void> {
       for (const l of JSON.parse(own.stdout || '[]') as { ifname?: string; linkinfo?: { info_kind?: string } }[])
         if (l.linkinfo?.info_kind === 'macvlan' && l.ifname?.startsWith('l2l'))
           await provider.exec(lab, n.name, ['ip', 'link', 'del', l.ifname]);
-      const r = await provider.exec(lab, n.name, ['ip', '-j', 'addr', 'show', 'dev', SWITCH_INTERFACE]);
+      const nic = switchNic(n).name;
+      const r = await provider.exec(lab, n.name, ['ip', '-j', 'addr', 'show', 'dev', nic]);
       const links = JSON.parse(r.stdout || '[]') as { addr_info?: { local: string; prefixlen: number }[] }[];
       for (const a of links.flatMap((l) => l.addr_info ?? []).filter((a) => inPool(lab, a.local)))
-        await provider.exec(lab, n.name, ['ip', 'addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', SWITCH_INTERFACE]);
+        await provider.exec(lab, n.name, ['ip', 'addr', 'del', `${a.local}/${a.prefixlen}`, 'dev', nic]);
     }),
   );
 }

@@ -1,15 +1,18 @@
 // A lab's machines as the lab model names them: the control plane, a machine by name, its NICs.
-import { type HostInterface, type Lab, type LabHost, MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from './types.ts';
+import type { HostInterface, Lab, LabHost } from './types.ts';
+
+// NICs are found by the network they are on, never by name: a machine l2lab did not build names
+// its own (enp0s9, bond0.100).
 
 export function mgmt(h: LabHost): HostInterface {
-  const i = h.interfaces.find((x) => x.name === MANAGEMENT_INTERFACE);
+  const i = h.interfaces.find((x) => x.network === 'management');
   if (!i) throw new Error(`${h.name} has no management interface`);
   return i;
 }
 
 /** A machine's NIC on the lab switch (every machine has one). */
 export function switchNic(h: LabHost): HostInterface {
-  return h.interfaces.find((x) => x.name === SWITCH_INTERFACE)!;
+  return h.interfaces.find((x) => x.network === 'switch')!;
 }
 
 /** The control plane (the lab file requires one): it runs the lease store, or the API server. */

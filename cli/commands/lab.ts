@@ -9,7 +9,6 @@ import { vagrantSpec, writeVagrantSpec } from '../../lab/providers/vagrant/spec.
 import { opensshArgs } from '../../lab/ssh.ts';
 import { table } from '../../lab/table.ts';
 import type { Fault, LabStatus } from '../../lab/types.ts';
-import { MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from '../../lab/types.ts';
 import { UsageError } from '../../lab/validation.ts';
 import { EXIT, type ExitCode } from '../exit.ts';
 
@@ -21,10 +20,10 @@ export interface LabOptions {
 }
 
 function printStatus(s: LabStatus): void {
-  const rows = [['NAME', 'ROLE', 'LABELS', 'POWER', 'SSHD', 'ETH1 MAC', 'ETH1 IPv4', 'ETH1 IPv6', 'ETH0 IPv4']];
+  const rows = [['NAME', 'ROLE', 'LABELS', 'POWER', 'SSHD', 'L2 NIC', 'MAC', 'IPv4', 'IPv6', 'MANAGEMENT IPv4']];
   for (const h of [...s.nodes, s.client]) {
-    const e1 = h.interfaces.find((i) => i.name === SWITCH_INTERFACE);
-    const e0 = h.interfaces.find((i) => i.name === MANAGEMENT_INTERFACE);
+    const e1 = h.interfaces.find((i) => i.network === 'switch');
+    const e0 = h.interfaces.find((i) => i.network === 'management');
     rows.push([
       h.name,
       h.role,
@@ -33,7 +32,8 @@ function printStatus(s: LabStatus): void {
         .join(',') || '-',
       h.powered ? 'on' : 'off',
       h.role === 'client' && !h.ssh ? '-' : h.sshd ? 'up' : 'down',
-      `${e1?.mac ?? '-'}${e1 && !e1.up ? ' (down)' : ''}`,
+      `${e1?.name ?? '-'}${e1 && !e1.up ? ' (down)' : ''}`,
+      e1?.mac ?? '-',
       e1?.ipv4 ?? '-',
       e1?.ipv6 ?? '-',
       e0 ? `${e0.ipv4}${e0.up ? '' : ' (down)'}` : '-',

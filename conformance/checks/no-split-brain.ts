@@ -1,5 +1,5 @@
+import { findHost } from '../../lab/hosts.ts';
 import type { Fault } from '../../lab/types.ts';
-import { MANAGEMENT_INTERFACE } from '../../lab/types.ts';
 import type { Vip } from '../addresses/index.ts';
 import { answeredCount, duplicates, requestsOf, responders, splitBrain } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
@@ -40,9 +40,12 @@ export default defineCheck({
       );
     }
     // The holder loses the management network (its lease store) but keeps the switch.
-    if (ctx.subject.has('lease-store')) {
-      const holder = (await ctx.stableHolder()).split('/')[0]!;
-      const cut: Fault = { kind: 'link-down', node: holder, iface: MANAGEMENT_INTERFACE };
+    const holder = ctx.subject.has('lease-store') ? (await ctx.stableHolder()).split('/')[0]! : '';
+    const store = holder && findHost(ctx.lab, holder).interfaces.find((i) => i.network === 'management');
+    if (holder && !store)
+      details.push(`store partition not tried: the lab does not say which NIC of ${holder} reaches its lease store`);
+    if (store) {
+      const cut: Fault = { kind: 'link-down', node: holder, iface: store.name };
       try {
         // Until another node has taken over, then half a second more: the cut-off holder must stay quiet.
         await ctx.probe('store-partition', ctx.subject.budgetMs('power-off') + 1500, {

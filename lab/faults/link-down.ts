@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SWITCH_INTERFACE } from '../types.ts';
+import { findHost, switchNic } from '../hosts.ts';
 import { atNextRetry, defineFault, primitive } from './fault.ts';
 
 export default defineFault({
@@ -12,7 +12,7 @@ export default defineFault({
   describe: (node, p) => `cable of ${node} ${p.iface} pulled (link down)`,
   // The announcer sees its link go and releases at once; the others take over at their next retry.
   budget: atNextRetry,
-  trial: { params: () => ({ iface: SWITCH_INTERFACE }) },
+  trial: { params: (_service, lab, node) => ({ iface: switchNic(findHost(lab, node)).name }) },
   held: (p) => ({ unplugged: [p.iface] }),
   inject: async (io, lab, node, p) => {
     await primitive(io, 'carrier', 'link-down')(lab, node, p.iface, false);

@@ -3,10 +3,12 @@ import { findHost } from '../hosts.ts';
 import { type Lab, MANAGEMENT_INTERFACE, SWITCH_INTERFACE } from '../types.ts';
 import { afterLeaseExpiry, defineFault, primitive } from './fault.ts';
 
+/** Every NIC the lab knows of the node, its switch NIC first. */
 const nics = (lab: Lab, node: string) =>
   findHost(lab, node)
-    .interfaces.map((i) => i.name)
-    .sort((a, b) => Number(b === SWITCH_INTERFACE) - Number(a === SWITCH_INTERFACE));
+    .interfaces.slice()
+    .sort((a, b) => Number(b.network === 'switch') - Number(a.network === 'switch'))
+    .map((i) => i.name);
 
 export default defineFault({
   kind: 'network-off',
@@ -18,7 +20,7 @@ export default defineFault({
   // The holder loses its store too and renews nothing: the others wait for the lease to expire.
   budget: afterLeaseExpiry,
   trial: { params: () => ({}) },
-  held: () => ({ unplugged: [MANAGEMENT_INTERFACE, SWITCH_INTERFACE] }),
+  held: (_p, node, lab) => ({ unplugged: lab ? nics(lab, node) : [MANAGEMENT_INTERFACE, SWITCH_INTERFACE] }),
   // The switch first: the fault counts from the moment the announcing link goes.
   inject: async (io, lab, node) => {
     for (const i of nics(lab, node)) await primitive(io, 'carrier', 'network-off')(lab, node, i, false);

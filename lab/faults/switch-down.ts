@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { switchNic } from '../hosts.ts';
 import type { Lab } from '../types.ts';
 import { SWITCH_INTERFACE } from '../types.ts';
 import { afterLeaseExpiry, defineFault, primitive } from './fault.ts';
@@ -7,8 +8,8 @@ import { afterLeaseExpiry, defineFault, primitive } from './fault.ts';
  * What goes dark: "switch" is the lab switch (every machine's eth1); a further L2 domain's name is
  * that domain (its own switch, or its VLAN), the NIC there of every machine on it.
  */
-function target(lab: Lab, name: string): { iface: string; machines: string[] } {
-  if (name === 'switch') return { iface: SWITCH_INTERFACE, machines: [...lab.nodes, lab.client].map((h) => h.name) };
+function target(lab: Lab, name: string): { machine: string; iface: string }[] {
+  if (name === 'switch') return [...lab.nodes, lab.client].map((h) => ({ machine: h.name, iface: switchNic(h).name }));
   const d = lab.domains.find((x) => x.name === name);
   if (!d)
     throw new Error(
@@ -16,7 +17,7 @@ function target(lab: Lab, name: string): { iface: string; machines: string[] } {
         lab.domains.length ? ` or an L2 domain (${lab.domains.map((x) => x.name).join(', ' + '')})` : ''
       }, not "${name}"`,
     );
-  return { iface: d.interface, machines: [...d.nodes, lab.client.name] };
+  return [...d.nodes, lab.client.name].map((machine) => ({ machine, iface: d.interface }));
 }
 
 export default defineFault({
@@ -31,20 +32,15 @@ export default defineFault({
   describe: (node) => `${node} down: every port without carrier`,
   // After the switch returns, leases may have expired everywhere: a holder is elected afresh.
   budget: afterLeaseExpiry,
+  // The NIC names that stay unplugged (lab:up asks per machine; each has one of them).
   held: (_p, node, lab) => ({
-    unplugged: [
-      node === 'switch' || !lab
-        ? SWITCH_INTERFACE
-        : (lab.domains.find((d) => d.name === node)?.interface ?? SWITCH_INTERFACE),
-    ],
+    unplugged: lab ? [...new Set(target(lab, node).map((t) => t.iface))] : [SWITCH_INTERFACE],
   }),
   inject: async (io, lab, node) => {
-    const t = target(lab, node);
-    for (const h of t.machines) await primitive(io, 'carrier', 'switch-down')(lab, h, t.iface, false);
+    for (const t of target(lab, node)) await primitive(io, 'carrier', 'switch-down')(lab, t.machine, t.iface, false);
     return undefined;
   },
   undo: async (io, lab, node) => {
-    const t = target(lab, node);
-    for (const h of t.machines) await primitive(io, 'carrier', 'switch-down')(lab, h, t.iface, true);
+    for (const t of target(lab, node)) await primitive(io, 'carrier', 'switch-down')(lab, t.machine, t.iface, true);
   },
 });
