@@ -3,13 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import {
-  bareImports,
-  MACHINE_PROGRAMS,
-  packageClosure,
-  packRuntime,
-  runtimeFiles,
-} from '../../lab/providers/vagrant/runtime.ts';
+import { bareImports, MACHINE_PROGRAMS, packageClosure, packRuntime, runtimeFiles } from '../../lab/runtime.ts';
 import { repo } from '../helpers.ts';
 
 test("a bundle's imports: statements and dynamic imports, by package; built-ins, paths and look-alikes are not", (t) => {

@@ -22,13 +22,14 @@ import * as names from '../../names.ts';
 import { nodeFilesDir, repoRoot } from '../../paths.ts';
 import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
 import { shq } from '../../quote.ts';
-import { connectEndpoint, isConnectionLost, publicKey, type SshEndpoint, sshBanner } from '../../ssh.ts';
+import { type Runtime, runtimeBundle } from '../../runtime.ts';
+import { connectEndpoint, publicKey, type SshEndpoint, sshBanner } from '../../ssh.ts';
+import { SshMachines } from '../../ssh-machines.ts';
 import { commonStatus, readFaults } from '../../state.ts';
 import { type HostStatus, type Lab, type LabHost, type LabStatus, MANAGEMENT_INTERFACE } from '../../types.ts';
 import { capabilities } from './about.ts';
 import { ensureBox, ensureLibvirt, VAGRANT_HOME, vagrantEnv } from './box.ts';
 import { type Hypervisor, hypervisors, type PowerState } from './hypervisor.ts';
-import { type Runtime, runtimeBundle } from './runtime.ts';
 import { type VagrantSpec, vagrantSpec } from './spec.ts';
 
 /** Where the l2lab runtime lives on a VM; the checkout's path (as on the host) links to it. */
@@ -45,8 +46,10 @@ const bootTimeoutMs = (lab: Lab) => (lab.vagrant.driver === 'qemu' ? 15 : 3) * 6
 export class VagrantProvider implements Provider {
   readonly name = 'vagrant';
   readonly capabilities: Capabilities = capabilities;
-  private conns = new Map<string, Promise<NodeSSH>>();
-  private offsets = new Map<string, number>();
+  private readonly machines = new SshMachines(
+    (lab, host) => this.endpoint(lab, findHost(lab, host)),
+    'is it powered off? run lab:up (or undo the power-off fault)',
+  );
 
   private hv(lab: Pick<Lab, 'vagrant'>): Hypervisor {
     return hypervisors[lab.vagrant.provider];
@@ -160,7 +163,7 @@ export class VagrantProvider implements Provider {
     apply: (what: string, fn: () => Promise<unknown>) => Promise<void>,
   ): Promise<void> {
     const ep = this.endpoint(lab, h);
-    let conn = await this.conn(lab, h).catch(() => undefined);
+    let conn = await this.machines.conn(lab, h.name).catch(() => undefined);
     if (!conn) {
       await apply(`${h.name}: root key and host key`, async () => {
         // The one connection that cannot pin: Vagrant's own key, on the local management network,
@@ -204,7 +207,7 @@ export class VagrantProvider implements Provider {
         );
       });
     }
-    if (this.conns.get(h.name) === undefined) this.conns.set(h.name, Promise.resolve(conn!));
+    this.machines.adopt(h.name, conn!);
     const c = conn!;
     const sh = async (cmd: string, stdin?: string) => {
       const r = await c.execCommand(cmd, stdin === undefined ? {} : { stdin });
@@ -309,31 +312,6 @@ export class VagrantProvider implements Provider {
     };
   }
 
-  private async conn(lab: Lab, h: LabHost): Promise<NodeSSH> {
-    let c = this.conns.get(h.name);
-    if (!c) {
-      c = connectEndpoint(this.endpoint(lab, h), 10_000);
-      this.conns.set(h.name, c);
-      c.catch(() => this.conns.delete(h.name));
-    }
-    const conn = await c;
-    if (!conn.isConnected()) {
-      this.conns.delete(h.name);
-      return this.conn(lab, h);
-    }
-    return conn;
-  }
-
-  private drop(host: string): void {
-    this.offsets.delete(host); // a machine powered off comes back with a new clock
-    const c = this.conns.get(host);
-    this.conns.delete(host);
-    void c?.then(
-      (x) => x.dispose(),
-      () => {},
-    );
-  }
-
   async remove(labName: string, { progress }: { progress: Progress }): Promise<string[]> {
     await this.close(); // connections to machines about to be destroyed
     const f = files(labName);
@@ -406,57 +384,8 @@ export class VagrantProvider implements Provider {
     };
   }
 
-  async exec(
-    lab: Lab,
-    host: string,
-    argv: string[],
-    opts: { input?: string; timeoutMs?: number } = {},
-  ): Promise<ExecResult> {
-    const h = findHost(lab, host);
-    const cached = this.conns.get(h.name);
-    try {
-      return await this.execOnce(lab, h, argv, opts);
-    } catch (e) {
-      // A cached connection to a machine that has since rebooted (powered off and on by another
-      // provider instance, or by hand) looks open until it is used, and then is reset: the command
-      // never reached the new boot, so it is sent once more on a fresh connection. Only if the
-      // command went out on that cached connection (conn() keeps it while it looks open).
-      const used = this.conns.get(h.name) === cached ? await cached?.catch(() => undefined) : undefined;
-      if (!used || !isConnectionLost(e, used)) throw e;
-      this.drop(h.name);
-      return this.execOnce(lab, h, argv, opts);
-    }
-  }
-
-  private async execOnce(
-    lab: Lab,
-    h: LabHost,
-    argv: string[],
-    opts: { input?: string; timeoutMs?: number },
-  ): Promise<ExecResult> {
-    const host = h.name;
-    let conn: NodeSSH;
-    try {
-      conn = await this.conn(lab, h);
-    } catch (e) {
-      throw new Error(
-        `${host} cannot be reached over SSH (${(e as Error).message}); is it powered off? run lab:up (or undo the power-off fault)`,
-      );
-    }
-    const cmd = argv.map(shq).join(' ');
-    const running = conn.execCommand(cmd, opts.input === undefined ? {} : { stdin: opts.input });
-    const timeoutMs = opts.timeoutMs ?? 60_000;
-    let timer: NodeJS.Timeout | undefined;
-    const r = await Promise.race([
-      running,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${argv.join(' ')} on ${host}: timed out after ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
-    return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? -1 };
+  exec(lab: Lab, host: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+    return this.machines.exec(lab, host, argv, opts);
   }
 
   /** Software emulation runs the announcers' processing several times slower. */
@@ -473,31 +402,16 @@ export class VagrantProvider implements Provider {
     return lab.vagrant.driver === 'qemu' ? 50 : 20;
   }
 
-  async clockOffset(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }> {
-    // NTP's idea over SSH: the sample with the shortest round trip bounds the error by half of it.
-    let best = { offsetMs: 0, uncertaintyMs: Infinity };
-    for (let i = 0; i < 7; i++) {
-      const t0 = performance.timeOrigin + performance.now();
-      const r = await this.exec(lab, host, ['date', '+%s%N']);
-      const t1 = performance.timeOrigin + performance.now();
-      const remote = Number(BigInt(r.stdout.trim()) / 1000n) / 1000;
-      if ((t1 - t0) / 2 < best.uncertaintyMs) best = { offsetMs: remote - (t0 + t1) / 2, uncertaintyMs: (t1 - t0) / 2 };
-    }
-    return best;
+  clockOffset(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }> {
+    return this.machines.clockOffset(lab, host);
   }
 
-  /** A moment on a VM's clock, on this machine's: the VM's offset is measured once per boot. */
-  async hostTime(lab: Lab, host: string, ms: number): Promise<number> {
-    let o = this.offsets.get(host);
-    if (o === undefined) {
-      o = (await this.clockOffset(lab, host)).offsetMs;
-      this.offsets.set(host, o);
-    }
-    return ms - o;
+  hostTime(lab: Lab, host: string, ms: number): Promise<number> {
+    return this.machines.hostTime(lab, host, ms);
   }
 
-  async copyFrom(lab: Lab, host: string, remote: string, local: string): Promise<void> {
-    await (await this.conn(lab, findHost(lab, host))).getFile(local, remote);
+  copyFrom(lab: Lab, host: string, remote: string, local: string): Promise<void> {
+    return this.machines.copyFrom(lab, host, remote, local);
   }
 
   /** Off is a power cut (no shutdown, no goodbye packets); on boots the VM and waits for l2lab's boot unit. */
@@ -506,14 +420,14 @@ export class VagrantProvider implements Provider {
     const dom = domain(lab.name, h.name);
     if (!on) {
       await this.hv(lab).powerOff(dom);
-      this.drop(h.name);
+      this.machines.drop(h.name);
       return;
     }
     if ((await this.hv(lab).states(dom)).get(dom) !== 'running') await this.hv(lab).powerOn(dom);
     await waitFor(
       `${h.name} to boot (SSH with the pinned key)`,
       async () => {
-        this.drop(h.name);
+        this.machines.drop(h.name);
         const ok = await this.exec(lab, h.name, ['systemctl', 'is-active', 'l2lab-boot.service']).then(
           (r) => r.stdout.trim() === 'active',
           () => false,
@@ -540,7 +454,7 @@ export class VagrantProvider implements Provider {
 
   /** Closes the cached SSH connections (they keep a process alive): the suite and tests call it when done. */
   async close(): Promise<void> {
-    for (const h of [...this.conns.keys()]) this.drop(h);
+    this.machines.close();
   }
 }
 

@@ -1,14 +1,17 @@
-// What a VM needs to run l2lab's own programs (agent, prober, test backend): this host's Node
-// binary, those programs' bundles and the packages they load, at the same path as on the host, so
-// subjects, playbooks and the suite use one command line on every provider. The netns lab sees
-// the host's files directly; VMs get this tarball (content-addressed: copied only when it changed).
+// What a machine needs to run l2lab's own programs (agent, prober, test backend): this host's Node
+// binary, those programs' bundles and the packages they load. The netns lab sees the host's files
+// directly; VMs get this tarball at the checkout's path (subjects, playbooks and the suite use one
+// command line on every provider), machines l2lab did not build under l2lab's own directory there.
+// Content-addressed: copied only when it changed.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { execa } from 'execa';
-import { repoRoot } from '../../paths.ts';
-import { VAGRANT_HOME } from './box.ts';
+import { repoRoot } from './paths.ts';
+
+/** Where runtime tarballs are kept between labs (one: the current). */
+const RUNTIME_CACHE = '/var/cache/l2l-runtime';
 
 /** The bundles lab machines run (scripts/run.mjs entries): the rest runs on this host only. */
 export const MACHINE_PROGRAMS = ['agent', 'probe', 'backend'] as const;
@@ -117,7 +120,7 @@ export async function runtimeBundle(): Promise<Runtime> {
     .update(exclude.join('\n'));
   for (const c of code) h.update(c);
   const id = h.digest('hex').slice(0, 16);
-  const dir = join(VAGRANT_HOME, 'l2lab-runtime');
+  const dir = RUNTIME_CACHE;
   const tar = join(dir, `${id}.tar`);
   if (!existsSync(tar)) {
     mkdirSync(dir, { recursive: true });
