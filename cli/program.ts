@@ -80,6 +80,10 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .addOption(labFile())
     .addOption(labName())
     .addOption(json())
+    .option(
+      '--as-hosts',
+      'write the lab as a hosts file (provider: hosts): its machines reached only as existing hosts',
+    )
     .action((o) => done(lab().then((m) => m.labStatusCommand(o))));
   labCmd
     .command('ssh')
@@ -147,6 +151,7 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .option('--switch-down-s <s>', 'switch-outage: how long the switch stays dark')
     .option('--store-down-s <s>', 'store-outage: how long the lease store stays down')
     .option('--stability-s <s>', 'failover: how long the first trial of each fault watches the new holder')
+    .option('--installed', 'the subject already runs on the machines (your cluster): install, stop and remove nothing')
     .addOption(json())
     .addOption(quiet())
     .action((o) => done(import('./commands/test.ts').then((m) => m.testCommand(o))));

@@ -38,6 +38,13 @@ export async function runChecks(ctx: Context, checks: Check[], opts: SuiteOption
       ctx.progress(`${c.id}: skipped (not supported: ${missing.join(', ')})`);
       continue;
     }
+    // Objects a check sets up are installed with the subject: not by l2lab, not there.
+    if (c.setup && ctx.preinstalled) {
+      const why = `not possible here: it installs objects beside the subject (${c.setup.variable}), and l2lab installed nothing`;
+      results.push({ ...base, status: 'skipped', reason: why, durationMs: 0 });
+      ctx.progress(`${c.id}: skipped (${why})`);
+      continue;
+    }
     ctx.progress(`${c.id}: ${c.title}`);
     try {
       const o = await c.run(ctx, opts);

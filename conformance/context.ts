@@ -2,7 +2,7 @@
 // that are always undone (fault-session.ts), and every capture of the run so far. Trials are
 // analysed by trial.ts; this file only orchestrates: break → moves → heal → returns.
 import { faultPlugin } from '../lab/faults/index.ts';
-import { controlPlane, mgmt, switchNic } from '../lab/hosts.ts';
+import { controlPlane, managementAddress, switchNic } from '../lab/hosts.ts';
 import type { Provider } from '../lab/provider.ts';
 import { matches } from '../lab/selector.ts';
 import type { Fault, Lab, LabHost } from '../lab/types.ts';
@@ -47,6 +47,8 @@ export class Context {
     readonly progress: Progress,
     /** VIPs of the lab's further L2 domains (Vip.domain): only domain-isolation probes them, each on its own NIC. */
     readonly domainVips: Vip[] = [],
+    /** The subject was already running: l2lab installed nothing (so no check's objects either). */
+    readonly preinstalled = false,
   ) {
     // A request counts by when it was sent; on emulated VMs the new holder's first responses are
     // slow, and a 150 ms timeout counted them as outage (CI: HTTP back 2.9 s after a link-down).
@@ -197,7 +199,9 @@ export class Context {
   async leaseHolder(lease: string): Promise<string> {
     await this.faults.undone();
     const cp = controlPlane(this.lab);
-    const cmd = String(render(this.subject.holder!.command, { lease, management_ipv4: mgmt(cp).ipv4 }));
+    const cmd = String(
+      render(this.subject.holder!.command, { lease, management_ipv4: managementAddress(this.lab, cp) }),
+    );
     const r = await this.provider.exec(this.lab, cp.name, ['sh', '-c', cmd]);
     if (r.exitCode !== 0)
       throw new SubjectFailure(

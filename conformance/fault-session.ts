@@ -1,7 +1,7 @@
 // Faults during a run: every fault injected is remembered until undone, so that a failed check,
 // an error or Ctrl-C leaves the lab as it was.
 import { faultPlugin, injectFault, needPrimitives, undoFault } from '../lab/faults/index.ts';
-import { mgmt } from '../lab/hosts.ts';
+import { managementAddress } from '../lab/hosts.ts';
 import type { Provider } from '../lab/provider.ts';
 import type { Fault, Lab } from '../lab/types.ts';
 import { render } from '../playbooks/expr.ts';
@@ -35,7 +35,7 @@ export class FaultSession {
     await this.undone(); // the lab is back from the last fault before the next one
     if (this.interrupted) throw new InterruptedError();
     // A primitive this lab lacks: nothing was done, nothing to undo (the check is skipped).
-    needPrimitives(this.provider, f.kind);
+    needPrimitives(this.provider, f.kind, this.lab);
     this.active.push(f); // before the call: undoAll undoes it even while the call runs
     const call = injectFault(this.provider, this.lab, f);
     this.inflight = call.catch(() => undefined);
@@ -94,7 +94,7 @@ export class FaultSession {
   async waitReady(node: string): Promise<void> {
     const h = this.lab.nodes.find((n) => n.name === node);
     if (!h || !this.subject.ready) return;
-    const cmd = String(render(this.subject.ready.command, { node, management_ipv4: mgmt(h).ipv4 }));
+    const cmd = String(render(this.subject.ready.command, { node, management_ipv4: managementAddress(this.lab, h) }));
     const end = Date.now() + this.subject.ready.timeoutS * 1000;
     for (;;) {
       const r = await this.provider.exec(this.lab, node, ['sh', '-c', cmd]).catch(() => undefined);

@@ -3,8 +3,8 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { PROBER_HOST_PARTS, proberAddresses } from '../lab/addresses.ts';
+import { dirname, join } from 'node:path';
+import { PROBER_HOST_PARTS, proberAddresses, proberMac } from '../lab/addresses.ts';
 import { ifaceOf, switchNic } from '../lab/hosts.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { ExecResult, Provider } from '../lab/provider.ts';
@@ -48,13 +48,23 @@ export interface ProbeOptions {
  * Each answer names its request by the address it goes to: an address may come round again only
  * after the answer timeout (prober-process.ts refuses otherwise). What is wrong with this interval, if anything.
  */
-export function probeTimingProblem(intervalMs: number, answerTimeoutMs: number): string | undefined {
-  const sources = PROBER_HOST_PARTS.last - PROBER_HOST_PARTS.first + 1;
+export function probeTimingProblem(
+  intervalMs: number,
+  answerTimeoutMs: number,
+  sources: number = PROBER_HOST_PARTS.last - PROBER_HOST_PARTS.first + 1,
+): string | undefined {
   if (!rotationProblem(sources, intervalMs, answerTimeoutMs)) return undefined;
   return (
     `--probe-interval ${intervalMs} ms is too short for an answer timeout of ${answerTimeoutMs} ms: the prober's ${sources} ` +
     `addresses would come round before an answer is due; use --probe-interval ${Math.ceil(answerTimeoutMs / (sources - 1))} or more`
   );
+}
+
+/** How many addresses the prober rotates over on a lab: host parts 224-254, or as many as a hosts file gives (the fewer family's). */
+export function proberSources(lab: Lab): number | undefined {
+  const p = lab.hosts?.prober;
+  if (!p) return undefined;
+  return Math.min(...[p.ipv4.length, p.ipv6.length].filter((n) => n > 0));
 }
 
 /** The prober cannot run as asked (bad input): named apart from a subject's failure. */
@@ -86,7 +96,7 @@ export class Prober {
     /** How long an answer (ARP/NDP reply, HTTP response) may take and still count (emulated VMs answer slower). */
     readonly answerTimeoutMs = 150,
   ) {
-    const problem = probeTimingProblem(intervalMs, answerTimeoutMs);
+    const problem = probeTimingProblem(intervalMs, answerTimeoutMs, proberSources(lab));
     if (problem) throw new ProbeSetupError(problem);
     mkdirSync(outDir, { recursive: true }); // captures go here
   }
@@ -105,7 +115,8 @@ export class Prober {
   observerOn(iface: string): { mac: string; ipv4: string[]; ipv6: string[] } {
     const nic = ifaceOf(this.lab.client, iface);
     const d = this.lab.domains.find((x) => x.name === nic.domain);
-    return { mac: nic.mac.replace(/[0-9a-f]{2}$/, 'fe'), ...proberAddresses(d ? { switch: d } : this.lab) };
+    const own = d ? proberAddresses({ switch: d }) : (this.lab.hosts?.prober ?? proberAddresses(this.lab));
+    return { mac: proberMac(nic.mac), ...own };
   }
 
   /** ADDRESS=MAC for each node's switch addresses (IPv4, IPv6, EUI-64 link-local): VRRP advertisements name their sender by these. */
@@ -138,7 +149,12 @@ export class Prober {
     const keep = o.keep ?? true;
     const file = keep ? `${String(++this.seq).padStart(3, '0')}-${name}.pcap` : '';
     const baselineMs = o.during ? this.baselineMs : 0;
-    const handshake = o.during ? `/tmp/l2l-probe-${process.pid}-${++this.handshakes}` : undefined;
+    // Where the prober runs on the client: this checkout's, or l2lab's directory on a machine it did not build.
+    const at = this.provider.machinePaths?.(this.lab) ?? { node: 'node', root: repoRoot, tmp: '/tmp' };
+    const handshake = o.during ? `${at.tmp}/l2l-probe-${process.pid}-${++this.handshakes}` : undefined;
+    // A client with its own files writes the capture there (the checkout's path on VMs), copied back after.
+    const remote = keep && !this.provider.capabilities.sharedFilesystem;
+    const capture = remote && this.provider.machinePaths ? join(at.tmp, file) : join(this.outDir, file);
     // A prober that has already ended never reads (and removes) the end file the host writes.
     const dropEnd = async () => {
       if (handshake)
@@ -147,8 +163,8 @@ export class Prober {
           .catch(() => undefined);
     };
     const args = [
-      'node',
-      join(repoRoot, 'dist', 'probe.mjs'), // built before the suite: no rebuild mid-run
+      at.node,
+      join(at.root, 'dist', 'probe.mjs'), // built before the suite: no rebuild mid-run
       '--iface',
       iface,
       '--mac',
@@ -165,7 +181,7 @@ export class Prober {
       String(this.intervalMs),
       '--duration-ms',
       String(Math.round(durationMs + (handshake ? baselineMs + INJECT_ALLOWANCE_MS + (o.duringMs ?? 0) : 0))),
-      ...(keep ? ['--pcap', join(this.outDir, file)] : []),
+      ...(keep ? ['--pcap', capture] : []),
       ...(handshake
         ? [
             '--baseline-file',
@@ -190,10 +206,8 @@ export class Prober {
       ...(o.http ? ['--http', o.http, '--http-timeout-ms', String(this.answerTimeoutMs)] : []),
       ...this.vrrpSources.flatMap((s) => ['--vrrp-source', s]),
     ];
-    // A VM client writes the capture on its own disk, at the same path; it is copied back after.
-    const remote = keep && !this.provider.capabilities.sharedFilesystem;
     if (remote && !this.remoteDirReady) {
-      await this.provider.exec(this.lab, this.lab.client.name, ['mkdir', '-p', this.outDir]);
+      await this.provider.exec(this.lab, this.lab.client.name, ['mkdir', '-p', dirname(capture)]);
       this.remoteDirReady = true;
     }
     // A VM client captures with its own clock: faults are timed on its clock too. The offset is
@@ -231,7 +245,7 @@ export class Prober {
         await dropEnd();
         if (keep)
           await (remote
-            ? this.provider.exec(this.lab, this.lab.client.name, ['rm', '-f', join(this.outDir, file)])
+            ? this.provider.exec(this.lab, this.lab.client.name, ['rm', '-f', capture])
             : rm(join(this.outDir, file), { force: true }));
         throw e;
       }
@@ -250,8 +264,8 @@ export class Prober {
     if (remote) {
       if (!this.provider.copyFrom)
         throw new Error(`provider ${this.provider.name} cannot copy the capture back from ${this.lab.client.name}`);
-      await this.provider.copyFrom(this.lab, this.lab.client.name, join(this.outDir, file), join(this.outDir, file));
-      await this.provider.exec(this.lab, this.lab.client.name, ['rm', '-f', join(this.outDir, file)]);
+      await this.provider.copyFrom(this.lab, this.lab.client.name, capture, join(this.outDir, file));
+      await this.provider.exec(this.lab, this.lab.client.name, ['rm', '-f', capture]);
     }
     if (faultAt && result.startedAt > faultAt)
       throw new Error(

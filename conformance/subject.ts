@@ -36,7 +36,13 @@ export const subjectSchema = z.strictObject({
    * healing a node.
    */
   ready: z.strictObject({ command: z.string(), timeoutS: z.number().int().positive().default(180) }).optional(),
-  install: z.strictObject({ playbook: z.string(), vars: z.record(z.string(), z.unknown()).default({}) }).optional(),
+  /** `none`: the subject already runs on the machines (a cluster l2lab did not build); l2lab installs, stops and removes nothing. */
+  install: z
+    .union([
+      z.literal('none'),
+      z.strictObject({ playbook: z.string(), vars: z.record(z.string(), z.unknown()).default({}) }),
+    ])
+    .optional(),
   /**
    * Without a playbook: the command line that runs the announcer on a node ({{ node }}, {{ repo }}, {{ vips }} are filled in); the
    * suite makes it the node service.
@@ -83,8 +89,11 @@ export type SubjectFile = z.infer<typeof subjectSchema>;
 
 export type { Lease };
 
-export interface Subject extends Omit<SubjectFile, 'lease' | 'budget' | 'variants'> {
+export interface Subject extends Omit<SubjectFile, 'lease' | 'budget' | 'variants' | 'install'> {
   file: string;
+  install?: { playbook: string; vars: Record<string, unknown> };
+  /** Already running where it runs (`install: none`, or `l2lab test --installed`): nothing is installed, stopped or removed. */
+  preinstalled: boolean;
   /** The variant chosen (NAME:VARIANT), if any. */
   variant?: string;
   lease?: Lease;
@@ -133,8 +142,9 @@ export function loadSubject(
   }
   const r = subjectSchema.safeParse(doc);
   if (!r.success) throw new SubjectError(`${file}: ${issueLines(r.error).join('; ')}`);
-  const { variants, ...base } = r.data;
-  let s = base;
+  const { variants, install, ...rest } = r.data;
+  const preinstalled = install === 'none';
+  let s = { ...rest, install: install === 'none' ? undefined : install };
   if (variantName) {
     const v = variants[variantName];
     if (!v)
@@ -169,6 +179,7 @@ export function loadSubject(
   const extraSlack = slackMs - DEFAULT_SLACK_MS;
   return {
     ...s,
+    preinstalled,
     file,
     variant: variantName,
     lease,

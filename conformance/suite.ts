@@ -28,7 +28,7 @@ import { answerTimeoutOf, Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { FaultName, RunResults } from './model.ts';
 import { inPool } from './pool.ts';
-import { probeTimingProblem } from './prober.ts';
+import { proberSources, probeTimingProblem } from './prober.ts';
 import { type Lease, loadSubject, type Subject } from './subject.ts';
 
 export interface SuiteRequest {
@@ -51,6 +51,8 @@ export interface SuiteRequest {
   stabilityMs?: number;
   /** Aborted (Ctrl-C): no new fault starts, the one in force is undone, runSuite throws InterruptedError. */
   signal?: AbortSignal;
+  /** The subject already runs on the machines (as its file's `install: none`): nothing is installed, stopped or removed. */
+  installed?: boolean;
 }
 
 export class SuiteError extends Error {}
@@ -220,7 +222,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   checkSelection(req); // before anything is brought up
   const source = addressSource(subject.addresses);
   const probeIntervalMs = req.probeIntervalMs ?? provider.probeIntervalMs?.(req.lab) ?? 20;
-  const timing = probeTimingProblem(probeIntervalMs, answerTimeoutOf(subject));
+  const timing = probeTimingProblem(probeIntervalMs, answerTimeoutOf(subject), proberSources(req.lab));
   if (timing) throw new UsageError(timing); // before anything is brought up or installed
 
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
@@ -231,15 +233,19 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     req.outDir ??
     join(dataPaths().runs, `${stamp}-${subject.name.replace(':', '-')}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 
-  // One announcer at a time: the subject's install starts its own again, where it belongs.
-  await Promise.all(
-    req.lab.nodes.map((n) =>
-      provider.exec(req.lab, n.name, ['/etc/l2lab/bin/l2l-service', 'stop-others', ...LAB_SERVICES]),
-    ),
-  );
-  await removeLeftoverVips(req.lab, provider);
+  const preinstalled = !!req.installed || subject.preinstalled;
   const planned = source.when === 'before-install' ? await source.find(req.lab, provider) : [];
-  await install(req, subject, provider, version, planned, source);
+  if (preinstalled) req.progress(`subject ${subject.name} ${version}: already running (l2lab installs nothing)`);
+  else {
+    // One announcer at a time: the subject's install starts its own again, where it belongs.
+    await Promise.all(
+      req.lab.nodes.map((n) =>
+        provider.exec(req.lab, n.name, ['/etc/l2lab/bin/l2l-service', 'stop-others', ...LAB_SERVICES]),
+      ),
+    );
+    await removeLeftoverVips(req.lab, provider);
+    await install(req, subject, provider, version, planned, source);
+  }
   const found = mergeShared(planned.length ? planned : await source.find(req.lab, provider));
   const show = (vs: Vip[]) => vs.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ');
   // The lab switch's VIPs go to every check; other domains' only to domain-isolation.
@@ -247,7 +253,17 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const domainVips = found.filter((v) => v.domain);
   req.progress(`VIPs: ${show(vips)}${domainVips.length ? `; in other L2 domains: ${show(domainVips)}` : ''}`);
 
-  const ctx = new Context(req.lab, provider, subject, vips, dir, probeIntervalMs, req.progress, domainVips);
+  const ctx = new Context(
+    req.lab,
+    provider,
+    subject,
+    vips,
+    dir,
+    probeIntervalMs,
+    req.progress,
+    domainVips,
+    preinstalled,
+  );
   const onAbort = () => {
     req.progress('interrupted: undoing faults');
     ctx.interrupt();

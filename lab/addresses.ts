@@ -24,3 +24,14 @@ export function proberAddresses(lab: Pick<Lab, 'switch'>): { ipv4: string[]; ipv
   );
   return { ipv4: parts.map((n) => nthAddress(v4, BigInt(n))), ipv6: parts.map((n) => defaultV6(v6, n)) };
 }
+
+/**
+ * The prober's own MAC: the client's NIC's with the last octet fe, locally administered (a
+ * machine l2lab did not build has a vendor's MAC; the prober must not pose as another vendor's).
+ */
+export function proberMac(clientMac: string): string {
+  const b = clientMac.split(':');
+  b[0] = (Number.parseInt(b[0]!, 16) | 0x02).toString(16).padStart(2, '0');
+  b[5] = 'fe';
+  return b.join(':');
+}

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadLab } from './labfile.ts';
-import { labJsonFile } from './state.ts';
+import { labJsonFile, withObserved } from './state.ts';
 import type { Lab } from './types.ts';
 import { UsageError } from './validation.ts';
 
@@ -19,5 +19,5 @@ export function findLab(opts: { lab?: string; name?: string }): Lab {
       );
     return JSON.parse(readFileSync(file, 'utf8')) as Lab;
   }
-  return loadLab(resolve(opts.lab ?? DEFAULT_LAB_FILE));
+  return withObserved(loadLab(resolve(opts.lab ?? DEFAULT_LAB_FILE)));
 }

@@ -10,6 +10,17 @@ export function mgmt(h: LabHost): HostInterface {
   return i;
 }
 
+/**
+ * The address a machine is managed at (its lease store's, its SSH): the management NIC's, or
+ * on machines l2lab did not build, the address SSH reaches it at.
+ */
+export function managementAddress(lab: Lab, h: LabHost): string {
+  const i = h.interfaces.find((x) => x.network === 'management');
+  const a = i?.ipv4 ?? lab.hosts?.machines[h.name]?.ssh;
+  if (!a) throw new Error(`${h.name} has no management interface`);
+  return a;
+}
+
 /** A machine's NIC on the lab switch (every machine has one). */
 export function switchNic(h: LabHost): HostInterface {
   return h.interfaces.find((x) => x.network === 'switch')!;

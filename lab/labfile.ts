@@ -2,10 +2,11 @@
 // Lab (here; addresses in labfile/addresses.ts, further L2 domains in labfile/domains.ts). Every
 // problem is collected and reported together, each with its path and a fix.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { PROBER_HOST_PARTS, proberAddresses } from './addresses.ts';
-import { cidrRange, nthAddress, overlaps, type Range } from './ip.ts';
+import { switchNic } from './hosts.ts';
+import { cidrRange, inCidr, nthAddress, overlaps, parseIp, type Range } from './ip.ts';
 import { checkedCidr, hostAddress, macFor, type Report } from './labfile/addresses.ts';
 import { checkBlocks, checkInterfaces, finishDomains, preDomains } from './labfile/domains.ts';
 import {
@@ -21,6 +22,7 @@ import {
 } from './labfile/schema.ts';
 import { leaseProblems } from './lease.ts';
 import { providerCapabilities, providerNames } from './providers/catalog.ts';
+import { resolveHosts } from './providers/hosts/config.ts';
 import { validateVagrant } from './providers/vagrant/config.ts';
 import { matches } from './selector.ts';
 import {
@@ -98,6 +100,9 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     report('provider', `unknown provider "${raw.provider}"; valid providers: ${providerNames().join(', ')}`);
 
   validateVagrant(raw.vagrant, report);
+  // Machines l2lab did not build (provider: hosts) name their own NICs; their MACs and addresses are observed at lab:up.
+  const built = providerCapabilities[raw.provider]?.builtByL2lab ?? true;
+  const hostsSettings = resolveHosts(raw, dirname(file), report);
   const sw4 = checkedCidr('switch.ipv4', raw.switch.ipv4, 4, report);
   const sw6 = checkedCidr('switch.ipv6', raw.switch.ipv6, 6, report);
   const mg4 = checkedCidr('management.ipv4', raw.management.ipv4, 4, report);
@@ -148,17 +153,20 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   for (const h of all) {
     const interfaces: HostInterface[] = [];
     const sw: HostInterface = {
-      name: SWITCH_INTERFACE,
+      name: built ? SWITCH_INTERFACE : (hostsSettings?.machines[h.raw.name]?.nic ?? SWITCH_INTERFACE),
       network: 'switch',
-      mac: h.raw.mac ?? macFor(raw.name, 1, h.index),
+      mac: h.raw.mac ?? (built ? macFor(raw.name, 1, h.index) : ''),
       ipv4: '',
       ipv4Prefix: sw4?.prefix ?? 0,
       ipv6: '',
       ipv6Prefix: sw6?.prefix ?? 0,
     };
     const hostPart = h.role === 'client' ? 200 : 10 + h.index;
-    sw.ipv4 = hostAddress(`${h.path}.ipv4`, h.raw.ipv4, sw4, 4, hostPart, report, used);
-    sw.ipv6 = hostAddress(`${h.path}.ipv6`, h.raw.ipv6, sw6, 6, hostPart, report, used);
+    // Not built: an address the file gives is checked against the machine's at lab:up; none is made up.
+    if (built || h.raw.ipv4 !== undefined)
+      sw.ipv4 = hostAddress(`${h.path}.ipv4`, h.raw.ipv4, sw4, 4, hostPart, report, used);
+    if (built || h.raw.ipv6 !== undefined)
+      sw.ipv6 = hostAddress(`${h.path}.ipv6`, h.raw.ipv6, sw6, 6, hostPart, report, used);
     interfaces.push(sw);
     const labels = { ...h.labels };
     domains.forEach((d, k) => {
@@ -179,7 +187,10 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     });
     // Nodes are reached over SSH on eth0; a client only where the provider reaches it that way
     // (VMs), else it is driven from the host directly.
-    if (h.role !== 'client' || providerCapabilities[raw.provider]?.clientManagement) {
+    if (
+      built &&
+      (h.role !== 'client' || providerCapabilities[raw.provider]?.clientManagement || raw.client.management)
+    ) {
       const m4 = mg4 ? hostAddress(`${h.path} (management)`, undefined, mg4, 4, 10 + h.index, report, used) : '';
       interfaces.unshift({
         name: MANAGEMENT_INTERFACE,
@@ -200,7 +211,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   }
   const macs = new Map<string, string>();
   for (const h of hosts)
-    for (const i of h.interfaces.filter((x) => !(x.network === 'domain' && x.name.includes('.')))) {
+    for (const i of h.interfaces.filter((x) => x.mac && !(x.network === 'domain' && x.name.includes('.')))) {
       const p = macs.get(i.mac);
       if (p) report(`${h.name}.${i.name}`, `MAC ${i.mac} is also used by ${p}; MACs must be unique`);
       macs.set(i.mac, `${h.name}.${i.name}`);
@@ -210,15 +221,30 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     ...(sw4 && sw6 ? [{ ipv4: sw4.text, ipv6: sw6.text }] : []),
     ...domains.flatMap((d) => (d.v4 && d.v6 ? [{ ipv4: d.v4.text, ipv6: d.v6.text }] : [])),
   ];
-  for (const net of subnets) {
-    const p = proberAddresses({ switch: net });
+  // The prober's addresses: host parts 224-254 on labs l2lab built, the ones the hosts file gives on others.
+  const proberSets = hostsSettings
+    ? [hostsSettings.prober]
+    : subnets.map((net) => ({ net, ...proberAddresses({ switch: net }) }));
+  if (hostsSettings)
+    for (const [family, cidr, list] of [
+      [4, sw4, hostsSettings.prober.ipv4],
+      [6, sw6, hostsSettings.prober.ipv6],
+    ] as const)
+      for (const a of list)
+        if (cidr && !inCidr(cidr, family, parseIp(a)!.value))
+          report(
+            `hosts.prober.ipv${family}`,
+            `${a} is outside the switch subnet ${cidr.text}; give addresses on the L2 domain`,
+          );
+  for (const p of proberSets) {
     for (const a of [...p.ipv4, ...p.ipv6]) {
       const who = used.get(a);
       if (who)
         report(
           who,
-          `${a} is reserved for l2lab's conformance prober (host parts ${PROBER_HOST_PARTS.first}-${PROBER_HOST_PARTS.last}); give ` +
-            `${who} another address`,
+          `${a} is reserved for l2lab's conformance prober (${
+            hostsSettings ? 'hosts.prober' : `host parts ${PROBER_HOST_PARTS.first}-${PROBER_HOST_PARTS.last}`
+          }); give ${who} another address`,
         );
       else used.set(a, "l2lab's conformance prober (reserved)");
     }
@@ -243,7 +269,11 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     { name: SWITCH_INTERFACE, what: 'the lab switch' },
     ...domains.map((d) => ({ name: d.interface, what: `domain ${d.name}` })),
   ];
-  checkInterfaces('policy', raw.policy.interfaces, SWITCH_INTERFACE, nics, report);
+  if (built) checkInterfaces('policy', raw.policy.interfaces, SWITCH_INTERFACE, nics, report);
+  // Machines l2lab did not build: the policy must select each node's own NIC on the L2 domain.
+  else
+    for (const nic of new Set(hosts.filter((h) => h.role !== 'client').map((h) => switchNic(h).name)))
+      checkInterfaces('policy', raw.policy.interfaces, nic, [], report, undefined);
   for (const d of domains) checkInterfaces(`${d.path}.policy`, d.interfaces, d.interface, nics, report);
   const eligible = raw.nodes.filter((n) => matches(raw.policy.nodeSelector, n.labels));
   if (raw.policy.nodeSelector && eligible.length === 0)
@@ -282,5 +312,6 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     versions: raw.versions,
     vagrant: { ...raw.vagrant, provider: 'libvirt' }, // anything else was reported above
     lease,
+    ...(hostsSettings ? { hosts: hostsSettings } : {}),
   };
 }

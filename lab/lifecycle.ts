@@ -43,17 +43,22 @@ export async function labUp(lab: Lab, progress: Progress, provider = getProvider
       );
     if (providerOf(lab.name) !== provider.name)
       await apply('provider recorded (for lab:down)', async () => writeProviderName(lab.name, provider.name));
-    if (!existsSync(paths.clientKey))
-      await apply('client SSH key', () => ensureKey(paths.clientKey, `l2lab-${lab.name}`));
-    const hosts = sshHosts(lab);
-    for (const h of hosts)
-      if (!existsSync(paths.hostKey(h.name)))
-        await apply(`host key of ${h.name}`, () => ensureKey(paths.hostKey(h.name), `${h.name}.${lab.name}.l2lab`));
-    const known = `${hosts.map((h) => knownHostsLine(mgmt(h).ipv4, publicKey(`${paths.hostKey(h.name)}.pub`))).join('\n')}\n`;
-    if (readIf(paths.knownHosts) !== known)
-      await apply('known_hosts (pinned host keys)', async () => writeAtomic(paths.knownHosts, known, 0o600));
+    // Machines l2lab builds get its keys; machines it did not build have their own (their provider pins them).
+    if (provider.capabilities.builtByL2lab) {
+      if (!existsSync(paths.clientKey))
+        await apply('client SSH key', () => ensureKey(paths.clientKey, `l2lab-${lab.name}`));
+      const hosts = sshHosts(lab);
+      for (const h of hosts)
+        if (!existsSync(paths.hostKey(h.name)))
+          await apply(`host key of ${h.name}`, () => ensureKey(paths.hostKey(h.name), `${h.name}.${lab.name}.l2lab`));
+      const known = `${hosts.map((h) => knownHostsLine(mgmt(h).ipv4, publicKey(`${paths.hostKey(h.name)}.pub`))).join('\n')}\n`;
+      if (readIf(paths.knownHosts) !== known)
+        await apply('known_hosts (pinned host keys)', async () => writeAtomic(paths.knownHosts, known, 0o600));
+    }
     if (labJsonStale(lab)) await apply('lab.json (resolved lab file)', async () => saveLabJson(lab));
     await provider.converge(lab, { paths, progress, apply, faults: readFaults(lab) });
+    // What a provider observed of its machines (MACs, addresses, host keys) is part of the lab from now on.
+    if (labJsonStale(lab)) await apply('lab.json (what lab:up observed of the machines)', async () => saveLabJson(lab));
   } catch (e) {
     if (fresh) {
       progress.info('lab:up failed on a new lab; removing what it created');

@@ -8,7 +8,9 @@ export const switchBridge = 'br0'; // inside the switch namespace
 export const domainBridge = (domain: string) => `br-${domain}`;
 export const domainPort = (index: number, iface: string) => `p${index}-${iface}`;
 export const mgmtBridge = (lab: string) => `l2l-${lab}-br`;
-export const mgmtVeth = (lab: string, index: number) => `l2l-${lab}-m${index}`;
+/** A machine's management veth on the host: m<index> for nodes, m0 for the client (index 200 would not fit 15 characters). */
+export const mgmtVeth = (lab: string, h: { role: string; index: number }) =>
+  `l2l-${lab}-m${h.role === 'client' ? 0 : h.index}`;
 /**
  * Where a lab keeps its state on this host: /var/lib/l2l-<lab>; L2LAB_STATE_BASE moves the base (a
  * test without root, a machine whose /var/lib is read-only). The name keeps its l2l- prefix.

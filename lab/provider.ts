@@ -21,6 +21,11 @@ export interface Capabilities {
   ownKernel: boolean;
   /** The client has a management NIC too (SSH to it, a VM's NAT or host-only NIC). */
   clientManagement: boolean;
+  /**
+   * l2lab built the machines: it names their NICs (eth0, eth1), gives their MACs and addresses and
+   * makes their host keys. Machines it did not build have their own, observed at lab:up.
+   */
+  builtByL2lab: boolean;
 }
 
 export interface Progress {
@@ -72,6 +77,16 @@ export interface Provider extends Primitives {
   timingSlackMs?(lab: Lab): number;
   /** How often the prober asks by default (default 20 ms): each request costs every announcer some CPU. */
   probeIntervalMs?(lab: Lab): number;
+  /**
+   * Where l2lab's programs and scratch files are on a lab machine: Node, the checkout (its runtime)
+   * and a directory for temporary files. Default: `node`, this checkout's path, /tmp.
+   */
+  machinePaths?(lab: Lab): { node: string; root: string; tmp: string };
+  /**
+   * Shell commands that power a machine of this lab off and on from this host ($L2LAB_MACHINE
+   * names it), as a BMC would: what `lab status --as-hosts` writes into a hosts file.
+   */
+  powerCommands?(lab: Lab): { off: string; on: string };
   /** Closes connections the provider keeps (SSH to VMs). */
   close?(): Promise<void>;
 }

@@ -86,9 +86,20 @@ export function endpointOf(status: LabStatus, nodeName: string): SshEndpoint {
   return { name: nodeName, ...ssh, identityFile: status.ssh.identityFile };
 }
 
+const shown = new WeakMap<NodeSSH, Buffer>();
+
+/** The host key a connection's machine showed, as a known_hosts key ("ssh-ed25519 AAAA…"). */
+export function hostKeyShown(conn: NodeSSH): string | undefined {
+  const blob = shown.get(conn);
+  if (!blob || blob.length < 4) return undefined;
+  const type = blob.subarray(4, 4 + blob.readUInt32BE(0)).toString('latin1');
+  return `${type} ${blob.toString('base64')}`;
+}
+
 /** A node-ssh connection that accepts only the pinned host key. */
 export async function connectEndpoint(ep: SshEndpoint, timeoutMs = 5000): Promise<NodeSSH> {
-  const pinned = Buffer.from(ep.hostKey.split(' ')[1] ?? '', 'base64');
+  // One key, or several (one per line: what known_hosts holds for the address); the one shown must be among them.
+  const pinned = ep.hostKey.split('\n').map((k) => Buffer.from(k.split(' ')[1] ?? '', 'base64'));
   const client = new NodeSSH();
   let offered: Buffer | undefined;
   let key: string;
@@ -110,16 +121,17 @@ export async function connectEndpoint(ep: SshEndpoint, timeoutMs = 5000): Promis
       readyTimeout: timeoutMs,
       hostVerifier: (k: Buffer) => {
         offered = k;
-        return k.equals(pinned);
+        return pinned.some((p) => k.equals(p));
       },
     } as Parameters<NodeSSH['connect']>[0]);
   } catch (e) {
     const why =
-      offered && !offered.equals(pinned)
+      offered && !pinned.some((p) => offered!.equals(p))
         ? 'host key does not match the pinned key (known_hosts of this lab); rerun lab:up if the lab was rebuilt'
         : (e as Error).message;
     throw new UnreachableError(ep.name, `${ep.user}@${ep.host}:${ep.port}`, why);
   }
+  if (offered) shown.set(client, offered);
   // Small SSH packets (channel open, exec, EOF) must not wait for delayed ACKs: ~40 ms each otherwise.
   client.connection?.setNoDelay(true);
   // A machine that is powered off and on again answers the old connection with a reset: that

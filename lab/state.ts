@@ -49,3 +49,28 @@ export function commonStatus(lab: Lab, provider: string, faults?: Fault[]) {
     faults: faults ?? (existsSync(paths.dir) ? readFaults(lab) : []),
   };
 }
+
+/**
+ * A lab file's machines as lab:up observed them, where that lab is up: machines l2lab did not
+ * build have MACs, addresses and host keys of their own, which their lab file leaves out.
+ */
+export function withObserved(lab: Lab): Lab {
+  if (!lab.hosts) return lab;
+  const text = readIf(labJsonFile(lab.name));
+  const saved = text ? (JSON.parse(text) as Lab) : undefined;
+  if (!saved || saved.file !== lab.file) return lab;
+  for (const h of [...lab.nodes, lab.client]) {
+    const o = [...saved.nodes, saved.client].find((x) => x.name === h.name);
+    for (const i of h.interfaces) {
+      const seen = o?.interfaces.find((x) => x.name === i.name);
+      if (!seen) continue;
+      i.mac ||= seen.mac;
+      i.ipv4 ||= seen.ipv4;
+      i.ipv6 ||= seen.ipv6;
+    }
+    const m = lab.hosts.machines[h.name];
+    const was = saved.hosts?.machines[h.name];
+    if (m && !m.hostKey && was?.hostKey && was.ssh === m.ssh && was.port === m.port) m.hostKey = was.hostKey;
+  }
+  return lab;
+}

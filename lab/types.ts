@@ -69,6 +69,29 @@ export interface Domain {
   policy: Lab['policy'];
 }
 
+/** A machine l2lab did not build, as the hosts provider reaches it (lab/providers/hosts/config.ts). */
+export interface HostMachine {
+  ssh: string;
+  port: number;
+  user: string;
+  /** Its NIC on the L2 domain. */
+  nic: string;
+  /** The host key to pin; else the known_hosts file's. */
+  hostKey?: string;
+  /** Shell commands run on this machine ($L2LAB_MACHINE, $L2LAB_ADDRESS name the node). */
+  power?: { off: string; on: string };
+}
+
+/** provider: hosts — machines reached over SSH, l2lab's files under `dir` on each. */
+export interface HostsSettings {
+  dir: string;
+  identityFile: string;
+  knownHosts: string;
+  /** The prober's own addresses on the L2 domain, which no machine uses. */
+  prober: { ipv4: string[]; ipv6: string[] };
+  machines: Record<string, HostMachine>;
+}
+
 export interface Lab {
   name: string;
   file: string; // absolute path of the lab file it came from
@@ -102,6 +125,8 @@ export interface Lab {
     nat: boolean;
   };
   lease: Lease;
+  /** provider: hosts only. */
+  hosts?: HostsSettings;
 }
 
 /** One interface as seen live on the host (status). */

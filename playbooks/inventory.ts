@@ -67,7 +67,7 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
         l2lab_switch_ipv6: eth1?.ipv6,
         l2lab_switch_mac: eth1?.mac,
         l2lab_management_interface: eth0?.name,
-        l2lab_management_ipv4: eth0?.ipv4,
+        l2lab_management_ipv4: eth0?.ipv4 ?? (caps.builtByL2lab ? undefined : n.ssh.host), // not built: where SSH reaches it
         // netns nodes see this checkout; the vagrant provider copies its runtime to the same path.
         ...(caps.checkoutOnMachines ? { l2lab_repo: repoRoot } : {}),
       },

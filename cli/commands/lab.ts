@@ -1,5 +1,6 @@
 // l2lab lab up|down|status|ssh|spec|fault: the lab's verbs, over lab/lifecycle.ts and a provider.
 import { spawnSync } from 'node:child_process';
+import { asHostsFile } from '../../lab/as-hosts.ts';
 import { describeFault, faultPlugin, faultPlugins, injectFault, undoFault } from '../../lab/faults/index.ts';
 import { findLab } from '../../lab/find-lab.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
@@ -90,10 +91,12 @@ export async function labDownCommand(o: LabOptions): Promise<ExitCode> {
   return EXIT.ok;
 }
 
-export async function labStatusCommand(o: LabOptions): Promise<ExitCode> {
+export async function labStatusCommand(o: LabOptions & { asHosts?: boolean }): Promise<ExitCode> {
   const lab = findLab(o);
-  const s = await getProvider(lab.provider).status(lab);
-  if (o.json) console.log(JSON.stringify(s, null, 2));
+  const provider = getProvider(lab.provider);
+  const s = await provider.status(lab);
+  if (o.asHosts) process.stdout.write(asHostsFile(lab, s, provider));
+  else if (o.json) console.log(JSON.stringify(s, null, 2));
   else printStatus(s);
   return EXIT.ok;
 }

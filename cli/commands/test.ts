@@ -43,6 +43,7 @@ export interface TestOptions {
   switchDownS?: string;
   storeDownS?: string;
   stabilityS?: string;
+  installed?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -220,6 +221,7 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
       lease: leaseOverride,
       progress,
       signal: abort.signal,
+      installed: values.installed,
     });
     writeRun(dir, results, { progress }); // the folder is the result; the history indexes it
     // Every run has its page (a page that cannot be drawn loses no data: the files are written).

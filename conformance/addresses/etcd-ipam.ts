@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import { controlPlane, mgmt } from '../../lab/hosts.ts';
+import { controlPlane, managementAddress } from '../../lab/hosts.ts';
 import { AddressError, defineAddressSource, GATEWAY_SERVICE, type Vip } from './source.ts';
 
 const PREFIX = '/l2lab/ipam/';
@@ -33,7 +33,7 @@ export default defineAddressSource({
   when: 'after-install',
   async find(lab, provider) {
     const cp = controlPlane(lab);
-    const ep = `http://${mgmt(cp).ipv4}:2379`;
+    const ep = `http://${managementAddress(lab, cp)}:2379`;
     const r = await provider.exec(lab, cp.name, [
       'sh',
       '-c',

@@ -1,4 +1,4 @@
-import { faultPlugin, type Primitive } from '../../lab/faults/index.ts';
+import { faultPlugin, hasPrimitive, type Primitive } from '../../lab/faults/index.ts';
 import { spread } from '../../results/stats.ts';
 import { defineCheck } from '../check.ts';
 import type { Feature, Trial } from '../model.ts';
@@ -82,7 +82,7 @@ export default defineCheck({
     const { run, left } = faultsFor(
       opts.faults,
       (f) => ctx.subject.has(f),
-      (p) => !!ctx.provider[p],
+      (p) => hasPrimitive(ctx.provider, ctx.lab, p),
     );
     if (!run.length) return { status: 'skipped', reason: `no fault can be run: ${left.join('; ')}`, details: left };
     for (const fault of run)

@@ -26,6 +26,8 @@ export interface Primitives {
   exec(lab: Lab, host: string, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** A moment on a machine's own clock (ms since the epoch) on this machine's clock; absent where they share one. */
   hostTime?(lab: Lab, host: string, ms: number): Promise<number>;
+  /** Primitives the provider has but this lab cannot use (machines whose power commands nobody declared). */
+  lacks?(lab: Lab): Primitive[];
 }
 
 /** What a fault in force keeps as it is: lab:up must not "repair" it. */
@@ -52,6 +54,10 @@ export const atNextRetry = (lease: Lease, slackMs: number) => Math.round(jittere
 
 /** The optional primitives a fault can need (exec every provider has). */
 export type Primitive = 'power' | 'carrier';
+
+/** Whether a lab's provider can use a primitive here. */
+export const hasPrimitive = (io: Primitives, lab: Lab, p: Primitive): boolean =>
+  !!io[p] && !io.lacks?.(lab).includes(p);
 
 /** A fault needs a primitive the provider lacks: not a harness error — the fault cannot be done here. */
 export class MissingPrimitive extends Error {

@@ -3,7 +3,7 @@
 import { readFaults, writeFaults } from '../state.ts';
 import type { Lab } from '../types.ts';
 import { issueLines } from '../validation.ts';
-import { type Fault, type FaultPlugin, type Held, MissingPrimitive, type Primitives } from './fault.ts';
+import { type Fault, type FaultPlugin, type Held, hasPrimitive, MissingPrimitive, type Primitives } from './fault.ts';
 import gracefulStop from './graceful-stop.ts';
 import linkDown from './link-down.ts';
 import networkOff from './network-off.ts';
@@ -14,7 +14,7 @@ import relabel from './relabel.ts';
 import switchDown from './switch-down.ts';
 
 export type { Fault, FaultPlugin, Held, Lease, Primitive, Primitives } from './fault.ts';
-export { MissingPrimitive } from './fault.ts';
+export { hasPrimitive, MissingPrimitive } from './fault.ts';
 
 export const faultPlugins: FaultPlugin[] = [
   powerOff,
@@ -68,15 +68,15 @@ export function sameFault(a: Fault, b: Fault): boolean {
 }
 
 /** MissingPrimitive if the provider lacks a primitive the fault kind needs. */
-export function needPrimitives(io: Primitives, kind: string): void {
-  const lacking = faultPlugin(kind).primitives.find((p) => !io[p]);
+export function needPrimitives(io: Primitives, kind: string, lab: Lab): void {
+  const lacking = faultPlugin(kind).primitives.find((p) => !hasPrimitive(io, lab, p));
   if (lacking) throw new MissingPrimitive(kind, lacking);
 }
 
 /** Injects and records the fault; returns when it took effect (ms, this machine's clock), where known. */
 export async function injectFault(io: Primitives, lab: Lab, f: Fault): Promise<number | undefined> {
   const { plugin, params } = checkFault(f);
-  needPrimitives(io, f.kind); // before anything is touched
+  needPrimitives(io, f.kind, lab); // before anything is touched
   const at = await plugin.inject(io, lab, f.node, params);
   writeFaults(lab, [...readFaults(lab).filter((x) => !sameFault(x, f)), f]);
   return at;

@@ -138,6 +138,8 @@ export function checkInterfaces(
   own: string,
   nics: { name: string; what: string }[],
   report: Report,
+  /** The management NIC's name, where the lab has one by name. */
+  management: string | undefined = MANAGEMENT_INTERFACE,
 ): void {
   res.forEach((re, i) => {
     try {
@@ -160,10 +162,10 @@ export function checkInterfaces(
       `${path}.interfaces`,
       `matches no interface of its L2 domain; the nodes' NIC there is ${own}: add "${exact}"`,
     );
-  if (match(MANAGEMENT_INTERFACE))
+  if (management && match(management))
     report(
       `${path}.interfaces`,
-      `matches the management interface ${MANAGEMENT_INTERFACE}; announce on ${own} only (write ${exact})`,
+      `matches the management interface ${management}; announce on ${own} only (write ${exact})`,
     );
   for (const n of nics.filter((x) => x.name !== own && match(x.name)))
     report(

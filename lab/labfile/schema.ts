@@ -1,5 +1,6 @@
 // The lab file's raw shape: a strict zod schema, its limits, and its problems as paths with a fix.
 import { z } from 'zod';
+import { hostsSchema } from '../providers/hosts/config.ts';
 import { vagrantSchema, vmSchema } from '../providers/vagrant/config.ts';
 import { selectorSchema } from '../selector.ts';
 import { formatPath, issueMessage } from '../validation.ts';
@@ -82,6 +83,8 @@ export const labFileSchema = z.strictObject({
       ipv6: z.string().optional(),
       mac: hostSchema.shape.mac,
       vm: vmSchema.optional(),
+      /** A management NIC and sshd on a netns lab's client too (VM clients always have them): to reach it over SSH. */
+      management: z.boolean().optional(),
     })
     .default({ name: 'client' }),
   pool: z.strictObject({
@@ -108,6 +111,7 @@ export const labFileSchema = z.strictObject({
     })
     .default({ kubernetes: '1.34', cilium: '1.20.0' }),
   vagrant: vagrantSchema, // the vagrant provider's own settings (lab/providers/vagrant/config.ts)
+  hosts: hostsSchema, // the hosts provider's (lab/providers/hosts/config.ts)
   lease: z
     .strictObject({
       duration: duration.default('15s'),

@@ -1,6 +1,7 @@
 // Provider names and what their machines are like, without loading any provider: the lab
 // file, inventories and the cluster path read this; providers/index.ts builds them.
 import type { Capabilities } from '../provider.ts';
+import { capabilities as hosts } from './hosts/about.ts';
 import { capabilities as netns } from './netns/about.ts';
 import { capabilities as vagrant } from './vagrant/about.ts';
 
@@ -8,6 +9,7 @@ import { capabilities as vagrant } from './vagrant/about.ts';
 export const providerCapabilities: Record<string, Capabilities> = {
   netns: netns,
   vagrant: vagrant,
+  hosts: hosts,
 };
 
 export const providerNames = (): string[] => Object.keys(providerCapabilities);

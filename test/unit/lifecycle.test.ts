@@ -41,6 +41,7 @@ class MemoryProvider implements Partial<Provider> {
 const caps = (clientManagement: boolean): Capabilities => ({
   sharedFilesystem: false,
   checkoutOnMachines: true,
+  builtByL2lab: true,
   sharedPackages: false,
   ownKernel: true,
   clientManagement,

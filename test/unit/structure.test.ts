@@ -52,6 +52,7 @@ class FakeProvider implements Provider {
   readonly capabilities: Capabilities = {
     sharedFilesystem: true,
     checkoutOnMachines: true,
+    builtByL2lab: true,
     sharedPackages: true,
     ownKernel: false,
     clientManagement: false,

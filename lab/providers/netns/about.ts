@@ -8,4 +8,5 @@ export const capabilities: Capabilities = {
   sharedPackages: true,
   ownKernel: false,
   clientManagement: false,
+  builtByL2lab: true,
 };

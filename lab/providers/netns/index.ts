@@ -25,8 +25,9 @@ import { readIf, writeAtomic } from '../../files.ts';
 import { findHost, ifaceOf, mgmt, switchNic } from '../../hosts.ts';
 import { type Cidr, cidrRange, overlaps, parseCidr } from '../../ip.ts';
 import * as names from '../../names.ts';
-import { nodeFilesDir } from '../../paths.ts';
+import { nodeFilesDir, repoRoot } from '../../paths.ts';
 import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
+import { shq } from '../../quote.ts';
 import { sshBanner } from '../../ssh.ts';
 import { commonStatus } from '../../state.ts';
 import {
@@ -207,7 +208,7 @@ export class NetnsProvider implements Provider {
 
     const eth0 = h.interfaces.find((i) => i.name === MANAGEMENT_INTERFACE);
     if (eth0) {
-      const hostEnd = names.mgmtVeth(lab.name, h.index);
+      const hostEnd = names.mgmtVeth(lab.name, h);
       if (!links.has(MANAGEMENT_INTERFACE)) {
         await apply(`${h.name}: eth0 on the management bridge (${hostEnd})`, async () => {
           await run(['ip', 'link', 'del', hostEnd], { check: false });
@@ -250,7 +251,9 @@ export class NetnsProvider implements Provider {
     }
     if (poweredOff) return;
 
-    if (h.role !== 'client') await this.convergeNodeFiles(lab, h, obs.inits.get(h.name), ctx);
+    // Machines with a management NIC run sshd (nodes; a client the lab file gives one).
+    const sshd = h.interfaces.some((i) => i.network === 'management');
+    if (sshd) await this.convergeNodeFiles(lab, h, obs.inits.get(h.name), ctx);
     else
       await this.writeNodeFile(
         lab,
@@ -271,11 +274,11 @@ export class NetnsProvider implements Provider {
     if (!init) {
       await apply(`${h.name}: boot`, async () => {
         init = await boot(lab, h);
-        if (h.role !== 'client') await waitSshd(); // boot starts the enabled services
+        if (sshd) await waitSshd(); // boot starts the enabled services
       });
       obs.inits.set(h.name, init!);
     } else if (
-      h.role !== 'client' &&
+      sshd &&
       !held.stopped.includes('sshd') &&
       !held.unplugged.includes(MANAGEMENT_INTERFACE) && // unreachable by a deliberate fault, not down
       !(await sshBanner(mgmt(h).ipv4, 300))
@@ -485,7 +488,12 @@ export class NetnsProvider implements Provider {
     const nodes = await Promise.all(lab.nodes.map(hostStatus));
     const client = await hostStatus(lab.client);
     const all = [...nodes, client];
-    const state = all.every((h) => h.powered && h.interfaces.every((i) => i.up) && (h.role === 'client' || h.sshd))
+    const state = all.every(
+      (h) =>
+        h.powered &&
+        h.interfaces.every((i) => i.up) &&
+        (!h.interfaces.some((i) => i.network === 'management') || h.sshd),
+    )
       ? 'up'
       : all.some((h) => h.powered || obs.namespaces.has(h.namespace))
         ? 'degraded'
@@ -510,6 +518,21 @@ export class NetnsProvider implements Provider {
     const init = liveInit(lab, h);
     if (!init) throw new Error(`${host} is powered off or not up; run lab:up (or undo the power-off fault)`);
     return run(nsenterArgs(init, argv), { check: false, input: opts.input, timeoutMs: opts.timeoutMs });
+  }
+
+  /**
+   * As a BMC would, from a shell: every process of the node stopped, its NICs down, then killed
+   * (as power() does); on is `lab up`, which boots what is not running.
+   */
+  powerCommands(lab: Lab): { off: string; on: string } {
+    const ns = `${names.prefix(lab.name)}"$L2LAB_MACHINE"`;
+    const nics = [...new Set([...lab.nodes.flatMap((n) => n.interfaces.map((i) => i.name))])].sort().reverse();
+    return {
+      off:
+        `p=$(ip netns pids ${ns}); kill -STOP $p; ${nics.map((i) => `ip -n ${ns} link set ${i} down`).join('; ')}; ` +
+        'kill -KILL $p',
+      on: `node ${shq(join(repoRoot, 'bin', 'l2lab.mjs'))} lab up --name ${lab.name} --quiet`,
+    };
   }
 
   /** A power cut: every process of the node at once, then its NICs lose carrier. Power on boots it. */
@@ -547,7 +570,7 @@ export class NetnsProvider implements Provider {
     }
     for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
     if (!liveInit(lab, h)) await boot(lab, h);
-    if (h.role !== 'client')
+    if (h.interfaces.some((i) => i.network === 'management'))
       await waitFor(
         `sshd on ${h.name} after power on`,
         async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined),
@@ -566,7 +589,7 @@ export class NetnsProvider implements Provider {
       await run(['ip', '-n', names.switchNs(lab.name), 'link', 'set', names.domainPort(h.index, i.name), state]);
     // A VLAN has no cable of its own: the switch stops carrying it to this port (the tagged NIC goes down).
     else if (d) await run(['ip', '-n', names.hostNs(lab.name, h.name), 'link', 'set', i.name, state]);
-    else await run(['ip', 'link', 'set', names.mgmtVeth(lab.name, h.index), state]);
+    else await run(['ip', 'link', 'set', names.mgmtVeth(lab.name, h), state]);
   }
 }
 

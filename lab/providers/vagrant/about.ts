@@ -8,4 +8,5 @@ export const capabilities: Capabilities = {
   sharedPackages: false,
   ownKernel: true,
   clientManagement: true,
+  builtByL2lab: true,
 };
