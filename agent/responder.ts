@@ -71,6 +71,26 @@ export class Responder {
   start(): void {
     // Memberships need no bound port: libuv binds the socket to [::]:0 on the first one.
     if (this.joinGroups) this.groups = createSocket({ type: 'udp6' });
+    this.open();
+  }
+
+  /**
+   * The capture handle dies with its interface: set down (`ip link set down`, not a lost cable),
+   * libpcap reports "The interface went down" and the handle reads nothing more. A new one, once
+   * the interface is back (the speaker calls this on link up).
+   */
+  reopen(): void {
+    try {
+      this.session?.close();
+    } catch {
+      /* already dead */
+    }
+    this.session = undefined;
+    this.open();
+    this.log('capture_reopened', { interface: this.iface });
+  }
+
+  private open(): void {
     // Immediate mode (timeout 0): each request is handled as it arrives, not in batches.
     this.session = new pcap.PcapSession(
       true,

@@ -111,6 +111,7 @@ export class Speaker {
     const onChange = (up: boolean) => {
       metrics.linkUp.set({ interface: i }, up ? 1 : 0);
       log(up ? 'link_up' : 'link_down', { interface: i });
+      if (up) r.reopen(); // the old capture handle died if the interface was set down
       for (const { el, ann } of this.electors.values()) {
         if (!ann.interfaces.includes(i)) continue;
         const usable = ann.interfaces.some(hasCarrier);

@@ -125,7 +125,7 @@ export class HostsProvider implements Provider {
           }
           m.hostKey = keys.join('\n'); // any of them; the one the machine shows is pinned below
         }
-        progress.step(`${h.name}: SSH ${m.user}@${m.ssh}:${m.port}`);
+        progress.info(`${h.name}: SSH ${m.user}@${m.ssh}:${m.port}`);
         let facts: NicFacts | undefined;
         try {
           const conn = await this.machines.conn(lab, h.name);
@@ -238,7 +238,7 @@ export class HostsProvider implements Provider {
       const x = switchNic(n);
       return [x.ipv4 && p.ipv4.length ? x.ipv4 : '', x.ipv6 && p.ipv6.length ? x.ipv6 : ''].filter(Boolean);
     });
-    progress.step(`${lab.client.name}: ARP/NDP for every node from ${nic.name}`);
+    progress.info(`${lab.client.name}: ARP/NDP for every node from ${nic.name}`);
     const r = await this.exec(
       lab,
       lab.client.name,
@@ -423,17 +423,17 @@ export class HostsProvider implements Provider {
    * goes (the node is reached over that NIC), the node brings it back by itself.
    */
   async carrier(lab: Lab, host: string, iface: string, up: boolean): Promise<void> {
-    const dir = settings(lab).dir;
-    const timer = join(dir, `carrier-${iface}.undo`);
+    // The undo's process group, by machine and NIC (machines may share l2lab's directory: a netns lab's do).
+    const pidFile = shq(join(settings(lab).dir, `carrier-${host}-${iface}.undo`));
+    const nic = shq(iface);
     if (!up) {
       await this.must(lab, host, [
         'sh',
         '-c',
-        `echo $$ > ${shq(timer)}; exec setsid sh -c ${shq(
-          `sleep ${CARRIER_UNDO_AFTER_S}; ip link set dev ${iface} up; rm -f ${timer}`,
-        )} > /dev/null 2>&1 < /dev/null &`,
+        `setsid sh -c ${shq(`echo $$ > ${pidFile}; sleep ${CARRIER_UNDO_AFTER_S}; ip link set dev ${nic} up; rm -f ${pidFile}`)} ` +
+          '> /dev/null 2>&1 < /dev/null &',
       ]);
-      // Not awaited to the end where the session itself may go with the link: sent, then the link drops.
+      // The session may go with the link (a node reached over that NIC): sent, then it drops.
       const r = await this.exec(lab, host, ['ip', 'link', 'set', 'dev', iface, 'down'], { timeoutMs: 5000 }).catch(
         () => undefined,
       );
@@ -446,11 +446,9 @@ export class HostsProvider implements Provider {
       [
         'sh',
         '-c',
-        `ip link set dev ${iface} up && pkill -f ${shq(`sleep ${CARRIER_UNDO_AFTER_S}; ip link set dev ${iface} up`)}; rm -f ${shq(timer)}; true`,
+        `ip link set dev ${nic} up && { [ ! -f ${pidFile} ] || kill -- -$(cat ${pidFile}); rm -f ${pidFile}; true; }`,
       ],
-      {
-        timeoutMs: 10_000,
-      },
+      { timeoutMs: 10_000 },
     ).catch(() => undefined);
     if (back?.exitCode === 0) return;
     // The session went with the link: the machine's own undo brings it back.

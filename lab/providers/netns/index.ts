@@ -453,7 +453,7 @@ export class NetnsProvider implements Provider {
     const obs = await observe(lab, probe);
     const paths = names.labPaths(lab.name);
     const hostKeys = new Map(
-      lab.nodes.map((n) => [
+      [...lab.nodes, lab.client].map((n) => [
         n.name,
         readIf(`${paths.hostKey(n.name)}.pub`)
           ?.trim()
@@ -529,8 +529,9 @@ export class NetnsProvider implements Provider {
     const nics = [...new Set([...lab.nodes.flatMap((n) => n.interfaces.map((i) => i.name))])].sort().reverse();
     return {
       off:
-        `p=$(ip netns pids ${ns}); kill -STOP $p; ${nics.map((i) => `ip -n ${ns} link set ${i} down`).join('; ')}; ` +
-        'kill -KILL $p',
+        // A process may end meanwhile (an SSH session): kill's complaint about it is no failure.
+        `p=$(ip netns pids ${ns}); kill -STOP $p 2>/dev/null; ${nics.map((i) => `ip -n ${ns} link set ${i} down`).join(' && ')} && ` +
+        '{ kill -KILL $p 2>/dev/null; true; }',
       on: `node ${shq(join(repoRoot, 'bin', 'l2lab.mjs'))} lab up --name ${lab.name} --quiet`,
     };
   }
