@@ -112,7 +112,9 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
       .argument('[words...]', "the kind's own words (an interface, a process name)")
       .addOption(labFile())
       .addOption(labName())
-      .addOption(json());
+      .addOption(json())
+      .option('--yes', 'machines l2lab did not build: run it without asking')
+      .option('--dry-run', 'print every command it would run, and run none');
     for (const f of faultPlugins)
       for (const opt of f.options ?? [])
         if (!c.options.some((x) => x.long === `--${opt.name}`))
@@ -152,6 +154,7 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .option('--store-down-s <s>', 'store-outage: how long the lease store stays down')
     .option('--stability-s <s>', 'failover: how long the first trial of each fault watches the new holder')
     .option('--installed', 'the subject already runs on the machines (your cluster): install, stop and remove nothing')
+    .option('--yes', 'machines l2lab did not build: run the faults without asking')
     .addOption(json())
     .addOption(quiet())
     .action((o) => done(import('./commands/test.ts').then((m) => m.testCommand(o))));

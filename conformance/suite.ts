@@ -224,6 +224,12 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const probeIntervalMs = req.probeIntervalMs ?? provider.probeIntervalMs?.(req.lab) ?? 20;
   const timing = probeTimingProblem(probeIntervalMs, answerTimeoutOf(subject), proberSources(req.lab));
   if (timing) throw new UsageError(timing); // before anything is brought up or installed
+  const preinstalled = !!req.installed || subject.preinstalled;
+  if (!preinstalled && !provider.capabilities.builtByL2lab)
+    throw new UsageError(
+      `lab ${req.lab.name}'s machines were not built by l2lab, which installs nothing on them: ${subject.name} must already ` +
+        'run there; pass --installed (or give its subject file install: none)',
+    );
 
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
   await labUp(req.lab, silentProgress, provider);
@@ -233,7 +239,6 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     req.outDir ??
     join(dataPaths().runs, `${stamp}-${subject.name.replace(':', '-')}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 
-  const preinstalled = !!req.installed || subject.preinstalled;
   const planned = source.when === 'before-install' ? await source.find(req.lab, provider) : [];
   if (preinstalled) req.progress(`subject ${subject.name} ${version}: already running (l2lab installs nothing)`);
   else {

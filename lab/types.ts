@@ -85,6 +85,8 @@ export interface HostMachine {
 /** provider: hosts — machines reached over SSH, l2lab's files under `dir` on each. */
 export interface HostsSettings {
   dir: string;
+  /** A NIC set down by a fault comes back by itself after this long (its undo, armed on the machine). */
+  carrierUndoS: number;
   identityFile: string;
   knownHosts: string;
   /** The prober's own addresses on the L2 domain, which no machine uses. */

@@ -1,7 +1,16 @@
 // l2lab lab up|down|status|ssh|spec|fault: the lab's verbs, over lab/lifecycle.ts and a provider.
 import { spawnSync } from 'node:child_process';
 import { asHostsFile } from '../../lab/as-hosts.ts';
-import { describeFault, faultPlugin, faultPlugins, injectFault, undoFault } from '../../lab/faults/index.ts';
+import { confirmFaults, dryRun } from '../../lab/consent.ts';
+import {
+  checkFault,
+  describeFault,
+  faultPlugin,
+  faultPlugins,
+  injectFault,
+  needPrimitives,
+  undoFault,
+} from '../../lab/faults/index.ts';
 import { findLab } from '../../lab/find-lab.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { consoleProgress } from '../../lab/progress.ts';
@@ -138,6 +147,15 @@ export async function labFaultCommand(
     else console.log(faults.length ? faults.map(describeFault).join('\n') : 'no active faults');
     return EXIT.ok;
   }
+  if (o.dryRun) {
+    // What it would run, machine by machine; nothing runs and nothing is recorded.
+    const io = dryRun(lab, (l) => console.log(l));
+    const { plugin, params } = checkFault(fault);
+    needPrimitives(provider, fault.kind, lab);
+    await (action === 'inject' ? plugin.inject(io, lab, fault.node, params) : plugin.undo(io, lab, fault.node, params));
+    return EXIT.ok;
+  }
+  if (action === 'inject') await confirmFaults(lab, o.yes === true, `lab fault inject ${fault.kind}`);
   await (action === 'inject' ? injectFault(provider, lab, fault) : undoFault(provider, lab, fault));
   if (o.json) console.log(JSON.stringify({ action, fault }, null, 2));
   else console.log(`${action === 'inject' ? 'injected' : 'undone'}: ${describeFault(fault)}`);

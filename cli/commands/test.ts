@@ -9,6 +9,7 @@ import { buildBundles } from '../../conformance/bundles.ts';
 import { InterruptedError } from '../../conformance/fault-session.ts';
 import type { RunResults } from '../../conformance/model.ts';
 import { checkSelection, runSuite } from '../../conformance/suite.ts';
+import { confirmFaults } from '../../lab/consent.ts';
 import { trialFaultKinds } from '../../lab/faults/index.ts';
 import { findLab } from '../../lab/find-lab.ts';
 import { leaseProblems } from '../../lab/lease.ts';
@@ -44,6 +45,7 @@ export interface TestOptions {
   storeDownS?: string;
   stabilityS?: string;
   installed?: boolean;
+  yes?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -111,6 +113,7 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
   };
   checkSelection({ only: list(values.only), skip: list(values.skip) }); // before any cell of a campaign runs
   const lab = findLab({ lab: values.lab });
+  await confirmFaults(lab, values.yes, 'l2lab test'); // machines l2lab did not build: before anything runs
   const leaseOverride = Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)) as Partial<Lease>;
   const t0 = Date.now();
   const progress = (m: string) => {

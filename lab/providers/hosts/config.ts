@@ -49,6 +49,14 @@ export const hostsSchema = z
      * CIDR such as 192.168.50.224/27, or a list), one per round in turn.
      */
     prober: z.strictObject({ ipv4: addressesSchema, ipv6: addressesSchema }),
+    /**
+     * A NIC a fault set down comes back by itself this long after (an undo armed on the machine
+     * first): if the SSH session goes with the link, the machine is not left cut off.
+     */
+    carrierUndoAfter: z
+      .string()
+      .regex(/^\d+(s|m)$/, 'a duration in seconds or minutes, such as "90s" or "10m"')
+      .default('10m'),
     /** How to power every node off and on, unless a machine says otherwise. */
     power: powerSchema.optional(),
     /** One entry per node and for the client, by name. */
@@ -167,6 +175,7 @@ export function resolveHosts(
   }
   return {
     dir: h.dir ?? `/var/tmp/l2l-${raw.name}`,
+    carrierUndoS: Number.parseInt(h.carrierUndoAfter, 10) * (h.carrierUndoAfter.endsWith('m') ? 60 : 1),
     identityFile: expandHome(h.identityFile, labDir),
     knownHosts: expandHome(h.knownHosts, labDir),
     prober: {

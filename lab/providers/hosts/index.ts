@@ -25,12 +25,11 @@ import { hostKeyShown } from '../../ssh.ts';
 import { SshMachines } from '../../ssh-machines.ts';
 import { commonStatus, readFaults } from '../../state.ts';
 import type { HostMachine, HostStatus, HostsSettings, Lab, LabHost, LabStatus } from '../../types.ts';
+import { UsageError } from '../../validation.ts';
 import { capabilities } from './about.ts';
 
 /** How long a node may take to answer SSH again after its power-on command. */
 const POWER_ON_TIMEOUT_MS = 10 * 60_000;
-/** A NIC put down over SSH comes back by itself after this long, if nobody undid the fault first. */
-const CARRIER_UNDO_AFTER_S = 600;
 
 function settings(lab: Lab): HostsSettings {
   if (!lab.hosts) throw new Error(`lab ${lab.name} has no hosts: settings (provider: hosts needs them)`);
@@ -106,7 +105,7 @@ export class HostsProvider implements Provider {
   async preflight(lab: Lab, progress: Progress): Promise<void> {
     const s = settings(lab);
     if (!existsSync(s.identityFile))
-      throw new Error(
+      throw new UsageError(
         `hosts.identityFile: ${s.identityFile} does not exist; give the private key SSH logs in with on every machine`,
       );
     const problems: string[] = [];
@@ -179,7 +178,9 @@ export class HostsProvider implements Provider {
     );
     if (problems.length) {
       this.machines.close();
-      throw new Error(`the machines of lab ${lab.name} are not as the lab file says:\n  - ${problems.join('\n  - ')}`);
+      throw new UsageError(
+        `the machines of lab ${lab.name} are not as its lab file says:\n  - ${problems.join('\n  - ')}`,
+      );
     }
   }
 
@@ -278,7 +279,7 @@ export class HostsProvider implements Provider {
       }
     }
     if (wrong.length)
-      throw new Error(
+      throw new UsageError(
         `hosts.machines.${lab.client.name}.nic: the client's ${nic.name} is not on the nodes' L2 domain (asked by ARP/NDP from it: ` +
           `${wrong.join('; ')}); name the client's NIC on that domain, or a client that has one`,
       );
@@ -425,12 +426,13 @@ export class HostsProvider implements Provider {
   async carrier(lab: Lab, host: string, iface: string, up: boolean): Promise<void> {
     // The undo's process group, by machine and NIC (machines may share l2lab's directory: a netns lab's do).
     const pidFile = shq(join(settings(lab).dir, `carrier-${host}-${iface}.undo`));
+    const undoAfterS = settings(lab).carrierUndoS;
     const nic = shq(iface);
     if (!up) {
       await this.must(lab, host, [
         'sh',
         '-c',
-        `setsid sh -c ${shq(`echo $$ > ${pidFile}; sleep ${CARRIER_UNDO_AFTER_S}; ip link set dev ${nic} up; rm -f ${pidFile}`)} ` +
+        `setsid sh -c ${shq(`echo $$ > ${pidFile}; sleep ${undoAfterS}; ip link set dev ${nic} up; rm -f ${pidFile}`)} ` +
           '> /dev/null 2>&1 < /dev/null &',
       ]);
       // The session may go with the link (a node reached over that NIC): sent, then it drops.
@@ -454,12 +456,12 @@ export class HostsProvider implements Provider {
     // The session went with the link: the machine's own undo brings it back.
     this.machines.drop(host);
     await waitFor(
-      `${host} to bring ${iface} back by itself (its undo, ${CARRIER_UNDO_AFTER_S} s after the fault)`,
+      `${host} to bring ${iface} back by itself (its undo, ${undoAfterS} s after the fault)`,
       async () =>
         (await this.exec(lab, host, ['true'], { timeoutMs: 5000 }).catch(() => undefined))?.exitCode === 0
           ? true
           : undefined,
-      (CARRIER_UNDO_AFTER_S + 60) * 1000,
+      (undoAfterS + 60) * 1000,
       2000,
     );
   }

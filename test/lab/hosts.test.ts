@@ -1,0 +1,238 @@
+// Machines l2lab did not build (provider: hosts), tested on a netns lab reached only as existing
+// hosts are: `lab status --as-hosts` writes it as a hosts file, and from then on everything goes
+// through SSH with the pinned keys and the power commands that stand for a BMC's. The verdicts
+// must be the netns lab's; bad hosts files are refused before anything runs; faults need consent;
+// a NIC set down comes back by itself; lab:down leaves nothing of l2lab on the machines.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { parse, stringify } from 'yaml';
+import { buildBundles } from '../../conformance/bundles.ts';
+import type { RunResults } from '../../conformance/model.ts';
+import { runSuite } from '../../conformance/suite.ts';
+import { hostsLabName } from '../../lab/as-hosts.ts';
+import { run } from '../../lab/command.ts';
+import { loadLab } from '../../lab/labfile.ts';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
+import { labPaths } from '../../lab/names.ts';
+import { eventually, FAST_LEASE, l2lab, labFile, netns, quiet } from '../helpers.ts';
+
+const file = labFile('thost', 118, (d) => {
+  d.client = { ...d.client, management: true }; // reached over SSH like every machine of a hosts file
+});
+const lab = loadLab(file);
+const hostsName = hostsLabName(lab.name);
+const hostsDir = `/var/tmp/l2l-${hostsName}`;
+const tmp = mkdtempSync(join(tmpdir(), 'l2l-hosts-'));
+const only = ['single-responder', 'failover', 'eligible-responder', 'lease-holder'];
+const leaseFlags = [
+  '--lease-duration',
+  String(FAST_LEASE.durationMs),
+  '--lease-renew-deadline',
+  String(FAST_LEASE.renewDeadlineMs),
+  '--lease-retry-period',
+  String(FAST_LEASE.retryPeriodMs),
+];
+
+/** The lab as a hosts file, edited; its path. */
+function hostsFile(name: string, edit: (doc: ReturnType<typeof parse>) => void = () => {}): string {
+  const doc = parse(readFileSync(join(tmp, 'as-hosts.yaml'), 'utf8'));
+  edit(doc);
+  const f = join(tmp, `${name}.yaml`);
+  writeFileSync(f, stringify(doc));
+  return f;
+}
+
+const linkUp = async (node: string, nic: string) =>
+  (await run(['ip', '-n', `l2l-${lab.name}-${node}`, '-br', 'link', 'show', nic])).stdout.includes(' UP ');
+
+test.before(async () => {
+  await buildBundles();
+  for (const n of [hostsName, lab.name]) await labDown(n, quiet, netns).catch(() => {});
+  await labUp(lab, quiet, netns);
+  const r = await l2lab(['lab', 'status', '--lab', file, '--as-hosts']);
+  if (r.exitCode !== 0) throw new Error(`lab status --as-hosts: ${r.stderr}`);
+  writeFileSync(join(tmp, 'as-hosts.yaml'), r.stdout);
+});
+test.after.always(async () => {
+  await l2lab(['lab', 'down', '--name', hostsName]);
+  await labDown(lab.name, quiet, netns);
+});
+
+test.serial('the netns lab measured as existing hosts: the same verdicts, the same outages', async (t) => {
+  // On the netns lab: the reference installed by l2lab, measured through the netns provider.
+  const { results: direct } = await runSuite({
+    lab,
+    subject: 'reference',
+    trials: 3,
+    faults: ['power-off', 'link-down'],
+    only,
+    probeIntervalMs: 20,
+    lease: FAST_LEASE,
+    progress: () => {},
+    outDir: join(tmp, 'netns-run'),
+  });
+  // The same machines as a hosts file, the reference already running there: everything over SSH.
+  const f = hostsFile('same');
+  const up = await l2lab(['lab', 'up', '--lab', f, '--quiet']);
+  t.is(up.exitCode, 0, up.stderr);
+  t.regex(up.stderr, /client: Node v[\d.]+ and l2lab's runtime/, 'the prober runs from the runtime l2lab put there');
+  const r = await l2lab([
+    'test',
+    '--lab',
+    f,
+    '--installed',
+    '--yes',
+    '--json',
+    '--trials',
+    '3',
+    '--faults',
+    'power-off,link-down',
+    '--only',
+    only.join(','),
+    '--probe-interval',
+    '20',
+    ...leaseFlags,
+    '--out',
+    join(tmp, 'hosts-run'),
+  ]);
+  t.is(r.exitCode, 0, r.stderr.split('\n').slice(-15).join('\n'));
+  const viaHosts = JSON.parse(r.stdout) as RunResults;
+  t.is(viaHosts.lab.provider, 'hosts');
+  t.regex(r.stderr, /already running \(l2lab installs nothing\)/);
+  const statuses = (x: RunResults) => Object.fromEntries(x.checks.map((c) => [c.id, c.status]));
+  t.deepEqual(statuses(viaHosts), statuses(direct), 'the same verdict for every check');
+  t.true(Object.values(statuses(direct)).every((s) => s === 'passed'));
+  const fo = (x: RunResults) => x.checks.find((c) => c.id === 'failover')!;
+  t.is(fo(viaHosts).trials.length, 6);
+  t.true(fo(viaHosts).trials.every((x) => x.passed));
+  // A takeover happens at a candidate's next lease retry, at a random phase (retry × 1–1.2):
+  // two runs of the same lab differ by that much. Measured the same way, they differ by no more
+  // than that window and two probe intervals.
+  const tolerance = FAST_LEASE.retryPeriodMs * 1.2 + 2 * 20;
+  for (const k of ['power-off.arp.median_ms', 'power-off.ndp.median_ms', 'link-down.arp.median_ms']) {
+    const a = fo(direct).figures[k] as number;
+    const b = fo(viaHosts).figures[k] as number;
+    t.log(`${k}: netns ${a} ms, as hosts ${b} ms`);
+    t.true(Math.abs(a - b) <= tolerance, `${k}: ${a} vs ${b} ms, more than ${tolerance} ms apart`);
+  }
+});
+
+test.serial('bad hosts files are refused before anything runs, each problem with its field and the fix', async (t) => {
+  const keyOf = (h: string) =>
+    readFileSync(`${labPaths(lab.name).hostKey(h)}.pub`, 'utf8')
+      .trim()
+      .split(' ')
+      .slice(0, 2)
+      .join(' ');
+  const f = hostsFile('bad', (d) => {
+    d.name = 'thostb';
+    Object.assign(d.hosts.machines.cp01, { port: 2, hostKey: keyOf('cp01') }); // nothing listens there
+    d.hosts.machines.node01.nic = 'eth9'; // no such NIC
+    d.hosts.machines.node02.hostKey = keyOf('node03'); // another machine's key
+    d.hosts.machines.node03.port = 2222; // known_hosts has no key for that port
+  });
+  const r = await l2lab(['lab', 'up', '--lab', f]);
+  t.is(r.exitCode, 2, r.stderr);
+  t.regex(r.stderr, /hosts\.machines\.cp01: host cp01 unreachable at root@198\.19\.118\.11:2: .*ECONNREFUSED/);
+  t.regex(r.stderr, /hosts\.machines\.node01\.nic: eth9 does not exist on node01 \(it has .*eth1/);
+  t.regex(r.stderr, /hosts\.machines\.node02: .*host key does not match/);
+  t.regex(r.stderr, /hosts\.machines\.node03: no host key for 198\.19\.118\.14 port 2222 in .*ssh-keyscan -p 2222/);
+  t.false(existsSync(labPaths('thostb').dir), 'no state on this host');
+  t.false(existsSync('/var/tmp/l2l-thostb'), 'nothing on the machines');
+
+  // A client whose NIC is not on the nodes' L2 domain (addresses in its subnets, on a NIC of its
+  // own): found by ARP/NDP from it, and what lab:up had made is rolled back.
+  const ns = `l2l-${lab.name}-client`;
+  await run(['ip', '-n', ns, 'link', 'add', 'l2ldummy', 'type', 'dummy']);
+  t.teardown(() => run(['ip', '-n', ns, 'link', 'del', 'l2ldummy'], { check: false }));
+  await run(['ip', '-n', ns, 'addr', 'add', '198.18.0.201/24', 'dev', 'l2ldummy']);
+  await run(['ip', '-n', ns, 'addr', 'add', 'fd4c:3200:18::201/64', 'dev', 'l2ldummy', 'nodad']);
+  await run(['ip', '-n', ns, 'link', 'set', 'l2ldummy', 'up']);
+  const g = hostsFile('offlink', (d) => {
+    d.name = 'thosto';
+    d.hosts.machines.client.nic = 'l2ldummy';
+  });
+  const o = await l2lab(['lab', 'up', '--lab', g]);
+  t.is(o.exitCode, 2, o.stderr);
+  t.regex(o.stderr, /hosts\.machines\.client\.nic: the client's l2ldummy is not on the nodes' L2 domain .*no answer/);
+  t.regex(o.stderr, /rolled back/);
+  t.false(existsSync(labPaths('thosto').dir));
+  t.false(existsSync('/var/tmp/l2l-thosto'), "l2lab's directory removed from the machines again");
+});
+
+test.serial('without power commands, power-off is skipped with the reason and refused by hand', async (t) => {
+  const f = hostsFile('nopower', (d) => {
+    d.hosts.power = undefined;
+  });
+  const r = await l2lab([
+    'test',
+    '--lab',
+    f,
+    '--installed',
+    '--yes',
+    '--json',
+    '--only',
+    'failover',
+    '--faults',
+    'power-off',
+    '--trials',
+    '1',
+    ...leaseFlags,
+    '--out',
+    join(tmp, 'nopower-run'),
+  ]);
+  t.is(r.exitCode, 0, r.stderr.split('\n').slice(-10).join('\n'));
+  const c = (JSON.parse(r.stdout) as RunResults).checks.find((x) => x.id === 'failover')!;
+  t.is(c.status, 'skipped');
+  t.regex(c.reason ?? '', /power-off: skipped \(the provider has no power primitive\)/);
+  const m = await l2lab(['lab', 'fault', 'inject', 'power-off', 'node01', '--lab', f, '--yes']);
+  t.is(m.exitCode, 2);
+  t.regex(m.stderr, /needs the provider primitive "power"/);
+});
+
+test.serial(
+  'faults on machines l2lab did not build: asked for, shown by --dry-run, undone by the machine itself',
+  async (t) => {
+    const f = hostsFile('safety', (d) => {
+      d.hosts.carrierUndoAfter = '3s';
+    });
+    t.is((await l2lab(['lab', 'up', '--lab', f, '--quiet'])).exitCode, 0);
+    // No terminal, no --yes: refused, every machine and command named, nothing done.
+    const no = await l2lab(['lab', 'fault', 'inject', 'link-down', 'node01', 'eth1', '--lab', f]);
+    t.is(no.exitCode, 2);
+    t.regex(no.stderr, /were not built by l2lab/);
+    t.regex(no.stderr, /node01 \(root@198\.19\.118\.12\):/);
+    t.regex(no.stderr, /power off: p=\$\(ip netns pids/);
+    t.regex(no.stderr, /pass --yes/);
+    t.true(await linkUp('node01', 'eth1'));
+    // --dry-run: the commands, none run.
+    const dry = await l2lab(['lab', 'fault', 'inject', 'link-down', 'node01', 'eth1', '--lab', f, '--dry-run']);
+    t.is(dry.exitCode, 0, dry.stderr);
+    t.regex(dry.stdout, /ssh root@198\.19\.118\.12: ip link set dev eth1 down/);
+    t.true(await linkUp('node01', 'eth1'));
+    t.is((await l2lab(['lab', 'fault', 'list', '--lab', f])).stdout.trim(), 'no active faults');
+    // With --yes the link goes down over SSH; nobody undoes it, and the node brings it back itself.
+    const yes = await l2lab(['lab', 'fault', 'inject', 'link-down', 'node01', 'eth1', '--lab', f, '--yes']);
+    t.is(yes.exitCode, 0, yes.stderr);
+    t.false(await linkUp('node01', 'eth1'));
+    t.true(await eventually(() => linkUp('node01', 'eth1'), 10_000), 'the undo armed on the node brought eth1 back');
+    const undo = await l2lab(['lab', 'fault', 'undo', 'link-down', 'node01', 'eth1', '--lab', f]);
+    t.is(undo.exitCode, 0, undo.stderr);
+    t.is((await l2lab(['lab', 'fault', 'list', '--lab', f])).stdout.trim(), 'no active faults');
+  },
+);
+
+test.serial('lab down removes what l2lab put on the machines, and nothing else', async (t) => {
+  const f = hostsFile('same');
+  t.is((await l2lab(['lab', 'up', '--lab', f, '--quiet'])).exitCode, 0);
+  t.true(existsSync(hostsDir));
+  const d = await l2lab(['lab', 'down', '--lab', f]);
+  t.is(d.exitCode, 0, d.stderr);
+  t.false(existsSync(hostsDir));
+  t.false(existsSync(labPaths(hostsName).dir));
+  // The machines themselves are as they were: the netns lab is still up, its subject still answering.
+  const s = await l2lab(['lab', 'status', '--lab', file, '--json']);
+  t.is(JSON.parse(s.stdout).state, 'up');
+});
