@@ -153,7 +153,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   for (const h of all) {
     const interfaces: HostInterface[] = [];
     const sw: HostInterface = {
-      name: built ? SWITCH_INTERFACE : (hostsSettings?.machines[h.raw.name]?.nic ?? SWITCH_INTERFACE),
+      name: built ? SWITCH_INTERFACE : (hostsSettings?.machines[h.raw.name]?.nic ?? ''), // '': reported missing
       network: 'switch',
       mac: h.raw.mac ?? (built ? macFor(raw.name, 1, h.index) : ''),
       ipv4: '',
@@ -229,13 +229,15 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     for (const [family, cidr, list] of [
       [4, sw4, hostsSettings.prober.ipv4],
       [6, sw6, hostsSettings.prober.ipv6],
-    ] as const)
-      for (const a of list)
-        if (cidr && !inCidr(cidr, family, parseIp(a)!.value))
-          report(
-            `hosts.prober.ipv${family}`,
-            `${a} is outside the switch subnet ${cidr.text}; give addresses on the L2 domain`,
-          );
+    ] as const) {
+      const outside = cidr ? list.filter((a) => !inCidr(cidr, family, parseIp(a)!.value)) : [];
+      if (outside.length)
+        report(
+          `hosts.prober.ipv${family}`,
+          `${outside[0]}${outside.length > 1 ? ` (and ${outside.length - 1} more)` : ''} is outside the switch subnet ` +
+            `${cidr!.text}; give addresses on the L2 domain`,
+        );
+    }
   for (const p of proberSets) {
     for (const a of [...p.ipv4, ...p.ipv6]) {
       const who = used.get(a);
@@ -273,6 +275,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   // Machines l2lab did not build: the policy must select each node's own NIC on the L2 domain.
   else
     for (const nic of new Set(hosts.filter((h) => h.role !== 'client').map((h) => switchNic(h).name)))
+      if (nic)
       checkInterfaces('policy', raw.policy.interfaces, nic, [], report, undefined);
   for (const d of domains) checkInterfaces(`${d.path}.policy`, d.interfaces, d.interface, nics, report);
   const eligible = raw.nodes.filter((n) => matches(raw.policy.nodeSelector, n.labels));

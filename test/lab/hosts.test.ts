@@ -44,6 +44,9 @@ function hostsFile(name: string, edit: (doc: ReturnType<typeof parse>) => void =
   return f;
 }
 
+/** `l2lab test --json`: the one run's results. */
+const resultsOf = (stdout: string) => (JSON.parse(stdout) as { runs: { results: RunResults }[] }).runs[0]!.results;
+
 const linkUp = async (node: string, nic: string) =>
   (await run(['ip', '-n', `l2l-${lab.name}-${node}`, '-br', 'link', 'show', nic])).stdout.includes(' UP ');
 
@@ -75,7 +78,7 @@ test.serial('the netns lab measured as existing hosts: the same verdicts, the sa
   });
   // The same machines as a hosts file, the reference already running there: everything over SSH.
   const f = hostsFile('same');
-  const up = await l2lab(['lab', 'up', '--lab', f, '--quiet']);
+  const up = await l2lab(['lab', 'up', '--lab', f]);
   t.is(up.exitCode, 0, up.stderr);
   t.regex(up.stderr, /client: Node v[\d.]+ and l2lab's runtime/, 'the prober runs from the runtime l2lab put there');
   const r = await l2lab([
@@ -98,7 +101,7 @@ test.serial('the netns lab measured as existing hosts: the same verdicts, the sa
     join(tmp, 'hosts-run'),
   ]);
   t.is(r.exitCode, 0, r.stderr.split('\n').slice(-15).join('\n'));
-  const viaHosts = JSON.parse(r.stdout) as RunResults;
+  const viaHosts = resultsOf(r.stdout);
   t.is(viaHosts.lab.provider, 'hosts');
   t.regex(r.stderr, /already running \(l2lab installs nothing\)/);
   const statuses = (x: RunResults) => Object.fromEntries(x.checks.map((c) => [c.id, c.status]));
@@ -130,6 +133,7 @@ test.serial('bad hosts files are refused before anything runs, each problem with
     d.name = 'thostb';
     Object.assign(d.hosts.machines.cp01, { port: 2, hostKey: keyOf('cp01') }); // nothing listens there
     d.hosts.machines.node01.nic = 'eth9'; // no such NIC
+    d.policy.interfaces = ['^eth1$', '^eth9$'];
     d.hosts.machines.node02.hostKey = keyOf('node03'); // another machine's key
     d.hosts.machines.node03.port = 2222; // known_hosts has no key for that port
   });
@@ -145,7 +149,9 @@ test.serial('bad hosts files are refused before anything runs, each problem with
   // A client whose NIC is not on the nodes' L2 domain (addresses in its subnets, on a NIC of its
   // own): found by ARP/NDP from it, and what lab:up had made is rolled back.
   const ns = `l2l-${lab.name}-client`;
-  await run(['ip', '-n', ns, 'link', 'add', 'l2ldummy', 'type', 'dummy']);
+  // A veth whose other end goes nowhere (this kernel has no dummy links).
+  await run(['ip', '-n', ns, 'link', 'add', 'l2ldummy', 'type', 'veth', 'peer', 'name', 'l2ldummyp']);
+  await run(['ip', '-n', ns, 'link', 'set', 'l2ldummyp', 'up']);
   t.teardown(() => run(['ip', '-n', ns, 'link', 'del', 'l2ldummy'], { check: false }));
   await run(['ip', '-n', ns, 'addr', 'add', '198.18.0.201/24', 'dev', 'l2ldummy']);
   await run(['ip', '-n', ns, 'addr', 'add', 'fd4c:3200:18::201/64', 'dev', 'l2ldummy', 'nodad']);
@@ -184,7 +190,7 @@ test.serial('without power commands, power-off is skipped with the reason and re
     join(tmp, 'nopower-run'),
   ]);
   t.is(r.exitCode, 0, r.stderr.split('\n').slice(-10).join('\n'));
-  const c = (JSON.parse(r.stdout) as RunResults).checks.find((x) => x.id === 'failover')!;
+  const c = resultsOf(r.stdout).checks.find((x) => x.id === 'failover')!;
   t.is(c.status, 'skipped');
   t.regex(c.reason ?? '', /power-off: skipped \(the provider has no power primitive\)/);
   const m = await l2lab(['lab', 'fault', 'inject', 'power-off', 'node01', '--lab', f, '--yes']);

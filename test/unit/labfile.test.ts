@@ -422,3 +422,92 @@ test('L2 domains: every problem named, with its path and fix', (t) => {
   has('policy.interfaces', /matches eth2 \(domain Red\) as well/);
   has('policy.serviceSelector', /selects domain Red's service .* announced in the lab switch's L2 domain as well/);
 });
+
+const hostsExample = readFileSync(join(repo, 'labs', 'hosts.example.yaml'), 'utf8');
+const problemsOf = (text: string): string[] => {
+  try {
+    parseLab(text, 'hosts.yaml');
+    return [];
+  } catch (e) {
+    if (!(e instanceof LabFileError)) throw e;
+    return e.problems.map((p) => `${p.path}: ${p.message}`);
+  }
+};
+const hostsEdit = (edit: (d: ReturnType<typeof parse>) => void) => {
+  const d = parse(hostsExample);
+  edit(d);
+  return stringify(d);
+};
+
+test('a hosts lab: NICs by the names the machines give them, no address or MAC made up, the prober where the file says', (t) => {
+  const lab = parseLab(hostsExample, join(repo, 'labs', 'hosts.example.yaml'));
+  t.is(lab.provider, 'hosts');
+  const nic = lab.nodes[0]!.interfaces;
+  t.deepEqual(nic, [
+    { name: 'enp1s0', network: 'switch', mac: '', ipv4: '', ipv4Prefix: 24, ipv6: '', ipv6Prefix: 64 },
+  ]);
+  t.is(lab.client.interfaces[0]!.name, 'eth0', "the client's own NIC name");
+  t.false(
+    [...lab.nodes, lab.client].some((h) => h.interfaces.some((i) => i.network === 'management')),
+    'no management NIC l2lab would have made',
+  );
+  t.is(lab.hosts!.prober.ipv4.length, 30, 'a /27 without its network and broadcast addresses');
+  t.is(lab.hosts!.prober.ipv4[0], '192.168.50.193');
+  t.is(lab.hosts!.prober.ipv6.length, 32);
+  t.is(lab.hosts!.dir, '/var/tmp/l2l-home');
+  t.is(lab.hosts!.carrierUndoS, 600);
+  t.is(lab.hosts!.machines.node01!.power!.off.split(' ')[0], 'ipmitool', 'hosts.power for every node');
+  t.is(lab.hosts!.machines.probe01!.power, undefined, 'never for the client');
+  t.true(lab.hosts!.identityFile.startsWith('/'), '~ expanded');
+});
+
+test('a hosts lab file with problems: every one reported, each with its field and the fix', (t) => {
+  const p = problemsOf(
+    hostsEdit((d) => {
+      delete d.hosts.machines.node02; // a node nobody says how to reach
+      d.hosts.machines.ghost = { ssh: '10.0.0.99', nic: 'eth1' }; // a machine that is no node
+      d.hosts.machines.probe01.power = { off: 'x', on: 'y' }; // the client is never powered off
+      d.hosts.prober.ipv4 = '192.168.51.0/27'; // outside the switch subnet
+      d.hosts.prober.ipv6 = 'fd00:50::/64'; // far too many
+    }),
+  ).concat(
+    problemsOf(
+      hostsEdit((d) => {
+        d.nodes[0].ipv4 = '192.168.50.193'; // one of the prober's
+      }),
+    ),
+  );
+  const has = (re: RegExp) => t.true(p.some((x) => re.test(x)), `${re} in:\n${p.join('\n')}`);
+  has(/^hosts\.machines\.node02: missing: say how to reach node02 \(\{ ssh: ADDRESS, nic:/);
+  has(/^hosts\.machines\.ghost: no node or client is named ghost/);
+  has(/^hosts\.machines\.probe01\.power: the client is never powered off/);
+  has(/^hosts\.prober\.ipv4: 192\.168\.51\.1 \(and 29 more\) is outside the switch subnet 192\.168\.50\.0\/24/);
+  has(/^hosts\.prober\.ipv6: fd00:50::\/64 holds \d+ addresses; give at most 64/);
+  has(/^nodes\[0\]: 192\.168\.50\.193 is reserved for l2lab's conformance prober \(hosts\.prober\)/);
+});
+
+test('hosts settings belong to provider: hosts, and power is for every node or none', (t) => {
+  const onNetns = parse(defaultText);
+  onNetns.hosts = parse(hostsExample).hosts;
+  t.true(problemsOf(stringify(onNetns)).some((x) => /^hosts: is for provider: hosts only .*remove it/.test(x)));
+  const noHosts = hostsEdit((d) => {
+    delete d.hosts;
+  });
+  t.true(problemsOf(noHosts).some((x) => /^hosts: provider: hosts needs a hosts: section/.test(x)));
+  const some = problemsOf(
+    hostsEdit((d) => {
+      d.hosts.machines.cp01.power = d.hosts.power;
+      delete d.hosts.power;
+    }),
+  );
+  t.true(some.some((x) => /^hosts\.power: given for some nodes, not for node01, node02/.test(x)), some.join('\n'));
+  const policy = problemsOf(
+    hostsEdit((d) => {
+      d.hosts.machines.node02.nic = 'bond0.100';
+    }),
+  );
+  t.true(
+    policy.some((x) => /^policy\.interfaces: matches no interface .*bond0\.100: add "\^bond0\\\.100\$"/.test(x)),
+    policy.join('\n'),
+  );
+});
