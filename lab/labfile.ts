@@ -275,8 +275,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   // Machines l2lab did not build: the policy must select each node's own NIC on the L2 domain.
   else
     for (const nic of new Set(hosts.filter((h) => h.role !== 'client').map((h) => switchNic(h).name)))
-      if (nic)
-      checkInterfaces('policy', raw.policy.interfaces, nic, [], report, undefined);
+      if (nic) checkInterfaces('policy', raw.policy.interfaces, nic, [], report, undefined);
   for (const d of domains) checkInterfaces(`${d.path}.policy`, d.interfaces, d.interface, nics, report);
   const eligible = raw.nodes.filter((n) => matches(raw.policy.nodeSelector, n.labels));
   if (raw.policy.nodeSelector && eligible.length === 0)

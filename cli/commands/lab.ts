@@ -30,7 +30,7 @@ export interface LabOptions {
 }
 
 function printStatus(s: LabStatus): void {
-  const rows = [['NAME', 'ROLE', 'LABELS', 'POWER', 'SSHD', 'L2 NIC', 'MAC', 'IPv4', 'IPv6', 'MANAGEMENT IPv4']];
+  const rows = [['NAME', 'ROLE', 'LABELS', 'POWER', 'SSHD', 'L2 NIC', 'MAC', 'IPv4', 'IPv6', 'SSH']];
   for (const h of [...s.nodes, s.client]) {
     const e1 = h.interfaces.find((i) => i.network === 'switch');
     const e0 = h.interfaces.find((i) => i.network === 'management');
@@ -46,7 +46,8 @@ function printStatus(s: LabStatus): void {
       e1?.mac ?? '-',
       e1?.ipv4 ?? '-',
       e1?.ipv6 ?? '-',
-      e0 ? `${e0.ipv4}${e0.up ? '' : ' (down)'}` : '-',
+      // where SSH reaches it: the management NIC's address (down: a fault), or a hosts file's address
+      h.ssh ? `${h.ssh.host}${e0 && !e0.up ? ' (down)' : ''}` : '-',
     ]);
   }
   console.log(`lab ${s.lab} (${s.provider}): ${s.state}`);

@@ -477,7 +477,11 @@ test('a hosts lab file with problems: every one reported, each with its field an
       }),
     ),
   );
-  const has = (re: RegExp) => t.true(p.some((x) => re.test(x)), `${re} in:\n${p.join('\n')}`);
+  const has = (re: RegExp) =>
+    t.true(
+      p.some((x) => re.test(x)),
+      `${re} in:\n${p.join('\n')}`,
+    );
   has(/^hosts\.machines\.node02: missing: say how to reach node02 \(\{ ssh: ADDRESS, nic:/);
   has(/^hosts\.machines\.ghost: no node or client is named ghost/);
   has(/^hosts\.machines\.probe01\.power: the client is never powered off/);
@@ -500,7 +504,10 @@ test('hosts settings belong to provider: hosts, and power is for every node or n
       delete d.hosts.power;
     }),
   );
-  t.true(some.some((x) => /^hosts\.power: given for some nodes, not for node01, node02/.test(x)), some.join('\n'));
+  t.true(
+    some.some((x) => /^hosts\.power: given for some nodes, not for node01, node02/.test(x)),
+    some.join('\n'),
+  );
   const policy = problemsOf(
     hostsEdit((d) => {
       d.hosts.machines.node02.nic = 'bond0.100';

@@ -285,7 +285,8 @@ export class HostsProvider implements Provider {
       );
   }
 
-  async remove(labName: string, ctx: { paths: LabPaths; progress: Progress }): Promise<string[]> {
+  /** By the lab's saved state (lab.json): its directory on every machine it can reach; the others are named. */
+  async remove(_labName: string, ctx: { paths: LabPaths; progress: Progress }): Promise<string[]> {
     const saved = existsSync(ctx.paths.labJson)
       ? (JSON.parse(readFileSync(ctx.paths.labJson, 'utf8')) as Lab)
       : undefined;
@@ -305,7 +306,6 @@ export class HostsProvider implements Provider {
     }
     this.machines.close();
     if (left.length) ctx.progress.info(`not removed: ${left.join('; ')}`);
-    void labName;
     return removed;
   }
 
