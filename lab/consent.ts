@@ -21,7 +21,9 @@ export function faultCommands(lab: Lab): string[] {
         ? `power off: ${m.power.off}; power on: ${m.power.on} (on this machine)`
         : 'no power commands (power faults skipped)',
       `link down: ip link set dev ${m.nic} down over SSH, back up by itself after ${h.carrierUndoS} s unless undone first`,
-      'announcer faults: /etc/l2lab/bin/l2l-service stop|start|signal SERVICE over SSH',
+      m.service
+        ? `announcer faults over SSH: stop: ${m.service.stop}; start: ${m.service.start}; signal: ${m.service.signal}`
+        : 'announcer faults: /etc/l2lab/bin/l2l-service stop|start|signal SERVICE over SSH',
     ].join('\n    ');
   });
 }
@@ -63,6 +65,17 @@ export function dryRun(lab: Lab, say: (line: string) => void): Primitives {
     async power(_lab, host, on) {
       const p = m(host)?.power;
       say(`power ${on ? 'on' : 'off'} ${host}: ${p ? `${on ? p.on : p.off} (on this machine)` : "the provider's own"}`);
+    },
+    async service(_lab, host, args) {
+      const s = m(host)?.service;
+      const [action, name = '', signal = 'TERM'] = args;
+      const cmd = s ? (action === 'start' ? s.start : action === 'stop' ? s.stop : s.signal) : '';
+      say(
+        s
+          ? `${where(host)}: L2LAB_SERVICE=${name} L2LAB_SIGNAL=${signal} sh -c ${shq(cmd)}`
+          : `${where(host)}: /etc/l2lab/bin/l2l-service ${args.join(' ')}`,
+      );
+      return { stdout: '', stderr: '', exitCode: 0 };
     },
     async carrier(_lab, host, iface, up) {
       say(

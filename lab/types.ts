@@ -80,6 +80,8 @@ export interface HostMachine {
   hostKey?: string;
   /** Shell commands run on this machine ($L2LAB_MACHINE, $L2LAB_ADDRESS name the node). */
   power?: { off: string; on: string };
+  /** Shell commands run on the node over SSH ($L2LAB_SERVICE, $L2LAB_SIGNAL); else l2l-service. */
+  service?: { stop: string; start: string; signal: string };
 }
 
 /** provider: hosts — machines reached over SSH, l2lab's files under `dir` on each. */

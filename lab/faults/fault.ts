@@ -26,6 +26,12 @@ export interface Primitives {
   exec(lab: Lab, host: string, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** A moment on a machine's own clock (ms since the epoch) on this machine's clock; absent where they share one. */
   hostTime?(lab: Lab, host: string, ms: number): Promise<number>;
+  /**
+   * A node service stopped (`stop NAME SIGNAL`), started (`start NAME`) or signalled (`signal NAME
+   * SIGNAL`): absent, through l2l-service on the machine (what l2lab sets up); machines l2lab did
+   * not build use the commands their lab file declares.
+   */
+  service?(lab: Lab, host: string, args: string[]): Promise<ExecResult>;
   /** Primitives the provider has but this lab cannot use (machines whose power commands nobody declared). */
   lacks?(lab: Lab): Primitive[];
 }

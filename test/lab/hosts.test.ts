@@ -68,7 +68,7 @@ test.serial('the netns lab measured as existing hosts: the same verdicts, the sa
   const { results: direct } = await runSuite({
     lab,
     subject: 'reference',
-    trials: 3,
+    trials: 2,
     faults: ['power-off', 'link-down'],
     only,
     probeIntervalMs: 20,
@@ -89,7 +89,7 @@ test.serial('the netns lab measured as existing hosts: the same verdicts, the sa
     '--yes',
     '--json',
     '--trials',
-    '3',
+    '2',
     '--faults',
     'power-off,link-down',
     '--only',
@@ -108,18 +108,22 @@ test.serial('the netns lab measured as existing hosts: the same verdicts, the sa
   t.deepEqual(statuses(viaHosts), statuses(direct), 'the same verdict for every check');
   t.true(Object.values(statuses(direct)).every((s) => s === 'passed'));
   const fo = (x: RunResults) => x.checks.find((c) => c.id === 'failover')!;
-  t.is(fo(viaHosts).trials.length, 6);
+  t.is(fo(viaHosts).trials.length, 4);
   t.true(fo(viaHosts).trials.every((x) => x.passed));
-  // A takeover happens at a candidate's next lease retry, at a random phase (retry × 1–1.2):
-  // two runs of the same lab differ by that much. Measured the same way, they differ by no more
-  // than that window and two probe intervals.
-  const tolerance = FAST_LEASE.retryPeriodMs * 1.2 + 2 * 20;
-  for (const k of ['power-off.arp.median_ms', 'power-off.ndp.median_ms', 'link-down.arp.median_ms']) {
-    const a = fo(direct).figures[k] as number;
-    const b = fo(viaHosts).figures[k] as number;
-    t.log(`${k}: netns ${a} ms, as hosts ${b} ms`);
-    t.true(Math.abs(a - b) <= tolerance, `${k}: ${a} vs ${b} ms, more than ${tolerance} ms apart`);
-  }
+  // An outage is random within what the lease protocol leaves open, whoever measures it: a
+  // released lease is taken at a candidate's next retry (a phase within retry × 1.2); an expired
+  // one also waits for the holder's last renewal and the candidate's sight of it (three such
+  // phases). Measured the same way, two runs differ by no more than that and two probe intervals.
+  const jitter = FAST_LEASE.retryPeriodMs * 1.2;
+  const bound = { 'power-off': 3 * jitter + 2 * 20, 'link-down': jitter + 2 * 20 };
+  for (const [fault, tolerance] of Object.entries(bound))
+    for (const family of ['arp', 'ndp']) {
+      const k = `${fault}.${family}.median_ms`;
+      const a = fo(direct).figures[k] as number;
+      const b = fo(viaHosts).figures[k] as number;
+      t.log(`${k}: netns ${a} ms, as hosts ${b} ms (at most ${tolerance} ms apart)`);
+      t.true(Math.abs(a - b) <= tolerance, `${k}: ${a} vs ${b} ms, more than ${tolerance} ms apart`);
+    }
 });
 
 test.serial('bad hosts files are refused before anything runs, each problem with its field and the fix', async (t) => {
@@ -168,35 +172,53 @@ test.serial('bad hosts files are refused before anything runs, each problem with
   t.false(existsSync('/var/tmp/l2l-thosto'), "l2lab's directory removed from the machines again");
 });
 
-test.serial('without power commands, power-off is skipped with the reason and refused by hand', async (t) => {
-  const f = hostsFile('nopower', (d) => {
-    d.hosts.power = undefined;
-  });
-  const r = await l2lab([
-    'test',
-    '--lab',
-    f,
-    '--installed',
-    '--yes',
-    '--json',
-    '--only',
-    'failover',
-    '--faults',
-    'power-off',
-    '--trials',
-    '1',
-    ...leaseFlags,
-    '--out',
-    join(tmp, 'nopower-run'),
-  ]);
-  t.is(r.exitCode, 0, r.stderr.split('\n').slice(-10).join('\n'));
-  const c = resultsOf(r.stdout).checks.find((x) => x.id === 'failover')!;
-  t.is(c.status, 'skipped');
-  t.regex(c.reason ?? '', /power-off: skipped \(the provider has no power primitive\)/);
-  const m = await l2lab(['lab', 'fault', 'inject', 'power-off', 'node01', '--lab', f, '--yes']);
-  t.is(m.exitCode, 2);
-  t.regex(m.stderr, /needs the provider primitive "power"/);
-});
+test.serial(
+  'without power commands power-off is skipped and refused; declared service commands stop the announcer',
+  async (t) => {
+    const svc = '/etc/l2lab/bin/l2l-service';
+    const f = hostsFile('nopower', (d) => {
+      d.hosts.power = undefined;
+      // What a user writes for systemd (systemctl kill -s …), here for the lab's own service manager.
+      d.hosts.service = {
+        stop: `${svc} stop "$L2LAB_SERVICE" "$L2LAB_SIGNAL" && touch ${hostsDir}/declared-stop-$L2LAB_SERVICE`,
+        start: `${svc} start "$L2LAB_SERVICE"`,
+        signal: `${svc} signal "$L2LAB_SERVICE" "$L2LAB_SIGNAL"`,
+      };
+    });
+    const r = await l2lab([
+      'test',
+      '--lab',
+      f,
+      '--installed',
+      '--yes',
+      '--json',
+      '--only',
+      'failover',
+      '--faults',
+      'power-off,graceful-stop',
+      '--trials',
+      '1',
+      ...leaseFlags,
+      '--out',
+      join(tmp, 'nopower-run'),
+    ]);
+    t.is(r.exitCode, 0, r.stderr.split('\n').slice(-10).join('\n'));
+    const c = resultsOf(r.stdout).checks.find((x) => x.id === 'failover')!;
+    t.is(c.status, 'passed', c.reason);
+    t.deepEqual(
+      c.trials.map((x) => x.fault),
+      ['graceful-stop'],
+    );
+    t.true(
+      c.details.some((d) => /power-off: skipped \(the provider has no power primitive\)/.test(d)),
+      c.details.join('\n'),
+    );
+    t.true(existsSync(`${hostsDir}/declared-stop-announcer`), 'the stop went through the declared command');
+    const m = await l2lab(['lab', 'fault', 'inject', 'power-off', 'node01', '--lab', f, '--yes']);
+    t.is(m.exitCode, 2);
+    t.regex(m.stderr, /needs the provider primitive "power"/);
+  },
+);
 
 test.serial(
   'faults on machines l2lab did not build: asked for, shown by --dry-run, undone by the machine itself',

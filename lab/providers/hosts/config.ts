@@ -17,6 +17,12 @@ const powerSchema = z.strictObject({
   on: command,
 });
 
+/**
+ * Shell commands run on a node over SSH ($L2LAB_SERVICE the subject's service, $L2LAB_SIGNAL the
+ * signal): how its announcer is stopped with a signal, started again, and signalled (STOP, CONT).
+ */
+const serviceSchema = z.strictObject({ stop: command, start: command, signal: command });
+
 const machineSchema = z.strictObject({
   /** Address or name SSH connects to. */
   ssh: z.string().min(1),
@@ -30,6 +36,7 @@ const machineSchema = z.strictObject({
     .regex(/^(ssh-|ecdsa-)[a-z0-9-]+ [A-Za-z0-9+/=]+$/, 'a public key line such as "ssh-ed25519 AAAA…"')
     .optional(),
   power: powerSchema.optional(),
+  service: serviceSchema.optional(),
 });
 
 const addressesSchema = z.union([z.string(), z.array(z.string()).min(1)]);
@@ -59,6 +66,8 @@ export const hostsSchema = z
       .default('10m'),
     /** How to power every node off and on, unless a machine says otherwise. */
     power: powerSchema.optional(),
+    /** How to stop, start and signal the announcer on every node, unless a machine says otherwise (default: l2l-service). */
+    service: serviceSchema.optional(),
     /** One entry per node and for the client, by name. */
     machines: z.record(z.string(), machineSchema),
   })
@@ -164,6 +173,7 @@ export function resolveHosts(
   for (const [name, m] of Object.entries(h.machines)) {
     const isNode = name !== raw.client.name;
     const power = m.power ?? (isNode ? h.power : undefined);
+    const service = m.service ?? (isNode ? h.service : undefined);
     machines[name] = {
       ssh: m.ssh,
       port: m.port,
@@ -171,6 +181,7 @@ export function resolveHosts(
       nic: m.nic,
       ...(m.hostKey ? { hostKey: m.hostKey } : {}),
       ...(power ? { power } : {}),
+      ...(service ? { service } : {}),
     };
   }
   return {

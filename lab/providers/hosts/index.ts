@@ -385,6 +385,15 @@ export class HostsProvider implements Provider {
     return { node: `${dir}/node`, root: `${dir}/runtime`, tmp: dir };
   }
 
+  /** The hosts file's service commands on the node, with $L2LAB_SERVICE and $L2LAB_SIGNAL; l2l-service where it declares none. */
+  service(lab: Lab, host: string, args: string[]): Promise<ExecResult> {
+    const s = machineOf(lab, host).service;
+    if (!s) return this.exec(lab, host, ['/etc/l2lab/bin/l2l-service', ...args]);
+    const [action, name = '', signal = 'TERM'] = args;
+    const cmd = action === 'start' ? s.start : action === 'stop' ? s.stop : s.signal;
+    return this.exec(lab, host, ['env', `L2LAB_SERVICE=${name}`, `L2LAB_SIGNAL=${signal}`, 'sh', '-c', cmd]);
+  }
+
   /** The user's commands, run on this machine with the node named in $L2LAB_MACHINE and $L2LAB_ADDRESS. */
   async power(lab: Lab, host: string, on: boolean): Promise<void> {
     const m = machineOf(lab, host);
