@@ -134,3 +134,23 @@ export class SshMachines {
     for (const h of [...this.conns.keys()]) this.drop(h);
   }
 }
+
+/**
+ * What a provider of machines reached over SSH has by way of them: each machine's own clock (the
+ * client's captures are timed on it, faults on this machine's) and copies of its files.
+ */
+export abstract class OverSsh {
+  protected abstract readonly machines: SshMachines;
+
+  clockOffset(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }> {
+    return this.machines.clockOffset(lab, host);
+  }
+
+  hostTime(lab: Lab, host: string, ms: number): Promise<number> {
+    return this.machines.hostTime(lab, host, ms);
+  }
+
+  copyFrom(lab: Lab, host: string, remote: string, local: string): Promise<void> {
+    return this.machines.copyFrom(lab, host, remote, local);
+  }
+}

@@ -3,6 +3,7 @@
 // through SSH with the pinned keys and the power commands that stand for a BMC's. The verdicts
 // must be the netns lab's; bad hosts files are refused before anything runs; faults need consent;
 // a NIC set down comes back by itself; lab:down leaves nothing of l2lab on the machines.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { run } from '../../lab/command.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
 import { labPaths } from '../../lab/names.ts';
-import { eventually, FAST_LEASE, l2lab, labFile, netns, quiet } from '../helpers.ts';
+import { eventually, FAST_LEASE, L2LAB, l2lab, labFile, netns, quiet, repo } from '../helpers.ts';
 
 const file = labFile('thost', 118, (d) => {
   d.client = { ...d.client, management: true }; // reached over SSH like every machine of a hosts file
@@ -43,6 +44,23 @@ function hostsFile(name: string, edit: (doc: ReturnType<typeof parse>) => void =
   writeFileSync(f, stringify(doc));
   return f;
 }
+
+/** `l2lab test` on a hosts file as a user runs it on a cluster: the subject already there, faults allowed, fast leases. */
+const hostsTest = (f: string, out: string, args: string[]) =>
+  l2lab([
+    'test',
+    '--lab',
+    f,
+    '--installed',
+    '--yes',
+    '--json',
+    '--probe-interval',
+    '20',
+    ...leaseFlags,
+    '--out',
+    join(tmp, out),
+    ...args,
+  ]);
 
 /** `l2lab test --json`: the one run's results. */
 const resultsOf = (stdout: string) => (JSON.parse(stdout) as { runs: { results: RunResults }[] }).runs[0]!.results;
@@ -81,24 +99,13 @@ test.serial('the netns lab measured as existing hosts: the same verdicts, the sa
   const up = await l2lab(['lab', 'up', '--lab', f]);
   t.is(up.exitCode, 0, up.stderr);
   t.regex(up.stderr, /client: Node v[\d.]+ and l2lab's runtime/, 'the prober runs from the runtime l2lab put there');
-  const r = await l2lab([
-    'test',
-    '--lab',
-    f,
-    '--installed',
-    '--yes',
-    '--json',
+  const r = await hostsTest(f, 'hosts-run', [
     '--trials',
     '2',
     '--faults',
     'power-off,link-down',
     '--only',
     only.join(','),
-    '--probe-interval',
-    '20',
-    ...leaseFlags,
-    '--out',
-    join(tmp, 'hosts-run'),
   ]);
   t.is(r.exitCode, 0, r.stderr.split('\n').slice(-15).join('\n'));
   const viaHosts = resultsOf(r.stdout);
@@ -185,22 +192,13 @@ test.serial(
         signal: `${svc} signal "$L2LAB_SERVICE" "$L2LAB_SIGNAL"`,
       };
     });
-    const r = await l2lab([
-      'test',
-      '--lab',
-      f,
-      '--installed',
-      '--yes',
-      '--json',
+    const r = await hostsTest(f, 'nopower-run', [
       '--only',
       'failover',
       '--faults',
       'power-off,graceful-stop',
       '--trials',
       '1',
-      ...leaseFlags,
-      '--out',
-      join(tmp, 'nopower-run'),
     ]);
     t.is(r.exitCode, 0, r.stderr.split('\n').slice(-10).join('\n'));
     const c = resultsOf(r.stdout).checks.find((x) => x.id === 'failover')!;
@@ -249,8 +247,53 @@ test.serial(
     const undo = await l2lab(['lab', 'fault', 'undo', 'link-down', 'node01', 'eth1', '--lab', f]);
     t.is(undo.exitCode, 0, undo.stderr);
     t.is((await l2lab(['lab', 'fault', 'list', '--lab', f])).stdout.trim(), 'no active faults');
+    // The NIC SSH itself goes over (node01's eth0 here): the session goes with the link; the undo
+    // cannot reach the node and waits until the node has brought the NIC back by itself.
+    const cut = await l2lab(['lab', 'fault', 'inject', 'link-down', 'node01', 'eth0', '--lab', f, '--yes']);
+    t.is(cut.exitCode, 0, cut.stderr);
+    t.false(await linkUp('node01', 'eth0'));
+    const back = await l2lab(['lab', 'fault', 'undo', 'link-down', 'node01', 'eth0', '--lab', f]);
+    t.is(back.exitCode, 0, back.stderr);
+    t.true(await linkUp('node01', 'eth0'));
+    t.is((await l2lab(['lab', 'ssh', '--lab', f, 'node01', '--', 'true'])).exitCode, 0, 'reachable over SSH again');
   },
 );
+
+test.serial('SIGTERM during a trial on machines l2lab did not build: the fault is undone, exit 130', async (t) => {
+  const f = hostsFile('same');
+  const child = spawn(
+    'node',
+    [
+      L2LAB,
+      'test',
+      '--lab',
+      f,
+      '--installed',
+      '--yes',
+      ...leaseFlags,
+      '--only',
+      'failover',
+      '--faults',
+      'link-down',
+      '--trials',
+      '3',
+    ],
+    { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } },
+  );
+  let err = '';
+  let sent = false;
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    if (sent || !/link-down #1: .*injecting/.test(err)) return;
+    sent = true;
+    setTimeout(() => child.kill('SIGTERM'), 300); // the link is down by then
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  t.is(code, 130, err.slice(-600));
+  t.true(await linkUp('node01', 'eth1'));
+  t.true(await linkUp('node02', 'eth1'));
+  t.is((await l2lab(['lab', 'fault', 'list', '--lab', f])).stdout.trim(), 'no active faults');
+});
 
 test.serial('lab down removes what l2lab put on the machines, and nothing else', async (t) => {
   const f = hostsFile('same');

@@ -22,7 +22,7 @@ import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } fr
 import { shq } from '../../quote.ts';
 import { runtimeBundle } from '../../runtime.ts';
 import { hostKeyShown } from '../../ssh.ts';
-import { SshMachines } from '../../ssh-machines.ts';
+import { OverSsh, SshMachines } from '../../ssh-machines.ts';
 import { commonStatus, readFaults } from '../../state.ts';
 import type { HostMachine, HostStatus, HostsSettings, Lab, LabHost, LabStatus } from '../../types.ts';
 import { UsageError } from '../../validation.ts';
@@ -77,10 +77,10 @@ function nicFacts(json: string): NicFacts | undefined {
   };
 }
 
-export class HostsProvider implements Provider {
+export class HostsProvider extends OverSsh implements Provider {
   readonly name = 'hosts';
   readonly capabilities: Capabilities = capabilities;
-  private readonly machines = new SshMachines((lab, host) => {
+  protected readonly machines = new SshMachines((lab, host) => {
     const m = machineOf(lab, host);
     return {
       name: host,
@@ -364,19 +364,6 @@ export class HostsProvider implements Provider {
     const r = await this.exec(lab, host, argv);
     if (r.exitCode !== 0)
       throw new Error(`${argv.join(' ')} on ${host} failed (exit ${r.exitCode}): ${r.stderr.trim()}`);
-  }
-
-  /** Machines keep their own clocks: the client's captures are timed on it, faults here. */
-  clockOffset(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }> {
-    return this.machines.clockOffset(lab, host);
-  }
-
-  hostTime(lab: Lab, host: string, ms: number): Promise<number> {
-    return this.machines.hostTime(lab, host, ms);
-  }
-
-  copyFrom(lab: Lab, host: string, remote: string, local: string): Promise<void> {
-    return this.machines.copyFrom(lab, host, remote, local);
   }
 
   /** l2lab's programs and scratch files on a machine: under its directory there. */

@@ -24,7 +24,7 @@ import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } fr
 import { shq } from '../../quote.ts';
 import { type Runtime, runtimeBundle } from '../../runtime.ts';
 import { connectEndpoint, publicKey, type SshEndpoint, sshBanner } from '../../ssh.ts';
-import { SshMachines } from '../../ssh-machines.ts';
+import { OverSsh, SshMachines } from '../../ssh-machines.ts';
 import { commonStatus, readFaults } from '../../state.ts';
 import { type HostStatus, type Lab, type LabHost, type LabStatus, MANAGEMENT_INTERFACE } from '../../types.ts';
 import { capabilities } from './about.ts';
@@ -43,10 +43,10 @@ const domain = (lab: string, host: string) => `${names.prefix(lab)}${host}`;
 /** Under TCG a boot takes minutes; with KVM seconds. */
 const bootTimeoutMs = (lab: Lab) => (lab.vagrant.driver === 'qemu' ? 15 : 3) * 60_000;
 
-export class VagrantProvider implements Provider {
+export class VagrantProvider extends OverSsh implements Provider {
   readonly name = 'vagrant';
   readonly capabilities: Capabilities = capabilities;
-  private readonly machines = new SshMachines(
+  protected readonly machines = new SshMachines(
     (lab, host) => this.endpoint(lab, findHost(lab, host)),
     'is it powered off? run lab:up (or undo the power-off fault)',
   );
@@ -400,18 +400,6 @@ export class VagrantProvider implements Provider {
    */
   probeIntervalMs(lab: Lab): number {
     return lab.vagrant.driver === 'qemu' ? 50 : 20;
-  }
-
-  clockOffset(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }> {
-    return this.machines.clockOffset(lab, host);
-  }
-
-  hostTime(lab: Lab, host: string, ms: number): Promise<number> {
-    return this.machines.hostTime(lab, host, ms);
-  }
-
-  copyFrom(lab: Lab, host: string, remote: string, local: string): Promise<void> {
-    return this.machines.copyFrom(lab, host, remote, local);
   }
 
   /** Off is a power cut (no shutdown, no goodbye packets); on boots the VM and waits for l2lab's boot unit. */
