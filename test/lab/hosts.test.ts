@@ -247,15 +247,19 @@ test.serial(
     const undo = await l2lab(['lab', 'fault', 'undo', 'link-down', 'node01', 'eth1', '--lab', f]);
     t.is(undo.exitCode, 0, undo.stderr);
     t.is((await l2lab(['lab', 'fault', 'list', '--lab', f])).stdout.trim(), 'no active faults');
-    // The NIC SSH itself goes over (node01's eth0 here): the session goes with the link; the undo
-    // cannot reach the node and waits until the node has brought the NIC back by itself.
-    const cut = await l2lab(['lab', 'fault', 'inject', 'link-down', 'node01', 'eth0', '--lab', f, '--yes']);
+    // The NIC SSH itself goes over (node01's eth0 here): the session goes with the link (inject
+    // waits 2 s for its answer); the undo cannot reach the node and waits until the node has
+    // brought the NIC back by itself.
+    const g = hostsFile('sshlost', (d) => {
+      d.hosts.carrierUndoAfter = '6s';
+    });
+    const cut = await l2lab(['lab', 'fault', 'inject', 'link-down', 'node01', 'eth0', '--lab', g, '--yes']);
     t.is(cut.exitCode, 0, cut.stderr);
     t.false(await linkUp('node01', 'eth0'));
-    const back = await l2lab(['lab', 'fault', 'undo', 'link-down', 'node01', 'eth0', '--lab', f]);
+    const back = await l2lab(['lab', 'fault', 'undo', 'link-down', 'node01', 'eth0', '--lab', g]);
     t.is(back.exitCode, 0, back.stderr);
     t.true(await linkUp('node01', 'eth0'));
-    t.is((await l2lab(['lab', 'ssh', '--lab', f, 'node01', '--', 'true'])).exitCode, 0, 'reachable over SSH again');
+    t.is((await l2lab(['lab', 'ssh', '--lab', g, 'node01', '--', 'true'])).exitCode, 0, 'reachable over SSH again');
   },
 );
 

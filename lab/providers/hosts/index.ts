@@ -432,7 +432,7 @@ export class HostsProvider extends OverSsh implements Provider {
           '> /dev/null 2>&1 < /dev/null &',
       ]);
       // The session may go with the link (a node reached over that NIC): sent, then it drops.
-      const r = await this.exec(lab, host, ['ip', 'link', 'set', 'dev', iface, 'down'], { timeoutMs: 5000 }).catch(
+      const r = await this.exec(lab, host, ['ip', 'link', 'set', 'dev', iface, 'down'], { timeoutMs: 2000 }).catch(
         () => undefined,
       );
       if (r && r.exitCode !== 0) throw new Error(`ip link set dev ${iface} down on ${host}: ${r.stderr.trim()}`);
