@@ -355,8 +355,22 @@ export class HostsProvider extends OverSsh implements Provider {
   }
 
   /** As the machine's user; through sudo where that is not root. */
-  exec(lab: Lab, host: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  async exec(
+    lab: Lab,
+    host: string,
+    argv: string[],
+    opts: { input?: string; timeoutMs?: number } = {},
+  ): Promise<ExecResult> {
     const m = machineOf(lab, host);
+    if (!m.hostKey) {
+      // A lab read from its file before lab:up saw the machine: its keys from known_hosts.
+      const s = settings(lab);
+      m.hostKey = (await knownHostKeys(s.knownHosts, m.ssh, m.port)).join('\n');
+      if (!m.hostKey)
+        throw new UsageError(
+          `hosts.machines.${host}: no host key for ${m.ssh} in ${s.knownHosts}; run lab up, which says how to add it`,
+        );
+    }
     return this.machines.exec(lab, host, m.user === 'root' ? argv : ['sudo', '-n', '--', ...argv], opts);
   }
 
