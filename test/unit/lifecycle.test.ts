@@ -116,3 +116,31 @@ test.serial('a preflight that fails creates nothing', async (t) => {
   t.false(existsSync(labPaths(lab.name).dir));
   t.deepEqual(p.calls, []);
 });
+
+test.serial(
+  'machines l2lab did not build: no keys of its own made, what converge observed is saved and read back with the file',
+  async (t) => {
+    const lab = loadLab(labFile('tlife4', 126, () => {}, 'labs/hosts.example.yaml'));
+    t.is(lab.provider, 'hosts');
+    const p = new MemoryProvider('observer', { ...caps(true), builtByL2lab: false });
+    // A converge that reads a machine's MAC and pins its key, as the hosts provider does.
+    p.converge = async (l: Lab, ctx: ConvergeContext) => {
+      p.calls.push('converge');
+      l.nodes[0]!.interfaces[0]!.mac = '52:54:00:12:34:56';
+      l.hosts!.machines[l.nodes[0]!.name]!.hostKey = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIObserved';
+      await ctx.apply('machines', async () => {});
+    };
+    const paths = labPaths(lab.name);
+    const up = await labUp(lab, quiet, asProvider(p));
+    t.false(existsSync(paths.clientKey), 'no key of l2lab: the hosts file names the user\u2019s');
+    t.false(existsSync(paths.hostKey(lab.nodes[0]!.name)));
+    t.true(up.changes.includes('lab.json (what lab:up observed of the machines)'));
+    const again = findLab({ lab: lab.file });
+    t.is(again.nodes[0]!.interfaces[0]!.mac, '52:54:00:12:34:56', 'the file read again has the observed MAC');
+    t.is(again.hosts!.machines[again.nodes[0]!.name]!.hostKey, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIObserved');
+    t.is(again.nodes[1]!.interfaces[0]!.mac, '', 'nothing made up where nothing was observed');
+    await labDown(lab.name, quiet, asProvider(p));
+    t.false(existsSync(paths.dir));
+    t.is(findLab({ lab: lab.file }).nodes[0]!.interfaces[0]!.mac, '', 'once down, nothing of it is read back');
+  },
+);
