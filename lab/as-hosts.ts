@@ -2,7 +2,7 @@
 // reached only as existing hosts are (SSH with pinned keys, their NICs by name, power through
 // commands), so that the path for a user's own cluster is measured here against a lab whose
 // verdicts are known.
-import { stringify } from 'yaml';
+import { Document, type YAMLSeq } from 'yaml';
 import { proberAddresses } from './addresses.ts';
 import { findHost, switchNic } from './hosts.ts';
 import { LAB_NAME_MAX } from './labfile/schema.ts';
@@ -46,7 +46,7 @@ export function asHostsFile(lab: Lab, status: LabStatus, provider: Provider): st
     nodes: lab.nodes.map((n) => ({
       name: n.name,
       ...(n.role === 'worker' ? {} : { role: n.role }),
-      ...(Object.keys(n.labels).length ? { labels: stripDomainLabels(n.labels, lab) } : {}),
+      ...(Object.keys(n.labels).length ? { labels: n.labels } : {}),
     })),
     client: { name: lab.client.name },
     pool: lab.pool,
@@ -73,15 +73,11 @@ export function asHostsFile(lab: Lab, status: LabStatus, provider: Provider): st
       machines,
     },
   };
+  const doc = new Document(file);
+  for (const family of ['ipv4', 'ipv6']) (doc.getIn(['hosts', 'prober', family], true) as YAMLSeq).flow = true;
   return (
     `# Lab ${lab.name} (provider ${lab.provider}) as existing hosts: \`l2lab lab status --as-hosts\` wrote this.\n` +
     `# Everything goes through SSH with the pinned keys and the power commands below, which stand for a BMC's.\n` +
-    stringify(file, { lineWidth: 0 })
+    doc.toString({ lineWidth: 0 })
   );
-}
-
-/** Labels a lab derives itself (domains) are the lab's, not the hosts file's. */
-function stripDomainLabels(labels: Record<string, string>, lab: Lab): Record<string, string> {
-  const derived = new Set(lab.domains.map((d) => d.label));
-  return Object.fromEntries(Object.entries(labels).filter(([k]) => !derived.has(k)));
 }

@@ -2,7 +2,7 @@
 // or a person who read every machine and command and said yes. `--dry-run` shows the same
 // commands and runs none.
 import { createInterface } from 'node:readline/promises';
-import type { Fault, Primitives } from './faults/fault.ts';
+import type { Primitives } from './faults/fault.ts';
 import { capabilitiesOf } from './providers/catalog.ts';
 import { shq } from './quote.ts';
 import type { Lab } from './types.ts';
@@ -86,5 +86,3 @@ export function dryRun(lab: Lab, say: (line: string) => void): Primitives {
     },
   };
 }
-
-export type { Fault };
