@@ -1,7 +1,7 @@
 // The lab's CiliumLoadBalancerIPPool as the suite reads it — Cilium's documented reading of the
 // lab file's blocks (lab/pool.ts), not the reference announcer's IPAM (a bug there must not hide itself).
-import { type Family, formatIp, parseIp } from '../lab/ip.ts';
-import { blockRanges, ipv4Count } from '../lab/pool.ts';
+import { type Family, formatIp } from '../lab/ip.ts';
+import { blockRanges, inBlocks, ipv4Count } from '../lab/pool.ts';
 import type { Lab } from '../lab/types.ts';
 
 export type { PoolRange } from '../lab/pool.ts';
@@ -11,10 +11,7 @@ export const poolRanges = (lab: Lab) => blockRanges(lab.pool.blocks);
 /** IPv4 addresses the lab's pool can hand out. */
 export const poolSize = (lab: Lab): number => ipv4Count(lab.pool.blocks);
 
-export function inPool(lab: Lab, ip: string): boolean {
-  const p = parseIp(ip);
-  return !!p && poolRanges(lab).some((r) => r.family === p.family && p.value >= r.first && p.value <= r.last);
-}
+export const inPool = (lab: Lab, ip: string): boolean => inBlocks(lab.pool.blocks, ip);
 
 /** The lowest address of a family the pool hands out: what a single service gets. */
 export function firstPoolAddress(lab: Lab, family: Family): string | undefined {

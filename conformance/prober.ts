@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { PROBER_HOST_PARTS, proberAddresses, proberMac } from '../lab/addresses.ts';
+import { labProberAddresses, PROBER_HOST_PARTS, proberAddresses, proberMac } from '../lab/addresses.ts';
 import { ifaceOf, switchNic } from '../lab/hosts.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { ExecResult, Provider } from '../lab/provider.ts';
@@ -115,7 +115,7 @@ export class Prober {
   observerOn(iface: string): { mac: string; ipv4: string[]; ipv6: string[] } {
     const nic = ifaceOf(this.lab.client, iface);
     const d = this.lab.domains.find((x) => x.name === nic.domain);
-    const own = d ? proberAddresses({ switch: d }) : (this.lab.hosts?.prober ?? proberAddresses(this.lab));
+    const own = d ? proberAddresses({ switch: d }) : labProberAddresses(this.lab);
     return { mac: proberMac(nic.mac), ...own };
   }
 

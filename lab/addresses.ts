@@ -35,3 +35,7 @@ export function proberMac(clientMac: string): string {
   b[5] = 'fe';
   return b.join(':');
 }
+
+/** A lab's prober addresses on its switch: a hosts file's own, else host parts 224-254. */
+export const labProberAddresses = (lab: Pick<Lab, 'switch' | 'hosts'>): { ipv4: string[]; ipv6: string[] } =>
+  lab.hosts?.prober ?? proberAddresses(lab);

@@ -3,14 +3,14 @@
 // commands and runs none.
 import { createInterface } from 'node:readline/promises';
 import type { Primitives } from './faults/fault.ts';
-import { capabilitiesOf } from './providers/catalog.ts';
+import { serviceArgv } from './providers/hosts/config.ts';
 import { shq } from './quote.ts';
 import type { Lab } from './types.ts';
 import { UsageError } from './validation.ts';
 
 /** Every machine a fault may act on and the commands it may run there; none on labs l2lab built. */
 export function faultCommands(lab: Lab): string[] {
-  if (capabilitiesOf(lab.provider).builtByL2lab || !lab.hosts) return [];
+  if (!lab.hosts) return [];
   const h = lab.hosts;
   return lab.nodes.map((n) => {
     const m = h.machines[n.name]!;
@@ -67,13 +67,10 @@ export function dryRun(lab: Lab, say: (line: string) => void): Primitives {
       say(`power ${on ? 'on' : 'off'} ${host}: ${p ? `${on ? p.on : p.off} (on this machine)` : "the provider's own"}`);
     },
     async service(_lab, host, args) {
-      const s = m(host)?.service;
-      const [action, name = '', signal = 'TERM'] = args;
-      const cmd = s ? (action === 'start' ? s.start : action === 'stop' ? s.stop : s.signal) : '';
       say(
-        s
-          ? `${where(host)}: L2LAB_SERVICE=${name} L2LAB_SIGNAL=${signal} sh -c ${shq(cmd)}`
-          : `${where(host)}: /etc/l2lab/bin/l2l-service ${args.join(' ')}`,
+        `${where(host)}: ${serviceArgv(m(host) ?? {}, args)
+          .map(shq)
+          .join(' ')}`,
       );
       return { stdout: '', stderr: '', exitCode: 0 };
     },

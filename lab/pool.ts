@@ -27,3 +27,9 @@ export const ipv4Count = (blocks: PoolBlock[]): number =>
   blockRanges(blocks)
     .filter((r) => r.family === 4)
     .reduce((n, r) => n + Number(r.last - r.first + 1n), 0);
+
+/** Whether the blocks hold this address. */
+export function inBlocks(blocks: PoolBlock[], ip: string): boolean {
+  const p = parseIp(ip);
+  return !!p && blockRanges(blocks).some((r) => r.family === p.family && p.value >= r.first && p.value <= r.last);
+}

@@ -196,3 +196,15 @@ export function resolveHosts(
     machines,
   };
 }
+
+/**
+ * What runs on a node for a service fault (`stop NAME SIGNAL`, `start NAME`, `signal NAME SIGNAL`):
+ * the machine's declared command with $L2LAB_SERVICE and $L2LAB_SIGNAL, or l2l-service.
+ */
+export function serviceArgv(m: Pick<HostMachine, 'service'>, args: string[]): string[] {
+  const s = m.service;
+  if (!s) return ['/etc/l2lab/bin/l2l-service', ...args];
+  const [action, name = '', signal = 'TERM'] = args;
+  const cmd = action === 'start' ? s.start : action === 'stop' ? s.stop : s.signal;
+  return ['env', `L2LAB_SERVICE=${name}`, `L2LAB_SIGNAL=${signal}`, 'sh', '-c', cmd];
+}

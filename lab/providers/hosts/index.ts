@@ -17,7 +17,7 @@ import { writeAtomic } from '../../files.ts';
 import { findHost, switchNic } from '../../hosts.ts';
 import { inCidr, parseCidr, parseIp } from '../../ip.ts';
 import type { LabPaths } from '../../names.ts';
-import { blockRanges } from '../../pool.ts';
+import { inBlocks } from '../../pool.ts';
 import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
 import { shq } from '../../quote.ts';
 import { runtimeBundle } from '../../runtime.ts';
@@ -27,6 +27,7 @@ import { commonStatus, readFaults } from '../../state.ts';
 import type { HostMachine, HostStatus, HostsSettings, Lab, LabHost, LabStatus } from '../../types.ts';
 import { UsageError } from '../../validation.ts';
 import { capabilities } from './about.ts';
+import { serviceArgv } from './config.ts';
 
 /** How long a node may take to answer SSH again after its power-on command. */
 const POWER_ON_TIMEOUT_MS = 10 * 60_000;
@@ -160,7 +161,7 @@ export class HostsProvider extends OverSsh implements Provider {
           const key = family === 4 ? 'ipv4' : 'ipv6';
           const subnet = parseCidr(cidr);
           const mine = list.filter((a) => typeof subnet !== 'string' && inCidr(subnet, family, parseIp(a)!.value));
-          const poolFree = mine.filter((a) => !inPool(lab, a));
+          const poolFree = mine.filter((a) => !inBlocks(lab.pool.blocks, a));
           if (nic[key]) {
             if (!mine.includes(nic[key]!))
               problems.push(
@@ -354,6 +355,12 @@ export class HostsProvider extends OverSsh implements Provider {
     };
   }
 
+  /** true once a command runs on the machine over SSH; undefined until then (for waitFor). */
+  private async reachable(lab: Lab, host: string): Promise<true | undefined> {
+    const r = await this.exec(lab, host, ['true'], { timeoutMs: 5000 }).catch(() => undefined);
+    return r?.exitCode === 0 ? true : undefined;
+  }
+
   /** As the machine's user; through sudo where that is not root. */
   async exec(
     lab: Lab,
@@ -388,11 +395,7 @@ export class HostsProvider extends OverSsh implements Provider {
 
   /** The hosts file's service commands on the node, with $L2LAB_SERVICE and $L2LAB_SIGNAL; l2l-service where it declares none. */
   service(lab: Lab, host: string, args: string[]): Promise<ExecResult> {
-    const s = machineOf(lab, host).service;
-    if (!s) return this.exec(lab, host, ['/etc/l2lab/bin/l2l-service', ...args]);
-    const [action, name = '', signal = 'TERM'] = args;
-    const cmd = action === 'start' ? s.start : action === 'stop' ? s.stop : s.signal;
-    return this.exec(lab, host, ['env', `L2LAB_SERVICE=${name}`, `L2LAB_SIGNAL=${signal}`, 'sh', '-c', cmd]);
+    return this.exec(lab, host, serviceArgv(machineOf(lab, host), args));
   }
 
   /** The user's commands, run on this machine with the node named in $L2LAB_MACHINE and $L2LAB_ADDRESS. */
@@ -415,10 +418,7 @@ export class HostsProvider extends OverSsh implements Provider {
     if (!on) return;
     await waitFor(
       `${host} to answer SSH after \`${cmd}\``,
-      async () =>
-        (await this.exec(lab, host, ['true'], { timeoutMs: 5000 }).catch(() => undefined))?.exitCode === 0
-          ? true
-          : undefined,
+      () => this.reachable(lab, host),
       POWER_ON_TIMEOUT_MS,
       1000,
     ).catch(() => {
@@ -467,10 +467,7 @@ export class HostsProvider extends OverSsh implements Provider {
     this.machines.drop(host);
     await waitFor(
       `${host} to bring ${iface} back by itself (its undo, ${undoAfterS} s after the fault)`,
-      async () =>
-        (await this.exec(lab, host, ['true'], { timeoutMs: 5000 }).catch(() => undefined))?.exitCode === 0
-          ? true
-          : undefined,
+      () => this.reachable(lab, host),
       (undoAfterS + 60) * 1000,
       2000,
     );
@@ -484,12 +481,4 @@ export class HostsProvider extends OverSsh implements Provider {
 /** What the check reads of the prober's report (conformance/events.ts: ProbeResult). */
 interface ProbeResultLike {
   events: { kind: string; vip: string; mac?: string }[];
-}
-
-function inPool(lab: Lab, addr: string): boolean {
-  const ip = parseIp(addr);
-  return (
-    !!ip &&
-    blockRanges(lab.pool.blocks).some((r) => r.family === ip.family && ip.value >= r.first && ip.value <= r.last)
-  );
 }
