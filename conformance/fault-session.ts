@@ -21,6 +21,7 @@ export class FaultSession {
   private undoing?: Promise<void>;
   /** An undo still running while the run goes on (undoInBackground). */
   private pendingUndo?: Promise<void>;
+  private saidNoReady = false;
 
   constructor(
     readonly lab: Lab,
@@ -56,7 +57,15 @@ export class FaultSession {
     if (i >= 0) this.active.splice(i, 1);
     // heal → returns: a node that was powered off or lost its announcer is back only when the
     // subject says it is ready there (minutes on emulated VMs), not when its process started.
-    if (faultPlugin(f.kind).trial?.waitReady) await this.waitReady(f.node);
+    if (!faultPlugin(f.kind).trial?.waitReady) return;
+    if (!this.subject.ready && !this.saidNoReady) {
+      this.saidNoReady = true;
+      this.progress(
+        `${this.subject.name} has no ready command: the next fault may come while it still starts on ${f.node}` +
+          ' (the takeover then includes that start)',
+      );
+    }
+    await this.waitReady(f.node);
   }
 
   /**
