@@ -1,10 +1,9 @@
 // The lease store, behind a small interface: records with an opaque version for
 // compare-and-swap, as a Kubernetes Lease has its resourceVersion. etcd v3 here (Debian's
-// etcd, run by the lab on the control plane); a coordination.k8s.io/v1 Lease backend fits
+// etcd, run by the lab on the control plane, through its JSON gateway: agent/etcd.ts); a coordination.k8s.io/v1 Lease backend fits
 // the same interface for running in a real cluster.
 
-import { noop } from 'cockatiel';
-import { Etcd3 } from 'etcd3';
+import { Etcd } from './etcd.ts';
 import type { Allocation } from './ipam.ts';
 
 /** The fields of a coordination.k8s.io/v1 Lease that leader election uses (times in ms). */
@@ -61,76 +60,60 @@ export interface Endpoints {
 }
 
 export class EtcdStore implements LeaseStore, NodeLabels, Endpoints {
-  private readonly client: Etcd3;
+  private readonly client: Etcd;
 
   constructor(
     endpoints: string[],
     private readonly prefix = '/l2lab',
   ) {
-    // No retries or circuit breaker inside the client: every call is bounded by the caller's
-    // deadline, and a store that comes back is used at once (lease timing depends on it).
-    this.client = new Etcd3({ hosts: endpoints, dialTimeout: 1000, faultHandling: { host: () => noop, global: noop } });
-  }
-
-  private opts(timeoutMs: number) {
-    return { deadline: Date.now() + timeoutMs };
+    // No retries inside the client: every call is bounded by the caller's deadline, and a store
+    // that comes back is used at once (lease timing depends on it).
+    this.client = new Etcd(endpoints);
   }
 
   async getLease(name: string, timeoutMs: number): Promise<Versioned<LeaseRecord> | undefined> {
-    const r = await this.client.get(`${this.prefix}/leases/${name}`).options(this.opts(timeoutMs)).exec();
-    const kv = r.kvs[0];
-    return kv ? { value: JSON.parse(kv.value.toString()) as LeaseRecord, version: kv.mod_revision } : undefined;
+    const [kv] = await this.client.range(`${this.prefix}/leases/${name}`, timeoutMs);
+    return kv ? { value: JSON.parse(kv.value) as LeaseRecord, version: kv.modRevision } : undefined;
   }
 
   async createLease(name: string, rec: LeaseRecord, timeoutMs: number): Promise<boolean> {
     const key = `${this.prefix}/leases/${name}`;
-    const r = await this.client
-      .if(key, 'Create', '==', 0)
-      .then(this.client.put(key).value(JSON.stringify(rec)))
-      .options(this.opts(timeoutMs))
-      .commit();
-    return r.succeeded;
+    const put = { put: { key, value: JSON.stringify(rec) } };
+    return (await this.client.txn([{ key, target: 'CREATE', createRevision: '0' }], [put], [], timeoutMs)).succeeded;
   }
 
   async updateLease(name: string, rec: LeaseRecord, version: string, timeoutMs: number): Promise<boolean> {
     const key = `${this.prefix}/leases/${name}`;
-    const r = await this.client
-      .if(key, 'Mod', '==', version)
-      .then(this.client.put(key).value(JSON.stringify(rec)))
-      .options(this.opts(timeoutMs))
-      .commit();
-    return r.succeeded;
+    const put = { put: { key, value: JSON.stringify(rec) } };
+    return (await this.client.txn([{ key, target: 'MOD', modRevision: version }], [put], [], timeoutMs)).succeeded;
   }
 
   async allocations(timeoutMs: number): Promise<Record<string, Allocation>> {
-    const r = await this.client.getAll().prefix(`${this.prefix}/ipam/`).options(this.opts(timeoutMs)).strings();
-    return Object.fromEntries(
-      Object.entries(r).map(([k, v]) => [k.slice(`${this.prefix}/ipam/`.length), JSON.parse(v) as Allocation]),
-    );
+    const prefix = `${this.prefix}/ipam/`;
+    const kvs = await this.client.range(prefix, timeoutMs, { prefix: true });
+    return Object.fromEntries(kvs.map((kv) => [kv.key.slice(prefix.length), JSON.parse(kv.value) as Allocation]));
   }
 
   async recordAllocation(key: string, a: Allocation, timeoutMs: number, replacing?: Allocation): Promise<Allocation> {
     const k = `${this.prefix}/ipam/${key}`;
-    const r = await (replacing
-      ? this.client.if(k, 'Value', '==', JSON.stringify(replacing))
-      : this.client.if(k, 'Create', '==', 0)
-    )
-      .then(this.client.put(k).value(JSON.stringify(a)))
-      .else(this.client.get(k))
-      .options(this.opts(timeoutMs))
-      .commit();
+    const r = await this.client.txn(
+      [
+        replacing
+          ? { key: k, target: 'VALUE', value: JSON.stringify(replacing) }
+          : { key: k, target: 'CREATE', createRevision: '0' },
+      ],
+      [{ put: { key: k, value: JSON.stringify(a) } }],
+      [{ get: k }],
+      timeoutMs,
+    );
     if (r.succeeded) return a;
-    const kv = r.responses[0]?.response_range?.kvs[0];
-    return kv ? (JSON.parse(kv.value.toString()) as Allocation) : a;
+    const kv = r.ranges[0]?.[0];
+    return kv ? (JSON.parse(kv.value) as Allocation) : a;
   }
 
   async releaseAllocation(key: string, a: Allocation, timeoutMs: number): Promise<void> {
     const k = `${this.prefix}/ipam/${key}`;
-    await this.client
-      .if(k, 'Value', '==', JSON.stringify(a))
-      .then(this.client.delete().key(k))
-      .options(this.opts(timeoutMs))
-      .commit();
+    await this.client.txn([{ key: k, target: 'VALUE', value: JSON.stringify(a) }], [{ delete: k }], [], timeoutMs);
   }
 
   // /l2lab/nodes/NODE/registered (the configured labels it registered with), and one key per label
@@ -141,43 +124,36 @@ export class EtcdStore implements LeaseStore, NodeLabels, Endpoints {
     const configured = JSON.stringify(labels);
     // etcd refuses a put inside a range the same transaction deletes: stale labels go one by one.
     const stale = Object.keys(await this.nodeLabels(node, timeoutMs)).filter((k) => !(k in labels));
-    await this.client
-      .if(`${base}/registered`, 'Value', '==', configured)
-      .else(
-        ...stale.map((k) => this.client.delete().key(`${base}/labels/${k}`)),
-        this.client.put(`${base}/registered`).value(configured),
-        ...Object.entries(labels).map(([k, v]) => this.client.put(`${base}/labels/${k}`).value(v)),
-      )
-      .options(this.opts(timeoutMs))
-      .commit();
+    await this.client.txn(
+      [{ key: `${base}/registered`, target: 'VALUE', value: configured }],
+      [],
+      [
+        ...stale.map((k) => ({ delete: `${base}/labels/${k}` })),
+        { put: { key: `${base}/registered`, value: configured } },
+        ...Object.entries(labels).map(([k, v]) => ({ put: { key: `${base}/labels/${k}`, value: v } })),
+      ],
+      timeoutMs,
+    );
     return this.nodeLabels(node, timeoutMs);
   }
 
   async nodeLabels(node: string, timeoutMs: number): Promise<Record<string, string>> {
     const prefix = `${this.prefix}/nodes/${node}/labels/`;
-    const r = await this.client.getAll().prefix(prefix).options(this.opts(timeoutMs)).strings();
-    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k.slice(prefix.length), v]));
+    const kvs = await this.client.range(prefix, timeoutMs, { prefix: true });
+    return Object.fromEntries(kvs.map((kv) => [kv.key.slice(prefix.length), kv.value]));
   }
 
   watchNodeLabels(node: string, changed: () => void): Promise<() => void> {
-    return this.watchPrefix(`${this.prefix}/nodes/${node}/labels/`, changed);
-  }
-
-  private async watchPrefix(prefix: string, changed: () => void): Promise<() => void> {
-    const w = await this.client.watch().prefix(prefix).create();
-    w.on('data', changed);
-    w.on('connected', changed); // changes made while the store was out of reach
-    w.on('error', () => {}); // the client reconnects by itself
-    return () => void w.cancel();
+    return Promise.resolve(this.client.watchPrefix(`${this.prefix}/nodes/${node}/labels/`, changed));
   }
 
   async endpoints(timeoutMs: number): Promise<Record<string, string[]>> {
     const prefix = `${this.prefix}/endpoints/`;
-    const r = await this.client.getAll().prefix(prefix).options(this.opts(timeoutMs)).strings();
+    const kvs = await this.client.range(prefix, timeoutMs, { prefix: true });
     return Object.fromEntries(
-      Object.entries(r).map(([k, v]) => [
-        k.slice(prefix.length),
-        v
+      kvs.map((kv) => [
+        kv.key.slice(prefix.length),
+        kv.value
           .split(',')
           .map((n) => n.trim())
           .filter(Boolean),
@@ -186,7 +162,7 @@ export class EtcdStore implements LeaseStore, NodeLabels, Endpoints {
   }
 
   watchEndpoints(changed: () => void): Promise<() => void> {
-    return this.watchPrefix(`${this.prefix}/endpoints/`, changed);
+    return Promise.resolve(this.client.watchPrefix(`${this.prefix}/endpoints/`, changed));
   }
 
   close(): void {

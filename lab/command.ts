@@ -1,5 +1,7 @@
 // Running host commands: one place that wraps failures with what was run and what it said.
-import { execa } from 'execa';
+// node:child_process, not execa: the reference announcer runs this on emulated VMs, where every
+// package it loads costs seconds of start-up.
+import { spawn } from 'node:child_process';
 
 export class CommandError extends Error {
   constructor(
@@ -26,22 +28,57 @@ export async function run(
   opts: { input?: string; check?: boolean; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   const [cmd, ...args] = argv;
-  const r = await execa(cmd!, args, {
-    reject: false,
-    input: opts.input,
-    stdin: opts.input === undefined ? 'ignore' : undefined,
-    timeout: opts.timeoutMs ?? 60_000,
-    env: { LC_ALL: 'C' },
+  const r = await new Promise<{
+    stdout: string;
+    stderr: string;
+    code: number | null;
+    signal: string | null;
+    timedOut: boolean;
+    error?: Error;
+  }>((resolve) => {
+    const child = spawn(cmd!, args, {
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    let error: Error | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+    }, opts.timeoutMs ?? 60_000);
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => {
+      error = e; // not found, not executable: no 'close' may follow a failed spawn
+      clearTimeout(timer);
+      resolve({ stdout: '', stderr: e.message, code: null, signal: null, timedOut, error });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (error) return;
+      // as execa: one final newline stripped
+      const text = (b: Buffer[]) =>
+        Buffer.concat(b)
+          .toString('utf8')
+          .replace(/\r?\n$/, '');
+      resolve({ stdout: text(out), stderr: text(err), code, signal, timedOut });
+    });
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => {}); // a command that exits without reading its input
+      child.stdin!.end(opts.input);
+    }
   });
-  const exitCode = r.exitCode ?? -1;
+  const exitCode = r.code ?? -1;
   if ((opts.check ?? true) && exitCode !== 0)
     throw new CommandError(
       argv,
-      r.exitCode,
-      (r.stderr as string) || (r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : ''),
-      r.stdout as string,
+      r.code ?? undefined,
+      r.stderr || (r.timedOut ? 'timed out' : r.signal ? `killed by ${r.signal}` : ''),
+      r.stdout,
     );
-  return { stdout: r.stdout as string, stderr: r.stderr as string, exitCode };
+  return { stdout: r.stdout, stderr: r.stderr, exitCode };
 }
 
 /** Runs and parses `ip -j …` output. */

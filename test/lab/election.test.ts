@@ -2,8 +2,10 @@
 // release → takeover at the next retry; a holder cut off from the store steps down before
 // anyone else can start.
 
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import test, { type ExecutionContext } from 'ava';
+import { execa } from 'execa';
 import { type ElectionTiming, LeaseElector } from '../../agent/election.ts';
 import { EtcdStore, type LeaseStore } from '../../agent/store.ts';
 import { startEtcd } from '../etcd-helper.ts';
@@ -138,9 +140,9 @@ test.serial(
     t.teardown(stop);
     const seen = changes; // the watch's own connect may have counted
     // What l2l-label does with etcdctl: one key per label.
-    const etcd3 = new (await import('etcd3')).Etcd3({ hosts: etcd.url });
-    t.teardown(() => etcd3.close());
-    await etcd3.delete().key('/l2lab/nodes/n1/labels/datacenter');
+    await execa('etcdctl', ['--endpoints', etcd.url, 'del', '/l2lab/nodes/n1/labels/datacenter'], {
+      env: { ETCDCTL_API: '3' },
+    });
     await until(() => changes > seen, 'the watch to see the removal');
     t.deepEqual(await store.nodeLabels('n1', 2000), { rack: 'r1' });
     t.deepEqual(
@@ -153,6 +155,77 @@ test.serial(
       { datacenter: 'dc2' },
       'a changed configuration (a new lab file) registers again, and drops the labels it no longer has',
     );
+  },
+);
+
+/**
+ * A TCP relay to etcd that can lose the store as a powered-off machine or a partition does: its
+ * connections stay open and fall silent (no reset ever comes); once healed, only new connections
+ * get through — the old ones are dead, as they are after the store's machine rebooted.
+ */
+async function silentRelay(
+  target: URL,
+): Promise<{ url: string; cut: () => void; heal: () => void; close: () => void }> {
+  let gen = 0;
+  let down = false;
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    const born = gen;
+    if (down) {
+      sockets.add(client); // accepted and never answered, as by a machine that is gone
+      return;
+    }
+    const up = connect(Number(target.port), target.hostname);
+    sockets.add(client).add(up);
+    const alive = () => !down && born === gen;
+    client.on('data', (b) => alive() && up.write(b));
+    up.on('data', (b) => alive() && client.write(b));
+    for (const s of [client, up]) s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    cut: () => {
+      down = true;
+    },
+    heal: () => {
+      gen++;
+      down = false;
+    },
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test.serial(
+  'a watch outlives a store that went silent: once calls get through again, it is made anew and reports',
+  async (t) => {
+    const relay = await silentRelay(new URL(etcd.url));
+    t.teardown(relay.close);
+    const store = new EtcdStore([relay.url]);
+    t.teardown(() => store.close());
+    await store.registerNode('n2', { rack: 'r1' }, 2000);
+    let changes = 0;
+    const stop = await store.watchNodeLabels('n2', () => changes++);
+    t.teardown(stop);
+    await until(() => changes > 0, 'the watch to be created');
+    relay.cut();
+    await t.throwsAsync(store.nodeLabels('n2', 300), undefined, 'the store is out of reach');
+    // a change the node cannot hear about: its watch stream is dead from now on
+    await execa('etcdctl', ['--endpoints', etcd.url, 'put', '/l2lab/nodes/n2/labels/rack', 'r2'], {
+      env: { ETCDCTL_API: '3' },
+    });
+    const before = changes;
+    relay.heal();
+    t.deepEqual(await store.nodeLabels('n2', 2000), { rack: 'r2' }, 'the store answers again');
+    await until(() => changes > before, 'the watch to be made again and report', 5000);
+    const again = changes;
+    await execa('etcdctl', ['--endpoints', etcd.url, 'put', '/l2lab/nodes/n2/labels/rack', 'r3'], {
+      env: { ETCDCTL_API: '3' },
+    });
+    await until(() => changes > again, 'the new watch to see the next change');
   },
 );
 
