@@ -238,11 +238,22 @@ test.serial(
   'services sharing an address, one election per service (Cilium #48419): when one moves alone, shared-ip fails',
   async (t) => {
     const r = await suite(fixture('shared-per-service'), ['single-responder', 'shared-ip']);
-    t.like(statusOf(r), { 'single-responder': 'passed', 'shared-ip': 'failed' });
-    t.regex(
-      r.checks.find((c) => c.id === 'shared-ip')!.reason!,
-      /198\.18\.0\.100 ARP: \d+ probes answered by two nodes .* once node0[12] left the policy of one service/,
-    );
+    const reason = r.checks.find((c) => c.id === 'shared-ip')!.reason!;
+    t.is(statusOf(r)['shared-ip'], 'failed');
+    // Which node wins each service's election is a race: usually the same node wins both (the
+    // split shows once one service moves alone); sometimes (1 of 5 runs here, 2026-12-06) another
+    // node wins the sharing service's lease at once, and two nodes answer before anything moved.
+    // Both are #48419.
+    if (statusOf(r)['single-responder'] === 'passed')
+      t.regex(
+        reason,
+        /198\.18\.0\.100 ARP: \d+ probes answered by two nodes .* once node0[12] left the policy of one service/,
+      );
+    else {
+      t.log(`split before any move: ${reason}`);
+      t.regex(reason, /198\.18\.0\.100 ARP: 2 nodes answer \(node0\d, node0\d\)/);
+      t.regex(r.checks.find((c) => c.id === 'single-responder')!.reason!, /198\.18\.0\.100 ARP: 2 responders/);
+    }
   },
 );
 
