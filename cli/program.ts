@@ -155,6 +155,7 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .option('--stability-s <s>', 'failover: how long the first trial of each fault watches the new holder')
     .option('--installed', 'the subject already runs on the machines (your cluster): install, stop and remove nothing')
     .option('--yes', 'machines l2lab did not build: run the faults without asking')
+    .option('--dry-run', 'print the checks, the faults and every command they would run, node by node; run nothing')
     .addOption(json())
     .addOption(quiet())
     .action((o) => done(import('./commands/test.ts').then((m) => m.testCommand(o))));

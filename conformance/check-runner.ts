@@ -7,6 +7,17 @@ import type { Context } from './context.ts';
 import { SubjectFailure } from './errors.ts';
 import { InterruptedError } from './fault-session.ts';
 import type { CheckResult } from './model.ts';
+import type { Subject } from './subject.ts';
+
+/** Why a check cannot run for this subject (a missing feature; objects to install where l2lab installs none), if so. */
+export function skipReason(c: Check, subject: Subject, preinstalled: boolean): string | undefined {
+  const missing = c.features.filter((f) => !subject.has(f));
+  if (missing.length) return `not supported: subject ${subject.name} does not claim ${missing.join(', ')}`;
+  // Objects a check sets up are installed with the subject: not by l2lab, not there.
+  if (c.setup && preinstalled)
+    return `not possible here: it installs objects beside the subject (${c.setup.variable}), and l2lab installed nothing`;
+  return undefined;
+}
 
 export async function runChecks(ctx: Context, checks: Check[], opts: SuiteOptions): Promise<CheckResult[]> {
   const results = opts.results;
@@ -27,20 +38,8 @@ export async function runChecks(ctx: Context, checks: Check[], opts: SuiteOption
       figures: {},
       trials: [],
     };
-    const missing = c.features.filter((f) => !ctx.subject.has(f));
-    if (missing.length) {
-      results.push({
-        ...base,
-        status: 'skipped',
-        reason: `not supported: subject ${ctx.subject.name} does not claim ${missing.join(', ')}`,
-        durationMs: 0,
-      });
-      ctx.progress(`${c.id}: skipped (not supported: ${missing.join(', ')})`);
-      continue;
-    }
-    // Objects a check sets up are installed with the subject: not by l2lab, not there.
-    if (c.setup && ctx.preinstalled) {
-      const why = `not possible here: it installs objects beside the subject (${c.setup.variable}), and l2lab installed nothing`;
+    const why = skipReason(c, ctx.subject, ctx.preinstalled);
+    if (why) {
       results.push({ ...base, status: 'skipped', reason: why, durationMs: 0 });
       ctx.progress(`${c.id}: skipped (${why})`);
       continue;

@@ -67,6 +67,12 @@ export interface Check {
    * trial of its own only where failover ran none.
    */
   readsTrial?: { fault: FaultName; watchAfterMs: number };
+  /**
+   * The faults its run may inject itself (the failover check: the run's --faults), on the node its
+   * description names: `l2lab test --dry-run` lists their commands. test/unit/checks.test.ts holds
+   * it to the check's code.
+   */
+  injects?: FaultName[];
   run(ctx: Context, opts: SuiteOptions): Promise<Outcome>;
 }
 

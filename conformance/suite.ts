@@ -215,6 +215,15 @@ async function removeLeftoverVips(lab: Lab, provider: Provider): Promise<void> {
   );
 }
 
+/** l2lab installs nothing on machines it did not build: the subject must run there already. */
+export function refuseInstall(lab: Lab, provider: Provider, subject: Subject, preinstalled: boolean): void {
+  if (!preinstalled && !provider.capabilities.builtByL2lab)
+    throw new UsageError(
+      `lab ${lab.name}'s machines were not built by l2lab, which installs nothing on them: ${subject.name} must already ` +
+        'run there; pass --installed (or give its subject file install: none)',
+    );
+}
+
 export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults; dir: string }> {
   const started = new Date();
   const provider = getProvider(req.lab.provider);
@@ -225,11 +234,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const timing = probeTimingProblem(probeIntervalMs, answerTimeoutOf(subject), proberSources(req.lab));
   if (timing) throw new UsageError(timing); // before anything is brought up or installed
   const preinstalled = !!req.installed || subject.preinstalled;
-  if (!preinstalled && !provider.capabilities.builtByL2lab)
-    throw new UsageError(
-      `lab ${req.lab.name}'s machines were not built by l2lab, which installs nothing on them: ${subject.name} must already ` +
-        'run there; pass --installed (or give its subject file install: none)',
-    );
+  refuseInstall(req.lab, provider, subject, preinstalled);
 
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
   await labUp(req.lab, silentProgress, provider);

@@ -3,7 +3,7 @@
 // commands and runs none.
 import { createInterface } from 'node:readline/promises';
 import type { Primitives } from './faults/fault.ts';
-import { serviceArgv } from './providers/hosts/config.ts';
+import { carrierCommands, serviceArgv } from './providers/hosts/config.ts';
 import { shq } from './quote.ts';
 import type { Lab } from './types.ts';
 import { UsageError } from './validation.ts';
@@ -75,11 +75,12 @@ export function dryRun(lab: Lab, say: (line: string) => void): Primitives {
       return { stdout: '', stderr: '', exitCode: 0 };
     },
     async carrier(_lab, host, iface, up) {
-      say(
-        m(host)
-          ? `${where(host)}: ip link set dev ${iface} ${up ? 'up' : 'down'}`
-          : `cable of ${host} ${iface} ${up ? 'plugged back' : 'pulled'}`,
-      );
+      if (!m(host) || !lab.hosts) {
+        say(`cable of ${host} ${iface} ${up ? 'plugged back' : 'pulled'}`);
+        return;
+      }
+      const c = carrierCommands(lab.hosts, host, iface);
+      for (const line of up ? [c.up] : [c.armUndo, c.down]) say(`${where(host)}: ${line}`);
     },
   };
 }

@@ -1,5 +1,6 @@
 // A lab's machines as the lab model names them: the control plane, a machine by name, its NICs.
 import type { HostInterface, Lab, LabHost } from './types.ts';
+import { UsageError } from './validation.ts';
 
 // NICs are found by the network they are on, never by name: a machine l2lab did not build names
 // its own (enp0s9, bond0.100).
@@ -26,9 +27,18 @@ export function switchNic(h: LabHost): HostInterface {
   return h.interfaces.find((x) => x.network === 'switch')!;
 }
 
-/** The control plane (the lab file requires one): it runs the lease store, or the API server. */
+/**
+ * The control plane: it runs the lease store, or the API server. Every lab l2lab builds has one; a
+ * hosts lab may not (a keepalived pair), and then what needs one stops here, saying so.
+ */
 export function controlPlane(lab: Lab): LabHost {
-  return lab.nodes.find((n) => n.role === 'control-plane')!;
+  const cp = lab.nodes.find((n) => n.role === 'control-plane');
+  if (!cp)
+    throw new UsageError(
+      `lab ${lab.name} has no node with role: control-plane, where this subject's store or API server is reached; ` +
+        'give that node role: control-plane in the lab file',
+    );
+  return cp;
 }
 
 export function findHost(lab: Lab, name: string): LabHost {

@@ -112,7 +112,8 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
       `${mg4.text} overlaps the switch subnet ${sw4.text}; the management network must be separate (default 198.19.0.0/24)`,
     );
   if (raw.nodes.length > MAX_NODES) report('nodes', `${raw.nodes.length} nodes; at most ${MAX_NODES}`);
-  if (!raw.nodes.some((n) => n.role === 'control-plane'))
+  // Machines l2lab did not build may have none (a keepalived pair): what needs one says so (controlPlane).
+  if (raw.provider !== 'hosts' && !raw.nodes.some((n) => n.role === 'control-plane'))
     report('nodes', 'no node has role control-plane; give one node role: control-plane (it runs the lease store)');
 
   // Names: unique across nodes and client, usable as hostnames and interface names.

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { planCampaign } from '../../campaign/plan.ts';
 import { runCampaign } from '../../campaign/run.ts';
 import { buildBundles } from '../../conformance/bundles.ts';
+import { dryRunPlan } from '../../conformance/dry-run.ts';
 import { InterruptedError } from '../../conformance/fault-session.ts';
 import type { RunResults } from '../../conformance/model.ts';
 import { checkSelection, runSuite } from '../../conformance/suite.ts';
@@ -46,6 +47,7 @@ export interface TestOptions {
   stabilityS?: string;
   installed?: boolean;
   yes?: boolean;
+  dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -113,7 +115,8 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
   };
   checkSelection({ only: list(values.only), skip: list(values.skip) }); // before any cell of a campaign runs
   const lab = findLab({ lab: values.lab });
-  await confirmFaults(lab, values.yes, 'l2lab test'); // machines l2lab did not build: before anything runs
+  // machines l2lab did not build: before anything runs (a dry run runs nothing)
+  if (!values.dryRun) await confirmFaults(lab, values.yes, 'l2lab test');
   const leaseOverride = Object.fromEntries(Object.entries(lease).filter(([, x]) => x !== undefined)) as Partial<Lease>;
   const t0 = Date.now();
   const progress = (m: string) => {
@@ -179,6 +182,21 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
         .map((p) => p.replace(/^(subjects|versions\.[^:]+): /, (_, f) => (f === 'subjects' ? '' : `${versionsFlag}: `)))
         .join('\n'),
     );
+  if (values.dryRun) {
+    for (const s of subjects ?? [subject]) {
+      const lines = await dryRunPlan({
+        lab,
+        subject: s,
+        installed: values.installed === true,
+        faults,
+        only: list(values.only),
+        skip: list(values.skip),
+        lease: leaseOverride,
+      });
+      console.log(lines.join('\n'));
+    }
+    return EXIT.ok;
+  }
   // The CLI owns the signals: Ctrl-C aborts the run, which undoes the fault in force and ends
   // with exit 130; a second Ctrl-C must not leave a fault behind.
   const abort = new AbortController();

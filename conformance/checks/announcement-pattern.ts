@@ -39,6 +39,7 @@ export default defineCheck({
     `Informational: one power-off trial watched ${WATCH_MS / 1000} s past the takeover (the failover check's first, where it ran ` +
     `one); every gratuitous ARP and unsolicited NA the new holder sends, with their spacing.`,
   features: [],
+  injects: ['power-off'],
   readsTrial: { fault: 'power-off', watchAfterMs: WATCH_MS },
   async run(ctx, opts) {
     const reused = watchedTrial(opts, 'power-off', WATCH_MS);

@@ -20,6 +20,7 @@ export default defineCheck({
     '(the lab switch, the other domains) gets no answer; when that node is powered off, another eligible node of the same domain answers ' +
     'within the budget, and still nothing answers elsewhere.',
   features: [],
+  injects: ['power-off'],
   async run(ctx) {
     const lab = ctx.lab;
     if (!lab.domains.length)

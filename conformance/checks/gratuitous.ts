@@ -7,6 +7,7 @@ export default defineCheck({
     'In every failover trial the new holder announces itself: a gratuitous ARP (and, where IPv6 is claimed, an unsolicited neighbour ' +
     'advertisement with the Override flag and the target link-layer address, as a receiver needs them) from the new MAC.',
   features: ['gratuitous-arp'],
+  injects: ['power-off'],
   async run(ctx, opts) {
     let trials = allTrials(opts).filter((t) => t.arp?.newMac || t.ndp?.newMac);
     if (!trials.length) trials = [await ctx.trial('power-off', 1)].filter((t) => t.arp?.newMac || t.ndp?.newMac);

@@ -12,6 +12,7 @@ export default defineCheck({
     "On a lab switch that snoops multicast (switch.multicastSnooping: a solicitation reaches only the ports that joined the VIP's " +
     'solicited-node group), every IPv6 VIP is answered by one node, and again after its holder is powered off.',
   features: ['ipv6'],
+  injects: ['power-off'],
   async run(ctx, opts) {
     if (!ctx.lab.switch.multicastSnooping)
       return {

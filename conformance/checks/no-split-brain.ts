@@ -13,6 +13,7 @@ export default defineCheck({
     'paused holder resumes, and when the holder loses its lease store but not the switch. No capture, no answer or dropped frames: not ' +
     'a pass.',
   features: [],
+  injects: ['pause', 'link-down'],
   async run(ctx) {
     const details: string[] = [];
     // A paused holder resumes after another node took over: it must not answer again.

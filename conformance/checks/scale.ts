@@ -11,6 +11,7 @@ export default defineCheck({
     'With 50 VIPs, power off the node that holds the most: every VIP is answered again within 1.5× the single-VIP budget; the ' +
     'distribution of leases over nodes is reported.',
   features: ['lease-store'],
+  injects: ['power-off'],
   // 49 services beside the Gateway, where the pool has room (the subject's playbook reads extra_services).
   setup: { variable: 'extra_services', off: 0, fits: (lab) => poolSize(lab) >= 50, value: () => 49 },
   async run(ctx) {

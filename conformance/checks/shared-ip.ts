@@ -17,6 +17,7 @@ export default defineCheck({
     `the second policy alone (label ${NO_SHARED_LABEL}, subjects with node-labels) and when it is powered off (the failover ` +
     `check's power-off trials, where it ran them), still exactly one node answers, no probe answered by two.`,
   features: ['ip-sharing'],
+  injects: ['relabel', 'power-off'],
   // The sharing services carry the main VIP's address (shared-setup.ts says how); before the subject
   // has chosen it, only the sharing key (the suite installs again once it is known).
   setup: {

@@ -7,6 +7,7 @@ export default defineCheck({
     'The client keeps its populated ARP/neighbour entry (never flushed) and still gets HTTP answers again within the failover budget ' +
     '(on an emulated lab the time is reported, not judged; that HTTP comes back at all still is).',
   features: ['http'],
+  injects: ['power-off'],
   async run(ctx, opts) {
     let trials = allTrials(opts).filter((t) => t.http);
     if (!trials.length) trials = [await ctx.trial('power-off', 1)];

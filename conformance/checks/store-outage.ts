@@ -95,6 +95,7 @@ export default defineCheck({
     'off for 4 × leaseDuration (at least 3 s; --store-down-s), how long until every VIP falls silent and how long after the store ' +
     'returns until every VIP is answered again (Cilium #40735).',
   features: [],
+  injects: ['power-off'],
   async run(ctx, opts) {
     const details: string[] = [];
     const figures: Record<string, number | string | null> = {};

@@ -17,6 +17,7 @@ export default defineCheck({
     'answers, and is answering steadily (one node, every request of the last half second) a lease duration (at least 1 s) after ' +
     'its first answer, when the window ends (Cilium #48626).',
   features: [],
+  injects: ['switch-down'],
   async run(ctx, opts) {
     const outageMs = opts.switchDownMs ?? switchOutageMs(ctx.subject.lease);
     const budget = ctx.subject.budgetMs('switch-down');

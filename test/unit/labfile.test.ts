@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { parse, stringify } from 'yaml';
+import { controlPlane } from '../../lab/hosts.ts';
 import { cidrRange, formatIp, parseCidr, parseIp } from '../../lab/ip.ts';
 import { LabFileError, loadLab, parseLab } from '../../lab/labfile.ts';
 import { matches } from '../../lab/selector.ts';
+import { UsageError } from '../../lab/validation.ts';
 import { repo } from '../helpers.ts';
 
 const defaultText = readFileSync(join(repo, 'lab.yaml'), 'utf8');
@@ -459,6 +461,31 @@ test('a hosts lab: NICs by the names the machines give them, no address or MAC m
   t.is(lab.hosts!.machines.node01!.power!.off.split(' ')[0], 'ipmitool', 'hosts.power for every node');
   t.is(lab.hosts!.machines.probe01!.power, undefined, 'never for the client');
   t.true(lab.hosts!.identityFile.startsWith('/'), '~ expanded');
+});
+
+test('a hosts lab may have no control plane (a keepalived pair on Proxmox); what needs one says so', (t) => {
+  const file = join(repo, 'labs', 'hosts.proxmox.yaml');
+  const lab = parseLab(readFileSync(file, 'utf8'), file);
+  t.deepEqual(
+    lab.nodes.map((n) => [n.name, n.role]),
+    [
+      ['lb1', 'worker'],
+      ['lb2', 'worker'],
+    ],
+  );
+  t.is(lab.hosts!.machines.lb2!.power!.off, 'ssh root@pve qm stop 132', "each VM's own power commands");
+  t.regex(lab.hosts!.machines.lb1!.service!.stop, /^systemctl kill -s "\$L2LAB_SIGNAL" "\$L2LAB_SERVICE"/);
+  t.throws(() => controlPlane(lab), {
+    instanceOf: UsageError,
+    message: /lab pve has no node with role: control-plane/,
+  });
+  // A lab l2lab builds always has one: its lease store runs there.
+  const netnsFile = hostsEdit((d) => {
+    d.provider = 'netns';
+    delete d.hosts;
+    delete d.nodes[0].role;
+  });
+  t.true(problemsOf(netnsFile).some((p) => /nodes: no node has role control-plane/.test(p)));
 });
 
 test('a hosts lab file with problems: every one reported, each with its field and the fix', (t) => {

@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { cidrRange, formatIp, parseCidr, parseIp } from '../../ip.ts';
+import { shq } from '../../quote.ts';
 import type { HostMachine, HostsSettings } from '../../types.ts';
 
 /** A shell command run on this machine; $L2LAB_MACHINE and $L2LAB_ADDRESS name the node. */
@@ -207,4 +208,21 @@ export function serviceArgv(m: Pick<HostMachine, 'service'>, args: string[]): st
   const [action, name = '', signal = 'TERM'] = args;
   const cmd = action === 'start' ? s.start : action === 'stop' ? s.stop : s.signal;
   return ['env', `L2LAB_SERVICE=${name}`, `L2LAB_SIGNAL=${signal}`, 'sh', '-c', cmd];
+}
+
+/**
+ * A NIC set down over SSH: first an undo armed on the machine (its process group's id in a file
+ * by machine and NIC under hosts.dir: machines may share that directory, a netns lab's do), then
+ * the NIC down; up sets it up and ends the armed undo. Shell command lines, run with sh -c.
+ */
+export function carrierCommands(h: Pick<HostsSettings, 'dir' | 'carrierUndoS'>, host: string, iface: string) {
+  const pidFile = shq(join(h.dir, `carrier-${host}-${iface}.undo`));
+  const nic = shq(iface);
+  return {
+    armUndo:
+      `setsid sh -c ${shq(`echo $$ > ${pidFile}; sleep ${h.carrierUndoS}; ip link set dev ${nic} up; rm -f ${pidFile}`)} ` +
+      '> /dev/null 2>&1 < /dev/null &',
+    down: `ip link set dev ${nic} down`,
+    up: `ip link set dev ${nic} up && { [ ! -f ${pidFile} ] || kill -- -$(cat ${pidFile}); rm -f ${pidFile}; true; }`,
+  };
 }

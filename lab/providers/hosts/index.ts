@@ -8,7 +8,6 @@
 //     hypervisor); a NIC's carrier through `ip link` over SSH, with an undo armed on the node
 //     first, so that a lost SSH session cannot leave the node cut off.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { proberMac } from '../../addresses.ts';
 import { run, waitFor } from '../../command.ts';
@@ -27,7 +26,7 @@ import { commonStatus, readFaults } from '../../state.ts';
 import type { HostMachine, HostStatus, HostsSettings, Lab, LabHost, LabStatus } from '../../types.ts';
 import { UsageError } from '../../validation.ts';
 import { capabilities } from './about.ts';
-import { serviceArgv } from './config.ts';
+import { carrierCommands, serviceArgv } from './config.ts';
 
 /** How long a node may take to answer SSH again after its power-on command. */
 const POWER_ON_TIMEOUT_MS = 10 * 60_000;
@@ -434,34 +433,16 @@ export class HostsProvider extends OverSsh implements Provider {
    * goes (the node is reached over that NIC), the node brings it back by itself.
    */
   async carrier(lab: Lab, host: string, iface: string, up: boolean): Promise<void> {
-    // The undo's process group, by machine and NIC (machines may share l2lab's directory: a netns lab's do).
-    const pidFile = shq(join(settings(lab).dir, `carrier-${host}-${iface}.undo`));
+    const cmd = carrierCommands(settings(lab), host, iface);
     const undoAfterS = settings(lab).carrierUndoS;
-    const nic = shq(iface);
     if (!up) {
-      await this.must(lab, host, [
-        'sh',
-        '-c',
-        `setsid sh -c ${shq(`echo $$ > ${pidFile}; sleep ${undoAfterS}; ip link set dev ${nic} up; rm -f ${pidFile}`)} ` +
-          '> /dev/null 2>&1 < /dev/null &',
-      ]);
+      await this.must(lab, host, ['sh', '-c', cmd.armUndo]);
       // The session may go with the link (a node reached over that NIC): sent, then it drops.
-      const r = await this.exec(lab, host, ['ip', 'link', 'set', 'dev', iface, 'down'], { timeoutMs: 2000 }).catch(
-        () => undefined,
-      );
+      const r = await this.exec(lab, host, ['sh', '-c', cmd.down], { timeoutMs: 2000 }).catch(() => undefined);
       if (r && r.exitCode !== 0) throw new Error(`ip link set dev ${iface} down on ${host}: ${r.stderr.trim()}`);
       return;
     }
-    const back = await this.exec(
-      lab,
-      host,
-      [
-        'sh',
-        '-c',
-        `ip link set dev ${nic} up && { [ ! -f ${pidFile} ] || kill -- -$(cat ${pidFile}); rm -f ${pidFile}; true; }`,
-      ],
-      { timeoutMs: 10_000 },
-    ).catch(() => undefined);
+    const back = await this.exec(lab, host, ['sh', '-c', cmd.up], { timeoutMs: 10_000 }).catch(() => undefined);
     if (back?.exitCode === 0) return;
     // The session went with the link: the machine's own undo brings it back.
     this.machines.drop(host);
