@@ -36,7 +36,8 @@ export async function dryRunPlan(req: DryRunRequest): Promise<string[]> {
     `lab ${lab.name} (provider ${lab.provider}): nodes ${lab.nodes.map((n) => n.name).join(', ')}; client ${lab.client.name}`,
     preinstalled
       ? `subject ${subject.name}: already running (l2lab installs, stops and removes nothing)`
-      : `subject ${subject.name}: installed with ${subject.install ? `playbook ${subject.install.playbook}` : `its run line`} on every node (other announcers stopped first)`,
+      : `subject ${subject.name}: installed with ${subject.install ? `playbook ${subject.install.playbook}` : 'its run line'} ` +
+        'on every node (other announcers stopped first)',
     '',
     'checks:',
   ];

@@ -21,8 +21,12 @@ export interface ExecResult {
 export interface Primitives {
   /** Power cut (off) or boot (on; returns once the machine is reachable again). */
   power?(lab: Lab, host: string, on: boolean): Promise<void>;
-  /** The cable of one NIC: unplugged (the machine sees no carrier) or plugged back. */
-  carrier?(lab: Lab, host: string, iface: string, up: boolean): Promise<void>;
+  /**
+   * The cable of one NIC: unplugged (the machine sees no carrier) or plugged back. May return the
+   * moment it went (this machine's clock) where work comes first (an undo armed over SSH).
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a provider that knows no better moment returns nothing
+  carrier?(lab: Lab, host: string, iface: string, up: boolean): Promise<number | undefined | void>;
   exec(lab: Lab, host: string, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** A moment on a machine's own clock (ms since the epoch) on this machine's clock; absent where they share one. */
   hostTime?(lab: Lab, host: string, ms: number): Promise<number>;

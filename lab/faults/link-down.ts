@@ -15,8 +15,9 @@ export default defineFault({
   trial: { params: (_service, lab, node) => ({ iface: switchNic(findHost(lab, node)).name }) },
   held: (p) => ({ unplugged: [p.iface] }),
   inject: async (io, lab, node, p) => {
-    await primitive(io, 'carrier', 'link-down')(lab, node, p.iface, false);
-    return undefined;
+    return (await primitive(io, 'carrier', 'link-down')(lab, node, p.iface, false)) ?? undefined;
   },
-  undo: (io, lab, node, p) => primitive(io, 'carrier', 'link-down')(lab, node, p.iface, true),
+  undo: async (io, lab, node, p) => {
+    await primitive(io, 'carrier', 'link-down')(lab, node, p.iface, true);
+  },
 });

@@ -23,8 +23,10 @@ export default defineFault({
   held: (_p, node, lab) => ({ unplugged: lab ? nics(lab, node) : [MANAGEMENT_INTERFACE, SWITCH_INTERFACE] }),
   // The switch first: the fault counts from the moment the announcing link goes.
   inject: async (io, lab, node) => {
-    for (const i of nics(lab, node)) await primitive(io, 'carrier', 'network-off')(lab, node, i, false);
-    return undefined;
+    let first: number | undefined;
+    for (const i of nics(lab, node))
+      first ??= (await primitive(io, 'carrier', 'network-off')(lab, node, i, false)) ?? undefined;
+    return first;
   },
   undo: async (io, lab, node) => {
     for (const i of nics(lab, node).reverse()) await primitive(io, 'carrier', 'network-off')(lab, node, i, true);

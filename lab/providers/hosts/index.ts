@@ -432,18 +432,21 @@ export class HostsProvider extends OverSsh implements Provider {
    * The NIC goes down over SSH, an undo armed on the machine first: if this SSH session is what
    * goes (the node is reached over that NIC), the node brings it back by itself.
    */
-  async carrier(lab: Lab, host: string, iface: string, up: boolean): Promise<void> {
+  async carrier(lab: Lab, host: string, iface: string, up: boolean): Promise<number | undefined> {
     const cmd = carrierCommands(settings(lab), host, iface);
     const undoAfterS = settings(lab).carrierUndoS;
     if (!up) {
       await this.must(lab, host, ['sh', '-c', cmd.armUndo]);
+      // The fault's moment: the down command sent, not the undo armed before it (one SSH round trip
+      // that a failover measured from the call's start would count: 40-116 ms here).
+      const at = Date.now();
       // The session may go with the link (a node reached over that NIC): sent, then it drops.
       const r = await this.exec(lab, host, ['sh', '-c', cmd.down], { timeoutMs: 2000 }).catch(() => undefined);
       if (r && r.exitCode !== 0) throw new Error(`ip link set dev ${iface} down on ${host}: ${r.stderr.trim()}`);
-      return;
+      return at;
     }
     const back = await this.exec(lab, host, ['sh', '-c', cmd.up], { timeoutMs: 10_000 }).catch(() => undefined);
-    if (back?.exitCode === 0) return;
+    if (back?.exitCode === 0) return undefined;
     // The session went with the link: the machine's own undo brings it back.
     this.machines.drop(host);
     await waitFor(
@@ -452,6 +455,7 @@ export class HostsProvider extends OverSsh implements Provider {
       (undoAfterS + 60) * 1000,
       2000,
     );
+    return undefined;
   }
 
   async close(): Promise<void> {
