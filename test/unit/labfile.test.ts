@@ -2,12 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { parse, stringify } from 'yaml';
-import { controlPlane } from '../../lab/hosts.ts';
+import { asHostsFile } from '../../lab/as-hosts.ts';
+import { controlPlane, mgmt } from '../../lab/hosts.ts';
 import { cidrRange, formatIp, parseCidr, parseIp } from '../../lab/ip.ts';
 import { LabFileError, loadLab, parseLab } from '../../lab/labfile.ts';
+import { getProvider } from '../../lab/providers/index.ts';
 import { matches } from '../../lab/selector.ts';
+import type { HostStatus, LabHost, LabStatus } from '../../lab/types.ts';
 import { UsageError } from '../../lab/validation.ts';
-import { repo } from '../helpers.ts';
+import { labFile, repo } from '../helpers.ts';
 
 const defaultText = readFileSync(join(repo, 'lab.yaml'), 'utf8');
 
@@ -544,4 +547,39 @@ test('hosts settings belong to provider: hosts, and power is for every node or n
     policy.some((x) => /^policy\.interfaces: matches no interface .*bond0\.100: add "\^bond0\\\.100\$"/.test(x)),
     policy.join('\n'),
   );
+});
+
+test('a VM lab written as a hosts file (lab status --as-hosts): power is the hypervisor cutting and booting the VM', (t) => {
+  const lab = loadLab(labFile('tvmh', 127, () => {}, 'labs/vm.yaml'));
+  const host = (h: LabHost): HostStatus => ({
+    name: h.name,
+    role: h.role,
+    labels: h.labels,
+    namespace: '',
+    powered: true,
+    interfaces: [],
+    sshd: true,
+    ssh: { host: mgmt(h).ipv4, port: 22, user: 'root', hostKey: 'ssh-ed25519 AAAA' },
+  });
+  const status = {
+    ...({} as LabStatus),
+    state: 'up',
+    ssh: {
+      user: 'root',
+      identityFile: '/var/lib/l2l-tvmh/ssh/id',
+      knownHostsFile: '/var/lib/l2l-tvmh/ssh/known_hosts',
+    },
+    nodes: lab.nodes.map(host),
+    client: host(lab.client),
+  } as LabStatus;
+  const text = asHostsFile(lab, status, getProvider('vagrant'));
+  t.regex(text, /off: virsh -c qemu:\/\/\/system destroy l2l-tvmh-"\$L2LAB_MACHINE"/);
+  t.regex(text, /on: virsh -c qemu:\/\/\/system start l2l-tvmh-"\$L2LAB_MACHINE"/);
+  const hosts = parseLab(text, '/tmp/tvmh-hosts.yaml');
+  t.is(hosts.provider, 'hosts');
+  t.is(hosts.name, 'tvmhh');
+  for (const n of lab.nodes) {
+    t.is(hosts.hosts!.machines[n.name]!.ssh, mgmt(n).ipv4, `${n.name}: reached at its management address`);
+    t.is(hosts.hosts!.machines[n.name]!.nic, 'eth1', `${n.name}: its NIC on the lab switch`);
+  }
 });

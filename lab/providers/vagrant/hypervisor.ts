@@ -13,6 +13,8 @@ export interface Hypervisor {
   states(prefix: string): Promise<Map<string, PowerState>>;
   powerOff(vm: string): Promise<void>;
   powerOn(vm: string): Promise<void>;
+  /** The same two as shell command lines for a VM named `vm` (a shell word): a hosts file's power commands. */
+  powerCommands(vm: string): { off: string; on: string };
   /** Carrier of the NIC with this MAC: down is a pulled cable (the guest sees carrier loss). */
   setLink(vm: string, mac: string, up: boolean): Promise<void>;
   linkUp(vm: string, mac: string): Promise<boolean>;
@@ -45,6 +47,10 @@ export const libvirt: Hypervisor = {
   async powerOn(vm) {
     await virsh(['start', vm]);
   },
+  powerCommands: (vm) => ({
+    off: `virsh -c qemu:///system destroy ${vm}`,
+    on: `virsh -c qemu:///system start ${vm}`,
+  }),
   async setLink(vm, mac, up) {
     await virsh(['domif-setlink', vm, mac, up ? 'up' : 'down']);
   },

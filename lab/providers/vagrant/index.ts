@@ -403,6 +403,14 @@ export class VagrantProvider extends OverSsh implements Provider {
   }
 
   /** Off is a power cut (no shutdown, no goodbye packets); on boots the VM and waits for l2lab's boot unit. */
+  /**
+   * Power as a hosts file says it (`lab status --as-hosts`): the hypervisor's power cut and boot
+   * of the VM named after $L2LAB_MACHINE; the hosts provider then waits for SSH.
+   */
+  powerCommands(lab: Lab): { off: string; on: string } {
+    return this.hv(lab).powerCommands(`${names.prefix(lab.name)}"$L2LAB_MACHINE"`);
+  }
+
   async power(lab: Lab, host: string, on: boolean): Promise<void> {
     const h = findHost(lab, host);
     const dom = domain(lab.name, h.name);
