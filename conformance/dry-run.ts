@@ -10,7 +10,6 @@ import type { Lab, Lease } from '../lab/types.ts';
 import { skipReason } from './check-runner.ts';
 import { faultsFor } from './checks/failover.ts';
 import { checks } from './checks/index.ts';
-
 import { loadSubject } from './subject.ts';
 import { refuseInstall } from './suite.ts';
 
@@ -32,7 +31,7 @@ export async function dryRunPlan(req: DryRunRequest): Promise<string[]> {
   const preinstalled = req.installed || subject.preinstalled;
   refuseInstall(lab, provider, subject, preinstalled); // as the run would, before anything
   const out: string[] = [
-    `l2lab test --dry-run: nothing is reached, installed or changed; a run would do this.`,
+    'l2lab test --dry-run: nothing is reached, installed or changed; a run would do this.',
     `lab ${lab.name} (provider ${lab.provider}): nodes ${lab.nodes.map((n) => n.name).join(', ')}; client ${lab.client.name}`,
     preinstalled
       ? `subject ${subject.name}: already running (l2lab installs, stops and removes nothing)`
