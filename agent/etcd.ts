@@ -156,6 +156,7 @@ export class Etcd {
 
   close(): void {
     this.closed = true;
+    for (const w of this.watches) w(); // their streams end; closed, they connect no more
     this.agent.destroy();
   }
 

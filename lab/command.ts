@@ -34,7 +34,6 @@ export async function run(
     code: number | null;
     signal: string | null;
     timedOut: boolean;
-    error?: Error;
   }>((resolve) => {
     const child = spawn(cmd!, args, {
       stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -53,7 +52,7 @@ export async function run(
     child.on('error', (e) => {
       error = e; // not found, not executable: no 'close' may follow a failed spawn
       clearTimeout(timer);
-      resolve({ stdout: '', stderr: e.message, code: null, signal: null, timedOut, error });
+      resolve({ stdout: '', stderr: e.message, code: null, signal: null, timedOut });
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
