@@ -30,7 +30,11 @@ function sshTarget(status: LabStatus, nodeName: string): { node: HostStatus; ssh
     throw new UsageError(
       `no node "${nodeName}" in lab ${status.lab}; nodes: ${status.nodes.map((n) => n.name).join(', ')}`,
     );
-  if (!node.ssh) throw new Error(`node ${nodeName} has no SSH endpoint`);
+  if (!node.ssh)
+    throw new UsageError(
+      `${nodeName} is not reached over SSH: a hosts file's local: true machine is this one (run the command here); ` +
+        "a netns lab's client has an SSH endpoint with client: { management: true }",
+    );
   return { node, ssh: node.ssh };
 }
 

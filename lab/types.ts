@@ -71,7 +71,10 @@ export interface Domain {
 
 /** A machine l2lab did not build, as the hosts provider reaches it (lab/providers/hosts/config.ts). */
 export interface HostMachine {
+  /** Where SSH reaches it; '' for the machine l2lab runs on (local). */
   ssh: string;
+  /** The client is the machine l2lab runs on: its commands run here, not over SSH. */
+  local?: boolean;
   port: number;
   user: string;
   /** Its NIC on the L2 domain. */

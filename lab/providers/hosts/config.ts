@@ -26,7 +26,9 @@ const serviceSchema = z.strictObject({ stop: command, start: command, signal: co
 
 const machineSchema = z.strictObject({
   /** Address or name SSH connects to. */
-  ssh: z.string().min(1),
+  ssh: z.string().min(1).optional(),
+  /** The client only: it is the machine l2lab runs on (its NIC captured here, no SSH). */
+  local: z.literal(true).optional(),
   port: z.number().int().min(1).max(65535).default(22),
   user: z.string().min(1).optional(),
   /** The machine's NIC on the L2 domain (eth1, enp0s9, bond0.100). */
@@ -161,6 +163,21 @@ export function resolveHosts(
         `hosts.machines.${n}`,
         `no node or client is named ${n} (machines: ${names.join(', ')}); remove it or fix the name`,
       );
+  for (const [n, m] of Object.entries(h.machines)) {
+    if (m.local && m.ssh) report(`hosts.machines.${n}`, 'gives both ssh: and local: true; keep one');
+    else if (!m.ssh && !m.local)
+      report(
+        `hosts.machines.${n}.ssh`,
+        n === raw.client.name
+          ? 'missing: the address SSH reaches the client at, or local: true when the client is this machine'
+          : 'missing: the address SSH reaches it at',
+      );
+    if (m.local && n !== raw.client.name)
+      report(
+        `hosts.machines.${n}.local`,
+        'only the client may be this machine (faults are never run on the machine l2lab runs on); give ssh: ADDRESS',
+      );
+  }
   if (h.machines[raw.client.name]?.power)
     report(`hosts.machines.${raw.client.name}.power`, 'the client is never powered off; remove power: there');
   const unpowered = raw.nodes.filter((n) => h.machines[n.name] && !h.machines[n.name]!.power && !h.power);
@@ -176,7 +193,8 @@ export function resolveHosts(
     const power = m.power ?? (isNode ? h.power : undefined);
     const service = m.service ?? (isNode ? h.service : undefined);
     machines[name] = {
-      ssh: m.ssh,
+      ssh: m.ssh ?? '',
+      ...(m.local ? { local: true } : {}),
       port: m.port,
       user: m.user ?? h.user,
       nic: m.nic,

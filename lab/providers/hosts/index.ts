@@ -7,7 +7,8 @@
 //   - Faults use what the user declares: power through commands run on this machine (a BMC, a
 //     hypervisor); a NIC's carrier through `ip link` over SSH, with an undo armed on the node
 //     first, so that a lost SSH session cannot leave the node cut off.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { proberMac } from '../../addresses.ts';
 import { run, waitFor } from '../../command.ts';
@@ -16,10 +17,11 @@ import { writeAtomic } from '../../files.ts';
 import { findHost, switchNic } from '../../hosts.ts';
 import { inCidr, parseCidr, parseIp } from '../../ip.ts';
 import type { LabPaths } from '../../names.ts';
+import { repoRoot } from '../../paths.ts';
 import { inBlocks } from '../../pool.ts';
 import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
 import { shq } from '../../quote.ts';
-import { runtimeBundle } from '../../runtime.ts';
+import { runtimeBundle, runtimeFiles } from '../../runtime.ts';
 import { hostKeyShown } from '../../ssh.ts';
 import { OverSsh, SshMachines } from '../../ssh-machines.ts';
 import { commonStatus, readFaults } from '../../state.ts';
@@ -113,6 +115,16 @@ export class HostsProvider extends OverSsh implements Provider {
       [...lab.nodes, lab.client].map(async (h) => {
         const m = s.machines[h.name]!;
         const where = `hosts.machines.${h.name}`;
+        if (m.local) {
+          progress.info(`${h.name}: this machine, ${m.nic}`);
+          const facts = nicFacts((await localExec(['ip', '-j', 'addr', 'show', 'dev', m.nic])).stdout);
+          if (facts) return readFacts(h, m, facts);
+          problems.push(
+            `${where}.nic: ${m.nic} does not exist on this machine (it has ${readdirSync('/sys/class/net').join(', ')}); ` +
+              'name its NIC on the L2 domain',
+          );
+          return;
+        }
         if (!m.hostKey) {
           const keys = await knownHostKeys(s.knownHosts, m.ssh, m.port);
           if (!keys.length) {
@@ -151,31 +163,36 @@ export class HostsProvider extends OverSsh implements Provider {
           problems.push(`${where}: ${(e as Error).message}`);
           return;
         }
-        const nic = switchNic(h);
-        nic.mac = facts.mac;
-        for (const [family, list, cidr] of [
-          [4, facts.ipv4, lab.switch.ipv4],
-          [6, facts.ipv6, lab.switch.ipv6],
-        ] as const) {
-          const key = family === 4 ? 'ipv4' : 'ipv6';
-          const subnet = parseCidr(cidr);
-          const mine = list.filter((a) => typeof subnet !== 'string' && inCidr(subnet, family, parseIp(a)!.value));
-          const poolFree = mine.filter((a) => !inBlocks(lab.pool.blocks, a));
-          if (nic[key]) {
-            if (!mine.includes(nic[key]!))
-              problems.push(
-                `${h.role === 'client' ? 'client' : `nodes.${h.name}`}.${key}: ${nic[key]} is not on ${h.name}'s ${m.nic} ` +
-                  `(it has ${list.join(', ') || `no IPv${family} address`}); fix it or leave it out (l2lab reads it)`,
-              );
-          } else if (poolFree[0]) nic[key] = poolFree[0];
-          else if (family === 4 || h.role === 'client')
-            problems.push(
-              `${where}.nic: ${h.name}'s ${m.nic} has no IPv${family} address in ${cidr} (it has ${list.join(', ') || 'none'}); ` +
-                `is ${m.nic} its NIC on the L2 domain, and switch.ipv${family} its subnet?`,
-            );
-        }
+        readFacts(h, m, facts);
       }),
     );
+    /** What the lab file says of a machine's NIC, checked against what the machine has; its MAC and addresses into the lab. */
+    function readFacts(h: LabHost, m: HostMachine, facts: NicFacts): void {
+      const where = `hosts.machines.${h.name}`;
+      const nic = switchNic(h);
+      nic.mac = facts.mac;
+      for (const [family, list, cidr] of [
+        [4, facts.ipv4, lab.switch.ipv4],
+        [6, facts.ipv6, lab.switch.ipv6],
+      ] as const) {
+        const key = family === 4 ? 'ipv4' : 'ipv6';
+        const subnet = parseCidr(cidr);
+        const mine = list.filter((a) => typeof subnet !== 'string' && inCidr(subnet, family, parseIp(a)!.value));
+        const poolFree = mine.filter((a) => !inBlocks(lab.pool.blocks, a));
+        if (nic[key]) {
+          if (!mine.includes(nic[key]!))
+            problems.push(
+              `${h.role === 'client' ? 'client' : `nodes.${h.name}`}.${key}: ${nic[key]} is not on ${h.name}'s ${m.nic} ` +
+                `(it has ${list.join(', ') || `no IPv${family} address`}); fix it or leave it out (l2lab reads it)`,
+            );
+        } else if (poolFree[0]) nic[key] = poolFree[0];
+        else if (family === 4 || h.role === 'client')
+          problems.push(
+            `${where}.nic: ${h.name}'s ${m.nic} has no IPv${family} address in ${cidr} (it has ${list.join(', ') || 'none'}); ` +
+              `is ${m.nic} its NIC on the L2 domain, and switch.ipv${family} its subnet?`,
+          );
+      }
+    }
     if (problems.length) {
       this.machines.close();
       throw new UsageError(
@@ -190,6 +207,7 @@ export class HostsProvider extends OverSsh implements Provider {
     const known = `${[...lab.nodes, lab.client]
       .flatMap((h) => {
         const m = s.machines[h.name]!;
+        if (m.local) return [];
         return (m.hostKey ?? '').split('\n').map((k) => `${m.port === 22 ? m.ssh : `[${m.ssh}]:${m.port}`} ${k}`);
       })
       .join('\n')}\n`;
@@ -211,6 +229,8 @@ export class HostsProvider extends OverSsh implements Provider {
   /** The client runs l2lab's prober: Node and the runtime under l2lab's directory (content-addressed: copied when it changed). */
   private async installRuntime(lab: Lab, h: LabHost, apply: ConvergeContext['apply']): Promise<void> {
     const dir = settings(lab).dir;
+    // The machine l2lab runs on runs the prober from this checkout, as a netns lab's client does.
+    if (machineOf(lab, h.name).local) return void runtimeFiles();
     const runtime = await runtimeBundle();
     const have = await this.exec(lab, h.name, ['sh', '-c', `cat ${shq(`${dir}/runtime.id`)} 2>/dev/null; true`]);
     if (have.stdout.trim() === runtime.id) return;
@@ -232,7 +252,7 @@ export class HostsProvider extends OverSsh implements Provider {
    * NDP) from its NIC, and the node's own MAC must answer. Before any fault, or nothing measured means anything.
    */
   private async checkSameL2(lab: Lab, progress: Progress): Promise<void> {
-    const dir = settings(lab).dir;
+    const at = this.machinePaths(lab);
     const nic = switchNic(lab.client);
     const p = settings(lab).prober;
     const targets = lab.nodes.flatMap((n) => {
@@ -244,8 +264,8 @@ export class HostsProvider extends OverSsh implements Provider {
       lab,
       lab.client.name,
       [
-        `${dir}/node`,
-        `${dir}/runtime/dist/probe.mjs`,
+        at.node,
+        `${at.root}/dist/probe.mjs`,
         '--iface',
         nic.name,
         '--mac',
@@ -318,9 +338,9 @@ export class HostsProvider extends OverSsh implements Provider {
       let facts: NicFacts | undefined;
       let reached = !probe;
       if (probe) {
-        const r = await this.exec(lab, h.name, ['ip', '-j', 'addr', 'show', 'dev', m.nic], { timeoutMs: 10_000 }).catch(
-          () => undefined,
-        );
+        const r = await this.exec(lab, h.name, ['ip', '-j', 'addr', 'show', 'dev', m.nic], {
+          timeoutMs: 10_000,
+        }).catch(() => undefined);
         reached = !!r;
         facts = r?.exitCode === 0 ? nicFacts(r.stdout) : undefined;
       }
@@ -333,7 +353,9 @@ export class HostsProvider extends OverSsh implements Provider {
         powered: probe ? reached : !off,
         interfaces: h.interfaces.map((i) => ({ ...i, up: probe ? !!facts?.up : !off })),
         sshd: reached,
-        ...(m.hostKey ? { ssh: { host: m.ssh, port: m.port, user: m.user, hostKey: m.hostKey.split('\n')[0]! } } : {}),
+        ...(m.hostKey && !m.local
+          ? { ssh: { host: m.ssh, port: m.port, user: m.user, hostKey: m.hostKey.split('\n')[0]! } }
+          : {}),
       };
     };
     const all = await Promise.all([...lab.nodes, lab.client].map(hostStatus));
@@ -368,6 +390,7 @@ export class HostsProvider extends OverSsh implements Provider {
     opts: { input?: string; timeoutMs?: number } = {},
   ): Promise<ExecResult> {
     const m = machineOf(lab, host);
+    if (m.local) return localExec(argv, opts);
     if (!m.hostKey) {
       // A lab read from its file before lab:up saw the machine: its keys from known_hosts.
       const s = settings(lab);
@@ -389,7 +412,22 @@ export class HostsProvider extends OverSsh implements Provider {
   /** l2lab's programs and scratch files on a machine: under its directory there. */
   machinePaths(lab: Lab): { node: string; root: string; tmp: string } {
     const dir = settings(lab).dir;
+    if (machineOf(lab, lab.client.name).local) return { node: process.execPath, root: repoRoot, tmp: dir };
     return { node: `${dir}/node`, root: `${dir}/runtime`, tmp: dir };
+  }
+
+  /** The machine l2lab runs on keeps this clock and these files. */
+  override clockOffset(lab: Lab, host: string): Promise<{ offsetMs: number; uncertaintyMs: number }> {
+    if (machineOf(lab, host).local) return Promise.resolve({ offsetMs: 0, uncertaintyMs: 0 });
+    return super.clockOffset(lab, host);
+  }
+
+  override hostTime(lab: Lab, host: string, ms: number): Promise<number> {
+    return machineOf(lab, host).local ? Promise.resolve(ms) : super.hostTime(lab, host, ms);
+  }
+
+  override copyFrom(lab: Lab, host: string, remote: string, local: string): Promise<void> {
+    return machineOf(lab, host).local ? copyFile(remote, local) : super.copyFrom(lab, host, remote, local);
   }
 
   /** The hosts file's service commands on the node, with $L2LAB_SERVICE and $L2LAB_SIGNAL; l2l-service where it declares none. */
@@ -461,6 +499,12 @@ export class HostsProvider extends OverSsh implements Provider {
   async close(): Promise<void> {
     this.machines.close();
   }
+}
+
+/** A command on the machine l2lab runs on, as root (through sudo -n where l2lab is not). */
+async function localExec(argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  const asRoot = process.getuid?.() === 0 ? argv : ['sudo', '-n', '--', ...argv];
+  return run(asRoot, { ...opts, check: false });
 }
 
 /** What the check reads of the prober's report (conformance/events.ts: ProbeResult). */
