@@ -499,14 +499,24 @@ test('a hosts lab file with problems: every one reported, each with its field an
       d.hosts.machines.probe01.power = { off: 'x', on: 'y' }; // the client is never powered off
       d.hosts.prober.ipv4 = '192.168.51.0/27'; // outside the switch subnet
       d.hosts.prober.ipv6 = 'fd00:50::/64'; // far too many
+      d.hosts.machines.node01 = { local: true, nic: 'eth1' }; // faults never run where l2lab runs
+      d.hosts.machines.cp01.local = true; // and ssh: too
     }),
-  ).concat(
-    problemsOf(
-      hostsEdit((d) => {
-        d.nodes[0].ipv4 = '192.168.50.193'; // one of the prober's
-      }),
-    ),
-  );
+  )
+    .concat(
+      problemsOf(
+        hostsEdit((d) => {
+          d.hosts.machines.probe01 = { nic: 'eth0' }; // neither ssh: nor local: true
+        }),
+      ),
+    )
+    .concat(
+      problemsOf(
+        hostsEdit((d) => {
+          d.nodes[0].ipv4 = '192.168.50.193'; // one of the prober's
+        }),
+      ),
+    );
   const has = (re: RegExp) =>
     t.true(
       p.some((x) => re.test(x)),
@@ -517,6 +527,9 @@ test('a hosts lab file with problems: every one reported, each with its field an
   has(/^hosts\.machines\.probe01\.power: the client is never powered off/);
   has(/^hosts\.prober\.ipv4: 192\.168\.51\.1 \(and 29 more\) is outside the switch subnet 192\.168\.50\.0\/24/);
   has(/^hosts\.prober\.ipv6: fd00:50::\/64 holds \d+ addresses; give at most 64/);
+  has(/^hosts\.machines\.node01\.local: only the client may be this machine/);
+  has(/^hosts\.machines\.cp01: gives both ssh: and local: true; keep one/);
+  has(/^hosts\.machines\.probe01\.ssh: missing: .*or local: true when the client is this machine/);
   has(/^nodes\[0\]: 192\.168\.50\.193 is reserved for l2lab's conformance prober \(hosts\.prober\)/);
 });
 
@@ -538,6 +551,10 @@ test('hosts settings belong to provider: hosts, and power is for every node or n
     some.some((x) => /^hosts\.power: given for some nodes, not for node01, node02/.test(x)),
     some.join('\n'),
   );
+  const local = hostsEdit((d) => {
+    d.hosts.machines.probe01 = { local: true, nic: 'enp2s0' }; // the client is this machine
+  });
+  t.deepEqual(problemsOf(local), []);
   const policy = problemsOf(
     hostsEdit((d) => {
       d.hosts.machines.node02.nic = 'bond0.100';
