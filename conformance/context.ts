@@ -3,7 +3,7 @@
 // analysed by trial.ts; this file only orchestrates: break → moves → heal → returns.
 import { faultPlugin } from '../lab/faults/index.ts';
 import { controlPlane, managementAddress, switchNic } from '../lab/hosts.ts';
-import type { Provider } from '../lab/provider.ts';
+import type { ExecResult, Provider } from '../lab/provider.ts';
 import { matches } from '../lab/selector.ts';
 import type { Fault, Lab, LabHost } from '../lab/types.ts';
 import { render } from '../playbooks/expr.ts';
@@ -12,6 +12,7 @@ import { answeredCount, type Family, requestsOf, responders } from './analyze.ts
 import { SubjectFailure } from './errors.ts';
 import type { Baseline, ProbeEvent } from './events.ts';
 import { FaultSession } from './fault-session.ts';
+import { kubectlPlace, kubectlWords, onKubernetes } from './kubectl.ts';
 import type { Trial } from './model.ts';
 import { type ProbeOptions, Prober, type Window } from './prober.ts';
 import type { Subject } from './subject.ts';
@@ -28,6 +29,27 @@ export type Progress = (message: string) => void;
 const AFTER_BUDGET_MS = 1000;
 // A node's power-on or restart, beyond the subject's ready wait: the most a fault waits for the last one's undo.
 const HEAL_ALLOWANCE_MS = 30_000;
+
+/** A subject's record of who holds a lease: its holder command, on the control plane or where kubectl runs; '' if nobody. */
+export async function leaseHolder(subject: Subject, lab: Lab, provider: Provider, lease: string): Promise<string> {
+  const holder = subject.holder!;
+  let r: ExecResult;
+  let where: string;
+  if (holder.on === 'kubernetes') {
+    where = kubectlPlace(lab);
+    r = await onKubernetes(lab, provider, String(render(holder.command, { lease, kubectl: kubectlWords(lab) })));
+  } else {
+    const cp = controlPlane(lab);
+    where = cp.name;
+    const cmd = String(render(holder.command, { lease, management_ipv4: managementAddress(lab, cp) }));
+    r = await provider.exec(lab, cp.name, ['sh', '-c', cmd]);
+  }
+  if (r.exitCode !== 0)
+    throw new SubjectFailure(
+      `the holder command failed on ${where} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`,
+    );
+  return r.stdout.trim();
+}
 
 export class Context {
   readonly prober: Prober;
@@ -198,16 +220,7 @@ export class Context {
   /** The subject's own record of who holds a lease (its holder command, on the control plane); '' if nobody. */
   async leaseHolder(lease: string): Promise<string> {
     await this.faults.undone();
-    const cp = controlPlane(this.lab);
-    const cmd = String(
-      render(this.subject.holder!.command, { lease, management_ipv4: managementAddress(this.lab, cp) }),
-    );
-    const r = await this.provider.exec(this.lab, cp.name, ['sh', '-c', cmd]);
-    if (r.exitCode !== 0)
-      throw new SubjectFailure(
-        `the holder command failed on ${cp.name} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`,
-      );
-    return r.stdout.trim();
+    return leaseHolder(this.subject, this.lab, this.provider, lease);
   }
 
   /** The fault of a kind as a trial puts it on a node (its parameters for this subject). */

@@ -1,18 +1,67 @@
-// Kubernetes on the control plane, with the cluster admin's kubeconfig (cilium subject).
-
+// Kubernetes for subjects that keep their state there (cilium): kubectl where the lab says
+// (`kubernetes:` in the lab file) — on the lab's control plane with kubeadm's admin kubeconfig,
+// on another node, or on the machine l2lab runs on with the user's kubeconfig.
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { run } from '../lab/command.ts';
 import { controlPlane } from '../lab/hosts.ts';
-import type { Provider } from '../lab/provider.ts';
-import type { Lab } from '../lab/types.ts';
+import { repoRoot } from '../lab/paths.ts';
+import type { ExecResult, Provider } from '../lab/provider.ts';
+import { shq } from '../lab/quote.ts';
+import type { KubernetesSettings, Lab } from '../lab/types.ts';
 
 export class KubectlError extends Error {}
 
+/** What a lab file without `kubernetes:` says: the tutorial's cluster as l2lab builds it. */
+const DEFAULTS: KubernetesSettings = {
+  on: 'control-plane',
+  kubeconfig: '/etc/kubernetes/admin.conf',
+  gateway: { namespace: 'kube-system', name: 'central' },
+};
+
+export const kubernetesOf = (lab: Lab): KubernetesSettings => lab.kubernetes ?? DEFAULTS;
+
+/** kubectl on this machine: the one on PATH (the user's, for their cluster), else l2lab's own (install.sh --with cluster). */
+function localKubectl(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
+    try {
+      accessSync(join(dir, 'kubectl'), constants.X_OK);
+      return join(dir, 'kubectl');
+    } catch {}
+  }
+  return join(repoRoot, '.tools', 'kubectl');
+}
+
+/** Where kubectl runs (a node's name; undefined: this machine) and its command line up to its arguments. */
+export function kubectlAt(lab: Lab): { host: string | undefined; argv: string[] } {
+  const k = kubernetesOf(lab);
+  if (k.on === 'local') return { host: undefined, argv: [localKubectl(), '--kubeconfig', k.kubeconfig] };
+  return {
+    host: k.on === 'control-plane' ? controlPlane(lab).name : k.on,
+    argv: ['kubectl', '--kubeconfig', k.kubeconfig],
+  };
+}
+
+/** The `{{ kubectl }}` of a subject's commands: kubectl and its kubeconfig, as shell words. */
+export const kubectlWords = (lab: Lab): string => kubectlAt(lab).argv.map(shq).join(' ');
+
+/** A shell command line where kubectl runs: a subject's `on: kubernetes` commands. */
+export function onKubernetes(lab: Lab, provider: Provider, line: string): Promise<ExecResult> {
+  const { host } = kubectlAt(lab);
+  return host ? provider.exec(lab, host, ['sh', '-c', line]) : run(['sh', '-c', line], { check: false });
+}
+
+/** Where kubectl runs, for messages. */
+export const kubectlPlace = (lab: Lab): string => kubectlAt(lab).host ?? 'this machine';
+
 export async function kubectl(lab: Lab, args: string[], provider: Provider): Promise<string> {
-  const cp = controlPlane(lab);
-  const r = await provider.exec(lab, cp.name, ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf', ...args]);
+  const { host, argv } = kubectlAt(lab);
+  const full = [...argv, ...args];
+  const r = host ? await provider.exec(lab, host, full) : await run(full, { check: false });
   if (r.exitCode !== 0)
     throw new KubectlError(
-      `kubectl ${args.join(' ')} on ${cp.name} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? l2lab cluster up --lab ` +
-        `${lab.file})`,
+      `kubectl ${args.join(' ')} on ${host ?? 'this machine'} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? ` +
+        `l2lab cluster up --lab ${lab.file}; on a cluster l2lab did not build, kubernetes: in the lab file says where kubectl runs)`,
     );
   return r.stdout;
 }

@@ -22,15 +22,26 @@ const leaseSchema = z.strictObject({
 export const subjectSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"'),
   description: z.string().default(''),
-  /** A fixed string, or a command's first line: on this machine, or on the control plane (e.g. the running image). */
+  /**
+   * A fixed string, or a command's first line: on this machine, on the control plane, or where the lab's kubectl runs
+   * (`kubernetes`: the lab file's kubernetes.on; {{ kubectl }} is kubectl with its kubeconfig) — e.g. the running image.
+   */
   version: z
     .union([
       z.string(),
-      z.strictObject({ command: z.string(), on: z.enum(['controller', 'control-plane']).default('controller') }),
+      z.strictObject({
+        command: z.string(),
+        on: z.enum(['controller', 'control-plane', 'kubernetes']).default('controller'),
+      }),
     ])
     .default('unknown'),
-  /** Who holds the main VIP's lease, by node name: a command run on the control plane ({{ lease }} is the lease's name). */
-  holder: z.strictObject({ command: z.string() }).optional(),
+  /**
+   * Who holds the main VIP's lease, by node name: a command run on the control plane, or where the lab's kubectl runs
+   * ({{ lease }} is the lease's name; {{ kubectl }} as for version).
+   */
+  holder: z
+    .strictObject({ command: z.string(), on: z.enum(['control-plane', 'kubernetes']).default('control-plane') })
+    .optional(),
   /**
    * On a node: exits 0 once the subject serves there again ({{ node }}, {{ management_ipv4 }}); the suite waits for it after
    * healing a node.

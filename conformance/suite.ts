@@ -26,6 +26,7 @@ import { runChecks } from './check-runner.ts';
 import { checks } from './checks/index.ts';
 import { answerTimeoutOf, Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
+import { kubectlWords, onKubernetes } from './kubectl.ts';
 import type { FaultName, RunResults } from './model.ts';
 import { inPool } from './pool.ts';
 import { proberSources, probeTimingProblem } from './prober.ts';
@@ -72,8 +73,12 @@ export function checkSelection(sel: { only?: string[]; skip?: string[] }): void 
 /** Services l2lab's lab itself needs on the nodes; every other one belongs to some subject. */
 const LAB_SERVICES = ['sshd', 'etcd'];
 
-async function subjectVersion(s: Subject, lab: Lab, provider: Provider): Promise<string> {
+export async function subjectVersion(s: Subject, lab: Lab, provider: Provider): Promise<string> {
   if (typeof s.version === 'string') return s.version;
+  if (s.version.on === 'kubernetes') {
+    const r = await onKubernetes(lab, provider, String(render(s.version.command, { kubectl: kubectlWords(lab) })));
+    return r.stdout.trim().split('\n')[0] || 'unknown';
+  }
   const line = String(render(s.version.command, { repo: repoRoot }));
   if (s.version.on === 'control-plane') {
     const r = await provider.exec(lab, controlPlane(lab).name, ['sh', '-c', line]);

@@ -21,12 +21,14 @@ import {
   zodProblems,
 } from './labfile/schema.ts';
 import { leaseProblems } from './lease.ts';
+import { expandHome } from './paths.ts';
 import { providerCapabilities, providerNames } from './providers/catalog.ts';
 import { resolveHosts } from './providers/hosts/config.ts';
 import { validateVagrant } from './providers/vagrant/config.ts';
 import { matches } from './selector.ts';
 import {
   type HostInterface,
+  type KubernetesSettings,
   type Lab,
   type LabHost,
   MANAGEMENT_INTERFACE,
@@ -82,6 +84,25 @@ export function parseLab(text: string, file = '<inline>'): Lab {
   const lab = resolveLab(parsed.data, file, (path, message) => problems.push({ path, message }));
   if (problems.length) throw new LabFileError(file, problems);
   return lab;
+}
+
+/** Where kubectl runs (a node of the lab, its control plane, or this machine) and the Gateway it reads. */
+function resolveKubernetes(raw: LabFile, labDir: string, report: Report): KubernetesSettings {
+  const k = raw.kubernetes;
+  const names = raw.nodes.map((n) => n.name);
+  if (k.on !== 'local' && k.on !== 'control-plane' && !names.includes(k.on))
+    report(
+      'kubernetes.on',
+      `"${k.on}" is no node of the lab: give control-plane, a node's name (${names.join(', ')}), or local (this machine)`,
+    );
+  if (k.on !== 'local' && !k.kubeconfig.startsWith('/'))
+    report('kubernetes.kubeconfig', `"${k.kubeconfig}" is a path on ${k.on}: give it absolute`);
+  const [namespace = '', name = ''] = k.gateway.split('/');
+  return {
+    on: k.on,
+    kubeconfig: k.on === 'local' ? expandHome(k.kubeconfig, labDir) : k.kubeconfig,
+    gateway: { namespace, name },
+  };
 }
 
 function resolveLab(raw: LabFile, file: string, report: Report): Lab {
@@ -316,5 +337,6 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
     vagrant: { ...raw.vagrant, provider: 'libvirt' }, // anything else was reported above
     lease,
     ...(hostsSettings ? { hosts: hostsSettings } : {}),
+    kubernetes: resolveKubernetes(raw, dirname(file), report),
   };
 }

@@ -1,5 +1,6 @@
 // Where the project's own files are, also when running from a bundle in dist/.
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +13,12 @@ function findRoot(): string {
 }
 
 export const repoRoot = findRoot();
+
+/** A path a lab file gives: ~ is the home directory, a relative path is the lab file's directory's. */
+export function expandHome(p: string, labDir: string): string {
+  if (p === '~' || p.startsWith('~/')) return join(homedir(), p.slice(1));
+  return isAbsolute(p) ? p : resolve(labDir, p);
+}
 export const nodeFilesDir = join(repoRoot, 'lab', 'node');
 export const playbooksDir = join(repoRoot, 'playbooks');
 

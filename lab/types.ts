@@ -134,6 +134,16 @@ export interface Lab {
   lease: Lease;
   /** provider: hosts only. */
   hosts?: HostsSettings;
+  /** Where kubectl runs and what it reads; absent in a lab saved before it existed (the defaults then). */
+  kubernetes?: KubernetesSettings;
+}
+
+export interface KubernetesSettings {
+  /** 'control-plane' (the lab's first), a node's name, or 'local' (this machine). */
+  on: string;
+  /** A path on that machine. */
+  kubeconfig: string;
+  gateway: { namespace: string; name: string };
 }
 
 /** One interface as seen live on the host (status). */

@@ -112,6 +112,27 @@ export const labFileSchema = z.strictObject({
     .default({ kubernetes: '1.34', cilium: '1.20.0' }),
   vagrant: vagrantSchema, // the vagrant provider's own settings (lab/providers/vagrant/config.ts)
   hosts: hostsSchema, // the hosts provider's (lab/providers/hosts/config.ts)
+  /**
+   * Where the suite's kubectl runs and what it reads (subjects on Kubernetes, such as cilium): on
+   * the lab's control plane with kubeadm's admin kubeconfig, unless a cluster l2lab did not build
+   * keeps them elsewhere.
+   */
+  kubernetes: z
+    .strictObject({
+      /** control-plane (the lab's first), a node's name, or local (the machine l2lab runs on). */
+      on: z.string().min(1).default('control-plane'),
+      /** On that machine; with on: local, relative to the lab file (~ is the home directory). */
+      kubeconfig: z.string().min(1).default('/etc/kubernetes/admin.conf'),
+      /** The Gateway whose address is measured, NAMESPACE/NAME. */
+      gateway: z
+        .string()
+        .regex(
+          /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?\/[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/,
+          'NAMESPACE/NAME, such as kube-system/central',
+        )
+        .default('kube-system/central'),
+    })
+    .default({ on: 'control-plane', kubeconfig: '/etc/kubernetes/admin.conf', gateway: 'kube-system/central' }),
   lease: z
     .strictObject({
       duration: duration.default('15s'),

@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
-import { loadLab } from '../../lab/labfile.ts';
+import { parse, stringify } from 'yaml';
+import { addressSource } from '../../conformance/addresses/index.ts';
+import { leaseHolder } from '../../conformance/context.ts';
+import { kubectlAt } from '../../conformance/kubectl.ts';
+import { loadSubject } from '../../conformance/subject.ts';
+import { subjectVersion } from '../../conformance/suite.ts';
+import { LabFileError, loadLab, parseLab } from '../../lab/labfile.ts';
+import { inBlocks } from '../../lab/pool.ts';
+import { getProvider } from '../../lab/providers/index.ts';
 import { CHARTS_DIR, chartVersions, HELM, helmYaml } from '../../playbooks/cluster/chart.ts';
 import { tutorialObjects } from '../../playbooks/cluster/manifests.ts';
 import { ciliumValues } from '../../playbooks/cluster/values.ts';
@@ -160,4 +168,79 @@ test('stand-in cilium-cli renders the real chart with the real helm: the agents 
     join(c.dir, 'values.yaml'),
   );
   t.regex(none.stderr, /could not find protocol handler for: file/);
+});
+
+test('the cilium subject on a cluster l2lab did not build: kubectl on this machine reads Gateway, version, lease holder', async (t) => {
+  const c = cluster(t);
+  t.is(await c.crds('v1.6.1'), undefined);
+  t.is((await c.install('1.20.0')).exitCode, 0);
+  t.is((await c.run('kubectl', 'apply', '--server-side', '-f', join(c.dir, 'objects.yaml'))).exitCode, 0);
+  // Cilium's lease for the Gateway's service (cilium-l2announce-<namespace>-<service>), held by node02.
+  const lease = 'cilium-l2announce-kube-system-cilium-gateway-central';
+  writeFileSync(
+    join(c.dir, 'lease.yaml'),
+    JSON.stringify({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: lease, namespace: 'kube-system' },
+      spec: { holderIdentity: 'node02' },
+    }),
+  );
+  t.is((await c.run('kubectl', 'apply', '--server-side', '-f', join(c.dir, 'lease.yaml'))).exitCode, 0);
+  // The user's kubectl on PATH (the stand-in against this store), the kubeconfig beside the lab file.
+  const bin = join(c.dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(
+    join(bin, 'kubectl'),
+    `#!/bin/sh\nL2LAB_STANDIN_STATE=${c.dir} exec /usr/bin/python3 ${join(STANDINS, 'kubectl.py')} "$@"\n`,
+    { mode: 0o755 },
+  );
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  t.teardown(() => {
+    process.env.PATH = path;
+  });
+  const withKube = (k: Record<string, string>) => {
+    const doc = parse(readFileSync(join(repo, 'labs', 'cilium.yaml'), 'utf8'));
+    doc.kubernetes = k;
+    return parseLab(stringify(doc), join(c.dir, 'lab.yaml'));
+  };
+  const mine = withKube({ on: 'local', kubeconfig: 'kubeconfig', gateway: 'kube-system/central' });
+  t.deepEqual(kubectlAt(mine), {
+    host: undefined,
+    argv: [join(bin, 'kubectl'), '--kubeconfig', join(c.dir, 'kubeconfig')],
+  });
+  const provider = getProvider(mine.provider); // reaches no machine: kubectl runs here
+  const [vip] = await addressSource('gateway-status').find(mine, provider);
+  t.like(vip, { service: 'kube-system/cilium-gateway-central' });
+  t.truthy(vip?.ipv4 && inBlocks(mine.pool.blocks, vip.ipv4), JSON.stringify(vip));
+  t.truthy(vip?.ipv6 && inBlocks(mine.pool.blocks, vip.ipv6), JSON.stringify(vip));
+  const subject = loadSubject('cilium', mine.lease);
+  t.is(await subjectVersion(subject, mine, provider), 'v1.20.0');
+  t.is(await leaseHolder(subject, mine, provider, lease), 'node02');
+  // A Gateway that is not there: kubectl's own message, and where kubectl ran.
+  const other = withKube({ on: 'local', kubeconfig: 'kubeconfig', gateway: 'apps/edge' });
+  await t.throwsAsync(addressSource('gateway-status').find(other, provider), {
+    message: /kubectl -n apps get gateway edge -o json on this machine failed: .*"edge" not found/,
+  });
+  // Where l2lab builds the cluster: on its control plane, with kubeadm's admin kubeconfig.
+  t.deepEqual(kubectlAt(lab), { host: 'cp01', argv: ['kubectl', '--kubeconfig', '/etc/kubernetes/admin.conf'] });
+});
+
+test('kubernetes: in a lab file: where kubectl runs and the Gateway, each problem with its field', (t) => {
+  const doc = parse(readFileSync(join(repo, 'labs', 'cilium.yaml'), 'utf8'));
+  const problems = (k: Record<string, string>) => {
+    doc.kubernetes = k;
+    return t.throws(() => parseLab(stringify(doc), '/tmp/l2l-x/lab.yaml'), { instanceOf: LabFileError }).message;
+  };
+  const e = problems({ on: 'cp9', kubeconfig: 'admin.conf' });
+  t.regex(e, /kubernetes\.on: "cp9" is no node of the lab: give control-plane, a node's name \(cp01, /);
+  t.regex(e, /kubernetes\.kubeconfig: "admin\.conf" is a path on cp9: give it absolute/);
+  t.regex(problems({ gateway: 'central' }), /kubernetes\.gateway: NAMESPACE\/NAME, such as kube-system\/central/);
+  // A node of the lab, or this machine with a kubeconfig beside the lab file.
+  doc.kubernetes = { on: 'node01', kubeconfig: '/root/.kube/config', gateway: 'apps/edge' };
+  t.like(parseLab(stringify(doc), '/tmp/l2l-x/lab.yaml').kubernetes, {
+    on: 'node01',
+    gateway: { namespace: 'apps', name: 'edge' },
+  });
 });

@@ -2,10 +2,10 @@
 // (SSH address, port, user, key; host keys pinned from a known_hosts file or the lab file), each
 // machine's NIC on the L2 domain, the prober's own addresses there, and the commands that power a
 // node off and on. The lab file schema takes them from here; no provider code loads with it.
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { cidrRange, formatIp, parseCidr, parseIp } from '../../ip.ts';
+import { expandHome } from '../../paths.ts';
 import { shq } from '../../quote.ts';
 import type { HostMachine, HostsSettings } from '../../types.ts';
 
@@ -80,11 +80,6 @@ export type HostsFile = NonNullable<z.output<typeof hostsSchema>>;
 
 /** At most this many prober addresses per family: the rotation needs a few dozen, not a subnet. */
 const MAX_PROBER_ADDRESSES = 64;
-
-function expandHome(p: string, labDir: string): string {
-  if (p === '~' || p.startsWith('~/')) return join(homedir(), p.slice(1));
-  return isAbsolute(p) ? p : resolve(labDir, p);
-}
 
 function proberList(
   field: string,
