@@ -92,6 +92,8 @@ export interface HostsSettings {
   dir: string;
   /** A NIC set down by a fault comes back by itself after this long (its undo, armed on the machine). */
   carrierUndoS: number;
+  /** How long a node may take to answer SSH after its power-on command. */
+  powerOnTimeoutS: number;
   identityFile: string;
   knownHosts: string;
   /** The prober's own addresses on the L2 domain, which no machine uses. */

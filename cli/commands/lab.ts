@@ -1,5 +1,6 @@
 // l2lab lab up|down|status|ssh|spec|fault: the lab's verbs, over lab/lifecycle.ts and a provider.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { asHostsFile } from '../../lab/as-hosts.ts';
 import { confirmFaults, dryRun } from '../../lab/consent.ts';
 import {
@@ -17,6 +18,7 @@ import { consoleProgress } from '../../lab/progress.ts';
 import { getProvider } from '../../lab/providers/index.ts';
 import { vagrantSpec, writeVagrantSpec } from '../../lab/providers/vagrant/spec.ts';
 import { opensshArgs } from '../../lab/ssh.ts';
+import { labJsonFile } from '../../lab/state.ts';
 import { table } from '../../lab/table.ts';
 import type { Fault, LabStatus } from '../../lab/types.ts';
 import { UsageError } from '../../lab/validation.ts';
@@ -156,6 +158,9 @@ export async function labFaultCommand(
     await (action === 'inject' ? plugin.inject(io, lab, fault.node, params) : plugin.undo(io, lab, fault.node, params));
     return EXIT.ok;
   }
+  // A fault is recorded in the lab's state, so that it can be undone: a lab never brought up has none.
+  if (!existsSync(labJsonFile(lab.name)))
+    throw new UsageError(`lab ${lab.name} is not up on this host: \`l2lab lab up --lab ${lab.file}\` first`);
   if (action === 'inject') await confirmFaults(lab, o.yes === true, `lab fault inject ${fault.kind}`);
   await (action === 'inject' ? injectFault(provider, lab, fault) : undoFault(provider, lab, fault));
   if (o.json) console.log(JSON.stringify({ action, fault }, null, 2));

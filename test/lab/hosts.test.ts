@@ -276,41 +276,70 @@ test.serial(
   },
 );
 
-test.serial('SIGTERM during a trial on machines l2lab did not build: the fault is undone, exit 130', async (t) => {
-  const f = hostsFile('same');
-  const child = spawn(
-    'node',
-    [
-      L2LAB,
-      'test',
-      '--lab',
-      f,
-      '--installed',
-      '--yes',
-      ...leaseFlags,
-      '--only',
-      'failover',
-      '--faults',
-      'link-down',
-      '--trials',
-      '3',
-    ],
-    { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } },
-  );
-  let err = '';
-  let sent = false;
-  child.stderr!.on('data', (d: Buffer) => {
-    err += d.toString();
-    if (sent || !/link-down #1: .*injecting/.test(err)) return;
-    sent = true;
-    setTimeout(() => child.kill('SIGTERM'), 300); // the link is down by then
+test.serial('a node that does not answer within hosts.powerOnTimeout: named, with the command to run', async (t) => {
+  // An `on` command that powers nothing: node03 stays off, and its power-off stays recorded.
+  const f = hostsFile('slowboot', (d) => {
+    d.hosts.power = { ...d.hosts.power, on: 'true' };
+    d.hosts.powerOnTimeout = '3s';
   });
-  const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  t.is(code, 130, err.slice(-600));
-  t.true(await linkUp('node01', 'eth1'));
-  t.true(await linkUp('node02', 'eth1'));
+  // A lab never brought up keeps no record of its faults: refused before anything runs.
+  const never = hostsFile('never', (d) => {
+    d.name = 'thostn';
+  });
+  const refused = await l2lab(['lab', 'fault', 'inject', 'power-off', 'node03', '--lab', never, '--yes']);
+  t.is(refused.exitCode, 2, refused.stderr);
+  t.regex(refused.stderr, /lab thostn is not up on this host: `l2lab lab up --lab \S+never\.yaml` first/);
+  t.is((await l2lab(['lab', 'up', '--lab', f, '--quiet'])).exitCode, 0);
+  const off = await l2lab(['lab', 'fault', 'inject', 'power-off', 'node03', '--lab', f, '--yes']);
+  t.is(off.exitCode, 0, off.stderr);
+  const slow = await l2lab(['lab', 'fault', 'undo', 'power-off', 'node03', '--lab', f]);
+  t.not(slow.exitCode, 0);
+  t.regex(slow.stderr, /node03 did not answer SSH within 3 s of `true` \(hosts\.powerOnTimeout\): check it, then /);
+  t.regex(slow.stderr, /`l2lab lab fault undo power-off node03 --lab \S+slowboot\.yaml`/);
+  t.regex((await l2lab(['lab', 'fault', 'list', '--lab', f])).stdout, /power off node03/);
+  // The command it names, once the node can come back (the real `on` command).
+  const back = await l2lab(['lab', 'fault', 'undo', 'power-off', 'node03', '--lab', hostsFile('same')]);
+  t.is(back.exitCode, 0, back.stderr);
   t.is((await l2lab(['lab', 'fault', 'list', '--lab', f])).stdout.trim(), 'no active faults');
+  t.is((await l2lab(['lab', 'ssh', '--lab', f, 'node03', '--', 'true'])).exitCode, 0, 'node03 answers SSH again');
 });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  test.serial(`${signal} during a trial on machines l2lab did not build: the fault is undone, exit 130`, async (t) => {
+    const f = hostsFile('same');
+    const child = spawn(
+      'node',
+      [
+        L2LAB,
+        'test',
+        '--lab',
+        f,
+        '--installed',
+        '--yes',
+        ...leaseFlags,
+        '--only',
+        'failover',
+        '--faults',
+        'link-down',
+        '--trials',
+        '3',
+      ],
+      { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } },
+    );
+    let err = '';
+    let sent = false;
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (sent || !/link-down #1: .*injecting/.test(err)) return;
+      sent = true;
+      setTimeout(() => child.kill(signal), 300); // the link is down by then
+    });
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    t.is(code, 130, err.slice(-600));
+    t.true(await linkUp('node01', 'eth1'));
+    t.true(await linkUp('node02', 'eth1'));
+    t.is((await l2lab(['lab', 'fault', 'list', '--lab', f])).stdout.trim(), 'no active faults');
+  });
 
 test.serial("keepalived measured as existing hosts: the same verdicts, outages within VRRP's own spread", async (t) => {
   // keepalived installed by l2lab on the netns lab (the reference stops there) and measured there,

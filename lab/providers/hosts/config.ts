@@ -42,6 +42,9 @@ const machineSchema = z.strictObject({
   service: serviceSchema.optional(),
 });
 
+const seconds = z.string().regex(/^\d+(s|m)$/, 'a duration in seconds or minutes, such as "90s" or "10m"');
+const inSeconds = (d: string) => Number.parseInt(d, 10) * (d.endsWith('m') ? 60 : 1);
+
 const addressesSchema = z.union([z.string(), z.array(z.string()).min(1)]);
 
 export const hostsSchema = z
@@ -63,10 +66,12 @@ export const hostsSchema = z
      * A NIC a fault set down comes back by itself this long after (an undo armed on the machine
      * first): if the SSH session goes with the link, the machine is not left cut off.
      */
-    carrierUndoAfter: z
-      .string()
-      .regex(/^\d+(s|m)$/, 'a duration in seconds or minutes, such as "90s" or "10m"')
-      .default('10m'),
+    carrierUndoAfter: seconds.default('10m'),
+    /**
+     * How long a node may take to answer SSH after its power-on command (a server's firmware can
+     * take minutes): then it is named, with the command to run once it is back.
+     */
+    powerOnTimeout: seconds.default('10m'),
     /** How to power every node off and on, unless a machine says otherwise. */
     power: powerSchema.optional(),
     /** How to stop, start and signal the announcer on every node, unless a machine says otherwise (default: l2l-service). */
@@ -200,7 +205,8 @@ export function resolveHosts(
   }
   return {
     dir: h.dir ?? `/var/tmp/l2l-${raw.name}`,
-    carrierUndoS: Number.parseInt(h.carrierUndoAfter, 10) * (h.carrierUndoAfter.endsWith('m') ? 60 : 1),
+    carrierUndoS: inSeconds(h.carrierUndoAfter),
+    powerOnTimeoutS: inSeconds(h.powerOnTimeout),
     identityFile: expandHome(h.identityFile, labDir),
     knownHosts: expandHome(h.knownHosts, labDir),
     prober: {

@@ -30,9 +30,6 @@ import { UsageError } from '../../validation.ts';
 import { capabilities } from './about.ts';
 import { carrierCommands, serviceArgv } from './config.ts';
 
-/** How long a node may take to answer SSH again after its power-on command. */
-const POWER_ON_TIMEOUT_MS = 10 * 60_000;
-
 function settings(lab: Lab): HostsSettings {
   if (!lab.hosts) throw new Error(`lab ${lab.name} has no hosts: settings (provider: hosts needs them)`);
   return lab.hosts;
@@ -453,15 +450,16 @@ export class HostsProvider extends OverSsh implements Provider {
       );
     this.machines.drop(host);
     if (!on) return;
+    const budgetS = settings(lab).powerOnTimeoutS;
     await waitFor(
       `${host} to answer SSH after \`${cmd}\``,
       () => this.reachable(lab, host),
-      POWER_ON_TIMEOUT_MS,
+      budgetS * 1000,
       1000,
     ).catch(() => {
       throw new Error(
-        `${host} did not answer SSH within ${POWER_ON_TIMEOUT_MS / 60_000} min of \`${cmd}\`: check it, then ` +
-          `\`l2lab lab fault --lab ${lab.file} undo power-off ${host}\``,
+        `${host} did not answer SSH within ${budgetS} s of \`${cmd}\` (hosts.powerOnTimeout): check it, then ` +
+          `\`l2lab lab fault undo power-off ${host} --lab ${lab.file}\``,
       );
     });
   }
