@@ -146,6 +146,57 @@ function sameMeasure(t: ExecutionContext, direct: RunResults, viaHosts: RunResul
     }
 }
 
+test.serial('the client as the machine l2lab runs on: its NIC captured there, the nodes over SSH', async (t) => {
+  if (!direct) return t.fail('the netns measure of the first test is missing (it failed)');
+  // Right after the first test: the reference still runs there (the keepalived test stops it).
+  // l2lab runs where the client's NIC is: in the client's namespace, which reaches the nodes over
+  // its management NIC as a user's laptop on the VLAN does. Power commands stand for a BMC's from
+  // the host: not given here (power-off is then skipped), link-down measured.
+  const f = hostsFile('local', (d) => {
+    d.hosts.machines.client = { local: true, nic: d.hosts.machines.client.nic };
+    d.hosts.power = undefined;
+  });
+  const here = (args: string[]) =>
+    execa('ip', ['netns', 'exec', `l2l-${lab.name}-client`, 'node', L2LAB, ...args], {
+      cwd: repo,
+      reject: false,
+      env: { CI: 'true' },
+    });
+  const up = await here(['lab', 'up', '--lab', f]);
+  t.is(up.exitCode, 0, up.stderr);
+  t.regex(up.stderr, /client: this machine, eth1/);
+  t.notRegex(up.stderr, /l2lab's runtime/, 'nothing copied to the client: the prober runs from this checkout');
+  const r = await here([
+    'test',
+    '--lab',
+    f,
+    '--installed',
+    '--yes',
+    '--json',
+    '--probe-interval',
+    '20',
+    ...leaseFlags,
+    '--out',
+    join(tmp, 'local-run'),
+    '--trials',
+    '1',
+    '--faults',
+    'link-down',
+    '--only',
+    only.join(','),
+  ]);
+  t.is(r.exitCode, 0, r.stderr.split('\n').slice(-15).join('\n'));
+  const results = resultsOf(r.stdout);
+  t.is(results.lab.provider, 'hosts');
+  sameMeasure(t, direct, results, { 'link-down': jitter + 2 * 20 });
+  // Its captures written here and kept with the run.
+  const pcaps = readdirSync(join(tmp, 'local-run'), { recursive: true }).filter((x) => String(x).endsWith('.pcap'));
+  t.true(pcaps.length > 0, 'the captures are in the run directory');
+  // `lab ssh` has nothing to reach on this machine: told so, exit 2.
+  const ssh = await here(['lab', 'ssh', '--lab', f, 'client', '--', 'true']);
+  t.is(ssh.exitCode, 2, ssh.stderr);
+});
+
 test.serial('bad hosts files are refused before anything runs, each problem with its field and the fix', async (t) => {
   const keyOf = (h: string) =>
     readFileSync(`${labPaths(lab.name).hostKey(h)}.pub`, 'utf8')
@@ -363,56 +414,6 @@ test.serial("keepalived measured as existing hosts: the same verdicts, outages w
   // advert interval of spread, plus two probe intervals.
   const spread = 100 + 2 * 20;
   sameMeasure(t, direct, resultsOf(r.stdout), { 'power-off': spread, 'link-down': spread });
-});
-
-test.serial('the client as the machine l2lab runs on: its NIC captured there, the nodes over SSH', async (t) => {
-  if (!direct) return t.fail('the netns measure of the first test is missing (it failed)');
-  // l2lab runs where the client's NIC is: in the client's namespace, which reaches the nodes over
-  // its management NIC as a user's laptop on the VLAN does. Power commands stand for a BMC's from
-  // the host: not given here (power-off is then skipped), link-down measured.
-  const f = hostsFile('local', (d) => {
-    d.hosts.machines.client = { local: true, nic: d.hosts.machines.client.nic };
-    d.hosts.power = undefined;
-  });
-  const here = (args: string[]) =>
-    execa('ip', ['netns', 'exec', `l2l-${lab.name}-client`, 'node', L2LAB, ...args], {
-      cwd: repo,
-      reject: false,
-      env: { CI: 'true' },
-    });
-  const up = await here(['lab', 'up', '--lab', f]);
-  t.is(up.exitCode, 0, up.stderr);
-  t.regex(up.stderr, /client: this machine, eth1/);
-  t.notRegex(up.stderr, /l2lab's runtime/, 'nothing copied to the client: the prober runs from this checkout');
-  const r = await here([
-    'test',
-    '--lab',
-    f,
-    '--installed',
-    '--yes',
-    '--json',
-    '--probe-interval',
-    '20',
-    ...leaseFlags,
-    '--out',
-    join(tmp, 'local-run'),
-    '--trials',
-    '1',
-    '--faults',
-    'link-down',
-    '--only',
-    only.join(','),
-  ]);
-  t.is(r.exitCode, 0, r.stderr.split('\n').slice(-15).join('\n'));
-  const results = resultsOf(r.stdout);
-  t.is(results.lab.provider, 'hosts');
-  sameMeasure(t, direct, results, { 'link-down': jitter + 2 * 20 });
-  // Its captures written here and kept with the run.
-  const pcaps = readdirSync(join(tmp, 'local-run'), { recursive: true }).filter((x) => String(x).endsWith('.pcap'));
-  t.true(pcaps.length > 0, 'the captures are in the run directory');
-  // `lab ssh` has nothing to reach on this machine: told so, exit 2.
-  const ssh = await here(['lab', 'ssh', '--lab', f, 'client', '--', 'true']);
-  t.is(ssh.exitCode, 2, ssh.stderr);
 });
 
 test.serial('lab down removes what l2lab put on the machines, and nothing else', async (t) => {
