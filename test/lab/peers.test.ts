@@ -54,12 +54,16 @@ test.after.always(async () => {
 });
 
 /** Every peer fails the same way under a crash: its VIP stays on the killed node, whose kernel keeps answering. */
-const peers: { subject: string; ipv6: boolean; vrrp: boolean }[] = [
-  { subject: 'keepalived:fast', ipv6: true, vrrp: true },
-  { subject: 'frr:fast', ipv6: true, vrrp: true },
-  { subject: 'ucarp:fast', ipv6: false, vrrp: false },
-  { subject: 'vip-manager:fast', ipv6: false, vrrp: false },
-  { subject: 'pacemaker:fast', ipv6: true, vrrp: false },
+// vrrp: 'judged' — VRRP's own clock must agree with the suite's; 'none' — no VRRP on the wire;
+// 'partly' — the capture may miss what it needs: 1 s adverts may all precede its 200 ms baseline
+// (then the old master's last one is not in it).
+const peers: { subject: string; ipv6: boolean; vrrp: 'judged' | 'none' | 'partly' }[] = [
+  { subject: 'keepalived', ipv6: true, vrrp: 'partly' }, // as shipped: VRRPv2 for IPv4, 1 s adverts
+  { subject: 'keepalived:fast', ipv6: true, vrrp: 'judged' },
+  { subject: 'frr:fast', ipv6: true, vrrp: 'judged' },
+  { subject: 'ucarp:fast', ipv6: false, vrrp: 'none' },
+  { subject: 'vip-manager:fast', ipv6: false, vrrp: 'none' },
+  { subject: 'pacemaker:fast', ipv6: true, vrrp: 'none' },
 ];
 
 for (const p of peers)
@@ -85,17 +89,18 @@ for (const p of peers)
       t.is(off!.ndp !== undefined, p.ipv6, 'NDP measured exactly where IPv6 is claimed');
       if (p.ipv6) t.true(off!.ndp!.takeoverMs! < off!.budgetMs);
       // The crash: the failover check fails for split-brain, named in its reason.
-      t.is(failover.status, 'failed');
+      t.is(failover.status, 'failed', failover.details.join('\n'));
       t.false(crash!.passed);
       t.regex(failover.reason!, /process-stop #1: ARP: \d+ requests answered by two MACs/);
-      if (p.vrrp) {
+      const v = off!.arp!.vrrp;
+      if (p.vrrp === 'judged' || (p.vrrp === 'partly' && v?.switchoverMs !== undefined)) {
         // VRRP's own clock on the wire agrees with the suite's outage within both resolutions.
-        const v = off!.arp!.vrrp!;
-        t.is(v.newNode, off!.arp!.newNode, 'the advertisements name the node the suite saw answer');
-        const gap = Math.abs(v.switchoverMs! - off!.arp!.outageMs!);
-        t.true(gap <= v.intervalMs! + PROBE_MS + 10, `VRRP ${v.switchoverMs} ms vs ARP ${off!.arp!.outageMs} ms`);
+        t.truthy(v, 'VRRP seen on the wire');
+        t.is(v!.newNode, off!.arp!.newNode, 'the advertisements name the node the suite saw answer');
+        const gap = Math.abs(v!.switchoverMs! - off!.arp!.outageMs!);
+        t.true(gap <= v!.intervalMs! + PROBE_MS + 10, `VRRP ${v!.switchoverMs} ms vs ARP ${off!.arp!.outageMs} ms`);
         t.regex(failover.details.join('\n'), /VRRP on the wire: last advertisement of node0\d → first of node0\d/);
-      } else t.is(off!.arp!.vrrp, undefined);
+      } else if (p.vrrp === 'none') t.is(v, undefined);
 
       // A second install changes nothing.
       const plan = installPlan(loadSubject(p.subject, lab.lease), r.vips)!;
