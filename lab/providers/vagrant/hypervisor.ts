@@ -26,8 +26,11 @@ export interface Hypervisor {
   sweep(prefix: string): Promise<string[]>;
 }
 
-const virsh = (args: string[], check = true) =>
-  run(['virsh', '-c', 'qemu:///system', ...args], { check, timeoutMs: 120_000 });
+/** virsh on the system's libvirt, where Vagrant's libvirt provider puts the lab's VMs. */
+const VIRSH = ['virsh', '-c', 'qemu:///system'];
+const virsh = (args: string[], check = true) => run([...VIRSH, ...args], { check, timeoutMs: 120_000 });
+/** The verbs of a power cut and a power on, for the provider and for a hosts file alike. */
+const POWER = { off: 'destroy', on: 'start' } as const;
 
 export const libvirt: Hypervisor = {
   name: 'libvirt',
@@ -42,14 +45,14 @@ export const libvirt: Hypervisor = {
     return out;
   },
   async powerOff(vm) {
-    await virsh(['destroy', vm]);
+    await virsh([POWER.off, vm]);
   },
   async powerOn(vm) {
-    await virsh(['start', vm]);
+    await virsh([POWER.on, vm]);
   },
   powerCommands: (vm) => ({
-    off: `virsh -c qemu:///system destroy ${vm}`,
-    on: `virsh -c qemu:///system start ${vm}`,
+    off: [...VIRSH, POWER.off, vm].join(' '),
+    on: [...VIRSH, POWER.on, vm].join(' '),
   }),
   async setLink(vm, mac, up) {
     await virsh(['domif-setlink', vm, mac, up ? 'up' : 'down']);
