@@ -55,6 +55,13 @@ export class FaultSession {
     await undoFault(this.provider, this.lab, f);
     const i = this.active.indexOf(f);
     if (i >= 0) this.active.splice(i, 1);
+    // A subject that sits out a while after this heal (declared, with its source): the next trial
+    // would time that instead of a failover.
+    const recoveryS = this.subject.recovery[f.kind];
+    if (recoveryS) {
+      this.progress(`${this.subject.name} recovers ${recoveryS} s after ${f.kind} is healed (its recovery:); waiting`);
+      await new Promise((r) => setTimeout(r, recoveryS * 1000));
+    }
     // heal → returns: a node that was powered off or lost its announcer is back only when the
     // subject says it is ready there (minutes on emulated VMs), not when its process started.
     if (!faultPlugin(f.kind).trial?.waitReady) return;

@@ -65,6 +65,12 @@ export const subjectSchema = z.strictObject({
    * time that fail-back instead of the fault.
    */
   failback: z.boolean().default(false),
+  /**
+   * Seconds the subject needs after a fault of a kind is healed before it is a candidate again (ucarp
+   * sleeps 10 s once it sees its interface down): the next trial waits them, or it would time that
+   * sleep instead of a failover. Each with its upstream source in a comment.
+   */
+  recovery: z.record(z.string(), z.number().positive().max(600)).default({}),
   /** Where `run` runs: the nodes the policy allows, or all nodes. */
   runOn: z.enum(['eligible', 'all']).default('eligible'),
   service: z.string().regex(/^[A-Za-z0-9@_.-]+$/, 'a node service name (l2l-service or systemd)'),
@@ -174,6 +180,11 @@ export function loadSubject(
   }
   if (s.install && s.run)
     throw new SubjectError(`${file}: give install (a playbook) or run (a command line), not both`);
+  const unknownRecovery = Object.keys(s.recovery).filter((k) => !trialFaultKinds().includes(k));
+  if (unknownRecovery.length)
+    throw new SubjectError(
+      `${file}: recovery: unknown fault ${unknownRecovery.join(', ')}; faults: ${trialFaultKinds().join(', ')}`,
+    );
   const unknown = Object.keys(s.budget).filter((k) => k !== 'default' && !trialFaultKinds().includes(k));
   if (unknown.length)
     throw new SubjectError(

@@ -66,6 +66,35 @@ const peers: { subject: string; ipv6: boolean; vrrp: 'judged' | 'none' | 'partly
   { subject: 'pacemaker:fast', ipv6: true, vrrp: 'none' },
 ];
 
+test.serial(
+  'ucarp after a link comes back: the suite waits its declared interface-down sleep, and every link-down trial takes over in budget',
+  async (t) => {
+    // ucarp sleeps 10 s per turn while its interface is down (src/ucarp.h, src/carp.c): a trial
+    // right after a heal used to time that sleep (9.7-10.2 s takeovers). The subject declares it
+    // (recovery:), and the next trial starts only after it.
+    const lines: string[] = [];
+    const { results: r } = await runSuite({
+      lab,
+      subject: 'ucarp',
+      trials: 3,
+      faults: ['link-down'],
+      only: ['failover'],
+      probeIntervalMs: PROBE_MS,
+      progress: (l) => lines.push(l),
+      outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
+    });
+    const failover = r.checks.find((c) => c.id === 'failover')!;
+    t.is(failover.trials.length, 3);
+    t.log(`link-down takeovers: ${failover.trials.map((x) => x.arp!.takeoverMs).join(', ')} ms`);
+    for (const tr of failover.trials)
+      t.true(
+        tr.arp!.takeoverMs! <= tr.budgetMs,
+        `link-down: takeover ${tr.arp!.takeoverMs} ms, budget ${tr.budgetMs} ms`,
+      );
+    t.is(lines.filter((l) => /ucarp recovers 10 s after link-down is healed/.test(l)).length, 3, lines.join('\n'));
+  },
+);
+
 for (const p of peers)
   test.serial(
     `${p.subject}: installs idempotently, fails over after a power cut, and a crash leaves two nodes answering`,
