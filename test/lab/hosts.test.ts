@@ -47,8 +47,8 @@ function hostsFile(name: string, edit: (doc: ReturnType<typeof parse>) => void =
 }
 
 /** `l2lab test` on a hosts file as a user runs it on a cluster: the subject already there, faults allowed, fast leases. */
-const hostsTest = (f: string, out: string, args: string[], lease = true) =>
-  l2lab([
+const hostsTest = (f: string, out: string, args: string[], lease = true, cli = l2lab) =>
+  cli([
     'test',
     '--lab',
     f,
@@ -166,25 +166,13 @@ test.serial('the client as the machine l2lab runs on: its NIC captured there, th
   t.is(up.exitCode, 0, up.stderr);
   t.regex(up.stderr, /client: this machine, eth1/);
   t.notRegex(up.stderr, /l2lab's runtime/, 'nothing copied to the client: the prober runs from this checkout');
-  const r = await here([
-    'test',
-    '--lab',
+  const r = await hostsTest(
     f,
-    '--installed',
-    '--yes',
-    '--json',
-    '--probe-interval',
-    '20',
-    ...leaseFlags,
-    '--out',
-    join(tmp, 'local-run'),
-    '--trials',
-    '1',
-    '--faults',
-    'link-down',
-    '--only',
-    only.join(','),
-  ]);
+    'local-run',
+    ['--trials', '1', '--faults', 'link-down', '--only', only.join(',')],
+    true,
+    here,
+  );
   t.is(r.exitCode, 0, r.stderr.split('\n').slice(-15).join('\n'));
   const results = resultsOf(r.stdout);
   t.is(results.lab.provider, 'hosts');
