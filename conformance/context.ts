@@ -12,7 +12,7 @@ import { answeredCount, type Family, requestsOf, responders } from './analyze.ts
 import { SubjectFailure } from './errors.ts';
 import type { Baseline, ProbeEvent } from './events.ts';
 import { FaultSession } from './fault-session.ts';
-import { kubectlPlace, kubectlWords, onKubernetes } from './kubectl.ts';
+import { onKubernetes } from './kubectl.ts';
 import type { Trial } from './model.ts';
 import { type ProbeOptions, Prober, type Window } from './prober.ts';
 import type { Subject } from './subject.ts';
@@ -33,20 +33,17 @@ const HEAL_ALLOWANCE_MS = 30_000;
 /** A subject's record of who holds a lease: its holder command, on the control plane or where kubectl runs; '' if nobody. */
 export async function leaseHolder(subject: Subject, lab: Lab, provider: Provider, lease: string): Promise<string> {
   const holder = subject.holder!;
-  let r: ExecResult;
-  let where: string;
-  if (holder.on === 'kubernetes') {
-    where = kubectlPlace(lab);
-    r = await onKubernetes(lab, provider, String(render(holder.command, { lease, kubectl: kubectlWords(lab) })));
-  } else {
+  let r: ExecResult & { where: string };
+  if (holder.on === 'kubernetes')
+    r = await onKubernetes(lab, provider, (kubectl) => String(render(holder.command, { lease, kubectl })));
+  else {
     const cp = controlPlane(lab);
-    where = cp.name;
     const cmd = String(render(holder.command, { lease, management_ipv4: managementAddress(lab, cp) }));
-    r = await provider.exec(lab, cp.name, ['sh', '-c', cmd]);
+    r = { ...(await provider.exec(lab, cp.name, ['sh', '-c', cmd])), where: cp.name };
   }
   if (r.exitCode !== 0)
     throw new SubjectFailure(
-      `the holder command failed on ${where} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`,
+      `the holder command failed on ${r.where} (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim()}`,
     );
   return r.stdout.trim();
 }

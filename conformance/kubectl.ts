@@ -5,6 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { run } from '../lab/command.ts';
 import { controlPlane } from '../lab/hosts.ts';
+import { DEFAULT_KUBERNETES } from '../lab/labfile.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { ExecResult, Provider } from '../lab/provider.ts';
 import { shq } from '../lab/quote.ts';
@@ -12,14 +13,7 @@ import type { KubernetesSettings, Lab } from '../lab/types.ts';
 
 export class KubectlError extends Error {}
 
-/** What a lab file without `kubernetes:` says: the tutorial's cluster as l2lab builds it. */
-const DEFAULTS: KubernetesSettings = {
-  on: 'control-plane',
-  kubeconfig: '/etc/kubernetes/admin.conf',
-  gateway: { namespace: 'kube-system', name: 'central' },
-};
-
-export const kubernetesOf = (lab: Lab): KubernetesSettings => lab.kubernetes ?? DEFAULTS;
+export const kubernetesOf = (lab: Lab): KubernetesSettings => lab.kubernetes ?? DEFAULT_KUBERNETES;
 
 /** kubectl on this machine: the one on PATH (the user's, for their cluster), else l2lab's own (install.sh --with cluster). */
 function localKubectl(): string {
@@ -33,7 +27,12 @@ function localKubectl(): string {
 }
 
 /** Where kubectl runs (a node's name; undefined: this machine) and its command line up to its arguments. */
-export function kubectlAt(lab: Lab): { host: string | undefined; argv: string[] } {
+export interface KubectlAt {
+  host: string | undefined;
+  argv: string[];
+}
+
+export function kubectlAt(lab: Lab): KubectlAt {
   const k = kubernetesOf(lab);
   if (k.on === 'local') return { host: undefined, argv: [localKubectl(), '--kubeconfig', k.kubeconfig] };
   return {
@@ -43,24 +42,35 @@ export function kubectlAt(lab: Lab): { host: string | undefined; argv: string[] 
 }
 
 /** The `{{ kubectl }}` of a subject's commands: kubectl and its kubeconfig, as shell words. */
-export const kubectlWords = (lab: Lab): string => kubectlAt(lab).argv.map(shq).join(' ');
-
-/** A shell command line where kubectl runs: a subject's `on: kubernetes` commands. */
-export function onKubernetes(lab: Lab, provider: Provider, line: string): Promise<ExecResult> {
-  const { host } = kubectlAt(lab);
-  return host ? provider.exec(lab, host, ['sh', '-c', line]) : run(['sh', '-c', line], { check: false });
-}
+export const kubectlWords = (at: KubectlAt): string => at.argv.map(shq).join(' ');
 
 /** Where kubectl runs, for messages. */
-export const kubectlPlace = (lab: Lab): string => kubectlAt(lab).host ?? 'this machine';
+export const kubectlPlace = (at: KubectlAt): string => at.host ?? 'this machine';
+
+/**
+ * A subject's `on: kubernetes` command, rendered with `{{ kubectl }}` and run where kubectl runs;
+ * `where` names that place for messages.
+ */
+export async function onKubernetes(
+  lab: Lab,
+  provider: Provider,
+  render: (kubectl: string) => string,
+): Promise<ExecResult & { where: string }> {
+  const at = kubectlAt(lab);
+  const line = render(kubectlWords(at));
+  const r = at.host
+    ? await provider.exec(lab, at.host, ['sh', '-c', line])
+    : await run(['sh', '-c', line], { check: false });
+  return { ...r, where: kubectlPlace(at) };
+}
 
 export async function kubectl(lab: Lab, args: string[], provider: Provider): Promise<string> {
-  const { host, argv } = kubectlAt(lab);
-  const full = [...argv, ...args];
-  const r = host ? await provider.exec(lab, host, full) : await run(full, { check: false });
+  const at = kubectlAt(lab);
+  const full = [...at.argv, ...args];
+  const r = at.host ? await provider.exec(lab, at.host, full) : await run(full, { check: false });
   if (r.exitCode !== 0)
     throw new KubectlError(
-      `kubectl ${args.join(' ')} on ${host ?? 'this machine'} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? ` +
+      `kubectl ${args.join(' ')} on ${kubectlPlace(at)} failed: ${(r.stderr || r.stdout).trim()} (is the cluster up? ` +
         `l2lab cluster up --lab ${lab.file}; on a cluster l2lab did not build, kubernetes: in the lab file says where kubectl runs)`,
     );
   return r.stdout;

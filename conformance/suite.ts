@@ -26,7 +26,7 @@ import { runChecks } from './check-runner.ts';
 import { checks } from './checks/index.ts';
 import { answerTimeoutOf, Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
-import { kubectlWords, onKubernetes } from './kubectl.ts';
+import { onKubernetes } from './kubectl.ts';
 import type { FaultName, RunResults } from './model.ts';
 import { inPool } from './pool.ts';
 import { proberSources, probeTimingProblem } from './prober.ts';
@@ -76,7 +76,8 @@ const LAB_SERVICES = ['sshd', 'etcd'];
 export async function subjectVersion(s: Subject, lab: Lab, provider: Provider): Promise<string> {
   if (typeof s.version === 'string') return s.version;
   if (s.version.on === 'kubernetes') {
-    const r = await onKubernetes(lab, provider, String(render(s.version.command, { kubectl: kubectlWords(lab) })));
+    const command = s.version.command;
+    const r = await onKubernetes(lab, provider, (kubectl) => String(render(command, { kubectl })));
     return r.stdout.trim().split('\n')[0] || 'unknown';
   }
   const line = String(render(s.version.command, { repo: repoRoot }));

@@ -97,6 +97,11 @@ function resolveKubernetes(raw: LabFile, labDir: string, report: Report): Kubern
     );
   if (k.on !== 'local' && !k.kubeconfig.startsWith('/'))
     report('kubernetes.kubeconfig', `"${k.kubeconfig}" is a path on ${k.on}: give it absolute`);
+  return kubernetesSettings(k, labDir);
+}
+
+/** The raw `kubernetes:` resolved: the Gateway split, a local kubeconfig's path made absolute. */
+function kubernetesSettings(k: LabFile['kubernetes'], labDir: string): KubernetesSettings {
   const [namespace = '', name = ''] = k.gateway.split('/');
   return {
     on: k.on,
@@ -104,6 +109,12 @@ function resolveKubernetes(raw: LabFile, labDir: string, report: Report): Kubern
     gateway: { namespace, name },
   };
 }
+
+/** What a lab file without `kubernetes:` means (the schema's defaults); also a lab saved before the field existed. */
+export const DEFAULT_KUBERNETES: KubernetesSettings = kubernetesSettings(
+  labFileSchema.shape.kubernetes.parse(undefined),
+  '/',
+);
 
 function resolveLab(raw: LabFile, file: string, report: Report): Lab {
   if (!/^[a-z][a-z0-9]*$/.test(raw.name))

@@ -87,13 +87,19 @@ export interface Runtime {
 }
 
 /** What the runtime tarball holds (paths under the checkout) and the patterns it leaves out. */
-export function runtimeFiles(): { files: string[]; exclude: string[]; code: string[] } {
+/** The machines' programs as bundles in dist/, or an error saying how to build them. */
+export function assertBundles(): string[] {
   const bundles = MACHINE_PROGRAMS.map((p) => `dist/${p}.mjs`);
   const missing = bundles.filter((b) => !existsSync(join(repoRoot, b)));
   if (missing.length)
     throw new Error(
       `no bundle ${missing.join(', ')} in ${repoRoot}; run \`node scripts/run.mjs build\` (npm run setup does)`,
     );
+  return bundles;
+}
+
+export function runtimeFiles(): { files: string[]; exclude: string[]; code: string[] } {
+  const bundles = assertBundles();
   const code = bundles.map((b) => readFileSync(join(repoRoot, b), 'utf8'));
   const files = [
     'package.json',

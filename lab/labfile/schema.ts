@@ -132,7 +132,7 @@ export const labFileSchema = z.strictObject({
         )
         .default('kube-system/central'),
     })
-    .default({ on: 'control-plane', kubeconfig: '/etc/kubernetes/admin.conf', gateway: 'kube-system/central' }),
+    .prefault({}),
   lease: z
     .strictObject({
       duration: duration.default('15s'),

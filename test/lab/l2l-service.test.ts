@@ -87,3 +87,23 @@ test.serial('a stop that runs past STOP_TIMEOUT kills the whole service, leaving
   t.is(await sh('pgrep -x l2lorphan || echo none'), 'none', "the child did not outlive the service's KILL");
   t.regex(await sh('/etc/l2lab/bin/l2l-service status stubborn || true'), /stubborn stopped/);
 });
+
+test.serial(
+  "STOP_SIGNAL is what a stop sends first (systemd's KillSignal): a daemon that handles only INT ends at once",
+  async (t) => {
+    await sh(
+      [
+        // Handles INT (as vip-manager 1.0 does), ignores TERM.
+        `printf '%s\\n' '#!/bin/sh' "trap 'echo int > /var/lib/l2lab/l2lint.got; exit 0' INT" "trap '' TERM" ` +
+          `'while :; do sleep 0.1; done' > /var/lib/l2lab/l2lint && chmod +x /var/lib/l2lab/l2lint`,
+        'rm -f /var/lib/l2lab/l2lint.got',
+        `printf '%s\\n' "EXEC='/var/lib/l2lab/l2lint'" STOP_SIGNAL=INT STOP_TIMEOUT=5 > /etc/l2lab/services/intonly.service`,
+        '/etc/l2lab/bin/l2l-service start intonly',
+      ].join(' && '),
+    );
+    const t0 = Date.now();
+    t.regex(await sh('/etc/l2lab/bin/l2l-service stop intonly'), /intonly stopped \(INT\)/);
+    t.true(Date.now() - t0 < 4000, `ended by INT, not by the KILL after 5 s (${Date.now() - t0} ms)`);
+    t.is(await sh('cat /var/lib/l2lab/l2lint.got'), 'int');
+  },
+);

@@ -241,8 +241,8 @@ test.serial(
 // (test/standins, each validating its input as the real tool does), Debian's own packages for the
 // rest. Everything else is the users' path: `l2lab cluster up`, playbooks/cluster.yaml over SSH.
 test.serial(
-  'the cluster path for real with stand-in Kubernetes tools: up twice (the second changes nothing), an upgrade, a worker rebuilt after ' +
-    'its token expired (nothing else changes at the new version)',
+  'the cluster path for real with stand-in Kubernetes tools: up, an upgrade, a worker rebuilt after its token expired ' +
+    '(that third run is the idempotency check: nothing else changes)',
   async (t) => {
     const installed = new Set((await sh('cp01', 'dpkg-query -W | cut -f1 | cut -d: -f1')).split('\n'));
     const dir = mkdtempSync(join(tmpdir(), 'l2l-standin-repo-'));
@@ -337,13 +337,6 @@ test.serial(
         /NotFound/,
       );
 
-      const second = await run('cluster up again', 'up', '1.20.0-pre.1');
-      t.deepEqual(
-        second.recap.filter((h) => h.changed).map((h) => h.host),
-        [],
-        'the second run changes nothing',
-      );
-
       // The tutorial's upgrade: cilium upgrade, then the rollout restarts — cilium-envoy too (defect 7).
       const crdVersions = async () =>
         JSON.parse(await kubectl('get crd tlsroutes.gateway.networking.k8s.io -o json')).spec.versions.map(
@@ -380,8 +373,9 @@ test.serial(
       );
       t.notRegex(await sh('cp01', 'kubeadm token list'), new RegExp(secrets.token.split('.')[0]!));
       await sh('node02', 'kubeadm reset --force >/dev/null && rm -rf /etc/l2lab/cluster');
-      // This run at the default pair (1.20.0, Gateway API v1.6.1) is also its idempotency check:
-      // nothing changes but the new token on cp01 and the join on node02.
+      // This run at the default pair (1.20.0, Gateway API v1.6.1) is also the path's idempotency
+      // check (a second `up` right after the first, 2026-12-06, proved no more and cost minutes of
+      // emulation): nothing changes but the new token on cp01 and the join on node02.
       const rejoin = await run('rebuilt worker joins', 'up', '1.20.0');
       t.deepEqual(
         rejoin.recap

@@ -21,7 +21,7 @@ import { repoRoot } from '../../paths.ts';
 import { inBlocks } from '../../pool.ts';
 import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
 import { shq } from '../../quote.ts';
-import { runtimeBundle, runtimeFiles } from '../../runtime.ts';
+import { assertBundles, runtimeBundle } from '../../runtime.ts';
 import { hostKeyShown } from '../../ssh.ts';
 import { OverSsh, SshMachines } from '../../ssh-machines.ts';
 import { commonStatus, readFaults } from '../../state.ts';
@@ -227,7 +227,10 @@ export class HostsProvider extends OverSsh implements Provider {
   private async installRuntime(lab: Lab, h: LabHost, apply: ConvergeContext['apply']): Promise<void> {
     const dir = settings(lab).dir;
     // The machine l2lab runs on runs the prober from this checkout, as a netns lab's client does.
-    if (machineOf(lab, h.name).local) return void runtimeFiles();
+    if (machineOf(lab, h.name).local) {
+      assertBundles();
+      return;
+    }
     const runtime = await runtimeBundle();
     const have = await this.exec(lab, h.name, ['sh', '-c', `cat ${shq(`${dir}/runtime.id`)} 2>/dev/null; true`]);
     if (have.stdout.trim() === runtime.id) return;
