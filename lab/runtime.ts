@@ -86,7 +86,6 @@ export interface Runtime {
   root: string;
 }
 
-/** What the runtime tarball holds (paths under the checkout) and the patterns it leaves out. */
 /** The machines' programs as bundles in dist/, or an error saying how to build them. */
 export function assertBundles(): string[] {
   const bundles = MACHINE_PROGRAMS.map((p) => `dist/${p}.mjs`);
@@ -98,6 +97,7 @@ export function assertBundles(): string[] {
   return bundles;
 }
 
+/** What the runtime tarball holds (paths under the checkout) and the patterns it leaves out. */
 export function runtimeFiles(): { files: string[]; exclude: string[]; code: string[] } {
   const bundles = assertBundles();
   const code = bundles.map((b) => readFileSync(join(repoRoot, b), 'utf8'));
