@@ -62,11 +62,11 @@ test.after.always(async () => {
 // 'partly' — the capture may miss what it needs: 1 s adverts may all precede its 200 ms baseline
 // (then the old master's last one is not in it).
 const peers: { subject: string; ipv6: boolean; vrrp: 'judged' | 'none' | 'partly'; crash?: 'moves' }[] = [
-  // as shipped: VRRPv2 for IPv4, 1 s adverts. keepalived:fast runs side by side below (power-off with
-  // VRRP's clock, the crash's split-brain) and in hosts.test (ARP and NDP): the same playbook.
+  // as shipped: VRRPv2 for IPv4, 1 s adverts. keepalived:fast and ucarp:fast run side by side below
+  // (power-off, VRRP's clock, the crash's split-brain; ucarp's install is checked after its recovery
+  // test), keepalived:fast in hosts.test too (ARP and NDP): the same playbooks.
   { subject: 'keepalived', ipv6: true, vrrp: 'partly' },
   { subject: 'frr:fast', ipv6: true, vrrp: 'judged' },
-  { subject: 'ucarp:fast', ipv6: false, vrrp: 'none' },
   { subject: 'vip-manager:fast', ipv6: false, vrrp: 'none', crash: 'moves' },
   { subject: 'pacemaker:fast', ipv6: true, vrrp: 'none' },
 ];
@@ -97,6 +97,15 @@ test.serial(
         `link-down: takeover ${tr.arp!.takeoverMs} ms, budget ${tr.budgetMs} ms`,
       );
     t.is(lines.filter((l) => /ucarp recovers 10 s after link-down is healed/.test(l)).length, 3, lines.join('\n'));
+    // A second install changes nothing.
+    const plan = installPlan(loadSubject('ucarp', lab.lease), r.vips)!;
+    const inv = inventoryFromStatus(await netns.status(lab, { probe: false }));
+    const again = await runPlaybook(loadPlaybook(plan.file), inv, { extraVars: plan.vars, out: { write: () => {} } });
+    t.true(again.ok);
+    t.deepEqual(
+      again.recap.filter((row) => row.changed).map((row) => `${row.host}: ${row.changed} changed`),
+      [],
+    );
   },
 );
 
@@ -263,6 +272,7 @@ test.serial(
     const row = (subject: string, fault: string) => rows.find((x) => x[0] === subject && x[1] === fault)!;
     t.is(row('keepalived:fast', 'power-off')[2], '1/1');
     t.regex(row('keepalived:fast', 'power-off')[6]!, /^\d+ \/ \d+ \/ \d+$/, 'VRRP switchover column');
+    t.is(row('ucarp:fast', 'power-off')[2], '1/1');
     t.is(row('ucarp:fast', 'power-off')[4], '-', 'ucarp claims no IPv6: no NDP figure, not "no takeover"');
     for (const s of ['keepalived:fast', 'ucarp:fast'])
       t.true(Number(row(s, 'process-stop')[7]) > 0, `${s}: requests answered twice`);
