@@ -94,6 +94,14 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .addOption(labName())
     .action((node: string, command: string[], o) => done(lab().then((m) => m.labSshCommand(node, command, o))));
   labCmd
+    .command('bmc')
+    .description("the lab's BMC (Redfish, as fence_redfish speaks it): starts it unless it runs, prints where it is")
+    .addOption(labFile())
+    .addOption(labName())
+    .addOption(json())
+    .addOption(new Option('--serve', 'serve it in this process (what the started one runs)').hideHelp())
+    .action((o) => done(lab().then((m) => m.labBmcCommand(o))));
+  labCmd
     .command('spec')
     .description('the VM spec the Vagrantfile reads (JSON; stdout without --out)')
     .addOption(labFile())

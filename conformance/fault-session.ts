@@ -3,6 +3,7 @@
 import { faultPlugin, injectFault, needPrimitives, undoFault } from '../lab/faults/index.ts';
 import { managementAddress } from '../lab/hosts.ts';
 import type { Provider } from '../lab/provider.ts';
+import { matches } from '../lab/selector.ts';
 import type { Fault, Lab } from '../lab/types.ts';
 import { render } from '../playbooks/expr.ts';
 import { SubjectFailure } from './errors.ts';
@@ -64,15 +65,29 @@ export class FaultSession {
     }
     // heal → returns: a node that was powered off or lost its announcer is back only when the
     // subject says it is ready there (minutes on emulated VMs), not when its process started.
-    if (!faultPlugin(f.kind).trial?.waitReady) return;
-    if (!this.subject.ready && !this.saidNoReady) {
-      this.saidNoReady = true;
-      this.progress(
-        `${this.subject.name} has no ready command: the next fault may come while it still starts on ${f.node}` +
-          ' (the takeover then includes that start)',
-      );
+    if (faultPlugin(f.kind).trial?.waitReady) {
+      if (!this.subject.ready && !this.saidNoReady) {
+        this.saidNoReady = true;
+        this.progress(
+          `${this.subject.name} has no ready command: the next fault may come while it still starts on ${f.node}` +
+            ' (the takeover then includes that start)',
+        );
+      }
+      await this.waitReady(f.node);
     }
-    await this.waitReady(f.node);
+    // Any node may have been restarted meanwhile, whatever the fault: a subject that fences (Pacemaker
+    // with stonith) reboots the node it lost, the faulted one or, after a split, the other. The
+    // next trial starts when the subject is ready on each of its nodes (a fault 3 s after a fenced
+    // node's reboot found it not yet joined: nobody fenced, nobody took over).
+    for (const n of this.subjectNodes())
+      if (n !== f.node || !faultPlugin(f.kind).trial?.waitReady) await this.waitReady(n);
+  }
+
+  /** The nodes the subject runs on. */
+  private subjectNodes(): string[] {
+    return this.lab.nodes
+      .filter((n) => this.subject.runOn === 'all' || matches(this.lab.policy.nodeSelector, n.labels))
+      .map((n) => n.name);
   }
 
   /**

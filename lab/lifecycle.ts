@@ -3,6 +3,7 @@
 // lab file — is made here, the same for every provider; a provider converges machines and links
 // only. A first `up` that fails is rolled back; a later one says how to repair or remove the lab.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { stopBmc } from './bmc.ts';
 import { readIf, writeAtomic } from './files.ts';
 import { mgmt } from './hosts.ts';
 import { labPaths } from './names.ts';
@@ -85,7 +86,8 @@ export async function labDown(
 ): Promise<DownResult> {
   const started = Date.now();
   const paths = labPaths(name);
-  const removed = await provider.remove(name, { paths, progress });
+  const removed = stopBmc(name); // before its machines: it could power one on meanwhile
+  removed.push(...(await provider.remove(name, { paths, progress })));
   if (existsSync(paths.dir)) {
     rmSync(paths.dir, { recursive: true, force: true });
     progress.step(`state ${paths.dir}`);

@@ -47,6 +47,9 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
     switch: s.switch,
     management: s.management,
   };
+  // The lab's client on the switch: the far side the VIPs serve (a fence heuristic pings it, as a
+  // gateway on a real network).
+  const client4 = s.client.interfaces.find((i) => i.network === 'switch')?.ipv4;
   s.nodes.forEach((n, index) => {
     if (!n.ssh) return;
     const eligible = matches(s.policy.nodeSelector, n.labels);
@@ -66,6 +69,7 @@ export function inventoryFromStatus(s: LabStatus): Inventory {
         l2lab_switch_ipv4: eth1?.ipv4,
         l2lab_switch_ipv6: eth1?.ipv6,
         l2lab_switch_mac: eth1?.mac,
+        l2lab_client_switch_ipv4: client4,
         l2lab_management_interface: eth0?.name,
         l2lab_management_ipv4: eth0?.ipv4 ?? (caps.builtByL2lab ? undefined : n.ssh.host), // not built: where SSH reaches it
         // netns nodes see this checkout; the vagrant provider copies its runtime to the same path.

@@ -47,9 +47,9 @@ packages=(iproute2 util-linux tini openssh-server openssh-client tcpdump libpcap
   arping ndisc6 kmod etcd-server etcd-client iputils-ping procps psmisc curl openssl ca-certificates)
 # Peers: keepalived, ucarp, vip-manager with Patroni (PostgreSQL 15: Debian's package also makes and
 # starts its own cluster "main" on localhost, as on any Debian host), Pacemaker + Corosync (IPaddr2
-# from resource-agents), FRR (vrrpd).
+# from resource-agents, fence_redfish from fence-agents), FRR (vrrpd).
 want peers && packages+=(keepalived ucarp vip-manager patroni python3-etcd postgresql-15 pacemaker pacemaker-cli-utils
-  corosync resource-agents frr)
+  corosync resource-agents fence-agents frr)
 # VM labs: vagrant, vagrant-libvirt, libvirt, qemu (TCG works where KVM does not), dnsmasq, mmdebstrap
 # and its Recommends (the box build; installed without Recommends, and the box was measured with them).
 want vm && packages+=(vagrant vagrant-libvirt libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base

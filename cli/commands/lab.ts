@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { asHostsFile } from '../../lab/as-hosts.ts';
+import { ensureBmc, serveBmc } from '../../lab/bmc.ts';
 import { confirmFaults, dryRun } from '../../lab/consent.ts';
 import {
   checkFault,
@@ -110,6 +111,24 @@ export async function labStatusCommand(o: LabOptions & { asHosts?: boolean }): P
   if (o.asHosts) process.stdout.write(asHostsFile(lab, s, provider));
   else if (o.json) console.log(JSON.stringify(s, null, 2));
   else printStatus(s);
+  return EXIT.ok;
+}
+
+/** The lab's BMC: started unless it runs (or, with --serve, served here until SIGTERM). */
+export async function labBmcCommand(o: LabOptions & { serve?: boolean }): Promise<ExitCode> {
+  const lab = findLab(o);
+  const provider = getProvider(lab.provider);
+  if (o.serve) {
+    await serveBmc(lab, provider);
+    return EXIT.ok;
+  }
+  const { bmc, started } = await ensureBmc(lab);
+  if (o.json) console.log(JSON.stringify({ ...bmc, started }, null, 2));
+  else
+    console.log(
+      `lab ${lab.name}'s BMC ${started ? 'started' : 'runs'}: ${bmc.url} (user ${bmc.user}, password ${bmc.password}); ` +
+        `systems ${Object.values(bmc.systems).join(', ')}; lab:down stops it`,
+    );
   return EXIT.ok;
 }
 

@@ -1,6 +1,7 @@
 // Module registry: a task names one of these.
 import type { Module } from '../module.ts';
 import apt from './apt.ts';
+import bmc from './bmc.ts';
 import command from './command.ts';
 import copy from './copy.ts';
 import fail from './fail.ts';
@@ -18,6 +19,7 @@ import wait_for from './wait_for.ts';
 export const modules: Record<string, Module> = Object.fromEntries(
   [
     apt,
+    bmc,
     command,
     copy,
     fail,

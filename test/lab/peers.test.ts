@@ -11,6 +11,7 @@ import { loadSubject } from '../../conformance/subject.ts';
 import { installPlan, runSuite } from '../../conformance/suite.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown } from '../../lab/lifecycle.ts';
+import { labPaths } from '../../lab/names.ts';
 import { inventoryFromStatus } from '../../playbooks/inventory.ts';
 import { loadPlaybook } from '../../playbooks/playbook.ts';
 import { runPlaybook } from '../../playbooks/runner.ts';
@@ -44,6 +45,17 @@ async function daemons(): Promise<string[]> {
 const DAEMON = /^(keepalived|ucarp|vip-manager|patroni|postgres|corosync|pacemakerd|pacemaker-.*|zebra|vrrpd|etcd)$/;
 let before: string[] = []; // another lab's (a developer's) daemons are not this test's
 
+/** Waits until a process has ended (5 s), or fails naming it. */
+async function waitGone(pid: number): Promise<void> {
+  for (const end = Date.now() + 5000; Date.now() < end; await new Promise((r) => setTimeout(r, 50)))
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+  throw new Error(`process ${pid} still runs 5 s after lab:down`);
+}
+
 test.before(async () => {
   await buildBundles();
   await labDown(lab.name, quiet, netns);
@@ -61,7 +73,9 @@ test.after.always(async () => {
 // vrrp: 'judged' — VRRP's own clock must agree with the suite's; 'none' — no VRRP on the wire;
 // 'partly' — the capture may miss what it needs: 1 s adverts may all precede its 200 ms baseline
 // (then the old master's last one is not in it).
-const peers: { subject: string; ipv6: boolean; vrrp: 'judged' | 'none' | 'partly'; crash?: 'moves' }[] = [
+// crash 'fenced': the killed stack's node is fenced (powered off and on through the lab's BMC) and
+// the VIP moves with no second answerer.
+const peers: { subject: string; ipv6: boolean; vrrp: 'judged' | 'none' | 'partly'; crash?: 'moves' | 'fenced' }[] = [
   // as shipped: VRRPv2 for IPv4, 1 s adverts. keepalived:fast and ucarp:fast run side by side below
   // (power-off, VRRP's clock, the crash's split-brain; ucarp's install is checked after its recovery
   // test), keepalived:fast in hosts.test too (ARP and NDP): the same playbooks.
@@ -69,6 +83,8 @@ const peers: { subject: string; ipv6: boolean; vrrp: 'judged' | 'none' | 'partly
   { subject: 'frr:fast', ipv6: true, vrrp: 'judged' },
   { subject: 'vip-manager:fast', ipv6: false, vrrp: 'none', crash: 'moves' },
   { subject: 'pacemaker:fast', ipv6: true, vrrp: 'none' },
+  // last: the lab:down test below finds its daemons and its BMC running
+  { subject: 'pacemaker:fenced', ipv6: true, vrrp: 'none', crash: 'fenced' },
 ];
 
 test.serial(
@@ -114,7 +130,9 @@ for (const p of peers)
   test.serial(
     p.crash === 'moves'
       ? `${p.subject}: installs idempotently, and a crash moves the VIP: the old node answers at most one poll beside the new one`
-      : `${p.subject}: installs idempotently, fails over after a power cut, and a crash leaves two nodes answering`,
+      : p.crash === 'fenced'
+        ? `${p.subject}: installs idempotently, fails over after a power cut, and a crash is fenced: no second answerer`
+        : `${p.subject}: installs idempotently, fails over after a power cut, and a crash leaves two nodes answering`,
     async (t) => {
       const { results: r } = await runSuite({
         lab,
@@ -153,10 +171,20 @@ for (const p of peers)
         t.not(off.arp!.newNode, off.arp!.oldNode);
         t.is(off.ndp !== undefined, p.ipv6, 'NDP measured exactly where IPv6 is claimed');
         if (p.ipv6) t.true(off.ndp!.takeoverMs! < off.budgetMs);
-        // The crash: the failover check fails for split-brain, named in its reason.
-        t.is(failover.status, 'failed', failover.details.join('\n'));
-        t.false(crash.passed);
-        t.regex(failover.reason!, /process-stop #1: ARP: \d+ requests answered by two MACs/);
+        if (p.crash === 'fenced') {
+          // The crash: the peer fences the node whose stack died (its kernel still held the VIP)
+          // through the lab's BMC, then takes the VIP: never two answerers.
+          t.true(crash.passed, `process-stop: ${crash.problems.join('; ')}`);
+          t.is(crash.arp!.splitBrainWindows, 0);
+          t.is(failover.status, 'passed', failover.details.join('\n'));
+          const bmcLog = readFileSync(join(labPaths(lab.name).dir, 'bmc', 'bmc.log'), 'utf8');
+          t.regex(bmcLog, new RegExp(`${crash.arp!.oldNode}: ForceOff asked by`), bmcLog);
+        } else {
+          // The crash: the failover check fails for split-brain, named in its reason.
+          t.is(failover.status, 'failed', failover.details.join('\n'));
+          t.false(crash.passed);
+          t.regex(failover.reason!, /process-stop #1: ARP: \d+ requests answered by two MACs/);
+        }
       }
       const v = off?.arp?.vrrp;
       if (off && (p.vrrp === 'judged' || (p.vrrp === 'partly' && v?.switchoverMs !== undefined))) {
@@ -302,7 +330,10 @@ test.serial('lab:down leaves nothing of the peers behind: no process, no macvlan
       outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
     });
   t.true((await peerDaemons()).length > 0, "a peer's daemons in the lab to stop");
+  const bmcPid = join(labPaths(lab.name).dir, 'bmc', 'pid');
+  const bmc = existsSync(bmcPid) ? Number(readFileSync(bmcPid, 'utf8')) : undefined;
   await labDown(lab.name, quiet, netns);
+  if (bmc) await waitGone(bmc); // pacemaker:fenced ran last: its BMC goes with the lab
   const left = await hostSnapshot(lab.name);
   t.deepEqual(left, { namespaces: [], links: [], mounts: [], processes: [], state: false });
   t.deepEqual(

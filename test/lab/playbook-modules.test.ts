@@ -283,6 +283,28 @@ test.serial('fail: with when, a failed wait ends the host with the log it regist
   });
 });
 
+test.serial("bmc: the lab's BMC started on the controller once; the registered result says where it is", async (t) => {
+  const host = lab.management.hostAddress;
+  await idempotent(
+    t,
+    [
+      { name: 'bmc', bmc: {}, register: 'b' },
+      {
+        name: 'where',
+        copy: { content: '{{ b.url }} {{ b.user }} {{ b.systems.node01 }}\n', dest: '/var/lib/l2lab/bmc-where' },
+      },
+    ],
+    async () => {
+      t.is(
+        await sh('node01', 'cat /var/lib/l2lab/bmc-where'),
+        `https://${host}:8443/redfish/v1 l2lab /redfish/v1/Systems/node01`,
+      );
+      // It listens on the management network, where the nodes reach it.
+      t.is(await sh('node01', `timeout 2 bash -c '</dev/tcp/${host}/8443' && echo open`), 'open');
+    },
+  );
+});
+
 test.serial('get_url: from the controller (path, file://, http on loopback) with checksum', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'l2l-url-'));
   const body = 'artifact v1\n';

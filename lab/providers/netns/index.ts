@@ -567,6 +567,25 @@ export class NetnsProvider implements Provider {
         5000,
         5,
       );
+      // The namespace outlives the machine: what its daemons configured at runtime would too (a
+      // VIP IPaddr2 or keepalived added, answered again at power on while the new holder has it —
+      // seen with fencing, 2026-12-06). A machine that lost power boots with the addresses its
+      // configuration gives, the lab file's, an empty neighbour cache and none of the links they
+      // made (FRR's macvlans).
+      const own = new Set(['lo', ...h.interfaces.map((i) => i.name)]);
+      const made = (await ipJson<IpAddr[]>(['-n', ns, 'link', 'show'])).filter((l) => !own.has(l.ifname));
+      await run(['ip', '-n', ns, '-batch', '-'], {
+        input: [
+          ...made.map((l) => `link delete dev ${l.ifname}`),
+          ...h.interfaces.map((i) => `addr flush dev ${i.name}`),
+          'neigh flush all',
+          '',
+        ].join('\n'),
+      });
+      for (const i of h.interfaces)
+        await convergeAddresses(ns, h.name, i, undefined, async (_what, fn) => {
+          await fn();
+        });
       return;
     }
     for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);

@@ -82,6 +82,7 @@ const PACKAGES = [
   'pacemaker-cli-utils',
   'corosync',
   'resource-agents',
+  'fence-agents',
   'frr',
   'curl',
   'procps',
