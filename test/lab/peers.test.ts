@@ -4,7 +4,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { buildBundles } from '../../conformance/bundles.ts';
 import { loadSubject } from '../../conformance/subject.ts';
@@ -44,6 +44,22 @@ async function daemons(): Promise<string[]> {
 }
 const DAEMON = /^(keepalived|ucarp|vip-manager|patroni|postgres|corosync|pacemakerd|pacemaker-.*|zebra|vrrpd|etcd)$/;
 let before: string[] = []; // another lab's (a developer's) daemons are not this test's
+
+/** A second install of the subject changes nothing (its playbook is idempotent). */
+async function secondInstallChangesNothing(
+  t: ExecutionContext,
+  subject: string,
+  vips: Parameters<typeof installPlan>[1],
+): Promise<void> {
+  const plan = installPlan(loadSubject(subject, lab.lease), vips)!;
+  const inv = inventoryFromStatus(await netns.status(lab, { probe: false }));
+  const again = await runPlaybook(loadPlaybook(plan.file), inv, { extraVars: plan.vars, out: { write: () => {} } });
+  t.true(again.ok);
+  t.deepEqual(
+    again.recap.filter((row) => row.changed).map((row) => `${row.host}: ${row.changed} changed`),
+    [],
+  );
+}
 
 /** Waits until a process has ended (5 s), or fails naming it. */
 async function waitGone(pid: number): Promise<void> {
@@ -114,15 +130,7 @@ test.serial(
         `link-down: takeover ${tr.arp!.takeoverMs} ms, budget ${tr.budgetMs} ms`,
       );
     t.is(lines.filter((l) => /ucarp recovers 10 s after link-down is healed/.test(l)).length, 2, lines.join('\n'));
-    // A second install changes nothing.
-    const plan = installPlan(loadSubject('ucarp', lab.lease), r.vips)!;
-    const inv = inventoryFromStatus(await netns.status(lab, { probe: false }));
-    const again = await runPlaybook(loadPlaybook(plan.file), inv, { extraVars: plan.vars, out: { write: () => {} } });
-    t.true(again.ok);
-    t.deepEqual(
-      again.recap.filter((row) => row.changed).map((row) => `${row.host}: ${row.changed} changed`),
-      [],
-    );
+    await secondInstallChangesNothing(t, 'ucarp', r.vips);
   },
 );
 
@@ -196,15 +204,7 @@ for (const p of peers)
         t.regex(failover.details.join('\n'), /VRRP on the wire: last advertisement of node0\d → first of node0\d/);
       } else if (p.vrrp === 'none') t.is(v, undefined);
 
-      // A second install changes nothing.
-      const plan = installPlan(loadSubject(p.subject, lab.lease), r.vips)!;
-      const inv = inventoryFromStatus(await netns.status(lab, { probe: false }));
-      const again = await runPlaybook(loadPlaybook(plan.file), inv, { extraVars: plan.vars, out: { write: () => {} } });
-      t.true(again.ok);
-      t.deepEqual(
-        again.recap.filter((row) => row.changed).map((row) => `${row.host}: ${row.changed} changed`),
-        [],
-      );
+      await secondInstallChangesNothing(t, p.subject, r.vips);
     },
   );
 
