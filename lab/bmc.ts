@@ -11,7 +11,6 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Primitives } from './faults/fault.ts';
@@ -65,27 +64,23 @@ const alive = (pid: number) => {
   }
 };
 
-const portOpen = (host: string, port: number) =>
-  new Promise<boolean>((done) => {
-    const s = connect({ host, port, timeout: 500 });
-    s.once('connect', () => {
-      s.destroy();
-      done(true);
-    });
-    s.once('error', () => done(false));
-    s.once('timeout', () => {
-      s.destroy();
-      done(false);
-    });
-  });
+const isBmc = (pid: number, lab: string) => {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.includes('bmc') && argv.includes('--serve') && argv.includes(lab);
+  } catch {
+    return false;
+  }
+};
 
 /** The lab's BMC if it runs. */
 export async function runningBmc(lab: Lab): Promise<BmcInfo | undefined> {
   const f = files(lab.name);
   if (!existsSync(f.pid) || !existsSync(f.password)) return undefined;
+  // The server writes its PID once it listens; the PID must still be that server's (no probe of
+  // the port: with the lab down its address is no longer this host's, and a connection would leave).
   const pid = Number(readFileSync(f.pid, 'utf8'));
-  if (!(pid > 0 && alive(pid))) return undefined;
-  if (!(await portOpen(lab.management.hostAddress, BMC_PORT))) return undefined;
+  if (!(pid > 0 && alive(pid) && isBmc(pid, lab.name))) return undefined;
   return bmcInfo(lab, readFileSync(f.password, 'utf8').trim());
 }
 
@@ -142,7 +137,7 @@ export function stopBmc(labName: string): string[] {
   const f = files(labName);
   if (!existsSync(f.pid)) return [];
   const pid = Number(readFileSync(f.pid, 'utf8'));
-  if (!(pid > 0 && alive(pid))) return [];
+  if (!(pid > 0 && alive(pid) && isBmc(pid, labName))) return [];
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
@@ -150,8 +145,6 @@ export function stopBmc(labName: string): string[] {
   }
   return [`BMC (pid ${pid})`];
 }
-
-type Power = 'On' | 'Off';
 
 /** Serves the BMC in this process until SIGTERM. */
 export async function serveBmc(lab: Lab, io: Primitives): Promise<void> {
@@ -161,12 +154,13 @@ export async function serveBmc(lab: Lab, io: Primitives): Promise<void> {
   const info = bmcInfo(lab, readFileSync(f.password, 'utf8').trim());
   const auth = `Basic ${Buffer.from(`${info.user}:${info.password}`).toString('base64')}`;
   const say = (m: string) => appendFileSync(f.log, `${new Date().toISOString()} ${m}\n`);
-  // What this BMC did last: a machine it powered off stays off until it is powered on, and one it
-  // powered on is on (booting). Otherwise the lab says: a machine whose init is gone is off.
-  const state = new Map<string, Power>();
-  let busy: Promise<unknown> = Promise.resolve(); // one power action at a time, as a BMC's
+  // A machine this BMC powered on is on while it boots; otherwise the lab says: a machine whose
+  // init is gone is off.
+  const booting = new Set<string>();
+  // One power action at a time per machine, as each machine's own BMC.
+  const busy = new Map<string, Promise<unknown>>();
   const nodeOf = (name: string) => lab.nodes.find((n) => n.name === name);
-  const powerState = async (name: string): Promise<Power> => {
+  const powerState = async (name: string): Promise<'On' | 'Off'> => {
     const r = await io.exec(lab, name, ['true'], { timeoutMs: 3000 }).catch(() => undefined);
     return r?.exitCode === 0 ? 'On' : 'Off';
   };
@@ -179,7 +173,7 @@ export async function serveBmc(lab: Lab, io: Primitives): Promise<void> {
     '@odata.type': '#ComputerSystem.v1_10_0.ComputerSystem',
     Id: name,
     Name: name,
-    PowerState: state.get(name) ?? (await powerState(name)),
+    PowerState: booting.has(name) ? 'On' : await powerState(name),
     Actions: {
       '#ComputerSystem.Reset': {
         target: `/redfish/v1/Systems/${name}/Actions/ComputerSystem.Reset`,
@@ -229,10 +223,7 @@ export async function serveBmc(lab: Lab, io: Primitives): Promise<void> {
     // boots on its own (the provider's power on also waits for SSH, which a cut network never gives).
     const t0 = Date.now();
     say(`${name}: ${reset} asked by ${req.socket.remoteAddress}`);
-    const off = async () => {
-      await power(lab, name, false);
-      state.set(name, 'Off');
-    };
+    const off = () => power(lab, name, false);
     const boot = async () => {
       try {
         await power(lab, name, true);
@@ -240,15 +231,18 @@ export async function serveBmc(lab: Lab, io: Primitives): Promise<void> {
       } catch (e) {
         say(`${name}: powered on; ${(e as Error).message}`);
       } finally {
-        state.delete(name); // booted: the machine itself says whether it is on from now on
+        booting.delete(name); // booted: the machine itself says whether it is on from now on
       }
     };
-    const run = busy.then(async () => {
+    const run = (busy.get(name) ?? Promise.resolve()).then(async () => {
       if (reset !== 'On') await off();
-      if (reset !== 'ForceOff') state.set(name, 'On');
+      if (reset !== 'ForceOff') booting.add(name);
     });
-    // The next action waits for the boot.
-    busy = run.then(() => (reset === 'ForceOff' ? undefined : boot())).catch(() => undefined);
+    // The machine's next action waits for the boot.
+    busy.set(
+      name,
+      run.then(() => (reset === 'ForceOff' ? undefined : boot())).catch(() => undefined),
+    );
     try {
       await run;
       say(`${name}: ${reset} done in ${Date.now() - t0} ms`);
