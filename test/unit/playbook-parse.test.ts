@@ -41,7 +41,7 @@ test('misspelt task keys, modules and arguments are named with the task', (t) =>
   );
   t.regex(p, /tasks\[1\] \("two"\): unknown key whn: not a task keyword/);
   t.regex(p, /tasks\[2\] \("three"\): several modules \(copy, file\)/);
-  t.regex(p, /tasks\[3\] \("four"\): unknown key debug: .*a module \(apt, command/);
+  t.regex(p, /tasks\[3\] \("four"\): unknown key debug: .*a module \(apt, bmc, command/);
   t.regex(p, /tasks\[4\]\.notify: no handler "nobody"/);
   t.regex(p, /tasks\[5\] \("six"\)\.sysctl: takes named arguments/);
 });
