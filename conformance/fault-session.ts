@@ -65,7 +65,8 @@ export class FaultSession {
     }
     // heal → returns: a node that was powered off or lost its announcer is back only when the
     // subject says it is ready there (minutes on emulated VMs), not when its process started.
-    if (faultPlugin(f.kind).trial?.waitReady) {
+    const waitReady = faultPlugin(f.kind).trial?.waitReady;
+    if (waitReady) {
       if (!this.subject.ready && !this.saidNoReady) {
         this.saidNoReady = true;
         this.progress(
@@ -79,8 +80,7 @@ export class FaultSession {
     // with stonith) reboots the node it lost, the faulted one or, after a split, the other. The
     // next trial starts when the subject is ready on each of its nodes (a fault 3 s after a fenced
     // node's reboot found it not yet joined: nobody fenced, nobody took over).
-    for (const n of this.subjectNodes())
-      if (n !== f.node || !faultPlugin(f.kind).trial?.waitReady) await this.waitReady(n);
+    for (const n of this.subjectNodes()) if (n !== f.node || !waitReady) await this.waitReady(n);
   }
 
   /** The nodes the subject runs on. */

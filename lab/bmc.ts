@@ -14,6 +14,7 @@ import { createServer } from 'node:https';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Primitives } from './faults/fault.ts';
+import { alive } from './files.ts';
 import { labPaths } from './names.ts';
 import { repoRoot } from './paths.ts';
 import type { Lab } from './types.ts';
@@ -54,15 +55,6 @@ export function bmcInfo(lab: Lab, password: string): BmcInfo {
     systems: Object.fromEntries(lab.nodes.map((n) => [n.name, `/redfish/v1/Systems/${n.name}`])),
   };
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const isBmc = (pid: number, lab: string) => {
   try {
@@ -123,13 +115,14 @@ export async function ensureBmc(lab: Lab): Promise<{ bmc: BmcInfo; started: bool
   );
   child.unref();
   const end = Date.now() + 20_000;
-  while (Date.now() < end) {
-    if (child.exitCode !== null) break;
+  while (Date.now() < end && child.exitCode === null) {
     const bmc = await runningBmc(lab);
     if (bmc) return { bmc, started: true };
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`the lab's BMC did not start within 20 s; its log: ${f.log}`);
+  throw new Error(
+    `the lab's BMC ${child.exitCode === null ? 'did not start within 20 s' : `exited (${child.exitCode})`}; its log: ${f.log}`,
+  );
 }
 
 /** Stops the lab's BMC (lab:down); returns what went. */

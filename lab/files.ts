@@ -15,3 +15,11 @@ export function writeAtomic(path: string, content: string, mode: number): void {
   chmodSync(tmp, mode);
   renameSync(tmp, path);
 }
+
+/** Running, as opposed to gone or a zombie (this host's PID 1 may reap late). */
+export function alive(pid: number): boolean {
+  const stat = readIf(`/proc/${pid}/stat`);
+  if (!stat) return false;
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
+}

@@ -8,6 +8,7 @@ import type { FaultName, RunResults } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { run } from '../lab/command.ts';
 import { derivedLabFile, type RawLabFile } from '../lab/derive.ts';
+import { alive } from '../lab/files.ts';
 import { loadLab } from '../lab/labfile.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
@@ -88,14 +89,7 @@ export async function labPids(lab: string): Promise<number[]> {
 }
 
 /** Running (not gone, not a zombie waiting for this host's PID 1 to reap it). */
-export function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
+export const running = alive;
 
 export async function clientCan(lab: Lab, argv: string[]): Promise<boolean> {
   return (await netns.exec(lab, lab.client.name, argv, { timeoutMs: 5000 })).exitCode === 0;

@@ -21,7 +21,7 @@ import { release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ipJson, run, sleep, waitFor } from '../../command.ts';
 import { heldOn } from '../../faults/index.ts';
-import { readIf, writeAtomic } from '../../files.ts';
+import { alive, readIf, writeAtomic } from '../../files.ts';
 import { findHost, ifaceOf, mgmt, switchNic } from '../../hosts.ts';
 import { type Cidr, cidrRange, overlaps, parseCidr } from '../../ip.ts';
 import * as names from '../../names.ts';
@@ -757,14 +757,6 @@ function liveInit(lab: Lab, h: LabHost): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Running, as opposed to gone or a zombie (this host's PID 1 may reap late). */
-function alive(pid: number): boolean {
-  const stat = readIf(`/proc/${pid}/stat`);
-  if (!stat) return false;
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  return state !== 'Z' && state !== 'X';
 }
 
 async function netnsPids(ns: string): Promise<number[]> {
