@@ -277,8 +277,10 @@ export class Context {
    */
   async trial(kind: string, n: number, opts: { watchAfterMs?: number; stabilityMs?: number } = {}): Promise<Trial> {
     const budgetMs = this.subject.budgetMs(kind);
+    // Where the hosts run DAD, a VIP added without nodad is silent while it is tentative.
+    const dadMs = this.lab.switch.dad && this.subject.has('ipv6') ? this.subject.dadMs : 0;
     const watchAfterMs = Math.max(opts.watchAfterMs ?? 0, opts.stabilityMs ?? 0);
-    const windowMs = budgetMs + AFTER_BUDGET_MS + watchAfterMs;
+    const windowMs = budgetMs + dadMs + AFTER_BUDGET_MS + watchAfterMs;
     const announce: Family[] = [
       ...(this.subject.has('ipv4') && this.subject.has('gratuitous-arp') ? (['arp'] as const) : []),
       ...(this.subject.has('ipv6') && this.subject.has('unsolicited-na') ? (['ndp'] as const) : []),
@@ -340,6 +342,7 @@ export class Context {
       faultAt: probe.faultAt,
       holder,
       budgetMs,
+      dadMs,
       windowMs,
       vip: this.main,
       families: { arp: this.subject.has('ipv4'), ndp: this.subject.has('ipv6'), http: this.subject.has('http') },

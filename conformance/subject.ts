@@ -80,6 +80,12 @@ export const subjectSchema = z.strictObject({
   /** Milliseconds from the fault to the new responder; `default` for faults not named. */
   budget: z.record(z.string(), z.number().int().positive()).default({}),
   /**
+   * Milliseconds more its IPv6 VIPs need on a lab whose hosts run duplicate address detection
+   * (switch.dad): a VIP added without nodad answers no solicitation until the kernel has found it
+   * unique. Added to the NDP takeover's budget there; 0 where the VIP skips DAD. With its source.
+   */
+  dadMs: z.number().int().min(0).max(10_000).default(0),
+  /**
    * Where the VIPs come from: the reference announcer's agreed allocation in etcd, the first pool address of each family, or the
    * Gateway's status (Kubernetes).
    */

@@ -20,6 +20,8 @@ export interface TrialInput {
   faultAt: number; // µs, client clock
   holder: string; // the node the fault hit
   budgetMs: number;
+  /** The NDP takeover's budget beyond budgetMs (the subject's dadMs on a lab that runs DAD). */
+  dadMs?: number;
   windowMs: number; // how long after the fault the capture watched
   vip: { ipv4?: string; ipv6?: string };
   families: { arp: boolean; ndp: boolean; http: boolean };
@@ -72,12 +74,13 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
         intervalMs: v.intervalMs,
       };
     const label = family.toUpperCase();
+    const budgetMs = i.budgetMs + (family === 'ndp' ? (i.dadMs ?? 0) : 0);
     if (r.oldNode !== i.holder)
       problems.push(`${label}: ${i.holder} was not answering before the fault (${r.oldNode ?? 'nobody'} was)`);
     if (r.takeoverMs === undefined)
-      problems.push(`${label}: no other node answered within ${i.windowMs} ms (budget ${i.budgetMs} ms)`);
-    else if (r.takeoverMs > i.budgetMs) {
-      const late = `${label}: takeover ${r.takeoverMs.toFixed(0)} ms (the fault → the new holder's first answer), budget ${i.budgetMs} ms`;
+      problems.push(`${label}: no other node answered within ${i.windowMs} ms (budget ${budgetMs} ms)`);
+    else if (r.takeoverMs > budgetMs) {
+      const late = `${label}: takeover ${r.takeoverMs.toFixed(0)} ms (the fault → the new holder's first answer), budget ${budgetMs} ms`;
       if (i.emulated) notes.push(`${late} ${NOT_JUDGED}`);
       else problems.push(late);
     }
@@ -124,6 +127,7 @@ export function analyzeTrial(i: TrialInput): Omit<Trial, 'holderAfterHeal'> {
     trial: i.trial,
     faultAt: new Date(i.faultAt / 1000).toISOString(),
     budgetMs: i.budgetMs,
+    ...(i.dadMs ? { dadMs: i.dadMs } : {}),
     arp,
     ndp,
     http,

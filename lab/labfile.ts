@@ -337,6 +337,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
       ipv4: sw4?.text ?? raw.switch.ipv4,
       ipv6: sw6?.text ?? raw.switch.ipv6,
       ...(raw.switch.multicastSnooping ? { multicastSnooping: true } : {}),
+      ...(raw.switch.dad ? { dad: true } : {}),
     },
     management: { ipv4: mg4?.text ?? raw.management.ipv4, hostAddress: mg4 ? nthAddress(mg4, 1n) : '' },
     nodes: hosts.filter((h) => h.role !== 'client'),

@@ -105,8 +105,11 @@ export interface Lab {
   name: string;
   file: string; // absolute path of the lab file it came from
   provider: string;
-  /** multicastSnooping: the switch forwards multicast only to ports that joined its group (MLD/IGMP snooping, with a querier). */
-  switch: { ipv4: string; ipv6: string; multicastSnooping?: boolean };
+  /**
+   * multicastSnooping: the switch forwards multicast only to ports that joined its group (MLD/IGMP
+   * snooping, with a querier). dad: the hosts' lab NICs run IPv6 duplicate address detection.
+   */
+  switch: { ipv4: string; ipv6: string; multicastSnooping?: boolean; dad?: boolean };
   management: { ipv4: string; hostAddress: string };
   nodes: LabHost[]; // control planes and workers
   client: LabHost;

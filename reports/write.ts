@@ -112,7 +112,7 @@ export function outageTable(r: RunResults): string[][] {
       fmt((t) => t.arp?.outageMs),
       fmt((t) => t.ndp?.outageMs),
       fmt((t) => t.http?.outageMs),
-      String(ts[0]!.budgetMs),
+      `${ts[0]!.budgetMs}${ts[0]!.dadMs ? ` (NDP +${ts[0]!.dadMs} DAD)` : ''}`,
       `${ts.filter((t) => t.passed).length}/${ts.length}`,
     ]);
   }

@@ -51,6 +51,8 @@ export const trialSchema = z.object({
   /** ISO time on the client clock. */
   faultAt: z.string().default(''),
   budgetMs: ms,
+  /** The NDP takeover's budget beyond budgetMs: the subject's dadMs, on a lab whose hosts run DAD (switch.dad). */
+  dadMs: ms.optional(),
   arp: familyFailoverSchema.optional(),
   ndp: familyFailoverSchema.optional(),
   http: z

@@ -73,6 +73,11 @@ export const labFileSchema = z.strictObject({
      * do: a neighbour solicitation reaches only the ports that joined its solicited-node group.
      */
     multicastSnooping: z.boolean().default(false),
+    /**
+     * The hosts' lab NICs (the switch's and the domains') run IPv6 duplicate address detection, as
+     * a real host does (accept_dad 1): an address is unusable until it is found unique (1-2 s).
+     */
+    dad: z.boolean().default(false),
   }),
   management: z.strictObject({ ipv4: z.string().default('198.19.0.0/24') }).default({ ipv4: '198.19.0.0/24' }),
   nodes: z.array(hostSchema).min(1),

@@ -89,6 +89,34 @@ test('a takeover over its budget fails on a real CPU; an emulated lab reports it
   t.regex(wrong.problems.join('; '), /b was not answering before the fault \(a was\)/);
 });
 
+test("on a lab that runs DAD, the NDP takeover's budget adds the subject's dadMs; ARP's does not", (t) => {
+  // The same takeover (301 ms) for both families; budget 200 ms, DAD 500 ms.
+  const V6 = 'fd4c:3200:18::1:0';
+  const v6 = capture(4000).map((e) =>
+    e.vip === VIP
+      ? { ...e, vip: V6, kind: e.kind === 'arp-request' ? 'ns' : e.kind === 'arp-reply' ? 'na' : 'unsolicited-na' }
+      : e,
+  ) as ProbeEvent[];
+  const both = (dadMs?: number) =>
+    analyzeTrial({
+      ...inputOf(
+        [...capture(4000), ...v6].sort((a, b) => a.t - b.t),
+        false,
+        200,
+      ),
+      vip: { ipv4: VIP, ipv6: V6 },
+      families: { arp: true, ndp: true, http: false },
+      ...(dadMs === undefined ? {} : { dadMs }),
+    });
+  const withDad = both(500);
+  t.deepEqual(withDad.problems, ["ARP: takeover 301 ms (the fault → the new holder's first answer), budget 200 ms"]);
+  t.is(withDad.dadMs, 500, 'the trial records it');
+  const without = both();
+  t.is(without.problems.length, 2);
+  t.regex(without.problems[1]!, /^NDP: takeover 301 ms .*budget 200 ms$/);
+  t.is(without.dadMs, undefined);
+});
+
 test('requests that go unanswered up to the end of the capture are a silence too', (t) => {
   const fo = failover(capture(3000, [2000, 99_999]), VIP, 'arp', ms(500));
   t.is((fo.relapse!.to - fo.relapse!.from) / 1000, 999, 'last answer at 1981 ms, last request at 2980 ms');

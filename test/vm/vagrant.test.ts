@@ -8,7 +8,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { loadLab } from '../../lab/labfile.ts';
 import { VAGRANT_HOME, vagrantEnv } from '../../lab/providers/vagrant/box.ts';
-import { domainNicLines } from '../../lab/providers/vagrant/index.ts';
+import { dadLines, domainNicLines } from '../../lab/providers/vagrant/index.ts';
 import { vagrantSpec, writeVagrantSpec } from '../../lab/providers/vagrant/spec.ts';
 import { labFile, repo } from '../helpers.ts';
 
@@ -145,6 +145,18 @@ test('L2 domains on VMs: a switch of its own is a libvirt network and a NIC; a V
   t.deepEqual(domainNicLines(dlab, dlab.nodes.find((n) => n.name === 'node03')!), [
     'ip -6 addr replace fd4c:3200:18:200::14/64 dev eth2 nodad',
   ]);
+  // switch.dad: accept_dad on the NICs there are at boot (the VLAN takes the default), no nodad, then the wait.
+  const node01 = dlab.nodes.find((n) => n.name === 'node01')!;
+  t.deepEqual(dadLines(dlab, node01, 'before'), [
+    'sysctl -qw net.ipv6.conf.default.accept_dad=0 net/ipv6/conf/eth1/accept_dad=0',
+  ]);
+  t.deepEqual(dadLines(dlab, node01, 'after'), []);
+  const withDad = { ...dlab, switch: { ...dlab.switch, dad: true } };
+  t.deepEqual(dadLines(withDad, node01, 'before'), [
+    'sysctl -qw net.ipv6.conf.default.accept_dad=1 net/ipv6/conf/eth1/accept_dad=1',
+  ]);
+  t.regex(dadLines(withDad, node01, 'after')[0]!, /for d in eth1 eth1\.100; do .*tentative/);
+  t.false(domainNicLines(withDad, node01).some((l) => l.includes('nodad')));
   const r = await execa('vagrant', ['validate'], { cwd: repo, reject: false, env: vagrantEnv(file) });
   t.is(r.exitCode, 0, r.stderr);
 });

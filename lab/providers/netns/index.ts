@@ -163,7 +163,7 @@ export class NetnsProvider implements Provider {
         sysctl(
           ns,
           'net.ipv6.conf.all.accept_dad=0',
-          'net.ipv6.conf.default.accept_dad=0',
+          `net.ipv6.conf.default.accept_dad=${lab.switch.dad ? 1 : 0}`, // the lab NICs: convergeDad
           'net.ipv6.conf.default.accept_ra=0',
           // Addresses survive a power cycle (NICs down, then up), as a configured machine gets them back at boot.
           'net.ipv6.conf.all.keep_addr_on_down=1',
@@ -242,7 +242,8 @@ export class NetnsProvider implements Provider {
           run(['ip', 'link', 'set', hostEnd, 'master', names.mgmtBridge(lab.name), 'up']),
         );
     }
-    for (const i of h.interfaces) await convergeAddresses(ns, h.name, i, links.get(i.name), apply);
+    await convergeDad(lab, ns, h, apply);
+    for (const i of h.interfaces) await convergeAddresses(ns, h.name, i, links.get(i.name), apply, lab.switch.dad);
     const poweredOff = held.powerOff;
     for (const ifname of ['lo', ...h.interfaces.map((i) => i.name)]) {
       if (poweredOff) continue;
@@ -250,6 +251,7 @@ export class NetnsProvider implements Provider {
         await apply(`${h.name}: ${ifname} up`, () => run(['ip', '-n', ns, 'link', 'set', ifname, 'up']));
     }
     if (poweredOff) return;
+    if (lab.switch.dad) await settleDad(ns, h, held.unplugged);
 
     // Machines with a management NIC run sshd (nodes; a client the lab file gives one).
     const sshd = h.interfaces.some((i) => i.network === 'management');
@@ -583,12 +585,21 @@ export class NetnsProvider implements Provider {
         ].join('\n'),
       });
       for (const i of h.interfaces)
-        await convergeAddresses(ns, h.name, i, undefined, async (_what, fn) => {
-          await fn();
-        });
+        await convergeAddresses(
+          ns,
+          h.name,
+          i,
+          undefined,
+          async (_what, fn) => {
+            await fn();
+          },
+          lab.switch.dad,
+        );
       return;
     }
     for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
+    // A booting Debian host waits for DAD before its services start (ifupdown's settle-dad.sh).
+    if (lab.switch.dad) await settleDad(ns, h, []);
     if (!liveInit(lab, h)) await boot(lab, h);
     if (h.interfaces.some((i) => i.network === 'management'))
       await waitFor(
@@ -821,15 +832,69 @@ async function convergeAddresses(
   i: HostInterface,
   link: IpAddr | undefined,
   apply: Apply,
+  dad = false,
 ): Promise<void> {
   const have = new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
   const want: [string, string[]][] = [[`${i.ipv4}/${i.ipv4Prefix}`, []]];
-  if (i.ipv6) want.push([`${i.ipv6}/${i.ipv6Prefix}`, ['nodad']]);
+  if (i.ipv6) want.push([`${i.ipv6}/${i.ipv6Prefix}`, dad ? [] : ['nodad']]);
   for (const [addr, extra] of want)
     if (!have.has(addr))
       await apply(`${host}: ${addr} on ${i.name}`, () =>
         run(['ip', '-n', ns, 'addr', 'replace', addr, 'dev', i.name, ...extra]),
       );
+}
+
+/** The lab NICs of a host, where duplicate address detection applies (management is IPv4 only). */
+const labNics = (h: LabHost) => h.interfaces.filter((i) => i.network !== 'management').map((i) => i.name);
+
+/**
+ * accept_dad on the host's lab NICs and its default for links made later (FRR's macvlans), as
+ * switch.dad says: 1 as on a real host, 0 where the lab skips DAD. all stays 0: the kernel runs
+ * DAD where either all or the link's own is on.
+ */
+async function convergeDad(lab: Lab, ns: string, h: LabHost, apply: Apply): Promise<void> {
+  const want = lab.switch.dad ? '1' : '0';
+  const keys = ['default', ...labNics(h)];
+  const r = await run(
+    ['ip', 'netns', 'exec', ns, 'cat', ...keys.map((k) => `/proc/sys/net/ipv6/conf/${k}/accept_dad`)],
+    {
+      check: false,
+    },
+  );
+  const have = r.stdout.split('\n');
+  const wrong = keys.filter((_k, n) => have[n]?.trim() !== want);
+  if (wrong.length)
+    await apply(`${h.name}: accept_dad ${want} on ${wrong.join(', ')}`, () =>
+      sysctl(ns, ...wrong.map((k) => `net/ipv6/conf/${k}/accept_dad=${want}`)),
+    );
+}
+
+/**
+ * Waits until the host's lab addresses have passed duplicate address detection (up to 2 s: a
+ * random delay below rtr_solicit_delay, then one solicitation and retrans_timer), as a booting
+ * Debian host does before its services start. An address another machine holds fails it: an error
+ * naming both, for a lab whose addresses clash.
+ */
+async function settleDad(ns: string, h: LabHost, unplugged: string[]): Promise<void> {
+  const nics = labNics(h).filter((n) => !unplugged.includes(n)); // no carrier: DAD waits for it
+  const pending = async (flag: 'tentative' | 'dadfailed') =>
+    (await ipJson<IpAddr[]>(['-n', ns, '-6', 'addr', 'show', flag]))
+      .filter((l) => nics.includes(l.ifname))
+      .flatMap((l) => (l.addr_info ?? []).filter((a) => a.local).map((a) => `${a.local} on ${l.ifname}`));
+  await waitFor(
+    `${h.name}'s IPv6 addresses to pass duplicate address detection`,
+    async () => {
+      const failed = await pending('dadfailed');
+      if (failed.length)
+        throw new Error(
+          `${h.name}: duplicate address detection failed for ${failed.join(', ')}: another machine on that L2 domain holds it; ` +
+            'give the lab addresses no other machine uses',
+        );
+      return (await pending('tentative')).length ? undefined : true;
+    },
+    5000,
+    50,
+  );
 }
 
 /** Refuses a management subnet the host already routes elsewhere (another lab, a real network). */

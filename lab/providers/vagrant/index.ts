@@ -222,8 +222,10 @@ export class VagrantProvider extends OverSsh implements Provider {
       '#!/bin/sh',
       '# l2lab: at every boot, the lab-switch IPv6 address and the services enabled in /etc/l2lab/services.',
       'mkdir -p /run/l2lab /var/log/l2lab /var/lib/l2lab',
-      ...(sw.ipv6 ? [`ip -6 addr replace ${sw.ipv6}/${sw.ipv6Prefix} dev eth1 nodad`] : []),
+      ...dadLines(lab, h, 'before'),
+      ...(sw.ipv6 ? [`ip -6 addr replace ${sw.ipv6}/${sw.ipv6Prefix} dev eth1${lab.switch.dad ? '' : ' nodad'}`] : []),
       ...domainNicLines(lab, h),
+      ...dadLines(lab, h, 'after'),
       // The runtime lives in /opt; the checkout's path on the host may be under /tmp, which Debian empties at boot.
       `mkdir -p ${shq(dirname(runtime.root))} && ln -sfn ${RUNTIME_DIR} ${shq(runtime.root)}`,
       '/etc/l2lab/bin/l2l-service start-enabled >> /var/log/l2lab/boot.log 2>&1 || true',
@@ -457,6 +459,26 @@ export class VagrantProvider extends OverSsh implements Provider {
 const hosts = (lab: Lab): LabHost[] => [...lab.nodes, lab.client];
 
 /**
+ * The boot script's lines for switch.dad. Before the addresses: accept_dad on the lab NICs there
+ * are (eth1, a domain switch's NIC) and the default a VLAN made later takes (Debian's own is 1).
+ * After them, with DAD on: wait until the addresses have passed it (at most 2 s), as ifupdown's
+ * settle-dad.sh does before the services start.
+ */
+export function dadLines(lab: Lab, h: LabHost, when: 'before' | 'after'): string[] {
+  const v = lab.switch.dad ? 1 : 0;
+  const nics = h.interfaces.filter((i) => i.network !== 'management');
+  if (when === 'before') {
+    const present = nics.filter((i) => lab.domains.find((d) => d.name === i.domain)?.kind !== 'vlan');
+    const each = present.map((i) => `net/ipv6/conf/${i.name}/accept_dad=${v}`);
+    return [`sysctl -qw net.ipv6.conf.default.accept_dad=${v} ${each.join(' ')}`];
+  }
+  if (!lab.switch.dad) return [];
+  const devs = nics.map((i) => i.name).join(' ');
+  const tentative = `t=; for d in ${devs}; do t=$t$(ip -6 -o addr show dev $d tentative); done`;
+  return [`for n in $(seq 50); do ${tentative}; [ -z "$t" ] && break; sleep 0.1; done`];
+}
+
+/**
  * The boot script's lines for the machine's NICs in further L2 domains: a VLAN domain's tagged
  * sub-interface of eth1 (the guest's Debian kernel has 802.1Q) with its addresses; a domain
  * switch's NIC gets its IPv4 from Vagrant, its IPv6 here.
@@ -465,7 +487,9 @@ export function domainNicLines(lab: Lab, h: LabHost): string[] {
   return h.interfaces.flatMap((i) => {
     const d = lab.domains.find((x) => x.name === i.domain);
     if (!d) return [];
-    const v6 = i.ipv6 ? [`ip -6 addr replace ${i.ipv6}/${i.ipv6Prefix} dev ${i.name} nodad`] : [];
+    const v6 = i.ipv6
+      ? [`ip -6 addr replace ${i.ipv6}/${i.ipv6Prefix} dev ${i.name}${lab.switch.dad ? '' : ' nodad'}`]
+      : [];
     if (d.kind === 'switch') return v6;
     return [
       `ip link show ${i.name} >/dev/null 2>&1 || ip link add link eth1 name ${i.name} type vlan id ${d.vlan}`,

@@ -19,8 +19,10 @@ macvlan() { # NAME MAC ADDRESS [LINK-LOCAL]
   # MACAddressPolicy) whenever it gets to it, also after a later `ip link set address`.
   ip link add "$1" link "$iface" address "$2" type macvlan mode bridge
   ip link set dev "$1" addrgenmode "$gen"
-  [ -z "${4:-}" ] || ip addr add "$4" dev "$1" nodad
-  ip addr add "$3" dev "$1" ${4:+nodad}
+  [ -z "${4:-}" ] || ip addr add "$4" dev "$1" nodad # the parent's own: DAD would find it taken
+  # The VIP as FRR's doc adds it (no nodad): where the host runs DAD (accept_dad, lab switch.dad),
+  # the address is tentative until found unique, as on any host following that doc.
+  ip addr add "$3" dev "$1"
   ip link set dev "$1" up
 }
 macvlan l2lvrrp4 "00:00:5e:00:01:$hex" "$vip4/32"
