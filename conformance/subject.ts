@@ -103,6 +103,10 @@ export const subjectSchema = z.strictObject({
         description: z.string().optional(),
         vars: z.record(z.string(), z.unknown()).default({}),
         budget: z.record(z.string(), z.number().int().positive()).default({}),
+        // A setting can change what a heal brings (ucarp's --ignoreifstate: no sleep after a link
+        // loss, and the node that kept its VIP takes it back): replaces the subject's.
+        failback: z.boolean().optional(),
+        recovery: z.record(z.string(), z.number().positive().max(600)).optional(),
       }),
     )
     .default({}),
@@ -182,6 +186,8 @@ export function loadSubject(
       description: v.description ?? s.description,
       install: s.install && { ...s.install, vars: { ...s.install.vars, ...v.vars } },
       budget: { ...s.budget, ...v.budget },
+      failback: v.failback ?? s.failback,
+      recovery: v.recovery ?? s.recovery,
     };
   }
   if (s.install && s.run)

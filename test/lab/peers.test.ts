@@ -129,6 +129,40 @@ test.serial(
   },
 );
 
+test.serial(
+  'ucarp:operator (--ignoreifstate, dead ratio 2): no sleep after a link loss, link-down trials back to back ' +
+    'take over in budget, and the node that kept its VIP takes it back',
+  async (t) => {
+    const lines: string[] = [];
+    const { results: r } = await runSuite({
+      lab,
+      subject: 'ucarp:operator',
+      trials: 2,
+      faults: ['link-down'],
+      only: ['failover'],
+      probeIntervalMs: PROBE_MS,
+      progress: (l) => lines.push(l),
+      outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
+    });
+    const failover = r.checks.find((c) => c.id === 'failover')!;
+    t.is(failover.status, 'passed', failover.details.join('\n'));
+    t.is(failover.trials.length, 2);
+    t.false(
+      lines.some((l) => /recovers .* after link-down is healed/.test(l)),
+      'the variant declares no recovery wait',
+    );
+    for (const tr of failover.trials) {
+      t.true(
+        tr.arp!.takeoverMs! <= tr.budgetMs,
+        `link-down: takeover ${tr.arp!.takeoverMs} ms, budget ${tr.budgetMs} ms`,
+      );
+      // It stayed MASTER with its link down, and is the preferred node: the backup yields on its advertisement.
+      t.is(tr.holderAfterHeal, tr.arp!.oldNode, `after the heal: ${tr.holderAfterHeal}`);
+    }
+    await secondInstallChangesNothing(t, 'ucarp:operator', r.vips);
+  },
+);
+
 for (const p of peers)
   test.serial(
     p.crash === 'moves'

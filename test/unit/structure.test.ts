@@ -230,6 +230,18 @@ test.serial("emulation's processing slack applies to a subject file's own budget
   t.is(leased.budgetMs('power-off'), afterLeaseExpiry(lease, 1000));
 });
 
+test.serial("a variant may replace the subject's fail-back and recovery; dadMs comes from the subject", (t) => {
+  const shipped = loadSubject('ucarp', lease);
+  t.deepEqual(shipped.recovery, { 'link-down': 10, 'network-off': 10 });
+  t.false(shipped.failback);
+  const operator = loadSubject('ucarp:operator', lease);
+  t.deepEqual(operator.recovery, {}, '--ignoreifstate: no sleep after a link loss');
+  t.true(operator.failback);
+  t.deepEqual(loadSubject('ucarp:fast', lease).recovery, shipped.recovery, 'a variant without them inherits');
+  t.is(loadSubject('pacemaker:fenced', lease).dadMs, 2000);
+  t.is(loadSubject('keepalived', lease).dadMs, 0);
+});
+
 test.serial('fault parameters are checked, naming the field and the command line', (t) => {
   t.throws(() => checkFault({ kind: 'link-down', node: 'node01' }), {
     instanceOf: FaultError,
