@@ -50,6 +50,12 @@ export const configSchema = z
         naTargetLinkAddr: z.boolean().default(true),
         /** Join each held IPv6 VIP's solicited-node group on the interface (MLD), or a snooping switch never forwards its solicitations. */
         joinSolicitedNode: z.boolean().default(true),
+        /**
+         * While it holds a VIP, one gratuitous ARP / unsolicited NA for it this often, so that a
+         * switch that ages its forwarding table keeps the holder's port (keepalived's
+         * vrrp_garp_master_refresh, MetalLB #3125). 0: only on takeover, as Cilium (#39933).
+         */
+        refreshMs: z.number().int().min(0).max(3_600_000).default(0),
       })
       .default({
         gratuitousCount: 3,
@@ -58,6 +64,7 @@ export const configSchema = z
         naOverride: true,
         naTargetLinkAddr: true,
         joinSolicitedNode: true,
+        refreshMs: 0,
       }),
     http: z
       .strictObject({

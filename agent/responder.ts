@@ -40,8 +40,20 @@ export class Responder {
     private readonly naShape: NaShape = FULL_NA,
     /** Join each held IPv6 VIP's solicited-node group on the interface (off only in a broken fixture). */
     private readonly joinGroups = true,
+    /** One gratuitous ARP / NA per held VIP this often (0: never): keeps an ageing switch's entry for this port. */
+    private readonly refreshMs = 0,
   ) {
     this.mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
+  }
+
+  private refreshTimer?: NodeJS.Timeout;
+  private refresh(): void {
+    const held = [...this.active.keys()].filter((v) => this.mayAnswer(v));
+    for (const v of held) {
+      this.send(isIPv4(v) ? gratuitousArp(this.mac, v) : unsolicitedNeighborAdvert(this.mac, v, this.naShape));
+      this.metrics.gratuitous.inc({ interface: this.iface, protocol: isIPv4(v) ? 'arp' : 'ndp' });
+    }
+    if (held.length) this.log('gratuitous_refresh', { interface: this.iface, vips: held });
   }
 
   /**
@@ -72,6 +84,7 @@ export class Responder {
     // Memberships need no bound port: libuv binds the socket to [::]:0 on the first one.
     if (this.joinGroups) this.groups = createSocket({ type: 'udp6' });
     this.open();
+    if (this.refreshMs > 0) this.refreshTimer = setInterval(() => this.refresh(), this.refreshMs);
   }
 
   /**
@@ -191,6 +204,7 @@ export class Responder {
   }
 
   close(): void {
+    clearInterval(this.refreshTimer);
     for (const v of [...this.joined]) this.setMembership(v, false);
     this.groups?.close();
     this.active.clear();

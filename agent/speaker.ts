@@ -104,6 +104,7 @@ export class Speaker {
       cfg.announce.answerDelayMs,
       { override: cfg.announce.naOverride, targetLinkAddr: cfg.announce.naTargetLinkAddr },
       cfg.announce.joinSolicitedNode,
+      cfg.announce.refreshMs,
     );
     r.start();
     this.responders.set(i, r);

@@ -132,7 +132,7 @@ export class Context {
   async probe(
     name: string,
     durationMs: number,
-    opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle' | 'duringMs' | 'iface'>> & {
+    opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle' | 'duringMs' | 'iface' | 'listenOnly'>> & {
       http?: boolean;
       /** The last trial's node may still be coming back (a trial's own window: its fault waits for it). */
       whileUndoing?: boolean;
@@ -148,6 +148,7 @@ export class Context {
       settle: opts.settle,
       duringMs: opts.duringMs,
       iface: opts.iface,
+      listenOnly: opts.listenOnly,
       http: opts.http && this.subject.has('http') ? this.main.ipv4 : undefined,
     });
   }

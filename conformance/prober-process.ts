@@ -55,6 +55,9 @@ const { values } = parseArgs({
     // Whether anybody answers at all, not who answered which request: one source address will do
     // (the management network's prober, which has only the host's own).
     'any-answer': { type: 'boolean', default: false },
+    // Send no ARP/NDP request: capture and HTTP only. An answer to a request is a frame from the
+    // holder, which teaches an ageing switch its port again (the quiet-switch check needs none).
+    'listen-only': { type: 'boolean', default: false },
   },
 });
 const need = (k: string, v: unknown) => {
@@ -239,6 +242,7 @@ const sendOne = (frame: Buffer) => {
   }
 };
 const send = (round: number) => {
+  if (values['listen-only']) return;
   for (const v of v4) sendOne(arpProbe(mac, from4[round % sources]!, v));
   for (const v of v6) sendOne(nsProbe(mac, from6[round % sources]!, v));
 };

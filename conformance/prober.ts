@@ -42,6 +42,8 @@ export interface ProbeOptions {
   settle?: { announce: Family[]; tailMs: number; anyone?: boolean };
   /** false: a settle probe, not kept as a capture. */
   keep?: boolean;
+  /** No ARP/NDP requests: only the capture and HTTP (an answer would refresh an ageing switch's table). */
+  listenOnly?: boolean;
 }
 
 /**
@@ -201,6 +203,7 @@ export class Prober {
             ...(o.settle.anyone ? ['--settle-anyone'] : []),
           ]
         : []),
+      ...(o.listenOnly ? ['--listen-only'] : []),
       '--answer-timeout-ms',
       String(this.answerTimeoutMs),
       ...(o.http ? ['--http', o.http, '--http-timeout-ms', String(this.answerTimeoutMs)] : []),

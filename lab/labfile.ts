@@ -338,6 +338,8 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
       ipv6: sw6?.text ?? raw.switch.ipv6,
       ...(raw.switch.multicastSnooping ? { multicastSnooping: true } : {}),
       ...(raw.switch.dad ? { dad: true } : {}),
+      ...(raw.switch.ageingTime !== undefined ? { ageingTime: raw.switch.ageingTime } : {}),
+      ...(raw.switch.unknownUnicast === 'drop' ? { unknownUnicast: 'drop' as const } : {}),
     },
     management: { ipv4: mg4?.text ?? raw.management.ipv4, hostAddress: mg4 ? nthAddress(mg4, 1n) : '' },
     nodes: hosts.filter((h) => h.role !== 'client'),

@@ -108,8 +108,17 @@ export interface Lab {
   /**
    * multicastSnooping: the switch forwards multicast only to ports that joined its group (MLD/IGMP
    * snooping, with a querier). dad: the hosts' lab NICs run IPv6 duplicate address detection.
+   * ageingTime: seconds a learned MAC is kept without a frame from it (unset: 300); unknownUnicast
+   * drop: a frame for a MAC the switch does not know goes nowhere (unset: flooded).
    */
-  switch: { ipv4: string; ipv6: string; multicastSnooping?: boolean; dad?: boolean };
+  switch: {
+    ipv4: string;
+    ipv6: string;
+    multicastSnooping?: boolean;
+    dad?: boolean;
+    ageingTime?: number;
+    unknownUnicast?: 'drop';
+  };
   management: { ipv4: string; hostAddress: string };
   nodes: LabHost[]; // control planes and workers
   client: LabHost;

@@ -12,6 +12,7 @@ import managementSilent from './management-silent.ts';
 import multicastSnooping from './multicast-snooping.ts';
 import noSplitBrain from './no-split-brain.ts';
 import poolAddress from './pool-address.ts';
+import quietSwitch from './quiet-switch.ts';
 import scale from './scale.ts';
 import sharedIp from './shared-ip.ts';
 import singleResponder from './single-responder.ts';
@@ -36,6 +37,7 @@ export const checks: Check[] = [
   sharedIp,
   domainIsolation,
   multicastSnooping,
+  quietSwitch,
   scale,
   storeOutage,
 ];

@@ -78,6 +78,13 @@ export const labFileSchema = z.strictObject({
      * a real host does (accept_dad 1): an address is unusable until it is found unique (1-2 s).
      */
     dad: z.boolean().default(false),
+    /**
+     * Seconds the switch keeps a MAC it learned without seeing a frame from it (Linux bridge
+     * ageing_time; real switches often 300, some far less). Unset: the bridge's 300.
+     */
+    ageingTime: z.number().int().min(1).max(1_000_000).optional(),
+    /** What the switch does with a frame for a MAC it does not know: flood it to every port, or drop it (per-port flood off). */
+    unknownUnicast: z.enum(['flood', 'drop']).default('flood'),
   }),
   management: z.strictObject({ ipv4: z.string().default('198.19.0.0/24') }).default({ ipv4: '198.19.0.0/24' }),
   nodes: z.array(hostSchema).min(1),

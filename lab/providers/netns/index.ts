@@ -136,7 +136,8 @@ export class NetnsProvider implements Provider {
           await run(['ip', '-n', ns, 'link', 'add', b.name, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0']);
           await setSnooping(ns, b.name, snoop);
         });
-      else if (b.name === names.switchBridge && (await snooping(ns, b.name)) !== snoop) {
+      if (b.name === names.switchBridge) await convergeAgeing(lab, ns, apply);
+      if (have && b.name === names.switchBridge && (await snooping(ns, b.name)) !== snoop) {
         await apply(`${b.what}: multicast snooping ${snoop ? 'on' : 'off'}`, () => setSnooping(ns, b.name, snoop));
         restarted ||= snoop;
       }
@@ -203,6 +204,7 @@ export class NetnsProvider implements Provider {
       await apply(`${h.name}: switch port up`, () =>
         run(['ip', '-n', sw, 'link', 'set', h.name, 'master', names.switchBridge, 'up']),
       );
+    await convergeFlood(lab, sw, h.name, apply);
 
     await this.convergeDomainNics(lab, h, links, obs, unplugged, apply);
 
@@ -842,6 +844,28 @@ async function convergeAddresses(
       await apply(`${host}: ${addr} on ${i.name}`, () =>
         run(['ip', '-n', ns, 'addr', 'replace', addr, 'dev', i.name, ...extra]),
       );
+}
+
+/** The lab switch's ageing time (switch.ageingTime; the bridge's own 300 s where unset), in the centiseconds Linux keeps. */
+async function convergeAgeing(lab: Lab, ns: string, apply: Apply): Promise<void> {
+  const want = String((lab.switch.ageingTime ?? 300) * 100);
+  const file = `/sys/class/net/${names.switchBridge}/bridge/ageing_time`;
+  const have = (await run(['ip', 'netns', 'exec', ns, 'cat', file], { check: false })).stdout.trim();
+  if (have !== want)
+    await apply(`switch bridge: ageing time ${Number(want) / 100} s`, () =>
+      run(['ip', '-n', ns, 'link', 'set', names.switchBridge, 'type', 'bridge', 'ageing_time', want]),
+    );
+}
+
+/** Whether the switch floods a frame for an unknown MAC out of this port (switch.unknownUnicast). */
+async function convergeFlood(lab: Lab, ns: string, port: string, apply: Apply): Promise<void> {
+  const want = lab.switch.unknownUnicast === 'drop' ? '0' : '1';
+  const file = `/sys/class/net/${port}/brport/unicast_flood`;
+  const have = (await run(['ip', 'netns', 'exec', ns, 'cat', file], { check: false })).stdout.trim();
+  if (have !== want)
+    await apply(`switch port ${port}: unknown unicast ${want === '1' ? 'flooded' : 'dropped'}`, () =>
+      run(['ip', '-n', ns, 'link', 'set', port, 'type', 'bridge_slave', 'flood', want === '1' ? 'on' : 'off']),
+    );
 }
 
 /** The lab NICs of a host, where duplicate address detection applies (management is IPv4 only). */

@@ -27,6 +27,7 @@ import { connectEndpoint, publicKey, type SshEndpoint, sshBanner } from '../../s
 import { OverSsh, SshMachines } from '../../ssh-machines.ts';
 import { commonStatus, readFaults } from '../../state.ts';
 import { type HostStatus, type Lab, type LabHost, type LabStatus, MANAGEMENT_INTERFACE } from '../../types.ts';
+import { UsageError } from '../../validation.ts';
 import { capabilities } from './about.ts';
 import { ensureBox, ensureLibvirt, VAGRANT_HOME, vagrantEnv } from './box.ts';
 import { type Hypervisor, hypervisors, type PowerState } from './hypervisor.ts';
@@ -507,6 +508,15 @@ async function preflight(lab: Lab): Promise<void> {
     throw new Error(
       'switch.multicastSnooping: the vagrant provider does not build a snooping switch yet; use provider: netns for it, or leave it out',
     );
+  for (const [key, set] of [
+    ['ageingTime', lab.switch.ageingTime !== undefined],
+    ['unknownUnicast', lab.switch.unknownUnicast === 'drop'],
+  ] as const)
+    if (set)
+      throw new UsageError(
+        `switch.${key}: the vagrant provider does not build an ageing or non-flooding switch yet; use provider: netns for it, or ` +
+          'leave it out',
+      );
   const need: [string, string][] = [
     ['vagrant', 'vagrant'],
     ['virsh', 'libvirt-clients'],

@@ -1,0 +1,65 @@
+// A lab switch that forgets MACs (switch.ageingTime) and drops unicast for a MAC it does not know
+// (switch.unknownUnicast: drop): lab:up builds it and turns it back; the reference announcer, which
+// announces its VIPs again every third of the ageing time there, is answered after a quiet period
+// longer than the ageing time, also right after a failover; the fixture that announces only at
+// takeover (as Cilium) is not, and the check says why.
+import test from 'ava';
+import { buildBundles } from '../../conformance/bundles.ts';
+import { run } from '../../lab/command.ts';
+import { labDown, labUp } from '../../lab/lifecycle.ts';
+import * as names from '../../lab/names.ts';
+import { fixture, netns, quickSuite, quiet, testLab } from '../helpers.ts';
+
+const lab = testLab('tquiet', 130, (d) => {
+  d.switch.ageingTime = 3;
+  d.switch.unknownUnicast = 'drop';
+});
+const flooding = testLab('tquiet', 130);
+
+test.before(async () => {
+  await buildBundles();
+  await labDown(lab.name, quiet, netns);
+});
+test.after.always(async () => {
+  await labDown(lab.name, quiet, netns);
+});
+
+const sys = async (path: string) =>
+  (await run(['ip', 'netns', 'exec', names.switchNs(lab.name), 'cat', `/sys/class/net/${path}`])).stdout.trim();
+
+test.serial(
+  'lab:up ages the switch table and stops flooding unknown unicast; lab:up without them turns it back',
+  async (t) => {
+    await labUp(flooding, quiet, netns);
+    t.is(await sys(`${names.switchBridge}/bridge/ageing_time`), '30000', "the bridge's own 300 s");
+    t.is(await sys('node01/brport/unicast_flood'), '1');
+    await labUp(lab, quiet, netns);
+    t.is(await sys(`${names.switchBridge}/bridge/ageing_time`), '300');
+    for (const port of ['node01', 'node02', 'client']) t.is(await sys(`${port}/brport/unicast_flood`), '0', port);
+  },
+);
+
+test.serial(
+  'the reference announcer, announcing again every third of the ageing time, is answered after the quiet',
+  async (t) => {
+    const r = await quickSuite(lab, 'reference', ['quiet-switch']);
+    const c = r.checks.find((x) => x.id === 'quiet-switch')!;
+    t.is(c.status, 'passed', `${c.reason}\n${c.details.join('\n')}`);
+    t.regex(c.details.join('\n'), /steady: node0\d .* the client saw from it: \d+ gratuitous ARPs/);
+    t.regex(c.details.join('\n'), /after-failover: node0\d /);
+    t.true((c.figures['steady.holder_frames'] as number) >= 3, 'a GARP every second over 7 s of quiet');
+  },
+);
+
+test.serial(
+  'an announcer that announces only at takeover (as Cilium) is forgotten by the switch: quiet-switch fails, saying why',
+  async (t) => {
+    const r = await quickSuite(lab, fixture('no-refresh'), ['quiet-switch']);
+    const c = r.checks.find((x) => x.id === 'quiet-switch')!;
+    t.is(c.status, 'failed', c.details.join('\n'));
+    t.regex(
+      c.reason!,
+      /steady: no HTTP answer in 3000 ms after 7000 ms of quiet: the switch \(ageing 3 s, unknown unicast dropped\) had forgotten node0\d's MAC — the client saw nothing from it/,
+    );
+  },
+);
