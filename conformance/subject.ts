@@ -77,6 +77,25 @@ export const subjectSchema = z.strictObject({
   features: z.array(z.enum(features as [Feature, ...Feature[]])).default([]),
   /** Lease-based subjects: budgets follow from the lease ("lab" = the lab file's, overridable by flags). */
   lease: z.union([z.literal('lab'), leaseSchema]).optional(),
+  /**
+   * Known upstream defects a failing check names (issue 27): per check, the issue, what goes wrong
+   * and the releases that fix it; `cilium-versions` reads them from Cilium's version table
+   * (playbooks/files/cilium/versions.yaml, by the running version). A fixture that reproduces one
+   * names it too.
+   */
+  known: z
+    .union([
+      z.literal('cilium-versions'),
+      z.array(
+        z.strictObject({
+          issue: z.string().regex(/^[\w.-]+\/[\w.-]+#\d+$/, 'owner/repo#number'),
+          check: z.string().min(1),
+          what: z.string().min(1),
+          fixedIn: z.array(z.string()).default([]),
+        }),
+      ),
+    ])
+    .default([]),
   /** Milliseconds from the fault to the new responder; `default` for faults not named. */
   budget: z.record(z.string(), z.number().int().positive()).default({}),
   /**

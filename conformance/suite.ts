@@ -26,6 +26,7 @@ import { runChecks } from './check-runner.ts';
 import { checks } from './checks/index.ts';
 import { answerTimeoutOf, Context, type Progress } from './context.ts';
 import { InterruptedError } from './fault-session.ts';
+import { knownIssues, withKnownIssues } from './known-issues.ts';
 import { onKubernetes } from './kubectl.ts';
 import type { FaultName, RunResults } from './model.ts';
 import { inPool } from './pool.ts';
@@ -221,6 +222,16 @@ async function removeLeftoverVips(lab: Lab, provider: Provider): Promise<void> {
   );
 }
 
+/** A known issue names a check that exists (the subject file's, or Cilium's version table's). */
+function checkKnownIssues(subject: Subject): void {
+  const named = subject.known === 'cilium-versions' ? knownIssues(subject, '0.0.0') : knownIssues(subject, '');
+  const wrong = [...named.keys()].filter((id) => !checks.some((c) => c.id === id));
+  if (wrong.length)
+    throw new UsageError(
+      `${subject.file}: known: unknown check ${wrong.join(', ')}; checks: ${checks.map((c) => c.id).join(', ')}`,
+    );
+}
+
 /** l2lab installs nothing on machines it did not build: the subject must run there already. */
 export function refuseInstall(lab: Lab, provider: Provider, subject: Subject, preinstalled: boolean): void {
   if (!preinstalled && !provider.capabilities.builtByL2lab)
@@ -235,6 +246,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   const provider = getProvider(req.lab.provider);
   const subject = loadSubject(req.subject, req.lab.lease, req.lease, provider.timingSlackMs?.(req.lab));
   checkSelection(req); // before anything is brought up
+  checkKnownIssues(subject);
   const source = addressSource(subject.addresses);
   const probeIntervalMs = req.probeIntervalMs ?? provider.probeIntervalMs?.(req.lab) ?? 20;
   const timing = probeTimingProblem(probeIntervalMs, answerTimeoutOf(subject), proberSources(req.lab));
@@ -245,6 +257,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
   req.progress(`lab ${req.lab.name}: bringing it up (or using the running one)`);
   await labUp(req.lab, silentProgress, provider);
   const version = await subjectVersion(subject, req.lab, provider);
+  const known = knownIssues(subject, version);
   const stamp = utcStamp(started);
   const dir =
     req.outDir ??
@@ -314,6 +327,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     req.signal?.removeEventListener('abort', onAbort);
   }
   if (ctx.faults.isInterrupted) throw new InterruptedError();
+  results = withKnownIssues(results, known);
   const count = (s: RunResults['checks'][number]['status']) => results.filter((r) => r.status === s).length;
   const commit = await execa('git', ['-C', repoRoot, 'describe', '--always', '--dirty'], { reject: false });
   const out: RunResults = {

@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import * as Plot from '@observablehq/plot';
 import { parseHTML } from 'linkedom';
 import { eventsFileOf } from '../results/folder.ts';
+import { knownLine } from '../results/known.ts';
 import { type RunResults, readResults, type Trial } from '../results/schema.ts';
 import { percentile } from '../results/stats.ts';
 import { checkTable, type RunComparison, type Side } from './compare-runs.ts';
@@ -41,6 +42,7 @@ figure { margin: .5em 0 1.5em; } figcaption { color: #555; font-size: .9em; }
 details > summary { cursor: pointer; margin: .3em 0; } .note { color: #555; }
 .verdict { font-size: 1.15em; padding: .4em .6em; border-left: 5px solid currentColor; background: #fafafa; }
 .defs { background: #f6f6f6; padding: .4em .6em; font-size: .92em; }
+.known { margin: .3em 0 0; color: #6b4f00; font-size: .92em; }
 `;
 
 /** A whole self-contained page: the styles inline, the body as given. */
@@ -409,7 +411,11 @@ export function runHtml(dir: string, results?: RunResults, opts: RunPageOptions 
         const evidence = c.trials.length ? `<a href="#${anchor(c.id)}">${esc(c.id)}</a>` : esc(c.id);
         return (
           `<tr><td>${evidence}</td><td class="${esc(c.status)}">${esc(c.status)}</td><td>${esc(c.description || c.title)}</td>` +
-          `<td>${esc(c.reason ?? c.details[0] ?? '')}</td></tr>`
+          `<td>${esc(c.reason ?? c.details[0] ?? '')}${
+            c.known?.length
+              ? `<p class="known">${esc(knownLine(c.known))}: ${c.known.map((k) => esc(k.what)).join('; ')}</p>`
+              : ''
+          }</td></tr>`
         );
       }),
       '</table>',

@@ -10,6 +10,7 @@ const builder: Builder = (jrb as unknown as { default?: Builder }).default?.newB
   ? (jrb as unknown as { default: Builder }).default
   : (jrb as unknown as Builder);
 
+import { knownLine } from '../results/known.ts';
 import type { CheckResult, RunResults, Trial } from '../results/schema.ts';
 import { formatSpread } from '../results/stats.ts';
 import { History, historyPath } from './history.ts';
@@ -44,12 +45,14 @@ export function writeJunit(dir: string, r: RunResults): void {
       .timestamp(r.startedAt)
       .time(c.durationMs / 1000);
     for (const [k, v] of common) suite.property(k, v);
+    for (const k of c.known ?? []) suite.property('known_issue', `${k.issue}: ${k.what}`);
     const tc = suite
       .testCase()
       .className(`l2lab.${c.id}`)
       .name(c.title)
       .time(c.durationMs / 1000);
-    mark(tc, c.status, c.reason, c.details.join('\n'));
+    const known = knownLine(c.known);
+    mark(tc, c.status, known ? `${c.reason ?? 'failed'} [${known}]` : c.reason, c.details.join('\n'));
     for (const t of c.trials) {
       const ttc = suite.testCase().className(`l2lab.${c.id}.${t.fault}`).name(`${t.fault} trial ${t.trial}`);
       for (const [k, v] of trialProps(t)) ttc.property(k, v);
@@ -135,7 +138,10 @@ export function writeSummary(dir: string, r: RunResults): string {
     '',
     '| check | status | note |',
     '| --- | --- | --- |',
-    ...r.checks.map((c) => `| ${c.id} | ${c.status} | ${(c.reason ?? c.details[0] ?? '').replace(/\|/g, '\\|')} |`),
+    ...r.checks.map(
+      (c) =>
+        `| ${c.id} | ${c.status} | ${[c.reason ?? c.details[0] ?? '', knownLine(c.known)].filter(Boolean).join(' — ').replace(/\|/g, '\\|')} |`,
+    ),
     '',
     '## Failover outages',
     '',

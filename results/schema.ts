@@ -91,6 +91,10 @@ export const checkResultSchema = z.object({
   figures: z.record(z.string(), z.union([z.number(), z.string(), z.null()])).default({}),
   trials: z.array(trialSchema).default([]),
   durationMs: ms.default(0),
+  /** A failed check that a known upstream defect of this subject (and version) explains: which, and where it is fixed. */
+  known: z
+    .array(z.object({ issue: z.string(), what: z.string(), fixedIn: z.array(z.string()).default([]) }))
+    .optional(),
 });
 
 const leaseSchema = z.object({ durationMs: ms, renewDeadlineMs: ms, retryPeriodMs: ms });

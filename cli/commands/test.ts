@@ -22,6 +22,7 @@ import { compareInTurn, comparisonText, writeComparisonFiles } from '../../repor
 import { compareSubjects, comparisonTable, subjectsTable, writeComparison } from '../../reports/compare-subjects.ts';
 import { runHtml, subjectsHtml } from '../../reports/html.ts';
 import { outageTable, utcStamp, writeRun } from '../../reports/write.ts';
+import { knownLine } from '../../results/known.ts';
 import type { Cell } from '../../results/night.ts';
 import { EXIT, type ExitCode } from '../exit.ts';
 
@@ -74,6 +75,8 @@ function printRun(results: RunResults, dir: string, t0: number, page: boolean, s
       ...results.checks.map((c) => [c.id, c.status, (c.reason ?? c.details[0] ?? '').slice(0, 110)]),
     ]),
   );
+  for (const c of results.checks.filter((x) => x.known?.length))
+    say(`${c.id}: ${knownLine(c.known)} — ${c.known!.map((k) => k.what.split(/[:;]/)[0]).join('; ')}`);
   const outages = outageTable(results);
   if (outages.length > 1) say(`\n${table(outages)}`);
   say(

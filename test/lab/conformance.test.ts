@@ -360,11 +360,27 @@ test.serial(
     t.is(g.status, 'failed', JSON.stringify(g));
     t.regex(g.reason!, /unsolicited NA from node0\d without the Override flag.*RFC 4861 §7\.2\.5-7\.2\.6/);
     t.notRegex(g.reason!, /link-layer address/, 'its NAs do carry the option');
+    // The defect it reproduces is named beside the failure: in the results, JUnit and the summary.
+    t.deepEqual(
+      g.known?.map((k) => k.issue),
+      ['cilium/cilium#46079'],
+    );
+    const dir = out();
+    writeRun(dir, noO, { history: false });
+    t.regex(
+      readFileSync(join(dir, 'junit.xml'), 'utf8'),
+      /\[known: cilium\/cilium#46079 \(fixed in 1\.19\.5, 1\.20\.0\)\]/,
+    );
+    t.regex(
+      readFileSync(join(dir, 'summary.md'), 'utf8'),
+      /\| gratuitous \| failed \| .* — known: cilium\/cilium#46079/,
+    );
     const noOpt = await suite(fixture('na-no-option'), ['gratuitous']);
     const h = noOpt.checks.find((c) => c.id === 'gratuitous')!;
     t.is(h.status, 'failed', JSON.stringify(h));
     t.regex(h.reason!, /unsolicited NA from node0\d without the target link-layer address option.*RFC 4861 §7\.2\.6/);
     t.notRegex(h.reason!, /Override/, 'its NAs do set the flag');
+    t.is(h.known, undefined, 'a fixture that names no known defect gets none');
   },
 );
 

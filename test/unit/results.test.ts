@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { knownIssues, withKnownIssues } from '../../conformance/known-issues.ts';
+import { loadSubject } from '../../conformance/subject.ts';
+import { knownLine } from '../../results/known.ts';
 import { parseResults, ResultsError, readResults } from '../../results/schema.ts';
 import { percentile, spread, summarize } from '../../results/stats.ts';
 
@@ -62,4 +65,23 @@ test('one statistics: nearest-rank percentiles (every figure was measured), the 
   t.deepEqual(spread([1200.4, undefined, 980.6, 1500]), { median: 1200, p95: 1500, max: 1500 });
   t.is(spread([undefined]), undefined);
   t.deepEqual(summarize([30, 10, 20, 40]), { median: 20, min: 10, max: 40, n: 4 });
+});
+
+test('known upstream defects: by check and version, on failed checks only, one line for a report', (t) => {
+  const lease = { durationMs: 15000, renewDeadlineMs: 5000, retryPeriodMs: 2000 };
+  const cilium = loadSubject('cilium', lease);
+  t.deepEqual([...knownIssues(cilium, '1.19.5').keys()], ['multicast-snooping'], '1.19.5 has #46079 fixed');
+  t.deepEqual([...knownIssues(cilium, 'v1.20.0-pre.1').keys()].sort(), ['gratuitous', 'multicast-snooping']);
+  t.is(knownIssues(cilium, '1.20.0').size, 0);
+  const base = { title: '', description: '', details: [], figures: {}, trials: [], durationMs: 0 };
+  const marked = withKnownIssues(
+    [
+      { ...base, id: 'gratuitous', status: 'failed' },
+      { ...base, id: 'multicast-snooping', status: 'passed' },
+    ],
+    knownIssues(cilium, '1.19.4'),
+  );
+  t.is(knownLine(marked[0]!.known), 'known: cilium/cilium#46079 (fixed in 1.19.5, 1.20.0)');
+  t.is(marked[1]!.known, undefined, 'a check that passed names nothing');
+  t.is(knownLine([{ issue: 'cilium/cilium#39933', what: 'x', fixedIn: [] }]), 'known: cilium/cilium#39933 (not fixed)');
 });

@@ -15,6 +15,7 @@ import { SubjectFailure } from '../../conformance/errors.ts';
 import type { ProbeEvent, ProbeResult } from '../../conformance/events.ts';
 import { type CheckResult, features, type Trial } from '../../conformance/model.ts';
 import { loadSubject } from '../../conformance/subject.ts';
+import { runSuite } from '../../conformance/suite.ts';
 import { afterLeaseExpiry, atNextRetry } from '../../lab/faults/fault.ts';
 import {
   checkFault,
@@ -240,6 +241,24 @@ test.serial("a variant may replace the subject's fail-back and recovery; dadMs c
   t.deepEqual(loadSubject('ucarp:fast', lease).recovery, shipped.recovery, 'a variant without them inherits');
   t.is(loadSubject('pacemaker:fenced', lease).dadMs, 2000);
   t.is(loadSubject('keepalived', lease).dadMs, 0);
+});
+
+test.serial('a known issue that names no check is refused before the lab is touched, listing the checks', async (t) => {
+  const f = join(tmpdir(), `l2l-known-subject-${process.pid}.yaml`);
+  writeFileSync(
+    f,
+    'name: fake\nservice: fake\nrun: "true"\nfeatures: [ipv4]\nlease: lab\n' +
+      'known: [{ issue: "a/b#1", check: gratuitus, what: a typo }]\n',
+  );
+  try {
+    const e = await t.throwsAsync(() =>
+      runSuite({ lab, subject: f, trials: 1, faults: ['power-off'], progress: () => {}, outDir: tmpdir() }),
+    );
+    t.regex(e!.message, /known: unknown check gratuitus; checks: .*gratuitous/);
+    t.is(e!.constructor.name, 'UsageError');
+  } finally {
+    rmSync(f, { force: true });
+  }
 });
 
 test.serial('fault parameters are checked, naming the field and the command line', (t) => {
