@@ -67,5 +67,10 @@ test.serial(
       c.reason!,
       /had forgotten node0\d's MAC — the client saw nothing from it — while the client's ARP entry still pointed/,
     );
+    t.deepEqual(
+      c.known?.map((k) => k.issue),
+      ['cilium/cilium#39933'],
+      'the behaviour it reproduces is named',
+    );
   },
 );
