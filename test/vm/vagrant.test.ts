@@ -148,12 +148,14 @@ test('L2 domains on VMs: a switch of its own is a libvirt network and a NIC; a V
   // switch.dad: accept_dad on the NICs there are at boot (the VLAN takes the default), no nodad, then the wait.
   const node01 = dlab.nodes.find((n) => n.name === 'node01')!;
   t.deepEqual(dadLines(dlab, node01, 'before'), [
-    'sysctl -qw net.ipv6.conf.default.accept_dad=0 net/ipv6/conf/eth1/accept_dad=0',
+    'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad',
+    'echo 0 > /proc/sys/net/ipv6/conf/eth1/accept_dad',
   ]);
   t.deepEqual(dadLines(dlab, node01, 'after'), []);
   const withDad = { ...dlab, switch: { ...dlab.switch, dad: true } };
   t.deepEqual(dadLines(withDad, node01, 'before'), [
-    'sysctl -qw net.ipv6.conf.default.accept_dad=1 net/ipv6/conf/eth1/accept_dad=1',
+    'echo 1 > /proc/sys/net/ipv6/conf/default/accept_dad',
+    'echo 1 > /proc/sys/net/ipv6/conf/eth1/accept_dad',
   ]);
   t.regex(dadLines(withDad, node01, 'after')[0]!, /for d in eth1 eth1\.100; do .*tentative/);
   t.false(domainNicLines(withDad, node01).some((l) => l.includes('nodad')));

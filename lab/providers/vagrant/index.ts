@@ -470,8 +470,8 @@ export function dadLines(lab: Lab, h: LabHost, when: 'before' | 'after'): string
   const nics = h.interfaces.filter((i) => i.network !== 'management');
   if (when === 'before') {
     const present = nics.filter((i) => lab.domains.find((d) => d.name === i.domain)?.kind !== 'vlan');
-    const each = present.map((i) => `net/ipv6/conf/${i.name}/accept_dad=${v}`);
-    return [`sysctl -qw net.ipv6.conf.default.accept_dad=${v} ${each.join(' ')}`];
+    // Written to /proc: the box need not carry procps for it.
+    return ['default', ...present.map((i) => i.name)].map((k) => `echo ${v} > /proc/sys/net/ipv6/conf/${k}/accept_dad`);
   }
   if (!lab.switch.dad) return [];
   const devs = nics.map((i) => i.name).join(' ');
