@@ -56,6 +56,11 @@ export const configSchema = z
          * vrrp_garp_master_refresh, MetalLB #3125). 0: only on takeover, as Cilium (#39933).
          */
         refreshMs: z.number().int().min(0).max(3_600_000).default(0),
+        /**
+         * Requests from these addresses go unanswered. Only in a broken fixture: the symptom of
+         * cilium/cilium #27521 (ARP from another node of the cluster to the VIP gets no answer).
+         */
+        ignoreSenders: z.array(z.string()).default([]),
       })
       .default({
         gratuitousCount: 3,
@@ -65,6 +70,7 @@ export const configSchema = z
         naTargetLinkAddr: true,
         joinSolicitedNode: true,
         refreshMs: 0,
+        ignoreSenders: [],
       }),
     http: z
       .strictObject({

@@ -42,6 +42,8 @@ export class Responder {
     private readonly joinGroups = true,
     /** One gratuitous ARP / NA per held VIP this often (0: never): keeps an ageing switch's entry for this port. */
     private readonly refreshMs = 0,
+    /** Senders whose requests go unanswered (a broken fixture's). */
+    private readonly ignoreSenders: ReadonlySet<string> = new Set(),
   ) {
     this.mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
   }
@@ -123,6 +125,7 @@ export class Responder {
   private onFrame(buf: Buffer): void {
     const f = parseFrame(buf);
     if (!f || f.srcMac === this.mac) return; // our own frames, seen on the way out
+    if (this.ignoreSenders.has(f.kind === 'arp' ? f.senderIp : f.kind === 'ns' ? f.srcIp : '')) return;
     let vip: string, reply: Buffer, protocol: 'arp' | 'ndp';
     if (f.kind === 'arp' && f.op === 1 && f.senderIp !== f.targetIp) {
       // (sender = target: someone's gratuitous ARP)

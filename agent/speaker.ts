@@ -105,6 +105,7 @@ export class Speaker {
       { override: cfg.announce.naOverride, targetLinkAddr: cfg.announce.naTargetLinkAddr },
       cfg.announce.joinSolicitedNode,
       cfg.announce.refreshMs,
+      new Set(cfg.announce.ignoreSenders),
     );
     r.start();
     this.responders.set(i, r);

@@ -11,6 +11,7 @@ import localTraffic from './local-traffic.ts';
 import managementSilent from './management-silent.ts';
 import multicastSnooping from './multicast-snooping.ts';
 import noSplitBrain from './no-split-brain.ts';
+import nodeClient from './node-client.ts';
 import poolAddress from './pool-address.ts';
 import quietSwitch from './quiet-switch.ts';
 import scale from './scale.ts';
@@ -29,6 +30,7 @@ export const checks: Check[] = [
   gratuitous,
   announcementPattern,
   staleCache,
+  nodeClient,
   switchOutage,
   localTraffic,
   noSplitBrain,

@@ -1,0 +1,88 @@
+// A node of the cluster as the client (cilium/cilium #27521, open: ARP from another node of the
+// cluster to the VIP gets no answer): pods and host processes on other nodes use the VIP too.
+import { defineCheck } from '../check.ts';
+import type { Context } from '../context.ts';
+
+const HOST = 'myservice.findichgut.net'; // the test backend answers GET / for this Host (agent/test-backend.ts)
+const WITHIN_MS = 2000;
+
+/** One node's GET of the VIP, retried until answered or WITHIN_MS: the answering node and how long it took. */
+async function getFrom(ctx: Context, node: string, vip: string): Promise<{ by?: string; ms: number; how: string }> {
+  const t0 = Date.now();
+  const nic = ctx.lab.nodes.find((n) => n.name === node)!.interfaces.find((i) => i.network === 'switch')!.name;
+  // A fresh resolution: what the node knew before is not what this check asks.
+  await ctx.provider.exec(ctx.lab, node, ['ip', 'neigh', 'flush', 'to', vip, 'dev', nic]);
+  let by: string | undefined;
+  while (!by && Date.now() - t0 < WITHIN_MS) {
+    const r = await ctx.provider.exec(ctx.lab, node, [
+      'curl',
+      '-s',
+      '-m',
+      '0.5',
+      '-H',
+      `Host: ${HOST}`,
+      `http://${vip}/`,
+    ]);
+    if (r.exitCode === 0 && r.stdout.trim()) by = r.stdout.trim();
+  }
+  const ms = Date.now() - t0;
+  const neigh = (await ctx.provider.exec(ctx.lab, node, ['ip', '-j', 'neigh', 'show', 'to', vip, 'dev', nic])).stdout;
+  const entry = (JSON.parse(neigh || '[]') as { lladdr?: string; state?: string[] }[])[0];
+  const how = entry?.lladdr
+    ? `resolved over the lab switch to ${ctx.nodeOfMac(entry.lladdr)}`
+    : entry
+      ? `its ARP for it went unanswered (${entry.state?.join(',') ?? 'no state'})`
+      : 'served locally (no ARP: the VIP is its own)';
+  return { ...(by ? { by } : {}), ms, how };
+}
+
+export default defineCheck({
+  id: 'node-client',
+  title: 'Nodes of the cluster reach the VIP',
+  description:
+    'A node that does not hold the VIP — one the policy allows and one it does not — gets HTTP answers from it within 2 s (cilium/cilium ' +
+    '#27521: ARP from another node got no answer), at steady state and after a power-off takeover. Reports how each got there: over ' +
+    "the lab switch (its neighbour entry names the holder) or locally (the VIP is the node's own).",
+  features: ['ipv4', 'http'],
+  injects: ['power-off'],
+  async run(ctx) {
+    const vip = ctx.main.ipv4!;
+    const problems: string[] = [];
+    const details: string[] = [];
+    const figures: Record<string, number | null> = {};
+    const phase = async (step: string): Promise<boolean> => {
+      const holder = (await ctx.stableHolder()).split('/')[0]!;
+      const clients = [
+        ...ctx.eligible
+          .filter((n) => n.name !== holder)
+          .slice(0, 1)
+          .map((n) => ({ n, kind: 'allowed by the policy' })),
+        ...ctx.excluded.slice(0, 1).map((n) => ({ n, kind: 'not allowed by the policy' })),
+      ];
+      for (const { n, kind } of clients) {
+        const r = await getFrom(ctx, n.name, vip);
+        figures[`${step}.${n.name}_ms`] = r.by ? r.ms : null;
+        details.push(
+          `${step}: ${n.name} (${kind}; ${holder} holds ${vip}): ${r.by ? `answered by ${r.by} after ${r.ms} ms` : 'no answer'}, ${r.how}`,
+        );
+        if (!r.by)
+          problems.push(`${step}: ${n.name} (${kind}) got no HTTP answer from ${vip} in ${WITHIN_MS} ms: ${r.how}`);
+      }
+      return clients.length > 0;
+    };
+    if (!(await phase('steady')))
+      return {
+        status: 'skipped',
+        reason: 'no node but the holder to ask from: the lab needs another eligible or an excluded node',
+      };
+    const trial = await ctx.trial('power-off', 1);
+    await ctx.settleHeal();
+    if (ctx.subject.failback) await ctx.settled(ctx.subject.budgetMs('power-off'));
+    if (!trial.arp?.newNode)
+      problems.push(`after a power-off no other node answered ARP (${trial.problems.join('; ')})`);
+    else await phase('after-failover');
+    return problems.length
+      ? { status: 'failed', reason: problems.join('; '), details, figures }
+      : { status: 'passed', details, figures };
+  },
+});

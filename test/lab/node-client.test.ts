@@ -1,0 +1,54 @@
+// Nodes of the cluster as clients of the VIP (cilium/cilium #27521): the reference announcer is
+// reached from a node the policy allows (served locally: every eligible node accepts the VIPs) and
+// from one it does not (over the lab switch), also after a failover; the fixture that answers no
+// node's ARP leaves the excluded node without an answer, and the check says which and why.
+import test from 'ava';
+import { buildBundles } from '../../conformance/bundles.ts';
+import { labDown } from '../../lab/lifecycle.ts';
+import { fixture, netns, quickSuite, quiet, testLab } from '../helpers.ts';
+
+const lab = testLab('tnodec', 131);
+
+test.before(async () => {
+  await buildBundles();
+  await labDown(lab.name, quiet, netns);
+});
+test.after.always(async () => {
+  await labDown(lab.name, quiet, netns);
+});
+
+test.serial(
+  'the reference announcer answers the nodes: locally where the VIP is accepted, over the switch elsewhere',
+  async (t) => {
+    const r = await quickSuite(lab, 'reference', ['node-client']);
+    const c = r.checks.find((x) => x.id === 'node-client')!;
+    t.log(c.details.join('\n'));
+    t.is(c.status, 'passed', `${c.reason}\n${c.details.join('\n')}`);
+    const text = c.details.join('\n');
+    t.regex(text, /steady: node0[12] \(allowed by the policy; .*\): answered by node0[12] .*served locally/);
+    t.regex(
+      text,
+      /steady: (cp01|node03) \(not allowed by the policy; .*\): answered by node0[12] .*resolved over the lab switch to node0[12]/,
+    );
+    t.regex(text, /after-failover: (cp01|node03) \(not allowed by the policy; .*\): answered by/);
+  },
+);
+
+test.serial(
+  'an announcer deaf to the nodes (the symptom of #27521): node-client fails for the node that must ask over the switch',
+  async (t) => {
+    const r = await quickSuite(lab, fixture('node-deaf'), ['node-client']);
+    const c = r.checks.find((x) => x.id === 'node-client')!;
+    t.log(c.details.join('\n'));
+    t.is(c.status, 'failed', c.details.join('\n'));
+    t.regex(
+      c.reason!,
+      /steady: (cp01|node03) \(not allowed by the policy\) got no HTTP answer from [\d.]+ in 2000 ms: its ARP for it went unanswered/,
+    );
+    t.notRegex(c.reason!, /node0[12] \(allowed/, 'the eligible node is served locally');
+    t.deepEqual(
+      c.known?.map((k) => k.issue),
+      ['cilium/cilium#27521'],
+    );
+  },
+);
