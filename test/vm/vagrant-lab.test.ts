@@ -197,14 +197,17 @@ test.serial(
       // primitive touches — its two-step setup and verdicts run on the netns lab (conformance.test);
       // switch-outage: every node's carrier down for 4 leases and the re-election after, 66 s here,
       // of the primitive the failover check's link-down trial already pulls on a VM (its verdicts:
-      // conformance.test, Cilium #48626 and the reference).
+      // conformance.test, Cilium #48626 and the reference); node-client: the nodes' own curl and
+      // neighbour table, the same on any provider (its verdicts: node-client.test).
       skip: [
+        'node-client',
         'switch-outage',
         'store-outage',
         'scale',
         'announcement-pattern',
         'domain-isolation',
         'multicast-snooping',
+        'quiet-switch',
         'local-traffic',
         'shared-ip',
       ],
