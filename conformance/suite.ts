@@ -113,7 +113,7 @@ export function installPlan(
 }
 
 /** Every check's setup variable at its `off` value: a subject file may name them all. */
-function offSetup(): Record<string, unknown> {
+export function offSetup(): Record<string, unknown> {
   return Object.fromEntries(checks.flatMap((c) => (c.setup ? [[c.setup.variable, c.setup.off]] : [])));
 }
 

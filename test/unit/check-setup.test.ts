@@ -3,7 +3,7 @@
 import test from 'ava';
 import { checks } from '../../conformance/checks/index.ts';
 import { loadSubject } from '../../conformance/subject.ts';
-import { installPlan, setupChecks } from '../../conformance/suite.ts';
+import { installPlan, offSetup, setupChecks } from '../../conformance/suite.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labFile } from '../helpers.ts';
 
@@ -18,13 +18,24 @@ test('the checks with a setup: chosen by selection, the subject’s features and
       .filter((c) => c.setup)
       .map((c) => c.id)
       .sort(),
-    ['local-traffic', 'scale', 'shared-ip'],
+    ['local-traffic', 'quiet-switch', 'scale', 'shared-ip'],
   );
   const ids = (l = lab, s = reference, sel: (id: string) => boolean = all) =>
     setupChecks(s, l, sel)
       .map((c) => c.id)
       .sort();
-  t.deepEqual(ids(), ['local-traffic', 'shared-ip'], 'the default pool has no room for 50 VIPs');
+  t.deepEqual(
+    ids(),
+    ['local-traffic', 'shared-ip'],
+    'the default pool has no room for 50 VIPs, its switch never forgets',
+  );
+  const quiet = loadLab(labFile('tsetup3', 132, (d) => void (d.switch.ageingTime = 6)));
+  t.deepEqual(ids(quiet), ['local-traffic', 'quiet-switch', 'shared-ip'], 'an ageing switch: periodic announcements');
+  t.is(
+    checks.find((c) => c.id === 'quiet-switch')!.setup!.value(quiet),
+    2000,
+    'a third of the ageing time (keepalived.conf(5))',
+  );
   t.deepEqual(ids(big), ['local-traffic', 'scale', 'shared-ip']);
   t.deepEqual(
     ids(lab, reference, (id) => id !== 'shared-ip'),
@@ -40,7 +51,7 @@ test("a check's setup reaches the subject's install variables; off when not set 
   t.is(off.announcer_shared, false);
   t.is(off.announcer_local, false);
   t.is(Number(off.announcer_extra_services), 0);
-  const setup: Record<string, unknown> = {};
+  const setup: Record<string, unknown> = { ...offSetup() };
   for (const c of setupChecks(reference, big, all)) setup[c.setup!.variable] = c.setup!.value(big, vips[0]);
   const on = installPlan(reference, vips, setup)!.vars;
   t.is(Number(on.announcer_extra_services), 49);
