@@ -253,7 +253,7 @@ export class NetnsProvider implements Provider {
         await apply(`${h.name}: ${ifname} up`, () => run(['ip', '-n', ns, 'link', 'set', ifname, 'up']));
     }
     if (poweredOff) return;
-    if (lab.switch.dad) await settleDad(ns, h, held.unplugged);
+    if (lab.switch.dad) await settleDad(ns, h);
 
     // Machines with a management NIC run sshd (nodes; a client the lab file gives one).
     const sshd = h.interfaces.some((i) => i.network === 'management');
@@ -601,7 +601,7 @@ export class NetnsProvider implements Provider {
     }
     for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
     // A booting Debian host waits for DAD before its services start (ifupdown's settle-dad.sh).
-    if (lab.switch.dad) await settleDad(ns, h, []);
+    if (lab.switch.dad) await settleDad(ns, h);
     if (!liveInit(lab, h)) await boot(lab, h);
     if (h.interfaces.some((i) => i.network === 'management'))
       await waitFor(
@@ -899,11 +899,12 @@ async function convergeDad(lab: Lab, ns: string, h: LabHost, apply: Apply): Prom
  * Debian host does before its services start. An address another machine holds fails it: an error
  * naming both, for a lab whose addresses clash.
  */
-async function settleDad(ns: string, h: LabHost, unplugged: string[]): Promise<void> {
-  const nics = labNics(h).filter((n) => !unplugged.includes(n)); // no carrier: DAD waits for it
+async function settleDad(ns: string, h: LabHost): Promise<void> {
+  const nics = labNics(h);
   const pending = async (flag: 'tentative' | 'dadfailed') =>
     (await ipJson<IpAddr[]>(['-n', ns, '-6', 'addr', 'show', flag]))
-      .filter((l) => nics.includes(l.ifname))
+      // Without carrier (a pulled cable, a dark switch) DAD waits for it: nothing to wait for here.
+      .filter((l) => nics.includes(l.ifname) && l.flags.includes('LOWER_UP'))
       .flatMap((l) => (l.addr_info ?? []).filter((a) => a.local).map((a) => `${a.local} on ${l.ifname}`));
   await waitFor(
     `${h.name}'s IPv6 addresses to pass duplicate address detection`,
