@@ -12,7 +12,7 @@ import type { ProbeEvent } from '../events.ts';
 const CLIENT_REACHABLE_MS = 600_000;
 /** How long after the quiet period the client's HTTP must be answered (its prober asks every 50 ms, 150 ms timeout). */
 const ANSWER_WITHIN_MS = 1000;
-const HTTP_WINDOW_MS = 3000;
+const HTTP_WINDOW_MS = 2000;
 
 /** The MAC a frame had on the wire (a VRRP virtual MAC the suite names after its node keeps it apart). */
 const wire = (e: ProbeEvent) => e.wireMac ?? e.mac;

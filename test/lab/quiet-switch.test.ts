@@ -11,7 +11,7 @@ import * as names from '../../lab/names.ts';
 import { fixture, netns, quickSuite, quiet, testLab } from '../helpers.ts';
 
 const lab = testLab('tquiet', 130, (d) => {
-  d.switch.ageingTime = 3;
+  d.switch.ageingTime = 2;
   d.switch.unknownUnicast = 'drop';
 });
 const flooding = testLab('tquiet', 130);
@@ -34,7 +34,7 @@ test.serial(
     t.is(await sys(`${names.switchBridge}/bridge/ageing_time`), '30000', "the bridge's own 300 s");
     t.is(await sys('node01/brport/unicast_flood'), '1');
     await labUp(lab, quiet, netns);
-    t.is(await sys(`${names.switchBridge}/bridge/ageing_time`), '300');
+    t.is(await sys(`${names.switchBridge}/bridge/ageing_time`), '200');
     for (const port of ['node01', 'node02', 'client']) t.is(await sys(`${port}/brport/unicast_flood`), '0', port);
   },
 );
@@ -48,7 +48,7 @@ test.serial(
     t.is(c.status, 'passed', `${c.reason}\n${c.details.join('\n')}`);
     t.regex(c.details.join('\n'), /steady: node0\d .* the client saw from it: \d+ gratuitous ARPs/);
     t.regex(c.details.join('\n'), /after-failover: node0\d /);
-    t.true((c.figures['steady.holder_frames'] as number) >= 3, 'a GARP every second over 7 s of quiet');
+    t.true((c.figures['steady.holder_frames'] as number) >= 3, 'a GARP every 667 ms over 5 s of quiet');
   },
 );
 
@@ -61,7 +61,7 @@ test.serial(
     t.log(c.details.join('\n'));
     t.regex(
       c.reason!,
-      /steady: no HTTP answer in 3000 ms after 7000 ms of quiet: the switch \(ageing 3 s, unknown unicast dropped\)/,
+      /steady: no HTTP answer in 2000 ms after 5000 ms of quiet: the switch \(ageing 2 s, unknown unicast dropped\)/,
     );
     t.regex(
       c.reason!,
