@@ -84,4 +84,9 @@ test('known upstream defects: by check and version, on failed checks only, one l
   t.is(knownLine(marked[0]!.known), 'known: cilium/cilium#46079 (fixed in 1.19.5, 1.20.0)');
   t.is(marked[1]!.known, undefined, 'a check that passed names nothing');
   t.is(knownLine([{ issue: 'cilium/cilium#39933', what: 'x', fixedIn: [] }]), 'known: cilium/cilium#39933 (not fixed)');
+  // a peer's own: ucarp's spoofed advertisement MAC behind an ageing switch
+  t.deepEqual(
+    knownIssues(loadSubject('ucarp', lease), '1.5.2').get('quiet-switch')?.map((k) => k.issue),
+    ['jedisct1/UCarp#19'],
+  );
 });
