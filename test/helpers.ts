@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
+import { buildBundles } from '../conformance/bundles.ts';
 import type { FaultName, RunResults } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { run } from '../lab/command.ts';
 import { derivedLabFile, type RawLabFile } from '../lab/derive.ts';
 import { alive } from '../lab/files.ts';
 import { loadLab } from '../lab/labfile.ts';
+import { labDown } from '../lab/lifecycle.ts';
 import { silentProgress } from '../lab/progress.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import type { Lab } from '../lab/types.ts';
@@ -118,4 +120,15 @@ export function temporaryStateBase(): string {
   process.env.L2LAB_STATE_BASE = base;
   test.after.always(() => rmSync(base, { recursive: true, force: true }));
   return base;
+}
+
+/** A netns lab this test file owns: the suite's bundles built and nothing of the lab left before it, and nothing after (also after a failure). */
+export function ownLab(lab: Lab): void {
+  test.before(async () => {
+    await buildBundles();
+    await labDown(lab.name, silentProgress, netns);
+  });
+  test.after.always(async () => {
+    await labDown(lab.name, silentProgress, netns);
+  });
 }

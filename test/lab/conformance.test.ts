@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { buildBundles } from '../../conformance/bundles.ts';
 import { scriptedSilence, withinBounds } from '../../conformance/calibrate.ts';
 import { Context } from '../../conformance/context.ts';
 import type { ProbeResult } from '../../conformance/events.ts';
@@ -20,7 +19,7 @@ import { labDown } from '../../lab/lifecycle.ts';
 import { writeRun } from '../../reports/write.ts';
 import { eventsFileOf } from '../../results/folder.ts';
 import { readResults } from '../../results/schema.ts';
-import { FAST_LEASE, fixture, labFile, netns, quickSuite, quiet, repo } from '../helpers.ts';
+import { FAST_LEASE, fixture, labFile, netns, ownLab, quickSuite, quiet, repo } from '../helpers.ts';
 
 const file = labFile('tconf', 108);
 const lab = loadLab(file);
@@ -29,13 +28,7 @@ const out = () => mkdtempSync(join(tmpdir(), 'l2l-report-'));
 const statusOf = (r: RunResults) => Object.fromEntries(r.checks.map((c) => [c.id, c.status]));
 const suite = (subject: string, only: string[], faults?: FaultName[]) => quickSuite(lab, subject, only, faults);
 
-test.before(async () => {
-  await buildBundles();
-  await labDown(lab.name, quiet, netns);
-});
-test.after.always(async () => {
-  await labDown(lab.name, quiet, netns);
-});
+ownLab(lab);
 
 test.serial(
   'lease store lost: every VIP falls silent after renewDeadline, and answers resume once it is back',

@@ -3,19 +3,11 @@
 // from one it does not (over the lab switch), also after a failover; the fixture that answers no
 // node's ARP leaves the excluded node without an answer, and the check says which and why.
 import test from 'ava';
-import { buildBundles } from '../../conformance/bundles.ts';
-import { labDown } from '../../lab/lifecycle.ts';
-import { fixture, netns, quickSuite, quiet, testLab } from '../helpers.ts';
+import { fixture, ownLab, quickSuite, testLab } from '../helpers.ts';
 
 const lab = testLab('tnodec', 131);
 
-test.before(async () => {
-  await buildBundles();
-  await labDown(lab.name, quiet, netns);
-});
-test.after.always(async () => {
-  await labDown(lab.name, quiet, netns);
-});
+ownLab(lab);
 
 test.serial(
   'the reference announcer answers the nodes: locally where the VIP is accepted, over the switch elsewhere',

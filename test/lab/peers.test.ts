@@ -98,6 +98,22 @@ const peers: { subject: string; ipv6: boolean; vrrp: 'judged' | 'none' | 'partly
   { subject: 'pacemaker:fenced', ipv6: true, vrrp: 'none', crash: 'fenced' },
 ];
 
+/** Two link-down trials back to back (the second follows a heal): the failover check, the run's progress lines, its VIPs. */
+async function linkDownTwice(subject: string) {
+  const lines: string[] = [];
+  const { results: r } = await runSuite({
+    lab,
+    subject,
+    trials: 2,
+    faults: ['link-down'],
+    only: ['failover'],
+    probeIntervalMs: PROBE_MS,
+    progress: (l) => lines.push(l),
+    outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
+  });
+  return { failover: r.checks.find((c) => c.id === 'failover')!, lines, vips: r.vips };
+}
+
 test.serial(
   'ucarp after a link comes back: the suite waits its declared interface-down sleep, and every link-down trial takes over in budget',
   async (t) => {
@@ -105,18 +121,7 @@ test.serial(
     // right after a heal used to time that sleep (9.7-10.2 s takeovers). The subject declares it
     // (recovery:), and the next trial starts only after it. Two trials: the second is the one that
     // follows a heal (a third only repeats it: 20 s of CI).
-    const lines: string[] = [];
-    const { results: r } = await runSuite({
-      lab,
-      subject: 'ucarp',
-      trials: 2,
-      faults: ['link-down'],
-      only: ['failover'],
-      probeIntervalMs: PROBE_MS,
-      progress: (l) => lines.push(l),
-      outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
-    });
-    const failover = r.checks.find((c) => c.id === 'failover')!;
+    const { failover, lines, vips } = await linkDownTwice('ucarp');
     t.is(failover.trials.length, 2);
     t.log(`link-down takeovers: ${failover.trials.map((x) => x.arp!.takeoverMs).join(', ')} ms`);
     for (const tr of failover.trials)
@@ -125,7 +130,7 @@ test.serial(
         `link-down: takeover ${tr.arp!.takeoverMs} ms, budget ${tr.budgetMs} ms`,
       );
     t.is(lines.filter((l) => /ucarp recovers 10 s after link-down is healed/.test(l)).length, 2, lines.join('\n'));
-    await secondInstallChangesNothing(t, 'ucarp', r.vips);
+    await secondInstallChangesNothing(t, 'ucarp', vips);
   },
 );
 
@@ -133,18 +138,7 @@ test.serial(
   'ucarp:operator (--ignoreifstate, dead ratio 2): no sleep after a link loss, link-down trials back to back ' +
     'take over in budget, and the node that kept its VIP takes it back',
   async (t) => {
-    const lines: string[] = [];
-    const { results: r } = await runSuite({
-      lab,
-      subject: 'ucarp:operator',
-      trials: 2,
-      faults: ['link-down'],
-      only: ['failover'],
-      probeIntervalMs: PROBE_MS,
-      progress: (l) => lines.push(l),
-      outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
-    });
-    const failover = r.checks.find((c) => c.id === 'failover')!;
+    const { failover, lines, vips } = await linkDownTwice('ucarp:operator');
     t.is(failover.status, 'passed', failover.details.join('\n'));
     t.is(failover.trials.length, 2);
     t.false(
@@ -159,7 +153,7 @@ test.serial(
       // It stayed MASTER with its link down, and is the preferred node: the backup yields on its advertisement.
       t.is(tr.holderAfterHeal, tr.arp!.oldNode, `after the heal: ${tr.holderAfterHeal}`);
     }
-    await secondInstallChangesNothing(t, 'ucarp:operator', r.vips);
+    await secondInstallChangesNothing(t, 'ucarp:operator', vips);
   },
 );
 

@@ -4,11 +4,10 @@
 // longer than the ageing time, also right after a failover; the fixture that announces only at
 // takeover (as Cilium) is not, and the check says why.
 import test from 'ava';
-import { buildBundles } from '../../conformance/bundles.ts';
 import { run } from '../../lab/command.ts';
-import { labDown, labUp } from '../../lab/lifecycle.ts';
+import { labUp } from '../../lab/lifecycle.ts';
 import * as names from '../../lab/names.ts';
-import { fixture, netns, quickSuite, quiet, testLab } from '../helpers.ts';
+import { fixture, netns, ownLab, quickSuite, quiet, testLab } from '../helpers.ts';
 
 const lab = testLab('tquiet', 130, (d) => {
   d.switch.ageingTime = 2;
@@ -16,13 +15,7 @@ const lab = testLab('tquiet', 130, (d) => {
 });
 const flooding = testLab('tquiet', 130);
 
-test.before(async () => {
-  await buildBundles();
-  await labDown(lab.name, quiet, netns);
-});
-test.after.always(async () => {
-  await labDown(lab.name, quiet, netns);
-});
+ownLab(lab);
 
 const sys = async (path: string) =>
   (await run(['ip', 'netns', 'exec', names.switchNs(lab.name), 'cat', `/sys/class/net/${path}`])).stdout.trim();

@@ -3,12 +3,11 @@
 // joins its VIPs' groups and is answered, after a failover too; one that never joins (Cilium
 // before #46332) is not, and the check says why.
 import test from 'ava';
-import { buildBundles } from '../../conformance/bundles.ts';
 import { run } from '../../lab/command.ts';
 import { loadLab } from '../../lab/labfile.ts';
-import { labDown, labUp } from '../../lab/lifecycle.ts';
+import { labUp } from '../../lab/lifecycle.ts';
 import * as names from '../../lab/names.ts';
-import { fixture, labFile, netns, quickSuite, quiet } from '../helpers.ts';
+import { fixture, labFile, netns, ownLab, quickSuite, quiet } from '../helpers.ts';
 
 const lab = loadLab(
   labFile('tsnoop', 117, (d) => {
@@ -17,13 +16,7 @@ const lab = loadLab(
 );
 const suite = (subject: string) => quickSuite(lab, subject, ['multicast-snooping']);
 
-test.before(async () => {
-  await buildBundles();
-  await labDown(lab.name, quiet, netns);
-});
-test.after.always(async () => {
-  await labDown(lab.name, quiet, netns);
-});
+ownLab(lab);
 
 test.serial('the lab switch snoops MLD with a querier; lab:up waits until it filters', async (t) => {
   await labUp(lab, quiet, netns);

@@ -86,7 +86,9 @@ test('known upstream defects: by check and version, on failed checks only, one l
   t.is(knownLine([{ issue: 'cilium/cilium#39933', what: 'x', fixedIn: [] }]), 'known: cilium/cilium#39933 (not fixed)');
   // a peer's own: ucarp's spoofed advertisement MAC behind an ageing switch
   t.deepEqual(
-    knownIssues(loadSubject('ucarp', lease), '1.5.2').get('quiet-switch')?.map((k) => k.issue),
+    knownIssues(loadSubject('ucarp', lease), '1.5.2')
+      .get('quiet-switch')
+      ?.map((k) => k.issue),
     ['jedisct1/UCarp#19'],
   );
 });
