@@ -138,10 +138,10 @@ export function writeSummary(dir: string, r: RunResults): string {
     '',
     '| check | status | note |',
     '| --- | --- | --- |',
-    ...r.checks.map(
-      (c) =>
-        `| ${c.id} | ${c.status} | ${[c.reason ?? c.details[0] ?? '', knownLine(c.known)].filter(Boolean).join(' — ').replace(/\|/g, '\\|')} |`,
-    ),
+    ...r.checks.map((c) => {
+      const note = [c.reason ?? c.details[0] ?? '', knownLine(c.known)].filter(Boolean).join(' — ');
+      return `| ${c.id} | ${c.status} | ${note.replace(/\|/g, '\\|')} |`;
+    }),
     '',
     '## Failover outages',
     '',

@@ -122,7 +122,10 @@ export function temporaryStateBase(): string {
   return base;
 }
 
-/** A netns lab this test file owns: the suite's bundles built and nothing of the lab left before it, and nothing after (also after a failure). */
+/**
+ * A netns lab this test file owns: the suite's bundles built and nothing of the lab left before
+ * it, and nothing after (also after a failure).
+ */
 export function ownLab(lab: Lab): void {
   test.before(async () => {
     await buildBundles();
