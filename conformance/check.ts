@@ -76,6 +76,18 @@ export interface Check {
   run(ctx: Context, opts: SuiteOptions): Promise<Outcome>;
 }
 
+/**
+ * A power-off takeover for a check's look after a failover: the failover check's power-off trial
+ * where `reuse` holds the run's results and it ran one, else one of the check's own; then the lab
+ * back at one stable holder (where the subject fails back, once it has).
+ */
+export async function afterPowerOff(ctx: Context, reuse?: SuiteOptions): Promise<Trial> {
+  const trial = (reuse && allTrials(reuse).find((t) => t.fault === 'power-off')) ?? (await ctx.trial('power-off', 1));
+  await ctx.settleHeal();
+  if (ctx.subject.failback) await ctx.settled(ctx.subject.budgetMs('power-off'));
+  return trial;
+}
+
 /** The failover check's first trial of `fault` if it was watched at least `watchAfterMs` after the takeover. */
 export function watchedTrial(opts: SuiteOptions, fault: FaultName, watchAfterMs: number): Trial | undefined {
   return allTrials(opts).find((t) => t.fault === fault && t.trial === 1 && (t.watchAfterMs ?? 0) >= watchAfterMs);

@@ -2,10 +2,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import { buildBundles } from '../conformance/bundles.ts';
-import type { FaultName, RunResults } from '../conformance/model.ts';
+import type { CheckResult, FaultName, RunResults } from '../conformance/model.ts';
 import { runSuite } from '../conformance/suite.ts';
 import { run } from '../lab/command.ts';
 import { derivedLabFile, type RawLabFile } from '../lab/derive.ts';
@@ -58,6 +58,13 @@ export async function quickSuite(
     outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
   });
   return results;
+}
+
+/** One check alone on a test lab (quickSuite), its details in the test's log: the check's result. */
+export async function oneCheck(t: ExecutionContext, lab: Lab, subject: string, id: string): Promise<CheckResult> {
+  const c = (await quickSuite(lab, subject, [id])).checks.find((x) => x.id === id)!;
+  t.log(c.details.join('\n'));
+  return c;
 }
 
 /** What a lab leaves on the host: namespaces, links, mounts, running processes, state. */

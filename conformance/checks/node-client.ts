@@ -1,6 +1,7 @@
 // A node of the cluster as the client (cilium/cilium #27521, open: ARP from another node of the
 // cluster to the VIP gets no answer): pods and host processes on other nodes use the VIP too.
-import { allTrials, defineCheck } from '../check.ts';
+import { findHost, switchNic } from '../../lab/hosts.ts';
+import { afterPowerOff, defineCheck } from '../check.ts';
 import type { Context } from '../context.ts';
 
 const HOST = 'myservice.findichgut.net'; // the test backend answers GET / for this Host (agent/test-backend.ts)
@@ -11,7 +12,7 @@ async function getFrom(ctx: Context, node: string, vip: string): Promise<{ by?: 
   const t0 = Date.now();
   const slack = ctx.subject.extraSlackMs; // an emulated lab's processing time
   const within = WITHIN_MS + slack;
-  const nic = ctx.lab.nodes.find((n) => n.name === node)!.interfaces.find((i) => i.network === 'switch')!.name;
+  const nic = switchNic(findHost(ctx.lab, node)).name;
   // A fresh resolution: what the node knew before is not what this check asks.
   await ctx.provider.exec(ctx.lab, node, ['ip', 'neigh', 'flush', 'to', vip, 'dev', nic]);
   let by: string | undefined;
@@ -81,9 +82,7 @@ export default defineCheck({
         reason: 'no node but the holder to ask from: the lab needs another eligible or an excluded node',
       };
     // After a takeover: the failover check's power-off trial where it ran one (the run's time), else one of its own.
-    const trial = allTrials(opts).find((t) => t.fault === 'power-off') ?? (await ctx.trial('power-off', 1));
-    await ctx.settleHeal();
-    if (ctx.subject.failback) await ctx.settled(ctx.subject.budgetMs('power-off'));
+    const trial = await afterPowerOff(ctx, opts);
     if (!trial.arp?.newNode)
       problems.push(`after a power-off no other node answered ARP (${trial.problems.join('; ')})`);
     else await phase('after-failover');

@@ -4,8 +4,10 @@
 // ageing time is forgotten, and the client's frames to its MAC go nowhere until the client's entry
 // expires. Cilium announces once, at takeover (maintainer comment on cilium/cilium #39933);
 // MetalLB added periodic announcements in #3125, keepalived has vrrp_garp_master_refresh.
+
+import { switchNic } from '../../lab/hosts.ts';
 import { responders } from '../analyze.ts';
-import { defineCheck } from '../check.ts';
+import { afterPowerOff, defineCheck } from '../check.ts';
 import type { ProbeEvent } from '../events.ts';
 
 /** How long the client keeps its ARP entry while the check runs: a gateway's minutes, not Linux's 30 s. */
@@ -17,10 +19,10 @@ const HTTP_WINDOW_MS = 2000;
 /** The MAC a frame had on the wire (a VRRP virtual MAC the suite names after its node keeps it apart). */
 const wire = (e: ProbeEvent) => e.wireMac ?? e.mac;
 
-/** What the client saw from a MAC in a capture, by kind (gratuitous ARP, unsolicited NA, VRRP advertisements). */
-function seenFrom(events: ProbeEvent[], mac: string): string {
+/** What the client saw from the holder, by kind (gratuitous ARP, unsolicited NA, VRRP advertisements). */
+function seenFrom(events: ProbeEvent[]): string {
   const by = new Map<string, number>();
-  for (const e of events) if (wire(e) === mac) by.set(e.kind, (by.get(e.kind) ?? 0) + 1);
+  for (const e of events) by.set(e.kind, (by.get(e.kind) ?? 0) + 1);
   const named: Record<string, string> = {
     garp: 'gratuitous ARP',
     'unsolicited-na': 'unsolicited NA',
@@ -59,7 +61,7 @@ export default defineCheck({
       };
     const quietMs = 2 * ageingTime * 1000 + 1000; // a Linux bridge drops an entry between one and two ageing times after its last frame
     const client = ctx.lab.client.name;
-    const nic = ctx.lab.client.interfaces.find((i) => i.network === 'switch')!.name;
+    const nic = switchNic(ctx.lab.client).name;
     const key = `net.ipv4.neigh.${nic}.base_reachable_time_ms`;
     const before = (await ctx.provider.exec(ctx.lab, client, ['sysctl', '-n', key])).stdout.trim();
     const problems: string[] = [];
@@ -85,8 +87,9 @@ export default defineCheck({
       // The client's own cache learns the holder (its HTTP resolves the VIP), then nothing asks for it.
       await ctx.probe(`quiet-${step}-warm`, 500, { http: true, listenOnly: true });
       const quiet = await ctx.probe(`quiet-${step}-quiet`, quietMs, { listenOnly: true });
-      const seen = seenFrom(quiet.events, mac);
-      figures[`${step}.holder_frames`] = quiet.events.filter((e) => wire(e) === mac).length;
+      const fromHolder = quiet.events.filter((e) => wire(e) === mac);
+      const seen = seenFrom(fromHolder);
+      figures[`${step}.holder_frames`] = fromHolder.length;
       const test = await ctx.probe(`quiet-${step}-http`, HTTP_WINDOW_MS, { http: true, listenOnly: true });
       const http = test.events.filter((e) => e.kind === 'http-ok' || e.kind === 'http-fail');
       const firstOk = http.find((e) => e.kind === 'http-ok');
@@ -116,10 +119,7 @@ export default defineCheck({
     try {
       await phase('steady');
       // Right after a takeover the new holder must be kept too: a power-off of its own, then the same.
-      const trial = await ctx.trial('power-off', 1);
-      await ctx.settleHeal();
-      // A subject that fails back does so a while after the heal: the phase measures where it settles.
-      if (ctx.subject.failback) await ctx.settled(ctx.subject.budgetMs('power-off'));
+      const trial = await afterPowerOff(ctx);
       if (!trial.arp?.newNode)
         problems.push(`after a power-off no other node answered ARP (${trial.problems.join('; ')})`);
       else await phase('after-failover');

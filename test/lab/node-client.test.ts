@@ -3,7 +3,7 @@
 // from one it does not (over the lab switch), also after a failover; the fixture that answers no
 // node's ARP leaves the excluded node without an answer, and the check says which and why.
 import test from 'ava';
-import { fixture, ownLab, quickSuite, testLab } from '../helpers.ts';
+import { fixture, oneCheck, ownLab, testLab } from '../helpers.ts';
 
 const lab = testLab('tnodec', 131);
 
@@ -12,9 +12,7 @@ ownLab(lab);
 test.serial(
   'the reference announcer answers the nodes: locally where the VIP is accepted, over the switch elsewhere',
   async (t) => {
-    const r = await quickSuite(lab, 'reference', ['node-client']);
-    const c = r.checks.find((x) => x.id === 'node-client')!;
-    t.log(c.details.join('\n'));
+    const c = await oneCheck(t, lab, 'reference', 'node-client');
     t.is(c.status, 'passed', `${c.reason}\n${c.details.join('\n')}`);
     const text = c.details.join('\n');
     t.regex(text, /steady: node0[12] \(allowed by the policy; .*\): answered by node0[12] .*served locally/);
@@ -29,9 +27,7 @@ test.serial(
 test.serial(
   'an announcer deaf to the nodes (the symptom of #27521): node-client fails for the node that must ask over the switch',
   async (t) => {
-    const r = await quickSuite(lab, fixture('node-deaf'), ['node-client']);
-    const c = r.checks.find((x) => x.id === 'node-client')!;
-    t.log(c.details.join('\n'));
+    const c = await oneCheck(t, lab, fixture('node-deaf'), 'node-client');
     t.is(c.status, 'failed', c.details.join('\n'));
     t.regex(
       c.reason!,

@@ -7,7 +7,7 @@ import test from 'ava';
 import { run } from '../../lab/command.ts';
 import { labUp } from '../../lab/lifecycle.ts';
 import * as names from '../../lab/names.ts';
-import { fixture, netns, ownLab, quickSuite, quiet, testLab } from '../helpers.ts';
+import { fixture, netns, oneCheck, ownLab, quiet, testLab } from '../helpers.ts';
 
 const lab = testLab('tquiet', 130, (d) => {
   d.switch.ageingTime = 2;
@@ -35,9 +35,7 @@ test.serial(
 test.serial(
   'the reference announcer, announcing again every third of the ageing time, is answered after the quiet',
   async (t) => {
-    const r = await quickSuite(lab, 'reference', ['quiet-switch']);
-    const c = r.checks.find((x) => x.id === 'quiet-switch')!;
-    t.log(c.details.join('\n'));
+    const c = await oneCheck(t, lab, 'reference', 'quiet-switch');
     t.is(c.status, 'passed', `${c.reason}\n${c.details.join('\n')}`);
     t.regex(c.details.join('\n'), /steady: node0\d .* the client saw from it: \d+ gratuitous ARPs/);
     t.regex(c.details.join('\n'), /after-failover: node0\d /);
@@ -48,10 +46,8 @@ test.serial(
 test.serial(
   'an announcer that announces only at takeover (as Cilium) is forgotten by the switch: quiet-switch fails, saying why',
   async (t) => {
-    const r = await quickSuite(lab, fixture('no-refresh'), ['quiet-switch']);
-    const c = r.checks.find((x) => x.id === 'quiet-switch')!;
+    const c = await oneCheck(t, lab, fixture('no-refresh'), 'quiet-switch');
     t.is(c.status, 'failed', c.details.join('\n'));
-    t.log(c.details.join('\n'));
     t.regex(
       c.reason!,
       /steady: no HTTP answer in 2000 ms after 5000 ms of quiet: the switch \(ageing 2 s, unknown unicast dropped\)/,

@@ -13,6 +13,7 @@ test("each check's injects names exactly the fault kinds its code injects", (t) 
     const found = new Set([
       ...[...code.matchAll(/kind: '([a-z-]+)'/g)].map((m) => m[1]!),
       ...[...code.matchAll(/ctx\.trial\('([a-z-]+)'/g)].map((m) => m[1]!),
+      ...(/afterPowerOff\(/.test(code) ? ['power-off'] : []), // check.ts: a power-off trial of its own where needed
     ]);
     // failover injects the run's --faults (ctx.trial(fault, …)): declared by the run, not the check
     if (c.id === 'failover') {
