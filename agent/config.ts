@@ -23,6 +23,12 @@ export const configSchema = z
      * unannounced (Cilium #48799; suite self-test).
      */
     gatewayBackends: z.enum(['envoy', 'endpoints']).default('envoy'),
+    /**
+     * Watch the node's interfaces and announce on one the policy selects as soon as it appears (a
+     * VLAN or NIC added after the start); false: only those present at start, until a restart (the
+     * symptom of Cilium #45719; suite self-test).
+     */
+    watchInterfaces: z.boolean().default(true),
     store: z.strictObject({
       etcd: z
         .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an etcd client URL such as http://198.19.0.11:2379'))

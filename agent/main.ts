@@ -3,11 +3,12 @@
 // answers ARP/NDP for the VIPs of the leases it holds — only on the policy's interfaces. This is
 // its wiring (configuration, store, watches, servers, signals); the reconcile loop is speaker.ts.
 //   node dist/agent.mjs --config /etc/l2lab/announcer/config.yaml
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { type AgentConfig, ConfigError, loadConfig } from './config.ts';
 import { type Allocation, allocate, serviceKey } from './ipam.ts';
+import { nodeInterfaces, watchInterfaces } from './link.ts';
 import { jsonLog, type Log } from './log.ts';
 import { ManifestError, type Manifests, parseManifests } from './manifests.ts';
 import { Metrics } from './metrics.ts';
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
   const local = cfg.localBackendsOnly && m.services.some((s) => s.trafficPolicy === 'Local');
   let endpoints = local ? await withStore(log, () => store.endpoints(2000)) : {};
 
-  const speaker = new Speaker(cfg, m, alloc, store, metrics, log, readdirSync('/sys/class/net'));
+  const speaker = new Speaker(cfg, m, alloc, store, metrics, log, nodeInterfaces());
   await speaker.reconcile(labels, endpoints);
   // Changes are read and reconciled one at a time, in the order they come.
   const unwatch: (() => void)[] = [];
@@ -128,6 +129,15 @@ async function main(): Promise<void> {
           labels = now;
           return true;
         }),
+      ),
+    );
+  if (cfg.watchInterfaces)
+    unwatch.push(
+      watchInterfaces((now) =>
+        whenChanged('interfaces', async () => {
+          speaker.interfacesChanged(now);
+          return true;
+        })(),
       ),
     );
   if (local)

@@ -20,7 +20,8 @@ export class Speaker {
   private readonly responders = new Map<string, Responder>();
   private readonly electors = new Map<string, { el: LeaseElector; ann: Announcement }>();
   private readonly onLo = new Set<string>();
-  private readonly unwatch: (() => void)[] = [];
+  /** Per interface with a responder, what stops watching its carrier. */
+  private readonly unwatch = new Map<string, () => void>();
 
   constructor(
     private readonly cfg: AgentConfig,
@@ -29,9 +30,18 @@ export class Speaker {
     private readonly store: LeaseStore,
     private readonly metrics: Metrics,
     private readonly log: Log,
-    /** The node's interfaces (a policy's interface regexes select among them). */
-    private readonly nodeIfaces: string[],
+    /** The node's interfaces (a policy's interface regexes select among them); see interfacesChanged. */
+    private nodeIfaces: string[],
   ) {}
+
+  /** The node's interfaces now (one appeared or went): the next reconcile announces accordingly. */
+  interfacesChanged(now: string[]): void {
+    this.log('interfaces_changed', {
+      added: now.filter((i) => !this.nodeIfaces.includes(i)),
+      removed: this.nodeIfaces.filter((i) => !now.includes(i)),
+    });
+    this.nodeIfaces = now;
+  }
 
   /** What this node may announce with these labels and endpoints: campaigns for new services, lets go of the others. */
   async reconcile(labels: Record<string, string>, endpoints: Backends['endpoints']): Promise<void> {
@@ -65,11 +75,19 @@ export class Speaker {
         await this.acceptOnLo(a.vips);
         this.campaign(a);
       }
+    // An interface that went took its capture handle with it: a new one if it comes back.
+    for (const [i, r] of this.responders)
+      if (!this.nodeIfaces.includes(i)) {
+        this.unwatch.get(i)?.();
+        this.unwatch.delete(i);
+        r.close();
+        this.responders.delete(i);
+      }
   }
 
   /** Lets every lease go (others take over on their next retry), stops answering, removes what it added. */
   async stop(): Promise<void> {
-    for (const u of this.unwatch) u();
+    for (const u of this.unwatch.values()) u();
     await Promise.all([...this.electors.values()].map(({ el }) => el.release()));
     for (const r of this.responders.values()) r.close();
     for (const v of this.onLo)
@@ -121,7 +139,7 @@ export class Speaker {
         else el.start();
       }
     };
-    this.unwatch.push(watchCarrier(i, onChange));
+    this.unwatch.set(i, watchCarrier(i, onChange));
     return r;
   }
 
@@ -141,7 +159,7 @@ export class Speaker {
             .claim(ann.vips, cfg.announce.gratuitousCount, cfg.announce.gratuitousIntervalMs, svc, () => el.holdsNow());
       },
       stoppedLeading: (reason) => {
-        for (const i of ann.interfaces) this.responders.get(i)!.drop(ann.vips, svc);
+        for (const i of ann.interfaces) this.responders.get(i)?.drop(ann.vips, svc); // absent: its interface went
         metrics.leader.set({ service: svc }, 0);
         metrics.stepDowns.inc({ service: svc, reason: reason.split(' ')[0]! });
         log('lease_lost', { service: svc, lease: el.name, reason });

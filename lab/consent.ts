@@ -82,5 +82,8 @@ export function dryRun(lab: Lab, say: (line: string) => void): Primitives {
       const c = carrierCommands(lab.hosts, host, iface);
       for (const line of up ? [c.up] : [c.armUndo, c.down]) say(`${where(host)}: ${line}`);
     },
+    async nic(_lab, host, iface, present) {
+      say(`${host} ${iface} ${present ? 'plugged in again and configured (hot-plug)' : 'taken out (hot-unplug)'}`);
+    },
   };
 }

@@ -1,5 +1,6 @@
 // A lab's machines as the lab model names them: the control plane, a machine by name, its NICs.
-import type { HostInterface, Lab, LabHost } from './types.ts';
+import { matches } from './selector.ts';
+import type { Domain, HostInterface, Lab, LabHost } from './types.ts';
 import { UsageError } from './validation.ts';
 
 // NICs are found by the network they are on, never by name: a machine l2lab did not build names
@@ -55,3 +56,11 @@ export function ifaceOf(h: LabHost, iface: string): HostInterface {
   if (!i) throw new Error(`${h.name} has no interface ${iface}; it has ${h.interfaces.map((x) => x.name).join(', ')}`);
   return i;
 }
+
+/** The nodes that may announce in an L2 domain: on it, and selected by its policy. */
+export const domainEligible = (d: Domain, nodes: LabHost[]): LabHost[] =>
+  nodes.filter((n) => d.nodes.includes(n.name) && matches(d.policy.nodeSelector, n.labels));
+
+/** A machine's NIC in an L2 domain, if it is on it. */
+export const domainNic = (h: LabHost, d: Domain): HostInterface | undefined =>
+  h.interfaces.find((i) => i.domain === d.name);

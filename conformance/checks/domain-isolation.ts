@@ -1,15 +1,10 @@
 // Several L2 domains in one lab (VLANs, switches of their own), each with its pool and policy:
 // a service is announced in its own domain only — never on another domain's switch or VLAN — by
 // that domain's eligible nodes only, and its failover stays inside the domain.
-import { matches } from '../../lab/selector.ts';
-import type { Domain, Fault, LabHost } from '../../lab/types.ts';
+import { domainEligible, domainNic } from '../../lab/hosts.ts';
+import type { Fault, LabHost } from '../../lab/types.ts';
 import { failover, responders } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
-
-/** The nodes that may announce in the domain: on it, and selected by its policy. */
-const eligibleIn = (d: Domain, nodes: LabHost[]) =>
-  nodes.filter((n) => d.nodes.includes(n.name) && matches(d.policy.nodeSelector, n.labels));
-const nicIn = (h: LabHost, d: Domain) => h.interfaces.find((i) => i.domain === d.name);
 
 export default defineCheck({
   id: 'domain-isolation',
@@ -45,7 +40,7 @@ export default defineCheck({
       judged++;
       const own = d.interface;
       const elsewhere = lab.client.interfaces.filter((i) => i.network !== 'management' && i.name !== own);
-      const allowed = new Map(eligibleIn(d, lab.nodes).map((n) => [nicIn(n, d)!.mac, n]));
+      const allowed = new Map(domainEligible(d, lab.nodes).map((n) => [domainNic(n, d)!.mac, n]));
       const claimed = ctx.claimedOf(v);
       const where = (i: { name: string; domain?: string }) =>
         `${i.name} (${i.domain ? `domain ${i.domain}` : 'the lab switch'})`;

@@ -6,6 +6,7 @@ import eligibleResponder from './eligible-responder.ts';
 import failover from './failover.ts';
 import gratuitous from './gratuitous.ts';
 import http from './http.ts';
+import lateInterface from './late-interface.ts';
 import leaseHolder from './lease-holder.ts';
 import localTraffic from './local-traffic.ts';
 import managementSilent from './management-silent.ts';
@@ -38,6 +39,7 @@ export const checks: Check[] = [
   leaseHolder,
   sharedIp,
   domainIsolation,
+  lateInterface,
   multicastSnooping,
   quietSwitch,
   scale,

@@ -27,6 +27,11 @@ export interface Primitives {
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: a provider that knows no better moment returns nothing
   carrier?(lab: Lab, host: string, iface: string, up: boolean): Promise<number | undefined | void>;
+  /**
+   * A NIC of a further L2 domain taken out of the machine (hot-unplugged: the interface no longer
+   * exists) or put back (hot-plugged and configured as lab:up configures it: MAC, addresses, up).
+   */
+  nic?(lab: Lab, host: string, iface: string, present: boolean): Promise<void>;
   exec(lab: Lab, host: string, argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<ExecResult>;
   /** A moment on a machine's own clock (ms since the epoch) on this machine's clock; absent where they share one. */
   hostTime?(lab: Lab, host: string, ms: number): Promise<number>;
@@ -44,6 +49,8 @@ export interface Primitives {
 export interface Held {
   powerOff?: boolean;
   unplugged?: string[];
+  /** NICs taken out of the machine (lab:up does not put them back). */
+  absent?: string[];
   stopped?: string[]; // services
 }
 
@@ -63,7 +70,7 @@ export const afterLeaseExpiry = (lease: Lease, slackMs: number) =>
 export const atNextRetry = (lease: Lease, slackMs: number) => Math.round(jitteredRetry(lease) + slackMs);
 
 /** The optional primitives a fault can need (exec every provider has). */
-export type Primitive = 'power' | 'carrier';
+export type Primitive = 'power' | 'carrier' | 'nic';
 
 /** Whether a lab's provider can use a primitive here. */
 export const hasPrimitive = (io: Primitives, lab: Lab, p: Primitive): boolean =>
@@ -90,7 +97,7 @@ export function primitive<K extends Primitive>(io: Primitives, k: K, kind: strin
 export interface FaultPlugin<P extends Record<string, string | undefined> = Record<string, string | undefined>> {
   kind: string;
   description: string;
-  /** The optional provider primitives it uses (power, carrier). */
+  /** The optional provider primitives it uses (power, carrier, nic). */
   primitives: Primitive[];
   /** Words lab:fault takes after NODE, in order (e.g. the interface); each is a parameter. */
   args: { name: keyof P & string; help: string; example?: string }[];

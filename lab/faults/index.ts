@@ -7,6 +7,7 @@ import { type Fault, type FaultPlugin, type Held, hasPrimitive, MissingPrimitive
 import gracefulStop from './graceful-stop.ts';
 import linkDown from './link-down.ts';
 import networkOff from './network-off.ts';
+import nicRemove from './nic-remove.ts';
 import pause from './pause.ts';
 import powerOff from './power-off.ts';
 import processStop from './process-stop.ts';
@@ -25,6 +26,7 @@ export const faultPlugins: FaultPlugin[] = [
   gracefulStop,
   relabel,
   switchDown,
+  nicRemove,
 ];
 
 export class FaultError extends Error {}
@@ -93,7 +95,7 @@ export async function undoFault(io: Primitives, lab: Lab, f: Fault): Promise<voi
 
 /** What the faults in force keep as it is on one machine (lab:up leaves it alone). */
 export function heldOn(faults: Fault[], host: string, lab?: Lab): Required<Held> {
-  const out: Required<Held> = { powerOff: false, unplugged: [], stopped: [] };
+  const out: Required<Held> = { powerOff: false, unplugged: [], absent: [], stopped: [] };
   for (const f of faults) {
     const p = faultPlugins.find((x) => x.kind === f.kind);
     if (!p) continue; // recorded by another l2lab version: nothing known to keep
@@ -101,6 +103,7 @@ export function heldOn(faults: Fault[], host: string, lab?: Lab): Required<Held>
     const h = p.held(checkFault(f).params, f.node, lab);
     out.powerOff ||= h.powerOff ?? false;
     out.unplugged.push(...(h.unplugged ?? []));
+    out.absent.push(...(h.absent ?? []));
     out.stopped.push(...(h.stopped ?? []));
   }
   return out;

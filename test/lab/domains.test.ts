@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { buildBundles } from '../../conformance/bundles.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
-import { eventually, fixture, labFile, netns, quickSuite, quiet, repo } from '../helpers.ts';
+import { eventually, fixture, labFile, netns, oneCheck, quickSuite, quiet, repo } from '../helpers.ts';
 
 const lab = loadLab(labFile('tdom', 116, () => {}, 'labs/domains.yaml'));
 const suite = (subject: string, only: string[]) => quickSuite(lab, subject, only);
@@ -89,6 +89,61 @@ test.serial(
     t.regex(
       l.reason!,
       /domain red: 198\.18\.100\.\d+ ARP answered on eth1 \(the lab switch\) by node0[12]: announced outside its L2 domain/,
+    );
+  },
+);
+
+test.serial(
+  'nic-remove takes a domain NIC out of a running node; lab:up leaves it out; undo plugs it in configured',
+  async (t) => {
+    const cli = (...a: string[]) =>
+      execa('node', [join(repo, 'scripts', 'run.mjs'), 'lab', 'fault', ...a, '--lab', lab.file], { reject: false });
+    const links = async () =>
+      (await netns.exec(lab, 'node01', ['ip', '-br', 'link'])).stdout
+        .split('\n')
+        .map((l) => l.split(/\s+/)[0]!.split('@')[0]!)
+        .filter(Boolean);
+    const ping = () => netns.exec(lab, 'client', ['ping', '-c1', '-W1', '198.18.100.12']);
+    const bad = await cli('inject', 'nic-remove', 'node01', 'eth1');
+    t.is(bad.exitCode, 2, bad.stderr);
+    t.regex(bad.stderr, /nic-remove takes a NIC of node01 in a further L2 domain \(eth2: red\), not "eth1"/);
+    t.true((await links()).includes('eth2'), 'nothing taken out on bad input');
+
+    t.is((await cli('inject', 'nic-remove', 'node01', 'eth2')).exitCode, 0);
+    try {
+      t.false((await links()).includes('eth2'), 'the interface is gone');
+      t.deepEqual((await labUp(lab, quiet, netns)).changes, [], 'lab:up leaves the NIC out');
+      t.not((await ping()).exitCode, 0, 'nothing reaches node01 on red');
+    } finally {
+      t.is((await cli('undo', 'nic-remove', 'node01', 'eth2')).exitCode, 0);
+    }
+    t.true((await links()).includes('eth2'));
+    const addr = (await netns.exec(lab, 'node01', ['ip', '-br', 'addr', 'show', 'eth2'])).stdout;
+    t.regex(addr, /UP +198\.18\.100\.12\/24 fd4c:3200:18:100::12\/64/);
+    t.true(await eventually(async () => (await ping()).exitCode === 0, 5000), 'node01 on red again');
+    t.deepEqual((await labUp(lab, quiet, netns)).changes, [], 'as lab:up would have built it');
+  },
+);
+
+test.serial(
+  'late-interface: the reference announces on a NIC plugged in after its start; one that reads interfaces only at start does not',
+  async (t) => {
+    const c = await oneCheck(t, lab, 'reference', 'late-interface');
+    t.is(c.status, 'passed', c.reason);
+    t.regex(c.details.join('\n'), /node01 eth2 plugged in: 198\.18\.100\.\d+ answered by node01\/eth2 after \d+ ms/);
+    t.is(c.figures['without.responders'], 0, 'nobody answered while no eligible node had the NIC');
+    const ms = c.figures.arp_ms as number;
+    t.true(ms >= 0 && ms < 1000, `answered ${ms} ms after the plug-in`);
+
+    const f = await oneCheck(t, lab, fixture('static-interfaces'), 'late-interface');
+    t.is(f.status, 'failed');
+    t.regex(
+      f.reason!,
+      /198\.18\.100\.\d+ ARP: not answered on node01's eth2 within \d+ ms of its plug-in: the announcer did not pick up the new NIC without a restart/,
+    );
+    t.deepEqual(
+      f.known?.map((k) => k.issue),
+      ['cilium/cilium#45719'],
     );
   },
 );

@@ -199,6 +199,7 @@ export class NetnsProvider implements Provider {
     }
     const held = heldOn(ctx.faults, h.name, lab); // deliberate faults, not drift
     const unplugged = (iface: string) => held.unplugged.includes(iface);
+    const present = h.interfaces.filter((i) => !held.absent.includes(i.name)); // nic-remove took the others out
     const port = obs.links.get(sw)?.get(h.name);
     if (!port || port.master !== names.switchBridge || (!port.flags.includes('UP') && !unplugged(SWITCH_INTERFACE)))
       await apply(`${h.name}: switch port up`, () =>
@@ -206,7 +207,7 @@ export class NetnsProvider implements Provider {
       );
     await convergeFlood(lab, sw, h.name, apply);
 
-    await this.convergeDomainNics(lab, h, links, obs, unplugged, apply);
+    await this.convergeDomainNics(lab, h, links, obs, unplugged, held.absent, apply);
 
     const eth0 = h.interfaces.find((i) => i.name === MANAGEMENT_INTERFACE);
     if (eth0) {
@@ -244,10 +245,10 @@ export class NetnsProvider implements Provider {
           run(['ip', 'link', 'set', hostEnd, 'master', names.mgmtBridge(lab.name), 'up']),
         );
     }
-    await convergeDad(lab, ns, h, apply);
-    for (const i of h.interfaces) await convergeAddresses(ns, h.name, i, links.get(i.name), apply, lab.switch.dad);
+    await convergeDad(lab, ns, h, apply, held.absent);
+    for (const i of present) await convergeAddresses(ns, h.name, i, links.get(i.name), apply, lab.switch.dad);
     const poweredOff = held.powerOff;
-    for (const ifname of ['lo', ...h.interfaces.map((i) => i.name)]) {
+    for (const ifname of ['lo', ...present.map((i) => i.name)]) {
       if (poweredOff) continue;
       if (!links.get(ifname)?.flags.includes('UP'))
         await apply(`${h.name}: ${ifname} up`, () => run(['ip', '-n', ns, 'link', 'set', ifname, 'up']));
@@ -300,56 +301,19 @@ export class NetnsProvider implements Provider {
     links: Map<string, IpAddr>,
     obs: Observed,
     unplugged: (iface: string) => boolean,
+    absent: string[],
     apply: Apply,
   ): Promise<void> {
-    const ns = names.hostNs(lab.name, h.name);
     const sw = names.switchNs(lab.name);
-    for (const i of h.interfaces.filter((x) => x.network === 'domain')) {
+    for (const i of h.interfaces.filter((x) => x.network === 'domain' && !absent.includes(x.name))) {
       const d = lab.domains.find((x) => x.name === i.domain)!;
-      if (d.kind === 'vlan') {
-        if (!links.has(i.name))
-          await apply(`${h.name}: ${i.name} (VLAN ${d.vlan} of domain ${d.name})`, () =>
-            run([
-              'ip',
-              '-n',
-              ns,
-              'link',
-              'add',
-              'link',
-              SWITCH_INTERFACE,
-              'name',
-              i.name,
-              'type',
-              'vlan',
-              'id',
-              String(d.vlan),
-            ]),
-          );
-        continue;
-      }
-      const portName = names.domainPort(h.index, i.name);
       if (!links.has(i.name))
-        await apply(`${h.name}: ${i.name} on domain ${d.name}'s switch (${i.mac})`, async () => {
-          await run(['ip', '-n', sw, 'link', 'del', portName], { check: false });
-          await run([
-            'ip',
-            'link',
-            'add',
-            'name',
-            i.name,
-            'netns',
-            ns,
-            'address',
-            i.mac,
-            'type',
-            'veth',
-            'peer',
-            'name',
-            portName,
-            'netns',
-            sw,
-          ]);
-        });
+        await apply(
+          `${h.name}: ${i.name} ${d.kind === 'vlan' ? `(VLAN ${d.vlan} of domain ${d.name})` : `on domain ${d.name}'s switch (${i.mac})`}`,
+          () => addDomainNic(lab, h, i),
+        );
+      if (d.kind === 'vlan') continue;
+      const portName = names.domainPort(h.index, i.name);
       const port = obs.links.get(sw)?.get(portName);
       const bridge = names.domainBridge(d.name);
       if (!port || port.master !== bridge || (!port.flags.includes('UP') && !unplugged(i.name)))
@@ -561,8 +525,9 @@ export class NetnsProvider implements Provider {
         }
       };
       signal('SIGSTOP');
+      const nics = await presentNics(ns, h); // not those nic-remove took out
       await run(['ip', '-n', ns, '-batch', '-'], {
-        input: `${h.interfaces.map((i) => `link set ${i.name} down`).join('\n')}\n`,
+        input: `${nics.map((i) => `link set ${i.name} down`).join('\n')}\n`,
       });
       signal('SIGKILL');
       await waitFor(
@@ -581,12 +546,12 @@ export class NetnsProvider implements Provider {
       await run(['ip', '-n', ns, '-batch', '-'], {
         input: [
           ...made.map((l) => `link delete dev ${l.ifname}`),
-          ...h.interfaces.map((i) => `addr flush dev ${i.name}`),
+          ...nics.map((i) => `addr flush dev ${i.name}`),
           'neigh flush all',
           '',
         ].join('\n'),
       });
-      for (const i of h.interfaces)
+      for (const i of nics)
         await convergeAddresses(
           ns,
           h.name,
@@ -599,7 +564,7 @@ export class NetnsProvider implements Provider {
         );
       return;
     }
-    for (const i of h.interfaces) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
+    for (const i of await presentNics(ns, h)) await run(['ip', '-n', ns, 'link', 'set', i.name, 'up']);
     // A booting Debian host waits for DAD before its services start (ifupdown's settle-dad.sh).
     if (lab.switch.dad) await settleDad(ns, h);
     if (!liveInit(lab, h)) await boot(lab, h);
@@ -623,6 +588,42 @@ export class NetnsProvider implements Provider {
     // A VLAN has no cable of its own: the switch stops carrying it to this port (the tagged NIC goes down).
     else if (d) await run(['ip', '-n', names.hostNs(lab.name, h.name), 'link', 'set', i.name, state]);
     else await run(['ip', 'link', 'set', names.mgmtVeth(lab.name, h), state]);
+  }
+
+  /**
+   * Takes a domain NIC out of the node (its veth pair, or VLAN, deleted: the interface is gone, as
+   * after a hot-unplug) or puts it back as lab:up builds it: MAC, switch port, addresses, up.
+   */
+  async nic(lab: Lab, host: string, iface: string, present: boolean): Promise<void> {
+    const h = findHost(lab, host);
+    const i = ifaceOf(h, iface);
+    const d = lab.domains.find((x) => x.name === i.domain);
+    if (!d) throw new Error(`${host} ${iface} is not a NIC in a further L2 domain; only those can be taken out`);
+    const ns = names.hostNs(lab.name, h.name);
+    const has = (await presentNics(ns, h)).some((x) => x.name === iface);
+    if (!present) {
+      if (has) await run(['ip', '-n', ns, 'link', 'del', iface]); // a veth takes its switch port with it
+      return;
+    }
+    if (!has) await addDomainNic(lab, h, i);
+    if (d.kind === 'switch')
+      await run([
+        'ip',
+        '-n',
+        names.switchNs(lab.name),
+        'link',
+        'set',
+        names.domainPort(h.index, iface),
+        'master',
+        names.domainBridge(d.name),
+        'up',
+      ]);
+    const direct: Apply = async (_what, fn) => {
+      await fn();
+    };
+    await convergeAddresses(ns, h.name, i, undefined, direct, lab.switch.dad);
+    await run(['ip', '-n', ns, 'link', 'set', iface, 'up']);
+    if (lab.switch.dad) await settleDad(ns, h);
   }
 }
 
@@ -828,6 +829,57 @@ async function boot(lab: Lab, h: LabHost): Promise<number> {
   );
 }
 
+/** A domain NIC as lab:up makes it: a VLAN of eth1, or a cable (veth) to the domain's own switch. */
+async function addDomainNic(lab: Lab, h: LabHost, i: HostInterface): Promise<void> {
+  const d = lab.domains.find((x) => x.name === i.domain)!;
+  const ns = names.hostNs(lab.name, h.name);
+  if (d.kind === 'vlan') {
+    await run([
+      'ip',
+      '-n',
+      ns,
+      'link',
+      'add',
+      'link',
+      SWITCH_INTERFACE,
+      'name',
+      i.name,
+      'type',
+      'vlan',
+      'id',
+      String(d.vlan),
+    ]);
+    return;
+  }
+  const sw = names.switchNs(lab.name);
+  const portName = names.domainPort(h.index, i.name);
+  await run(['ip', '-n', sw, 'link', 'del', portName], { check: false }); // a stale port from a half-built run
+  await run([
+    'ip',
+    'link',
+    'add',
+    'name',
+    i.name,
+    'netns',
+    ns,
+    'address',
+    i.mac,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    portName,
+    'netns',
+    sw,
+  ]);
+}
+
+/** The host's NICs that exist now (nic-remove may have taken one out). */
+async function presentNics(ns: string, h: LabHost): Promise<HostInterface[]> {
+  const have = new Set((await ipJson<IpAddr[]>(['-n', ns, 'link', 'show'])).map((l) => l.ifname));
+  return h.interfaces.filter((i) => have.has(i.name));
+}
+
 async function convergeAddresses(
   ns: string,
   host: string,
@@ -876,9 +928,9 @@ const labNics = (h: LabHost) => h.interfaces.filter((i) => i.network !== 'manage
  * switch.dad says: 1 as on a real host, 0 where the lab skips DAD. all stays 0: the kernel runs
  * DAD where either all or the link's own is on.
  */
-async function convergeDad(lab: Lab, ns: string, h: LabHost, apply: Apply): Promise<void> {
+async function convergeDad(lab: Lab, ns: string, h: LabHost, apply: Apply, absent: string[]): Promise<void> {
   const want = lab.switch.dad ? '1' : '0';
-  const keys = ['default', ...labNics(h)];
+  const keys = ['default', ...labNics(h).filter((i) => !absent.includes(i))];
   const r = await run(
     ['ip', 'netns', 'exec', ns, 'cat', ...keys.map((k) => `/proc/sys/net/ipv6/conf/${k}/accept_dad`)],
     {
