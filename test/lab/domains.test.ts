@@ -139,7 +139,7 @@ test.serial(
     t.is(f.status, 'failed');
     t.regex(
       f.reason!,
-      /198\.18\.100\.\d+ ARP: not answered on node01's eth2 within \d+ ms of its plug-in: the announcer did not pick up the new NIC without a restart/,
+      /198\.18\.100\.\d+ ARP: not answered on node01's eth2 within \d+ ms of its plug-in: the announcer did not pick up the new NIC/,
     );
     t.deepEqual(
       f.known?.map((k) => k.issue),
