@@ -81,9 +81,8 @@ export default defineCheck({
         const ms = fo.firstNew ? Math.round((fo.firstNew - w.faultAt) / 1000) : null;
         figures[`${family}_ms`] = ms;
         const who = fo.newMac ? ctx.nodeOfMac(fo.newMac) : undefined;
-        details.push(
-          `${target.name} ${nic.name} plugged in: ${ip} ${who ? `answered by ${who} after ${ms} ms` : `not answered within ${budget + 1000} ms`}`,
-        );
+        const seen = who ? `answered by ${who} after ${ms} ms` : `not answered within ${budget + 1000} ms`;
+        details.push(`${target.name} ${nic.name} plugged in: ${ip} ${seen}`);
         if (!fo.newMac || ms === null)
           problems.push(
             `${ip} ${family.toUpperCase()}: not answered on ${target.name}'s ${nic.name} within ${budget + 1000} ms of its plug-in: ` +
