@@ -56,9 +56,8 @@ export default defineCheck({
     try {
       for (const f of removed) await ctx.inject(f);
       await restart();
-      details.push(
-        `domain ${d.name}: ${nodes.map((n) => `${n.name} ${domainNic(n, d)!.name}`).join(', ')} taken out; ${ctx.subject.service} restarted there`,
-      );
+      const out = removed.map((f) => `${f.node} ${f.iface}`).join(', ');
+      details.push(`domain ${d.name}: ${out} taken out; ${ctx.subject.service} restarted there`);
       const without = await ctx.probe(`late-interface-${d.name}-without`, 1000, { vips: [v], iface: d.interface });
       const early = ctx.claimedOf(v).flatMap(({ ip, family }) => responders(without.events, ip, family));
       figures['without.responders'] = early.length;
