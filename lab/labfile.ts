@@ -206,6 +206,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
       if (h.role !== 'client' && !d.nodes.includes(h.raw.name)) return;
       if (h.role !== 'client') labels[d.label] = 'true';
       const where = `${h.path} (domain ${d.name})`;
+      const fewer = h.role === 'client' ? undefined : d.raw.nodeAddresses?.[h.raw.name];
       interfaces.push({
         name: d.interface,
         network: 'domain',
@@ -216,6 +217,7 @@ function resolveLab(raw: LabFile, file: string, report: Report): Lab {
         ipv4Prefix: d.v4?.prefix ?? 0,
         ipv6: d.v6 ? hostAddress(`${where}.ipv6`, undefined, d.v6, 6, hostPart, report, used) : '',
         ipv6Prefix: d.v6?.prefix ?? 0,
+        ...(fewer && fewer !== 'both' ? { addresses: fewer } : {}),
       });
     });
     // Nodes are reached over SSH on eth0; a client only where the provider reaches it that way

@@ -33,6 +33,11 @@ export interface HostInterface {
   ipv4Prefix: number;
   ipv6?: string;
   ipv6Prefix?: number;
+  /**
+   * A domain NIC that carries fewer addresses than planned (the lab file's nodeAddresses): ipv6
+   * (no IPv4 address) or none (link-local only). Absent: every planned address.
+   */
+  addresses?: 'ipv6' | 'none';
 }
 
 export interface LabHost {

@@ -21,6 +21,7 @@ import singleResponder from './single-responder.ts';
 import staleCache from './stale-cache.ts';
 import storeOutage from './store-outage.ts';
 import switchOutage from './switch-outage.ts';
+import unnumberedNic from './unnumbered-nic.ts';
 
 export const checks: Check[] = [
   poolAddress,
@@ -40,6 +41,7 @@ export const checks: Check[] = [
   sharedIp,
   domainIsolation,
   lateInterface,
+  unnumberedNic,
   multicastSnooping,
   quietSwitch,
   scale,

@@ -71,6 +71,9 @@ export function preDomains(raw: LabFile, taken: (Cidr | undefined)[], report: Re
       if (d.nodes!.indexOf(n) !== j) report(`${path}.nodes[${j}]`, `"${n}" is listed twice`);
     });
     if (!nodes.length) report(`${path}.nodes`, 'lists no node; a domain needs nodes to announce in it');
+    for (const n of Object.keys(d.nodeAddresses ?? {}))
+      if (!nodes.includes(n))
+        report(`${path}.nodeAddresses.${n}`, `"${n}" is not on domain ${d.name} (its nodes: ${nodes.join(', ')})`);
     out.push({
       raw: d,
       path,

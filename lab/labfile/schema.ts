@@ -45,6 +45,11 @@ const domainSchema = z.strictObject({
   ipv6: z.string(),
   /** The nodes on it (default: every node); the client is on every domain. */
   nodes: z.array(z.string()).optional(),
+  /**
+   * Nodes whose NIC here carries fewer addresses: ipv6 (no IPv4 address) or none (link-local
+   * only), as an interface made only to carry VIPs (cilium/cilium #41641); default both.
+   */
+  nodeAddresses: z.record(z.string(), z.enum(['both', 'ipv6', 'none'])).optional(),
   pool: z.strictObject({
     name: z.string().optional(),
     blocks: z.array(blockSchema).min(1),

@@ -397,7 +397,7 @@ test('L2 domains: every problem named, with its path and fix', (t) => {
       ...base,
       policy: { ...base.policy, interfaces: ['^eth'], serviceSelector: undefined },
       domains: [
-        { ...base.domains[0], switch: undefined, name: 'Red' },
+        { ...base.domains[0], switch: undefined, name: 'Red', nodeAddresses: { node03: 'ipv6' } },
         { ...base.domains[1], ipv4: '198.18.0.0/25', nodes: ['node02', 'node09'] },
         {
           name: 'green',
@@ -426,6 +426,24 @@ test('L2 domains: every problem named, with its path and fix', (t) => {
   has('domains[2].policy.interfaces', /matches no interface of its L2 domain; .* add "\^eth1\\.5000\$"/);
   has('policy.interfaces', /matches eth2 \(domain Red\) as well/);
   has('policy.serviceSelector', /selects domain Red's service .* announced in the lab switch's L2 domain as well/);
+  has('domains[0].nodeAddresses.node03', /"node03" is not on domain Red \(its nodes: node01, node02\)/);
+});
+
+test('L2 domains: nodeAddresses takes both, ipv6 or none per node; the NIC carries only those', (t) => {
+  const base = parse(readFileSync(join(repo, 'labs', 'domains.yaml'), 'utf8'));
+  const bad = problems(stringify({ ...base, domains: [{ ...base.domains[0], nodeAddresses: { node01: 'v6' } }] }));
+  t.true(
+    bad.some((p) => p.path === 'domains[0].nodeAddresses.node01' && /both.*ipv6.*none/.test(p.message)),
+    JSON.stringify(bad),
+  );
+  const lab = parseLab(
+    stringify({ ...base, domains: [{ ...base.domains[0], nodeAddresses: { node01: 'ipv6', node02: 'both' } }] }),
+    'x.yaml',
+  );
+  const nic = (n: string) => lab.nodes.find((x) => x.name === n)!.interfaces.find((i) => i.domain === 'red')!;
+  t.is(nic('node01').addresses, 'ipv6');
+  t.is(nic('node02').addresses, undefined);
+  t.is(lab.client.interfaces.find((i) => i.domain === 'red')!.addresses, undefined, 'the client keeps its addresses');
 });
 
 const hostsExample = readFileSync(join(repo, 'labs', 'hosts.example.yaml'), 'utf8');

@@ -889,8 +889,9 @@ async function convergeAddresses(
   dad = false,
 ): Promise<void> {
   const have = new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
-  const want: [string, string[]][] = [[`${i.ipv4}/${i.ipv4Prefix}`, []]];
-  if (i.ipv6) want.push([`${i.ipv6}/${i.ipv6Prefix}`, dad ? [] : ['nodad']]);
+  const want: [string, string[]][] = [];
+  if (!i.addresses) want.push([`${i.ipv4}/${i.ipv4Prefix}`, []]);
+  if (i.ipv6 && i.addresses !== 'none') want.push([`${i.ipv6}/${i.ipv6Prefix}`, dad ? [] : ['nodad']]);
   for (const [addr, extra] of want)
     if (!have.has(addr))
       await apply(`${host}: ${addr} on ${i.name}`, () =>

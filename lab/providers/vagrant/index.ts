@@ -517,6 +517,14 @@ async function preflight(lab: Lab): Promise<void> {
         `switch.${key}: the vagrant provider does not build an ageing or non-flooding switch yet; use provider: netns for it, or ` +
           'leave it out',
       );
+  const bare = lab.domains.findIndex((d) =>
+    [...lab.nodes].some((n) => n.interfaces.some((i) => i.domain === d.name && i.addresses)),
+  );
+  if (bare >= 0)
+    throw new UsageError(
+      `domains[${bare}].nodeAddresses: the vagrant provider does not build a NIC with fewer addresses yet; use provider: netns ` +
+        'for it, or leave it out',
+    );
   const need: [string, string][] = [
     ['vagrant', 'vagrant'],
     ['virsh', 'libvirt-clients'],
