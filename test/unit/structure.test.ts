@@ -290,10 +290,11 @@ test.serial('fault parameters are checked, naming the field and the command line
         { kind: 'network-off', node: 'n' },
         { kind: 'pause', node: 'n', process: 'sshd' },
         { kind: 'power-off', node: 'm' },
+        { kind: 'nic-remove', node: 'n', iface: 'eth2' },
       ],
       'n',
     ),
-    { powerOff: false, unplugged: ['eth0', 'eth1'], stopped: ['sshd'] },
+    { powerOff: false, unplugged: ['eth0', 'eth1'], absent: ['eth2'], stopped: ['sshd'] },
   );
 });
 
