@@ -1,10 +1,12 @@
 // Leader election on one lease, with client-go's semantics (what Cilium's L2 announcements use):
 //
-// - A candidate reads the lease every retryPeriod. A lease held by another node counts as
+// - A candidate reads the lease every retryPeriod × [1, 2.2) (client-go's acquire: wait.JitterUntil
+//   with JitterFactor 1.2, and wait.Jitter adds up to factor × period). A lease held by another node counts as
 //   valid until leaseDuration has passed since this candidate last *saw the record change*
 //   (its own clock; the holder's timestamps are never compared across machines). Then, or
 //   when the lease is free (no holder), the candidate writes itself in with compare-and-swap.
-// - The holder renews every retryPeriod. If no renewal has succeeded for renewDeadline,
+// - The holder renews every retryPeriod: one write on the version it wrote last (client-go's fast
+//   path), a read and a write only when that fails. If no renewal has succeeded for renewDeadline,
 //   counted from the *start* of the last successful attempt, it stops leading at once —
 //   a timer enforces this even while a store call hangs (partition).
 // - Because renewDeadline < leaseDuration, the old holder has stopped before any candidate
@@ -29,7 +31,9 @@ export interface ElectionEvents {
   error?(e: Error): void;
 }
 
-const JITTER = 1.2; // candidates wait retryPeriod × [1, 1.2), as client-go's JitterUntil
+// Candidates wait retryPeriod × (1 + [0, 1) × JITTER): client-go's leaderelection JitterFactor, used
+// by wait.JitterUntil → wait.Jitter(d, f) = d + rand × f × d (k8s.io/apimachinery/pkg/util/wait).
+const JITTER = 1.2;
 
 export class LeaseElector {
   private leading = false;
@@ -168,17 +172,20 @@ export class LeaseElector {
         this.events.renewed?.(this.now() - started);
       }
     }
-    const wait = this.leading
-      ? this.timing.retryPeriodMs
-      : this.timing.retryPeriodMs * (1 + Math.random() * (JITTER - 1));
+    const wait = this.leading ? this.timing.retryPeriodMs : this.timing.retryPeriodMs * (1 + Math.random() * JITTER);
     this.schedule(Math.max(0, wait - (this.now() - started)));
+  }
+
+  /** What we wrote is what we last saw (client-go's setObservedRecord): observed now, at its new version. */
+  private wrote(value: LeaseRecord, version: string): void {
+    this.observed = { value, version };
+    this.observedAt = this.now();
   }
 
   private async tryAcquireOrRenew(budgetMs: number): Promise<boolean> {
     const t0 = this.now();
     const left = () => Math.max(1, budgetMs - (this.now() - t0));
     const wall = Date.now();
-    const cur = await this.store.getLease(this.name, left());
     const fresh: LeaseRecord = {
       holderIdentity: this.identity,
       leaseDurationMs: this.timing.durationMs,
@@ -186,10 +193,26 @@ export class LeaseElector {
       renewTime: wall,
       leaseTransitions: 0,
     };
+    // The holder's fast path: write on the version it wrote last, while that is still valid.
+    const seenMine = this.observed;
+    if (this.leading && seenMine && t0 < this.observedAt + seenMine.value.leaseDurationMs) {
+      const next = {
+        ...fresh,
+        acquireTime: seenMine.value.acquireTime,
+        leaseTransitions: seenMine.value.leaseTransitions,
+      };
+      const v = await this.store.updateLease(this.name, next, seenMine.version, left());
+      if (v) {
+        this.wrote(next, v);
+        return true;
+      }
+    }
+    const cur = await this.store.getLease(this.name, left());
     if (!cur) {
       const created = await this.store.createLease(this.name, fresh, left());
-      this.observed = undefined;
-      return created;
+      if (created) this.wrote(fresh, created);
+      else this.observed = undefined;
+      return !!created;
     }
     const seen = this.now();
     if (!this.observed || this.observed.version !== cur.version) {
@@ -205,8 +228,8 @@ export class LeaseElector {
       acquireTime: mine ? cur.value.acquireTime : wall,
       leaseTransitions: mine ? cur.value.leaseTransitions : cur.value.leaseTransitions + 1,
     };
-    const ok = await this.store.updateLease(this.name, next, cur.version, left());
-    if (ok) this.observed = undefined; // the next read sees our write as a change, and times it
-    return ok;
+    const v = await this.store.updateLease(this.name, next, cur.version, left());
+    if (v) this.wrote(next, v);
+    return !!v;
   }
 }

@@ -22,6 +22,8 @@ export type Op = { put: { key: string; value: string } } | { delete: string } | 
 
 export interface TxnResult {
   succeeded: boolean;
+  /** The store's revision after the transaction: a key it put has this mod revision. */
+  revision: string;
   /** The key-values each `get` of the branch that ran returned, in order. */
   ranges: KeyValue[][];
 }
@@ -89,9 +91,10 @@ export class Etcd {
       '/v3/kv/txn',
       { compare: compare.map(cmp), success: success.map(op), failure: failure.map(op) },
       timeoutMs,
-    )) as { succeeded?: boolean; responses?: { response_range?: { kvs?: RawKv[] } }[] };
+    )) as { succeeded?: boolean; header?: { revision?: string }; responses?: { response_range?: { kvs?: RawKv[] } }[] };
     return {
       succeeded: r.succeeded === true, // proto3 JSON leaves out false
+      revision: r.header?.revision ?? '0',
       ranges: (r.responses ?? []).filter((x) => x.response_range).map((x) => (x.response_range!.kvs ?? []).map(kv)),
     };
   }

@@ -22,10 +22,10 @@ export interface Versioned<T> {
 
 export interface LeaseStore {
   getLease(name: string, timeoutMs: number): Promise<Versioned<LeaseRecord> | undefined>;
-  /** Creates the lease if nobody has; false when it exists already. */
-  createLease(name: string, rec: LeaseRecord, timeoutMs: number): Promise<boolean>;
-  /** Writes only if the lease is still at `version`; false when someone else wrote first. */
-  updateLease(name: string, rec: LeaseRecord, version: string, timeoutMs: number): Promise<boolean>;
+  /** Creates the lease if nobody has: its new version; undefined when it exists already. */
+  createLease(name: string, rec: LeaseRecord, timeoutMs: number): Promise<string | undefined>;
+  /** Writes only if the lease is still at `version`: its new version; undefined when someone else wrote first. */
+  updateLease(name: string, rec: LeaseRecord, version: string, timeoutMs: number): Promise<string | undefined>;
   allocations(timeoutMs: number): Promise<Record<string, Allocation>>;
   /** Records an allocation unless one exists; returns what is recorded. */
   /** Create-if-absent; with `replacing`, overwrite only that exact record (compare-and-swap). Returns what is recorded now. */
@@ -76,16 +76,18 @@ export class EtcdStore implements LeaseStore, NodeLabels, Endpoints {
     return kv ? { value: JSON.parse(kv.value) as LeaseRecord, version: kv.modRevision } : undefined;
   }
 
-  async createLease(name: string, rec: LeaseRecord, timeoutMs: number): Promise<boolean> {
+  async createLease(name: string, rec: LeaseRecord, timeoutMs: number): Promise<string | undefined> {
     const key = `${this.prefix}/leases/${name}`;
     const put = { put: { key, value: JSON.stringify(rec) } };
-    return (await this.client.txn([{ key, target: 'CREATE', createRevision: '0' }], [put], [], timeoutMs)).succeeded;
+    const r = await this.client.txn([{ key, target: 'CREATE', createRevision: '0' }], [put], [], timeoutMs);
+    return r.succeeded ? r.revision : undefined;
   }
 
-  async updateLease(name: string, rec: LeaseRecord, version: string, timeoutMs: number): Promise<boolean> {
+  async updateLease(name: string, rec: LeaseRecord, version: string, timeoutMs: number): Promise<string | undefined> {
     const key = `${this.prefix}/leases/${name}`;
     const put = { put: { key, value: JSON.stringify(rec) } };
-    return (await this.client.txn([{ key, target: 'MOD', modRevision: version }], [put], [], timeoutMs)).succeeded;
+    const r = await this.client.txn([{ key, target: 'MOD', modRevision: version }], [put], [], timeoutMs);
+    return r.succeeded ? r.revision : undefined;
   }
 
   async allocations(timeoutMs: number): Promise<Record<string, Allocation>> {

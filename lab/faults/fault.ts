@@ -56,8 +56,11 @@ export interface Held {
 
 export type { Lease };
 
-/** A retry period with client-go's jitter (×1–1.2). */
-const jitteredRetry = (lease: Lease) => lease.retryPeriodMs * 1.2;
+/**
+ * A candidate's retry period with client-go's jitter: × [1, 2.2) (leaderelection's JitterFactor 1.2
+ * through wait.Jitter, which adds up to factor × period).
+ */
+const jitteredRetry = (lease: Lease) => lease.retryPeriodMs * 2.2;
 
 /**
  * The holder is gone without a word: a candidate times the lease from when it *saw* the last

@@ -23,6 +23,8 @@ class FaultyStore implements LeaseStore {
   cut = false;
   writeDelayMs = 0;
   onWrite?: () => void;
+  reads = 0;
+  writes = 0;
   constructor(private readonly inner: LeaseStore) {}
   private gate<T>(timeoutMs: number, call: () => Promise<T>): Promise<T> {
     if (!this.cut) return call();
@@ -31,12 +33,14 @@ class FaultyStore implements LeaseStore {
     );
   }
   getLease(n: string, t: number) {
+    this.reads++;
     return this.gate(t, () => this.inner.getLease(n, t));
   }
   createLease(n: string, r: any, t: number) {
     return this.gate(t, () => this.inner.createLease(n, r, t));
   }
   updateLease(n: string, r: any, v: string, t: number) {
+    this.writes++;
     this.onWrite?.();
     return this.gate(t, async () => {
       await sleep(this.writeDelayMs);
@@ -250,8 +254,8 @@ test.serial('the holder crashes: another takes over once the lease has expired, 
   a.stop(); // the record stays: to others this is a dead holder
   const took = await leadsAfter(b, crashed, 10);
   t.true(b.isLeader);
-  t.true(took >= timing.durationMs - timing.retryPeriodMs * 1.2 - 50, `not before expiry (${took.toFixed(0)} ms)`);
-  t.true(took <= timing.durationMs + timing.retryPeriodMs * 1.2 + 150, `soon after expiry (${took.toFixed(0)} ms)`);
+  t.true(took >= timing.durationMs - timing.retryPeriodMs * 2.2 - 50, `not before expiry (${took.toFixed(0)} ms)`);
+  t.true(took <= timing.durationMs + 2 * timing.retryPeriodMs * 2.2 + 150, `soon after expiry (${took.toFixed(0)} ms)`);
 });
 
 test.serial('a graceful release hands over within one retry period', async (t) => {
@@ -264,7 +268,7 @@ test.serial('a graceful release hands over within one retry period', async (t) =
   const took = await leadsAfter(b, freed);
   t.true(b.isLeader);
   t.true(
-    took <= timing.retryPeriodMs * 1.2 + 100,
+    took <= timing.retryPeriodMs * 2.2 + 100,
     `took ${took.toFixed(0)} ms after the release (which took ${(freed - asked).toFixed(0)} ms)`,
   );
 });
@@ -286,7 +290,7 @@ test.serial(
     const took = await leadsAfter(b, freed);
     t.true(b.isLeader);
     t.true(
-      took <= timing.retryPeriodMs * 1.2 + 100,
+      took <= timing.retryPeriodMs * 2.2 + 100,
       `took ${took.toFixed(0)} ms after the release, not a whole lease duration`,
     );
   },
@@ -306,7 +310,7 @@ test.serial(
     const took = await leadsAfter(b, freed);
     t.true(b.isLeader);
     t.true(
-      took <= timing.retryPeriodMs * 1.2 + 100,
+      took <= timing.retryPeriodMs * 2.2 + 100,
       `took ${took.toFixed(0)} ms after the release (the lease would expire ${timing.durationMs - timing.renewDeadlineMs} ms after the ` +
         `step-down)`,
     );
@@ -331,10 +335,22 @@ test.serial('a holder cut off from the store stops leading before anyone else st
   );
   t.true(aStop.t < bStart.t, 'never two leaders');
   t.true(
-    bStart.t - aStop.t >= timing.durationMs - timing.renewDeadlineMs - timing.retryPeriodMs * 1.2 - 50,
+    bStart.t - aStop.t >= timing.durationMs - timing.renewDeadlineMs - timing.retryPeriodMs * 2.2 - 50,
     `gap ${(bStart.t - aStop.t).toFixed(0)} ms`,
   );
   cut.cut = false;
   await until(() => a.holder === 'b', 'a to reach the store again and see b holding');
   t.false(a.isLeader, 'the old holder does not take it back while b renews');
+});
+
+test.serial("the holder renews with one write per retry period (client-go's fast path), no read", async (t) => {
+  const log: Log = [];
+  const counted = new FaultyStore(new EtcdStore([etcd.url]));
+  const { a } = await holderAndCandidate(t, counted, 'fast', log);
+  t.true(a.isLeader);
+  counted.reads = counted.writes = 0;
+  await sleep(10 * timing.retryPeriodMs);
+  t.true(a.isLeader);
+  t.true(counted.writes >= 8 && counted.writes <= 11, `${counted.writes} writes in 10 retry periods`);
+  t.is(counted.reads, 0, 'a holder that wrote last reads nothing');
 });

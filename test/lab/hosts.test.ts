@@ -82,7 +82,7 @@ test.after.always(async () => {
   await labDown(lab.name, quiet, netns);
 });
 
-const jitter = FAST_LEASE.retryPeriodMs * 1.2;
+const jitter = FAST_LEASE.retryPeriodMs * 2.2; // a candidate's retry with client-go's jitter
 /** The reference measured on the netns lab itself (the first test), for the tests that measure it another way. */
 let direct: RunResults | undefined;
 
@@ -116,7 +116,7 @@ test.serial('the netns lab measured as existing hosts: the same verdicts, the sa
   t.regex(r.stderr, /already running \(l2lab installs nothing\)/);
   sameMeasure(t, direct, resultsOf(r.stdout), {
     // An outage is random within what the lease protocol leaves open, whoever measures it: a
-    // released lease is taken at a candidate's next retry (a phase within retry × 1.2); an expired
+    // released lease is taken at a candidate's next retry (a phase within retry × 2.2); an expired
     // one also waits for the holder's last renewal and the candidate's sight of it (three such
     // phases). Measured the same way, two runs differ by no more than that and two probe intervals.
     'power-off': 3 * jitter + 2 * 20,
