@@ -33,6 +33,12 @@ export const configSchema = z
       etcd: z
         .array(z.string().regex(/^https?:\/\/[^/]+$/, 'an etcd client URL such as http://198.19.0.11:2379'))
         .min(1),
+      /**
+       * The lease client's rate limit (calls per second, and the burst above it), as Cilium's kube
+       * client's k8sClientRateLimit: 10 and 20 by default (Cilium's chart, values.yaml); qps 0: none.
+       */
+      qps: z.number().min(0).max(100_000).default(10),
+      burst: z.number().int().min(1).max(100_000).default(20),
     }),
     lease: z
       .strictObject({

@@ -12,6 +12,7 @@ import { nodeInterfaces, watchInterfaces } from './link.ts';
 import { jsonLog, type Log } from './log.ts';
 import { ManifestError, type Manifests, parseManifests } from './manifests.ts';
 import { Metrics } from './metrics.ts';
+import { RateLimitedStore, TokenBucket } from './rate-limit.ts';
 import { Speaker } from './speaker.ts';
 import { EtcdStore, type LeaseStore } from './store.ts';
 import { startBackend } from './test-backend.ts';
@@ -104,7 +105,20 @@ async function main(): Promise<void> {
   const local = cfg.localBackendsOnly && m.services.some((s) => s.trafficPolicy === 'Local');
   let endpoints = local ? await withStore(log, () => store.endpoints(2000)) : {};
 
-  const speaker = new Speaker(cfg, m, alloc, store, metrics, log, nodeInterfaces());
+  // Lease calls wait for the client's rate limit, as Cilium's kube client's (k8sClientRateLimit).
+  const bucket = cfg.store.qps > 0 ? new TokenBucket(cfg.store.qps, cfg.store.burst) : undefined;
+  const leases = bucket ? new RateLimitedStore(store, bucket) : store;
+  if (bucket) {
+    // As client-go's "Waited for … due to client-side throttling": once a few seconds while it waits.
+    let said = 0;
+    setInterval(() => {
+      metrics.clientWait.set({}, bucket.waitedMs / 1000);
+      if (bucket.waitedMs - said >= 1)
+        log('client_throttled', { waitedMs: Math.round(bucket.waitedMs - said), qps: bucket.qps });
+      said = bucket.waitedMs;
+    }, 5000).unref();
+  }
+  const speaker = new Speaker(cfg, m, alloc, leases, metrics, log, nodeInterfaces());
   await speaker.reconcile(labels, endpoints);
   // Changes are read and reconciled one at a time, in the order they come.
   const unwatch: (() => void)[] = [];

@@ -79,6 +79,11 @@ export class Metrics {
     'summary',
   );
   readonly storeErrors = this.add('l2lab_announcer_store_errors_total', 'failed calls to the lease store', 'counter');
+  readonly clientWait = this.add(
+    'l2lab_announcer_client_rate_limiter_wait_seconds_total',
+    "time lease calls waited for the client's rate limit (store.qps, store.burst)",
+    'counter',
+  );
   readonly requests = this.add(
     'l2lab_announcer_requests_received_total',
     'ARP requests and neighbour solicitations received for announced VIPs (as metallb_layer2_requests_received)',

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { checks } from '../conformance/checks/index.ts';
+import { SETTINGS } from '../conformance/checks/scale-curve.ts';
 import { faultPlugins, trialFaultKinds } from '../lab/faults/index.ts';
 import { dataDir } from '../lab/paths.ts';
 import { EXIT, type Io } from './exit.ts';
@@ -160,6 +161,11 @@ export function buildProgram(version: string, outcome: Outcome, io: Io): Command
     .option('--lease-retry-period <ms>', "the lease's retry period")
     .option('--switch-down-s <s>', 'switch-outage: how long the switch stays dark')
     .option('--store-down-s <s>', 'store-outage: how long the lease store stays down')
+    .option('--curve-vips <n,...>', 'scale-curve: its points, VIPs (default: 1,10,50,100,200)')
+    .option(
+      '--curve-limits <names>',
+      `scale-curve: the client rate limits (default: ${SETTINGS.map((s) => s.name).join(',')})`,
+    )
     .option('--stability-s <s>', 'failover: how long the first trial of each fault watches the new holder')
     .option('--installed', 'the subject already runs on the machines (your cluster): install, stop and remove nothing')
     .option('--yes', 'machines l2lab did not build: run the faults without asking')

@@ -21,6 +21,8 @@ export interface SuiteOptions {
   switchDownMs?: number;
   /** How long store-outage keeps the lease store down (ms); by default 4 × leaseDuration, at least 5 s. */
   storeDownMs?: number;
+  /** scale-curve: its points (VIPs) and client rate limits by name, where not the defaults. */
+  curve?: { vips?: number[]; limits?: string[] };
   /**
    * How long the first trial of each fault watches the new holder after its takeover (ms); it must
    * keep the VIP all that time. By default the subject's lease duration (a lease lost and won again
@@ -67,6 +69,8 @@ export interface Check {
    * trial of its own only where failover ran none.
    */
   readsTrial?: { fault: FaultName; watchAfterMs: number };
+  /** Runs only when --only names it (minutes of work): a run of every check leaves it out. */
+  optIn?: boolean;
   /**
    * The faults its run may inject itself (the failover check: the run's --faults), on the node its
    * description names: `l2lab test --dry-run` lists their commands. test/unit/checks.test.ts holds
@@ -99,3 +103,7 @@ export const defineCheck = (c: Check): Check => c;
 export function allTrials(opts: SuiteOptions): Trial[] {
   return opts.results.flatMap((r) => r.trials);
 }
+
+/** Whether a run with these --only / --skip runs the check (an opt-in one only when --only names it). */
+export const isSelected = (c: Pick<Check, 'id' | 'optIn'>, only?: string[], skip?: string[]): boolean =>
+  (c.optIn ? !!only?.includes(c.id) : !only?.length || only.includes(c.id)) && !skip?.includes(c.id);

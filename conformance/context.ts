@@ -55,6 +55,11 @@ export class Context {
   private healing?: Trial;
   /** How long the lab may take to show one stable responder (after an install, a heal). */
   stableTimeoutMs = 15_000;
+  /**
+   * Installs the subject again with some setup variables changed (scale-curve: more VIPs, another
+   * client rate limit) and returns its VIPs then; absent where l2lab installs nothing.
+   */
+  reinstall?: (vars: Record<string, unknown>) => Promise<Vip[]>;
 
   constructor(
     readonly lab: Lab,
@@ -132,7 +137,9 @@ export class Context {
   async probe(
     name: string,
     durationMs: number,
-    opts: Partial<Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle' | 'duringMs' | 'iface' | 'listenOnly'>> & {
+    opts: Partial<
+      Pick<ProbeOptions, 'vips' | 'during' | 'keep' | 'settle' | 'duringMs' | 'iface' | 'listenOnly' | 'intervalMs'>
+    > & {
       http?: boolean;
       /** The last trial's node may still be coming back (a trial's own window: its fault waits for it). */
       whileUndoing?: boolean;
@@ -149,6 +156,7 @@ export class Context {
       duringMs: opts.duringMs,
       iface: opts.iface,
       listenOnly: opts.listenOnly,
+      intervalMs: opts.intervalMs,
       http: opts.http && this.subject.has('http') ? this.main.ipv4 : undefined,
     });
   }

@@ -7,6 +7,7 @@ import { dryRun } from '../lab/consent.ts';
 import { faultPlugin, hasPrimitive, type Primitive } from '../lab/faults/index.ts';
 import { getProvider } from '../lab/providers/index.ts';
 import type { Lab, Lease } from '../lab/types.ts';
+import { isSelected } from './check.ts';
 import { skipReason } from './check-runner.ts';
 import { faultsFor } from './checks/failover.ts';
 import { checks } from './checks/index.ts';
@@ -40,7 +41,7 @@ export async function dryRunPlan(req: DryRunRequest): Promise<string[]> {
     '',
     'checks:',
   ];
-  const selected = checks.filter((c) => (!req.only?.length || req.only.includes(c.id)) && !req.skip?.includes(c.id));
+  const selected = checks.filter((c) => isSelected(c, req.only, req.skip));
   const can = (p: Primitive) => hasPrimitive(provider, lab, p);
   const injected = new Map<string, string[]>(); // fault kind → the checks that may inject it
   const width = Math.max(...selected.map((c) => c.id.length));

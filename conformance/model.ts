@@ -13,7 +13,9 @@ export type Feature =
   | 'policy-node-selector'
   | 'node-labels'
   | 'ip-sharing'
-  | 'traffic-policy-local';
+  | 'traffic-policy-local'
+  | 'many-vips'
+  | 'client-rate-limit';
 export const features: Feature[] = [
   'ipv4',
   'ipv6',
@@ -26,6 +28,8 @@ export const features: Feature[] = [
   'node-labels',
   'ip-sharing',
   'traffic-policy-local',
+  'many-vips',
+  'client-rate-limit',
 ];
 
 /** A fault kind a failover trial injects on the current holder (lab/faults/, those with a trial). */

@@ -20,3 +20,13 @@ export function firstPoolAddress(lab: Lab, family: Family): string | undefined {
     .sort((a, b) => (a.first < b.first ? -1 : 1))[0];
   return r ? formatIp(family, r.first) : undefined;
 }
+
+/** The pool's first n IPv4 addresses, lowest first: what n services get from it, one each. */
+export function poolAddresses4(lab: Lab, n: number): string[] {
+  const out: string[] = [];
+  for (const r of poolRanges(lab)
+    .filter((x) => x.family === 4)
+    .sort((a, b) => (a.first < b.first ? -1 : 1)))
+    for (let a = r.first; a <= r.last && out.length < n; a++) out.push(formatIp(4, a));
+  return out;
+}

@@ -44,6 +44,8 @@ export interface ProbeOptions {
   keep?: boolean;
   /** No ARP/NDP requests: only the capture and HTTP (an answer would refresh an ageing switch's table). */
   listenOnly?: boolean;
+  /** A longer interval than the run's (ms): hundreds of VIPs each asked every round. */
+  intervalMs?: number;
 }
 
 /**
@@ -180,7 +182,7 @@ export class Prober {
       // With a fault, the host tells the prober when the window ends (the fault's moment is known
       // only once it is injected); --duration-ms is then only a limit.
       '--interval-ms',
-      String(this.intervalMs),
+      String(Math.max(this.intervalMs, o.intervalMs ?? 0)),
       '--duration-ms',
       String(Math.round(durationMs + (handshake ? baselineMs + INJECT_ALLOWANCE_MS + (o.duringMs ?? 0) : 0))),
       ...(keep ? ['--pcap', capture] : []),

@@ -21,7 +21,7 @@ import { runPlaybook } from '../playbooks/runner.ts';
 import { slowestTasks } from '../playbooks/task.ts';
 import { utcStamp } from '../results/folder.ts';
 import { type AddressSource, addressSource, mergeShared, type Vip } from './addresses/index.ts';
-import type { Check } from './check.ts';
+import { type Check, isSelected } from './check.ts';
 import { runChecks } from './check-runner.ts';
 import { checks } from './checks/index.ts';
 import { answerTimeoutOf, Context, type Progress } from './context.ts';
@@ -49,6 +49,7 @@ export interface SuiteRequest {
   switchDownMs?: number;
   /** store-outage: how long the lease store stays down (ms). */
   storeDownMs?: number;
+  curve?: { vips?: number[]; limits?: string[] };
   /** failover: how long the first trial of each fault watches the new holder (ms); default the lease duration. */
   stabilityMs?: number;
   /** Aborted (Ctrl-C): no new fault starts, the one in force is undone, runSuite throws InterruptedError. */
@@ -131,14 +132,17 @@ async function install(
   version: string,
   planned: Vip[],
   source: AddressSource,
-): Promise<void> {
+): Promise<((vars: Record<string, unknown>) => Promise<Vip[]>) | undefined> {
+  let again: ((vars: Record<string, unknown>) => Promise<Vip[]>) | undefined;
   if (subject.install) {
     req.progress(`subject ${subject.name} ${version}: installing with playbook ${subject.install.playbook}`);
-    const selected = (id: string) => (!req.only?.length || req.only.includes(id)) && !req.skip?.includes(id);
+    const selected = (id: string) => checks.some((c) => c.id === id && isSelected(c, req.only, req.skip));
     const setups = setupChecks(subject, req.lab, selected);
-    const play = async (main?: Vip) => {
+    let chosenMain: Vip | undefined;
+    const play = async (main?: Vip, changed: Record<string, unknown> = {}) => {
       const setup = offSetup();
       for (const c of setups) setup[c.setup!.variable] = c.setup!.value(req.lab, main);
+      Object.assign(setup, changed);
       const { file, vars } = installPlan(subject, planned, setup)!;
       const inv = inventoryFromStatus(await provider.status(req.lab, { probe: false }));
       const lines: string[] = [];
@@ -153,7 +157,7 @@ async function install(
         `subject ${subject.name}: installed in ${took} s; slowest: ${slowestTasks(r.records, 3).join(', ')}`,
       );
     };
-    if (planned[0] || !setups.some((c) => c.setup!.needsMain)) await play(planned[0]);
+    if (planned[0] || !setups.some((c) => c.setup!.needsMain)) await play((chosenMain = planned[0]));
     else {
       // The main VIP's address is the subject's to choose: install, read it back, install again
       // with what the checks set up around it.
@@ -162,8 +166,12 @@ async function install(
       req.progress(
         `subject ${subject.name}: setting up ${setups.map((c) => c.id).join(', ')} around ${main!.ipv4 ?? main!.ipv6}`,
       );
-      await play(main);
+      await play((chosenMain = main));
     }
+    again = async (vars) => {
+      await play(chosenMain, vars);
+      return mergeShared(planned.length ? planned : await source.find(req.lab, provider));
+    };
     for (const c of setups)
       await c.setup!.afterInstall?.({
         lab: req.lab,
@@ -197,6 +205,7 @@ async function install(
         throw new SuiteError(`starting ${subject.name} on ${n.name} failed: ${(r.stderr || r.stdout).trim()}`);
     }
   }
+  return again;
 }
 
 /**
@@ -264,6 +273,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     join(dataPaths().runs, `${stamp}-${subject.name.replace(':', '-')}-${version.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 
   const planned = source.when === 'before-install' ? await source.find(req.lab, provider) : [];
+  let reinstall: ((vars: Record<string, unknown>) => Promise<Vip[]>) | undefined;
   if (preinstalled) req.progress(`subject ${subject.name} ${version}: already running (l2lab installs nothing)`);
   else {
     // One announcer at a time: the subject's install starts its own again, where it belongs.
@@ -273,7 +283,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
       ),
     );
     await removeLeftoverVips(req.lab, provider);
-    await install(req, subject, provider, version, planned, source);
+    reinstall = await install(req, subject, provider, version, planned, source);
   }
   const found = mergeShared(planned.length ? planned : await source.find(req.lab, provider));
   const show = (vs: Vip[]) => vs.map((v) => `${v.service} ${[v.ipv4, v.ipv6].filter(Boolean).join(' ')}`).join('; ');
@@ -293,6 +303,7 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
     domainVips,
     preinstalled,
   );
+  ctx.reinstall = reinstall;
   const onAbort = () => {
     req.progress('interrupted: undoing faults');
     ctx.interrupt();
@@ -312,13 +323,14 @@ export async function runSuite(req: SuiteRequest): Promise<{ results: RunResults
       if (!(await ctx.settled(quietMs)))
         req.progress('no single node kept answering; the checks will say what they see');
     }
-    const chosen = checks.filter((c) => (!req.only?.length || req.only.includes(c.id)) && !req.skip?.includes(c.id));
+    const chosen = checks.filter((c) => isSelected(c, req.only, req.skip));
     results = await runChecks(ctx, chosen, {
       trials: req.trials,
       faults: req.faults,
       results: [],
       switchDownMs: req.switchDownMs,
       storeDownMs: req.storeDownMs,
+      curve: req.curve,
       stabilityMs: req.stabilityMs,
     });
   } finally {

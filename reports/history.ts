@@ -136,6 +136,13 @@ CREATE TABLE IF NOT EXISTS trials (
   http_outage_ms REAL,
   measured TEXT NOT NULL,
   PRIMARY KEY (run_id, check_id, fault, trial)
+);
+CREATE TABLE IF NOT EXISTS figures (
+  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  check_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  value REAL,
+  PRIMARY KEY (run_id, check_id, name)
 );`;
 const SCHEMA_VERSION = 1;
 
@@ -266,6 +273,11 @@ export class History {
         .run({ ...run, features: r.subject.features.join(','), digest, now: new Date().toISOString() });
       const check = this.db.prepare('INSERT INTO checks VALUES (?, ?, ?, ?)');
       for (const c of checks) check.run(run.id, c.check, c.status, c.reason);
+      // Each check's numeric figures (scale-curve's points among them); null where nothing was measured.
+      const figure = this.db.prepare('INSERT OR REPLACE INTO figures VALUES (?, ?, ?, ?)');
+      for (const c of r.checks)
+        for (const [name, v] of Object.entries(c.figures ?? {}))
+          if (typeof v === 'number' || v === null) figure.run(run.id, c.id, name, v);
       const trial = this.db.prepare('INSERT OR REPLACE INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
       const families = ['arp', 'ndp', 'http'] as const;
       const outage = (t: TrialRow, f: (typeof families)[number]) =>
@@ -287,6 +299,14 @@ export class History {
     });
     write();
     return old ? 'updated' : 'added';
+  }
+
+  /** A run's figures of one check (name → value; null where nothing was measured). */
+  figures(runId: string, check: string): Record<string, number | null> {
+    const rows = this.db
+      .prepare('SELECT name, value FROM figures WHERE run_id = ? AND check_id = ? ORDER BY name')
+      .all(runId, check) as { name: string; value: number | null }[];
+    return Object.fromEntries(rows.map((x) => [x.name, x.value]));
   }
 
   /** Runs matching every field of the filter, oldest first. */

@@ -123,6 +123,98 @@ function outagePlot(points: OutagePoint[], budgetMs: number | undefined, bySerie
   });
 }
 
+/** scale-curve's points, as its `curve` figure carries them (one series per subject/setting). */
+export interface CurveSeries {
+  setting: string;
+  describe: string;
+  points: {
+    vips: number;
+    medianMs?: number | null;
+    p95Ms?: number | null;
+    maxMs?: number | null;
+    allowedMs?: number;
+    note?: string;
+  }[];
+}
+
+/** The curves of a run's scale-curve check, if it ran (series named by `prefix` + setting). */
+export function curvesOf(r: RunResults, prefix = ''): CurveSeries[] {
+  const raw = r.checks.find((c) => c.id === 'scale-curve')?.figures.curve;
+  if (typeof raw !== 'string') return [];
+  return (JSON.parse(raw) as CurveSeries[]).map((s) => ({ ...s, setting: `${prefix}${s.setting}` }));
+}
+
+/** Failover time against the number of VIPs: the median as a line, p95 and max as marks, per series. */
+export function curvePlot(series: CurveSeries[]): string {
+  type D = { series: string; vips: number; ms: number; what: string };
+  const data: D[] = series.flatMap((s) =>
+    s.points.flatMap((p) =>
+      (
+        [
+          ['median', p.medianMs],
+          ['p95', p.p95Ms],
+          ['max', p.maxMs],
+        ] as const
+      ).flatMap(([what, ms]) => (typeof ms === 'number' ? [{ series: s.setting, vips: p.vips, ms, what }] : [])),
+    ),
+  );
+  const allowed = series.flatMap((s) =>
+    s.points.flatMap((p) =>
+      p.allowedMs ? [{ series: s.setting, vips: p.vips, ms: p.allowedMs, what: 'explained' }] : [],
+    ),
+  );
+  const median = data.filter((d) => d.what === 'median');
+  return svg({
+    className: 'l2l-curve',
+    width: 900,
+    height: 420,
+    marginLeft: 60,
+    x: { label: 'VIPs →', type: 'log', grid: true },
+    y: { label: '↑ takeover after the power-off (ms)', grid: true, zero: true },
+    color: { legend: true, scheme: 'tableau10' },
+    symbol: { legend: true },
+    marks: [
+      Plot.line(median, { x: 'vips', y: 'ms', stroke: 'series', strokeWidth: 2 }),
+      Plot.line(allowed, { x: 'vips', y: 'ms', stroke: 'series', strokeDasharray: '4,3', strokeOpacity: 0.6 }),
+      Plot.dot(data, {
+        x: 'vips',
+        y: 'ms',
+        stroke: 'series',
+        symbol: 'what',
+        r: 4,
+        title: (d: D) => `${d.series}: ${d.what} ${d.ms} ms at ${d.vips} VIPs`,
+      }),
+    ],
+  });
+}
+
+/** The curve's section: the plot and its numbers, per series and point. */
+function curveSection(series: CurveSeries[]): string[] {
+  if (!series.length) return [];
+  const rows = [
+    ['series', 'VIPs', 'median ms', 'p95 ms', 'max ms', 'explained up to ms', 'note'],
+    ...series.flatMap((s) =>
+      s.points.map((p) => [
+        s.setting,
+        String(p.vips),
+        String(p.medianMs ?? '-'),
+        String(p.p95Ms ?? '-'),
+        String(p.maxMs ?? '-'),
+        String(p.allowedMs ?? 'not judged'),
+        p.note ?? '',
+      ]),
+    ),
+  ];
+  return [
+    '<h2 id="check-scale-curve">Failover against the number of VIPs</h2>',
+    `<figure>${curvePlot(series)}<figcaption>Per point one power-off of the node holding the most VIPs: the time until ` +
+      'another node answered each of its VIPs — the median as a line, p95 and max as marks; dashed, what 1.5 × the ' +
+      'single-VIP budget and the client rate limit explain. Series: ' +
+      `${series.map((s) => `${esc(s.setting)} (${esc(s.describe)})`).join('; ')}.</figcaption></figure>`,
+    table(rows),
+  ];
+}
+
 interface TimelineDatum extends TimelinePoint {
   ms: number;
   who: string;
@@ -442,6 +534,7 @@ export function runHtml(dir: string, results?: RunResults, opts: RunPageOptions 
     body.push('<p class="note">Each trial below opens to its packet timeline and capture.</p>');
     for (const t of ts) body.push(trialSection(dir, r, t, names, link, colours));
   }
+  body.push(...curveSection(curvesOf(r)));
   for (const c of r.checks.filter((c) => c.id !== 'failover' && c.trials.length)) {
     body.push(`<h2 id="${anchor(c.id)}">${esc(c.id)}: trials</h2>`);
     for (const t of c.trials) body.push(trialSection(dir, r, t, names, link, colours));
@@ -548,6 +641,7 @@ export function subjectsHtml(c: Comparison, runs: { results: RunResults; dir: st
           `is in the table below.</figcaption></figure>`,
       );
   }
+  body.push(...curveSection(runs.flatMap(({ results: r }) => curvesOf(r, `${r.subject.name}: `))));
   body.push('<h2>Per subject and fault</h2>', table(comparisonTable(c)), '<h2>Why checks failed</h2><ul>');
   for (const s of c.subjects)
     for (const f of s.failedChecks) body.push(`<li><b>${esc(s.subject)}</b> ${esc(f.id)}: ${esc(f.reason)}</li>`);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { planCampaign } from '../../campaign/plan.ts';
 import { runCampaign } from '../../campaign/run.ts';
 import { buildBundles } from '../../conformance/bundles.ts';
+import { SETTINGS } from '../../conformance/checks/scale-curve.ts';
 import { dryRunPlan } from '../../conformance/dry-run.ts';
 import { InterruptedError } from '../../conformance/fault-session.ts';
 import type { RunResults } from '../../conformance/model.ts';
@@ -45,6 +46,8 @@ export interface TestOptions {
   subjects?: string;
   switchDownS?: string;
   storeDownS?: string;
+  curveVips?: string;
+  curveLimits?: string;
   stabilityS?: string;
   installed?: boolean;
   yes?: boolean;
@@ -115,6 +118,7 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
     switchDownMs: seconds('switch-down-s', values.switchDownS),
     storeDownMs: seconds('store-down-s', values.storeDownS),
     stabilityMs: seconds('stability-s', values.stabilityS),
+    curve: curveOptions(list(values.curveVips), list(values.curveLimits)),
   };
   checkSelection({ only: list(values.only), skip: list(values.skip) }); // before any cell of a campaign runs
   const lab = findLab({ lab: values.lab });
@@ -326,4 +330,16 @@ export async function testCommand(values: TestOptions): Promise<ExitCode> {
   json();
   if (runs.some((r) => r.results.summary.failed) || regressions) return EXIT.failed;
   return runs.some((r) => r.results.summary.errors) ? EXIT.harness : EXIT.ok;
+}
+
+/** scale-curve's points and limits from the command line, each checked (bad input: exit 2). */
+function curveOptions(vips?: string[], limits?: string[]): { vips?: number[]; limits?: string[] } | undefined {
+  if (!vips && !limits) return undefined;
+  const points = vips?.map((v) => int('curve-vips', v, 1, 10_000)!);
+  if (points?.some((p, i) => i > 0 && p <= points[i - 1]!))
+    throw new UsageError(`--curve-vips must rise: ${vips!.join(',')}`);
+  const names = SETTINGS.map((s) => s.name);
+  for (const l of limits ?? [])
+    if (!names.includes(l)) throw new UsageError(`--curve-limits: unknown limit "${l}"; limits: ${names.join(', ')}`);
+  return { ...(points ? { vips: points } : {}), ...(limits ? { limits } : {}) };
 }

@@ -16,6 +16,7 @@ import nodeClient from './node-client.ts';
 import poolAddress from './pool-address.ts';
 import quietSwitch from './quiet-switch.ts';
 import scale from './scale.ts';
+import scaleCurve from './scale-curve.ts';
 import sharedIp from './shared-ip.ts';
 import singleResponder from './single-responder.ts';
 import staleCache from './stale-cache.ts';
@@ -45,5 +46,6 @@ export const checks: Check[] = [
   multicastSnooping,
   quietSwitch,
   scale,
+  scaleCurve,
   storeOutage,
 ];

@@ -5,6 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { checks } from '../../conformance/checks/index.ts';
+import { rateModel, SETTINGS } from '../../conformance/checks/scale-curve.ts';
+import { poolAddresses4 } from '../../conformance/pool.ts';
+import { loadLab } from '../../lab/labfile.ts';
 import { l2lab, repo, temporaryStateBase } from '../helpers.ts';
 
 test("each check's injects names exactly the fault kinds its code injects", (t) => {
@@ -66,4 +69,33 @@ test('--dry-run refuses what the run would refuse: a subject to install on machi
     r.stderr,
     /were not built by l2lab, which installs nothing on them: keepalived must already run there; pass --installed/,
   );
+});
+
+test("scale-curve's rate model: client-go's lease calls against the limit, and what the spare tokens explain", (t) => {
+  // 10 VIPs on 2 eligible nodes, 1 s / 0.5 s / 0.2 s: 5 held (5 writes/s each), 5 watched (a read every 0.32 s)
+  const a = rateModel(10, 5, 2, 200, { qps: 10, burst: 20 });
+  t.is(Math.round(a.demand * 100) / 100, 40.63);
+  t.is(a.extraMs, null, 'a limit below the steady demand explains no bound: leases are lost without a fault');
+  // Cilium's defaults (2 s retries), 200 VIPs, the docs' sizing 200 ÷ 5 s = 40 qps: demand 81/s, saturated too
+  t.is(rateModel(200, 100, 2, 2000, { qps: 40, burst: 80 }).extraMs, null);
+  // enough room: the survivor reads and writes 100 moved leases; 20 of 200 calls come from the burst
+  const c = rateModel(200, 100, 2, 2000, { qps: 281.25, burst: 20 });
+  t.is(Math.round(c.demand), 81);
+  t.is(Math.round(c.extraMs!), Math.round((180 / (281.25 - c.demand)) * 1000));
+  t.deepEqual(
+    SETTINGS[1]!.limit!(200, 5000, 2000),
+    { qps: 40, burst: 80 },
+    "the docs' sizing: services ÷ renewDeadline",
+  );
+  t.deepEqual(SETTINGS[0]!.limit!(200, 5000, 2000), { qps: 10, burst: 20 });
+  t.deepEqual(SETTINGS[2]!.limit!(200, 5000, 2000), { qps: 200, burst: 400 }, "l2lab's: twice services ÷ retryPeriod");
+  t.true(rateModel(200, 100, 2, 2000, { qps: 200, burst: 400 }).extraMs !== null, "l2lab's sizing covers the demand");
+});
+
+test("the pool's first IPv4 addresses, in order across its blocks (scale-curve's VIPs for subjects without IPAM)", (t) => {
+  const lab = loadLab(join(repo, 'labs', 'scale.yaml'));
+  const a = poolAddresses4(lab, 200);
+  t.is(a.length, 200);
+  t.deepEqual([a[0], a[179], a[180], a[199]], ['198.18.0.20', '198.18.0.199', '198.18.0.201', '198.18.0.220']);
+  t.false(a.includes('198.18.0.200'), "the client's address is not in the pool");
 });

@@ -131,7 +131,7 @@ test('QPS and burst are sized from the services the pools can hold, and reach th
   const r = renderCluster(lab);
   // labs/cilium.yaml: 10 IPv4 pool addresses, lease renewals every 2 s: 5 a second, twice that → 10 (the floor).
   t.deepEqual(r.values.k8sClientRateLimit, { qps: 10, burst: 20 });
-  // labs/scale.yaml: 80 addresses → 40 renewals a second → 80 QPS, burst 160, in what the chart renders.
+  // labs/scale.yaml: 200 addresses → 100 renewals a second → 200 QPS, burst 400, in what the chart renders.
   const scale = await renderCiliumChart(
     loadLab(join(repo, 'labs', 'scale.yaml')),
     renderCluster(loadLab(join(repo, 'labs', 'scale.yaml'))),
@@ -140,5 +140,5 @@ test('QPS and burst are sized from the services the pools can hold, and reach th
   const config = parseAllDocuments(scale.files['cilium-manifests.yaml']!)
     .map((d) => d.toJS())
     .find((d) => d?.kind === 'ConfigMap' && d.metadata.name === 'cilium-config').data;
-  t.like(config, { 'k8s-client-qps': '80', 'k8s-client-burst': '160' });
+  t.like(config, { 'k8s-client-qps': '200', 'k8s-client-burst': '400' });
 });
