@@ -28,7 +28,8 @@ export const SETTINGS: Setting[] = [
   {
     name: 'docs-sizing',
     describe:
-      'the docs\' sizing, qps = services ÷ leaseRenewDeadline (Cilium\'s l2announcements docs, "Sizing client rate limit"), burst twice that',
+      "the docs' sizing, qps = services ÷ leaseRenewDeadline (Cilium's l2announcements docs, " +
+      '"Sizing client rate limit"), burst twice that',
     limit: (n, renewMs) => {
       const qps = Math.max(1, Math.ceil(n / (renewMs / 1000)));
       return { qps, burst: 2 * qps };
