@@ -1,6 +1,6 @@
 // A lab file derived from another: its own name and management subnet (so that labs can run
 // side by side with a user's lab), plus any edit. Benchmarks and tests build their labs this way.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -22,5 +22,7 @@ export function derivedLabFile(
   const dir = mkdtempSync(join(tmpdir(), 'l2l-lab-'));
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, stringify(doc));
+  // The file lives as long as the process that derived it (a benchmark, a test file): no /tmp litter.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return file;
 }

@@ -54,6 +54,7 @@ export default defineCheck({
     const problems: string[] = [];
     const details: string[] = [];
     const figures: Record<string, number | null> = {};
+    let overSwitch = 0; // answers a node got by resolving the VIP over the lab switch: what #27521 is about
     const phase = async (step: string): Promise<boolean> => {
       const holder = (await ctx.stableHolder()).split('/')[0]!;
       const clients = [
@@ -65,6 +66,7 @@ export default defineCheck({
       ];
       for (const { n, kind } of clients) {
         const r = await getFrom(ctx, n.name, vip);
+        if (!r.how.startsWith('served locally')) overSwitch++;
         figures[`${step}.${n.name}_ms`] = r.by ? r.ms : null;
         details.push(
           `${step}: ${n.name} (${kind}; ${holder} holds ${vip}): ${r.by ? `answered by ${r.by} after ${r.ms} ms` : 'no answer'}, ${r.how}`,
@@ -86,8 +88,16 @@ export default defineCheck({
     if (!trial.arp?.newNode)
       problems.push(`after a power-off no other node answered ARP (${trial.problems.join('; ')})`);
     else await phase('after-failover');
-    return problems.length
-      ? { status: 'failed', reason: problems.join('; '), details, figures }
-      : { status: 'passed', details, figures };
+    if (problems.length) return { status: 'failed', reason: problems.join('; '), details, figures };
+    // Every node asked was served locally: nothing crossed the switch, nothing about #27521 was measured.
+    if (!overSwitch)
+      return {
+        status: 'skipped',
+        reason:
+          'no node resolved the VIP over the lab switch (each was served locally): the lab needs a node the policy excludes',
+        details,
+        figures,
+      };
+    return { status: 'passed', details, figures };
   },
 });
