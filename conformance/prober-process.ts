@@ -270,10 +270,18 @@ if (baselineFile) {
     writeFileSync(`${baselineFile}.tmp`, JSON.stringify(baseline));
     renameSync(`${baselineFile}.tmp`, baselineFile);
   };
+  // A baseline that waits for an advertisement to name its answers would put every fault right
+  // after one: a virtual-MAC subject's takeovers all at the top of their window (FRR, 2026-12-07).
+  // The baseline ends a random part of the advertisement interval later, so that trials sample it.
+  const phase = () => {
+    const advert = virtualSeen ? [...events].reverse().find((e) => e.kind === 'vrrp') : undefined;
+    return advert?.intervalMs ? Math.random() * advert.intervalMs : 0;
+  };
   // setImmediate: after the poll phase, so that answers libpcap already holds are read first.
   const attempt = () =>
     setImmediate(() => {
-      if (baselineOf(named(), vips, nowUs(), answerTimeout).ripe >= want || Date.now() >= latest) whenNamed(write);
+      if (baselineOf(named(), vips, nowUs(), answerTimeout).ripe >= want || Date.now() >= latest)
+        whenNamed(() => setTimeout(write, phase()));
       else setTimeout(attempt, interval);
     });
   setTimeout(attempt, baselineMs + answerTimeout);

@@ -46,9 +46,12 @@ const everyone = testLab('tnodea', 135, (d) => {
 });
 ownLab(everyone);
 
-test.serial('node-client with no excluded node: every node is served locally, nothing crossed the switch: skipped, not passed', async (t) => {
-  const c = await oneCheck(t, everyone, 'reference', 'node-client');
-  t.is(c.status, 'skipped', c.details.join('\n'));
-  t.regex(c.reason!, /no node resolved the VIP over the lab switch .*needs a node the policy excludes/);
-  t.regex(c.details.join('\n'), /served locally/);
-});
+test.serial(
+  'node-client with no excluded node: every node is served locally, nothing crossed the switch: skipped, not passed',
+  async (t) => {
+    const c = await oneCheck(t, everyone, 'reference', 'node-client');
+    t.is(c.status, 'skipped', c.details.join('\n'));
+    t.regex(c.reason!, /no node resolved the VIP over the lab switch .*needs a node the policy excludes/);
+    t.regex(c.details.join('\n'), /served locally/);
+  },
+);
