@@ -102,6 +102,7 @@ export function installPlan(
 ): { file: string; vars: Record<string, unknown> } | undefined {
   if (!subject.install) return undefined;
   const vars = renderDeep(subject.install.vars, {
+    curve: {}, // scale-curve's reinstalls set it: services and addresses to add, the client limit
     ...setup,
     lease: subject.lease ?? {},
     repo: repoRoot,

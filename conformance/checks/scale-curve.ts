@@ -118,8 +118,6 @@ export default defineCheck({
   features: ['ipv4', 'many-vips'],
   injects: ['power-off'],
   optIn: true,
-  // The subject's install reads `curve` (services and addresses to add, the client limit); empty otherwise.
-  setup: { variable: 'curve', off: {}, value: () => ({}) },
   async run(ctx, opts) {
     const lab = ctx.lab;
     if (!ctx.reinstall)

@@ -206,6 +206,8 @@ test.serial(
         'scale',
         'announcement-pattern',
         'domain-isolation',
+        'late-interface', // the vagrant provider has no NIC hot-plug primitive yet
+        'unnumbered-nic',
         'multicast-snooping',
         'quiet-switch',
         'local-traffic',
