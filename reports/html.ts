@@ -147,16 +147,19 @@ export function curvesOf(r: RunResults, prefix = ''): CurveSeries[] {
 /** Failover time against the number of VIPs: the median as a line, p95 and max as marks, per series. */
 export function curvePlot(series: CurveSeries[]): string {
   type D = { series: string; vips: number; ms: number; what: string };
+  // Judged points only: where the limit is below the demand, leases flap and the times mean nothing.
   const data: D[] = series.flatMap((s) =>
-    s.points.flatMap((p) =>
-      (
-        [
-          ['median', p.medianMs],
-          ['p95', p.p95Ms],
-          ['max', p.maxMs],
-        ] as const
-      ).flatMap(([what, ms]) => (typeof ms === 'number' ? [{ series: s.setting, vips: p.vips, ms, what }] : [])),
-    ),
+    s.points
+      .filter((p) => p.allowedMs !== undefined)
+      .flatMap((p) =>
+        (
+          [
+            ['median', p.medianMs],
+            ['p95', p.p95Ms],
+            ['max', p.maxMs],
+          ] as const
+        ).flatMap(([what, ms]) => (typeof ms === 'number' ? [{ series: s.setting, vips: p.vips, ms, what }] : [])),
+      ),
   );
   const allowed = series.flatMap((s) =>
     s.points.flatMap((p) =>
@@ -164,6 +167,17 @@ export function curvePlot(series: CurveSeries[]): string {
     ),
   );
   const median = data.filter((d) => d.what === 'median');
+  const top = Math.max(1000, ...data.map((d) => d.ms), ...allowed.map((d) => d.ms)) * 1.08;
+  const lost: D[] = series.flatMap((s, k) =>
+    s.points
+      .filter((p) => p.allowedMs === undefined)
+      .map((p) => ({
+        series: s.setting,
+        vips: p.vips,
+        ms: top * (1 + 0.05 * k),
+        what: 'leases lost (limit below the demand)',
+      })),
+  );
   return svg({
     className: 'l2l-curve',
     width: 900,
@@ -183,6 +197,15 @@ export function curvePlot(series: CurveSeries[]): string {
         symbol: 'what',
         r: 4,
         title: (d: D) => `${d.series}: ${d.what} ${d.ms} ms at ${d.vips} VIPs`,
+      }),
+      Plot.dot(lost, {
+        x: 'vips',
+        y: 'ms',
+        stroke: 'series',
+        symbol: 'what',
+        r: 6,
+        strokeWidth: 2,
+        title: (d: D) => `${d.series}: at ${d.vips} VIPs the client limit is below the lease calls' demand: not judged`,
       }),
     ],
   });
@@ -209,7 +232,8 @@ function curveSection(series: CurveSeries[]): string[] {
     '<h2 id="check-scale-curve">Failover against the number of VIPs</h2>',
     `<figure>${curvePlot(series)}<figcaption>Per point one power-off of the node holding the most VIPs: the time until ` +
       'another node answered each of its VIPs — the median as a line, p95 and max as marks; dashed, what 1.5 × the ' +
-      'single-VIP budget and the client rate limit explain. Series: ' +
+      'single-VIP budget and the client rate limit explain; along the top, points whose limit is below the steady demand ' +
+      'of the lease calls (leases lost without a fault: not judged). Series: ' +
       `${series.map((s) => `${esc(s.setting)} (${esc(s.describe)})`).join('; ')}.</figcaption></figure>`,
     table(rows),
   ];
