@@ -149,10 +149,11 @@ async function install(
       const lines: string[] = [];
       const t0 = Date.now();
       const r = await runPlaybook(loadPlaybook(file), inv, { extraVars: vars, out: { write: (l) => lines.push(l) } });
-      if (!r.ok)
-        throw new SuiteError(
-          `installing ${subject.name} failed:\n${lines.filter((l) => /fatal|FAILED|UNREACHABLE/.test(l)).join('\n')}`,
-        );
+      if (!r.ok) {
+        const bad = lines.filter((l) => /fatal|FAILED|UNREACHABLE/.test(l));
+        // No task said why (a wait that ran out, an interrupted run): the playbook's last words.
+        throw new SuiteError(`installing ${subject.name} failed:\n${(bad.length ? bad : lines.slice(-8)).join('\n')}`);
+      }
       const took = ((Date.now() - t0) / 1000).toFixed(0);
       req.progress(
         `subject ${subject.name}: installed in ${took} s; slowest: ${slowestTasks(r.records, 3).join(', ')}`,

@@ -1,6 +1,7 @@
 import { faultPlugin, hasPrimitive, type Primitive } from '../../lab/faults/index.ts';
 import { spread } from '../../results/stats.ts';
 import { defineCheck } from '../check.ts';
+import { SubjectFailure } from '../errors.ts';
 import type { Feature, Trial } from '../model.ts';
 import { RELAPSE_PROBES } from '../trial.ts';
 
@@ -85,14 +86,23 @@ export default defineCheck({
       (p) => hasPrimitive(ctx.provider, ctx.lab, p),
     );
     if (!run.length) return { status: 'skipped', reason: `no fault can be run: ${left.join('; ')}`, details: left };
-    for (const fault of run)
+    // A subject that cannot be judged any more (never ready again after a heal) ends the trials;
+    // the ones measured before stay in the results, with the reason beside them.
+    let stopped: string | undefined;
+    faults: for (const fault of run)
       for (let i = 1; i <= opts.trials; i++)
-        // The first trial of each fault watches the new holder for a stability period: a takeover must last.
-        // It also watches as long as a later check that reads it needs (announcement-pattern).
-        trials.push(
-          await ctx.trial(fault, i, i === 1 ? { stabilityMs, watchAfterMs: opts.trialWatchMs?.[fault] ?? 0 } : {}),
-        );
-    await ctx.settleHeal(); // the last trial's heal is judged too
+        try {
+          // The first trial of each fault watches the new holder for a stability period: a takeover must last.
+          // It also watches as long as a later check that reads it needs (announcement-pattern).
+          trials.push(
+            await ctx.trial(fault, i, i === 1 ? { stabilityMs, watchAfterMs: opts.trialWatchMs?.[fault] ?? 0 } : {}),
+          );
+        } catch (e) {
+          if (!(e instanceof SubjectFailure) || !trials.length) throw e;
+          stopped = `${fault} #${i}: ${e.message} (the trials after it not run)`;
+          break faults;
+        }
+    if (!stopped) await ctx.settleHeal(); // the last trial's heal is judged too
     const figures: Record<string, number | null> = {};
     for (const fault of new Set(trials.map((t) => t.fault))) {
       const ts = trials.filter((t) => t.fault === fault);
@@ -120,11 +130,13 @@ export default defineCheck({
       }
     }
     const failed = trials.filter((t) => !t.passed);
+    const reasons = [
+      ...failed.map((t) => `${t.fault} #${t.trial}: ${t.problems.join('; ')}`),
+      ...(stopped ? [stopped] : []),
+    ];
     return {
-      status: failed.length ? 'failed' : 'passed',
-      reason: failed.length
-        ? failed.map((t) => `${t.fault} #${t.trial}: ${t.problems.join('; ')}`).join(' | ')
-        : undefined,
+      status: reasons.length ? 'failed' : 'passed',
+      reason: reasons.length ? reasons.join(' | ') : undefined,
       details: [
         ...left,
         ...trials.map(

@@ -506,3 +506,38 @@ test('stale-cache: HTTP late on an emulated lab is reported, not judged; HTTP th
   });
   t.like(await judge(0, 2400), { status: 'passed' });
 });
+
+test.serial(
+  'failover: a subject never ready again after a heal ends the trials; those measured before stay, with the reason',
+  async (t) => {
+    class NeverReadyAgain extends FakeProvider {
+      readyChecks = 0;
+      override async exec(l: Lab, host: string, argv: string[]): Promise<ExecResult> {
+        if (argv[0] === 'sh' && argv[2] === 'ready-check')
+          return { ...ok(), exitCode: ++this.readyChecks <= 2 ? 0 : 1 };
+        return super.exec(l, host, argv);
+      }
+    }
+    const f = join(tmpdir(), `l2l-fake-ready-${process.pid}.yaml`);
+    writeFileSync(
+      f,
+      'name: fake\nservice: fake\nfeatures: [ipv4, gratuitous-arp]\nlease: lab\nready: { command: ready-check, timeoutS: 1 }\n',
+    );
+    const p = new NeverReadyAgain(['node01', 'node02'], 200);
+    const ctx = new Context(
+      lab,
+      p,
+      loadSubject(f, lease),
+      [{ service: 'x', labels: {}, ipv4: '198.18.0.100' }],
+      join(tmpdir(), `l2l-fake-${process.pid}`),
+      20,
+      () => {},
+    );
+    const [c] = await runChecks(ctx, [failover], { trials: 3, faults: ['power-off'], results: [] });
+    t.is(c!.status, 'failed');
+    t.true(c!.trials.length >= 1, 'the trials measured before are kept');
+    t.true(c!.trials.every((x) => x.passed));
+    t.regex(c!.reason!, /power-off #\d: fake not ready on node0\d within 1 s .*\(the trials after it not run\)/);
+    await ctx.faults.undoAll().catch(() => undefined);
+  },
+);
