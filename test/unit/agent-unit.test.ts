@@ -13,6 +13,7 @@ import {
   unsolicitedNeighborAdvert,
 } from '../../agent/packets.ts';
 import { announcements, byAddress, hasLocalBackend, policyInterfaces } from '../../agent/policy.ts';
+import { Throttled, TokenBucket } from '../../agent/rate-limit.ts';
 import { solicitedNodeGroup } from '../../agent/responder.ts';
 
 const A = '02:4c:00:00:01:01',
@@ -330,4 +331,20 @@ spec: {gatewayClassName: cilium, infrastructure: {labels: {ippool: l2announced}}
   );
   t.regex(e!.message, /bad.yaml: document 1 \(CiliumL2AnnouncementPolicy\): spec.interfaces: .*array/);
   t.regex(e!.message, /document 2: kind "ConfigMap" is not read by the announcer/);
+});
+
+test("the lease client's rate limit: a burst at once, then one call per 1/qps; a call whose token comes after its deadline fails at once", (t) => {
+  let now = 0;
+  const b = new TokenBucket(10, 3, () => now);
+  t.deepEqual([b.reserve(1000), b.reserve(1000), b.reserve(1000)], [0, 0, 0], 'the burst');
+  t.is(Math.round(b.reserve(1000)), 100, 'then a token every 100 ms');
+  t.is(Math.round(b.reserve(1000)), 200, 'reserved: the next caller waits behind it');
+  t.throws(() => b.reserve(250), {
+    instanceOf: Throttled,
+    message: /next call may go in 300 ms, past its 250 ms deadline/,
+  });
+  now = 1000; // a second later: the bucket refilled to its burst, no more
+  t.deepEqual([b.reserve(0), b.reserve(0), b.reserve(0)], [0, 0, 0]);
+  t.true(b.reserve(1000) > 0);
+  t.is(Math.round(b.waitedMs), 100 + 200 + 100);
 });
