@@ -333,7 +333,7 @@ spec: {gatewayClassName: cilium, infrastructure: {labels: {ippool: l2announced}}
   t.regex(e!.message, /document 2: kind "ConfigMap" is not read by the announcer/);
 });
 
-test("the lease client's rate limit: a burst at once, then one call per 1/qps; a call whose token comes after its deadline fails at once", (t) => {
+test("the lease client's rate limit: a burst, then a call per 1/qps; a token past the call's deadline fails it at once", (t) => {
   let now = 0;
   const b = new TokenBucket(10, 3, () => now);
   t.deepEqual([b.reserve(1000), b.reserve(1000), b.reserve(1000)], [0, 0, 0], 'the burst');
