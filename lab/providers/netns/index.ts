@@ -524,8 +524,8 @@ export class NetnsProvider implements Provider {
           }
         }
       };
+      const nics = await presentNics(ns, h); // not those nic-remove took out; read before the cut: no delay in it
       signal('SIGSTOP');
-      const nics = await presentNics(ns, h); // not those nic-remove took out
       await run(['ip', '-n', ns, '-batch', '-'], {
         input: `${nics.map((i) => `link set ${i.name} down`).join('\n')}\n`,
       });
