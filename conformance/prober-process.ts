@@ -69,7 +69,8 @@ const need = (k: string, v: unknown) => {
 };
 const iface = need('iface', values.iface) as string;
 const mac = need('mac', values.mac) as string;
-const vips = need('vip', values.vip) as string[];
+// Listening only, the VIPs only name what it sees: none is as good as some.
+const vips = values['listen-only'] ? (values.vip ?? []) : (need('vip', values.vip) as string[]);
 const interval = Math.max(5, Number(values['interval-ms']));
 const answerTimeout = Math.max(10, Number(values['answer-timeout-ms']));
 const duration = Number(need('duration-ms', values['duration-ms']));
@@ -88,7 +89,8 @@ if (v6.size && !from6.length) {
 // An answer is told from its request by the address it goes to: a source comes round again only
 // after the answer timeout, or a late answer would be taken for the next request's.
 const sources = Math.min(...[from4, from6].filter((l) => l.length).map((l) => l.length));
-const rotation = values['any-answer'] ? undefined : rotationProblem(sources, interval, answerTimeout);
+const rotation =
+  values['any-answer'] || values['listen-only'] ? undefined : rotationProblem(sources, interval, answerTimeout);
 if (rotation) {
   process.stderr.write(`probe: ${rotation}; probe less often\n`);
   process.exit(2);
