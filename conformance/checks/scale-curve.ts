@@ -112,7 +112,8 @@ export default defineCheck({
     'Only with --only scale-curve (minutes). At 1, 10, 50, 100 and 200 VIPs (as many as the pool holds), the subject installed again ' +
     'with that many (services from the pool, or the pool’s first addresses), then the node holding the most powered off: per VIP the ' +
     'time to the first answer from another node (median, p95, max). Lease-based subjects that take a client rate limit run once with ' +
-    "Cilium's default (qps 10, burst 20) and once with the docs' sizing (services ÷ renewDeadline). A point fails when its slowest VIP " +
+    "Cilium's default (qps 10, burst 20), the docs' sizing (services ÷ renewDeadline) and l2lab's (2 × services ÷ retryPeriod). " +
+    'A point fails when its slowest VIP ' +
     'is later than 1.5 × the single-VIP budget plus what the rate limit explains; a limit below the steady demand of the lease calls ' +
     'is reported (leases are lost without a fault), not judged.',
   features: ['ipv4', 'many-vips'],
