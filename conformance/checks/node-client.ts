@@ -2,33 +2,15 @@
 // cluster to the VIP gets no answer): pods and host processes on other nodes use the VIP too.
 import { findHost, switchNic } from '../../lab/hosts.ts';
 import { afterPowerOff, defineCheck } from '../check.ts';
+import { HTTP_WITHIN_MS, httpGet } from '../client.ts';
 import type { Context } from '../context.ts';
 
-const HOST = 'myservice.findichgut.net'; // the test backend answers GET / for this Host (agent/test-backend.ts)
-const WITHIN_MS = 2000;
-
-/** One node's GET of the VIP, retried until answered or WITHIN_MS: the answering node and how long it took. */
+/** One node's GET of the VIP after a fresh resolution: the answering node, how long it took, and how the node got there. */
 async function getFrom(ctx: Context, node: string, vip: string): Promise<{ by?: string; ms: number; how: string }> {
-  const t0 = Date.now();
-  const slack = ctx.subject.extraSlackMs; // an emulated lab's processing time
-  const within = WITHIN_MS + slack;
   const nic = switchNic(findHost(ctx.lab, node)).name;
   // A fresh resolution: what the node knew before is not what this check asks.
   await ctx.provider.exec(ctx.lab, node, ['ip', 'neigh', 'flush', 'to', vip, 'dev', nic]);
-  let by: string | undefined;
-  while (!by && Date.now() - t0 < within) {
-    const r = await ctx.provider.exec(ctx.lab, node, [
-      'curl',
-      '-s',
-      '-m',
-      String((500 + slack) / 1000),
-      '-H',
-      `Host: ${HOST}`,
-      `http://${vip}/`,
-    ]);
-    if (r.exitCode === 0 && r.stdout.trim()) by = r.stdout.trim();
-  }
-  const ms = Date.now() - t0;
+  const { by, ms } = await httpGet(ctx, node, vip);
   const neigh = (await ctx.provider.exec(ctx.lab, node, ['ip', '-j', 'neigh', 'show', 'to', vip, 'dev', nic])).stdout;
   const entry = (JSON.parse(neigh || '[]') as { lladdr?: string; state?: string[] }[])[0];
   const how = entry?.lladdr
@@ -73,7 +55,7 @@ export default defineCheck({
         );
         if (!r.by)
           problems.push(
-            `${step}: ${n.name} (${kind}) got no HTTP answer from ${vip} in ${WITHIN_MS + ctx.subject.extraSlackMs} ms: ${r.how}`,
+            `${step}: ${n.name} (${kind}) got no HTTP answer from ${vip} in ${HTTP_WITHIN_MS + ctx.subject.extraSlackMs} ms: ${r.how}`,
           );
       }
       return clients.length > 0;

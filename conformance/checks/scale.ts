@@ -1,6 +1,7 @@
 import type { Fault } from '../../lab/types.ts';
-import { responders } from '../analyze.ts';
+import { failover } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
+import { holders } from '../client.ts';
 import { poolSize } from '../pool.ts';
 import { NOT_JUDGED } from '../trial.ts';
 
@@ -22,25 +23,15 @@ export default defineCheck({
           `needs 50 VIPs; this run announces ${ctx.vips.length} (pool ${ctx.lab.pool.name} has ${poolSize(ctx.lab)} IPv4 ` +
           `addresses; use a lab whose pool has ≥ 50, e.g. labs/scale.yaml)`,
       };
-    const vips = ctx.vips.slice(0, 50);
-    const v4 = vips.map((v) => v.ipv4!).filter(Boolean);
-    // Who holds what, once every VIP has exactly one responder.
-    let holders = new Map<string, string>();
-    for (let i = 0; i < 30; i++) {
-      const { events } = await ctx.probe('scale-settle', 300, { vips, keep: false });
-      holders = new Map(
-        v4.map((ip) => [
-          ip,
-          responders(events, ip, 'arp')
-            .map((m) => ctx.nodeOfMac(m)!)
-            .join('+'),
-        ]),
-      );
-      if ([...holders.values()].every((h) => h && !h.includes('+'))) break;
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    const vips = ctx.vips.slice(0, 50).filter((v) => v.ipv4);
+    const v4 = vips.map((v) => v.ipv4!);
+    // Who holds what, once every VIP has exactly one responder (else as the last look found it).
+    const seen = await holders(ctx, vips, 18_000);
+    const holderOf = new Map(
+      [...seen.by].map(([ip, macs]) => [ip, macs.map((m) => ctx.nodeOfMac(m)!).join('+')] as const),
+    );
     const spread: Record<string, number> = {};
-    for (const h of holders.values()) spread[h || 'nobody'] = (spread[h || 'nobody'] ?? 0) + 1;
+    for (const h of holderOf.values()) spread[h || 'nobody'] = (spread[h || 'nobody'] ?? 0) + 1;
     const [busiest] = Object.entries(spread).sort((a, b) => b[1] - a[1])[0]!;
     const budget = Math.round(ctx.subject.budgetMs('power-off') * 1.5);
     const off: Fault = { kind: 'power-off', node: busiest };
@@ -54,16 +45,15 @@ export default defineCheck({
     const late: string[] = [];
     let worst = 0;
     for (const ip of v4) {
-      if (holders.get(ip) !== busiest) continue;
-      const first = events.find(
-        (e) => e.vip === ip && e.kind === 'arp-reply' && e.t > faultAt && ctx.nodeOfMac(e.mac) !== busiest,
-      );
-      const ms = first ? (first.t - faultAt) / 1000 : Infinity;
+      if (holderOf.get(ip) !== busiest) continue;
+      const { firstNew: first } = failover(events, ip, 'arp', faultAt);
+      const ms = first !== undefined ? (first - faultAt) / 1000 : Infinity;
       worst = Math.max(worst, ms);
       // never answered fails everywhere; late fails on a real CPU (an emulated lab reports it)
-      if (!first || (ms > budget && !ctx.emulated)) late.push(`${ip} ${first ? `after ${ms.toFixed(0)} ms` : 'never'}`);
+      if (first === undefined || (ms > budget && !ctx.emulated))
+        late.push(`${ip} ${first !== undefined ? `after ${ms.toFixed(0)} ms` : 'never'}`);
     }
-    const moved = [...holders.values()].filter((h) => h === busiest).length;
+    const moved = [...holderOf.values()].filter((h) => h === busiest).length;
     const figures = {
       vips: v4.length,
       moved,

@@ -5,29 +5,7 @@ import { domainEligible, domainNic } from '../../lab/hosts.ts';
 import type { Domain, Fault, LabHost } from '../../lab/types.ts';
 import { responders } from '../analyze.ts';
 import { defineCheck } from '../check.ts';
-import type { Context } from '../context.ts';
-
-const HOST = 'myservice.findichgut.net'; // the test backend answers GET / for this Host (agent/test-backend.ts)
-const WITHIN_MS = 2000;
-
-/** The client's GET of an address over the domain (its route there is that NIC), retried until answered or WITHIN_MS. */
-async function getVip(ctx: Context, ip: string): Promise<{ by?: string; ms: number }> {
-  const t0 = Date.now();
-  const url = ip.includes(':') ? `http://[${ip}]/` : `http://${ip}/`;
-  while (Date.now() - t0 < WITHIN_MS + ctx.subject.extraSlackMs) {
-    const r = await ctx.provider.exec(ctx.lab, ctx.lab.client.name, [
-      'curl',
-      '-sg',
-      '-m',
-      '0.5',
-      '-H',
-      `Host: ${HOST}`,
-      url,
-    ]);
-    if (r.exitCode === 0 && r.stdout.trim()) return { by: r.stdout.trim(), ms: Date.now() - t0 };
-  }
-  return { ms: Date.now() - t0 };
-}
+import { httpGet } from '../client.ts';
 
 const carries = (h: LabHost, d: Domain): string => {
   const a = domainNic(h, d)!.addresses;
@@ -93,7 +71,7 @@ export default defineCheck({
         for (const { ip, family } of ctx.claimedOf(v)) {
           const macs = who[family] ?? [];
           figures[`${d.name}.${family}.answered`] = macs.length ? 1 : 0;
-          const http = await getVip(ctx, ip);
+          const http = await httpGet(ctx, lab.client.name, ip);
           figures[`${d.name}.${family}.http_ms`] = http.by ? http.ms : null;
           details.push(
             `domain ${d.name}: ${ip} ${family.toUpperCase()} ${

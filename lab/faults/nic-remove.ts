@@ -4,8 +4,8 @@ import type { Lab } from '../types.ts';
 import { UsageError } from '../validation.ts';
 import { atNextRetry, defineFault, primitive } from './fault.ts';
 
-/** The node's NIC in a further L2 domain: the only kind a running machine may gain or lose here. */
-function domainNic(lab: Lab, node: string, iface: string): string {
+/** `iface`, checked to be the node's NIC in a further L2 domain: the only kind a running machine may gain or lose here. */
+function checkedDomainIface(lab: Lab, node: string, iface: string): string {
   const h = findHost(lab, node);
   const nics = h.interfaces.filter((i) => i.network === 'domain');
   if (!nics.some((i) => i.name === iface))
@@ -30,10 +30,10 @@ export default defineFault({
   budget: atNextRetry,
   held: (p) => ({ absent: [p.iface] }),
   inject: async (io, lab, node, p) => {
-    await primitive(io, 'nic', 'nic-remove')(lab, node, domainNic(lab, node, p.iface), false);
+    await primitive(io, 'nic', 'nic-remove')(lab, node, checkedDomainIface(lab, node, p.iface), false);
     return Date.now();
   },
   undo: async (io, lab, node, p) => {
-    await primitive(io, 'nic', 'nic-remove')(lab, node, domainNic(lab, node, p.iface), true);
+    await primitive(io, 'nic', 'nic-remove')(lab, node, checkedDomainIface(lab, node, p.iface), true);
   },
 });

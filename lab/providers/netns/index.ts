@@ -305,22 +305,8 @@ export class NetnsProvider implements Provider {
     apply: Apply,
   ): Promise<void> {
     const sw = names.switchNs(lab.name);
-    for (const i of h.interfaces.filter((x) => x.network === 'domain' && !absent.includes(x.name))) {
-      const d = lab.domains.find((x) => x.name === i.domain)!;
-      if (!links.has(i.name))
-        await apply(
-          `${h.name}: ${i.name} ${d.kind === 'vlan' ? `(VLAN ${d.vlan} of domain ${d.name})` : `on domain ${d.name}'s switch (${i.mac})`}`,
-          () => addDomainNic(lab, h, i),
-        );
-      if (d.kind === 'vlan') continue;
-      const portName = names.domainPort(h.index, i.name);
-      const port = obs.links.get(sw)?.get(portName);
-      const bridge = names.domainBridge(d.name);
-      if (!port || port.master !== bridge || (!port.flags.includes('UP') && !unplugged(i.name)))
-        await apply(`${h.name}: domain ${d.name} switch port up`, () =>
-          run(['ip', '-n', sw, 'link', 'set', portName, 'master', bridge, 'up']),
-        );
-    }
+    for (const i of h.interfaces.filter((x) => x.network === 'domain' && !absent.includes(x.name)))
+      await plugDomainNic(lab, h, i, links.has(i.name), obs.links.get(sw), unplugged(i.name), apply);
   }
 
   private async convergeNodeFiles(lab: Lab, h: LabHost, init: number | undefined, ctx: ConvergeContext): Promise<void> {
@@ -605,22 +591,11 @@ export class NetnsProvider implements Provider {
       if (has) await run(['ip', '-n', ns, 'link', 'del', iface]); // a veth takes its switch port with it
       return;
     }
-    if (!has) await addDomainNic(lab, h, i);
-    if (d.kind === 'switch')
-      await run([
-        'ip',
-        '-n',
-        names.switchNs(lab.name),
-        'link',
-        'set',
-        names.domainPort(h.index, iface),
-        'master',
-        names.domainBridge(d.name),
-        'up',
-      ]);
     const direct: Apply = async (_what, fn) => {
       await fn();
     };
+    // As lab:up makes it (the same steps), then its addresses, up, and DAD settled where the lab runs it.
+    await plugDomainNic(lab, h, i, has, undefined, false, direct);
     await convergeAddresses(ns, h.name, i, undefined, direct, lab.switch.dad);
     await run(['ip', '-n', ns, 'link', 'set', iface, 'up']);
     if (lab.switch.dad) await settleDad(ns, h);
@@ -830,6 +805,36 @@ async function boot(lab: Lab, h: LabHost): Promise<number> {
 }
 
 /** A domain NIC as lab:up makes it: a VLAN of eth1, or a cable (veth) to the domain's own switch. */
+/**
+ * A domain NIC as lab:up makes it: the interface where it is missing and, on a domain switch, its
+ * port on the domain's bridge and up (left down where its cable is pulled). `ports`: the switch
+ * namespace's links as observed (undefined: not observed, the port is set).
+ */
+async function plugDomainNic(
+  lab: Lab,
+  h: LabHost,
+  i: HostInterface,
+  has: boolean,
+  ports: Map<string, IpAddr> | undefined,
+  unplugged: boolean,
+  apply: Apply,
+): Promise<void> {
+  const d = lab.domains.find((x) => x.name === i.domain)!;
+  if (!has)
+    await apply(
+      `${h.name}: ${i.name} ${d.kind === 'vlan' ? `(VLAN ${d.vlan} of domain ${d.name})` : `on domain ${d.name}'s switch (${i.mac})`}`,
+      () => addDomainNic(lab, h, i),
+    );
+  if (d.kind === 'vlan') return;
+  const portName = names.domainPort(h.index, i.name);
+  const port = ports?.get(portName);
+  const bridge = names.domainBridge(d.name);
+  if (!port || port.master !== bridge || (!port.flags.includes('UP') && !unplugged))
+    await apply(`${h.name}: domain ${d.name} switch port up`, () =>
+      run(['ip', '-n', names.switchNs(lab.name), 'link', 'set', portName, 'master', bridge, 'up']),
+    );
+}
+
 async function addDomainNic(lab: Lab, h: LabHost, i: HostInterface): Promise<void> {
   const d = lab.domains.find((x) => x.name === i.domain)!;
   const ns = names.hostNs(lab.name, h.name);
