@@ -91,6 +91,8 @@ const peers: { subject: string; ipv6: boolean; vrrp: 'judged' | 'none' | 'partly
   // (power-off, VRRP's clock, the crash's split-brain; ucarp's install is checked after its recovery
   // test), keepalived:fast in hosts.test too (ARP and NDP): the same playbooks.
   { subject: 'keepalived', ipv6: true, vrrp: 'partly' },
+  // unicast peers: the advertisements go to the peer's address, which the client's switch port may not see
+  { subject: 'keepalived:operator', ipv6: true, vrrp: 'partly' },
   { subject: 'frr:fast', ipv6: true, vrrp: 'judged' },
   { subject: 'vip-manager:fast', ipv6: false, vrrp: 'none', crash: 'moves' },
   { subject: 'pacemaker:fast', ipv6: true, vrrp: 'none' },
