@@ -147,13 +147,16 @@ export async function serveBmc(lab: Lab, io: Primitives): Promise<void> {
   const info = bmcInfo(lab, readFileSync(f.password, 'utf8').trim());
   const auth = `Basic ${Buffer.from(`${info.user}:${info.password}`).toString('base64')}`;
   const say = (m: string) => appendFileSync(f.log, `${new Date().toISOString()} ${m}\n`);
-  // A machine this BMC powered on is on while it boots; otherwise the lab says: a machine whose
-  // init is gone is off.
+  // A machine this BMC powered on is on while it boots; otherwise the hypervisor says, where the
+  // provider can ask it (a VM that is off does not answer SSH: asking it cost fence_redfish 3 s a
+  // status poll), else a machine that runs no command is off.
   const booting = new Set<string>();
   // One power action at a time per machine, as each machine's own BMC.
   const busy = new Map<string, Promise<unknown>>();
   const nodeOf = (name: string) => lab.nodes.find((n) => n.name === name);
   const powerState = async (name: string): Promise<'On' | 'Off'> => {
+    if (booting.has(name)) return 'On';
+    if (io.powered) return (await io.powered(lab, name)) ? 'On' : 'Off';
     const r = await io.exec(lab, name, ['true'], { timeoutMs: 3000 }).catch(() => undefined);
     return r?.exitCode === 0 ? 'On' : 'Off';
   };
@@ -166,7 +169,7 @@ export async function serveBmc(lab: Lab, io: Primitives): Promise<void> {
     '@odata.type': '#ComputerSystem.v1_10_0.ComputerSystem',
     Id: name,
     Name: name,
-    PowerState: booting.has(name) ? 'On' : await powerState(name),
+    PowerState: await powerState(name),
     Actions: {
       '#ComputerSystem.Reset': {
         target: `/redfish/v1/Systems/${name}/Actions/ComputerSystem.Reset`,

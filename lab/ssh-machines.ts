@@ -83,16 +83,20 @@ export class SshMachines {
     } catch (e) {
       throw new Error(`${host} cannot be reached over SSH (${(e as Error).message}); ${this.unreachableHint}`);
     }
+    const used = this.conns.get(host);
     const running = conn.execCommand(argv.map(shq).join(' '), opts.input === undefined ? {} : { stdin: opts.input });
     const timeoutMs = opts.timeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
     const r = await Promise.race([
       running,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`${argv.join(' ')} on ${host}: timed out after ${timeoutMs} ms`)),
-          timeoutMs,
-        );
+        timer = setTimeout(() => {
+          // A machine power-cycled behind this connection (a fence from the lab's BMC, another
+          // process) never resets it: it looks open and every command on it hangs. The next
+          // command gets a fresh one.
+          if (this.conns.get(host) === used) this.drop(host);
+          reject(new Error(`${argv.join(' ')} on ${host}: timed out after ${timeoutMs} ms`));
+        }, timeoutMs);
       }),
     ]).finally(() => clearTimeout(timer));
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? -1 };

@@ -22,6 +22,11 @@ export interface Primitives {
   /** Power cut (off) or boot (on; returns once the machine is reachable again). */
   power?(lab: Lab, host: string, on: boolean): Promise<void>;
   /**
+   * Whether the machine has power now, as its hypervisor says (not whether it answers): a BMC's
+   * PowerState, and what tells a machine that is off from one still booting.
+   */
+  powered?(lab: Lab, host: string): Promise<boolean>;
+  /**
    * The cable of one NIC: unplugged (the machine sees no carrier) or plugged back. May return the
    * moment it went (this machine's clock) where work comes first (an undo armed over SSH).
    */

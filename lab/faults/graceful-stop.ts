@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { atNextRetry, defineFault } from './fault.ts';
-import { serviceCall } from './service.ts';
+import { serviceCall, serviceUndo } from './service.ts';
 
 export default defineFault({
   kind: 'graceful-stop',
@@ -15,6 +15,6 @@ export default defineFault({
   held: (p) => ({ stopped: [p.process] }),
   inject: (io, lab, node, p) => serviceCall(io, lab, node, ['stop', p.process, 'TERM']),
   undo: async (io, lab, node, p) => {
-    await serviceCall(io, lab, node, ['start', p.process]);
+    await serviceUndo(io, lab, node, ['start', p.process]);
   },
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { afterLeaseExpiry, defineFault } from './fault.ts';
-import { serviceCall } from './service.ts';
+import { serviceCall, serviceUndo } from './service.ts';
 
 export default defineFault({
   kind: 'pause',
@@ -14,6 +14,6 @@ export default defineFault({
   held: (p) => ({ stopped: [p.process] }),
   inject: (io, lab, node, p) => serviceCall(io, lab, node, ['signal', p.process, 'STOP']),
   undo: async (io, lab, node, p) => {
-    await serviceCall(io, lab, node, ['signal', p.process, 'CONT']);
+    await serviceUndo(io, lab, node, ['signal', p.process, 'CONT']);
   },
 });

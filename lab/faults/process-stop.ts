@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { afterLeaseExpiry, defineFault } from './fault.ts';
-import { serviceCall } from './service.ts';
+import { serviceCall, serviceUndo } from './service.ts';
 
 export default defineFault({
   kind: 'process-stop',
@@ -16,6 +16,6 @@ export default defineFault({
   held: (p) => ({ stopped: [p.process] }),
   inject: (io, lab, node, p) => serviceCall(io, lab, node, ['stop', p.process, p.signal ?? 'TERM']),
   undo: async (io, lab, node, p) => {
-    await serviceCall(io, lab, node, ['start', p.process]);
+    await serviceUndo(io, lab, node, ['start', p.process]);
   },
 });

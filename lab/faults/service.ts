@@ -18,3 +18,21 @@ export async function serviceCall(io: Primitives, lab: Lab, node: string, args: 
   const at = Number(BigInt(m[1]!) / 1000n) / 1000;
   return io.hostTime ? io.hostTime(lab, node, at) : at;
 }
+
+/**
+ * An undo's call (start, resume). A machine power-cycled meanwhile by someone else — a fencing
+ * subject's peer through the lab's BMC — has nothing left to undo: it is off (it starts its enabled
+ * services when powered on; the suite then waits for the subject to be ready there) or booting
+ * (waited for, then the call once more). Told apart by the hypervisor's power state, where the
+ * provider has one; elsewhere the call's failure stands.
+ */
+export async function serviceUndo(io: Primitives, lab: Lab, node: string, args: string[]): Promise<void> {
+  try {
+    await serviceCall(io, lab, node, args);
+  } catch (e) {
+    if (!io.powered || !io.power) throw e;
+    if (!(await io.powered(lab, node))) return;
+    await io.power(lab, node, true); // on: returns once it has booted
+    await serviceCall(io, lab, node, args);
+  }
+}

@@ -5,6 +5,7 @@
 import test from 'ava';
 import { injectFault, undoFault } from '../../lab/faults/index.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
+import { readFaults } from '../../lab/state.ts';
 import { netns, quiet, testLab } from '../helpers.ts';
 
 const lab = testLab('tsvc', 112);
@@ -105,5 +106,26 @@ test.serial(
     t.regex(await sh('/etc/l2lab/bin/l2l-service stop intonly'), /intonly stopped \(INT\)/);
     t.true(Date.now() - t0 < 4000, `ended by INT, not by the KILL after 5 s (${Date.now() - t0} ms)`);
     t.is(await sh('cat /var/lib/l2lab/l2lint.got'), 'int');
+  },
+);
+
+test.serial(
+  'a fence power-cycles the machine while process-stop is in force: the undo leaves it to the boot, which starts it',
+  async (t) => {
+    const f = { kind: 'process-stop', node: 'node01', process: 'supervisor' } as const;
+    await injectFault(netns, lab, f);
+    t.regex(await sh('/etc/l2lab/bin/l2l-service status supervisor || true'), /supervisor stopped/);
+    // The lab's BMC powers the machine off behind the fault's back, as a fencing peer asks it.
+    await netns.power!(lab, 'node01', false);
+    t.false(await netns.powered!(lab, 'node01'));
+    // Nothing to start on a machine without power: the undo returns, the fault is no longer in force.
+    await undoFault(netns, lab, f);
+    t.deepEqual(readFaults(lab), []);
+    await netns.power!(lab, 'node01', true);
+    t.true(await netns.powered!(lab, 'node01'));
+    t.regex(await sh('/etc/l2lab/bin/l2l-service status supervisor'), /supervisor running/);
+    // On a machine with power, a call that fails for another reason still fails, saying why.
+    const missing = { kind: 'process-stop', node: 'node01', process: 'l2lnosuch' } as const;
+    await t.throwsAsync(undoFault(netns, lab, missing), { message: /l2l-service start l2lnosuch on node01 failed/ });
   },
 );

@@ -136,6 +136,7 @@ test.serial('power-off is a power cut (the domain is off at once); power on boot
     t.true(cut < 10_000, `power off took ${cut} ms`);
     const s = await vagrant.status(lab);
     t.false(s.nodes.find((n) => n.name === 'node02')!.powered);
+    t.false(await vagrant.powered!(lab, 'node02'), "the hypervisor's power state (the BMC's PowerState)");
     t.is(s.state, 'degraded');
     // lab:up leaves a powered-off machine alone while the fault is in force.
     await labUp(lab, quiet, vagrant);
@@ -149,6 +150,7 @@ test.serial('power-off is a power cut (the domain is off at once); power on boot
   const addr = await sh('node02', 'cat /proc/uptime; ip -o addr show dev eth1');
   t.true(addr.includes(`${sw.ipv6}/${sw.ipv6Prefix}`), addr);
   t.true(Number(addr.split(' ')[0]) < 600, `node02 rebooted: ${addr}`);
+  t.true(await vagrant.powered!(lab, 'node02'));
   t.is((await vagrant.status(lab)).state, 'up');
 });
 

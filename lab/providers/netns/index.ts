@@ -490,6 +490,11 @@ export class NetnsProvider implements Provider {
     };
   }
 
+  /** A machine has power while its init runs. */
+  async powered(lab: Lab, host: string): Promise<boolean> {
+    return liveInit(lab, findHost(lab, host)) !== undefined;
+  }
+
   /** A power cut: every process of the node at once, then its NICs lose carrier. Power on boots it. */
   async power(lab: Lab, host: string, on: boolean): Promise<void> {
     const h = findHost(lab, host);

@@ -414,6 +414,13 @@ export class VagrantProvider extends OverSsh implements Provider {
     return this.hv(lab).powerCommands(`${names.prefix(lab.name)}"$L2LAB_MACHINE"`);
   }
 
+  /** The domain is running (or paused: a frozen machine still has power). */
+  async powered(lab: Lab, host: string): Promise<boolean> {
+    const dom = domain(lab.name, findHost(lab, host).name);
+    const state = (await this.hv(lab).states(dom)).get(dom);
+    return state === 'running' || state === 'paused';
+  }
+
   async power(lab: Lab, host: string, on: boolean): Promise<void> {
     const h = findHost(lab, host);
     const dom = domain(lab.name, h.name);
