@@ -809,7 +809,6 @@ async function boot(lab: Lab, h: LabHost): Promise<number> {
   );
 }
 
-/** A domain NIC as lab:up makes it: a VLAN of eth1, or a cable (veth) to the domain's own switch. */
 /**
  * A domain NIC as lab:up makes it: the interface where it is missing and, on a domain switch, its
  * port on the domain's bridge and up (left down where its cable is pulled). `ports`: the switch
@@ -840,6 +839,7 @@ async function plugDomainNic(
     );
 }
 
+/** A domain NIC made: a VLAN of eth1, or a cable (veth) to the domain's own switch. */
 async function addDomainNic(lab: Lab, h: LabHost, i: HostInterface): Promise<void> {
   const d = lab.domains.find((x) => x.name === i.domain)!;
   const ns = names.hostNs(lab.name, h.name);
