@@ -86,7 +86,15 @@ test.after.always(async () => {
 // (then the old master's last one is not in it).
 // crash 'fenced': the killed stack's node is fenced (powered off and on through the lab's BMC) and
 // the VIP moves with no second answerer.
-const peers: { subject: string; ipv6: boolean; vrrp: 'judged' | 'none' | 'partly'; crash?: 'moves' | 'fenced' }[] = [
+// faults: a power cut, then a crash, unless it says otherwise.
+type Peer = {
+  subject: string;
+  ipv6: boolean;
+  vrrp: 'judged' | 'none' | 'partly';
+  crash?: 'moves' | 'fenced';
+  faults?: ('power-off' | 'process-stop')[];
+};
+const peers: Peer[] = [
   // as shipped: VRRPv2 for IPv4, 1 s adverts. keepalived:fast and ucarp:fast run side by side below
   // (power-off, VRRP's clock, the crash's split-brain; ucarp's install is checked after its recovery
   // test), keepalived:fast in hosts.test too (ARP and NDP): the same playbooks.
@@ -94,11 +102,35 @@ const peers: { subject: string; ipv6: boolean; vrrp: 'judged' | 'none' | 'partly
   // unicast peers: the advertisements go to the peer's address, which the client's switch port may not see
   { subject: 'keepalived:operator', ipv6: true, vrrp: 'partly' },
   { subject: 'frr:fast', ipv6: true, vrrp: 'judged' },
-  { subject: 'vip-manager:fast', ipv6: false, vrrp: 'none', crash: 'moves' },
+  // Each variant as shipped after its fast one (the install changes its timings only): its own
+  // budget's power cut (the crash's split-brain is the fast one's, the same daemons), ~20 s of CI.
+  { subject: 'frr', ipv6: true, vrrp: 'partly', faults: ['power-off'] },
+  // vip-manager's power-off differs from its crash by the 2 s leader race only, and each trial
+  // waits out Patroni's ttl (20 s at least): the crash alone, the new behaviour.
+  { subject: 'vip-manager:fast', ipv6: false, vrrp: 'none', crash: 'moves', faults: ['process-stop'] },
+  // as shipped: ttl 30 s, polls every 1 s
+  { subject: 'vip-manager', ipv6: false, vrrp: 'none', crash: 'moves', faults: ['process-stop'] },
   { subject: 'pacemaker:fast', ipv6: true, vrrp: 'none' },
+  // as shipped: corosync's token 3 s
+  { subject: 'pacemaker', ipv6: true, vrrp: 'none', faults: ['power-off'] },
   // last: the lab:down test below finds its daemons and its BMC running
   { subject: 'pacemaker:fenced', ipv6: true, vrrp: 'none', crash: 'fenced' },
 ];
+
+/** What a peer's test claims, from the faults it runs. */
+function title(p: Peer): string {
+  const faults = p.faults ?? ['power-off', 'process-stop'];
+  const off = faults.includes('power-off') ? 'fails over after a power cut' : '';
+  const crash = !faults.includes('process-stop')
+    ? ''
+    : p.crash === 'moves'
+      ? 'a crash moves the VIP: the old node answers at most one poll beside the new one'
+      : p.crash === 'fenced'
+        ? 'a crash is fenced: no second answerer'
+        : 'a crash leaves two nodes answering';
+  const claims = ['installs idempotently', off, crash].filter(Boolean);
+  return `${p.subject}: ${claims.slice(0, -1).join(', ')}, and ${claims.at(-1)}`;
+}
 
 /** Two link-down trials back to back (the second follows a heal): the failover check, the run's progress lines, its VIPs. */
 async function linkDownTwice(subject: string) {
@@ -160,78 +192,76 @@ test.serial(
 );
 
 for (const p of peers)
-  test.serial(
-    p.crash === 'moves'
-      ? `${p.subject}: installs idempotently, and a crash moves the VIP: the old node answers at most one poll beside the new one`
-      : p.crash === 'fenced'
-        ? `${p.subject}: installs idempotently, fails over after a power cut, and a crash is fenced: no second answerer`
-        : `${p.subject}: installs idempotently, fails over after a power cut, and a crash leaves two nodes answering`,
-    async (t) => {
-      const { results: r } = await runSuite({
-        lab,
-        subject: p.subject,
-        trials: 1,
-        // vip-manager: its power-off differs from its crash by the 2 s leader race only, and each
-        // trial waits out Patroni's ttl (20 s at least): the crash alone, the new behaviour.
-        faults: p.crash === 'moves' ? ['process-stop'] : ['power-off', 'process-stop'],
-        only: ['single-responder', 'failover'],
-        probeIntervalMs: PROBE_MS,
-        progress: () => {},
-        outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
-      });
-      const status = Object.fromEntries(r.checks.map((c) => [c.id, c]));
-      t.is(status['single-responder']!.status, 'passed', status['single-responder']!.reason);
-      const failover = status.failover!;
-      if (p.crash === 'moves') {
-        // Patroni killed: its key expires, a replica takes it, and each vip-manager follows the key
-        // at its next poll (--interval 100 ms): the old one may answer beside the new one for up to
-        // one poll (upstream behaviour), never longer.
-        const [crash] = failover.trials;
-        t.truthy(crash?.arp?.newNode, `process-stop: ${crash?.problems.join('; ')}`);
-        const a = crash!.arp!;
-        t.not(a.newNode, a.oldNode);
-        t.true(a.takeoverMs! <= crash!.budgetMs, `takeover ${a.takeoverMs} ms, budget ${crash!.budgetMs} ms`);
-        const both = a.splitBrainWindows * PROBE_MS;
-        t.true(both <= 100 + PROBE_MS, `two nodes answered for ${both} ms: more than one vip-manager poll`);
-        t.log(
-          `crash: takeover ${a.takeoverMs} ms (budget ${crash!.budgetMs} ms), ARP gap ${a.outageMs} ms, both ${both} ms`,
-        );
-      }
-      const [off, crash] = p.crash === 'moves' ? [] : failover.trials;
-      if (p.crash !== 'moves') t.is(failover.trials.length, 2, 'a power-off and a crash trial');
-      if (off && crash) {
-        t.true(off.passed, `power-off: ${off.problems.join('; ')}`);
-        t.not(off.arp!.newNode, off.arp!.oldNode);
-        t.is(off.ndp !== undefined, p.ipv6, 'NDP measured exactly where IPv6 is claimed');
-        if (p.ipv6) t.true(off.ndp!.takeoverMs! < off.budgetMs + (off.dadMs ?? 0));
-        if (p.crash === 'fenced') {
-          // The crash: the peer fences the node whose stack died (its kernel still held the VIP)
-          // through the lab's BMC, then takes the VIP: never two answerers.
-          t.true(crash.passed, `process-stop: ${crash.problems.join('; ')}`);
-          t.is(crash.arp!.splitBrainWindows, 0);
-          t.is(failover.status, 'passed', failover.details.join('\n'));
-          const bmcLog = readFileSync(join(labPaths(lab.name).dir, 'bmc', 'bmc.log'), 'utf8');
-          t.regex(bmcLog, new RegExp(`${crash.arp!.oldNode}: ForceOff asked by`), bmcLog);
-        } else {
-          // The crash: the failover check fails for split-brain, named in its reason.
-          t.is(failover.status, 'failed', failover.details.join('\n'));
-          t.false(crash.passed);
-          t.regex(failover.reason!, /process-stop #1: ARP: \d+ requests answered by two MACs/);
-        }
-      }
-      const v = off?.arp?.vrrp;
-      if (off && (p.vrrp === 'judged' || (p.vrrp === 'partly' && v?.switchoverMs !== undefined))) {
-        // VRRP's own clock on the wire agrees with the suite's outage within both resolutions.
-        t.truthy(v, 'VRRP seen on the wire');
-        t.is(v!.newNode, off.arp!.newNode, 'the advertisements name the node the suite saw answer');
-        const gap = Math.abs(v!.switchoverMs! - off.arp!.outageMs!);
-        t.true(gap <= v!.intervalMs! + PROBE_MS + 10, `VRRP ${v!.switchoverMs} ms vs ARP ${off.arp!.outageMs} ms`);
-        t.regex(failover.details.join('\n'), /VRRP on the wire: last advertisement of node0\d → first of node0\d/);
-      } else if (p.vrrp === 'none') t.is(v, undefined);
+  test.serial(title(p), async (t) => {
+    const faults = p.faults ?? ['power-off', 'process-stop'];
+    const { results: r } = await runSuite({
+      lab,
+      subject: p.subject,
+      trials: 1,
+      faults,
+      only: ['single-responder', 'failover'],
+      probeIntervalMs: PROBE_MS,
+      progress: () => {},
+      outDir: mkdtempSync(join(tmpdir(), 'l2l-report-')),
+    });
+    const status = Object.fromEntries(r.checks.map((c) => [c.id, c]));
+    t.is(status['single-responder']!.status, 'passed', status['single-responder']!.reason);
+    const failover = status.failover!;
+    t.deepEqual(
+      failover.trials.map((x) => x.fault),
+      faults,
+      'one trial per fault',
+    );
+    const off = failover.trials.find((x) => x.fault === 'power-off');
+    const crash = failover.trials.find((x) => x.fault === 'process-stop');
+    if (off) {
+      t.true(off.passed, `power-off: ${off.problems.join('; ')}`);
+      t.not(off.arp!.newNode, off.arp!.oldNode);
+      t.is(off.ndp !== undefined, p.ipv6, 'NDP measured exactly where IPv6 is claimed');
+      if (p.ipv6) t.true(off.ndp!.takeoverMs! < off.budgetMs + (off.dadMs ?? 0));
+      t.log(`power-off: takeover ${off.arp!.takeoverMs} ms (budget ${off.budgetMs} ms)`);
+    }
+    if (!crash) t.is(failover.status, 'passed', failover.details.join('\n'));
+    else if (p.crash === 'moves') {
+      // Patroni killed: its key expires, a replica takes it, and each vip-manager follows the key
+      // at its next poll (--interval): the old one may answer beside the new one for up to one
+      // poll (upstream behaviour), never longer.
+      t.truthy(crash.arp?.newNode, `process-stop: ${crash.problems.join('; ')}`);
+      const a = crash.arp!;
+      t.not(a.newNode, a.oldNode);
+      t.true(a.takeoverMs! <= crash.budgetMs, `takeover ${a.takeoverMs} ms, budget ${crash.budgetMs} ms`);
+      const poll = Number(loadSubject(p.subject, lab.lease).install!.vars.vipm_interval_ms);
+      const both = a.splitBrainWindows * PROBE_MS;
+      t.true(both <= poll + PROBE_MS, `two nodes answered for ${both} ms: more than one vip-manager poll (${poll} ms)`);
+      t.log(
+        `crash: takeover ${a.takeoverMs} ms (budget ${crash.budgetMs} ms), ARP gap ${a.outageMs} ms, both ${both} ms`,
+      );
+    } else if (p.crash === 'fenced') {
+      // The crash: the peer fences the node whose stack died (its kernel still held the VIP)
+      // through the lab's BMC, then takes the VIP: never two answerers.
+      t.true(crash.passed, `process-stop: ${crash.problems.join('; ')}`);
+      t.is(crash.arp!.splitBrainWindows, 0);
+      t.is(failover.status, 'passed', failover.details.join('\n'));
+      const bmcLog = readFileSync(join(labPaths(lab.name).dir, 'bmc', 'bmc.log'), 'utf8');
+      t.regex(bmcLog, new RegExp(`${crash.arp!.oldNode}: ForceOff asked by`), bmcLog);
+    } else {
+      // The crash: the failover check fails for split-brain, named in its reason.
+      t.is(failover.status, 'failed', failover.details.join('\n'));
+      t.false(crash.passed);
+      t.regex(failover.reason!, /process-stop #1: ARP: \d+ requests answered by two MACs/);
+    }
+    const v = off?.arp?.vrrp;
+    if (off && (p.vrrp === 'judged' || (p.vrrp === 'partly' && v?.switchoverMs !== undefined))) {
+      // VRRP's own clock on the wire agrees with the suite's outage within both resolutions.
+      t.truthy(v, 'VRRP seen on the wire');
+      t.is(v!.newNode, off.arp!.newNode, 'the advertisements name the node the suite saw answer');
+      const gap = Math.abs(v!.switchoverMs! - off.arp!.outageMs!);
+      t.true(gap <= v!.intervalMs! + PROBE_MS + 10, `VRRP ${v!.switchoverMs} ms vs ARP ${off.arp!.outageMs} ms`);
+      t.regex(failover.details.join('\n'), /VRRP on the wire: last advertisement of node0\d → first of node0\d/);
+    } else if (p.vrrp === 'none') t.is(v, undefined);
 
-      await secondInstallChangesNothing(t, p.subject, r.vips);
-    },
-  );
+    await secondInstallChangesNothing(t, p.subject, r.vips);
+  });
 
 // Debian's Patroni 3.0.2 takes any timing; newer Patroni silently adjusts ttl < 20 and the rest
 // (patroni/config.py _validate_and_adjust_timeouts): a figure measured with either would not be Patroni's.
