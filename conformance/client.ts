@@ -1,11 +1,10 @@
 // What checks do from a host of the lab as a client: an HTTP GET of a VIP, and waiting until every
 // VIP has one responder. Shared so that checks ask the same way and judge the same figures.
+import { HOSTNAME } from '../playbooks/cluster/manifests.ts';
 import type { Vip } from './addresses/index.ts';
 import { responders } from './analyze.ts';
 import type { Context } from './context.ts';
 
-/** The Host the test backend answers GET / for (agent/config.ts, playbooks/cluster/manifests.ts: the suite keeps its own copy). */
-export const BACKEND_HOST = 'myservice.findichgut.net';
 /** How long a client retries a GET before it says the VIP gave no HTTP answer. */
 export const HTTP_WITHIN_MS = 2000;
 
@@ -24,7 +23,7 @@ export async function httpGet(ctx: Context, from: string, ip: string): Promise<{
       '-m',
       String((500 + slack) / 1000),
       '-H',
-      `Host: ${BACKEND_HOST}`,
+      `Host: ${HOSTNAME}`,
       url,
     ]);
     if (r.exitCode === 0 && r.stdout.trim()) return { by: r.stdout.trim(), ms: Date.now() - t0 };

@@ -47,7 +47,7 @@ const { values } = parseArgs({
     'settle-anyone': { type: 'boolean', default: false }, // settled once answered again, by anyone
     announce: { type: 'string', default: '' }, // families: arp,ndp
     http: { type: 'string' },
-    'http-host': { type: 'string', default: 'myservice.findichgut.net' },
+    'http-host': { type: 'string' }, // with --http: the Host the backend answers for
     'http-interval-ms': { type: 'string', default: '50' },
     'http-timeout-ms': { type: 'string', default: '150' },
     'answer-timeout-ms': { type: 'string', default: '150' }, // how long an ARP/NDP answer may take and still count
@@ -198,6 +198,7 @@ let httpTimer: NodeJS.Timeout | undefined;
 const httpTimeout = Math.max(10, Number(values['http-timeout-ms']));
 let httpInFlight = 0;
 if (values.http) {
+  const host = need('http-host', values['http-host']) as string;
   const url = `http://${values.http.includes(':') ? `[${values.http}]` : values.http}/`;
   const every = Math.max(10, Number(values['http-interval-ms']));
   // One request every interval, not one after another: a slow or lost request (its timeout is
@@ -208,17 +209,13 @@ if (values.http) {
     httpTimer = setTimeout(tick, every);
     httpInFlight++;
     void new Promise<{ status: number; body: string } | undefined>((resolve) => {
-      const req = httpGet(
-        url,
-        { headers: { host: values['http-host']! }, agent: false, timeout: httpTimeout },
-        (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => {
-            body += d.toString();
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
-        },
-      );
+      const req = httpGet(url, { headers: { host }, agent: false, timeout: httpTimeout }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+      });
       req.on('timeout', () => req.destroy());
       req.on('error', () => resolve(undefined));
     }).then((r) => {

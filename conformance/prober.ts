@@ -5,11 +5,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { labProberAddresses, PROBER_HOST_PARTS, proberAddresses, proberMac } from '../lab/addresses.ts';
-import { ifaceOf, switchNic } from '../lab/hosts.ts';
+import { domainOf, ifaceOf, switchNic } from '../lab/hosts.ts';
 import { repoRoot } from '../lab/paths.ts';
 import type { ExecResult, Provider } from '../lab/provider.ts';
 import { shq } from '../lab/quote.ts';
 import type { Lab } from '../lab/types.ts';
+import { HOSTNAME } from '../playbooks/cluster/manifests.ts';
 import { eventsFileOf } from '../results/folder.ts';
 import type { Vip } from './addresses/index.ts';
 import { BASELINE_STALL_MS, type Family, rotationProblem } from './analyze.ts';
@@ -118,7 +119,7 @@ export class Prober {
   /** The prober's identity on one of the client's NICs: in another L2 domain, host parts 224-254 of its subnets. */
   observerOn(iface: string): { mac: string; ipv4: string[]; ipv6: string[] } {
     const nic = ifaceOf(this.lab.client, iface);
-    const d = this.lab.domains.find((x) => x.name === nic.domain);
+    const d = domainOf(this.lab, nic);
     const own = d ? proberAddresses({ switch: d }) : labProberAddresses(this.lab);
     return { mac: proberMac(nic.mac), ...own };
   }
@@ -208,7 +209,7 @@ export class Prober {
       ...(o.listenOnly ? ['--listen-only'] : []),
       '--answer-timeout-ms',
       String(this.answerTimeoutMs),
-      ...(o.http ? ['--http', o.http, '--http-timeout-ms', String(this.answerTimeoutMs)] : []),
+      ...(o.http ? ['--http', o.http, '--http-host', HOSTNAME, '--http-timeout-ms', String(this.answerTimeoutMs)] : []),
       ...this.vrrpSources.flatMap((s) => ['--vrrp-source', s]),
     ];
     if (remote && !this.remoteDirReady) {

@@ -61,6 +61,10 @@ export function ifaceOf(h: LabHost, iface: string): HostInterface {
 export const domainEligible = (d: Domain, nodes: LabHost[]): LabHost[] =>
   nodes.filter((n) => d.nodes.includes(n.name) && matches(d.policy.nodeSelector, n.labels));
 
+/** The further L2 domain a NIC is in (undefined: the lab switch or the management network). */
+export const domainOf = (lab: Lab, i: HostInterface): Domain | undefined =>
+  lab.domains.find((d) => d.name === i.domain);
+
 /** A machine's NIC in an L2 domain, if it is on it. */
 export const domainNic = (h: LabHost, d: Domain): HostInterface | undefined =>
   h.interfaces.find((i) => i.domain === d.name);

@@ -1,10 +1,10 @@
+import { HOSTNAME } from '../../playbooks/cluster/manifests.ts';
 import { defineCheck } from '../check.ts';
-import { BACKEND_HOST } from '../client.ts';
 
 export default defineCheck({
   id: 'http',
   title: 'HTTP through the VIP',
-  description: `GET / with Host ${BACKEND_HOST} through the VIP reaches a node's backend (200, the node's name); another Host gets 404.`,
+  description: `GET / with Host ${HOSTNAME} through the VIP reaches a node's backend (200, the node's name); another Host gets 404.`,
   features: ['http'],
   async run(ctx) {
     const details: string[] = [],
@@ -21,14 +21,14 @@ export default defineCheck({
         '-w',
         '\n%{http_code}',
         '-H',
-        `Host: ${BACKEND_HOST}`,
+        `Host: ${HOSTNAME}`,
         url,
       ]);
       const lines = ok.stdout.split('\n');
       const code = lines.pop()!.trim(),
         body = lines.join('\n').trim();
       const eligible = ctx.eligible.map((h) => h.name);
-      details.push(`${url} Host ${BACKEND_HOST} → ${code} ${body}`);
+      details.push(`${url} Host ${HOSTNAME} → ${code} ${body}`);
       if (code !== '200' || !eligible.includes(body))
         problems.push(`${url}: expected 200 from one of ${eligible.join(', ')}, got ${code} "${body}"`);
       const other = await ctx.provider.exec(ctx.lab, ctx.lab.client.name, [

@@ -27,6 +27,11 @@ export interface Primitives {
    */
   powered?(lab: Lab, host: string): Promise<boolean>;
   /**
+   * Returns once a machine that has power has booted (its enabled services started, reachable as
+   * lab:up leaves it): at once on one that has. power(on) ends with it; nothing else is touched.
+   */
+  booted?(lab: Lab, host: string): Promise<void>;
+  /**
    * The cable of one NIC: unplugged (the machine sees no carrier) or plugged back. May return the
    * moment it went (this machine's clock) where work comes first (an undo armed over SSH).
    */

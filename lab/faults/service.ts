@@ -24,15 +24,15 @@ export async function serviceCall(io: Primitives, lab: Lab, node: string, args: 
  * subject's peer through the lab's BMC — has nothing left to undo: it is off (it starts its enabled
  * services when powered on; the suite then waits for the subject to be ready there) or booting
  * (waited for, then the call once more). Told apart by the hypervisor's power state, where the
- * provider has one; elsewhere the call's failure stands.
+ * provider has one; elsewhere the call's failure stands (on a booted machine, at once).
  */
 export async function serviceUndo(io: Primitives, lab: Lab, node: string, args: string[]): Promise<void> {
   try {
     await serviceCall(io, lab, node, args);
   } catch (e) {
-    if (!io.powered || !io.power) throw e;
+    if (!io.powered || !io.booted) throw e;
     if (!(await io.powered(lab, node))) return;
-    await io.power(lab, node, true); // on: returns once it has booted
+    await io.booted(lab, node);
     await serviceCall(io, lab, node, args);
   }
 }

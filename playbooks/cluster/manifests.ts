@@ -13,6 +13,7 @@ export type K8sObject = {
   [k: string]: unknown;
 };
 
+/** The tutorial's HTTPRoute hostname: the backend answers GET / for it and 404 for any other (the suite sends it). */
 export const HOSTNAME = 'myservice.findichgut.net';
 
 export function tutorialObjects(lab: Lab): K8sObject[] {

@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { ipJson, run, sleep, waitFor } from '../../command.ts';
 import { heldOn } from '../../faults/index.ts';
 import { alive, readIf, writeAtomic } from '../../files.ts';
-import { findHost, ifaceOf, mgmt, switchNic } from '../../hosts.ts';
+import { domainOf, findHost, ifaceOf, mgmt, switchNic } from '../../hosts.ts';
 import { type Cidr, cidrRange, overlaps, parseCidr } from '../../ip.ts';
 import * as names from '../../names.ts';
 import { nodeFilesDir, repoRoot } from '../../paths.ts';
@@ -31,6 +31,7 @@ import { shq } from '../../quote.ts';
 import { sshBanner } from '../../ssh.ts';
 import { commonStatus } from '../../state.ts';
 import {
+  type Domain,
   type HostInterface,
   type HostStatus,
   type Lab,
@@ -306,7 +307,7 @@ export class NetnsProvider implements Provider {
   ): Promise<void> {
     const sw = names.switchNs(lab.name);
     for (const i of h.interfaces.filter((x) => x.network === 'domain' && !absent.includes(x.name)))
-      await plugDomainNic(lab, h, i, links.has(i.name), obs.links.get(sw), unplugged(i.name), apply);
+      await plugDomainNic(lab, h, i, domainOf(lab, i)!, links.has(i.name), obs.links.get(sw), unplugged(i.name), apply);
   }
 
   private async convergeNodeFiles(lab: Lab, h: LabHost, init: number | undefined, ctx: ConvergeContext): Promise<void> {
@@ -559,6 +560,12 @@ export class NetnsProvider implements Provider {
     // A booting Debian host waits for DAD before its services start (ifupdown's settle-dad.sh).
     if (lab.switch.dad) await settleDad(ns, h);
     if (!liveInit(lab, h)) await boot(lab, h);
+    await this.booted(lab, host);
+  }
+
+  /** Booted: its init runs the enabled services; sshd answering says they have started. */
+  async booted(lab: Lab, host: string): Promise<void> {
+    const h = findHost(lab, host);
     if (h.interfaces.some((i) => i.network === 'management'))
       await waitFor(
         `sshd on ${h.name} after power on`,
@@ -572,7 +579,7 @@ export class NetnsProvider implements Provider {
     const h = findHost(lab, host);
     const i = ifaceOf(h, iface);
     const state = up ? 'up' : 'down';
-    const d = lab.domains.find((x) => x.name === i.domain);
+    const d = domainOf(lab, i);
     if (i.network === 'switch') await run(['ip', '-n', names.switchNs(lab.name), 'link', 'set', h.name, state]);
     else if (d?.kind === 'switch')
       await run(['ip', '-n', names.switchNs(lab.name), 'link', 'set', names.domainPort(h.index, i.name), state]);
@@ -588,7 +595,7 @@ export class NetnsProvider implements Provider {
   async nic(lab: Lab, host: string, iface: string, present: boolean): Promise<void> {
     const h = findHost(lab, host);
     const i = ifaceOf(h, iface);
-    const d = lab.domains.find((x) => x.name === i.domain);
+    const d = domainOf(lab, i);
     if (!d) throw new Error(`${host} ${iface} is not a NIC in a further L2 domain; only those can be taken out`);
     const ns = names.hostNs(lab.name, h.name);
     const has = (await presentNics(ns, h)).some((x) => x.name === iface);
@@ -600,7 +607,7 @@ export class NetnsProvider implements Provider {
       await fn();
     };
     // As lab:up makes it (the same steps), then its addresses, up, and DAD settled where the lab runs it.
-    await plugDomainNic(lab, h, i, has, undefined, false, direct);
+    await plugDomainNic(lab, h, i, d, has, undefined, false, direct);
     await convergeAddresses(ns, h.name, i, undefined, direct, lab.switch.dad);
     await run(['ip', '-n', ns, 'link', 'set', iface, 'up']);
     if (lab.switch.dad) await settleDad(ns, h);
@@ -818,16 +825,16 @@ async function plugDomainNic(
   lab: Lab,
   h: LabHost,
   i: HostInterface,
+  d: Domain,
   has: boolean,
   ports: Map<string, IpAddr> | undefined,
   unplugged: boolean,
   apply: Apply,
 ): Promise<void> {
-  const d = lab.domains.find((x) => x.name === i.domain)!;
   if (!has)
     await apply(
       `${h.name}: ${i.name} ${d.kind === 'vlan' ? `(VLAN ${d.vlan} of domain ${d.name})` : `on domain ${d.name}'s switch (${i.mac})`}`,
-      () => addDomainNic(lab, h, i),
+      () => addDomainNic(lab, h, i, d),
     );
   if (d.kind === 'vlan') return;
   const portName = names.domainPort(h.index, i.name);
@@ -840,8 +847,7 @@ async function plugDomainNic(
 }
 
 /** A domain NIC made: a VLAN of eth1, or a cable (veth) to the domain's own switch. */
-async function addDomainNic(lab: Lab, h: LabHost, i: HostInterface): Promise<void> {
-  const d = lab.domains.find((x) => x.name === i.domain)!;
+async function addDomainNic(lab: Lab, h: LabHost, i: HostInterface, d: Domain): Promise<void> {
   const ns = names.hostNs(lab.name, h.name);
   if (d.kind === 'vlan') {
     await run([

@@ -17,7 +17,7 @@ import type { NodeSSH } from 'node-ssh';
 import { run, waitFor } from '../../command.ts';
 import { heldOn } from '../../faults/index.ts';
 import { readIf, writeAtomic } from '../../files.ts';
-import { findHost, ifaceOf, mgmt, switchNic } from '../../hosts.ts';
+import { domainOf, findHost, ifaceOf, mgmt, switchNic } from '../../hosts.ts';
 import * as names from '../../names.ts';
 import { nodeFilesDir, repoRoot } from '../../paths.ts';
 import type { Capabilities, ConvergeContext, ExecResult, Progress, Provider } from '../../provider.ts';
@@ -430,14 +430,23 @@ export class VagrantProvider extends OverSsh implements Provider {
       return;
     }
     if ((await this.hv(lab).states(dom)).get(dom) !== 'running') await this.hv(lab).powerOn(dom);
+    await this.booted(lab, host);
+  }
+
+  /** Booted: l2lab's boot unit has run (SSH answers with the pinned key). */
+  async booted(lab: Lab, host: string): Promise<void> {
+    const h = findHost(lab, host);
     await waitFor(
       `${h.name} to boot (SSH with the pinned key)`,
       async () => {
-        this.machines.drop(h.name);
-        const ok = await this.exec(lab, h.name, ['systemctl', 'is-active', 'l2lab-boot.service']).then(
+        const ok = await this.exec(lab, h.name, ['systemctl', 'is-active', 'l2lab-boot.service'], {
+          timeoutMs: 10_000, // a connection from before a power cycle hangs: a fresh one next time
+        }).then(
           (r) => r.stdout.trim() === 'active',
           () => false,
         );
+        // Not yet: the next poll on a fresh connection. A booted machine keeps its own (other commands run on it).
+        if (!ok) this.machines.drop(h.name);
         return ok ? true : undefined;
       },
       bootTimeoutMs(lab),
@@ -450,7 +459,7 @@ export class VagrantProvider extends OverSsh implements Provider {
     const h = findHost(lab, host);
     const i = ifaceOf(h, iface);
     // A VLAN has no cable of its own: its tagged NIC goes down in the guest (the cable is eth1's).
-    if (lab.domains.find((d) => d.name === i.domain)?.kind === 'vlan') {
+    if (domainOf(lab, i)?.kind === 'vlan') {
       const r = await this.exec(lab, host, ['ip', 'link', 'set', iface, up ? 'up' : 'down']);
       if (r.exitCode !== 0) throw new Error(`ip link set ${iface} on ${host}: ${r.stderr.trim()}`);
       return;
@@ -476,7 +485,7 @@ export function dadLines(lab: Lab, h: LabHost, when: 'before' | 'after'): string
   const v = lab.switch.dad ? 1 : 0;
   const nics = h.interfaces.filter((i) => i.network !== 'management');
   if (when === 'before') {
-    const present = nics.filter((i) => lab.domains.find((d) => d.name === i.domain)?.kind !== 'vlan');
+    const present = nics.filter((i) => domainOf(lab, i)?.kind !== 'vlan');
     // Written to /proc: the box need not carry procps for it.
     return ['default', ...present.map((i) => i.name)].map((k) => `echo ${v} > /proc/sys/net/ipv6/conf/${k}/accept_dad`);
   }
@@ -493,7 +502,7 @@ export function dadLines(lab: Lab, h: LabHost, when: 'before' | 'after'): string
  */
 export function domainNicLines(lab: Lab, h: LabHost): string[] {
   return h.interfaces.flatMap((i) => {
-    const d = lab.domains.find((x) => x.name === i.domain);
+    const d = domainOf(lab, i);
     if (!d) return [];
     const v6 = i.ipv6
       ? [`ip -6 addr replace ${i.ipv6}/${i.ipv6Prefix} dev ${i.name}${lab.switch.dad ? '' : ' nodad'}`]

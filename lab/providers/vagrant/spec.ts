@@ -4,7 +4,7 @@
 // NIC that Vagrant adds is for SSH only.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { switchNic } from '../../hosts.ts';
+import { domainOf, switchNic } from '../../hosts.ts';
 import { prefix } from '../../names.ts';
 import type { Lab } from '../../types.ts';
 import { MANAGEMENT_INTERFACE } from '../../types.ts';
@@ -74,7 +74,7 @@ export function vagrantSpec(lab: Lab): VagrantSpec {
       mgmtMac: mg.mac,
       mgmtIpv4: mg.ipv4,
       nics: h.interfaces
-        .filter((i) => lab.domains.find((d) => d.name === i.domain)?.kind === 'switch')
+        .filter((i) => domainOf(lab, i)?.kind === 'switch')
         .map((i) => ({
           network: domainNetwork(lab, i.domain!).name,
           mac: i.mac,
