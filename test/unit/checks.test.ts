@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { checks } from '../../conformance/checks/index.ts';
-import { rateModel, SETTINGS } from '../../conformance/checks/scale-curve.ts';
+import { curveVerdict, rateModel, SETTINGS } from '../../conformance/checks/scale-curve.ts';
 import { poolAddresses4 } from '../../conformance/pool.ts';
 import { loadLab } from '../../lab/labfile.ts';
 import { l2lab, repo, temporaryStateBase } from '../helpers.ts';
@@ -90,6 +90,20 @@ test("scale-curve's rate model: client-go's lease calls against the limit, and w
   t.deepEqual(SETTINGS[0]!.limit!(200, 5000, 2000), { qps: 10, burst: 20 });
   t.deepEqual(SETTINGS[2]!.limit!(200, 5000, 2000), { qps: 200, burst: 400 }, "l2lab's: twice services ÷ retryPeriod");
   t.true(rateModel(200, 100, 2, 2000, { qps: 200, burst: 400 }).extraMs !== null, "l2lab's sizing covers the demand");
+});
+
+test("scale-curve's verdict: a point whose limit is below the demand is reported, not judged; nothing judged is not a pass", (t) => {
+  const judged = { vips: 10, moved: 5, maxMs: 900, allowedMs: 1500 };
+  const saturated = { vips: 200, moved: 100, maxMs: 9000, demand: 81, qps: 10 }; // no allowedMs: not judged
+  const unsettled = { vips: 50, note: '3 of 50 VIPs without a single responder before the fault' };
+  t.deepEqual(curveVerdict([judged, saturated], [], []), { status: 'passed' });
+  t.deepEqual(curveVerdict([saturated], [], []), { status: 'info' }, 'every point unjudged');
+  t.deepEqual(curveVerdict([saturated, unsettled], [], []), { status: 'info' });
+  t.deepEqual(curveVerdict([unsettled], [], ['n VIPs: unsettled']), {
+    status: 'failed',
+    reason: 'no point measured: n VIPs: unsettled',
+  });
+  t.deepEqual(curveVerdict([judged, saturated], ['10 VIPs: late'], []), { status: 'failed', reason: '10 VIPs: late' });
 });
 
 test("the pool's first IPv4 addresses, in order across its blocks (scale-curve's VIPs for subjects without IPAM)", (t) => {
