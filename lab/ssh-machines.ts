@@ -17,6 +17,11 @@ export class SshMachines {
     private readonly endpoint: (lab: Lab, host: string) => SshEndpoint,
     /** What to tell the user when a machine cannot be reached, after the connection's own error. */
     private readonly unreachableHint: string,
+    /**
+     * How long a live connection may take to run `true` after a command timed out on it (a new
+     * channel and process; generous for an emulated VM under load).
+     */
+    private readonly aliveMs = 10_000,
   ) {}
 
   conn(lab: Lab, host: string): Promise<NodeSSH> {
@@ -92,14 +97,30 @@ export class SshMachines {
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           // A machine power-cycled behind this connection (a fence from the lab's BMC, another
-          // process) never resets it: it looks open and every command on it hangs. The next
-          // command gets a fresh one.
-          if (this.conns.get(host) === used) this.drop(host);
+          // process) never resets it: it looks open and every command on it hangs. One that
+          // cannot run `true` either is dropped (the next command gets a fresh one); a live one
+          // is kept, with the other commands running on it.
+          if (this.conns.get(host) === used) void this.dropIfDead(host, conn, used);
           reject(new Error(`${argv.join(' ')} on ${host}: timed out after ${timeoutMs} ms`));
         }, timeoutMs);
       }),
     ]).finally(() => clearTimeout(timer));
     return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? -1 };
+  }
+
+  /** Drops the cached connection unless it runs `true` within aliveMs (and is still the cached one). */
+  private async dropIfDead(host: string, conn: NodeSSH, cached: Promise<NodeSSH> | undefined): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const alive = await Promise.race([
+      conn.execCommand('true').then(
+        (r) => r.code === 0,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.aliveMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (!alive && this.conns.get(host) === cached) this.drop(host);
   }
 
   /** NTP's idea over SSH: the sample with the shortest round trip bounds the error by half of it. */

@@ -7,8 +7,9 @@ import { execa } from 'execa';
 import { ipJson, run } from '../../lab/command.ts';
 import { injectFault, undoFault } from '../../lab/faults/index.ts';
 import { labDown, labUp } from '../../lab/lifecycle.ts';
-import { connect, isConnectionLost, sshBanner } from '../../lab/ssh.ts';
-import type { LabStatus } from '../../lab/types.ts';
+import { connect, endpointOf, isConnectionLost, sshBanner } from '../../lab/ssh.ts';
+import { SshMachines } from '../../lab/ssh-machines.ts';
+import { type LabStatus, MANAGEMENT_INTERFACE } from '../../lab/types.ts';
 import { arping, eventually, hostSnapshot, labPids, netns, ping6, quiet, repo, running, testLab } from '../helpers.ts';
 
 const lab = testLab('tlab', 101);
@@ -232,6 +233,33 @@ test.serial('a connection reset by the far end is told apart from a failed comma
     ssh.dispose();
   }
 });
+
+test.serial(
+  'a command that times out drops its cached connection only if the connection is dead: others running on a live one go on',
+  async (t) => {
+    const s = await netns.status(lab);
+    const machines = new SshMachines((_lab, host) => endpointOf(s, host), 'is node01 up?', 1000);
+    t.teardown(() => machines.close());
+    const first = await machines.conn(lab, 'node01');
+    // Live: a slow command times out while another runs beside it on the same connection.
+    const beside = machines.exec(lab, 'node01', ['sh', '-c', 'sleep 2; echo done']);
+    await t.throwsAsync(machines.exec(lab, 'node01', ['sleep', '5'], { timeoutMs: 300 }), {
+      message: /timed out after 300 ms/,
+    });
+    t.is((await beside).stdout.trim(), 'done', 'the other command went on');
+    t.is(await machines.conn(lab, 'node01'), first, 'the live connection is kept');
+    // Dead (its packets go nowhere, as to a machine power-cycled behind it): dropped.
+    await netns.carrier!(lab, 'node01', MANAGEMENT_INTERFACE, false);
+    try {
+      await t.throwsAsync(machines.exec(lab, 'node01', ['true'], { timeoutMs: 300 }), { message: /timed out/ });
+      // The check's own `true` gets no answer either: dropped (closed) after aliveMs, 1 s here.
+      t.true(await eventually(async () => !first.isConnected(), 5000), 'the dead connection is dropped');
+    } finally {
+      await netns.carrier!(lab, 'node01', MANAGEMENT_INTERFACE, true);
+    }
+    t.not(await machines.conn(lab, 'node01'), first, 'a fresh connection after the dead one');
+  },
+);
 
 test.serial('unknown nodes, interfaces and processes are refused with the valid names', async (t) => {
   await t.throwsAsync(() => injectFault(netns, lab, { kind: 'power-off', node: 'node9' }), {
