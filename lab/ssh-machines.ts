@@ -118,6 +118,7 @@ export class SshMachines {
       ),
       new Promise<boolean>((resolve) => {
         timer = setTimeout(() => resolve(false), this.aliveMs);
+        timer.unref(); // a process that is done need not wait for the verdict
       }),
     ]).finally(() => clearTimeout(timer));
     if (!alive && this.conns.get(host) === cached) this.drop(host);

@@ -568,7 +568,7 @@ export class NetnsProvider implements Provider {
     const h = findHost(lab, host);
     if (h.interfaces.some((i) => i.network === 'management'))
       await waitFor(
-        `sshd on ${h.name} after power on`,
+        `sshd on ${h.name} (booted)`,
         async () => ((await sshBanner(mgmt(h).ipv4, 300)) ? true : undefined),
         10_000,
       );
